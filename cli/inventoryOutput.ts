@@ -1,0 +1,43 @@
+import type { Inventory, InventoryIdentity } from "../shared/inventory.js";
+import { renderCsv, renderTable, type Column } from "./format.js";
+
+export type InventoryFormat = "json" | "table" | "csv";
+
+const COLUMNS: Column<InventoryIdentity>[] = [
+  { header: "IDENTITY", width: 24, value: (identity) => identity.name },
+  { header: "CLIENT ID", width: 36, value: (identity) => identity.clientId },
+  { header: "PRINCIPAL ID", width: 36, value: (identity) => identity.principalId },
+  { header: "ATTACHED", width: 8, align: "right", value: (identity) => String(identity.attachedTo.length) },
+  { header: "ROLES", width: 5, align: "right", value: (identity) => String(identity.roleAssignments.length) },
+  { header: "FIC", width: 3, align: "right", value: (identity) => String(identity.federatedCredentials.length) },
+];
+
+function tagText(identity: InventoryIdentity): string {
+  return Object.entries(identity.tags)
+    .map(([key, value]) => `${key}=${value}`)
+    .join(";");
+}
+
+export function renderInventory(inventory: Inventory, format: InventoryFormat): string {
+  if (format === "json") return `${JSON.stringify(inventory, null, 2)}\n`;
+  if (format === "table") {
+    const table = renderTable(inventory.identities, COLUMNS, (identity) => identity.id);
+    return `${table}${inventory.identities.length} identities\n`;
+  }
+  const header = [
+    "identityName", "identityId", "subscriptionId", "resourceGroup", "location", "clientId", "principalId", "tags",
+    "attachedTo", "federatedCredentials", "roleAssignmentId", "roleName", "roleDefinitionId", "scope",
+  ];
+  const rows = inventory.identities.flatMap((identity) => {
+    const base = [
+      identity.name, identity.id, identity.subscriptionId, identity.resourceGroup, identity.location, identity.clientId,
+      identity.principalId, tagText(identity), identity.attachedTo.join(";"),
+      identity.federatedCredentials.map((credential) => `${credential.issuer}|${credential.subject}`).join(";"),
+    ];
+    if (identity.roleAssignments.length === 0) return [[...base, "", "", "", ""]];
+    return identity.roleAssignments.map((assignment) => [
+      ...base, assignment.id, assignment.roleName ?? "", assignment.roleDefinitionId, assignment.scope,
+    ]);
+  });
+  return renderCsv(header, rows);
+}

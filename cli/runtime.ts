@@ -1,0 +1,70 @@
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { createAzureClients, type AzureClients } from "../shared/azure/clients.js";
+import { readAppSettings, type AppSettings } from "../shared/config/settings.js";
+import { loadEstateFile, saveEstateFile } from "../local/emulator/estate.js";
+import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
+import { startAzurite, type RunningAzurite } from "../local/azurite.js";
+import { InputError } from "../shared/errors.js";
+import { Progress } from "./progress.js";
+
+export interface TargetOptions {
+  estate?: string;
+  saveEstate?: string;
+  capture?: string;
+  subscription?: string[];
+  /** Start Azurite (with --estate) or require storage settings (Azure). */
+  storage?: boolean;
+}
+
+export interface Run {
+  clients: AzureClients;
+  settings: AppSettings;
+  subscriptions: string[];
+  progress: Progress;
+  emulator?: RunningEmulator;
+  azurite?: RunningAzurite;
+}
+
+/**
+ * Sets up one CLI run: with --estate, the emulator in-process seeded from the file (and Azurite when
+ * state is needed) and every client pointed at them; without it, real Azure with DefaultAzureCredential.
+ */
+export async function withRun<T>(options: TargetOptions, work: (run: Run) => Promise<T>): Promise<T> {
+  if (!options.estate && (options.saveEstate || options.capture)) {
+    throw new InputError(`${options.saveEstate ? "--save-estate" : "--capture"}: needs --estate (it records what the emulator holds)`);
+  }
+  const settings = readAppSettings();
+  const progress = new Progress();
+  const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
+  if (!options.estate) {
+    const clients = createAzureClients({ kind: "azure", settings });
+    return work({ clients, settings, subscriptions, progress });
+  }
+  const estate = loadEstateFile(options.estate);
+  const emulator = await startEmulator(estate);
+  let azurite: RunningAzurite | undefined;
+  try {
+    if (options.storage) azurite = await startAzurite();
+    const clients = createAzureClients({
+      kind: "emulator",
+      url: emulator.url,
+      ca: emulator.ca,
+      ...(azurite ? { storageConnectionString: azurite.connectionString } : {}),
+    });
+    const result = await work({ clients, settings, subscriptions, progress, emulator, ...(azurite ? { azurite } : {}) });
+    if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
+    if (options.capture) writeCapture(options.capture, emulator);
+    return result;
+  } finally {
+    progress.clear();
+    await Promise.all([emulator.stop(), azurite?.stop()]);
+  }
+}
+
+function writeCapture(directory: string, emulator: RunningEmulator): void {
+  mkdirSync(directory, { recursive: true });
+  for (const [sink, bodies] of Object.entries(emulator.capture.received)) {
+    writeFileSync(join(directory, `${sink}.json`), `${JSON.stringify(bodies, null, 2)}\n`);
+  }
+}

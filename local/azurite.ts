@@ -1,0 +1,97 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtempSync, rmSync } from "node:fs";
+import { createRequire } from "node:module";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+
+export interface RunningAzurite {
+  connectionString: string;
+  blobEndpoint: string;
+  queueEndpoint: string;
+  tableEndpoint: string;
+  stop(): Promise<void>;
+}
+
+/** Azurite's published development account (the same for every Azurite install). */
+const ACCOUNT = "devstoreaccount1";
+const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZFPTOtr/KBHBeksoGMGw==";
+
+/**
+ * Starts the real storage emulator (the `azurite` npm package) in memory on loopback ports the OS
+ * picks, telemetry off. The project starts it itself: no test needs a service started by hand.
+ */
+export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<RunningAzurite> {
+  const require = createRequire(import.meta.url);
+  const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
+  const location = mkdtempSync(join(tmpdir(), "uami-guard-azurite-"));
+  const child = spawn(
+    process.execPath,
+    [
+      entry,
+      "--inMemoryPersistence",
+      "--disableTelemetry",
+      "--skipApiVersionCheck",
+      "--location", location,
+      "--blobHost", "127.0.0.1", "--blobPort", "0",
+      "--queueHost", "127.0.0.1", "--queuePort", "0",
+      "--tableHost", "127.0.0.1", "--tablePort", "0",
+    ],
+    { stdio: ["ignore", "pipe", "pipe"] },
+  );
+  const endpoints = await waitForEndpoints(child, options.timeoutMs ?? 30_000).catch((error: unknown) => {
+    child.kill();
+    rmSync(location, { recursive: true, force: true });
+    throw error;
+  });
+  const blobEndpoint = `${endpoints.blob}/${ACCOUNT}`;
+  const queueEndpoint = `${endpoints.queue}/${ACCOUNT}`;
+  const tableEndpoint = `${endpoints.table}/${ACCOUNT}`;
+  return {
+    connectionString: `DefaultEndpointsProtocol=http;AccountName=${ACCOUNT};AccountKey=${KEY};BlobEndpoint=${blobEndpoint};QueueEndpoint=${queueEndpoint};TableEndpoint=${tableEndpoint};`,
+    blobEndpoint,
+    queueEndpoint,
+    tableEndpoint,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        if (child.exitCode !== null) {
+          rmSync(location, { recursive: true, force: true });
+          resolve();
+          return;
+        }
+        child.once("exit", () => {
+          rmSync(location, { recursive: true, force: true });
+          resolve();
+        });
+        child.kill();
+      }),
+  };
+}
+
+function waitForEndpoints(child: ChildProcess, timeoutMs: number): Promise<{ blob: string; queue: string; table: string }> {
+  return new Promise((resolve, reject) => {
+    const found: Record<string, string> = {};
+    let output = "";
+    const timer = setTimeout(() => reject(new Error(`Azurite did not start within ${timeoutMs} ms: ${output.slice(-500)}`)), timeoutMs);
+    const onData = (chunk: Buffer): void => {
+      output += chunk.toString();
+      for (const match of output.matchAll(/Azurite (Blob|Queue|Table) service is successfully listening at (http:\/\/127\.0\.0\.1:\d+)/g)) {
+        found[(match[1] ?? "").toLowerCase()] = match[2] ?? "";
+      }
+      if (found["blob"] && found["queue"] && found["table"]) {
+        clearTimeout(timer);
+        child.stdout?.off("data", onData);
+        // Keep draining so a full pipe never blocks Azurite.
+        child.stdout?.resume();
+        resolve({ blob: found["blob"], queue: found["queue"], table: found["table"] });
+      }
+    };
+    child.stdout?.on("data", onData);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`Azurite exited with code ${code}: ${output.slice(-500)}`));
+    });
+  });
+}

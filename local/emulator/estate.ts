@@ -1,0 +1,166 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import { z } from "zod";
+import { InputError, errorMessage } from "../../shared/errors.js";
+import { parseOrThrow } from "../../shared/config/validation.js";
+
+/** The estate-file contract of DESIGN.md. Extra ARM fields are kept as they are (loose objects). */
+const tags = z.record(z.string(), z.string());
+const armId = z.string().startsWith("/", "must be an ARM id starting with /");
+
+const userAssignedEntry = z.looseObject({ principalId: z.string().optional(), clientId: z.string().optional() });
+
+export const resourceSchema = z.looseObject({
+  id: armId,
+  name: z.string().min(1),
+  type: z.string().min(1),
+  location: z.string().optional(),
+  kind: z.string().optional(),
+  tags: tags.nullish(),
+  properties: z.record(z.string(), z.unknown()).nullish(),
+  identity: z
+    .looseObject({
+      type: z.string(),
+      principalId: z.string().optional(),
+      tenantId: z.string().optional(),
+      userAssignedIdentities: z.record(z.string(), userAssignedEntry.nullable()).nullish(),
+    })
+    .nullish(),
+});
+
+export const roleAssignmentSchema = z.looseObject({
+  id: armId,
+  name: z.string().min(1),
+  type: z.string().optional(),
+  properties: z.looseObject({
+    scope: z.string(),
+    roleDefinitionId: z.string().min(1),
+    principalId: z.string().min(1),
+    principalType: z.string().optional(),
+    createdOn: z.string().optional(),
+    updatedOn: z.string().optional(),
+    createdBy: z.string().nullish(),
+    condition: z.string().nullish(),
+    description: z.string().nullish(),
+  }),
+});
+
+export const roleDefinitionSchema = z.looseObject({
+  id: z.string().min(1),
+  name: z.string().min(1),
+  type: z.string().optional(),
+  properties: z.looseObject({
+    roleName: z.string().min(1),
+    type: z.string().optional(),
+    description: z.string().optional(),
+    permissions: z
+      .array(z.looseObject({ actions: z.array(z.string()).default([]), notActions: z.array(z.string()).default([]) }))
+      .default([]),
+    assignableScopes: z.array(z.string()).default([]),
+  }),
+});
+
+export const federatedCredentialSchema = z.looseObject({
+  id: armId.regex(/\/federatedIdentityCredentials\/[^/]+$/i, "must end in /federatedIdentityCredentials/<name>"),
+  name: z.string().min(1),
+  properties: z.looseObject({
+    issuer: z.string().min(1),
+    subject: z.string().min(1),
+    audiences: z.array(z.string()).default(["api://AzureADTokenExchange"]),
+  }),
+});
+
+export const directoryObjectSchema = z.looseObject({
+  id: z.string().min(1),
+  "@odata.type": z.string().min(1),
+  displayName: z.string().optional(),
+  servicePrincipalType: z.string().optional(),
+  appId: z.string().optional(),
+});
+
+export const EMULATED_SERVICES = [
+  "resourceGraph",
+  "arm",
+  "graph",
+  "logAnalytics",
+  "logsIngestion",
+  "eventGrid",
+  "teams",
+] as const;
+export type EmulatedService = (typeof EMULATED_SERVICES)[number];
+
+export const faultSchema = z.strictObject({
+  service: z.enum(EMULATED_SERVICES),
+  status: z.number().int().min(400).max(599),
+  rate: z.number().min(0).max(1).default(1),
+  count: z.number().int().min(1).optional(),
+  /** Only requests whose path contains this text (e.g. one operation). */
+  pathContains: z.string().optional(),
+  retryAfterSeconds: z.number().min(0).optional(),
+});
+
+export const emulatorSettingsSchema = z.strictObject({
+  latencyMs: z.number().min(0).default(0),
+  resourceGraphQuota: z
+    .strictObject({ requests: z.number().int().min(1), windowSeconds: z.number().positive() })
+    .optional(),
+  faults: z.array(faultSchema).default([]),
+  seed: z.number().int().default(1),
+});
+
+export const estateSchema = z.looseObject({
+  tenantId: z.string().min(1),
+  subscriptions: z.array(z.looseObject({ subscriptionId: z.string().min(1), displayName: z.string().optional() })).default([]),
+  resources: z.array(resourceSchema).default([]),
+  directory: z.array(directoryObjectSchema).default([]),
+  roleDefinitions: z.array(roleDefinitionSchema).default([]),
+  roleAssignments: z.array(roleAssignmentSchema).default([]),
+  federatedCredentials: z.array(federatedCredentialSchema).default([]),
+  signIns: z.array(z.looseObject({ servicePrincipalId: z.string().min(1), lastSignIn: z.string().min(1) })).default([]),
+  baseline: z.looseObject({ attachments: z.record(z.string(), z.array(z.string())).default({}) }).default({ attachments: {} }),
+  emulator: emulatorSettingsSchema.default({ latencyMs: 0, faults: [], seed: 1 }),
+});
+
+export type Estate = z.output<typeof estateSchema>;
+export type EstateResource = z.output<typeof resourceSchema>;
+export type EstateRoleAssignment = z.output<typeof roleAssignmentSchema>;
+export type EstateRoleDefinition = z.output<typeof roleDefinitionSchema>;
+export type EstateFederatedCredential = z.output<typeof federatedCredentialSchema>;
+export type DirectoryEntry = z.output<typeof directoryObjectSchema>;
+export type Fault = z.output<typeof faultSchema>;
+export type EmulatorSettings = z.output<typeof emulatorSettingsSchema>;
+
+export function parseEstate(raw: unknown, source: string): Estate {
+  const estate = parseOrThrow(estateSchema, raw, source);
+  checkUnique(estate.resources.map((resource) => resource.id), `${source}: resources`);
+  checkUnique(estate.roleAssignments.map((assignment) => assignment.id), `${source}: roleAssignments`);
+  return estate;
+}
+
+function checkUnique(ids: string[], where: string): void {
+  const seen = new Set<string>();
+  ids.forEach((id, index) => {
+    const key = id.toLowerCase();
+    if (seen.has(key)) throw new InputError(`${where}[${index}].id = "${id}": duplicate id`);
+    seen.add(key);
+  });
+}
+
+export function loadEstateFile(path: string): Estate {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InputError(`estate ${path}: cannot read file: ${errorMessage(error)}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`estate ${path}: not valid JSON: ${errorMessage(error)}`);
+  }
+  return parseEstate(raw, `estate ${path}`);
+}
+
+export function saveEstateFile(path: string, estate: Estate): void {
+  writeFileSync(path, `${JSON.stringify(estate, null, 2)}\n`);
+}

@@ -1,0 +1,100 @@
+import type { EmulatedService, EmulatorSettings } from "./estate.js";
+import { armError, type EmulatorResponse } from "./http.js";
+
+/** A small seeded PRNG so fault injection with rate < 1 is repeatable. */
+function mulberry32(seed: number): () => number {
+  let state = seed >>> 0;
+  return () => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Fault injection per the estate's `emulator.faults`. */
+export class FaultInjector {
+  private readonly random: () => number;
+  private readonly used: number[];
+
+  constructor(private readonly settings: EmulatorSettings) {
+    this.random = mulberry32(settings.seed);
+    this.used = settings.faults.map(() => 0);
+  }
+
+  /** The injected error for this request, if any fault fires. */
+  check(service: EmulatedService, path: string): EmulatorResponse | undefined {
+    for (const [index, fault] of this.settings.faults.entries()) {
+      if (fault.service !== service) continue;
+      if (fault.pathContains && !path.includes(fault.pathContains.toLowerCase())) continue;
+      if (fault.count !== undefined && (this.used[index] ?? 0) >= fault.count) continue;
+      if (fault.rate < 1 && this.random() >= fault.rate) continue;
+      this.used[index] = (this.used[index] ?? 0) + 1;
+      const response = armError(fault.status, faultCode(fault.status), `Injected fault: HTTP ${fault.status} from ${service}.`);
+      if (fault.status === 429 || fault.status === 503) {
+        response.headers = { "retry-after": String(fault.retryAfterSeconds ?? 1) };
+      }
+      return response;
+    }
+    return undefined;
+  }
+}
+
+function faultCode(status: number): string {
+  if (status === 401) return "InvalidAuthenticationToken";
+  if (status === 403) return "Authorization_RequestDenied";
+  if (status === 429) return "TooManyRequests";
+  if (status >= 500) return "InternalServerError";
+  return "BadRequest";
+}
+
+/** Resource Graph's per-caller quota: a fixed window with the real headers, 429 + Retry-After past it. */
+export class ResourceGraphQuota {
+  private windowStart = 0;
+  private used = 0;
+
+  constructor(private readonly requests: number, private readonly windowMs: number) {}
+
+  take(now = Date.now()): { allowed: boolean; headers: Record<string, string> } {
+    if (now >= this.windowStart + this.windowMs) {
+      this.windowStart = now;
+      this.used = 0;
+    }
+    const resetsAfterMs = this.windowStart + this.windowMs - now;
+    if (this.used >= this.requests) {
+      return {
+        allowed: false,
+        headers: {
+          "retry-after": String(Math.max(1, Math.ceil(resetsAfterMs / 1000))),
+          "x-ms-user-quota-remaining": "0",
+          "x-ms-user-quota-resets-after": formatTimeSpan(resetsAfterMs),
+        },
+      };
+    }
+    this.used += 1;
+    return {
+      allowed: true,
+      headers: {
+        "x-ms-user-quota-remaining": String(this.requests - this.used),
+        "x-ms-user-quota-resets-after": formatTimeSpan(resetsAfterMs),
+      },
+    };
+  }
+}
+
+/** hh:mm:ss as Resource Graph sends it, with a fraction only for sub-second windows. */
+export function formatTimeSpan(ms: number): string {
+  const totalSeconds = Math.max(0, ms) / 1000;
+  const hours = Math.floor(totalSeconds / 3600);
+  const minutes = Math.floor((totalSeconds % 3600) / 60);
+  const seconds = totalSeconds % 60;
+  const whole = Math.floor(seconds);
+  const fraction = seconds - whole;
+  const base = `${pad(hours)}:${pad(minutes)}:${pad(whole)}`;
+  return fraction > 0.0005 ? `${base}.${Math.round(fraction * 1000).toString().padStart(3, "0")}` : base;
+}
+
+function pad(value: number): string {
+  return value.toString().padStart(2, "0");
+}

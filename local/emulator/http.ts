@@ -1,0 +1,68 @@
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+/** What a route handler returns; the server writes it. */
+export interface EmulatorResponse {
+  status: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+}
+
+export interface EmulatorRequest {
+  method: string;
+  url: URL;
+  /** Lower-cased path without query, e.g. /subscriptions/…; original spelling in `url.pathname`. */
+  path: string;
+  headers: IncomingMessage["headers"];
+  body: unknown;
+  rawBody: Buffer;
+}
+
+export function json(status: number, body?: unknown, headers?: Record<string, string>): EmulatorResponse {
+  return headers ? { status, body, headers } : { status, body };
+}
+
+/** ARM's error envelope. */
+export function armError(status: number, code: string, message: string): EmulatorResponse {
+  return { status, body: { error: { code, message } } };
+}
+
+/** Microsoft Graph's error envelope. */
+export function graphError(status: number, code: string, message: string): EmulatorResponse {
+  return {
+    status,
+    body: { error: { code, message, innerError: { date: new Date().toISOString(), "request-id": "00000000-0000-0000-0000-000000000000" } } },
+  };
+}
+
+export function writeResponse(res: ServerResponse, response: EmulatorResponse): void {
+  const headers: Record<string, string> = { ...(response.headers ?? {}) };
+  headers["x-ms-request-id"] ??= cryptoRandomId();
+  if (response.body === undefined) {
+    res.writeHead(response.status, headers);
+    res.end();
+    return;
+  }
+  const payload = Buffer.from(JSON.stringify(response.body));
+  headers["content-type"] ??= "application/json; charset=utf-8";
+  headers["content-length"] = String(payload.length);
+  res.writeHead(response.status, headers);
+  res.end(payload);
+}
+
+let counter = 0;
+function cryptoRandomId(): string {
+  counter += 1;
+  return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, "0")}`;
+}
+
+export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | "too-large"> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    const buffer = chunk as Buffer;
+    size += buffer.length;
+    if (size > limitBytes) return "too-large";
+    chunks.push(buffer);
+  }
+  return Buffer.concat(chunks);
+}

@@ -1,0 +1,319 @@
+import { randomUUID } from "node:crypto";
+import type { EstateStore } from "../store.js";
+import type { EstateFederatedCredential, EstateResource, EstateRoleAssignment } from "../estate.js";
+import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
+
+const ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments";
+const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
+const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
+const FICS = "/federatedidentitycredentials";
+const PAGE_SIZE = 1000;
+
+/** ARM: role assignments and definitions, user-assigned identities and their federated credentials, and generic resources. */
+export class ArmRoute {
+  constructor(private readonly store: EstateStore) {}
+
+  handle(request: EmulatorRequest): EmulatorResponse {
+    const { path } = request;
+    if (path === "/subscriptions" || /^\/subscriptions\/[^/]+$/.test(path)) return this.subscriptions(request);
+    const assignments = path.indexOf(ROLE_ASSIGNMENTS);
+    if (assignments >= 0) return this.roleAssignments(request, assignments);
+    const definitions = path.indexOf(ROLE_DEFINITIONS);
+    if (definitions >= 0) return this.roleDefinitions(request, definitions);
+    const fics = path.indexOf(FICS);
+    if (fics >= 0) return this.federatedCredentials(request, fics);
+    if (path.endsWith("/providers/microsoft.managedidentity/userassignedidentities")) return this.listIdentities(request);
+    return this.resource(request);
+  }
+
+  private subscriptions(request: EmulatorRequest): EmulatorResponse {
+    const shaped = this.store.subscriptions.map((subscription) => ({
+      id: `/subscriptions/${subscription.subscriptionId}`,
+      subscriptionId: subscription.subscriptionId,
+      displayName: subscription.displayName ?? subscription.subscriptionId,
+      state: "Enabled",
+      tenantId: this.store.tenantId,
+    }));
+    if (request.path === "/subscriptions") return json(200, { value: shaped });
+    const wanted = request.path.split("/")[2];
+    const found = shaped.find((subscription) => subscription.subscriptionId.toLowerCase() === wanted);
+    return found ? json(200, found) : armError(404, "SubscriptionNotFound", `The subscription '${wanted}' could not be found.`);
+  }
+
+  private roleAssignments(request: EmulatorRequest, at: number): EmulatorResponse {
+    const scope = request.url.pathname.slice(0, at) || "/";
+    const rest = request.path.slice(at + ROLE_ASSIGNMENTS.length);
+    if (rest === "" || rest === "/") {
+      if (request.method !== "GET") return methodNotAllowed(request);
+      return this.listRoleAssignments(request, scope);
+    }
+    const key = request.path;
+    const existing = this.store.roleAssignments.get(key);
+    switch (request.method) {
+      case "GET":
+        return existing ? json(200, existing) : armError(404, "RoleAssignmentNotFound", `The role assignment '${rest.slice(1)}' is not found.`);
+      case "DELETE":
+        if (!existing) return { status: 204 };
+        this.store.roleAssignments.delete(key);
+        this.store.touch();
+        return json(200, existing);
+      case "PUT":
+        return this.createRoleAssignment(request, scope, existing);
+      default:
+        return methodNotAllowed(request);
+    }
+  }
+
+  private listRoleAssignments(request: EmulatorRequest, scope: string): EmulatorResponse {
+    const filter = request.url.searchParams.get("$filter") ?? "";
+    const principal = /principalId\s+eq\s+'([^']+)'/i.exec(filter)?.[1]?.toLowerCase();
+    const assignedTo = /assignedTo\('([^']+)'\)/i.exec(filter)?.[1]?.toLowerCase();
+    const atScope = /atScope\(\)/i.test(filter);
+    const wanted = scope.toLowerCase().replace(/\/$/, "");
+    const matches = [...this.store.roleAssignments.values()].filter((assignment) => {
+      const assigned = assignment.properties.scope.toLowerCase().replace(/\/$/, "");
+      const above = isAtOrAbove(assigned, wanted);
+      if (atScope ? !above : !(above || isAtOrAbove(wanted, assigned))) return false;
+      const who = assignment.properties.principalId.toLowerCase();
+      if (principal && who !== principal) return false;
+      if (assignedTo && who !== assignedTo) return false;
+      return true;
+    });
+    return paged(request, matches);
+  }
+
+  private createRoleAssignment(request: EmulatorRequest, scope: string, existing: EstateRoleAssignment | undefined): EmulatorResponse {
+    const body = request.body as { properties?: Record<string, unknown> } | null;
+    const properties = body?.properties;
+    const roleDefinitionId = properties?.["roleDefinitionId"];
+    const principalId = properties?.["principalId"];
+    if (typeof roleDefinitionId !== "string" || typeof principalId !== "string") {
+      return armError(400, "InvalidRequestContent", "The request content must contain properties.roleDefinitionId and properties.principalId.");
+    }
+    if (existing) {
+      const same =
+        existing.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+        existing.properties.roleDefinitionId.toLowerCase() === roleDefinitionId.toLowerCase();
+      if (same) return json(200, existing);
+      return armError(409, "RoleAssignmentUpdateNotPermitted", "Tenant ID, application ID, principal ID, and scope are not allowed to be updated.");
+    }
+    const duplicate = [...this.store.roleAssignments.values()].find(
+      (assignment) =>
+        assignment.properties.scope.toLowerCase() === scope.toLowerCase() &&
+        assignment.properties.principalId.toLowerCase() === principalId.toLowerCase() &&
+        assignment.properties.roleDefinitionId.toLowerCase() === roleDefinitionId.toLowerCase(),
+    );
+    if (duplicate) return armError(409, "RoleAssignmentExists", "The role assignment already exists.");
+    if (!this.store.directory.has(principalId.toLowerCase())) {
+      return armError(400, "PrincipalNotFound", `Principal ${principalId.replace(/-/g, "")} does not exist in the directory ${this.store.tenantId}. Check that you have the correct principal ID.`);
+    }
+    const now = new Date().toISOString();
+    const name = request.url.pathname.split("/").pop() ?? randomUUID();
+    const created: EstateRoleAssignment = {
+      id: request.url.pathname,
+      name,
+      type: "Microsoft.Authorization/roleAssignments",
+      properties: {
+        scope,
+        roleDefinitionId,
+        principalId,
+        principalType: typeof properties?.["principalType"] === "string" ? (properties["principalType"] as string) : "ServicePrincipal",
+        createdOn: now,
+        updatedOn: now,
+        createdBy: null,
+        condition: null,
+        description: typeof properties?.["description"] === "string" ? (properties["description"] as string) : null,
+      },
+    };
+    this.store.roleAssignments.set(request.path, created);
+    this.store.touch();
+    return json(201, created);
+  }
+
+  private roleDefinitions(request: EmulatorRequest, at: number): EmulatorResponse {
+    if (request.method !== "GET") return methodNotAllowed(request);
+    const rest = request.path.slice(at + ROLE_DEFINITIONS.length).replace(/^\//, "");
+    if (rest === "") return paged(request, [...this.store.roleDefinitions.values()]);
+    const found = this.store.roleDefinitions.get(rest);
+    return found ? json(200, found) : armError(404, "RoleDefinitionDoesNotExist", `The specified role definition with ID '${rest}' does not exist.`);
+  }
+
+  private listIdentities(request: EmulatorRequest): EmulatorResponse {
+    if (request.method !== "GET") return methodNotAllowed(request);
+    const prefix = request.path.slice(0, request.path.indexOf("/providers/"));
+    const identities = [...this.store.resources.values()].filter(
+      (resource) => resource.type.toLowerCase() === IDENTITY_TYPE && resource.id.toLowerCase().startsWith(`${prefix}/`),
+    );
+    return paged(request, identities);
+  }
+
+  private federatedCredentials(request: EmulatorRequest, at: number): EmulatorResponse {
+    const identityKey = request.path.slice(0, at);
+    const identity = this.store.resources.get(identityKey);
+    if (!identity) return notFound(request);
+    const rest = request.path.slice(at + FICS.length).replace(/^\//, "");
+    if (rest === "") {
+      if (request.method !== "GET") return methodNotAllowed(request);
+      const prefix = `${identityKey}${FICS}/`;
+      return paged(request, [...this.store.federatedCredentials.values()].filter((c) => c.id.toLowerCase().startsWith(prefix)));
+    }
+    const existing = this.store.federatedCredentials.get(request.path);
+    switch (request.method) {
+      case "GET":
+        return existing ? json(200, existing) : notFound(request);
+      case "DELETE":
+        if (!existing) return { status: 204 };
+        this.store.federatedCredentials.delete(request.path);
+        this.store.touch();
+        return json(200, existing);
+      case "PUT": {
+        const properties = (request.body as { properties?: Record<string, unknown> } | null)?.properties ?? {};
+        if (typeof properties["issuer"] !== "string" || typeof properties["subject"] !== "string") {
+          return armError(400, "BadRequest", "issuer and subject are required.");
+        }
+        const credential: EstateFederatedCredential = {
+          id: request.url.pathname,
+          name: request.url.pathname.split("/").pop() ?? rest,
+          type: "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials",
+          properties: {
+            issuer: properties["issuer"],
+            subject: properties["subject"],
+            audiences: Array.isArray(properties["audiences"]) ? (properties["audiences"] as string[]) : ["api://AzureADTokenExchange"],
+          },
+        };
+        this.store.federatedCredentials.set(request.path, credential);
+        this.store.touch();
+        return json(existing ? 200 : 201, credential);
+      }
+      default:
+        return methodNotAllowed(request);
+    }
+  }
+
+  private resource(request: EmulatorRequest): EmulatorResponse {
+    const existing = this.store.resources.get(request.path);
+    switch (request.method) {
+      case "GET":
+        return existing ? json(200, existing) : notFound(request);
+      case "DELETE":
+        if (!existing) return { status: 204 };
+        this.store.resources.delete(request.path);
+        if (existing.type.toLowerCase() === IDENTITY_TYPE) this.forgetIdentity(existing);
+        this.store.touch();
+        return { status: 200 };
+      case "PATCH":
+        if (!existing) return notFound(request);
+        return this.patch(existing, request.body);
+      case "PUT":
+        return this.put(request, existing);
+      default:
+        return methodNotAllowed(request);
+    }
+  }
+
+  /** Deleting a UAMI deletes its service principal; federated credentials go with it. */
+  private forgetIdentity(identity: EstateResource): void {
+    const principal = identity.properties?.["principalId"];
+    if (typeof principal === "string") this.store.directory.delete(principal.toLowerCase());
+    const prefix = `${identity.id.toLowerCase()}${FICS}/`;
+    for (const key of [...this.store.federatedCredentials.keys()]) if (key.startsWith(prefix)) this.store.federatedCredentials.delete(key);
+  }
+
+  private put(request: EmulatorRequest, existing: EstateResource | undefined): EmulatorResponse {
+    const body = (request.body ?? {}) as Partial<EstateResource>;
+    const segments = request.url.pathname.split("/");
+    const providerAt = segments.findIndex((segment) => segment.toLowerCase() === "providers");
+    if (providerAt < 0 || segments.length < providerAt + 4) return notFound(request);
+    const type = existing?.type ?? `${segments[providerAt + 1]}/${segments.slice(providerAt + 2).filter((_, i) => i % 2 === 0).join("/")}`;
+    const resource: EstateResource = {
+      ...(existing ?? {}),
+      ...body,
+      id: existing?.id ?? request.url.pathname,
+      name: existing?.name ?? segments[segments.length - 1] ?? "",
+      type,
+    };
+    if (type.toLowerCase() === IDENTITY_TYPE && !existing) {
+      const principalId = randomUUID();
+      const clientId = randomUUID();
+      resource.properties = { principalId, clientId, tenantId: this.store.tenantId };
+      this.store.directory.set(principalId, {
+        id: principalId,
+        "@odata.type": "#microsoft.graph.servicePrincipal",
+        displayName: resource.name,
+        servicePrincipalType: "ManagedIdentity",
+        appId: clientId,
+      });
+    }
+    if (body.identity) {
+      const problem = this.applyIdentity(resource, body.identity, true);
+      if (problem) return problem;
+    }
+    this.store.resources.set(request.path, resource);
+    this.store.touch();
+    return json(existing ? 200 : 201, resource);
+  }
+
+  private patch(resource: EstateResource, body: unknown): EmulatorResponse {
+    const patch = (body ?? {}) as Partial<EstateResource>;
+    if (patch.tags !== undefined) resource.tags = patch.tags ?? {};
+    if (patch.identity !== undefined && patch.identity !== null) {
+      const problem = this.applyIdentity(resource, patch.identity, false);
+      if (problem) return problem;
+    }
+    this.store.touch();
+    return json(200, resource);
+  }
+
+  /** ARM's identity merge: null removes a user-assigned entry, an object adds it (it must exist). */
+  private applyIdentity(resource: EstateResource, identity: NonNullable<EstateResource["identity"]>, replace: boolean): EmulatorResponse | undefined {
+    const current = replace ? {} : { ...(resource.identity?.userAssignedIdentities ?? {}) };
+    for (const [identityId, entry] of Object.entries(identity.userAssignedIdentities ?? {})) {
+      const existingKey = Object.keys(current).find((key) => key.toLowerCase() === identityId.toLowerCase());
+      if (entry === null) {
+        if (existingKey) delete current[existingKey];
+        continue;
+      }
+      const target = this.store.resources.get(identityId.toLowerCase());
+      if (!target || target.type.toLowerCase() !== IDENTITY_TYPE) {
+        return armError(400, "FailedIdentityOperation", `Identity operation for resource '${resource.id}' failed with error 'Failed to perform resource identity operation. Status: 'NotFound'. Response: 'Resource '${identityId}' was not found.'`);
+      }
+      current[existingKey ?? identityId] = {
+        principalId: String(target.properties?.["principalId"] ?? ""),
+        clientId: String(target.properties?.["clientId"] ?? ""),
+      };
+    }
+    const systemAssigned = /systemassigned/i.test(identity.type);
+    const hasUserAssigned = Object.keys(current).length > 0;
+    const type = systemAssigned && hasUserAssigned ? "SystemAssigned, UserAssigned" : systemAssigned ? "SystemAssigned" : hasUserAssigned ? "UserAssigned" : "None";
+    const next: NonNullable<EstateResource["identity"]> = { ...(resource.identity ?? {}), type };
+    if (hasUserAssigned) next.userAssignedIdentities = current;
+    else delete next.userAssignedIdentities;
+    if (!systemAssigned) delete next.principalId;
+    resource.identity = type === "None" ? null : next;
+    return undefined;
+  }
+}
+
+function isAtOrAbove(candidate: string, scope: string): boolean {
+  return candidate === "" || scope === candidate || scope.startsWith(`${candidate}/`);
+}
+
+function paged<T>(request: EmulatorRequest, items: T[]): EmulatorResponse {
+  const skip = Number(request.url.searchParams.get("$skiptoken") ?? "0") || 0;
+  const page = items.slice(skip, skip + PAGE_SIZE);
+  const body: { value: T[]; nextLink?: string } = { value: page };
+  if (skip + PAGE_SIZE < items.length) {
+    const next = new URL(request.url);
+    next.searchParams.set("$skiptoken", String(skip + PAGE_SIZE));
+    body.nextLink = next.toString();
+  }
+  return json(200, body);
+}
+
+function notFound(request: EmulatorRequest): EmulatorResponse {
+  return armError(404, "ResourceNotFound", `The Resource '${request.url.pathname}' was not found.`);
+}
+
+function methodNotAllowed(request: EmulatorRequest): EmulatorResponse {
+  return armError(405, "MethodNotAllowed", `The requested method ${request.method} is not allowed on ${request.url.pathname}.`);
+}

@@ -1,0 +1,66 @@
+import type { EstateStore } from "../store.js";
+import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
+
+export type SinkName = "teams" | "sentinel" | "eventgrid";
+
+/** What each sink received: request bodies in arrival order. */
+export class SinkCapture {
+  readonly received: Record<SinkName, unknown[]> = { teams: [], sentinel: [], eventgrid: [] };
+}
+
+const LOGS_INGESTION_LIMIT = 1024 * 1024;
+const TEAMS_LIMIT = 28 * 1024;
+
+/** Logs Ingestion API: `POST /dataCollectionRules/{dcr}/streams/{stream}`; 1 MB per call. */
+export function handleLogsIngestion(capture: SinkCapture, request: EmulatorRequest): EmulatorResponse {
+  const match = /^\/ingestion\/datacollectionrules\/(dcr-[0-9a-f]{32})\/streams\/(custom-[a-z0-9_-]+)$/.exec(request.path);
+  if (request.method !== "POST" || !match) return armError(404, "NotFound", `No route for ${request.url.pathname}`);
+  if (request.rawBody.length > LOGS_INGESTION_LIMIT) return armError(413, "ContentLengthLimitExceeded", "Maximum allowed content length: 1048576 bytes.");
+  if (!Array.isArray(request.body)) return armError(400, "InvalidContent", "The request body must be a JSON array.");
+  capture.received.sentinel.push(request.body);
+  return { status: 204 };
+}
+
+/** Event Grid topic publish: an array of CloudEvents (or Event Grid events). */
+export function handleEventGrid(capture: SinkCapture, request: EmulatorRequest): EmulatorResponse {
+  if (request.method !== "POST" || request.path !== "/eventgrid/api/events") return armError(404, "NotFound", `No route for ${request.url.pathname}`);
+  const events = Array.isArray(request.body) ? request.body : [request.body];
+  const malformed = events.find((event) => !event || typeof event !== "object" || !("id" in event) || !("type" in event || "eventType" in event));
+  if (malformed !== undefined) return armError(400, "BadRequest", "Every event needs an id and a type.");
+  capture.received.eventgrid.push(request.body);
+  return json(200, undefined);
+}
+
+/** Teams Workflows webhook: an Adaptive Card message, at most 28 KB. */
+export function handleTeams(capture: SinkCapture, request: EmulatorRequest): EmulatorResponse {
+  if (request.method !== "POST" || !request.path.startsWith("/teams/")) return armError(404, "NotFound", `No route for ${request.url.pathname}`);
+  if (request.rawBody.length > TEAMS_LIMIT) return { status: 413, body: { error: { code: "MessageSizeTooBig", message: "Message size exceeds 28 KB." } } };
+  const body = request.body as { type?: unknown; attachments?: unknown } | null;
+  if (!body || body.type !== "message" || !Array.isArray(body.attachments)) {
+    return { status: 400, body: { error: { code: "BadRequest", message: "Expected {type: 'message', attachments: [...]}" } } };
+  }
+  capture.received.teams.push(request.body);
+  return { status: 202 };
+}
+
+/** Log Analytics query API, answering the sign-in query from the estate's `signIns`. */
+export function handleLogAnalytics(store: EstateStore, request: EmulatorRequest): EmulatorResponse {
+  const match = /^\/loganalytics\/v1\/workspaces\/([^/]+)\/query$/.exec(request.path);
+  if (request.method !== "POST" || !match) return armError(404, "PathNotFoundError", `No route for ${request.url.pathname}`);
+  const query = (request.body as { query?: unknown } | null)?.query;
+  if (typeof query !== "string" || !/^\s*\/\/\s*uami-guard:sign-ins/.test(query)) {
+    return armError(400, "BadArgumentError", "The emulator answers the tagged sign-in query only.");
+  }
+  return json(200, {
+    tables: [
+      {
+        name: "PrimaryResult",
+        columns: [
+          { name: "ServicePrincipalId", type: "string" },
+          { name: "LastSignIn", type: "datetime" },
+        ],
+        rows: store.signIns.map((signIn) => [signIn.servicePrincipalId, signIn.lastSignIn]),
+      },
+    ],
+  });
+}

@@ -1,0 +1,153 @@
+import { createServer, type Server } from "node:https";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { setTimeout as sleep } from "node:timers/promises";
+import type { EmulatedService, Estate } from "./estate.js";
+import { EstateStore } from "./store.js";
+import { loopbackCertificate } from "./tls.js";
+import { FaultInjector, ResourceGraphQuota } from "./faults.js";
+import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
+import { ResourceGraphRoute } from "./routes/resourceGraph.js";
+import { ArmRoute } from "./routes/arm.js";
+import { handleGraph } from "./routes/graph.js";
+import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
+
+export interface ServedRequest {
+  service: EmulatedService;
+  method: string;
+  path: string;
+  status: number;
+}
+
+export interface RunningEmulator {
+  /** https://127.0.0.1:<port> */
+  url: string;
+  /** PEM of the certificate the server presents; clients trust exactly this. */
+  ca: string;
+  store: EstateStore;
+  capture: SinkCapture;
+  requests: ServedRequest[];
+  countByService(): Record<string, number>;
+  stop(): Promise<void>;
+}
+
+const BODY_LIMIT = 8 * 1024 * 1024;
+
+function serviceOf(path: string): EmulatedService {
+  if (path.startsWith("/graph/")) return "graph";
+  if (path.startsWith("/loganalytics/")) return "logAnalytics";
+  if (path.startsWith("/ingestion/")) return "logsIngestion";
+  if (path.startsWith("/eventgrid/")) return "eventGrid";
+  if (path.startsWith("/teams/")) return "teams";
+  if (path.includes("/providers/microsoft.resourcegraph/")) return "resourceGraph";
+  return "arm";
+}
+
+/**
+ * The HTTPS emulator of the slice of Azure uami-guard calls, on 127.0.0.1. The real SDK clients
+ * talk to it exactly as they would to Azure (see shared/azure/clients.ts).
+ */
+export async function startEmulator(estate: Estate, options: { port?: number } = {}): Promise<RunningEmulator> {
+  const store = new EstateStore(estate);
+  const capture = new SinkCapture();
+  const requests: ServedRequest[] = [];
+  const faults = new FaultInjector(estate.emulator);
+  const quotaSettings = estate.emulator.resourceGraphQuota;
+  const quota = quotaSettings ? new ResourceGraphQuota(quotaSettings.requests, quotaSettings.windowSeconds * 1000) : undefined;
+  const resourceGraph = new ResourceGraphRoute(store);
+  const arm = new ArmRoute(store);
+  const { cert, key } = await loopbackCertificate();
+  let base = "https://127.0.0.1";
+
+  const route = (service: EmulatedService, request: EmulatorRequest): EmulatorResponse => {
+    switch (service) {
+      case "resourceGraph":
+        return resourceGraph.handle(request);
+      case "graph":
+        return handleGraph(store, request);
+      case "logAnalytics":
+        return handleLogAnalytics(store, request);
+      case "logsIngestion":
+        return handleLogsIngestion(capture, request);
+      case "eventGrid":
+        return handleEventGrid(capture, request);
+      case "teams":
+        return handleTeams(capture, request);
+      case "arm":
+        return arm.handle(request);
+    }
+  };
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", base);
+    const path = url.pathname.toLowerCase().replace(/\/+$/, "") || "/";
+    if (path === "/_emulator/stats") return writeResponse(res, json(200, { requests: countByService(requests) }));
+    if (path === "/_emulator/estate") return writeResponse(res, json(200, store.snapshot()));
+    if (path === "/_emulator/capture") return writeResponse(res, json(200, capture.received));
+    const service = serviceOf(path);
+    const response = await answer(service, req, url, path);
+    requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: response.status });
+    writeResponse(res, response);
+  };
+
+  const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string): Promise<EmulatorResponse> => {
+    const raw = await readBody(req, BODY_LIMIT);
+    if (raw === "too-large") return armError(413, "RequestEntityTooLarge", "The request body is too large.");
+    if (estate.emulator.latencyMs > 0) await sleep(estate.emulator.latencyMs);
+    const authorized = service === "teams" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
+    if (!authorized) return armError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
+    const injected = faults.check(service, path);
+    if (injected) return injected;
+    let quotaHeaders: Record<string, string> = {};
+    if (service === "resourceGraph" && quota) {
+      const decision = quota.take();
+      if (!decision.allowed) {
+        return { ...armError(429, "RateLimiting", "Please provide below info when asking for support: the client has exceeded its quota."), headers: decision.headers };
+      }
+      quotaHeaders = decision.headers;
+    }
+    let body: unknown = null;
+    if (raw.length > 0) {
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch {
+        return armError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
+      }
+    }
+    const response = route(service, { method: req.method ?? "GET", url, path, headers: req.headers, body, rawBody: raw });
+    return { ...response, headers: { ...quotaHeaders, ...(response.headers ?? {}) } };
+  };
+
+  const server: Server = createServer({ cert, key }, (req, res) => {
+    handle(req, res).catch((error: unknown) => {
+      writeResponse(res, armError(500, "InternalServerError", `emulator: ${error instanceof Error ? error.message : String(error)}`));
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  base = `https://127.0.0.1:${port}`;
+
+  return {
+    url: base,
+    ca: cert,
+    store,
+    capture,
+    requests,
+    countByService: () => countByService(requests),
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}
+
+function countByService(requests: ServedRequest[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const request of requests) counts[request.service] = (counts[request.service] ?? 0) + 1;
+  return counts;
+}

@@ -1,0 +1,152 @@
+import type { AccessToken, TokenCredential } from "@azure/core-auth";
+import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
+import { ResourceGraphClient } from "@azure/arm-resourcegraph";
+import { AuthorizationManagementClient } from "@azure/arm-authorization";
+import { ManagedServiceIdentityClient } from "@azure/arm-msi";
+import { getClient, type Client, type ClientOptions } from "@azure-rest/core-client";
+import { TableClient } from "@azure/data-tables";
+import { QueueClient } from "@azure/storage-queue";
+import type { AppSettings } from "../config/settings.js";
+import { InputError } from "../errors.js";
+import { QuotaPacer } from "./resourceGraph.js";
+
+/**
+ * Where the clients point. `azure` is the real cloud with Entra credentials; `emulator` is local/
+ * on 127.0.0.1 over TLS with a certificate we trust explicitly. This is the only place that knows.
+ */
+export type AzureTarget =
+  | { kind: "azure"; settings: AppSettings }
+  | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string };
+
+export interface ServiceEndpoints {
+  arm: string;
+  graph: string;
+  logAnalytics: string;
+}
+
+export interface AzureClients {
+  readonly target: AzureTarget["kind"];
+  readonly credential: TokenCredential;
+  readonly endpoints: ServiceEndpoints;
+  readonly resourceGraph: ResourceGraphClient;
+  /** Shared by every Resource Graph query of this process: the quota is per caller. */
+  readonly resourceGraphPacer: QuotaPacer;
+  /** Generic ARM REST client (resource GET/PATCH whose api-version depends on the resource type). */
+  readonly arm: Client;
+  /** Microsoft Graph REST client (directoryObjects/getByIds). */
+  readonly graph: Client;
+  /** Options every other SDK client of this target needs (endpoint redirection, TLS trust). */
+  readonly sdkOptions: ClientOptions;
+  authorization(subscriptionId: string): AuthorizationManagementClient;
+  msi(subscriptionId: string): ManagedServiceIdentityClient;
+  /** Table storage; throws InputError when no storage is configured. */
+  table(name: string): TableClient;
+  queue(name: string): QueueClient;
+}
+
+const AZURE_ENDPOINTS: ServiceEndpoints = {
+  arm: "https://management.azure.com",
+  graph: "https://graph.microsoft.com",
+  logAnalytics: "https://api.loganalytics.io/v1",
+};
+
+/** A token for the emulator only: it checks that a bearer token is sent, not what it says. */
+class EmulatorCredential implements TokenCredential {
+  async getToken(): Promise<AccessToken> {
+    return { token: "uami-guard-local-emulator", expiresOnTimestamp: Date.now() + 3_600_000 };
+  }
+}
+
+function azureCredential(settings: AppSettings): TokenCredential {
+  // In the Function App the identity is the app's own UAMI; elsewhere DefaultAzureCredential picks
+  // up az login, workload identity, environment credentials, ...
+  return settings.AZURE_CLIENT_ID
+    ? new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID })
+    : new DefaultAzureCredential();
+}
+
+export function createAzureClients(target: AzureTarget): AzureClients {
+  const credential = target.kind === "azure" ? azureCredential(target.settings) : new EmulatorCredential();
+  const endpoints: ServiceEndpoints =
+    target.kind === "azure"
+      ? AZURE_ENDPOINTS
+      : { arm: target.url, graph: `${target.url}/graph`, logAnalytics: `${target.url}/loganalytics/v1` };
+  const tlsOptions = target.kind === "emulator" ? { ca: target.ca } : undefined;
+  const sdkOptions: ClientOptions = {
+    ...(target.kind === "emulator" ? { endpoint: target.url, tlsOptions } : {}),
+    userAgentOptions: { userAgentPrefix: "uami-guard" },
+    retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 },
+  };
+  const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
+  const authorizationClients = new Map<string, AuthorizationManagementClient>();
+  const msiClients = new Map<string, ManagedServiceIdentityClient>();
+
+  return {
+    target: target.kind,
+    credential,
+    endpoints,
+    sdkOptions,
+    resourceGraph: new ResourceGraphClient(credential, sdkOptions),
+    resourceGraphPacer: new QuotaPacer(),
+    arm: getClient(endpoints.arm, credential, { ...sdkOptions, credentials: { scopes: [armScope] } }),
+    graph: getClient(endpoints.graph, credential, {
+      ...sdkOptions,
+      credentials: { scopes: [target.kind === "azure" ? "https://graph.microsoft.com/.default" : `${target.url}/.default`] },
+    }),
+    authorization(subscriptionId) {
+      let client = authorizationClients.get(subscriptionId);
+      if (!client) {
+        client = new AuthorizationManagementClient(credential, subscriptionId, sdkOptions);
+        authorizationClients.set(subscriptionId, client);
+      }
+      return client;
+    },
+    msi(subscriptionId) {
+      let client = msiClients.get(subscriptionId);
+      if (!client) {
+        client = new ManagedServiceIdentityClient(credential, subscriptionId, sdkOptions);
+        msiClients.set(subscriptionId, client);
+      }
+      return client;
+    },
+    table(name) {
+      const storage = storageFor(target);
+      return storage.connectionString
+        ? TableClient.fromConnectionString(storage.connectionString, name, { allowInsecureConnection: storage.local })
+        : new TableClient(`${storage.tableServiceUri}`, name, credential);
+    },
+    queue(name) {
+      const storage = storageFor(target);
+      return storage.connectionString
+        ? new QueueClient(storage.connectionString, name)
+        : new QueueClient(`${storage.queueServiceUri?.replace(/\/$/, "")}/${name}`, credential);
+    },
+  };
+}
+
+interface StorageTarget {
+  connectionString?: string;
+  tableServiceUri?: string;
+  queueServiceUri?: string;
+  local: boolean;
+}
+
+function storageFor(target: AzureTarget): StorageTarget {
+  if (target.kind === "emulator") {
+    if (!target.storageConnectionString) throw new InputError("storage: no storage configured for this run (state needs Azurite or --state)");
+    return { connectionString: target.storageConnectionString, local: true };
+  }
+  const settings = target.settings;
+  if (settings.AzureWebJobsStorage__tableServiceUri) {
+    return {
+      tableServiceUri: settings.AzureWebJobsStorage__tableServiceUri,
+      queueServiceUri: settings.AzureWebJobsStorage__queueServiceUri,
+      local: false,
+    };
+  }
+  if (settings.AzureWebJobsStorage) {
+    const local = /UseDevelopmentStorage=true|127\.0\.0\.1|localhost/i.test(settings.AzureWebJobsStorage);
+    return { connectionString: settings.AzureWebJobsStorage, local };
+  }
+  throw new InputError("app setting AzureWebJobsStorage__tableServiceUri (or AzureWebJobsStorage): missing; state storage is required");
+}

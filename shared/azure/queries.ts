@@ -1,0 +1,45 @@
+/**
+ * Every Resource Graph query the project sends, in one place. Each starts with a tag comment: the
+ * local emulator answers by tag (it cannot run KQL) with the same projection. Each projects `id`
+ * (Resource Graph pages with $skipToken only then) and orders by it, so pages are stable.
+ */
+export const QUERIES = {
+  identities: `// uami-guard:identities
+resources
+| where type =~ 'microsoft.managedidentity/userassignedidentities'
+| project id, name, type, subscriptionId, resourceGroup, location, tags,
+    principalId = tostring(properties.principalId), clientId = tostring(properties.clientId),
+    tenantId = tostring(properties.tenantId)
+| order by id asc`,
+
+  attachments: `// uami-guard:attachments
+resources
+| where isnotnull(identity.userAssignedIdentities)
+| project id, name, type, subscriptionId, resourceGroup, tags,
+    identityType = tostring(identity.type), userAssignedIdentities = identity.userAssignedIdentities
+| order by id asc`,
+
+  roleAssignments: `// uami-guard:role-assignments
+authorizationresources
+| where type =~ 'microsoft.authorization/roleassignments'
+| project id, scope = tostring(properties.scope), roleDefinitionId = tostring(properties.roleDefinitionId),
+    principalId = tostring(properties.principalId), principalType = tostring(properties.principalType),
+    createdOn = tostring(properties.createdOn)
+| order by id asc`,
+
+  roleDefinitions: `// uami-guard:role-definitions
+authorizationresources
+| where type =~ 'microsoft.authorization/roledefinitions'
+| project id, name, roleName = tostring(properties.roleName), roleType = tostring(properties.type),
+    permissions = properties.permissions
+| order by id asc`,
+
+  federatedCredentials: `// uami-guard:federated-credentials
+resources
+| where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials'
+| project id, name, issuer = tostring(properties.issuer), subject = tostring(properties.subject),
+    audiences = properties.audiences
+| order by id asc`,
+} as const;
+
+export type QueryName = keyof typeof QUERIES;

@@ -1,0 +1,141 @@
+import { readFileSync } from "node:fs";
+import { z } from "zod";
+import { InputError, errorMessage } from "../errors.js";
+import { parseOrThrow } from "./validation.js";
+
+export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
+export type Severity = (typeof SEVERITIES)[number];
+export const severitySchema = z.enum(SEVERITIES);
+
+export function severityRank(severity: Severity): number {
+  return SEVERITIES.length - SEVERITIES.indexOf(severity);
+}
+
+const guid = z.string().regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID");
+const regexString = z.string().refine((pattern) => {
+  try {
+    new RegExp(pattern);
+    return true;
+  } catch {
+    return false;
+  }
+}, "must be a valid regular expression");
+
+const approvedPipelineSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    appId: guid.optional(),
+    objectId: guid.optional(),
+    scopes: z.array(z.string().startsWith("/", "must be an ARM scope starting with /")).optional(),
+  })
+  .refine((pipeline) => pipeline.appId !== undefined || pipeline.objectId !== undefined, {
+    message: "needs an appId or an objectId",
+  });
+
+const ruleSettingsSchema = z.strictObject({
+  enabled: z.boolean().optional(),
+  severity: severitySchema.optional(),
+  mode: z.enum(["audit", "enforce"]).optional(),
+});
+
+const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
+
+export const policySchema = z.strictObject({
+  requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
+  approvedPipelines: z.array(approvedPipelineSchema).default([]),
+  self: z.strictObject({ objectId: guid.optional(), appId: guid.optional() }).default({}),
+  watchAllPrincipals: z.boolean().default(false),
+  orphans: z
+    .strictObject({
+      minAgeMinutes: z.number().int().min(0).default(60),
+      confirmations: z.number().int().min(1).max(100).default(2),
+    })
+    .default({ minAgeMinutes: 60, confirmations: 2 }),
+  sprawl: z.strictObject({ maxResourceGroups: z.number().int().min(1).default(3) }).default({ maxResourceGroups: 3 }),
+  naming: z.strictObject({ pattern: regexString.nullable().default(null) }).default({ pattern: null }),
+  signInLogs: z
+    .strictObject({
+      workspaceId: z.string().min(1).nullable().default(null),
+      lookbackDays: z.number().int().min(1).max(730).default(90),
+    })
+    .default({ workspaceId: null, lookbackDays: 90 }),
+  rules: z.record(z.string(), ruleSettingsSchema).default({}),
+  suppressions: z
+    .array(
+      z.strictObject({
+        ruleId: z.string().min(1),
+        subjectId: z.string().min(1),
+        reason: z.string().min(1),
+        expires: isoDate.optional(),
+      }),
+    )
+    .default([]),
+  protected: z
+    .strictObject({
+      scopes: z.array(z.string().startsWith("/")).default([]),
+      principals: z.array(z.string().min(1)).default([]),
+    })
+    .default({ scopes: [], principals: [] }),
+  cleanup: z
+    .strictObject({
+      dryRun: z.boolean().default(true),
+      maxActionsPerRun: z.number().int().min(0).default(50),
+      maxDeletePercent: z.number().min(0).max(100).default(5),
+    })
+    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5 }),
+  notify: z
+    .strictObject({
+      minSeverity: severitySchema.default("medium"),
+      renotifyAfterHours: z.number().min(0).default(168),
+    })
+    .default({ minSeverity: "medium", renotifyAfterHours: 168 }),
+});
+
+export type Policy = z.output<typeof policySchema>;
+export type ApprovedPipeline = Policy["approvedPipelines"][number];
+
+/** Every key optional: the defaults of RULES.md "Policy". */
+export function defaultPolicy(): Policy {
+  return policySchema.parse({});
+}
+
+/**
+ * Reads the policy from a path or inline JSON (the `UAMI_GUARD_POLICY` convention) and validates it.
+ * `knownRuleIds` makes a typo in `rules.<id>` or a suppression's ruleId a startup error.
+ */
+export function loadPolicy(source: string | undefined, knownRuleIds: readonly string[]): Policy {
+  if (source === undefined || source.trim() === "") return defaultPolicy();
+  const trimmed = source.trim();
+  const inline = trimmed.startsWith("{");
+  const where = inline ? "policy (inline JSON)" : `policy ${source}`;
+  let text = trimmed;
+  if (!inline) {
+    try {
+      text = readFileSync(source, "utf8");
+    } catch (error) {
+      throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);
+    }
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${where}: not valid JSON: ${errorMessage(error)}`);
+  }
+  const policy = parseOrThrow(policySchema, raw, where);
+  checkRuleIds(policy, knownRuleIds, where);
+  return policy;
+}
+
+function checkRuleIds(policy: Policy, knownRuleIds: readonly string[], where: string): void {
+  const known = new Set(knownRuleIds);
+  const allowed = `allowed: ${[...knownRuleIds].join(", ")}`;
+  for (const ruleId of Object.keys(policy.rules)) {
+    if (!known.has(ruleId)) throw new InputError(`${where}: rules.${ruleId}: unknown rule id (${allowed})`);
+  }
+  policy.suppressions.forEach((suppression, index) => {
+    if (!known.has(suppression.ruleId)) {
+      throw new InputError(`${where}: suppressions[${index}].ruleId = "${suppression.ruleId}": unknown rule id (${allowed})`);
+    }
+  });
+}

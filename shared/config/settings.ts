@@ -1,0 +1,54 @@
+import { z } from "zod";
+import { parseOrThrow } from "./validation.js";
+
+const guid = z.string().regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID");
+const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
+const list = z
+  .string()
+  .transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
+
+/**
+ * Every app setting the app reads, in one schema. `local.settings.sample.json` and `infra/` set these;
+ * a structural test keeps the three in step.
+ */
+export const appSettingsSchema = z.object({
+  /** Policy file path or inline JSON (RULES.md "Policy"). */
+  UAMI_GUARD_POLICY: z.string().optional(),
+  /** Subscriptions to govern; empty means every subscription the app's identity can read. */
+  UAMI_GUARD_SUBSCRIPTIONS: list.pipe(z.array(guid)).default([]),
+  /** NCRONTAB for the sweep timer (six fields, seconds first). */
+  SWEEP_SCHEDULE: z
+    .string()
+    .regex(/^\S+( \S+){5}$/, "must be a six-field NCRONTAB expression such as 0 0 */6 * * *")
+    .default("0 0 */6 * * *"),
+  /** Client id of the app's own user-assigned identity (ManagedIdentityCredential). */
+  AZURE_CLIENT_ID: guid.optional(),
+  /** Storage for state, baselines, journal and the cleanup queue: a connection string (local/Azurite)... */
+  AzureWebJobsStorage: z.string().optional(),
+  /** ...or identity-based endpoints in Azure (no keys). */
+  AzureWebJobsStorage__tableServiceUri: httpsUrl.optional(),
+  AzureWebJobsStorage__queueServiceUri: httpsUrl.optional(),
+  AzureWebJobsStorage__credential: z.literal("managedidentity").optional(),
+  AzureWebJobsStorage__clientId: guid.optional(),
+  /** Teams Workflows webhook (a secret: a Key Vault reference in Azure). */
+  TEAMS_WEBHOOK_URL: httpsUrl.optional(),
+  LOGS_INGESTION_ENDPOINT: httpsUrl.optional(),
+  LOGS_INGESTION_DCR_ID: z.string().regex(/^dcr-[0-9a-f]{32}$/, "must be a DCR immutable id (dcr-<32 hex>)").optional(),
+  LOGS_INGESTION_STREAM: z.string().startsWith("Custom-", "must start with Custom-").default("Custom-UamiGuardFindings"),
+  EVENTGRID_TOPIC_ENDPOINT: httpsUrl.optional(),
+  /** Optional topic access key; without it the app's identity (EventGrid Data Sender) is used. */
+  EVENTGRID_TOPIC_KEY: z.string().min(1).optional(),
+});
+
+export type AppSettings = z.output<typeof appSettingsSchema>;
+export const APP_SETTING_NAMES = Object.keys(appSettingsSchema.shape) as (keyof AppSettings)[];
+
+/** Reads the settings once from the environment; a bad value names the setting. */
+export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettings {
+  const present: Record<string, string> = {};
+  for (const name of APP_SETTING_NAMES) {
+    const value = env[name];
+    if (value !== undefined && value !== "") present[name] = value;
+  }
+  return parseOrThrow(appSettingsSchema, present, "app setting");
+}

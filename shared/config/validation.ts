@@ -1,0 +1,47 @@
+import type { z } from "zod";
+import { InputError } from "../errors.js";
+
+/**
+ * One line that names the key, the value and what is allowed, e.g.
+ * `policy: orphans.minAgeMinutes = -5: must be >= 0`.
+ */
+export function describeIssue(source: string, issue: z.core.$ZodIssue, input: unknown): string {
+  const path = issue.path.map((segment) => (typeof segment === "number" ? `[${segment}]` : String(segment)));
+  const key = path.join(".").replace(/\.\[/g, "[");
+  if (issue.code === "unrecognized_keys") {
+    const where = key ? `${key}.` : "";
+    const allowed = allowedKeys(issue);
+    return `${source}: unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}${allowed}`;
+  }
+  const value = valueAt(input, issue.path);
+  const shown = value === undefined ? "missing" : `= ${truncate(JSON.stringify(value))}`;
+  return `${source}: ${key || "(root)"} ${shown}: ${issue.message}`;
+}
+
+function allowedKeys(issue: z.core.$ZodIssue): string {
+  const known = (issue as { allowed?: string[] }).allowed;
+  return known && known.length > 0 ? ` (allowed: ${known.join(", ")})` : "";
+}
+
+function valueAt(input: unknown, path: PropertyKey[]): unknown {
+  let current: unknown = input;
+  for (const segment of path) {
+    if (current === null || typeof current !== "object") return undefined;
+    current = (current as Record<PropertyKey, unknown>)[segment];
+  }
+  return current;
+}
+
+function truncate(text: string | undefined): string {
+  if (text === undefined) return "undefined";
+  return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+/** Parses with a schema; the first problem becomes an InputError naming source, key and value. */
+export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, source: string): z.output<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  const first = result.error.issues[0];
+  const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : "";
+  throw new InputError(first ? `${describeIssue(source, first, input)}${more}` : `${source}: invalid`);
+}

@@ -1,0 +1,114 @@
+/**
+ * Plain snapshot types: what adapters in shared/azure/ produce from SDK models and what rules read.
+ * Ids keep the spelling ARM gave them; compare them with `sameId`/`idKey`.
+ */
+
+export type Tags = Record<string, string>;
+
+export interface Identity {
+  id: string;
+  name: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  location: string;
+  tags: Tags;
+  principalId: string;
+  clientId: string;
+  tenantId: string;
+}
+
+/** A resource whose `identity.userAssignedIdentities` names at least one UAMI. */
+export interface AttachedResource {
+  id: string;
+  name: string;
+  type: string;
+  subscriptionId: string;
+  resourceGroup: string;
+  tags: Tags;
+  /** "SystemAssigned, UserAssigned", "UserAssigned", ... as ARM reports it. */
+  identityType: string;
+  userAssignedIdentityIds: string[];
+}
+
+export interface RoleAssignment {
+  id: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  /** ISO timestamp; absent when ARM did not report it. */
+  createdOn?: string;
+}
+
+export interface RoleDefinition {
+  id: string;
+  /** The GUID that ends the id. */
+  name: string;
+  roleName: string;
+  roleType: string;
+  actions: string[];
+}
+
+export interface FederatedCredential {
+  id: string;
+  name: string;
+  identityId: string;
+  issuer: string;
+  subject: string;
+  audiences: string[];
+}
+
+export interface DirectoryObject {
+  id: string;
+  odataType: string;
+  displayName?: string;
+  servicePrincipalType?: string;
+  appId?: string;
+}
+
+/** Something a run could not check; reported, never turned into a finding. */
+export interface Incomplete {
+  check: string;
+  reason: string;
+  affected: number;
+}
+
+/** ARM ids are case-insensitive. */
+export function idKey(id: string): string {
+  return id.toLowerCase();
+}
+
+export function sameId(a: string, b: string): boolean {
+  return a.length === b.length && a.toLowerCase() === b.toLowerCase();
+}
+
+/** The GUID at the end of a role definition id. */
+export function roleDefinitionGuid(roleDefinitionId: string): string {
+  const slash = roleDefinitionId.lastIndexOf("/");
+  return roleDefinitionId.slice(slash + 1).toLowerCase();
+}
+
+const RESOURCE_GROUP = /\/resourcegroups\/([^/]+)/i;
+const SUBSCRIPTION = /^\/subscriptions\/([^/]+)/i;
+
+export function resourceGroupOf(id: string): string | undefined {
+  return RESOURCE_GROUP.exec(id)?.[1];
+}
+
+export function subscriptionOf(id: string): string | undefined {
+  return SUBSCRIPTION.exec(id)?.[1];
+}
+
+export type ScopeLevel = "managementGroup" | "subscription" | "resourceGroup" | "resource" | "root";
+
+export function scopeLevel(scope: string): ScopeLevel {
+  const parts = scope.split("/").filter((part) => part.length > 0);
+  if (parts.length === 0) return "root";
+  if (parts[0]?.toLowerCase() === "providers" && parts[1]?.toLowerCase() === "microsoft.management") {
+    return "managementGroup";
+  }
+  if (parts[0]?.toLowerCase() !== "subscriptions") return "resource";
+  if (parts.length === 2) return "subscription";
+  if (parts.length === 4 && parts[2]?.toLowerCase() === "resourcegroups") return "resourceGroup";
+  return "resource";
+}
