@@ -31,12 +31,12 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
       "--inMemoryPersistence",
       "--disableTelemetry",
       "--skipApiVersionCheck",
-      "--location", location,
       "--blobHost", "127.0.0.1", "--blobPort", "0",
       "--queueHost", "127.0.0.1", "--queuePort", "0",
       "--tableHost", "127.0.0.1", "--tablePort", "0",
     ],
-    { stdio: ["ignore", "pipe", "pipe"] },
+    // In memory; the scratch directory as cwd catches any debug or lock file Azurite writes.
+    { stdio: ["ignore", "pipe", "pipe"], cwd: location },
   );
   const endpoints = await waitForEndpoints(child, options.timeoutMs ?? 30_000).catch((error: unknown) => {
     child.kill();

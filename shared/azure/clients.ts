@@ -75,7 +75,12 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const sdkOptions: ClientOptions = {
     ...(target.kind === "emulator" ? { endpoint: target.url, tlsOptions } : {}),
     userAgentOptions: { userAgentPrefix: "uami-guard" },
-    retryOptions: { maxRetries: 4, retryDelayInMs: 500, maxRetryDelayInMs: 30_000 },
+    // Same retry count everywhere; the emulator needs no real back-off between attempts (a
+    // Retry-After header is honoured either way).
+    retryOptions:
+      target.kind === "azure"
+        ? { maxRetries: 4, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 }
+        : { maxRetries: 4, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
   };
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
