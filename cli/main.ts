@@ -3,6 +3,11 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { collectInventory } from "../shared/engine/inventory.js";
+import { runSweep } from "../shared/engine/sweep.js";
+import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
+import { ruleIds } from "../shared/rules/index.js";
+import type { RunReport } from "../shared/findings.js";
+import { renderReport, REPORT_FORMATS, type ReportFormat } from "./sweepOutput.js";
 import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
 import { renderInventory, type InventoryFormat } from "./inventoryOutput.js";
 import { withRun } from "./runtime.js";
@@ -11,6 +16,8 @@ export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
 /** The embedded demo estate (local/demo/estate.json), found from source or from dist/. */
 export const DEMO_ESTATE = findUpward(dirname(fileURLToPath(import.meta.url)), join("local", "demo", "estate.json"));
+/** The demo policy turns on the optional rules (sign-in logs, naming) so every rule shows. */
+export const DEMO_POLICY = join(dirname(DEMO_ESTATE), "policy.json");
 
 function findUpward(start: string, relative: string): string {
   for (let directory = start; ; directory = dirname(directory)) {
@@ -48,18 +55,62 @@ function program(): Command {
     });
 
   cli
+    .command("sweep")
+    .description("Sweep for orphaned role assignments, untagged identities and every other sweep rule")
+    .option("--estate <file>", "run against the local emulator seeded from this estate file")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
+    .addOption(new Option("--output <format>", "output format").choices([...REPORT_FORMATS]).default("table"))
+    .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
+    .action(async (options: SweepCommandOptions) => {
+      await withRun(options, async (run) => {
+        const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+        const report = await runSweep(run.clients, policy, {
+          subscriptions: run.subscriptions,
+          onPage: (query, rows) => run.progress.page(query, rows),
+        });
+        run.progress.clear();
+        process.stdout.write(renderReport(report, options.output));
+        if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+      });
+    });
+
+  cli
     .command("demo")
-    .description("Run against the embedded demo estate (what `npm start` does)")
+    .description("Sweep the embedded demo estate and show its inventory (what `npm start` does)")
     .action(async () => {
       await withRun({ estate: DEMO_ESTATE }, async (run) => {
-        const inventory = await collectInventory(run.clients, { onPage: (query, rows) => run.progress.page(query, rows) });
+        const onPage = (query: string, rows: number): void => run.progress.page(query, rows);
+        const policy = loadPolicy(DEMO_POLICY, ruleIds);
+        const report = await runSweep(run.clients, policy, { onPage });
+        const inventory = await collectInventory(run.clients, { onPage });
         run.progress.clear();
-        process.stdout.write(`uami-guard demo — inventory of the embedded demo estate (${DEMO_ESTATE})\n\n`);
-        process.stdout.write(renderInventory(inventory, "table"));
+        const out = (text: string): boolean => process.stdout.write(text);
+        out(`uami-guard demo — the embedded demo estate (${DEMO_ESTATE}) on the local Azure emulator\n\n`);
+        out(`== Sweep findings ==\n${renderReport(report, "table")}\n`);
+        const identities = inventory.identities;
+        const attached = identities.filter((identity) => identity.attachedTo.length > 0).length;
+        const withRoles = identities.filter((identity) => identity.roleAssignments.length > 0).length;
+        out(`== Inventory ==\n${identities.length} identities: ${attached} attached, ${withRoles} holding role assignments, `);
+        out(`${identities.reduce((sum, identity) => sum + identity.federatedCredentials.length, 0)} federated credentials.\n`);
+        out(`Full inventory: npx uami-guard inventory --estate ${DEMO_ESTATE} --output table|json|csv\n`);
+        out(`Ticket-ready report: npx uami-guard sweep --estate ${DEMO_ESTATE} --policy ${DEMO_POLICY} --output markdown\n`);
       });
     });
 
   return cli;
+}
+
+interface SweepCommandOptions {
+  estate?: string;
+  policy?: string;
+  subscription?: string[];
+  output: ReportFormat;
+  failOn?: Severity;
+}
+
+function failsAt(report: RunReport, threshold: Severity): boolean {
+  return report.findings.some((finding) => severityRank(finding.severity) >= severityRank(threshold));
 }
 
 /** Runs the CLI; sets process.exitCode (0 ok, 1 internal, 2 bad input, 3 findings at --fail-on). */

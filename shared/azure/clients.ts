@@ -6,6 +6,7 @@ import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { getClient, type Client, type ClientOptions } from "@azure-rest/core-client";
 import { TableClient } from "@azure/data-tables";
 import { QueueClient } from "@azure/storage-queue";
+import { LogsQueryClient } from "@azure/monitor-query-logs";
 import type { AppSettings } from "../config/settings.js";
 import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
@@ -38,6 +39,8 @@ export interface AzureClients {
   /** Options every other SDK client of this target needs (endpoint redirection, TLS trust). */
   readonly sdkOptions: ClientOptions;
   authorization(subscriptionId: string): AuthorizationManagementClient;
+  /** Log Analytics queries (managed-identity sign-in logs). */
+  logsQuery(): LogsQueryClient;
   msi(subscriptionId: string): ManagedServiceIdentityClient;
   /** Table storage; throws InputError when no storage is configured. */
   table(name: string): TableClient;
@@ -82,6 +85,8 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         ? { maxRetries: 4, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 }
         : { maxRetries: 4, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
   };
+  // REST clients take their endpoint as an argument; an `endpoint` option would override it.
+  const { endpoint: _endpoint, ...restOptions } = sdkOptions;
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
   const msiClients = new Map<string, ManagedServiceIdentityClient>();
@@ -93,9 +98,9 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     sdkOptions,
     resourceGraph: new ResourceGraphClient(credential, sdkOptions),
     resourceGraphPacer: new QuotaPacer(),
-    arm: getClient(endpoints.arm, credential, { ...sdkOptions, credentials: { scopes: [armScope] } }),
+    arm: getClient(endpoints.arm, credential, { ...restOptions, credentials: { scopes: [armScope] } }),
     graph: getClient(endpoints.graph, credential, {
-      ...sdkOptions,
+      ...restOptions,
       credentials: { scopes: [target.kind === "azure" ? "https://graph.microsoft.com/.default" : `${target.url}/.default`] },
     }),
     authorization(subscriptionId) {
@@ -105,6 +110,13 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         authorizationClients.set(subscriptionId, client);
       }
       return client;
+    },
+    logsQuery() {
+      return new LogsQueryClient(credential, {
+        ...sdkOptions,
+        endpoint: endpoints.logAnalytics,
+        ...(target.kind === "emulator" ? { credentials: { scopes: [`${target.url}/.default`] } } : {}),
+      });
     },
     msi(subscriptionId) {
       let client = msiClients.get(subscriptionId);

@@ -1,2 +1,28 @@
-/** The rule registry, sorted by id. Each rule lives in shared/rules/<rule-id>.ts. */
-export const ruleIds: readonly string[] = [];
+import type { SweepRule } from "./types.js";
+import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
+import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
+import { rule as identityNameInvalid } from "./identity-name-invalid.js";
+import { rule as namingConvention } from "./naming-convention.js";
+import { rule as orphanedRoleAssignment } from "./orphaned-role-assignment.js";
+import { rule as privilegedRoleBroadScope } from "./privileged-role-broad-scope.js";
+import { rule as sharedIdentitySprawl } from "./shared-identity-sprawl.js";
+import { rule as staleIdentity } from "./stale-identity.js";
+import { rule as unattachedIdentity } from "./unattached-identity.js";
+import { rule as untaggedIdentity } from "./untagged-identity.js";
+
+/** The sweep rules, sorted by id. Each lives in shared/rules/<rule-id>.ts (a test keeps this in step). */
+export const sweepRules: readonly SweepRule[] = [
+  crossEnvironmentAttachment,
+  danglingIdentityReference,
+  identityNameInvalid,
+  namingConvention,
+  orphanedRoleAssignment,
+  privilegedRoleBroadScope,
+  sharedIdentitySprawl,
+  staleIdentity,
+  unattachedIdentity,
+  untaggedIdentity,
+];
+
+/** Every rule id a policy may name. */
+export const ruleIds: readonly string[] = sweepRules.map((rule) => rule.meta.id);

@@ -54,7 +54,7 @@ describe("GET /api/identities", () => {
     const context = new InvocationContext({ functionName: "identities", invocationId: "test" });
     const response = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/identities" }), context);
     expect(response.status).toBe(200);
-    const body = response.jsonBody as { identities: Array<{ name: string }> };
+    const body = (response as { jsonBody?: unknown }).jsonBody as { identities: Array<{ name: string }> };
     expect(body.identities.map((identity) => identity.name)).toEqual(["id-app-prod-uks-01", "id-orphan-holder"]);
   });
 

@@ -1,0 +1,87 @@
+import type { Finding, RunReport } from "../shared/findings.js";
+import { SEVERITIES } from "../shared/config/policy.js";
+import { renderCsv, renderTable, type Column } from "./format.js";
+
+export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
+export type ReportFormat = (typeof REPORT_FORMATS)[number];
+
+/** The readable end of an ARM id: type/name pairs after the resource group. */
+export function shortId(id: string): string {
+  const providers = id.toLowerCase().lastIndexOf("/providers/");
+  if (providers < 0) return id;
+  const tail = id.slice(providers + "/providers/".length).split("/");
+  return tail.length > 2 ? tail.slice(2).join("/") : tail.join("/");
+}
+
+const COLUMNS: Column<Finding>[] = [
+  { header: "SEVERITY", width: 8, value: (finding) => finding.severity },
+  { header: "RULE", width: 30, value: (finding) => finding.ruleId },
+  { header: "SUBJECT", width: 46, value: (finding) => shortId(finding.subjectId) },
+  { header: "RELATED", width: 32, value: (finding) => (finding.relatedId ? shortId(finding.relatedId) : "") },
+];
+
+function summaryLine(report: RunReport): string {
+  const counts = SEVERITIES.map((severity) => `${report.summary.bySeverity[severity]} ${severity}`).join(", ");
+  const suppressed = report.summary.suppressed > 0 ? `, ${report.summary.suppressed} suppressed` : "";
+  return `${report.summary.findings} findings (${counts}${suppressed}) across ${report.summary.identities} identities and ${report.summary.roleAssignments.toLocaleString("en-US")} role assignments`;
+}
+
+function incompleteLines(report: RunReport): string {
+  return report.incomplete.map((entry) => `INCOMPLETE ${entry.check}: ${entry.reason} (${entry.affected} affected)\n`).join("");
+}
+
+export function renderReport(report: RunReport, format: ReportFormat): string {
+  switch (format) {
+    case "json":
+      return `${JSON.stringify(report, null, 2)}\n`;
+    case "table":
+      return `${renderTable(report.findings, COLUMNS)}${summaryLine(report)}\n${incompleteLines(report)}`;
+    case "csv":
+      return renderCsv(
+        ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
+        report.findings.map((finding) => [
+          finding.ruleId, finding.severity, finding.subjectId, finding.relatedId ?? "", finding.fingerprint, finding.title,
+          finding.remediation.cli.join(" && "),
+        ]),
+      );
+    case "markdown":
+      return renderMarkdown(report);
+  }
+}
+
+/** Markdown never interprets names or tags: they go in code spans with backticks neutralised. */
+function code(text: string): string {
+  return `\`${text.replace(/`/g, "'").replace(/[\r\n]+/g, " ")}\``;
+}
+
+function plain(text: string): string {
+  return text.replace(/([\\`*_{}[\]()#+!|<>~])/g, "\\$1").replace(/[\r\n]+/g, " ");
+}
+
+function renderMarkdown(report: RunReport): string {
+  const lines = [`# uami-guard ${report.mode} ${report.runId}`, "", `${summaryLine(report)}.`, ""];
+  lines.push("| severity | count |", "|---|---|");
+  for (const severity of SEVERITIES) lines.push(`| ${severity} | ${report.summary.bySeverity[severity]} |`);
+  lines.push("");
+  if (report.incomplete.length > 0) {
+    lines.push("## Incomplete checks", "", "These were not checked; nothing was concluded about them.", "");
+    for (const entry of report.incomplete) lines.push(`- **${entry.check}** (${entry.affected} affected): ${plain(entry.reason)}`);
+    lines.push("");
+  }
+  const byRule = new Map<string, Finding[]>();
+  for (const finding of report.findings) byRule.set(finding.ruleId, [...(byRule.get(finding.ruleId) ?? []), finding]);
+  for (const [ruleId, findings] of byRule) {
+    lines.push(`## ${ruleId} (${findings.length})`, "");
+    for (const finding of findings) {
+      lines.push(`- **${finding.severity}** ${code(finding.subjectId)}${finding.relatedId ? ` → ${code(finding.relatedId)}` : ""}`);
+      lines.push(`  ${plain(finding.message)}`);
+    }
+    const remediation = findings[0]?.remediation;
+    if (remediation) {
+      lines.push("", `Remediation: ${plain(remediation.summary)}`, "", "```sh");
+      for (const finding of findings) lines.push(...finding.remediation.cli.map((command) => command.replace(/`/g, "'")));
+      lines.push("```", "");
+    }
+  }
+  return `${lines.join("\n")}\n`;
+}

@@ -1,0 +1,109 @@
+import { createHash } from "node:crypto";
+import type { Policy, Severity } from "./config/policy.js";
+import { SEVERITIES, severityRank } from "./config/policy.js";
+import type { Incomplete } from "./model.js";
+import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
+
+/** A finding as the DESIGN.md "Findings" contract prints it. */
+export interface Finding {
+  ruleId: string;
+  severity: Severity;
+  subjectId: string;
+  relatedId?: string;
+  fingerprint: string;
+  title: string;
+  message: string;
+  evidence: Record<string, unknown>;
+  remediation: Remediation;
+}
+
+export interface RunSummary {
+  identities: number;
+  roleAssignments: number;
+  findings: number;
+  bySeverity: Record<Severity, number>;
+  suppressed: number;
+}
+
+export interface RunReport {
+  runId: string;
+  mode: "sweep" | "replay";
+  startedAt: string;
+  finishedAt: string;
+  summary: RunSummary;
+  findings: Finding[];
+  incomplete: Incomplete[];
+  actions: unknown[];
+}
+
+/** Stable across runs and id casing: the state store and notifications key on it. */
+export function fingerprintOf(ruleId: string, subjectId: string, relatedId?: string): string {
+  return createHash("sha256")
+    .update(`${ruleId}\n${subjectId.toLowerCase()}\n${(relatedId ?? "").toLowerCase()}`)
+    .digest("hex")
+    .slice(0, 32);
+}
+
+export function isRuleEnabled(policy: Policy, ruleId: string): boolean {
+  return policy.rules[ruleId]?.enabled ?? true;
+}
+
+function globToRegExp(glob: string): RegExp {
+  const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
+  return new RegExp(`^${escaped}$`, "i");
+}
+
+/** Applies policy overrides and suppressions and turns drafts into findings. */
+export class FindingCollector {
+  private readonly findings: Finding[] = [];
+  private suppressedCount = 0;
+  private readonly suppressions: Array<{ ruleId: string; subject: RegExp }>;
+
+  constructor(private readonly policy: Policy, private readonly metaById: Map<string, RuleMeta>, now: Date) {
+    this.suppressions = policy.suppressions
+      .filter((suppression) => !suppression.expires || Date.parse(suppression.expires) > now.getTime())
+      .map((suppression) => ({ ruleId: suppression.ruleId, subject: globToRegExp(suppression.subjectId) }));
+  }
+
+  add(draft: FindingDraft): void {
+    if (this.suppressions.some((suppression) => suppression.ruleId === draft.ruleId && suppression.subject.test(draft.subjectId))) {
+      this.suppressedCount += 1;
+      return;
+    }
+    const severity = this.policy.rules[draft.ruleId]?.severity ?? draft.severity;
+    const meta = this.metaById.get(draft.ruleId);
+    const finding: Finding = {
+      ruleId: draft.ruleId,
+      severity,
+      subjectId: draft.subjectId,
+      ...(draft.relatedId !== undefined ? { relatedId: draft.relatedId } : {}),
+      fingerprint: fingerprintOf(draft.ruleId, draft.subjectId, draft.relatedId),
+      title: draft.title,
+      message: draft.message,
+      evidence: draft.evidence,
+      remediation: meta ? meta.remediation(draft) : { summary: "", cli: [] },
+    };
+    this.findings.push(finding);
+  }
+
+  get suppressed(): number {
+    return this.suppressedCount;
+  }
+
+  /** Most severe first, then by rule and subject, so output is stable. */
+  sorted(): Finding[] {
+    return [...this.findings].sort(
+      (a, b) =>
+        severityRank(b.severity) - severityRank(a.severity) ||
+        a.ruleId.localeCompare(b.ruleId) ||
+        a.subjectId.localeCompare(b.subjectId) ||
+        (a.relatedId ?? "").localeCompare(b.relatedId ?? ""),
+    );
+  }
+}
+
+export function summarize(findings: Finding[], counts: { identities: number; roleAssignments: number; suppressed: number }): RunSummary {
+  const bySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<Severity, number>;
+  for (const finding of findings) bySeverity[finding.severity] += 1;
+  return { identities: counts.identities, roleAssignments: counts.roleAssignments, findings: findings.length, bySeverity, suppressed: counts.suppressed };
+}

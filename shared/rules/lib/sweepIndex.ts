@@ -1,0 +1,47 @@
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition } from "../../model.js";
+import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
+import type { SweepInventory } from "../types.js";
+
+/** Lookups every rule needs, built once per sweep (pure). */
+export interface SweepIndex {
+  inventory: SweepInventory;
+  identityById: Map<string, Identity>;
+  identityByPrincipal: Map<string, Identity>;
+  attachmentsByIdentity: Map<string, AttachedResource[]>;
+  credentialsByIdentity: Map<string, FederatedCredential[]>;
+  roleDefinitionByGuid: Map<string, RoleDefinition>;
+}
+
+export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
+  const identityById = new Map<string, Identity>();
+  const identityByPrincipal = new Map<string, Identity>();
+  for (const identity of inventory.identities) {
+    identityById.set(idKey(identity.id), identity);
+    if (identity.principalId) identityByPrincipal.set(identity.principalId.toLowerCase(), identity);
+  }
+  const attachmentsByIdentity = new Map<string, AttachedResource[]>();
+  for (const resource of inventory.attachments) {
+    for (const identityId of resource.userAssignedIdentityIds) push(attachmentsByIdentity, idKey(identityId), resource);
+  }
+  const credentialsByIdentity = new Map<string, FederatedCredential[]>();
+  for (const credential of inventory.federatedCredentials) push(credentialsByIdentity, idKey(credential.identityId), credential);
+  const roleDefinitionByGuid = new Map<string, RoleDefinition>();
+  for (const definition of inventory.roleDefinitions) roleDefinitionByGuid.set(roleDefinitionGuid(definition.id), definition);
+  return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid };
+}
+
+function push<T>(map: Map<string, T[]>, key: string, value: T): void {
+  const list = map.get(key);
+  if (list) list.push(value);
+  else map.set(key, [value]);
+}
+
+/** Role assignments the identity's principal holds (0 when it holds none). */
+export function assignmentCount(index: SweepIndex, identity: Identity): number {
+  return identity.principalId ? (index.inventory.assignmentsByPrincipal.get(identity.principalId.toLowerCase()) ?? 0) : 0;
+}
+
+export function inScope(index: SweepIndex, id: string): boolean {
+  const subscription = subscriptionOf(id)?.toLowerCase();
+  return subscription !== undefined && index.inventory.subscriptionsInScope.has(subscription);
+}

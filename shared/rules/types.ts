@@ -1,0 +1,71 @@
+import type { Policy, Severity } from "../config/policy.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
+import type { SweepIndex } from "./lib/sweepIndex.js";
+
+export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline";
+
+/** What a rule found, before the engine adds fingerprint, remediation and policy overrides. */
+export interface FindingDraft {
+  ruleId: string;
+  severity: Severity;
+  subjectId: string;
+  relatedId?: string;
+  title: string;
+  message: string;
+  evidence: Record<string, unknown>;
+}
+
+export interface Remediation {
+  summary: string;
+  /** The `az` commands an operator runs for this finding. */
+  cli: string[];
+}
+
+export interface RuleMeta {
+  id: string;
+  title: string;
+  /** Default severity; some rules grade it per finding (see RULES.md). */
+  severity: Severity;
+  category: RuleCategory;
+  description: string;
+  /** Why it matters, for a card or a ticket. */
+  risk: string;
+  remediation: (finding: FindingDraft) => Remediation;
+}
+
+/** Directory answer for one principal: found, looked up and absent, or not known (lookup failed). */
+export type PrincipalStatus =
+  | { state: "found"; object: DirectoryObject }
+  | { state: "missing" }
+  | { state: "unknown" };
+
+/** Rules over the whole inventory (identities, attachments, credentials). */
+export interface InventoryRule {
+  kind: "inventory";
+  meta: RuleMeta;
+  evaluate(index: SweepIndex, policy: Policy): FindingDraft[];
+}
+
+/** Rules over one role assignment at a time: role assignments are streamed, never held all at once. */
+export interface AssignmentRule {
+  kind: "role-assignment";
+  meta: RuleMeta;
+  evaluate(assignment: RoleAssignment, principal: PrincipalStatus, index: SweepIndex, policy: Policy): FindingDraft | undefined;
+}
+
+export type SweepRule = InventoryRule | AssignmentRule;
+
+/** The inventory a sweep gathered, before indexing. */
+export interface SweepInventory {
+  now: Date;
+  identities: Identity[];
+  attachments: AttachedResource[];
+  roleDefinitions: RoleDefinition[];
+  federatedCredentials: FederatedCredential[];
+  /** Role assignments held per principal id (lower-case), counted while streaming. */
+  assignmentsByPrincipal: Map<string, number>;
+  /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
+  lastSignIns?: Map<string, Date>;
+  /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
+  subscriptionsInScope: Set<string>;
+}
