@@ -124,6 +124,12 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     });
   });
   server.keepAliveTimeout = 30_000;
+  // closeAllConnections() misses idle TLS keep-alive sockets on Node 20; track them ourselves so stop() is immediate.
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (socket: import("node:net").Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -140,8 +146,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     countByService: () => countByService(requests),
     stop: () =>
       new Promise<void>((resolve) => {
-        server.closeAllConnections();
         server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
       }),
   };
 }

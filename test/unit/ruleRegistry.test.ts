@@ -1,0 +1,37 @@
+import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { sweepRules } from "../../shared/rules/index.js";
+
+const RULES_DIR = fileURLToPath(new URL("../../shared/rules/", import.meta.url));
+const TESTS_DIR = fileURLToPath(new URL("./rules/", import.meta.url));
+const RULES_MD = fileURLToPath(new URL("../../../shared/RULES.md", import.meta.url));
+
+const ruleFiles = readdirSync(RULES_DIR)
+  .filter((file) => file.endsWith(".ts") && !["index.ts", "types.ts"].includes(file))
+  .map((file) => file.replace(/\.ts$/, ""));
+
+describe("rule registry", () => {
+  it("registers every rule file, sorted, with file name = rule id", () => {
+    const ids = sweepRules.map((rule) => rule.meta.id);
+    expect(ids).toEqual([...ids].sort());
+    expect(ids).toEqual([...ruleFiles].sort());
+  });
+
+  it.each(sweepRules.map((rule) => [rule.meta.id, rule] as const))("%s has metadata, remediation commands and a table-driven test", (id, rule) => {
+    expect(rule.meta.title.length).toBeGreaterThan(5);
+    expect(rule.meta.description.length).toBeGreaterThan(20);
+    expect(rule.meta.risk.length).toBeGreaterThan(20);
+    const remediation = rule.meta.remediation({ ruleId: id, severity: rule.meta.severity, subjectId: "/subscriptions/s/x", title: "", message: "", evidence: {} });
+    expect(remediation.cli.length).toBeGreaterThan(0);
+    for (const command of remediation.cli) expect(command).toMatch(/^az /);
+    expect(existsSync(`${TESTS_DIR}${id}.test.ts`)).toBe(true);
+  });
+
+  it.skipIf(!existsSync(RULES_MD))("covers every sweep rule of RULES.md", () => {
+    const text = readFileSync(RULES_MD, "utf8");
+    const sweepSection = text.slice(text.indexOf("## Sweep rules"), text.indexOf("## Event rules"));
+    const documented = [...sweepSection.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
+    expect(sweepRules.map((rule) => rule.meta.id).sort()).toEqual(documented.sort());
+  });
+});
