@@ -58,4 +58,40 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     expect(code).toBe(1);
     expect(stderr).toMatch(/resourceGraph: HTTP 500/);
   });
+
+  it("sweep --output json follows the findings contract; --fail-on exits 3", () => {
+    const { code, stdout } = cli("sweep", "--estate", fixturePath("small-estate.json"), "--output", "json");
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { mode: string; runId: string; summary: { findings: number }; findings: Array<{ ruleId: string; subjectId: string; fingerprint: string; remediation: { cli: string[] } }>; incomplete: unknown[]; actions: unknown[] };
+    expect(report.mode).toBe("sweep");
+    expect(report.actions).toEqual([]);
+    expect(report.summary.findings).toBe(report.findings.length);
+    const keys = report.findings.map((finding) => `${finding.ruleId} ${finding.subjectId.split("/").pop()}`).sort();
+    expect(keys).toEqual([
+      "cross-environment-attachment id-app-prod-uks-01",
+      "dangling-identity-reference vm1",
+      "orphaned-role-assignment 00000000-0000-0000-0000-0000000000a2",
+      "privileged-role-broad-scope 00000000-0000-0000-0000-0000000000a1",
+      "unattached-identity id-orphan-holder",
+      "untagged-identity id-orphan-holder",
+    ]);
+    expect(cli("sweep", "--estate", fixturePath("small-estate.json"), "--output", "json", "--fail-on", "critical").code).toBe(3);
+  });
+
+  it("sweep --output markdown is a ticket-ready report", () => {
+    const { code, stdout } = cli("sweep", "--estate", fixturePath("small-estate.json"), "--output", "markdown");
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/^# uami-guard sweep/);
+    expect(stdout).toMatch(/## orphaned-role-assignment \(1\)/);
+    expect(stdout).toMatch(/```sh\n[^`]*az role assignment delete --ids/);
+  });
+
+  it("sweep with a bad policy exits 2 naming the key", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-cli-"));
+    const file = join(dir, "policy.json");
+    writeFileSync(file, JSON.stringify({ cleanup: { maxDeletePercent: 500 } }));
+    const { code, stderr } = cli("sweep", "--estate", fixturePath("small-estate.json"), "--policy", file);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/cleanup\.maxDeletePercent = 500/);
+  });
 });

@@ -1,0 +1,33 @@
+import { app, type InvocationContext, type Timer } from "@azure/functions";
+import { runSweepJob } from "../shared/engine/sweepJob.js";
+import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
+import { appDependencies, type DependencyProvider } from "./dependencies.js";
+
+export const FINDINGS_TABLE = "uamiguardfindings";
+const DEFAULT_SCHEDULE = "0 0 */6 * * *";
+
+/** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
+export function sweepHandler(dependencies: DependencyProvider) {
+  return async (timer: Timer, context: InvocationContext): Promise<void> => {
+    const { clients, policy, settings } = await dependencies();
+    if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
+    const state = new TableFindingStateStore(clients.table(FINDINGS_TABLE));
+    const { report, lifecycle } = await runSweepJob(clients, policy, state, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
+    const { summary } = report;
+    context.log(
+      `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
+        `${lifecycle.opened.length} new, ${lifecycle.resolved.length} resolved, ${summary.suppressed} suppressed, ` +
+        `${summary.identities} identities, ${summary.roleAssignments} role assignments`,
+    );
+    for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
+  };
+}
+
+export const sweep = sweepHandler(appDependencies);
+
+app.timer("sweep", {
+  // Read at registration: the host needs the schedule before any invocation.
+  schedule: process.env["SWEEP_SCHEDULE"] || DEFAULT_SCHEDULE,
+  runOnStartup: false,
+  handler: sweep,
+});

@@ -1,0 +1,102 @@
+import type { Severity } from "../config/policy.js";
+import type { Finding } from "../findings.js";
+import type { Incomplete } from "../model.js";
+
+/** What the state store remembers of one finding between runs. */
+export interface FindingRecord {
+  fingerprint: string;
+  ruleId: string;
+  subjectId: string;
+  relatedId?: string;
+  severity: Severity;
+  title: string;
+  status: "open" | "resolved";
+  firstSeen: string;
+  lastSeen: string;
+  timesSeen: number;
+  /** Sweeps in a row that saw it; an incomplete check for its rule resets it (not confirmed). */
+  consecutive: number;
+  resolvedAt?: string;
+  lastNotifiedAt?: string;
+  /** The finding as last seen (JSON), so a resolution notice can say what went away. */
+  snapshot: string;
+}
+
+export interface LifecycleResult {
+  /** Records to write back (new, changed). */
+  changed: FindingRecord[];
+  /** Findings seen for the first time, or again after being resolved. */
+  opened: Finding[];
+  /** Records that were open and are now resolved. */
+  resolved: FindingRecord[];
+  /** Every open record after this run, by fingerprint. */
+  open: Map<string, FindingRecord>;
+}
+
+const SNAPSHOT_LIMIT = 30_000;
+
+function snapshotOf(finding: Finding): string {
+  const full = JSON.stringify(finding);
+  // Table storage properties hold 64 KiB; keep the essentials when evidence is huge.
+  return full.length <= SNAPSHOT_LIMIT ? full : JSON.stringify({ ...finding, evidence: { truncated: true } });
+}
+
+/**
+ * Pure state transition of one run: new / seen again / resolved. A finding whose rule had an
+ * incomplete check this run is neither confirmed nor resolved: unknown stays open, unconfirmed.
+ */
+export function applyRun(
+  previous: Map<string, FindingRecord>,
+  findings: Finding[],
+  options: { now: Date; unknownRules: Set<string> },
+): LifecycleResult {
+  const now = options.now.toISOString();
+  const changed: FindingRecord[] = [];
+  const opened: Finding[] = [];
+  const resolved: FindingRecord[] = [];
+  const open = new Map<string, FindingRecord>();
+  const seen = new Set<string>();
+
+  for (const finding of findings) {
+    seen.add(finding.fingerprint);
+    const before = previous.get(finding.fingerprint);
+    const reopened = !before || before.status === "resolved";
+    const record: FindingRecord = {
+      fingerprint: finding.fingerprint,
+      ruleId: finding.ruleId,
+      subjectId: finding.subjectId,
+      ...(finding.relatedId !== undefined ? { relatedId: finding.relatedId } : {}),
+      severity: finding.severity,
+      title: finding.title,
+      status: "open",
+      firstSeen: before && !reopened ? before.firstSeen : now,
+      lastSeen: now,
+      timesSeen: (before?.timesSeen ?? 0) + 1,
+      consecutive: reopened ? 1 : (before?.consecutive ?? 0) + 1,
+      ...(before?.lastNotifiedAt && !reopened ? { lastNotifiedAt: before.lastNotifiedAt } : {}),
+      snapshot: snapshotOf(finding),
+    };
+    if (reopened) opened.push(finding);
+    changed.push(record);
+    open.set(record.fingerprint, record);
+  }
+
+  for (const before of previous.values()) {
+    if (seen.has(before.fingerprint) || before.status !== "open") continue;
+    if (options.unknownRules.has(before.ruleId)) {
+      const unconfirmed: FindingRecord = { ...before, consecutive: 0 };
+      changed.push(unconfirmed);
+      open.set(before.fingerprint, unconfirmed);
+      continue;
+    }
+    const closed: FindingRecord = { ...before, status: "resolved", consecutive: 0, resolvedAt: now };
+    changed.push(closed);
+    resolved.push(closed);
+  }
+  return { changed, opened, resolved, open };
+}
+
+/** Rules whose checks were incomplete in this run. */
+export function rulesWithUnknowns(incomplete: Incomplete[], checkAffects: Record<string, string[]>): Set<string> {
+  return new Set(incomplete.flatMap((entry) => checkAffects[entry.check] ?? []));
+}

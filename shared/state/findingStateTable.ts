@@ -1,0 +1,97 @@
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import type { FindingRecord } from "../engine/findingLifecycle.js";
+import { toServiceCallFailed } from "../errors.js";
+
+/** The subset of the state store the engine needs; Table storage here, a test can pass its own. */
+export interface FindingStateStore {
+  load(scope: string): Promise<Map<string, FindingRecord>>;
+  save(scope: string, records: FindingRecord[]): Promise<void>;
+}
+
+interface FindingEntity {
+  partitionKey: string;
+  rowKey: string;
+  ruleId: string;
+  subjectId: string;
+  relatedId?: string;
+  severity: string;
+  title: string;
+  status: string;
+  firstSeen: string;
+  lastSeen: string;
+  timesSeen: number;
+  consecutive: number;
+  resolvedAt?: string;
+  lastNotifiedAt?: string;
+  snapshot: string;
+}
+
+const TRANSACTION_LIMIT = 100;
+
+/** Finding state in Table storage: PartitionKey = sweep scope, RowKey = fingerprint. */
+export class TableFindingStateStore implements FindingStateStore {
+  private created = false;
+
+  constructor(private readonly table: TableClient) {}
+
+  private async ensureTable(): Promise<void> {
+    if (this.created) return;
+    try {
+      await this.table.createTable();
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+    this.created = true;
+  }
+
+  async load(scope: string): Promise<Map<string, FindingRecord>> {
+    await this.ensureTable();
+    const records = new Map<string, FindingRecord>();
+    try {
+      const filter = `PartitionKey eq '${scope.replace(/'/g, "''")}'`;
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter } })) {
+        const record: FindingRecord = {
+          fingerprint: entity.rowKey,
+          ruleId: entity.ruleId,
+          subjectId: entity.subjectId,
+          severity: entity.severity as FindingRecord["severity"],
+          title: entity.title,
+          status: entity.status === "resolved" ? "resolved" : "open",
+          firstSeen: entity.firstSeen,
+          lastSeen: entity.lastSeen,
+          timesSeen: entity.timesSeen,
+          consecutive: entity.consecutive,
+          snapshot: entity.snapshot,
+        };
+        if (entity.relatedId) record.relatedId = entity.relatedId;
+        if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
+        if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;
+        records.set(entity.rowKey, record);
+      }
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+    return records;
+  }
+
+  async save(scope: string, records: FindingRecord[]): Promise<void> {
+    await this.ensureTable();
+    for (let start = 0; start < records.length; start += TRANSACTION_LIMIT) {
+      const actions: TransactionAction[] = records.slice(start, start + TRANSACTION_LIMIT).map((record) => {
+        const { fingerprint, ...rest } = record;
+        return ["upsert", { partitionKey: scope, rowKey: fingerprint, ...rest }, "Replace"];
+      });
+      try {
+        await this.table.submitTransaction(actions);
+      } catch (error) {
+        throw toServiceCallFailed("tableStorage", error);
+      }
+    }
+  }
+}
+
+/** Partition per sweep scope, so a sweep of one subscription never resolves another's findings. */
+export function sweepScopeKey(subscriptions: string[]): string {
+  if (subscriptions.length === 0) return "sweep-all";
+  return `sweep-${[...subscriptions].map((subscription) => subscription.toLowerCase()).sort().join("+")}`.slice(0, 900);
+}
