@@ -11,6 +11,7 @@ import { renderReport, REPORT_FORMATS, type ReportFormat } from "./sweepOutput.j
 import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
 import { renderInventory, type InventoryFormat } from "./inventoryOutput.js";
 import { withRun } from "./runtime.js";
+import { replay } from "./replay.js";
 
 export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
@@ -71,6 +72,27 @@ function program(): Command {
         });
         run.progress.clear();
         process.stdout.write(renderReport(report, options.output));
+        if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+      });
+    });
+
+  cli
+    .command("replay")
+    .description("Replay Event Grid events (a JSON array, Event Grid schema or CloudEvents) through the event handlers")
+    .requiredOption("--events <file>", "JSON array of events")
+    .option("--estate <file>", "run against the local emulator seeded from this estate file")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .addOption(new Option("--output <format>", "output format").choices(["json", "table"]).default("table"))
+    .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
+    .action(async (options: { events: string; estate?: string; policy?: string; output: "json" | "table"; failOn?: Severity }) => {
+      await withRun({ ...options, storage: true }, async (run) => {
+        const report = await replay(run, options.events, options.policy);
+        run.progress.clear();
+        process.stdout.write(renderReport(report, options.output));
+        if (options.output === "table") {
+          const { events } = report;
+          process.stdout.write(`${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`);
+        }
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
       });
     });

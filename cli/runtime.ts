@@ -2,7 +2,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAzureClients, type AzureClients } from "../shared/azure/clients.js";
 import { readAppSettings, type AppSettings } from "../shared/config/settings.js";
-import { loadEstateFile, saveEstateFile } from "../local/emulator/estate.js";
+import { loadEstateFile, saveEstateFile, type Estate } from "../local/emulator/estate.js";
 import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
 import { startAzurite, type RunningAzurite } from "../local/azurite.js";
 import { InputError } from "../shared/errors.js";
@@ -24,6 +24,7 @@ export interface Run {
   progress: Progress;
   emulator?: RunningEmulator;
   azurite?: RunningAzurite;
+  estate?: Estate;
 }
 
 /**
@@ -52,7 +53,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ca: emulator.ca,
       ...(azurite ? { storageConnectionString: azurite.connectionString } : {}),
     });
-    const result = await work({ clients, settings, subscriptions, progress, emulator, ...(azurite ? { azurite } : {}) });
+    const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
     if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
     if (options.capture) writeCapture(options.capture, emulator);
     return result;

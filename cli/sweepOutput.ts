@@ -15,15 +15,19 @@ export function shortId(id: string): string {
 
 const COLUMNS: Column<Finding>[] = [
   { header: "SEVERITY", width: 8, value: (finding) => finding.severity },
-  { header: "RULE", width: 30, value: (finding) => finding.ruleId },
-  { header: "SUBJECT", width: 46, value: (finding) => shortId(finding.subjectId) },
-  { header: "RELATED", width: 32, value: (finding) => (finding.relatedId ? shortId(finding.relatedId) : "") },
+  { header: "RULE", width: 37, value: (finding) => finding.ruleId },
+  { header: "SUBJECT", width: 40, value: (finding) => shortId(finding.subjectId) },
+  { header: "RELATED", width: 30, value: (finding) => (finding.relatedId ? shortId(finding.relatedId) : "") },
 ];
 
 function summaryLine(report: RunReport): string {
   const counts = SEVERITIES.map((severity) => `${report.summary.bySeverity[severity]} ${severity}`).join(", ");
   const suppressed = report.summary.suppressed > 0 ? `, ${report.summary.suppressed} suppressed` : "";
-  return `${report.summary.findings} findings (${counts}${suppressed}) across ${report.summary.identities} identities and ${report.summary.roleAssignments.toLocaleString("en-US")} role assignments`;
+  const scope =
+    report.mode === "replay"
+      ? "from the replayed events"
+      : `across ${report.summary.identities} identities and ${report.summary.roleAssignments.toLocaleString("en-US")} role assignments`;
+  return `${report.summary.findings} findings (${counts}${suppressed}) ${scope}`;
 }
 
 function incompleteLines(report: RunReport): string {

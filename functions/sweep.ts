@@ -1,9 +1,10 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
+import { eventDependencies, TABLES } from "../shared/engine/eventRuntime.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
-export const FINDINGS_TABLE = "uamiguardfindings";
+export const FINDINGS_TABLE = TABLES.findings;
 const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
 /** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
@@ -11,8 +12,9 @@ export function sweepHandler(dependencies: DependencyProvider) {
   return async (timer: Timer, context: InvocationContext): Promise<void> => {
     const { clients, policy, settings } = await dependencies();
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
-    const state = new TableFindingStateStore(clients.table(FINDINGS_TABLE));
-    const { report, lifecycle } = await runSweepJob(clients, policy, state, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
+    const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
+    const findings = new TableFindingStateStore(clients.table(FINDINGS_TABLE));
+    const { report, lifecycle } = await runSweepJob(clients, policy, { findings, baseline, catalog, dedupe }, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
     const { summary } = report;
     context.log(
       `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +

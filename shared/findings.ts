@@ -90,16 +90,20 @@ export class FindingCollector {
     return this.suppressedCount;
   }
 
-  /** Most severe first, then by rule and subject, so output is stable. */
   sorted(): Finding[] {
-    return [...this.findings].sort(
-      (a, b) =>
-        severityRank(b.severity) - severityRank(a.severity) ||
-        a.ruleId.localeCompare(b.ruleId) ||
-        a.subjectId.localeCompare(b.subjectId) ||
-        (a.relatedId ?? "").localeCompare(b.relatedId ?? ""),
-    );
+    return sortFindings(this.findings);
   }
+}
+
+/** Most severe first, then by rule and subject, so output is stable. */
+export function sortFindings(findings: Finding[]): Finding[] {
+  return [...findings].sort(
+    (a, b) =>
+      severityRank(b.severity) - severityRank(a.severity) ||
+      a.ruleId.localeCompare(b.ruleId) ||
+      a.subjectId.localeCompare(b.subjectId) ||
+      (a.relatedId ?? "").localeCompare(b.relatedId ?? ""),
+  );
 }
 
 export function summarize(findings: Finding[], counts: { identities: number; roleAssignments: number; suppressed: number }): RunSummary {

@@ -112,3 +112,13 @@ export function scopeLevel(scope: string): ScopeLevel {
   if (parts.length === 4 && parts[2]?.toLowerCase() === "resourcegroups") return "resourceGroup";
   return "resource";
 }
+
+/** `Microsoft.Compute/virtualMachines` from a resource id (nested types included). */
+export function resourceTypeOf(id: string): string | undefined {
+  const parts = id.split("/").filter((part) => part.length > 0);
+  const at = parts.map((part) => part.toLowerCase()).lastIndexOf("providers");
+  if (at < 0 || parts.length < at + 3) return undefined;
+  const namespace = parts[at + 1];
+  const types = parts.slice(at + 2).filter((_, index) => index % 2 === 0);
+  return `${namespace}/${types.join("/")}`;
+}

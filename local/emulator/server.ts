@@ -79,7 +79,9 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const url = new URL(req.url ?? "/", base);
+    // SDKs send ids that start with "/" after a "/" (e.g. getById): ARM treats "//" as "/", and so do we
+    // (a leading "//" would otherwise parse as a protocol-relative URL).
+    const url = new URL((req.url ?? "/").replace(/^\/{2,}/, "/"), base);
     const path = url.pathname.toLowerCase().replace(/\/+$/, "") || "/";
     if (path === "/_emulator/stats") return writeResponse(res, json(200, { requests: countByService(requests) }));
     if (path === "/_emulator/estate") return writeResponse(res, json(200, store.snapshot()));

@@ -13,7 +13,7 @@ import { readLastSignIns } from "../azure/signIns.js";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { Incomplete } from "../model.js";
+import type { AttachedResource, Identity, Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex } from "../rules/lib/sweepIndex.js";
@@ -25,6 +25,8 @@ export interface SweepOptions extends ReadOptions {
   runId?: string;
   /** Parallel Graph getByIds calls (each ≤1,000 ids). */
   directoryConcurrency?: number;
+  /** Receives the identities and attachments read (the sweep job refreshes the event baseline from them). */
+  onInventory?: (identities: Identity[], attachments: AttachedResource[]) => void;
 }
 
 /** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
@@ -79,6 +81,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     ...(lastSignIns ? { lastSignIns } : {}),
   };
   const index = buildSweepIndex(inventory);
+  options.onInventory?.(identities, attachments);
 
   let roleAssignments = 0;
   const resolver = new DirectoryResolver(

@@ -2,6 +2,8 @@ import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
 import type { RunReport } from "../findings.js";
 import type { FindingStateStore } from "../state/findingStateTable.js";
+import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachedResource, Identity } from "../model.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { applyRun, rulesWithUnknowns, type LifecycleResult } from "./findingLifecycle.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
@@ -12,17 +14,28 @@ export interface SweepJobResult {
 }
 
 /** A sweep plus finding state: what the timer function (and the CLI with --state) runs. */
-export async function runSweepJob(
-  clients: AzureClients,
-  policy: Policy,
-  state: FindingStateStore,
-  options: SweepOptions = {},
-): Promise<SweepJobResult> {
+export interface SweepJobStores {
+  findings: FindingStateStore;
+  /** Refreshed from what the sweep read, so event handling compares against current attachments. */
+  baseline?: AttachmentBaselineStore;
+  catalog?: IdentityCatalogStore;
+  dedupe?: EventDedupeStore;
+}
+
+const DEDUPE_RETENTION_MS = 48 * 3_600_000;
+
+export async function runSweepJob(clients: AzureClients, policy: Policy, stores: SweepJobStores, options: SweepOptions = {}): Promise<SweepJobResult> {
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
-  const previous = await state.load(scope);
-  const report = await runSweep(clients, policy, { ...options, now });
+  const previous = await stores.findings.load(scope);
+  let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
+  const report = await runSweep(clients, policy, { ...options, now, onInventory: (identities, attachments) => (read = { identities, attachments }) });
   const lifecycle = applyRun(previous, report.findings, { now, unknownRules: rulesWithUnknowns(report.incomplete, CHECK_AFFECTS) });
-  await state.save(scope, lifecycle.changed);
+  await stores.findings.save(scope, lifecycle.changed);
+  if (read) {
+    await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
+    await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
+  }
+  await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   return { report, lifecycle };
 }

@@ -1,4 +1,9 @@
-import type { SweepRule } from "./types.js";
+import type { EventRule, SweepRule } from "./types.js";
+import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
+import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
+import { rule as identityChangeOutsidePipeline } from "./identity-change-outside-pipeline.js";
+import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
+import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
 import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
@@ -24,5 +29,14 @@ export const sweepRules: readonly SweepRule[] = [
   untaggedIdentity,
 ];
 
+/** The event rules, sorted by id. */
+export const eventRules: readonly EventRule[] = [
+  attachmentOutsidePipeline,
+  federatedCredentialOutsidePipeline,
+  identityChangeOutsidePipeline,
+  identityDeletedWhileInUse,
+  roleAssignmentOutsidePipeline,
+];
+
 /** Every rule id a policy may name. */
-export const ruleIds: readonly string[] = sweepRules.map((rule) => rule.meta.id);
+export const ruleIds: readonly string[] = [...sweepRules, ...eventRules].map((rule) => rule.meta.id).sort();

@@ -1,6 +1,10 @@
 import type { Policy, Severity } from "../config/policy.js";
 import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
+import type { Approval } from "./lib/approval.js";
+import type { ChangeKind } from "../events/operations.js";
+import type { ResourceEvent } from "../events/resourceEvent.js";
+import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 
 export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline";
 
@@ -68,4 +72,28 @@ export interface SweepInventory {
   lastSignIns?: Map<string, Date>;
   /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
   subscriptionsInScope: Set<string>;
+}
+
+/** What an event handler read back before deciding (never the event payload alone). */
+export interface EventFacts {
+  event: ResourceEvent;
+  change: ChangeKind;
+  approval: Approval;
+  /** role-assignment-write: the assignment as ARM has it now (undefined: gone). */
+  roleAssignment?: RoleAssignment;
+  principal?: PrincipalStatus;
+  roleDefinitions?: Map<string, RoleDefinition>;
+  /** attachment-write: the resource's identity block now, and the baseline before this event (undefined: none). */
+  resource?: ResourceIdentityState;
+  baseline?: string[];
+  /** identity-delete: what still uses the identity. */
+  usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
+  federatedCredential?: FederatedCredentialState;
+}
+
+export interface EventRule {
+  kind: "event";
+  meta: RuleMeta;
+  changes: readonly ChangeKind[];
+  evaluate(facts: EventFacts, policy: Policy): FindingDraft[];
 }

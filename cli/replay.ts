@@ -1,0 +1,37 @@
+import { readFileSync } from "node:fs";
+import { InputError, errorMessage } from "../shared/errors.js";
+import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
+import { loadPolicy } from "../shared/config/policy.js";
+import { ruleIds } from "../shared/rules/index.js";
+import { seedEventStores } from "../local/seed.js";
+import type { Run } from "./runtime.js";
+
+export function readEventsFile(path: string): unknown[] {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InputError(`events ${path}: cannot read file: ${errorMessage(error)}`);
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`events ${path}: not valid JSON: ${errorMessage(error)}`);
+  }
+  if (!Array.isArray(parsed)) throw new InputError(`events ${path}: must be a JSON array of events (got ${parsed === null ? "null" : typeof parsed})`);
+  return parsed;
+}
+
+/** `uami-guard replay`: the events file through the event handler and dedupe. */
+export async function replay(run: Run, eventsPath: string, policyPath: string | undefined): Promise<ReplayReport> {
+  const events = readEventsFile(eventsPath);
+  const policy = loadPolicy(policyPath ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+  const deps = eventDependencies(run.clients, policy);
+  if (run.estate) await seedEventStores(run.estate, deps);
+  return replayEvents(events, deps, (outcome) => {
+    if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
+    if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);
+  });
+}

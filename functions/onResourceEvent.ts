@@ -1,0 +1,36 @@
+import { app, type InvocationContext } from "@azure/functions";
+import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
+import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { appDependencies, type DependencyProvider } from "./dependencies.js";
+
+/**
+ * Subscription system-topic events (Event Grid schema or CloudEvents 1.0). Malformed events are
+ * logged with their id and acknowledged; a failure to read state throws so Event Grid redelivers
+ * (bounded by the subscription's retry policy, then dead-lettered).
+ */
+export function onResourceEventHandler(dependencies: DependencyProvider) {
+  let events: EventDependencies | undefined;
+  return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
+    const { clients, policy } = await dependencies();
+    events ??= eventDependencies(clients, policy);
+    const outcome = await handleResourceEvent(event, events);
+    switch (outcome.status) {
+      case "malformed":
+        context.warn(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
+        break;
+      case "failed":
+        context.error(`event ${outcome.eventId}: failed, will be redelivered: ${outcome.reason ?? ""}`);
+        throw new Error(`event ${outcome.eventId} failed: ${outcome.reason ?? "unknown"}`);
+      case "processed":
+        for (const finding of outcome.findings) context.log(`event ${outcome.eventId}: ${finding.severity} ${finding.ruleId} ${finding.subjectId}`);
+        break;
+      default:
+        context.debug(`event ${outcome.eventId}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}`);
+    }
+    return outcome;
+  };
+}
+
+export const onResourceEvent = onResourceEventHandler(appDependencies);
+
+app.eventGrid("onResourceEvent", { handler: onResourceEvent });

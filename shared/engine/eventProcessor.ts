@@ -1,0 +1,152 @@
+import type { AzureClients } from "../azure/clients.js";
+import { listRoleAssignmentIdsFor, readFederatedCredential, readResourceIdentity, readRoleAssignment, readRoleDefinition } from "../azure/arm.js";
+import { getDirectoryObjectsByIds } from "../azure/directory.js";
+import { QUERIES } from "../azure/queries.js";
+import { queryPages } from "../azure/resourceGraph.js";
+import { toAttachedResource } from "../azure/estateReader.js";
+import type { Policy } from "../config/policy.js";
+import { errorMessage } from "../errors.js";
+import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
+import type { Incomplete, RoleDefinition } from "../model.js";
+import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
+import { eventRules } from "../rules/index.js";
+import { approvalOf } from "../rules/lib/approval.js";
+import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
+import type { EventFacts, PrincipalStatus } from "../rules/types.js";
+import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
+import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
+import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+
+export interface EventDependencies {
+  clients: AzureClients;
+  policy: Policy;
+  dedupe: EventDedupeStore;
+  baseline: AttachmentBaselineStore;
+  catalog: IdentityCatalogStore;
+  now?: () => Date;
+}
+
+export type EventStatus = "processed" | "ignored" | "duplicate" | "malformed" | "failed";
+
+export interface EventOutcome {
+  eventId: string;
+  status: EventStatus;
+  reason?: string;
+  findings: Finding[];
+  incomplete: Incomplete[];
+}
+
+const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
+const KNOWN_ROLES = new Set<string>(Object.values(BUILT_IN_ROLES));
+
+/**
+ * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), dedupe by id,
+ * read current state back from ARM, evaluate the pure event rules. A failure gives the dedupe claim
+ * back and reports `failed`, so a redelivery is handled rather than lost.
+ */
+export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
+  const parsed = parseResourceEvent(raw);
+  if (!parsed.ok) return { eventId: parsed.id, status: "malformed", reason: parsed.reason, findings: [], incomplete: [] };
+  const event = parsed.event;
+  const outcome = (status: EventStatus, reason?: string): EventOutcome => ({ eventId: event.id, status, ...(reason ? { reason } : {}), findings: [], incomplete: [] });
+  if (!SYSTEM_TYPES.has(event.eventType.toLowerCase())) return outcome("ignored", `event type ${event.eventType}`);
+  if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
+  const operation = operationFor(event.operationName);
+  if (!operation) return outcome("ignored", `operation ${event.operationName}`);
+  const now = deps.now?.() ?? new Date();
+  if (!(await deps.dedupe.claim(event.id, now))) return outcome("duplicate");
+  try {
+    const incomplete: Incomplete[] = [];
+    const facts = await gatherFacts(event, operation, deps, incomplete);
+    const collector = new FindingCollector(deps.policy, new Map(eventRules.map((rule) => [rule.meta.id, rule.meta])), now);
+    for (const rule of eventRules) {
+      if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
+      for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);
+    }
+    if (operation.kind === "attachment-write" && facts.resource) {
+      await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
+    }
+    return { eventId: event.id, status: "processed", findings: collector.sorted(), incomplete };
+  } catch (error) {
+    await deps.dedupe.release(event.id).catch(() => undefined);
+    return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
+  }
+}
+
+async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[]): Promise<EventFacts> {
+  const approval = approvalOf(event.caller, event.resourceUri, deps.policy);
+  const facts: EventFacts = { event, change: operation.kind, approval };
+  const { clients } = deps;
+  switch (operation.kind) {
+    case "role-assignment-write": {
+      if (approval.approved) return facts;
+      const assignment = await readRoleAssignment(clients, event.resourceUri);
+      if (!assignment) return facts;
+      facts.roleAssignment = assignment;
+      facts.principal = await principalStatus(clients, assignment.principalId, incomplete);
+      facts.roleDefinitions = await roleDefinitionsFor(clients, assignment.roleDefinitionId);
+      return facts;
+    }
+    case "attachment-write": {
+      const resource = await readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01");
+      if (!resource) return facts;
+      facts.resource = resource;
+      const baseline = await deps.baseline.get(resource.id);
+      if (baseline) facts.baseline = baseline;
+      return facts;
+    }
+    case "federated-credential-write": {
+      if (approval.approved) return facts;
+      const credential = await readFederatedCredential(clients, event.resourceUri);
+      if (credential) facts.federatedCredential = credential;
+      return facts;
+    }
+    case "identity-delete":
+      facts.usage = await identityUsage(event.resourceUri, deps);
+      return facts;
+    case "identity-write":
+      return facts;
+  }
+}
+
+async function principalStatus(clients: AzureClients, principalId: string, incomplete: Incomplete[]): Promise<PrincipalStatus> {
+  try {
+    const [object] = await getDirectoryObjectsByIds(clients.graph, [principalId]);
+    return object ? { state: "found", object } : { state: "missing" };
+  } catch (error) {
+    incomplete.push({ check: "directory-lookup", reason: `principal ${principalId} could not be looked up: ${errorMessage(error)}`, affected: 1 });
+    return { state: "unknown" };
+  }
+}
+
+/** Built-in privileged roles are known by id; any other role is read so a custom `*` role is graded. */
+async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: string): Promise<Map<string, RoleDefinition>> {
+  const guid = roleDefinitionGuid(roleDefinitionId);
+  if (KNOWN_ROLES.has(guid)) return new Map();
+  const definition = await readRoleDefinition(clients, roleDefinitionId);
+  return definition ? new Map([[guid, definition]]) : new Map();
+}
+
+/** Resources that still reference the identity (Resource Graph now, and the baseline re-read) and its principal's role assignments. */
+async function identityUsage(identityId: string, deps: EventDependencies): Promise<NonNullable<EventFacts["usage"]>> {
+  const { clients } = deps;
+  const wanted = idKey(identityId);
+  const resources = new Map<string, string>();
+  for await (const page of queryPages(clients.resourceGraph, clients.resourceGraphPacer, { query: QUERIES.attachments })) {
+    for (const row of page) {
+      const resource = toAttachedResource(row);
+      if (resource?.userAssignedIdentityIds.some((id) => idKey(id) === wanted)) resources.set(idKey(resource.id), resource.id);
+    }
+  }
+  for (const resourceId of await deps.baseline.resourcesReferencing(identityId)) {
+    if (resources.has(idKey(resourceId))) continue;
+    const apiVersion = apiVersionForType(resourceTypeOf(resourceId) ?? "");
+    if (!apiVersion) continue;
+    const current = await readResourceIdentity(clients, resourceId, apiVersion);
+    if (current?.userAssignedIdentityIds.some((id) => idKey(id) === wanted)) resources.set(idKey(current.id), current.id);
+  }
+  const catalogued = await deps.catalog.get(identityId);
+  const subscription = subscriptionOf(identityId);
+  const roleAssignments = catalogued && subscription ? await listRoleAssignmentIdsFor(clients, subscription, catalogued.principalId) : [];
+  return { resources: [...resources.values()].sort(), roleAssignments: roleAssignments.sort(), ...(catalogued ? { principalId: catalogued.principalId } : {}) };
+}

@@ -1,0 +1,50 @@
+import type { EventRule, FindingDraft } from "./types.js";
+import { detachIdentity } from "./lib/commands.js";
+import { callerLabel } from "./lib/approval.js";
+import { idKey } from "../model.js";
+
+/** A UAMI newly attached to a resource by a non-approved caller, judged on the resource as ARM has it now. */
+export const rule: EventRule = {
+  kind: "event",
+  changes: ["attachment-write"],
+  meta: {
+    id: "attachment-outside-pipeline",
+    title: "Identity attached outside a pipeline",
+    severity: "high",
+    category: "pipeline",
+    description:
+      "A write on a resource (VM, VMSS, web/function app, slot, container app, …) by a non-approved caller after which the resource, read back from ARM, has a user-assigned identity attached that its baseline does not list (no baseline: every attached identity counts). One finding per (resource, identity).",
+    risk: "Attaching an identity hands the resource's code every permission the identity holds — the quickest way to reach a Key Vault or storage account without a role change anyone reviews.",
+    remediation: (finding) => ({
+      summary: "Confirm with the caller; if it was not approved, detach the identity (other identities and the system-assigned identity stay).",
+      cli: [detachIdentity(finding.subjectId, String(finding.evidence["resourceType"] ?? ""), finding.relatedId ?? "<identity id>")],
+    }),
+  },
+  evaluate(facts): FindingDraft[] {
+    const resource = facts.resource;
+    if (facts.approval.approved || !resource) return [];
+    const known = new Set((facts.baseline ?? []).map(idKey));
+    const who = callerLabel(facts.event.caller);
+    return resource.userAssignedIdentityIds
+      .filter((identityId) => !known.has(idKey(identityId)))
+      .map((identityId) => ({
+        ruleId: "attachment-outside-pipeline",
+        severity: "high" as const,
+        subjectId: resource.id,
+        relatedId: identityId,
+        title: `${who} attached ${identityId.split("/").pop() ?? identityId} to ${resource.id.split("/").pop() ?? resource.id}`,
+        message: `${who} wrote ${resource.type} ${resource.id}; it now has identity ${identityId} attached, which its baseline does not list (${facts.approval.reason}).`,
+        evidence: {
+          caller: facts.event.caller,
+          approval: facts.approval.reason,
+          resourceType: resource.type,
+          identityType: resource.identityType,
+          attachedNow: resource.userAssignedIdentityIds,
+          baseline: facts.baseline ?? null,
+          eventId: facts.event.id,
+          eventTime: facts.event.eventTime,
+          operationName: facts.event.operationName,
+        },
+      }));
+  },
+};

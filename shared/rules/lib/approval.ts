@@ -1,0 +1,50 @@
+import type { ApprovedPipeline, Policy } from "../../config/policy.js";
+import type { Caller } from "../../events/resourceEvent.js";
+
+export interface Approval {
+  approved: boolean;
+  /** Which pipeline (or "self") approved it, or why not. */
+  reason: string;
+}
+
+function sameGuid(a: string | undefined, b: string | undefined): boolean {
+  if (!a || !b) return false;
+  return a.replace(/-/g, "").toLowerCase() === b.replace(/-/g, "").toLowerCase();
+}
+
+function withinScope(resourceUri: string, scopes: string[] | undefined): boolean {
+  if (!scopes || scopes.length === 0) return true;
+  const uri = resourceUri.toLowerCase();
+  return scopes.some((scope) => {
+    const prefix = scope.toLowerCase().replace(/\/+$/, "");
+    return prefix === "" || uri === prefix || uri.startsWith(`${prefix}/`);
+  });
+}
+
+function matchesPipeline(caller: Caller, pipeline: ApprovedPipeline): boolean {
+  // A user's token is never a pipeline because of the app it used (e.g. Azure CLI's app id):
+  // only its own object id, listed explicitly, approves it.
+  if (sameGuid(caller.objectId, pipeline.objectId)) return true;
+  return !caller.delegated && sameGuid(caller.appId, pipeline.appId);
+}
+
+/** RULES.md "Approved": an approved pipeline whose scopes contain the resource, or the app itself. */
+export function approvalOf(caller: Caller, resourceUri: string, policy: Policy): Approval {
+  if (sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId))) {
+    return { approved: true, reason: "self" };
+  }
+  for (const pipeline of policy.approvedPipelines) {
+    if (!matchesPipeline(caller, pipeline)) continue;
+    if (withinScope(resourceUri, pipeline.scopes)) return { approved: true, reason: `pipeline ${pipeline.name}` };
+    return { approved: false, reason: `pipeline ${pipeline.name} acted outside its scopes` };
+  }
+  return { approved: false, reason: caller.delegated ? "a user, not an approved pipeline" : "not an approved pipeline" };
+}
+
+/** Who did it, for messages and cards. */
+export function callerLabel(caller: Caller): string {
+  if (caller.upn) return caller.upn;
+  if (caller.appId) return `app ${caller.appId}`;
+  if (caller.objectId) return `object ${caller.objectId}`;
+  return "an unknown caller";
+}

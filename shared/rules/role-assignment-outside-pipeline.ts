@@ -1,0 +1,58 @@
+import type { EventRule, FindingDraft } from "./types.js";
+import { deleteRoleAssignment } from "./lib/commands.js";
+import { callerLabel } from "./lib/approval.js";
+import { privilegedSeverity, privilegeOf, roleLabel } from "./lib/roles.js";
+import { scopeLevel } from "../model.js";
+
+/** A role granted to a managed identity by someone who is not an approved pipeline (read back from ARM). */
+export const rule: EventRule = {
+  kind: "event",
+  changes: ["role-assignment-write"],
+  meta: {
+    id: "role-assignment-outside-pipeline",
+    title: "Role granted to a managed identity outside a pipeline",
+    severity: "high",
+    category: "pipeline",
+    description:
+      "A Microsoft.Authorization/roleAssignments/write by a caller that is not an approved pipeline, where the assignment read back from ARM grants a role to a managed identity principal (any principal with watchAllPrincipals). Critical when the role and scope would be critical under privileged-role-broad-scope.",
+    risk: "Manual grants to workload identities bypass review and are how standing privilege creeps in; a grant to a broadly used identity reaches every workload that uses it.",
+    remediation: (finding) => ({
+      summary: "Confirm with the caller; if it was not approved, delete the assignment and re-grant it through the pipeline.",
+      cli: [`az role assignment show --ids ${finding.subjectId}`, deleteRoleAssignment(finding.subjectId)],
+    }),
+  },
+  evaluate(facts, policy): FindingDraft[] {
+    const assignment = facts.roleAssignment;
+    if (facts.approval.approved || !assignment) return [];
+    const principal = facts.principal ?? { state: "unknown" as const };
+    const managed = principal.state === "found" && principal.object.servicePrincipalType?.toLowerCase() === "managedidentity";
+    if (!managed && !policy.watchAllPrincipals) return [];
+    const definitions = facts.roleDefinitions ?? new Map();
+    const graded = privilegedSeverity(privilegeOf(assignment, definitions), scopeLevel(assignment.scope));
+    const role = roleLabel(assignment, definitions);
+    const who = callerLabel(facts.event.caller);
+    const assignee = principal.state === "found" ? (principal.object.displayName ?? assignment.principalId) : assignment.principalId;
+    return [
+      {
+        ruleId: "role-assignment-outside-pipeline",
+        severity: graded === "critical" ? "critical" : "high",
+        subjectId: assignment.id,
+        relatedId: assignment.principalId,
+        title: `${who} granted ${role} to ${assignee} outside a pipeline`,
+        message: `${who} created role assignment ${assignment.id}: ${role} at ${assignment.scope} for ${managed ? "managed identity" : "principal"} ${assignee} (${facts.approval.reason}).`,
+        evidence: {
+          caller: facts.event.caller,
+          approval: facts.approval.reason,
+          principalId: assignment.principalId,
+          principalType: assignment.principalType,
+          roleDefinitionId: assignment.roleDefinitionId,
+          roleName: role,
+          scope: assignment.scope,
+          eventId: facts.event.id,
+          eventTime: facts.event.eventTime,
+          correlationId: facts.event.correlationId ?? null,
+        },
+      },
+    ];
+  },
+};
