@@ -27,6 +27,18 @@ function findUpward(start: string, relative: string): string {
   }
 }
 
+function parsePort(value: string): number {
+  const port = Number(value);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new InputError(`--port ${value}: must be a port number 0-65535`);
+  return port;
+}
+
+function parsePositive(value: string): number {
+  const number = Number(value);
+  if (!Number.isFinite(number) || number <= 0) throw new InputError(`--sweep-every ${value}: must be a positive number of seconds`);
+  return number;
+}
+
 function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((part) => part.trim()).filter(Boolean)];
 }
@@ -95,6 +107,20 @@ function program(): Command {
         }
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
       });
+    });
+
+  cli
+    .command("serve")
+    .description("Run the Functions app locally behind the Functions host's URLs (Event Grid webhook, timers, HTTP routes)")
+    .option("--estate <file>", "serve against the local emulator seeded from this estate file")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .option("--port <port>", "port on 127.0.0.1", parsePort, 7071)
+    .option("--sweep-every <seconds>", "also run the sweep timer every N seconds", parsePositive)
+    .option("--quiet", "log warnings and errors only")
+    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean }) => {
+      // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
+      const { serve } = await import("./serve.js");
+      await withRun({ ...options, storage: true }, (run) => serve(run, options));
     });
 
   cli

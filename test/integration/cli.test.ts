@@ -94,4 +94,20 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     expect(code).toBe(2);
     expect(stderr).toMatch(/cleanup\.maxDeletePercent = 500/);
   });
+
+  it("replay prints findings in the contract with mode replay; a bad events file exits 2", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-cli-"));
+    const events = join(dir, "events.json");
+    const vm = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1";
+    writeFileSync(events, JSON.stringify([{ id: "r-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-20T10:00:00Z", data: { operationName: "Microsoft.Compute/virtualMachines/write", resourceUri: vm, status: "Succeeded", claims: { appid: "x" } } }]));
+    const { code, stdout } = cli("replay", "--events", events, "--estate", fixturePath("small-estate.json"), "--output", "json");
+    expect(code).toBe(0);
+    const report = JSON.parse(stdout) as { mode: string; findings: Array<{ ruleId: string; relatedId: string }> };
+    expect(report.mode).toBe("replay");
+    expect(report.findings.map((finding) => finding.ruleId)).toEqual(["attachment-outside-pipeline", "attachment-outside-pipeline"]);
+    writeFileSync(events, JSON.stringify({ not: "an array" }));
+    const bad = cli("replay", "--events", events, "--estate", fixturePath("small-estate.json"));
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/must be a JSON array of events/);
+  });
 });

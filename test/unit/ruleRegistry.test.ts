@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { sweepRules } from "../../shared/rules/index.js";
+import { eventRules, ruleIds, sweepRules } from "../../shared/rules/index.js";
 
 const RULES_DIR = fileURLToPath(new URL("../../shared/rules/", import.meta.url));
 const TESTS_DIR = fileURLToPath(new URL("./rules/", import.meta.url));
@@ -13,12 +13,14 @@ const ruleFiles = readdirSync(RULES_DIR)
 
 describe("rule registry", () => {
   it("registers every rule file, sorted, with file name = rule id", () => {
-    const ids = sweepRules.map((rule) => rule.meta.id);
-    expect(ids).toEqual([...ids].sort());
-    expect(ids).toEqual([...ruleFiles].sort());
+    for (const registry of [sweepRules, eventRules]) {
+      const ids = registry.map((rule) => rule.meta.id);
+      expect(ids).toEqual([...ids].sort());
+    }
+    expect([...ruleIds]).toEqual([...ruleFiles].sort());
   });
 
-  it.each(sweepRules.map((rule) => [rule.meta.id, rule] as const))("%s has metadata, remediation commands and a table-driven test", (id, rule) => {
+  it.each([...sweepRules, ...eventRules].map((rule) => [rule.meta.id, rule] as const))("%s has metadata, remediation commands and a table-driven test", (id, rule) => {
     expect(rule.meta.title.length).toBeGreaterThan(5);
     expect(rule.meta.description.length).toBeGreaterThan(20);
     expect(rule.meta.risk.length).toBeGreaterThan(20);
@@ -28,10 +30,11 @@ describe("rule registry", () => {
     expect(existsSync(`${TESTS_DIR}${id}.test.ts`)).toBe(true);
   });
 
-  it.skipIf(!existsSync(RULES_MD))("covers every sweep rule of RULES.md", () => {
+  it.skipIf(!existsSync(RULES_MD))("covers every sweep and event rule of RULES.md", () => {
     const text = readFileSync(RULES_MD, "utf8");
-    const sweepSection = text.slice(text.indexOf("## Sweep rules"), text.indexOf("## Event rules"));
-    const documented = [...sweepSection.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]);
-    expect(sweepRules.map((rule) => rule.meta.id).sort()).toEqual(documented.sort());
+    const section = (from: string, to: string) => text.slice(text.indexOf(from), to ? text.indexOf(to) : undefined);
+    const ids = (part: string) => [...part.matchAll(/^\| `([a-z-]+)` \|/gm)].map((match) => match[1]).sort();
+    expect(sweepRules.map((rule) => rule.meta.id).sort()).toEqual(ids(section("## Sweep rules", "## Event rules")));
+    expect(eventRules.map((rule) => rule.meta.id).sort()).toEqual(ids(section("## Event rules", "## Policy")));
   });
 });

@@ -1,0 +1,72 @@
+import { loadPolicy } from "../shared/config/policy.js";
+import { ruleIds } from "../shared/rules/index.js";
+import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { startHost, type HostLog } from "../local/host.js";
+import { seedEventStores } from "../local/seed.js";
+import type { AppDependencies } from "../functions/dependencies.js";
+import type { Run } from "./runtime.js";
+
+export interface ServeOptions {
+  port: number;
+  policy?: string;
+  sweepEvery?: number;
+  quiet?: boolean;
+}
+
+/** `uami-guard serve`: the functions of functions/ behind the Functions host's URLs, until interrupted. */
+/**
+ * Outside the Functions host, @azure/functions says once per registration that it is in test mode.
+ * That is expected here (the handlers are served by local/host.ts), so those lines are dropped.
+ */
+async function loadFunctions() {
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!/@azure\/functions" package (to|is in) test mode/.test(String(args[0]))) warn(...args);
+  };
+  try {
+    const [identities, onResourceEvent, sweep, health] = await Promise.all([
+      import("../functions/identities.js"),
+      import("../functions/onResourceEvent.js"),
+      import("../functions/sweep.js"),
+      import("../functions/health.js"),
+    ]);
+    return { identitiesHandler: identities.identitiesHandler, onResourceEventHandler: onResourceEvent.onResourceEventHandler, sweepHandler: sweep.sweepHandler, health: health.health };
+  } finally {
+    console.warn = warn;
+  }
+}
+
+export async function serve(run: Run, options: ServeOptions): Promise<void> {
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, health } = await loadFunctions();
+  const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+  const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
+  if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
+  const provider = async (): Promise<AppDependencies> => dependencies;
+  const log: HostLog = options.quiet
+    ? (level, message) => {
+        if (level === "error" || level === "warning") process.stderr.write(`${level} ${message}\n`);
+      }
+    : (level, message) => process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
+  const sweep = sweepHandler(provider);
+  const host = await startHost(
+    {
+      eventGrid: { onResourceEvent: onResourceEventHandler(provider) },
+      timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
+      http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
+    },
+    { port: options.port, log },
+  );
+  process.stderr.write(
+    `uami-guard host listening on ${host.url}\n` +
+      `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent\n` +
+      `  run the sweep       POST ${host.url}/admin/functions/sweep\n` +
+      `  inventory           GET  ${host.url}/api/identities\n` +
+      (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
+  );
+  await new Promise<void>((resolve) => {
+    const stop = (): void => resolve();
+    process.once("SIGINT", stop);
+    process.once("SIGTERM", stop);
+  });
+  await host.stop();
+}

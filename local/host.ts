@@ -1,0 +1,163 @@
+import { randomUUID } from "node:crypto";
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import functionsLibrary, { type HttpHandler, type InvocationContext, type Timer } from "@azure/functions";
+
+// The library is CommonJS: Node's ESM loader sees `app` as a named export but not these classes.
+const { HttpRequest, InvocationContext: InvocationContextClass } = functionsLibrary;
+
+/**
+ * The local stand-in for the Functions host (Core Tools cannot be installed here): the same URLs the
+ * host exposes, over the very handlers registered in functions/.
+ *   POST /runtime/webhooks/eventgrid?functionName=X   Event Grid webhook (Notification, SubscriptionValidation, CloudEvents)
+ *   POST /admin/functions/<timer function>             run a timer function now
+ *   <method> /api/<route>                              HTTP functions
+ */
+export interface HostFunctions {
+  eventGrid: Record<string, (event: unknown, context: InvocationContext) => Promise<unknown>>;
+  /** Timer functions: run on POST /admin/functions/<name>, and every `everyMs` when given. */
+  timers: Record<string, { handler: (timer: Timer, context: InvocationContext) => Promise<void>; everyMs?: number }>;
+  http: Record<string, { methods: string[]; handler: HttpHandler }>;
+}
+
+export interface RunningHost {
+  url: string;
+  stop(): Promise<void>;
+}
+
+export type HostLog = (level: string, message: string) => void;
+
+const BODY_LIMIT = 64 * 1024 * 1024;
+
+function context(functionName: string, log: HostLog): InvocationContext {
+  return new InvocationContextClass({
+    functionName,
+    invocationId: randomUUID(),
+    logHandler: (level, ...args) => log(level, `[${functionName}] ${args.map(String).join(" ")}`),
+  });
+}
+
+async function readBody(req: IncomingMessage): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of req) {
+    size += (chunk as Buffer).length;
+    if (size > BODY_LIMIT) throw new Error("request body too large");
+    chunks.push(chunk as Buffer);
+  }
+  return Buffer.concat(chunks);
+}
+
+function send(res: ServerResponse, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+  if (body === undefined) {
+    res.writeHead(status, headers).end();
+    return;
+  }
+  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...headers }).end(payload);
+}
+
+export async function startHost(functions: HostFunctions, options: { port?: number; log?: HostLog } = {}): Promise<RunningHost> {
+  const log = options.log ?? ((level, message) => process.stderr.write(`${level} ${message}\n`));
+  const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
+
+  const eventGrid = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
+    const name = url.searchParams.get("functionName") ?? "";
+    const handler = functions.eventGrid[name];
+    if (!handler) return send(res, 404, { error: `no Event Grid function named '${name}'` });
+    let body: unknown;
+    try {
+      body = JSON.parse((await readBody(req)).toString("utf8"));
+    } catch {
+      return send(res, 400, { error: "request body is not JSON" });
+    }
+    const events = Array.isArray(body) ? body : [body];
+    const kind = String(req.headers["aeg-event-type"] ?? "Notification");
+    if (kind === "SubscriptionValidation") {
+      const code = (events[0] as { data?: { validationCode?: unknown } } | undefined)?.data?.validationCode;
+      if (typeof code !== "string") return send(res, 400, { error: "no validationCode" });
+      return send(res, 200, { validationResponse: code });
+    }
+    let failed = 0;
+    for (const event of events) {
+      try {
+        await handler(event, context(name, log));
+      } catch (error) {
+        failed += 1;
+        log("error", `[${name}] ${error instanceof Error ? error.message : String(error)}`);
+      }
+    }
+    // A failed event makes the delivery fail, as in the real host: Event Grid redelivers and dedupe skips the rest.
+    return failed > 0 ? send(res, 500, { error: `${failed} of ${events.length} event(s) failed` }) : send(res, 200);
+  };
+
+  const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const url = new URL(req.url ?? "/", "http://127.0.0.1");
+    const method = req.method ?? "GET";
+    if (url.pathname === "/runtime/webhooks/eventgrid") {
+      if (method === "OPTIONS") {
+        // CloudEvents abuse-protection handshake.
+        return send(res, 200, undefined, { "WebHook-Allowed-Origin": String(req.headers["webhook-request-origin"] ?? "*"), "WebHook-Allowed-Rate": "*" });
+      }
+      if (method === "POST") return eventGrid(req, res, url);
+    }
+    const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
+    if (admin && method === "POST") {
+      const entry = functions.timers[admin[1] ?? ""];
+      if (!entry) return send(res, 404, { error: `no timer function named '${admin[1] ?? ""}'` });
+      await entry.handler(timer, context(admin[1] ?? "", log));
+      return send(res, 202);
+    }
+    const api = /^\/api\/(.+)$/.exec(url.pathname);
+    const entry = api ? functions.http[api[1] ?? ""] : undefined;
+    if (entry && entry.methods.includes(method)) {
+      const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
+      const request = new HttpRequest({
+        method,
+        url: `http://127.0.0.1${req.url ?? "/"}`,
+        headers: Object.fromEntries(Object.entries(req.headers).map(([key, value]) => [key, String(value)])),
+        ...(body ? { body: { bytes: body } } : {}),
+      });
+      const response = await entry.handler(request, context(api?.[1] ?? "", log));
+      const init = response as { status?: number; jsonBody?: unknown; body?: unknown; headers?: Record<string, string> };
+      return send(res, init.status ?? 200, init.jsonBody ?? (typeof init.body === "string" ? init.body : undefined), init.headers ?? {});
+    }
+    return send(res, 404, { error: `no function at ${method} ${url.pathname}` });
+  };
+
+  const server: Server = createServer((req, res) => {
+    route(req, res).catch((error: unknown) => {
+      log("error", `host: ${error instanceof Error ? error.message : String(error)}`);
+      if (!res.headersSent) send(res, 500, { error: "internal error" });
+    });
+  });
+  server.keepAliveTimeout = 30_000;
+  const sockets = new Set<import("node:net").Socket>();
+  server.on("connection", (socket: import("node:net").Socket) => {
+    sockets.add(socket);
+    socket.once("close", () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port ?? 7071, "127.0.0.1", () => resolve());
+  });
+  const { port } = server.address() as AddressInfo;
+  const intervals = Object.entries(functions.timers).flatMap(([name, entry]) =>
+    entry.everyMs
+      ? [
+          setInterval(() => {
+            entry.handler(timer, context(name, log)).catch((error: unknown) => log("error", `[${name}] ${error instanceof Error ? error.message : String(error)}`));
+          }, entry.everyMs),
+        ]
+      : [],
+  );
+  return {
+    url: `http://127.0.0.1:${port}`,
+    stop: () =>
+      new Promise<void>((resolve) => {
+        for (const interval of intervals) clearInterval(interval);
+        server.close(() => resolve());
+        for (const socket of sockets) socket.destroy();
+      }),
+  };
+}

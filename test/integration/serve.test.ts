@@ -1,0 +1,77 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fixturePath } from "../helpers/estate.js";
+
+const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
+const RG = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app";
+const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
+
+let child: ChildProcess;
+let url: string;
+let stderr = "";
+
+beforeAll(async () => {
+  child = spawn(process.execPath, [BIN, "serve", "--estate", fixturePath("small-estate.json"), "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
+    child.stderr?.on("data", (chunk: Buffer) => {
+      stderr += chunk.toString();
+      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    });
+    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+});
+
+afterAll(async () => {
+  if (child.exitCode === null) {
+    const exited = new Promise((resolve) => child.once("exit", resolve));
+    child.kill("SIGINT");
+    await exited;
+  }
+});
+
+function webhook(body: unknown, kind = "Notification") {
+  return fetch(`${url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, {
+    method: "POST",
+    headers: { "content-type": "application/json", "aeg-event-type": kind },
+    body: JSON.stringify(body),
+  });
+}
+
+describe("uami-guard serve (the local Functions host)", () => {
+  it("answers the Event Grid subscription validation handshake", async () => {
+    const response = await webhook([{ id: "v", eventType: "Microsoft.EventGrid.SubscriptionValidationEvent", data: { validationCode: "code-123" } }], "SubscriptionValidation");
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ validationResponse: "code-123" });
+  });
+
+  it("takes a batch of notifications, malformed ones included, and logs the finding", async () => {
+    const write = { id: "serve-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-20T10:00:00Z", data: { operationName: "Microsoft.Compute/virtualMachines/write", resourceUri: VM, status: "Succeeded", claims: { appid: "x", idtyp: "app" } } };
+    const response = await webhook([write, { id: "junk" }, write]);
+    expect(response.status).toBe(200);
+    expect(stderr).toMatch(/event serve-1: high attachment-outside-pipeline/);
+    expect(stderr).toMatch(/event junk: malformed, dropped/);
+    expect(stderr.match(/event serve-1: high/g)).toHaveLength(2);
+    expect(stderr).toMatch(/event serve-1: duplicate/);
+  });
+
+  it("answers the CloudEvents abuse-protection handshake", async () => {
+    const response = await fetch(`${url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, { method: "OPTIONS", headers: { "WebHook-Request-Origin": "eventgrid.azure.net" } });
+    expect(response.status).toBe(200);
+    expect(response.headers.get("webhook-allowed-origin")).toBe("eventgrid.azure.net");
+  });
+
+  it("runs the sweep timer on demand and serves HTTP routes", async () => {
+    expect((await fetch(`${url}/admin/functions/sweep`, { method: "POST" })).status).toBe(202);
+    expect(stderr).toMatch(/sweep sweep-[^:]+: 6 findings/);
+    const inventory = (await (await fetch(`${url}/api/identities`)).json()) as { identities: unknown[] };
+    expect(inventory.identities).toHaveLength(2);
+    expect((await fetch(`${url}/api/nope`)).status).toBe(404);
+    expect((await fetch(`${url}/runtime/webhooks/eventgrid?functionName=nope`, { method: "POST", body: "[]" })).status).toBe(404);
+  });
+});
