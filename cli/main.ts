@@ -4,6 +4,10 @@ import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import { collectInventory } from "../shared/engine/inventory.js";
 import { runSweep } from "../shared/engine/sweep.js";
+import { runSweepJob } from "../shared/engine/sweepJob.js";
+import { eventDependencies, notifierFor, TABLES } from "../shared/engine/eventRuntime.js";
+import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
+import type { DispatchResult } from "../shared/notify/dispatcher.js";
 import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
 import type { RunReport } from "../shared/findings.js";
@@ -75,13 +79,25 @@ function program(): Command {
     .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
     .addOption(new Option("--output <format>", "output format").choices([...REPORT_FORMATS]).default("table"))
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
+    .option("--notify", "send new and resolved findings to the configured sinks (with --estate: the emulator's)")
+    .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
     .action(async (options: SweepCommandOptions) => {
-      await withRun(options, async (run) => {
+      await withRun({ ...options, storage: Boolean(options.notify || options.state) }, async (run) => {
         const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
-        const report = await runSweep(run.clients, policy, {
-          subscriptions: run.subscriptions,
-          onPage: (query, rows) => run.progress.page(query, rows),
-        });
+        const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
+        let report;
+        if (options.notify || options.state) {
+          const { baseline, catalog, dedupe } = eventDependencies(run.clients, policy);
+          const notifier = options.notify ? notifierFor(run.clients) : undefined;
+          const findings = new TableFindingStateStore(run.clients.table(TABLES.findings));
+          const job = await runSweepJob(run.clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) }, sweepOptions);
+          report = job.report;
+          run.progress.clear();
+          run.progress.note(`state: ${job.lifecycle.opened.length} new, ${job.lifecycle.resolved.length} resolved${job.notifications ? `; ${describeDispatch(job.notifications)}` : ""}`);
+        } else {
+          report = await runSweep(run.clients, policy, sweepOptions);
+        }
         run.progress.clear();
         process.stdout.write(renderReport(report, options.output));
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
@@ -96,9 +112,12 @@ function program(): Command {
     .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
     .addOption(new Option("--output <format>", "output format").choices(["json", "table"]).default("table"))
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
-    .action(async (options: { events: string; estate?: string; policy?: string; output: "json" | "table"; failOn?: Severity }) => {
+    .option("--notify", "send new findings to the configured sinks (with --estate: the emulator's)")
+    .option("--state <dir|connection>", "keep dedupe, baseline and finding state between runs: a directory or a storage connection string")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .action(async (options: { events: string; estate?: string; policy?: string; output: "json" | "table"; failOn?: Severity; notify?: boolean; state?: string; capture?: string }) => {
       await withRun({ ...options, storage: true }, async (run) => {
-        const report = await replay(run, options.events, options.policy);
+        const report = await replay(run, options.events, options.policy, Boolean(options.notify));
         run.progress.clear();
         process.stdout.write(renderReport(report, options.output));
         if (options.output === "table") {
@@ -117,7 +136,8 @@ function program(): Command {
     .option("--port <port>", "port on 127.0.0.1", parsePort, 7071)
     .option("--sweep-every <seconds>", "also run the sweep timer every N seconds", parsePositive)
     .option("--quiet", "log warnings and errors only")
-    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean }) => {
+    .option("--notify", "send findings to the configured sinks (with --estate: the emulator's)")
+    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean }) => {
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
       const { serve } = await import("./serve.js");
       await withRun({ ...options, storage: true }, (run) => serve(run, options));
@@ -150,11 +170,19 @@ function program(): Command {
 }
 
 interface SweepCommandOptions {
+  notify?: boolean;
+  state?: string;
+  capture?: string;
   estate?: string;
   policy?: string;
   subscription?: string[];
   output: ReportFormat;
   failOn?: Severity;
+}
+
+function describeDispatch(result: DispatchResult): string {
+  const sinks = Object.entries(result.delivered).map(([sink, count]) => `${sink} ${count} sent${result.pending[sink as keyof typeof result.pending] ? `, ${result.pending[sink as keyof typeof result.pending]} pending` : ""}`);
+  return `notifications: ${sinks.length > 0 ? sinks.join("; ") : "nothing to send"}${result.errors.length > 0 ? ` (${result.errors.join("; ")})` : ""}`;
 }
 
 function failsAt(report: RunReport, threshold: Severity): boolean {

@@ -25,11 +25,12 @@ export function readEventsFile(path: string): unknown[] {
 }
 
 /** `uami-guard replay`: the events file through the event handler and dedupe. */
-export async function replay(run: Run, eventsPath: string, policyPath: string | undefined): Promise<ReplayReport> {
+export async function replay(run: Run, eventsPath: string, policyPath: string | undefined, notify: boolean): Promise<ReplayReport> {
   const events = readEventsFile(eventsPath);
   const policy = loadPolicy(policyPath ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
-  const deps = eventDependencies(run.clients, policy);
-  if (run.estate) await seedEventStores(run.estate, deps);
+  const deps = eventDependencies(run.clients, policy, { notify });
+  // The estate seeds the baseline once; with --state a later run continues from what it left.
+  if (run.estate && (await deps.baseline.isEmpty())) await seedEventStores(run.estate, deps);
   return replayEvents(events, deps, (outcome) => {
     if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
     if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);

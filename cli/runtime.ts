@@ -15,6 +15,8 @@ export interface TargetOptions {
   subscription?: string[];
   /** Start Azurite (with --estate) or require storage settings (Azure). */
   storage?: boolean;
+  /** --state DIR (Azurite persisting there) or a storage connection string. */
+  state?: string;
 }
 
 export interface Run {
@@ -38,20 +40,31 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   const settings = readAppSettings();
   const progress = new Progress();
   const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
+  const stateConnection = options.state && /AccountName=|UseDevelopmentStorage=/i.test(options.state) ? options.state : undefined;
+  const stateDirectory = options.state && !stateConnection ? options.state : undefined;
+  if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
+  const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
-    const clients = createAzureClients({ kind: "azure", settings });
-    return work({ clients, settings, subscriptions, progress });
+    const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
+    const storageConnectionString = stateConnection ?? azurite?.connectionString;
+    try {
+      const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
+      return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
+    } finally {
+      await azurite?.stop();
+    }
   }
   const estate = loadEstateFile(options.estate);
   const emulator = await startEmulator(estate);
   let azurite: RunningAzurite | undefined;
   try {
-    if (options.storage) azurite = await startAzurite();
+    if (needsAzurite) azurite = await startAzurite(stateDirectory ? { location: stateDirectory } : {});
+    const storageConnectionString = stateConnection ?? azurite?.connectionString;
     const clients = createAzureClients({
       kind: "emulator",
       url: emulator.url,
       ca: emulator.ca,
-      ...(azurite ? { storageConnectionString: azurite.connectionString } : {}),
+      ...(storageConnectionString ? { storageConnectionString } : {}),
     });
     const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
     if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());

@@ -11,6 +11,7 @@ export interface ServeOptions {
   policy?: string;
   sweepEvery?: number;
   quiet?: boolean;
+  notify?: boolean;
 }
 
 /** `uami-guard serve`: the functions of functions/ behind the Functions host's URLs, until interrupted. */
@@ -47,10 +48,10 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
         if (level === "error" || level === "warning") process.stderr.write(`${level} ${message}\n`);
       }
     : (level, message) => process.stderr.write(`${new Date().toISOString()} ${level} ${message}\n`);
-  const sweep = sweepHandler(provider);
+  const sweep = sweepHandler(provider, { notify: options.notify ?? false });
   const host = await startHost(
     {
-      eventGrid: { onResourceEvent: onResourceEventHandler(provider) },
+      eventGrid: { onResourceEvent: onResourceEventHandler(provider, { notify: options.notify ?? false }) },
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
       http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
     },

@@ -8,11 +8,11 @@ import { appDependencies, type DependencyProvider } from "./dependencies.js";
  * logged with their id and acknowledged; a failure to read state throws so Event Grid redelivers
  * (bounded by the subscription's retry policy, then dead-lettered).
  */
-export function onResourceEventHandler(dependencies: DependencyProvider) {
+export function onResourceEventHandler(dependencies: DependencyProvider, options: { notify: boolean } = { notify: true }) {
   let events: EventDependencies | undefined;
   return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
     const { clients, policy } = await dependencies();
-    events ??= eventDependencies(clients, policy);
+    events ??= eventDependencies(clients, policy, options);
     const outcome = await handleResourceEvent(event, events);
     switch (outcome.status) {
       case "malformed":

@@ -1,20 +1,21 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
-import { eventDependencies, TABLES } from "../shared/engine/eventRuntime.js";
+import { eventDependencies, notifierFor, TABLES } from "../shared/engine/eventRuntime.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 export const FINDINGS_TABLE = TABLES.findings;
 const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
 /** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
-export function sweepHandler(dependencies: DependencyProvider) {
+export function sweepHandler(dependencies: DependencyProvider, options: { notify: boolean } = { notify: true }) {
   return async (timer: Timer, context: InvocationContext): Promise<void> => {
     const { clients, policy, settings } = await dependencies();
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
     const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
     const findings = new TableFindingStateStore(clients.table(FINDINGS_TABLE));
-    const { report, lifecycle } = await runSweepJob(clients, policy, { findings, baseline, catalog, dedupe }, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
+    const notifier = options.notify ? notifierFor(clients) : undefined;
+    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) }, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
     const { summary } = report;
     context.log(
       `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
@@ -22,6 +23,7 @@ export function sweepHandler(dependencies: DependencyProvider) {
         `${summary.identities} identities, ${summary.roleAssignments} role assignments`,
     );
     for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
+    for (const error of notifications?.errors ?? []) context.warn(`sweep ${report.runId}: notification pending: ${error}`);
   };
 }
 

@@ -20,15 +20,17 @@ const KEY = "Eby8vdM02xNOcqFlqUwJPLlmEtlCDXJ1OUzFT50uSRZ6IFsuFq2UVErCz4I6tq/K1SZ
  * Starts the real storage emulator (the `azurite` npm package) in memory on loopback ports the OS
  * picks, telemetry off. The project starts it itself: no test needs a service started by hand.
  */
-export async function startAzurite(options: { timeoutMs?: number } = {}): Promise<RunningAzurite> {
+/** In memory by default; with `location`, state persists in that directory between runs (`--state DIR`). */
+export async function startAzurite(options: { timeoutMs?: number; location?: string } = {}): Promise<RunningAzurite> {
   const require = createRequire(import.meta.url);
   const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
-  const location = mkdtempSync(join(tmpdir(), "uami-guard-azurite-"));
+  const scratch = mkdtempSync(join(tmpdir(), "uami-guard-azurite-"));
+  const persistence = options.location ? ["--location", options.location] : ["--inMemoryPersistence"];
   const child = spawn(
     process.execPath,
     [
       entry,
-      "--inMemoryPersistence",
+      ...persistence,
       "--disableTelemetry",
       "--skipApiVersionCheck",
       "--blobHost", "127.0.0.1", "--blobPort", "0",
@@ -36,11 +38,11 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
       "--tableHost", "127.0.0.1", "--tablePort", "0",
     ],
     // In memory; the scratch directory as cwd catches any debug or lock file Azurite writes.
-    { stdio: ["ignore", "pipe", "pipe"], cwd: location },
+    { stdio: ["ignore", "pipe", "pipe"], cwd: scratch },
   );
   const endpoints = await waitForEndpoints(child, options.timeoutMs ?? 30_000).catch((error: unknown) => {
     child.kill();
-    rmSync(location, { recursive: true, force: true });
+    rmSync(scratch, { recursive: true, force: true });
     throw error;
   });
   const blobEndpoint = `${endpoints.blob}/${ACCOUNT}`;
@@ -54,12 +56,12 @@ export async function startAzurite(options: { timeoutMs?: number } = {}): Promis
     stop: () =>
       new Promise<void>((resolve) => {
         if (child.exitCode !== null) {
-          rmSync(location, { recursive: true, force: true });
+          rmSync(scratch, { recursive: true, force: true });
           resolve();
           return;
         }
         child.once("exit", () => {
-          rmSync(location, { recursive: true, force: true });
+          rmSync(scratch, { recursive: true, force: true });
           resolve();
         });
         child.kill();

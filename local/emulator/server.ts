@@ -2,6 +2,7 @@ import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { setTimeout as sleep } from "node:timers/promises";
+import { gunzipSync } from "node:zlib";
 import type { EmulatedService, Estate } from "./estate.js";
 import { EstateStore } from "./store.js";
 import { loopbackCertificate } from "./tls.js";
@@ -93,8 +94,16 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   };
 
   const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string): Promise<EmulatorResponse> => {
-    const raw = await readBody(req, BODY_LIMIT);
-    if (raw === "too-large") return armError(413, "RequestEntityTooLarge", "The request body is too large.");
+    const received = await readBody(req, BODY_LIMIT);
+    if (received === "too-large") return armError(413, "RequestEntityTooLarge", "The request body is too large.");
+    let raw = received;
+    if (String(req.headers["content-encoding"] ?? "").toLowerCase() === "gzip") {
+      try {
+        raw = gunzipSync(received);
+      } catch {
+        return armError(400, "InvalidContentEncoding", "The body is not valid gzip.");
+      }
+    }
     if (estate.emulator.latencyMs > 0) await sleep(estate.emulator.latencyMs);
     const authorized = service === "teams" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
     if (!authorized) return armError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");

@@ -16,13 +16,20 @@ import { QuotaPacer } from "./resourceGraph.js";
  * on 127.0.0.1 over TLS with a certificate we trust explicitly. This is the only place that knows.
  */
 export type AzureTarget =
-  | { kind: "azure"; settings: AppSettings }
+  | { kind: "azure"; settings: AppSettings; storageConnectionString?: string }
   | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string };
 
 export interface ServiceEndpoints {
   arm: string;
   graph: string;
   logAnalytics: string;
+}
+
+/** Where notifications go; a sink that is not configured is skipped. */
+export interface SinkEndpoints {
+  teamsWebhookUrl?: string;
+  logsIngestion?: { endpoint: string; dcrImmutableId: string; stream: string };
+  eventGrid?: { endpoint: string; key?: string };
 }
 
 export interface AzureClients {
@@ -38,6 +45,9 @@ export interface AzureClients {
   readonly graph: Client;
   /** Options every other SDK client of this target needs (endpoint redirection, TLS trust). */
   readonly sdkOptions: ClientOptions;
+  /** The same without `endpoint`, for clients that take their endpoint as an argument. */
+  readonly restOptions: ClientOptions;
+  readonly sinks: SinkEndpoints;
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs). */
   logsQuery(): LogsQueryClient;
@@ -96,6 +106,8 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     credential,
     endpoints,
     sdkOptions,
+    restOptions,
+    sinks: sinksFor(target),
     resourceGraph: new ResourceGraphClient(credential, sdkOptions),
     resourceGraphPacer: new QuotaPacer(),
     arm: getClient(endpoints.arm, credential, { ...restOptions, credentials: { scopes: [armScope] } }),
@@ -141,6 +153,29 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   };
 }
 
+/** The emulator's DCR immutable id: any well-formed value, the emulator keeps what it receives. */
+export const EMULATOR_DCR_ID = "dcr-00000000000000000000000000000000";
+
+function sinksFor(target: AzureTarget): SinkEndpoints {
+  if (target.kind === "emulator") {
+    return {
+      teamsWebhookUrl: `${target.url}/teams/workflows/uami-guard`,
+      logsIngestion: { endpoint: `${target.url}/ingestion`, dcrImmutableId: EMULATOR_DCR_ID, stream: "Custom-UamiGuardFindings" },
+      eventGrid: { endpoint: `${target.url}/eventgrid/api/events` },
+    };
+  }
+  const settings = target.settings;
+  const sinks: SinkEndpoints = {};
+  if (settings.TEAMS_WEBHOOK_URL) sinks.teamsWebhookUrl = settings.TEAMS_WEBHOOK_URL;
+  if (settings.LOGS_INGESTION_ENDPOINT && settings.LOGS_INGESTION_DCR_ID) {
+    sinks.logsIngestion = { endpoint: settings.LOGS_INGESTION_ENDPOINT, dcrImmutableId: settings.LOGS_INGESTION_DCR_ID, stream: settings.LOGS_INGESTION_STREAM };
+  }
+  if (settings.EVENTGRID_TOPIC_ENDPOINT) {
+    sinks.eventGrid = { endpoint: settings.EVENTGRID_TOPIC_ENDPOINT, ...(settings.EVENTGRID_TOPIC_KEY ? { key: settings.EVENTGRID_TOPIC_KEY } : {}) };
+  }
+  return sinks;
+}
+
 interface StorageTarget {
   connectionString?: string;
   tableServiceUri?: string;
@@ -154,6 +189,7 @@ function storageFor(target: AzureTarget): StorageTarget {
     return { connectionString: target.storageConnectionString, local: true };
   }
   const settings = target.settings;
+  if (target.storageConnectionString) return { connectionString: target.storageConnectionString, local: /127\.0\.0\.1|localhost/.test(target.storageConnectionString) };
   if (settings.AzureWebJobsStorage__tableServiceUri) {
     return {
       tableServiceUri: settings.AzureWebJobsStorage__tableServiceUri,

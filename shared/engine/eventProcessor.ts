@@ -16,6 +16,7 @@ import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { Notifier } from "../notify/notifier.js";
 
 export interface EventDependencies {
   clients: AzureClients;
@@ -23,6 +24,8 @@ export interface EventDependencies {
   dedupe: EventDedupeStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
+  /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
+  notifier?: Notifier;
   now?: () => Date;
 }
 
@@ -66,7 +69,10 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     if (operation.kind === "attachment-write" && facts.resource) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
-    return { eventId: event.id, status: "processed", findings: collector.sorted(), incomplete };
+    const findings = collector.sorted();
+    const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
+    for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
+    return { eventId: event.id, status: "processed", findings, incomplete };
   } catch (error) {
     await deps.dedupe.release(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };

@@ -1,6 +1,10 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
 import { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import { TableFindingStateStore } from "../state/findingStateTable.js";
+import { NotificationOutbox } from "../notify/outbox.js";
+import { Notifier } from "../notify/notifier.js";
+import { configuredSinks } from "../notify/sinks.js";
 import type { EventDependencies } from "./eventProcessor.js";
 
 export const TABLES = {
@@ -8,11 +12,21 @@ export const TABLES = {
   dedupe: "uamiguardevents",
   baseline: "uamiguardbaseline",
   identities: "uamiguardidentities",
+  outbox: "uamiguardoutbox",
 } as const;
 
+/** The notifier for the target's configured sinks (undefined when none is configured). */
+export function notifierFor(clients: AzureClients): Notifier | undefined {
+  const sinks = configuredSinks(clients);
+  if (sinks.length === 0) return undefined;
+  return new Notifier(sinks, new NotificationOutbox(clients.table(TABLES.outbox)), new TableFindingStateStore(clients.table(TABLES.findings)));
+}
+
 /** The stores the event path uses, on the target's Table storage. */
-export function eventDependencies(clients: AzureClients, policy: Policy): EventDependencies {
+export function eventDependencies(clients: AzureClients, policy: Policy, options: { notify?: boolean } = {}): EventDependencies {
+  const notifier = options.notify ? notifierFor(clients) : undefined;
   return {
+    ...(notifier ? { notifier } : {}),
     clients,
     policy,
     dedupe: new EventDedupeStore(clients.table(TABLES.dedupe)),

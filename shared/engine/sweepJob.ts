@@ -4,6 +4,8 @@ import type { RunReport } from "../findings.js";
 import type { FindingStateStore } from "../state/findingStateTable.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
+import type { Notifier } from "../notify/notifier.js";
+import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { applyRun, rulesWithUnknowns, type LifecycleResult } from "./findingLifecycle.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
@@ -11,6 +13,7 @@ import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
 export interface SweepJobResult {
   report: RunReport;
   lifecycle: LifecycleResult;
+  notifications?: DispatchResult;
 }
 
 /** A sweep plus finding state: what the timer function (and the CLI with --state) runs. */
@@ -20,6 +23,7 @@ export interface SweepJobStores {
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
   dedupe?: EventDedupeStore;
+  notifier?: Notifier;
 }
 
 const DEDUPE_RETENTION_MS = 48 * 3_600_000;
@@ -37,5 +41,6 @@ export async function runSweepJob(clients: AzureClients, policy: Policy, stores:
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
-  return { report, lifecycle };
+  const notifications = await stores.notifier?.afterSweep(scope, lifecycle, report, policy, now);
+  return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

@@ -86,6 +86,14 @@ export class AttachmentBaselineStore extends TableStore {
     await this.upsertMany(entries);
   }
 
+  async isEmpty(): Promise<boolean> {
+    await this.ensure();
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: "PartitionKey eq 'baseline'", select: ["RowKey"] } })) {
+      if (entity) return false;
+    }
+    return true;
+  }
+
   /** Every baseline entry naming this identity (for a delete event). */
   async resourcesReferencing(identityId: string): Promise<string[]> {
     await this.ensure();

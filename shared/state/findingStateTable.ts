@@ -5,6 +5,8 @@ import { toServiceCallFailed } from "../errors.js";
 /** The subset of the state store the engine needs; Table storage here, a test can pass its own. */
 export interface FindingStateStore {
   load(scope: string): Promise<Map<string, FindingRecord>>;
+  /** Only these fingerprints (event findings: point reads, not the whole partition). */
+  loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
   save(scope: string, records: FindingRecord[]): Promise<void>;
 }
 
@@ -49,27 +51,22 @@ export class TableFindingStateStore implements FindingStateStore {
     const records = new Map<string, FindingRecord>();
     try {
       const filter = `PartitionKey eq '${scope.replace(/'/g, "''")}'`;
-      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter } })) {
-        const record: FindingRecord = {
-          fingerprint: entity.rowKey,
-          ruleId: entity.ruleId,
-          subjectId: entity.subjectId,
-          severity: entity.severity as FindingRecord["severity"],
-          title: entity.title,
-          status: entity.status === "resolved" ? "resolved" : "open",
-          firstSeen: entity.firstSeen,
-          lastSeen: entity.lastSeen,
-          timesSeen: entity.timesSeen,
-          consecutive: entity.consecutive,
-          snapshot: entity.snapshot,
-        };
-        if (entity.relatedId) record.relatedId = entity.relatedId;
-        if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
-        if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;
-        records.set(entity.rowKey, record);
-      }
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter } })) records.set(entity.rowKey, toRecord(entity));
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
+    }
+    return records;
+  }
+
+  async loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>> {
+    await this.ensureTable();
+    const records = new Map<string, FindingRecord>();
+    for (const fingerprint of new Set(fingerprints)) {
+      try {
+        records.set(fingerprint, toRecord(await this.table.getEntity<FindingEntity>(scope, fingerprint)));
+      } catch (error) {
+        if ((error as { statusCode?: number }).statusCode !== 404) throw toServiceCallFailed("tableStorage", error);
+      }
     }
     return records;
   }
@@ -88,6 +85,26 @@ export class TableFindingStateStore implements FindingStateStore {
       }
     }
   }
+}
+
+function toRecord(entity: FindingEntity): FindingRecord {
+  const record: FindingRecord = {
+    fingerprint: entity.rowKey,
+    ruleId: entity.ruleId,
+    subjectId: entity.subjectId,
+    severity: entity.severity as FindingRecord["severity"],
+    title: entity.title,
+    status: entity.status === "resolved" ? "resolved" : "open",
+    firstSeen: entity.firstSeen,
+    lastSeen: entity.lastSeen,
+    timesSeen: entity.timesSeen,
+    consecutive: entity.consecutive,
+    snapshot: entity.snapshot,
+  };
+  if (entity.relatedId) record.relatedId = entity.relatedId;
+  if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
+  if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;
+  return record;
 }
 
 /** Partition per sweep scope, so a sweep of one subscription never resolves another's findings. */

@@ -1,0 +1,137 @@
+import { spawn } from "node:child_process";
+import { fileURLToPath } from "node:url";
+
+/** Child processes of the benchmark: the emulator (local/emulator/main.ts) and one-shot measurement children. */
+
+export interface RequestCounts {
+  total: number;
+  byService: Record<string, number>;
+  byStatus: Record<string, number>;
+  byServiceStatus: Record<string, Record<string, number>>;
+  /** The emulator process's GC pauses since the last reset (a long one stalls the sweep too). */
+  gc: { count: number; totalMs: number; maxMs: number; over100ms: Array<[at: number, ms: number, kind: string]> };
+}
+
+export interface ExpectedRows {
+  rows: Record<"identities" | "role-definitions" | "attachments" | "federated-credentials" | "role-assignments", number>;
+  lookedUpPrincipals: number;
+  directoryObjects: number;
+}
+
+interface ReadyLine {
+  url: string;
+  ca: string;
+  control: string;
+  expected: ExpectedRows;
+  timings: { generateMs: number; warmMs: number };
+  quotaInstance: { url: string; ca: string; quota: { requests: number; windowSeconds: number } } | null;
+}
+
+export interface EmulatorProcess {
+  ready: ReadyLine;
+  pid: number | undefined;
+  stats(instance?: "quota"): Promise<RequestCounts>;
+  reset(instance?: "quota"): Promise<void>;
+  /** Requests in order: [answered at (epoch ms), status, service]. */
+  timeline(instance?: "quota"): Promise<Array<[number, number, string]>>;
+  stop(): Promise<void>;
+}
+
+const script = (relative: string): string => fileURLToPath(new URL(relative, import.meta.url));
+
+/** Node flags for processes that hold a whole synthetic estate (the emulator, the rule child). */
+export const BIG_HEAP_FLAGS = ["--max-old-space-size=12288", "--max-semi-space-size=64"];
+
+export function startEmulatorProcess(args: string[], timeoutMs: number): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, [...BIG_HEAP_FLAGS, script("../local/emulator/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+  let stdout = "";
+  let stderr = "";
+  child.stderr.setEncoding("utf8");
+  child.stderr.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-8000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`emulator did not start within ${timeoutMs} ms: ${stderr.slice(-1000)}`));
+    }, timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      reject(new Error(`emulator exited with ${code} before it was ready: ${stderr.slice(-2000)}`));
+    });
+    child.stdout.setEncoding("utf8");
+    const onData = (chunk: string): void => {
+      stdout += chunk;
+      const newline = stdout.indexOf("\n");
+      if (newline < 0) return;
+      child.stdout.off("data", onData);
+      child.stdout.resume();
+      clearTimeout(timer);
+      child.removeAllListeners("exit");
+      const ready = JSON.parse(stdout.slice(0, newline)) as ReadyLine;
+      const control = (path: string, instance?: "quota"): string => `${ready.control}${path}${instance ? `?instance=${instance}` : ""}`;
+      resolve({
+        ready,
+        pid: child.pid,
+        async stats(instance) {
+          const response = await fetch(control("/stats", instance));
+          if (!response.ok) throw new Error(`emulator stats answered ${response.status}`);
+          return (await response.json()) as RequestCounts;
+        },
+        async timeline(instance) {
+          const response = await fetch(control("/timeline", instance));
+          if (!response.ok) throw new Error(`emulator timeline answered ${response.status}`);
+          return (await response.json()) as Array<[number, number, string]>;
+        },
+        async reset(instance) {
+          const response = await fetch(control("/reset", instance), { method: "POST" });
+          if (!response.ok) throw new Error(`emulator reset answered ${response.status}`);
+        },
+        stop: () =>
+          new Promise<void>((done) => {
+            if (child.exitCode !== null) return done();
+            const kill = setTimeout(() => child.kill("SIGKILL"), 15_000);
+            child.once("exit", () => {
+              clearTimeout(kill);
+              done();
+            });
+            child.kill("SIGTERM");
+          }),
+      });
+    };
+    child.stdout.on("data", onData);
+  });
+}
+
+/** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints. */
+export function runChild<T>(name: string, args: string[], options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs: number }): Promise<T> {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), script(`./${name}.js`), ...args], {
+    stdio: ["ignore", "pipe", "pipe"],
+    env: { ...process.env, ...(options.env ?? {}) },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout.setEncoding("utf8");
+  child.stderr.setEncoding("utf8");
+  child.stdout.on("data", (chunk: string) => {
+    stdout += chunk;
+  });
+  child.stderr.on("data", (chunk: string) => {
+    stderr = (stderr + chunk).slice(-8000);
+  });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill("SIGKILL");
+      reject(new Error(`${name} did not finish within ${options.timeoutMs} ms`));
+    }, options.timeoutMs);
+    child.once("exit", (code) => {
+      clearTimeout(timer);
+      const line = stdout.trim().split("\n").pop() ?? "";
+      if (code !== 0 || !line.startsWith("{")) {
+        reject(new Error(`${name} exited with ${code}: ${stderr.slice(-2000)}`));
+        return;
+      }
+      resolve(JSON.parse(line) as T);
+    });
+  });
+}

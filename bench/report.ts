@@ -1,0 +1,90 @@
+import type { BenchResults } from "./run.js";
+
+/** The stdout table of `npm run bench` (markdown, so it pastes into the README as is). */
+
+const int = (value: number): string => Math.round(value).toLocaleString("en-US");
+const fixed = (value: number, digits = 2): string => value.toFixed(digits);
+const mb = (bytes: number): string => int(bytes / 2 ** 20);
+
+function table(header: string[], rows: string[][]): string {
+  const widths = header.map((cell, column) => Math.max(cell.length, ...rows.map((row) => (row[column] ?? "").length)));
+  const line = (cells: string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(" | ")} |`;
+  return [line(header), `|${widths.map((width) => "-".repeat(width + 2)).join("|")}|`, ...rows.map(line)].join("\n");
+}
+
+export function renderTable(results: BenchResults): string {
+  const out: string[] = [];
+  const { machine } = results;
+  out.push(`uami-guard bench — ${machine.cpu}, ${machine.cores} cores, ${machine.memoryGiB} GiB, node ${machine.node}, ${machine.platform}`);
+  out.push("");
+  if (results.sizes.length > 0) {
+    out.push("Sweep without quota (emulator in its own process; medians where repeated)");
+    out.push(
+      table(
+        ["assignments", "runs", "RG requests / floor", "Graph requests / floor", "other", "wall s", "assignments/s", "rows/s", "peak RSS MB", "findings", "rules M asg/s"],
+        results.sizes.map((size) => [
+          int(size.size),
+          String(size.sweep.runs.length),
+          `${size.sweep.requests.resourceGraph} / ${size.floor.resourceGraph} (${fixed(size.sweep.ratio.resourceGraph)})`,
+          `${size.sweep.requests.graph} / ${size.floor.graph} (${fixed(size.sweep.ratio.graph)})`,
+          String(size.sweep.requests.arm + size.sweep.requests.other),
+          fixed(size.sweep.wallMs / 1000),
+          int(size.sweep.roleAssignmentsPerSecond),
+          int(size.sweep.rowsPerSecond),
+          mb(size.sweep.maxRssBytes),
+          int(size.sweep.runs[0]?.findings ?? 0),
+          size.rules ? fixed(size.rules.assignmentsPerSecond / 1e6) : "-",
+        ]),
+      ),
+    );
+    out.push("");
+    const quotas = results.sizes.filter((size) => size.quota);
+    if (quotas.length > 0) {
+      out.push("Sweep with the emulator enforcing the Resource Graph quota");
+      out.push(
+        table(
+          ["assignments", "quota", "RG requests", "quota floor s", "wall s", "wall / floor", "429s"],
+          quotas.map((size) => {
+            const quota = size.quota;
+            if (!quota) return [];
+            return [
+              int(size.size),
+              `${quota.requests} / ${quota.windowSeconds} s`,
+              String(quota.resourceGraphRequests),
+              fixed(quota.floorMs / 1000),
+              fixed(quota.run.wallMs / 1000),
+              fixed(quota.ratio, 3),
+              String(quota.throttled),
+            ];
+          }),
+        ),
+      );
+      out.push("");
+    }
+  }
+  const events = results.events;
+  if (events) {
+    out.push(`Event path: uami-guard serve (emulator in-process) + Azurite dedupe, ${int(events.single.events)} events (${events.single.mix.vmWrite} VM writes, ${events.single.mix.roleAssignmentWrite} role-assignment writes, ${events.single.mix.irrelevant} irrelevant, ${events.single.mix.duplicate} duplicates)`);
+    out.push(
+      table(
+        ["delivery", "in flight", "requests", "events/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "statuses"],
+        [events.single, events.batched].map((phase) => [
+          phase.batchSize === 1 ? "1 event / request" : `${phase.batchSize} events / request`,
+          String(phase.concurrency),
+          int(phase.requests),
+          int(phase.eventsPerSecond),
+          fixed(phase.p50Ms, 1),
+          fixed(phase.p90Ms, 1),
+          fixed(phase.p99Ms, 1),
+          fixed(phase.maxMs, 1),
+          Object.entries(phase.statuses).map(([status, count]) => `${status}×${count}`).join(" "),
+        ]),
+      ),
+    );
+    out.push(`serve peak RSS ${events.serveMaxRssBytes === null ? "n/a" : `${mb(events.serveMaxRssBytes)} MB`}; latency per request, client-side, send to complete response`);
+    out.push("");
+  }
+  out.push("Targets");
+  out.push(table(["", "target", "measured", "met"], results.targets.map((target) => [target.what, target.target, target.measured, target.met ? "yes" : "NO"])));
+  return `${out.join("\n")}\n`;
+}

@@ -1,0 +1,133 @@
+import { parseArgs } from "node:util";
+import { builtInRoleDefinitions } from "../local/emulator/builtinRoles.js";
+import { toAttachedResource, toFederatedCredential, toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
+import { defaultPolicy } from "../shared/config/policy.js";
+import { FindingCollector } from "../shared/findings.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../shared/model.js";
+import { subscriptionOf } from "../shared/model.js";
+import { sweepRules } from "../shared/rules/index.js";
+import { buildSweepIndex } from "../shared/rules/lib/sweepIndex.js";
+import type { AssignmentRule, PrincipalStatus, SweepInventory } from "../shared/rules/types.js";
+import { median } from "./stats.js";
+import { generateSyntheticEstate } from "./syntheticEstate.js";
+
+/**
+ * Pure rule-evaluation throughput: the synthetic estate turned into the snapshot types by the same
+ * mappers the sweep uses, the index built once, then every role assignment (ForeignGroup skipped, as
+ * the sweep does) through every role-assignment rule with its principal status already known. No I/O.
+ * Output: one JSON line on stdout.
+ */
+export interface RuleChildResult {
+  assignments: number;
+  rules: string[];
+  /** Median over the repetitions, assignments per second through all role-assignment rules. */
+  assignmentsPerSecond: number;
+  bestAssignmentsPerSecond: number;
+  /** The same, with each draft also turned into a finding by the FindingCollector (fingerprint, remediation). */
+  withCollectorPerSecond: number;
+  drafts: number;
+  repetitions: number;
+  indexBuildMs: number;
+}
+
+const text = (value: unknown): string => (typeof value === "string" ? value : "");
+
+function main(): void {
+  const { values } = parseArgs({ options: { size: { type: "string" }, seed: { type: "string", default: "1" }, repetitions: { type: "string", default: "7" } } });
+  const size = Number(values.size);
+  const repetitions = Number(values.repetitions);
+  const { estate } = generateSyntheticEstate({ assignments: size, seed: Number(values.seed) });
+
+  // Rows as Resource Graph projects them (shared/azure/queries.ts), through the sweep's own mappers.
+  const identities: Identity[] = [];
+  const attachments: AttachedResource[] = [];
+  for (const resource of estate.resources) {
+    const common = { id: resource.id, name: resource.name, type: resource.type, tags: resource.tags ?? {} };
+    if (resource.type.toLowerCase() === "microsoft.managedidentity/userassignedidentities") {
+      const identity = toIdentity({ ...common, location: resource.location ?? "", principalId: text(resource.properties?.["principalId"]), clientId: text(resource.properties?.["clientId"]), tenantId: text(resource.properties?.["tenantId"]) });
+      if (identity) identities.push(identity);
+    }
+    if (resource.identity?.userAssignedIdentities) {
+      const attached = toAttachedResource({ ...common, identityType: resource.identity.type, userAssignedIdentities: resource.identity.userAssignedIdentities });
+      if (attached) attachments.push(attached);
+    }
+  }
+  const roleDefinitions: RoleDefinition[] = [...builtInRoleDefinitions(), ...estate.roleDefinitions].flatMap((definition) => {
+    const mapped = toRoleDefinition({ id: definition.id, name: definition.name, roleName: definition.properties.roleName, roleType: definition.properties.type ?? "CustomRole", permissions: definition.properties.permissions });
+    return mapped ? [mapped] : [];
+  });
+  const federatedCredentials: FederatedCredential[] = estate.federatedCredentials.flatMap((credential) => {
+    const mapped = toFederatedCredential({ id: credential.id, name: credential.name, ...credential.properties });
+    return mapped ? [mapped] : [];
+  });
+  const directory = new Map(estate.directory.map((entry) => [entry.id.toLowerCase(), entry]));
+  const statusByPrincipal = new Map<string, PrincipalStatus>();
+  const assignments: RoleAssignment[] = [];
+  const principals: PrincipalStatus[] = [];
+  const assignmentsByPrincipal = new Map<string, number>();
+  for (const raw of estate.roleAssignments) {
+    const assignment = toRoleAssignment({ id: raw.id, ...raw.properties });
+    if (!assignment || assignment.principalType.toLowerCase() === "foreigngroup") continue;
+    const key = assignment.principalId.toLowerCase();
+    let status = statusByPrincipal.get(key);
+    if (!status) {
+      const entry = directory.get(key);
+      status = entry
+        ? { state: "found", object: { id: entry.id, odataType: entry["@odata.type"], ...(entry.displayName ? { displayName: entry.displayName } : {}), ...(entry.servicePrincipalType ? { servicePrincipalType: entry.servicePrincipalType } : {}) } }
+        : { state: "missing" };
+      statusByPrincipal.set(key, status);
+    }
+    assignmentsByPrincipal.set(key, (assignmentsByPrincipal.get(key) ?? 0) + 1);
+    assignments.push(assignment);
+    principals.push(status);
+  }
+  const subscriptionsInScope = new Set<string>();
+  for (const item of [...identities, ...attachments]) subscriptionsInScope.add((subscriptionOf(item.id) ?? "").toLowerCase());
+  const inventory: SweepInventory = { now: new Date(), identities, attachments, roleDefinitions, federatedCredentials, assignmentsByPrincipal, subscriptionsInScope };
+
+  const policy = defaultPolicy();
+  const indexStarted = performance.now();
+  const index = buildSweepIndex(inventory);
+  const indexBuildMs = performance.now() - indexStarted;
+  const rules = sweepRules.filter((rule): rule is AssignmentRule => rule.kind === "role-assignment");
+
+  // Small estates are evaluated several times per repetition so each repetition lasts long enough to time.
+  const passes = Math.max(1, Math.ceil(1_000_000 / assignments.length));
+  const count = assignments.length;
+  const timeOne = (collect: boolean): { perSecond: number; drafts: number } => {
+    const collector = new FindingCollector(policy, new Map(rules.map((rule) => [rule.meta.id, rule.meta])), inventory.now);
+    let drafts = 0;
+    const started = performance.now();
+    for (let pass = 0; pass < passes; pass += 1) {
+      for (let n = 0; n < count; n += 1) {
+        const assignment = assignments[n] as RoleAssignment;
+        const principal = principals[n] as PrincipalStatus;
+        for (const rule of rules) {
+          const draft = rule.evaluate(assignment, principal, index, policy);
+          if (draft) {
+            drafts += 1;
+            if (collect) collector.add(draft);
+          }
+        }
+      }
+    }
+    const seconds = (performance.now() - started) / 1000;
+    return { perSecond: (count * passes) / seconds, drafts: drafts / passes };
+  };
+  timeOne(false); // warm-up (JIT)
+  const runs = Array.from({ length: repetitions }, () => timeOne(false));
+  const collected = Array.from({ length: 3 }, () => timeOne(true));
+  const result: RuleChildResult = {
+    assignments: count,
+    rules: rules.map((rule) => rule.meta.id),
+    assignmentsPerSecond: median(runs.map((run) => run.perSecond)),
+    bestAssignmentsPerSecond: Math.max(...runs.map((run) => run.perSecond)),
+    withCollectorPerSecond: median(collected.map((run) => run.perSecond)),
+    drafts: runs[0]?.drafts ?? 0,
+    repetitions,
+    indexBuildMs,
+  };
+  process.stdout.write(`${JSON.stringify(result)}\n`);
+}
+
+main();

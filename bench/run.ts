@@ -1,0 +1,300 @@
+import { writeFileSync } from "node:fs";
+import { cpus, totalmem } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { runEventBench, type EventBenchResult } from "./events.js";
+import { BIG_HEAP_FLAGS, runChild, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
+import { renderTable } from "./report.js";
+import type { RuleChildResult } from "./ruleChild.js";
+import { pacingOf, type Pacing } from "./pacing.js";
+import { median } from "./stats.js";
+import type { SweepChildResult } from "./sweepChild.js";
+
+/**
+ * `npm run bench [-- --size N ...] [--output table|json]`: issue 8's benchmark. Per size, a synthetic
+ * estate generated inside a separate emulator process; sweeps in fresh child processes (requests vs.
+ * the floor, wall time, peak RSS); the same sweep against a quota-enforcing instance; pure rule
+ * throughput; then the event path through `uami-guard serve`. Table on stdout (or JSON), results in
+ * bench/results.json. Progress on stderr.
+ */
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const PAGE = 1000;
+const QUERY_TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments"] as const;
+
+export interface SweepRun extends SweepChildResult {
+  requests: RequestCounts;
+}
+
+export interface SizeResult {
+  size: number;
+  expected: ExpectedRows;
+  emulatorStartup: { generateMs: number; warmMs: number };
+  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; total: number };
+  sweep: {
+    runs: SweepRun[];
+    /** Medians over the runs. */
+    wallMs: number;
+    roleAssignmentsPerSecond: number;
+    rowsPerSecond: number;
+    maxRssBytes: number;
+    requests: { resourceGraph: number; graph: number; arm: number; other: number; total: number };
+    ratio: { resourceGraph: number; graph: number; total: number };
+  };
+  quota?: {
+    requests: number;
+    windowSeconds: number;
+    run: SweepRun;
+    resourceGraphRequests: number;
+    throttled: number;
+    floorMs: number;
+    ratio: number;
+    pacing: Pacing;
+  };
+  rules?: RuleChildResult;
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
+  startedAt: string;
+  finishedAt: string;
+  options: Record<string, unknown>;
+  sizes: SizeResult[];
+  events?: EventBenchResult;
+  targets: Target[];
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);
+}
+
+function parseSizes(values: string[] | undefined): number[] {
+  if (!values || values.length === 0) return [10_000, 100_000, 1_000_000];
+  const sizes = values.flatMap((value) => value.split(",")).map((value) => Number(value.replace(/_/g, "").replace(/k$/i, "000").replace(/m$/i, "000000")));
+  for (const size of sizes) if (!Number.isInteger(size) || size < 10) throw new Error(`--size: an integer ≥ 10, got ${String(size)}`);
+  return sizes;
+}
+
+function parseQuota(text: string): { requests: number; windowSeconds: number } {
+  const match = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(text);
+  if (!match) throw new Error(`--quota ${text}: expected REQUESTS/WINDOW_SECONDS`);
+  return { requests: Number(match[1]), windowSeconds: Number(match[2]) };
+}
+
+function requestsOf(counts: RequestCounts) {
+  const resourceGraph = counts.byService["resourceGraph"] ?? 0;
+  const graph = counts.byService["graph"] ?? 0;
+  const arm = counts.byService["arm"] ?? 0;
+  return { resourceGraph, graph, arm, other: counts.total - resourceGraph - graph - arm, total: counts.total };
+}
+
+function floorOf(expected: ExpectedRows): SizeResult["floor"] {
+  // An empty result still costs one request.
+  const resourceGraphByQuery = Object.fromEntries(QUERY_TAGS.map((tag) => [tag, Math.max(1, Math.ceil(expected.rows[tag] / PAGE))]));
+  const resourceGraph = Object.values(resourceGraphByQuery).reduce((sum, value) => sum + value, 0);
+  const graph = Math.ceil(expected.lookedUpPrincipals / PAGE);
+  return { resourceGraphByQuery, resourceGraph, graph, total: resourceGraph + graph };
+}
+
+async function benchSize(
+  size: number,
+  options: { seed: number; repeat: number; quota?: { requests: number; windowSeconds: number }; rules: boolean; profile?: string; sweepNodeFlags: string[] },
+): Promise<SizeResult> {
+  log(`size ${size}: generating the estate in the emulator process`);
+  const emulatorArgs = ["--synthetic", String(size), "--seed", String(options.seed)];
+  if (options.quota) emulatorArgs.push("--quota-instance", `${options.quota.requests}/${options.quota.windowSeconds}`);
+  const emulator = await startEmulatorProcess(emulatorArgs, 20 * 60_000);
+  const { expected, timings } = emulator.ready;
+  log(`size ${size}: emulator ready (generate+validate ${(timings.generateMs / 1000).toFixed(1)} s, warm ${(timings.warmMs / 1000).toFixed(1)} s)`);
+  const floor = floorOf(expected);
+  const totalRows = QUERY_TAGS.reduce((sum, tag) => sum + expected.rows[tag], 0);
+  const sweepFlags = (label: string): string[] => [
+    ...options.sweepNodeFlags,
+    ...(options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile, "--cpu-prof-name", `sweep-${size}-${label}.cpuprofile`] : []),
+  ];
+  try {
+    const runs: SweepRun[] = [];
+    for (let run = 0; run < options.repeat; run += 1) {
+      await emulator.reset();
+      const result = await runChild<SweepChildResult>("sweepChild", [], {
+        env: { UAMI_BENCH_TARGET: JSON.stringify({ url: emulator.ready.url, ca: emulator.ready.ca }) },
+        nodeFlags: sweepFlags(`run${run + 1}`),
+        timeoutMs: 10 * 60_000,
+      });
+      const requests = await emulator.stats();
+      runs.push({ ...result, requests });
+      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}`);
+    }
+    const last = runs[runs.length - 1];
+    if (!last) throw new Error("no sweep ran");
+    const requests = requestsOf(last.requests);
+    const wallMs = median(runs.map((run) => run.wallMs));
+    const sweep: SizeResult["sweep"] = {
+      runs,
+      wallMs,
+      roleAssignmentsPerSecond: size / (wallMs / 1000),
+      rowsPerSecond: totalRows / (wallMs / 1000),
+      maxRssBytes: median(runs.map((run) => run.maxRssBytes)),
+      requests,
+      ratio: {
+        resourceGraph: requests.resourceGraph / floor.resourceGraph,
+        graph: floor.graph === 0 ? (requests.graph === 0 ? 1 : Infinity) : requests.graph / floor.graph,
+        total: requests.total / floor.total,
+      },
+    };
+
+    let quota: SizeResult["quota"];
+    const instance = emulator.ready.quotaInstance;
+    if (options.quota && instance) {
+      log(`size ${size}: sweep against the quota instance (${options.quota.requests} per ${options.quota.windowSeconds} s)`);
+      await emulator.reset("quota");
+      const result = await runChild<SweepChildResult>("sweepChild", [], {
+        env: { UAMI_BENCH_TARGET: JSON.stringify({ url: instance.url, ca: instance.ca }) },
+        nodeFlags: sweepFlags("quota"),
+        timeoutMs: 15 * 60_000,
+      });
+      const counts = await emulator.stats("quota");
+      const pacing = pacingOf(await emulator.timeline("quota"), options.quota, result.startedAt, result.finishedAt);
+      const resourceGraphRequests = counts.byService["resourceGraph"] ?? 0;
+      const throttled = counts.byServiceStatus["resourceGraph"]?.["429"] ?? 0;
+      const floorMs = (floor.resourceGraph / options.quota.requests) * options.quota.windowSeconds * 1000;
+      quota = { ...options.quota, run: { ...result, requests: counts }, resourceGraphRequests, throttled, floorMs, ratio: result.wallMs / floorMs, pacing };
+      log(`size ${size}: quota sweep ${(result.wallMs / 1000).toFixed(2)} s vs floor ${(floorMs / 1000).toFixed(2)} s, ${throttled} × 429; ${JSON.stringify(pacing)}`);
+    }
+    await emulator.stop();
+
+    let rules: RuleChildResult | undefined;
+    if (options.rules) {
+      log(`size ${size}: rule evaluation throughput`);
+      rules = await runChild<RuleChildResult>("ruleChild", ["--size", String(size), "--seed", String(options.seed)], { nodeFlags: BIG_HEAP_FLAGS, timeoutMs: 10 * 60_000 });
+      log(`size ${size}: rules ${(rules.assignmentsPerSecond / 1e6).toFixed(2)} M assignments/s`);
+    }
+    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}) };
+  } finally {
+    await emulator.stop();
+  }
+}
+
+function targetsOf(results: BenchResults): Target[] {
+  const targets: Target[] = [];
+  const mb = (bytes: number): string => `${(bytes / 2 ** 20).toFixed(0)} MB`;
+  for (const size of results.sizes) {
+    const { sweep } = size;
+    targets.push({
+      what: `${size.size}: requests = floor`,
+      target: "ratio 1.00",
+      measured: `RG ${sweep.requests.resourceGraph}/${size.floor.resourceGraph}, Graph ${sweep.requests.graph}/${size.floor.graph}, other ${sweep.requests.arm + sweep.requests.other}`,
+      met: sweep.requests.resourceGraph === size.floor.resourceGraph && sweep.requests.graph === size.floor.graph && sweep.requests.arm + sweep.requests.other === 0,
+    });
+    if (size.size >= 1_000_000) {
+      targets.push({ what: `${size.size}: sweep wall time (no quota)`, target: "< 60 s", measured: `${(sweep.wallMs / 1000).toFixed(1)} s`, met: sweep.wallMs < 60_000 });
+      targets.push({ what: `${size.size}: sweep peak RSS`, target: "< 512 MB", measured: mb(sweep.maxRssBytes), met: sweep.maxRssBytes < 512 * 2 ** 20 });
+    }
+    if (size.quota) {
+      targets.push({ what: `${size.size}: quota wall time vs floor`, target: "≤ 1.05 × floor", measured: `${(size.quota.run.wallMs / 1000).toFixed(2)} s / ${(size.quota.floorMs / 1000).toFixed(2)} s = ${size.quota.ratio.toFixed(3)}`, met: size.quota.ratio <= 1.05 });
+      targets.push({ what: `${size.size}: 429s under quota`, target: "0", measured: String(size.quota.throttled), met: size.quota.throttled === 0 });
+    }
+    if (size.rules) {
+      targets.push({ what: `${size.size}: rule evaluation`, target: "≥ 1.00 M assignments/s", measured: `${(size.rules.assignmentsPerSecond / 1e6).toFixed(2)} M/s`, met: size.rules.assignmentsPerSecond >= 1e6 });
+    }
+  }
+  const events = results.events;
+  if (events) {
+    targets.push({ what: "events/s (one event per request)", target: "≥ 500/s", measured: `${events.single.eventsPerSecond.toFixed(0)}/s`, met: events.single.eventsPerSecond >= 500 });
+    targets.push({ what: "event p99 latency", target: "< 50 ms", measured: `${events.single.p99Ms.toFixed(1)} ms`, met: events.single.p99Ms < 50 });
+  }
+  return targets;
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      size: { type: "string", multiple: true },
+      output: { type: "string", default: "table" },
+      repeat: { type: "string" },
+      seed: { type: "string", default: "1" },
+      quota: { type: "string", default: "15/0.5" },
+      "no-quota": { type: "boolean", default: false },
+      "no-rules": { type: "boolean", default: false },
+      "no-events": { type: "boolean", default: false },
+      "no-sweep": { type: "boolean", default: false },
+      events: { type: "string", default: "10000" },
+      concurrency: { type: "string", default: "16" },
+      batch: { type: "string", default: "10" },
+      profile: { type: "string" },
+      "sweep-node-flags": { type: "string" },
+      "serve-node-flags": { type: "string" },
+      results: { type: "string", default: join(ROOT, "bench", "results.json") },
+      help: { type: "boolean", default: false },
+    },
+    strict: true,
+  });
+  if (values.help) {
+    process.stdout.write(
+      "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota]\n" +
+        "                 [--no-rules] [--no-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
+        "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n",
+    );
+    return;
+  }
+  if (values.output !== "table" && values.output !== "json") throw new Error(`--output ${values.output}: table or json`);
+  const sizes = values["no-sweep"] ? [] : parseSizes(values.size);
+  const seed = Number(values.seed);
+  const quota = values["no-quota"] ? undefined : parseQuota(values.quota);
+  const startedAt = new Date().toISOString();
+  const results: BenchResults = {
+    machine: { cpu: cpus()[0]?.model ?? "unknown", cores: cpus().length, memoryGiB: Math.round(totalmem() / 2 ** 30), node: process.version, platform: `${process.platform} ${process.arch}` },
+    startedAt,
+    finishedAt: startedAt,
+    options: {
+      sizes,
+      seed,
+      quota: quota ?? null,
+      repeat: values.repeat ?? "3 up to 100k, 1 above",
+      events: Number(values.events),
+      concurrency: Number(values.concurrency),
+      batch: Number(values.batch),
+      sweepNodeFlags: values["sweep-node-flags"] ?? null,
+      serveNodeFlags: values["serve-node-flags"] ?? null,
+    },
+    sizes: [],
+    targets: [],
+  };
+  for (const size of sizes) {
+    const repeat = values.repeat ? Number(values.repeat) : size <= 100_000 ? 3 : 1;
+    const sweepNodeFlags = (values["sweep-node-flags"] ?? "").split(/\s+/).filter(Boolean);
+    results.sizes.push(
+      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
+    );
+  }
+  if (!values["no-events"]) {
+    results.events = await runEventBench({
+      root: ROOT,
+      events: Number(values.events),
+      concurrency: Number(values.concurrency),
+      batchSize: Number(values.batch),
+      seed,
+      estateAssignments: 10_000,
+      log,
+      ...(values["serve-node-flags"] ? { serveNodeFlags: values["serve-node-flags"].split(/\s+/).filter(Boolean) } : {}),
+    });
+  }
+  results.finishedAt = new Date().toISOString();
+  results.targets = targetsOf(results);
+  writeFileSync(values.results, `${JSON.stringify(results, null, 2)}\n`);
+  log(`results written to ${values.results}`);
+  process.stdout.write(values.output === "json" ? `${JSON.stringify(results, null, 2)}\n` : renderTable(results));
+}
+
+main().catch((error: unknown) => {
+  process.stderr.write(`bench: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+  process.exitCode = 1;
+});

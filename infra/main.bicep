@@ -1,0 +1,280 @@
+// uami-guard: the Function App, its own least-privilege identity, storage, monitoring, Key Vault,
+// the findings data collection rule and Sentinel content in one resource group, plus per governed
+// subscription: Reader (and the enforcer role in enforce mode) and the subscription's system topic.
+targetScope = 'subscription'
+
+@description('Name of the azd environment; part of every resource name.')
+@minLength(1)
+@maxLength(64)
+param environmentName string
+
+@description('Region for the resources (must offer Flex Consumption: az functionapp list-flexconsumption-locations).')
+@minLength(1)
+@metadata({ azd: { type: 'location' } })
+param location string
+
+@description('Resource group for uami-guard in every subscription it touches; default rg-<environmentName>.')
+param resourceGroupName string = ''
+
+@description('Comma-separated ids of the subscriptions to govern; empty governs the subscription you deploy to.')
+param governedSubscriptionIds string = ''
+
+@description('Value of the owner tag on every resource (uami-guard requires owner and environment tags on identities, its own included).')
+@minLength(1)
+param owner string = 'platform-security'
+
+@description('Enforce mode: grant the uami-guard enforcer custom role in every governed subscription. Policy rules.<id>.mode and cleanup.dryRun decide what runs.')
+param enforce bool = false
+
+@description('Create the Event Grid subscriptions. Set to true after the first azd up, once the onResourceEvent function is deployed.')
+param subscribeToEvents bool = false
+
+@description('Onboard the workspace to Microsoft Sentinel and create the analytics rules.')
+param enableSentinel bool = true
+
+@description('Six-field NCRONTAB schedule of the sweep.')
+@minLength(11)
+param sweepSchedule string = '0 0 */6 * * *'
+
+@description('Event Grid delivery attempts before an event is dead-lettered.')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 10
+
+@description('Minutes Event Grid keeps retrying an event before it is dead-lettered.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int = 1440
+
+@description('Days the Log Analytics workspace keeps data interactively.')
+@minValue(30)
+@maxValue(730)
+param logRetentionInDays int = 90
+
+@description('Storage account replication.')
+@allowed([
+  'Standard_LRS'
+  'Standard_ZRS'
+  'Standard_GRS'
+])
+param storageSku string = 'Standard_LRS'
+
+@description('Key Vault purge protection (cannot be turned off again). Recommended for production.')
+param keyVaultPurgeProtection bool = true
+
+@secure()
+@description('Teams Workflows webhook URL; stored in Key Vault and read through a Key Vault reference. Empty: no Teams notifications.')
+param teamsWebhookUrl string = ''
+
+@description('Endpoint of an existing Event Grid topic for findings. Empty: uami-guard creates its own topic (Entra auth only).')
+param findingsTopicEndpoint string = ''
+
+@secure()
+@description('Access key of that existing topic; stored in Key Vault. Empty: the app\'s identity authenticates (needs EventGrid Data Sender on it).')
+param findingsTopicKey string = ''
+
+var abbreviations = {
+  appInsights: 'appi-'
+  functionApp: 'func-uamiguard-'
+  identity: 'id-uamiguard-'
+  keyVault: 'kv-'
+  logAnalytics: 'log-'
+  plan: 'plan-'
+  dataCollectionRule: 'dcr-uamiguard-'
+  resourceGroup: 'rg-'
+  storage: 'st'
+  systemTopic: 'evgst-uamiguard-'
+  topic: 'evgt-uamiguard-'
+}
+var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
+var tags = {
+  'azd-env-name': environmentName
+  application: 'uami-guard'
+  owner: owner
+  environment: environmentName
+}
+var groupName = empty(resourceGroupName) ? '${abbreviations.resourceGroup}${environmentName}' : resourceGroupName
+var listedSubscriptions = filter(map(split(governedSubscriptionIds, ','), id => trim(id)), id => !empty(id))
+var governedSubscriptions = empty(listedSubscriptions) ? [subscription().subscriptionId] : listedSubscriptions
+var deploymentContainerName = 'app-package'
+var deadLetterContainerName = 'eventgrid-deadletter'
+
+resource rg 'Microsoft.Resources/resourceGroups@2024-03-01' = {
+  name: groupName
+  location: location
+  tags: tags
+}
+
+module identity 'app/identity.bicep' = {
+  name: 'identity'
+  scope: rg
+  params: {
+    // 24 characters at most, so the identity could also be attached to a VM.
+    name: '${abbreviations.identity}${take(resourceToken, 8)}'
+    location: location
+    tags: tags
+  }
+}
+
+module storage 'app/storage.bicep' = {
+  name: 'storage'
+  scope: rg
+  params: {
+    name: '${abbreviations.storage}${resourceToken}'
+    location: location
+    tags: tags
+    skuName: storageSku
+    appPrincipalId: identity.outputs.principalId
+    deploymentContainerName: deploymentContainerName
+    deadLetterContainerName: deadLetterContainerName
+  }
+}
+
+module monitoring 'app/monitoring.bicep' = {
+  name: 'monitoring'
+  scope: rg
+  params: {
+    logAnalyticsName: '${abbreviations.logAnalytics}${resourceToken}'
+    applicationInsightsName: '${abbreviations.appInsights}${resourceToken}'
+    location: location
+    tags: tags
+    retentionInDays: logRetentionInDays
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module findingsIngestion 'app/dcr.bicep' = {
+  name: 'findings-dcr'
+  scope: rg
+  params: {
+    name: '${abbreviations.dataCollectionRule}${resourceToken}'
+    location: location
+    tags: tags
+    workspaceName: monitoring.outputs.workspaceName
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module sentinel 'app/sentinel.bicep' = {
+  name: 'sentinel'
+  scope: rg
+  params: {
+    workspaceName: monitoring.outputs.workspaceName
+    location: location
+    tags: tags
+    enableSentinel: enableSentinel
+  }
+  // The rules and the workbook query the table.
+  dependsOn: [findingsIngestion]
+}
+
+module keyVault 'app/keyvault.bicep' = {
+  name: 'keyvault'
+  scope: rg
+  params: {
+    name: '${abbreviations.keyVault}${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+    enablePurgeProtection: keyVaultPurgeProtection
+    teamsWebhookUrl: teamsWebhookUrl
+    eventGridTopicKey: findingsTopicKey
+  }
+}
+
+module findingsTopic 'app/findings-topic.bicep' = if (empty(findingsTopicEndpoint)) {
+  name: 'findings-topic'
+  scope: rg
+  params: {
+    name: '${abbreviations.topic}${resourceToken}'
+    location: location
+    tags: tags
+    appPrincipalId: identity.outputs.principalId
+  }
+}
+
+// The app's own identity is `self` in the policy: its changes are never findings.
+var policy = union(loadJsonContent('policy.json'), {
+  self: {
+    objectId: identity.outputs.principalId
+    appId: identity.outputs.clientId
+  }
+})
+
+module functionApp 'app/functionapp.bicep' = {
+  name: 'functionapp'
+  scope: rg
+  params: {
+    name: '${abbreviations.functionApp}${resourceToken}'
+    planName: '${abbreviations.plan}${resourceToken}'
+    location: location
+    tags: tags
+    identityId: identity.outputs.id
+    identityClientId: identity.outputs.clientId
+    storageAccountName: storage.outputs.name
+    deploymentContainerName: storage.outputs.deploymentContainerName
+    applicationInsightsConnectionString: monitoring.outputs.applicationInsightsConnectionString
+    policyJson: string(policy)
+    governedSubscriptionIds: governedSubscriptions
+    sweepSchedule: sweepSchedule
+    teamsWebhookSecretUri: empty(teamsWebhookUrl) ? '' : keyVault.outputs.teamsWebhookSecretUri
+    logsIngestionEndpoint: findingsIngestion.outputs.logsIngestionEndpoint
+    dataCollectionRuleImmutableId: findingsIngestion.outputs.immutableId
+    logsIngestionStream: findingsIngestion.outputs.streamName
+    findingsTopicEndpoint: empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
+    findingsTopicKeySecretUri: empty(findingsTopicKey) ? '' : keyVault.outputs.eventGridTopicKeySecretUri
+  }
+}
+
+module governedAccess 'app/rbac/governed-subscription.bicep' = [
+  for subscriptionId in governedSubscriptions: {
+    name: 'uamiguard-access-${uniqueString(environmentName, subscriptionId)}'
+    scope: subscription(subscriptionId)
+    params: {
+      appPrincipalId: identity.outputs.principalId
+      environmentName: environmentName
+      enforce: enforce
+    }
+  }
+]
+
+module governedEvents 'app/governed-events.bicep' = [
+  for subscriptionId in governedSubscriptions: {
+    name: 'uamiguard-events-${uniqueString(environmentName, subscriptionId)}'
+    scope: subscription(subscriptionId)
+    params: {
+      resourceGroupName: groupName
+      location: location
+      tags: tags
+      systemTopicName: '${abbreviations.systemTopic}${environmentName}'
+      subscribeToEvents: subscribeToEvents
+      eventFunctionId: functionApp.outputs.eventFunctionId
+      storageSubscriptionId: subscription().subscriptionId
+      storageResourceGroupName: rg.name
+      storageAccountName: storage.outputs.name
+      deadLetterContainerName: storage.outputs.deadLetterContainerName
+      maxDeliveryAttempts: maxDeliveryAttempts
+      eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
+    }
+  }
+]
+
+// azd writes these into .azure/<environment>/.env; DEPLOY.md uses them.
+output AZURE_LOCATION string = location
+output AZURE_TENANT_ID string = tenant().tenantId
+output AZURE_RESOURCE_GROUP string = rg.name
+output AZURE_FUNCTION_APP_NAME string = functionApp.outputs.name
+output UAMI_GUARD_FUNCTION_APP_URL string = functionApp.outputs.url
+output UAMI_GUARD_IDENTITY_ID string = identity.outputs.id
+output UAMI_GUARD_IDENTITY_CLIENT_ID string = identity.outputs.clientId
+output UAMI_GUARD_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
+output UAMI_GUARD_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output UAMI_GUARD_KEY_VAULT_NAME string = keyVault.outputs.name
+output UAMI_GUARD_LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceId
+output UAMI_GUARD_LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.workspaceCustomerId
+output LOGS_INGESTION_DCR_ID string = findingsIngestion.outputs.immutableId
+output LOGS_INGESTION_ENDPOINT string = findingsIngestion.outputs.logsIngestionEndpoint
+output EVENTGRID_TOPIC_ENDPOINT string = empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
+output UAMI_GUARD_GOVERNED_SUBSCRIPTION_IDS array = governedSubscriptions
+// <subscription id>/<resource group>/<system topic name>, one per governed subscription.
+output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in governedSubscriptions: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']

@@ -1,0 +1,95 @@
+import { describe, expect, it } from "vitest";
+import { defaultPolicy, policySchema } from "../../shared/config/policy.js";
+import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
+import { fingerprintOf, type Finding } from "../../shared/findings.js";
+import { planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
+import { digestCard, escapeText, findingCard, TEAMS_MESSAGE_LIMIT } from "../../shared/notify/teamsCard.js";
+import { sentinelRow } from "../../shared/notify/sentinelRow.js";
+import { findingCloudEvent } from "../../shared/notify/cloudEvent.js";
+import type { Notice } from "../../shared/notify/notification.js";
+import { redactUrl } from "../../shared/notify/sinks.js";
+
+function finding(n: number, severity: Finding["severity"] = "high", extra: Partial<Finding> = {}): Finding {
+  const subjectId = `/subscriptions/s1/resourceGroups/rg-${n}/providers/Microsoft.Compute/virtualMachines/vm-${n}`;
+  return {
+    ruleId: "attachment-outside-pipeline", severity, subjectId, relatedId: `/id/${n}`, fingerprint: fingerprintOf("attachment-outside-pipeline", subjectId, `/id/${n}`),
+    title: `title ${n}`, message: `message ${n}`, evidence: { caller: { upn: "someone@contoso.example" } }, remediation: { summary: "detach", cli: ["az vm identity remove --ids x --identities y"] },
+    ...extra,
+  };
+}
+const notice = (f: Finding, status: Notice["status"] = "new"): Notice => ({ status, finding: f, runId: "run-1", mode: "sweep", at: "2026-11-20T10:00:00.000Z" });
+const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+
+describe("Teams cards", () => {
+  it("escape markdown and links in user-controlled text", () => {
+    const escaped = escapeText("[click me](https://evil.example) **bold** <b>x</b> _i_ # h www.evil.example");
+    expect(escaped).not.toMatch(/(^|[^\\])\[/);
+    expect(escaped).not.toMatch(/(^|[^\\])\*\*/);
+    expect(escaped).not.toContain("https://");
+    expect(escaped).not.toMatch(/(^|[^\\])</);
+  });
+
+  it("a finding card says who, what, where, why and how to fix it, without injected markdown", () => {
+    const evil = finding(1, "critical", { title: "vm [pwn](https://x.test)", evidence: { caller: { upn: "[admin](https://phish.test)" } } });
+    const card = findingCard(notice(evil));
+    const text = JSON.stringify(card);
+    expect(text).toContain("Who");
+    expect(text).toContain("Subscription");
+    expect(text).toContain("Why it matters");
+    expect(text).toContain("Remediation");
+    expect(text).not.toContain("](https://");
+    expect(card).toMatchObject({ type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.4" } }] });
+  });
+
+  it("stay under 28 KB with hundreds of findings or a huge message", () => {
+    const notices = Array.from({ length: 800 }, (_, n) => notice(finding(n, "high", { title: `a long title ${"x".repeat(300)}` })));
+    const digest = digestCard({ runId: "r", at: "t", counts: { critical: 0, high: 800, medium: 0, low: 0 }, notices, resolved: 3, incomplete: [] });
+    expect(size(digest)).toBeLessThanOrEqual(TEAMS_MESSAGE_LIMIT);
+    expect(JSON.stringify(digest)).toMatch(/and \d+ more/);
+    const huge = findingCard(notice(finding(1, "high", { message: "m".repeat(100_000), remediation: { summary: "s", cli: Array.from({ length: 2000 }, () => "az role assignment delete --ids /x") } })));
+    expect(size(huge)).toBeLessThanOrEqual(TEAMS_MESSAGE_LIMIT);
+  });
+});
+
+describe("Sentinel rows and CloudEvents", () => {
+  it("use the documented schema", () => {
+    const row = sentinelRow(notice(finding(1)));
+    expect(Object.keys(row).sort()).toEqual(["Caller", "Evidence", "Fingerprint", "Message", "Mode", "RelatedId", "RuleId", "RunId", "Severity", "Status", "SubjectId", "SubscriptionId", "TimeGenerated", "Title"]);
+    expect(row).toMatchObject({ Status: "new", SubscriptionId: "s1", Caller: "someone@contoso.example" });
+    expect(sentinelRow(notice(finding(1), "resolved")).Status).toBe("resolved");
+    const event = findingCloudEvent(notice(finding(1)));
+    expect(event).toMatchObject({ type: "UamiGuard.Finding.attachment-outside-pipeline", source: "/uami-guard", subject: finding(1).subjectId });
+    expect(findingCloudEvent(notice(finding(1), "resolved")).type).toBe("UamiGuard.FindingResolved.attachment-outside-pipeline");
+  });
+
+  it("reminders go to Teams only", () => {
+    const notices = [notice(finding(1)), notice(finding(2), "reminder")];
+    expect(payloadsFor("sentinel", notices, undefined)).toHaveLength(1);
+    expect(payloadsFor("eventgrid", notices, undefined)).toHaveLength(1);
+    expect(payloadsFor("teams", notices, undefined)).toHaveLength(2);
+  });
+
+  it("webhook URLs are redacted from errors", () => {
+    expect(redactUrl("POST https://prod-00.logic.azure.com/workflows/abc/triggers?sig=SECRET failed")).toBe("POST https://prod-00.logic.azure.com/… failed");
+  });
+});
+
+describe("planNotifications", () => {
+  const at = new Date("2026-11-20T10:00:00Z");
+  it("sends new findings at or above minSeverity, resolutions of notified ones, and reminders after renotifyAfterHours", () => {
+    const low = finding(1, "low");
+    const high = finding(2, "high");
+    const first = applyRun(new Map(), [low, high], { now: at, unknownRules: new Set() });
+    const plan = planNotifications(first, defaultPolicy(), { at, runId: "r1", mode: "sweep" });
+    expect(plan.notices.map((n) => [n.status, n.finding.severity])).toEqual([["new", "high"]]);
+
+    const state = new Map<string, FindingRecord>(first.changed.map((record) => [record.fingerprint, record.fingerprint === high.fingerprint ? { ...record, lastNotifiedAt: at.toISOString() } : record]));
+    const later = new Date(at.getTime() + 200 * 3_600_000);
+    const still = applyRun(state, [low, high], { now: later, unknownRules: new Set() });
+    expect(planNotifications(still, defaultPolicy(), { at: later, runId: "r2", mode: "sweep" }).notices.map((n) => n.status)).toEqual(["reminder"]);
+    expect(planNotifications(still, policySchema.parse({ notify: { renotifyAfterHours: 0 } }), { at: later, runId: "r2", mode: "sweep" }).notices).toEqual([]);
+
+    const gone = applyRun(state, [], { now: later, unknownRules: new Set() });
+    expect(planNotifications(gone, defaultPolicy(), { at: later, runId: "r3", mode: "sweep" }).notices.map((n) => [n.status, n.finding.fingerprint])).toEqual([["resolved", high.fingerprint]]);
+  });
+});
