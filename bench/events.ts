@@ -40,6 +40,8 @@ export interface EventBenchResult {
   estateAssignments: number;
   warmupEvents: number;
   single: EventPhase;
+  /** One event at a time: the handling latency without queueing behind other deliveries. */
+  unloaded: EventPhase;
   batched: EventPhase;
   /** Peak RSS of the serve process (emulator in-process), from /proc when available. */
   serveMaxRssBytes: number | null;
@@ -331,10 +333,15 @@ export async function runEventBench(options: EventBenchOptions): Promise<EventBe
       const singleEvents = buildEvents(targets, options.events, "single", options.seed + 200);
       const single = await drive(webhook, singleEvents.bodies, 1, options.concurrency, singleEvents.mix, processes);
 
+      const unloadedCount = Math.min(1000, options.events);
+      options.log(`events: ${unloadedCount} events, one per request, 1 in flight`);
+      const unloadedEvents = buildEvents(targets, unloadedCount, "unloaded", options.seed + 250);
+      const unloaded = await drive(webhook, unloadedEvents.bodies, 1, 1, unloadedEvents.mix, processes);
+
       options.log(`events: ${options.events} events in batches of ${options.batchSize}, ${options.concurrency} in flight`);
       const batchEvents = buildEvents(targets, options.events, "batch", options.seed + 300);
       const batched = await drive(webhook, batchEvents.bodies, options.batchSize, options.concurrency, batchEvents.mix, processes);
-      return { estateAssignments: options.estateAssignments, warmupEvents: warmup.bodies.length, single, batched, serveMaxRssBytes: peakRss(child.pid), serveStartMs };
+      return { estateAssignments: options.estateAssignments, warmupEvents: warmup.bodies.length, single, unloaded, batched, serveMaxRssBytes: peakRss(child.pid), serveStartMs };
     } finally {
       await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -43,7 +43,7 @@ export function renderTable(results: BenchResults): string {
       out.push("Sweep with the emulator enforcing the Resource Graph quota");
       out.push(
         table(
-          ["assignments", "quota", "RG requests", "quota floor s", "wall s", "wall / floor", "429s"],
+          ["assignments", "quota", "RG requests", "quota floor s", "wall s", "wall / floor", "429s", "windows (min)", "underfilled", "reopen ms", "tail s"],
           quotas.map((size) => {
             const quota = size.quota;
             if (!quota) return [];
@@ -55,6 +55,10 @@ export function renderTable(results: BenchResults): string {
               fixed(quota.run.wallMs / 1000),
               fixed(quota.ratio, 3),
               String(quota.throttled),
+              `${quota.pacing.windows} (${quota.pacing.minimumWindows})`,
+              String(quota.pacing.underfilledWindows),
+              fixed(quota.pacing.meanReopenMs, 1),
+              fixed(quota.pacing.tailMs / 1000),
             ];
           }),
         ),
@@ -67,8 +71,8 @@ export function renderTable(results: BenchResults): string {
     out.push(`Event path: uami-guard serve (emulator in-process) + Azurite dedupe, ${int(events.single.events)} events (${events.single.mix.vmWrite} VM writes, ${events.single.mix.roleAssignmentWrite} role-assignment writes, ${events.single.mix.irrelevant} irrelevant, ${events.single.mix.duplicate} duplicates)`);
     out.push(
       table(
-        ["delivery", "in flight", "requests", "events/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "statuses"],
-        [events.single, events.batched].map((phase) => [
+        ["delivery", "in flight", "requests", "events/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "statuses", "CPU s serve / Azurite / client"],
+        [events.single, events.unloaded, events.batched].map((phase) => [
           phase.batchSize === 1 ? "1 event / request" : `${phase.batchSize} events / request`,
           String(phase.concurrency),
           int(phase.requests),
@@ -78,6 +82,7 @@ export function renderTable(results: BenchResults): string {
           fixed(phase.p99Ms, 1),
           fixed(phase.maxMs, 1),
           Object.entries(phase.statuses).map(([status, count]) => `${status}×${count}`).join(" "),
+          phase.cpuSeconds.serve === null ? "-" : `${fixed(phase.cpuSeconds.serve, 1)} / ${fixed(phase.cpuSeconds.azurite ?? 0, 1)} / ${fixed(phase.cpuSeconds.client, 1)}`,
         ]),
       ),
     );

@@ -33,7 +33,7 @@ export interface RuleChildResult {
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
 
 function main(): void {
-  const { values } = parseArgs({ options: { size: { type: "string" }, seed: { type: "string", default: "1" }, repetitions: { type: "string", default: "7" } } });
+  const { values } = parseArgs({ options: { size: { type: "string" }, seed: { type: "string", default: "1" }, repetitions: { type: "string", default: "5" } } });
   const size = Number(values.size);
   const repetitions = Number(values.repetitions);
   const { estate } = generateSyntheticEstate({ assignments: size, seed: Number(values.seed) });

@@ -225,6 +225,7 @@ async function main(): Promise<void> {
       "no-quota": { type: "boolean", default: false },
       "no-rules": { type: "boolean", default: false },
       "no-events": { type: "boolean", default: false },
+      "with-events": { type: "boolean", default: false },
       "no-sweep": { type: "boolean", default: false },
       events: { type: "string", default: "10000" },
       concurrency: { type: "string", default: "16" },
@@ -240,7 +241,7 @@ async function main(): Promise<void> {
   if (values.help) {
     process.stdout.write(
       "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota]\n" +
-        "                 [--no-rules] [--no-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
+        "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
         "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n",
     );
     return;
@@ -275,7 +276,9 @@ async function main(): Promise<void> {
       await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
     );
   }
-  if (!values["no-events"]) {
+  // The event path runs with the default sizes; with explicit --size only on --with-events (one size stays under a minute).
+  const runEvents = !values["no-events"] && (values["with-events"] || !values.size || values.size.length === 0);
+  if (runEvents) {
     results.events = await runEventBench({
       root: ROOT,
       events: Number(values.events),
