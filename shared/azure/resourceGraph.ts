@@ -44,8 +44,17 @@ export class QuotaPacer {
     const remaining = headers?.remaining !== undefined ? Number(headers.remaining) : undefined;
     const resetsAfter = parseResetsAfter(headers?.resetsAfter);
     if (remaining === undefined || Number.isNaN(remaining) || resetsAfter === undefined) return;
+    const resetAt = this.now() + resetsAfter;
+    // Concurrent queries answer out of order: within one window the smallest count is the truth,
+    // and an answer from an earlier window says nothing about this one.
+    const sameWindow = this.remaining !== undefined && Math.abs(resetAt - this.resetAt) < 100;
+    if (sameWindow) {
+      this.remaining = Math.min(this.remaining ?? remaining, remaining);
+      return;
+    }
+    if (this.remaining !== undefined && resetAt < this.resetAt - 100) return;
     this.remaining = remaining;
-    this.resetAt = this.now() + resetsAfter;
+    this.resetAt = resetAt;
   }
 }
 

@@ -66,7 +66,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
       if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
       for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);
     }
-    if (operation.kind === "attachment-write" && facts.resource) {
+    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
     const findings = collector.sorted();
@@ -155,4 +155,10 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
   const subscription = subscriptionOf(identityId);
   const roleAssignments = catalogued && subscription ? await listRoleAssignmentIdsFor(clients, subscription, catalogued.principalId) : [];
   return { resources: [...resources.values()].sort(), roleAssignments: roleAssignments.sort(), ...(catalogued ? { principalId: catalogued.principalId } : {}) };
+}
+
+function sameIdSet(before: string[] | undefined, now: string[]): boolean {
+  if (!before || before.length !== now.length) return false;
+  const known = new Set(before.map(idKey));
+  return now.every((id) => known.has(idKey(id)));
 }

@@ -34,7 +34,9 @@ export function privilegedSeverity(privilege: Privilege, level: ScopeLevel): Sev
 }
 
 export function assignmentSeverity(assignment: RoleAssignment, definitions: Map<string, RoleDefinition>): Severity | undefined {
-  return privilegedSeverity(privilegeOf(assignment, definitions), scopeLevel(assignment.scope));
+  // Most assignments are not privileged: decide that before parsing the scope (the hot path of a sweep).
+  const privilege = privilegeOf(assignment, definitions);
+  return privilege === "none" ? undefined : privilegedSeverity(privilege, scopeLevel(assignment.scope));
 }
 
 export function roleLabel(assignment: RoleAssignment, definitions: Map<string, RoleDefinition>): string {
