@@ -1,3 +1,4 @@
+import { mulberry32 } from "../local/random.js";
 import type { DirectoryEntry, Estate, EstateFederatedCredential, EstateResource, EstateRoleAssignment, EstateRoleDefinition } from "../local/emulator/estate.js";
 
 /**
@@ -29,21 +30,17 @@ export interface SyntheticSummary {
   lookedUpPrincipals: number;
 }
 
-/** mulberry32: a small seeded PRNG, good enough for synthetic data. */
+/** The project's seeded PRNG (local/random.ts) with the draws synthetic data needs. */
 export class Prng {
-  private state: number;
+  private readonly next: () => number;
   constructor(seed: number) {
-    this.state = seed >>> 0;
+    this.next = mulberry32(seed);
   }
   uint32(): number {
-    this.state = (this.state + 0x6d2b79f5) >>> 0;
-    let t = this.state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return (t ^ (t >>> 14)) >>> 0;
+    return this.next() * 4294967296;
   }
   float(): number {
-    return this.uint32() / 4294967296;
+    return this.next();
   }
   int(below: number): number {
     return Math.floor(this.float() * below);

@@ -5,8 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import { collectInventory } from "../shared/engine/inventory.js";
 import { runSweep } from "../shared/engine/sweep.js";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { eventDependencies, notifierFor, TABLES } from "../shared/engine/eventRuntime.js";
-import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
+import { sweepJobStores } from "../shared/engine/eventRuntime.js";
 import type { DispatchResult } from "../shared/notify/dispatcher.js";
 import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
@@ -88,10 +87,7 @@ function program(): Command {
         const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
         let report;
         if (options.notify || options.state) {
-          const { baseline, catalog, dedupe } = eventDependencies(run.clients, policy);
-          const notifier = options.notify ? notifierFor(run.clients) : undefined;
-          const findings = new TableFindingStateStore(run.clients.table(TABLES.findings));
-          const job = await runSweepJob(run.clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) }, sweepOptions);
+          const job = await runSweepJob(run.clients, policy, sweepJobStores(run.clients, policy, { notify: Boolean(options.notify) }), sweepOptions);
           report = job.report;
           run.progress.clear();
           run.progress.note(`state: ${job.lifecycle.opened.length} new, ${job.lifecycle.resolved.length} resolved${job.notifications ? `; ${describeDispatch(job.notifications)}` : ""}`);

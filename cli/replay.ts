@@ -1,5 +1,5 @@
-import { readFileSync } from "node:fs";
-import { InputError, errorMessage } from "../shared/errors.js";
+import { InputError } from "../shared/errors.js";
+import { readJsonFile } from "../shared/config/validation.js";
 import { eventDependencies } from "../shared/engine/eventRuntime.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy } from "../shared/config/policy.js";
@@ -8,18 +8,7 @@ import { seedEventStores } from "../local/seed.js";
 import type { Run } from "./runtime.js";
 
 export function readEventsFile(path: string): unknown[] {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new InputError(`events ${path}: cannot read file: ${errorMessage(error)}`);
-  }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`events ${path}: not valid JSON: ${errorMessage(error)}`);
-  }
+  const parsed = readJsonFile(path, `events ${path}`);
   if (!Array.isArray(parsed)) throw new InputError(`events ${path}: must be a JSON array of events (got ${parsed === null ? "null" : typeof parsed})`);
   return parsed;
 }

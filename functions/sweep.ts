@@ -1,7 +1,6 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
-import { eventDependencies, notifierFor, TABLES } from "../shared/engine/eventRuntime.js";
+import { sweepJobStores, TABLES } from "../shared/engine/eventRuntime.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 export const FINDINGS_TABLE = TABLES.findings;
@@ -12,10 +11,8 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
   return async (timer: Timer, context: InvocationContext): Promise<void> => {
     const { clients, policy, settings } = await dependencies();
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
-    const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
-    const findings = new TableFindingStateStore(clients.table(FINDINGS_TABLE));
-    const notifier = options.notify ? notifierFor(clients) : undefined;
-    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) }, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
+    const stores = sweepJobStores(clients, policy, options);
+    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
     const { summary } = report;
     context.log(
       `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { stoppable } from "./stoppable.js";
 import functionsLibrary, { type HttpHandler, type InvocationContext, type Timer } from "@azure/functions";
 
 // The library is CommonJS: Node's ESM loader sees `app` as a named export but not these classes.
@@ -132,11 +133,7 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
     });
   });
   server.keepAliveTimeout = 30_000;
-  const sockets = new Set<import("node:net").Socket>();
-  server.on("connection", (socket: import("node:net").Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
+  const stop = stoppable(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 7071, "127.0.0.1", () => resolve());
@@ -153,11 +150,9 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
   );
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        for (const interval of intervals) clearInterval(interval);
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    stop: () => {
+      for (const interval of intervals) clearInterval(interval);
+      return stop();
+    },
   };
 }

@@ -60,6 +60,12 @@ export function toServiceCallFailed(service: string, error: unknown): ServiceCal
   return new ServiceCallFailed(service, undefined, `${service}: ${String(error)}`);
 }
 
+/** The HTTP status of an SDK error (RestError.statusCode), if it has one. */
+export function statusCodeOf(error: unknown): number | undefined {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === "number" ? status : undefined;
+}
+
 export function firstLine(text: string): string {
   const line = text.split("\n", 1)[0] ?? "";
   return line.length > 300 ? `${line.slice(0, 297)}...` : line;

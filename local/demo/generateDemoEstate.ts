@@ -1,3 +1,4 @@
+import { mulberry32 } from "../random.js";
 /*
  * Deterministic demo estate (estate-file format of DESIGN.md) for `uami-guard --estate`.
  * Everything comes from two seeded mulberry32 streams: `rand` (background) and `plantRand` (planted problems,
@@ -223,16 +224,6 @@ const FEDERATED: Array<[identity: string, name: string, subject: string]> = [
 
 // ---- Deterministic helpers ----
 type Rand = () => number;
-function mulberry32(seed: number): Rand {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 function makeGuid(rand: Rand): string {
   let hex = "";
   for (let i = 0; i < 32; i++) hex += Math.floor(rand() * 16).toString(16);

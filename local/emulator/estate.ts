@@ -1,7 +1,7 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { z } from "zod";
-import { InputError, errorMessage } from "../../shared/errors.js";
-import { parseOrThrow } from "../../shared/config/validation.js";
+import { InputError } from "../../shared/errors.js";
+import { parseOrThrow, readJsonFile } from "../../shared/config/validation.js";
 
 /** The estate-file contract of DESIGN.md. Extra ARM fields are kept as they are (loose objects). */
 const tags = z.record(z.string(), z.string());
@@ -146,19 +146,7 @@ function checkUnique(ids: string[], where: string): void {
 }
 
 export function loadEstateFile(path: string): Estate {
-  let text: string;
-  try {
-    text = readFileSync(path, "utf8");
-  } catch (error) {
-    throw new InputError(`estate ${path}: cannot read file: ${errorMessage(error)}`);
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`estate ${path}: not valid JSON: ${errorMessage(error)}`);
-  }
-  return parseEstate(raw, `estate ${path}`);
+  return parseEstate(readJsonFile(path, `estate ${path}`), `estate ${path}`);
 }
 
 export function saveEstateFile(path: string, estate: Estate): void {

@@ -1,17 +1,6 @@
 import type { EmulatedService, EmulatorSettings } from "./estate.js";
 import { armError, type EmulatorResponse } from "./http.js";
-
-/** A small seeded PRNG so fault injection with rate < 1 is repeatable. */
-function mulberry32(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { mulberry32 } from "../random.js";
 
 /** Fault injection per the estate's `emulator.faults`. */
 export class FaultInjector {

@@ -1,6 +1,7 @@
 import { createServer, type Server } from "node:https";
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { stoppable } from "../stoppable.js";
 import { setTimeout as sleep } from "node:timers/promises";
 import { gunzipSync } from "node:zlib";
 import type { EmulatedService, Estate } from "./estate.js";
@@ -135,12 +136,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     });
   });
   server.keepAliveTimeout = 30_000;
-  // closeAllConnections() misses idle TLS keep-alive sockets on Node 20; track them ourselves so stop() is immediate.
-  const sockets = new Set<import("node:net").Socket>();
-  server.on("connection", (socket: import("node:net").Socket) => {
-    sockets.add(socket);
-    socket.once("close", () => sockets.delete(socket));
-  });
+  const stop = stoppable(server);
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject);
     server.listen(options.port ?? 0, "127.0.0.1", () => resolve());
@@ -155,11 +151,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     capture,
     requests,
     countByService: () => countByService(requests),
-    stop: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve());
-        for (const socket of sockets) socket.destroy();
-      }),
+    stop,
   };
 }
 

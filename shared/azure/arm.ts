@@ -2,17 +2,12 @@ import type { AzureClients } from "./clients.js";
 import type { RoleAssignment, RoleDefinition } from "../model.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 import { subscriptionOf } from "../model.js";
-import { toServiceCallFailed } from "../errors.js";
+import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 
 /** Read-backs from ARM: current state, never the event payload, decides. 404 → undefined. */
 
 const FIC_API_VERSION = "2023-01-31";
 const NO_SUBSCRIPTION = "00000000-0000-0000-0000-000000000000";
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? status : undefined;
-}
 
 export async function readRoleAssignment(clients: AzureClients, id: string): Promise<RoleAssignment | undefined> {
   try {
@@ -28,7 +23,7 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
     if (assignment.createdOn) read.createdOn = new Date(assignment.createdOn).toISOString();
     return read;
   } catch (error) {
-    if (statusOf(error) === 404) return undefined;
+    if (statusCodeOf(error) === 404) return undefined;
     throw toServiceCallFailed("arm", error);
   }
 }

@@ -1,7 +1,6 @@
-import { readFileSync } from "node:fs";
 import { z } from "zod";
-import { InputError, errorMessage } from "../errors.js";
-import { parseOrThrow } from "./validation.js";
+import { InputError } from "../errors.js";
+import { parseJsonText, parseOrThrow, readJsonFile } from "./validation.js";
 
 export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
 export type Severity = (typeof SEVERITIES)[number];
@@ -108,20 +107,7 @@ export function loadPolicy(source: string | undefined, knownRuleIds: readonly st
   const trimmed = source.trim();
   const inline = trimmed.startsWith("{");
   const where = inline ? "policy (inline JSON)" : `policy ${source}`;
-  let text = trimmed;
-  if (!inline) {
-    try {
-      text = readFileSync(source, "utf8");
-    } catch (error) {
-      throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);
-    }
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (error) {
-    throw new InputError(`${where}: not valid JSON: ${errorMessage(error)}`);
-  }
+  const raw = inline ? parseJsonText(trimmed, where) : readJsonFile(source, where);
   const policy = parseOrThrow(policySchema, raw, where);
   checkRuleIds(policy, knownRuleIds, where);
   return policy;

@@ -1,5 +1,6 @@
+import { readFileSync } from "node:fs";
 import type { z } from "zod";
-import { InputError } from "../errors.js";
+import { InputError, errorMessage } from "../errors.js";
 
 /**
  * One line that names the key, the value and what is allowed, e.g.
@@ -44,4 +45,24 @@ export function parseOrThrow<T extends z.ZodType>(schema: T, input: unknown, sou
   const first = result.error.issues[0];
   const more = result.error.issues.length > 1 ? ` (and ${result.error.issues.length - 1} more problem(s))` : "";
   throw new InputError(first ? `${describeIssue(source, first, input)}${more}` : `${source}: invalid`);
+}
+
+/** JSON text to a value; bad JSON is an InputError naming `where`. */
+export function parseJsonText(text: string, where: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new InputError(`${where}: not valid JSON: ${errorMessage(error)}`);
+  }
+}
+
+/** A JSON file to a value; an unreadable file or bad JSON is an InputError naming `where`. */
+export function readJsonFile(path: string, where: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (error) {
+    throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);
+  }
+  return parseJsonText(text, where);
 }

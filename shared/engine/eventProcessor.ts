@@ -41,6 +41,7 @@ export interface EventOutcome {
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
 const KNOWN_ROLES = new Set<string>(Object.values(BUILT_IN_ROLES));
+const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.meta]));
 
 /**
  * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), dedupe by id,
@@ -61,7 +62,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
   try {
     const incomplete: Incomplete[] = [];
     const facts = await gatherFacts(event, operation, deps, incomplete);
-    const collector = new FindingCollector(deps.policy, new Map(eventRules.map((rule) => [rule.meta.id, rule.meta])), now);
+    const collector = new FindingCollector(deps.policy, EVENT_RULE_META, now);
     for (const rule of eventRules) {
       if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
       for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);

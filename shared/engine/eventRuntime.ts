@@ -6,6 +6,7 @@ import { NotificationOutbox } from "../notify/outbox.js";
 import { Notifier } from "../notify/notifier.js";
 import { configuredSinks } from "../notify/sinks.js";
 import type { EventDependencies } from "./eventProcessor.js";
+import type { SweepJobStores } from "./sweepJob.js";
 
 export const TABLES = {
   findings: "uamiguardfindings",
@@ -33,4 +34,11 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
   };
+}
+
+/** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
+export function sweepJobStores(clients: AzureClients, policy: Policy, options: { notify: boolean }): SweepJobStores {
+  const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
+  const notifier = options.notify ? notifierFor(clients) : undefined;
+  return { findings: new TableFindingStateStore(clients.table(TABLES.findings)), baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) };
 }

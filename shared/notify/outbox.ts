@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
-import type { TableClient, TableEntity } from "@azure/data-tables";
+import type { TableEntity } from "@azure/data-tables";
+import { TableStore } from "../state/tableStore.js";
 import { toServiceCallFailed } from "../errors.js";
 import type { SinkName } from "./sinks.js";
 
@@ -18,19 +19,8 @@ const MAX_CHUNKS = 16;
  * Notifications are written here before any sink is called and removed once delivered: a sink that
  * is down keeps its entries for the next run. Nothing lost; an entry is sent until it is delivered.
  */
-export class NotificationOutbox {
-  private ready: Promise<void> | undefined;
+export class NotificationOutbox extends TableStore {
   private sequence = 0;
-
-  constructor(private readonly table: TableClient) {}
-
-  private ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    });
-    return this.ready;
-  }
 
   async enqueue(sink: SinkName, payloads: unknown[], now: Date): Promise<void> {
     if (payloads.length === 0) return;

@@ -1,29 +1,11 @@
 import { createHash } from "node:crypto";
-import type { TableClient } from "@azure/data-tables";
-import { toServiceCallFailed } from "../errors.js";
+import { TableStore } from "./tableStore.js";
+import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 import { idKey } from "../model.js";
 
 /** Table storage keys cannot contain / \ # ? or control characters: ids are hashed. */
 export function rowKeyFor(value: string): string {
   return /^[A-Za-z0-9._-]{1,200}$/.test(value) ? value : createHash("sha256").update(value).digest("hex");
-}
-
-function statusOf(error: unknown): number | undefined {
-  const status = (error as { statusCode?: unknown } | null)?.statusCode;
-  return typeof status === "number" ? status : undefined;
-}
-
-abstract class TableStore {
-  private ready: Promise<void> | undefined;
-  constructor(protected readonly table: TableClient) {}
-
-  protected ensure(): Promise<void> {
-    this.ready ??= this.table.createTable().catch((error: unknown) => {
-      this.ready = undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    });
-    return this.ready;
-  }
 }
 
 /**
@@ -43,7 +25,7 @@ export class EventDedupeStore extends TableStore {
       await this.table.createEntity({ partitionKey: dedupePartition(eventId), rowKey: rowKeyFor(eventId), eventId, receivedAt: now.toISOString() });
       return true;
     } catch (error) {
-      if (statusOf(error) === 409) return false;
+      if (statusCodeOf(error) === 409) return false;
       throw toServiceCallFailed("tableStorage", error);
     }
   }
@@ -54,7 +36,7 @@ export class EventDedupeStore extends TableStore {
     try {
       await this.table.deleteEntity(dedupePartition(eventId), rowKeyFor(eventId));
     } catch (error) {
-      if (statusOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
+      if (statusCodeOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
     }
   }
 
@@ -79,7 +61,7 @@ export class AttachmentBaselineStore extends TableStore {
       const entity = await this.table.getEntity<{ identityIds: string }>("baseline", rowKeyFor(idKey(resourceId)));
       return JSON.parse(entity.identityIds) as string[];
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (statusCodeOf(error) === 404) return undefined;
       throw toServiceCallFailed("tableStorage", error);
     }
   }
@@ -152,7 +134,7 @@ export class IdentityCatalogStore extends TableStore {
       const entity = await this.table.getEntity<CatalogedIdentity>("identity", rowKeyFor(idKey(identityId)));
       return { identityId: entity.identityId, principalId: entity.principalId, clientId: entity.clientId };
     } catch (error) {
-      if (statusOf(error) === 404) return undefined;
+      if (statusCodeOf(error) === 404) return undefined;
       throw toServiceCallFailed("tableStorage", error);
     }
   }

@@ -1,6 +1,7 @@
-import type { TableClient, TransactionAction } from "@azure/data-tables";
+import type { TransactionAction } from "@azure/data-tables";
+import { TableStore } from "./tableStore.js";
 import type { FindingRecord } from "../engine/findingLifecycle.js";
-import { toServiceCallFailed } from "../errors.js";
+import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 
 /** The subset of the state store the engine needs; Table storage here, a test can pass its own. */
 export interface FindingStateStore {
@@ -31,23 +32,9 @@ interface FindingEntity {
 const TRANSACTION_LIMIT = 100;
 
 /** Finding state in Table storage: PartitionKey = sweep scope, RowKey = fingerprint. */
-export class TableFindingStateStore implements FindingStateStore {
-  private created = false;
-
-  constructor(private readonly table: TableClient) {}
-
-  private async ensureTable(): Promise<void> {
-    if (this.created) return;
-    try {
-      await this.table.createTable();
-    } catch (error) {
-      throw toServiceCallFailed("tableStorage", error);
-    }
-    this.created = true;
-  }
-
+export class TableFindingStateStore extends TableStore implements FindingStateStore {
   async load(scope: string): Promise<Map<string, FindingRecord>> {
-    await this.ensureTable();
+    await this.ensure();
     const records = new Map<string, FindingRecord>();
     try {
       const filter = `PartitionKey eq '${scope.replace(/'/g, "''")}'`;
@@ -59,20 +46,20 @@ export class TableFindingStateStore implements FindingStateStore {
   }
 
   async loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>> {
-    await this.ensureTable();
+    await this.ensure();
     const records = new Map<string, FindingRecord>();
     for (const fingerprint of new Set(fingerprints)) {
       try {
         records.set(fingerprint, toRecord(await this.table.getEntity<FindingEntity>(scope, fingerprint)));
       } catch (error) {
-        if ((error as { statusCode?: number }).statusCode !== 404) throw toServiceCallFailed("tableStorage", error);
+        if (statusCodeOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
       }
     }
     return records;
   }
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
-    await this.ensureTable();
+    await this.ensure();
     for (let start = 0; start < records.length; start += TRANSACTION_LIMIT) {
       const actions: TransactionAction[] = records.slice(start, start + TRANSACTION_LIMIT).map((record) => {
         const { fingerprint, ...rest } = record;

@@ -1,14 +1,14 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
+import { describe, expect, it } from "vitest";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { InvocationContext } from "@azure/functions";
-import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import { seedEventStores } from "../../local/seed.js";
 import { policySchema, type Policy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
-import { eventDependencies, TABLES } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies } from "../../shared/engine/eventRuntime.js";
 import { replayEvents } from "../../shared/engine/replay.js";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import type { Estate } from "../../local/emulator/estate.js";
-import { loadFixture, startTarget, SUB, type TestTarget } from "../helpers/estate.js";
+import { loadFixture, SUB, type TestTarget } from "../helpers/estate.js";
 
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-app`;
 const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
@@ -31,25 +31,14 @@ function event(id: string, operationName: string, resourceUri: string, claims: R
 
 const POLICY: Policy = policySchema.parse({ approvedPipelines: [{ name: "deploy-rg-app", appId: PIPELINE_APP, scopes: [`/subscriptions/${SUB}/resourceGroups/rg-app`] }] });
 
-let azurite: RunningAzurite;
+const targets = azuriteTargets();
 let target: TestTarget | undefined;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite.stop());
-afterEach(async () => {
-  if (target) {
-    for (const table of Object.values(TABLES)) await target.clients.table(table).deleteTable().catch(() => undefined);
-    await target.stop();
-  }
-  target = undefined;
-});
 
 async function setup(estateChanges: (estate: Estate) => void = () => undefined, policy: Policy = POLICY) {
   const estate = loadFixture("small-estate.json");
   estate.baseline.attachments = { [VM]: [ID_APP] };
   estateChanges(estate);
-  target = await startTarget(estate, azurite.connectionString);
+  target = await targets.start(estate);
   const deps = eventDependencies(target.clients, policy);
   await seedEventStores(estate, deps);
   return deps;

@@ -1,5 +1,5 @@
-import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
+import { describe, expect, it } from "vitest";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { eventDependencies, notifierFor, TABLES } from "../../shared/engine/eventRuntime.js";
 import { runSweepJob } from "../../shared/engine/sweepJob.js";
@@ -7,25 +7,14 @@ import { replayEvents } from "../../shared/engine/replay.js";
 import { TableFindingStateStore } from "../../shared/state/findingStateTable.js";
 import { seedEventStores } from "../../local/seed.js";
 import type { Estate, Fault } from "../../local/emulator/estate.js";
-import { loadFixture, startTarget, SUB, type TestTarget } from "../helpers/estate.js";
+import { loadFixture, SUB, type TestTarget } from "../helpers/estate.js";
 
-let azurite: RunningAzurite;
+const targets = azuriteTargets();
 let target: TestTarget | undefined;
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite.stop());
-afterEach(async () => {
-  if (target) {
-    for (const table of Object.values(TABLES)) await target.clients.table(table).deleteTable().catch(() => undefined);
-    await target.stop();
-  }
-  target = undefined;
-});
 
 async function setup(faults: Fault[] = []) {
   const estate: Estate = { ...loadFixture("small-estate.json"), emulator: { latencyMs: 0, seed: 3, faults } };
-  target = await startTarget(estate, azurite.connectionString);
+  target = await targets.start(estate);
   const clients = target.clients;
   const policy = defaultPolicy();
   const { baseline, catalog, dedupe } = eventDependencies(clients, policy);

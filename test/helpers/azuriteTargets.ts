@@ -1,0 +1,31 @@
+import { afterAll, afterEach, beforeAll } from "vitest";
+import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
+import type { Estate } from "../../local/emulator/estate.js";
+import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { startTarget, type TestTarget } from "./estate.js";
+
+/**
+ * One Azurite for the test file; each test starts its own emulator target on it, and after the test
+ * the target stops and the project's tables are dropped so the next test starts clean.
+ */
+export function azuriteTargets(): { start(estate: Estate): Promise<TestTarget> } {
+  let azurite: RunningAzurite;
+  const started: TestTarget[] = [];
+  beforeAll(async () => {
+    azurite = await startAzurite();
+  });
+  afterAll(() => azurite.stop());
+  afterEach(async () => {
+    for (const target of started.splice(0)) {
+      for (const table of Object.values(TABLES)) await target.clients.table(table).deleteTable().catch(() => undefined);
+      await target.stop();
+    }
+  });
+  return {
+    async start(estate) {
+      const target = await startTarget(estate, azurite.connectionString);
+      started.push(target);
+      return target;
+    },
+  };
+}
