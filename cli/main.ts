@@ -14,7 +14,9 @@ import { renderReport, REPORT_FORMATS, type ReportFormat } from "./sweepOutput.j
 import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
 import { renderInventory, type InventoryFormat } from "./inventoryOutput.js";
 import { withRun } from "./runtime.js";
-import { replay } from "./replay.js";
+import { replay, type ReplayCommandOptions } from "./replay.js";
+import { cliActions } from "./actions.js";
+import { restoreCommand, renderRestore, sweepActionsWithoutState, type RestoreCommandOptions } from "./enforce.js";
 
 export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
@@ -81,22 +83,32 @@ function program(): Command {
     .option("--notify", "send new and resolved findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
     .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
+    .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
+    .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
     .action(async (options: SweepCommandOptions) => {
       await withRun({ ...options, storage: Boolean(options.notify || options.state) }, async (run) => {
         const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
         const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
-        let report;
-        if (options.notify || options.state) {
-          const job = await runSweepJob(run.clients, policy, sweepJobStores(run.clients, policy, { notify: Boolean(options.notify) }), sweepOptions);
-          report = job.report;
+        const actions = await cliActions(run, policy, options);
+        try {
+          let report;
+          if (options.notify || options.state) {
+            const stores = sweepJobStores(run.clients, policy, { notify: Boolean(options.notify) });
+            const job = await runSweepJob(run.clients, policy, stores, { ...sweepOptions, actions: actions.settings });
+            report = job.report;
+            run.progress.clear();
+            run.progress.note(`state: ${job.lifecycle.opened.length} new, ${job.lifecycle.resolved.length} resolved${job.notifications ? `; ${describeDispatch(job.notifications)}` : ""}`);
+          } else {
+            report = await runSweep(run.clients, policy, sweepOptions);
+            await sweepActionsWithoutState(report, run, policy, actions);
+          }
           run.progress.clear();
-          run.progress.note(`state: ${job.lifecycle.opened.length} new, ${job.lifecycle.resolved.length} resolved${job.notifications ? `; ${describeDispatch(job.notifications)}` : ""}`);
-        } else {
-          report = await runSweep(run.clients, policy, sweepOptions);
+          process.stdout.write(renderReport(report, options.output));
+          if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+        } finally {
+          actions.close();
         }
-        run.progress.clear();
-        process.stdout.write(renderReport(report, options.output));
-        if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
       });
     });
 
@@ -111,9 +123,12 @@ function program(): Command {
     .option("--notify", "send new findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep dedupe, baseline and finding state between runs: a directory or a storage connection string")
     .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
-    .action(async (options: { events: string; estate?: string; policy?: string; output: "json" | "table"; failOn?: Severity; notify?: boolean; state?: string; capture?: string }) => {
+    .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
+    .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
+    .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
+    .action(async (options: ReplayCommandOptions) => {
       await withRun({ ...options, storage: true }, async (run) => {
-        const report = await replay(run, options.events, options.policy, Boolean(options.notify));
+        const report = await replay(run, options);
         run.progress.clear();
         process.stdout.write(renderReport(report, options.output));
         if (options.output === "table") {
@@ -121,6 +136,25 @@ function program(): Command {
           process.stdout.write(`${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`);
         }
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+      });
+    });
+
+  cli
+    .command("restore")
+    .description("Undo journaled cleanup actions: recreate deleted role assignments, re-attach identities, put tags back")
+    .option("--journal <file>", "the JSON Lines journal a CLI run wrote")
+    .option("--run <runId>", "undo this run's entries (from --journal, or the app's journal table)")
+    .option("--entry <id>", "undo only this journal entry")
+    .option("--estate <file>", "run against the local emulator seeded from this estate file")
+    .option("--save-estate <file>", "with --estate: write the emulator's estate after the restore")
+    .option("--state <dir|connection>", "with --run: the storage holding the journal table (default: the app settings' storage)")
+    .addOption(new Option("--output <format>", "output format").choices(["json", "table"]).default("table"))
+    .action(async (options: RestoreCommandOptions) => {
+      await withRun({ ...options, storage: !options.journal }, async (run) => {
+        const { results, restoreRunId } = await restoreCommand(run, options);
+        run.progress.clear();
+        process.stdout.write(renderRestore(restoreRunId, results, options.output));
+        if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
       });
     });
 
@@ -166,6 +200,9 @@ function program(): Command {
 }
 
 interface SweepCommandOptions {
+  enforce?: boolean;
+  journal?: string;
+  saveEstate?: string;
   notify?: boolean;
   state?: string;
   capture?: string;

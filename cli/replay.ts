@@ -2,10 +2,28 @@ import { InputError } from "../shared/errors.js";
 import { readJsonFile } from "../shared/config/validation.js";
 import { eventDependencies } from "../shared/engine/eventRuntime.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
-import { loadPolicy } from "../shared/config/policy.js";
+import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
+import { cleanupMode } from "../shared/actions/plan.js";
+import { planActions, takeActions } from "../shared/actions/runActions.js";
+import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
+import { cliActions } from "./actions.js";
 import type { Run } from "./runtime.js";
+
+export interface ReplayCommandOptions {
+  events: string;
+  estate?: string;
+  policy?: string;
+  output: "json" | "table";
+  failOn?: Severity;
+  notify?: boolean;
+  state?: string;
+  capture?: string;
+  enforce?: boolean;
+  journal?: string;
+  saveEstate?: string;
+}
 
 export function readEventsFile(path: string): unknown[] {
   const parsed = readJsonFile(path, `events ${path}`);
@@ -13,15 +31,29 @@ export function readEventsFile(path: string): unknown[] {
   return parsed;
 }
 
-/** `uami-guard replay`: the events file through the event handler and dedupe. */
-export async function replay(run: Run, eventsPath: string, policyPath: string | undefined, notify: boolean): Promise<ReplayReport> {
-  const events = readEventsFile(eventsPath);
-  const policy = loadPolicy(policyPath ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
-  const deps = eventDependencies(run.clients, policy, { notify });
-  // The estate seeds the baseline once; with --state a later run continues from what it left.
-  if (run.estate && (await deps.baseline.isEmpty())) await seedEventStores(run.estate, deps);
-  return replayEvents(events, deps, (outcome) => {
-    if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
-    if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);
-  });
+/** `uami-guard replay`: the events file through the event handler and dedupe, then the actions of its findings. */
+export async function replay(run: Run, options: ReplayCommandOptions): Promise<ReplayReport> {
+  const events = readEventsFile(options.events);
+  const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+  const actions = await cliActions(run, policy, options);
+  try {
+    const deps = eventDependencies(run.clients, policy, { notify: Boolean(options.notify) });
+    // The estate seeds the baseline once; with --state a later run continues from what it left.
+    if (run.estate && (await deps.baseline.isEmpty())) await seedEventStores(run.estate, deps);
+    const report = await replayEvents(events, deps, (outcome) => {
+      if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
+      if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);
+    });
+    if (cleanupMode(policy, Boolean(options.enforce)) === "off") return report;
+    // maxDeletePercent is judged against the role assignments there are now (unknown: no deletion).
+    const roleAssignmentsSeen = await countRoleAssignments(run.clients, run.subscriptions).catch((error: unknown) => {
+      run.progress.note(`role assignments could not be counted (${error instanceof Error ? error.message : String(error)}): no deletion this run`);
+      return undefined;
+    });
+    const plan = planActions(report, policy, actions.settings, { consecutive: () => 1, roleAssignmentsSeen, now: new Date() }, "replay");
+    await takeActions(report, plan, run.clients, policy, actions.settings);
+    return report;
+  } finally {
+    actions.close();
+  }
 }

@@ -1,6 +1,7 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
-import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { eventDependencies, queuedActions } from "../shared/engine/eventRuntime.js";
+import { actingIdentity } from "../shared/azure/caller.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 /**
@@ -12,7 +13,7 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
   let events: EventDependencies | undefined;
   return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
     const { clients, policy } = await dependencies();
-    events ??= eventDependencies(clients, policy, options);
+    events ??= { ...eventDependencies(clients, policy, options), actions: queuedActions(clients, await actingIdentity(clients)) };
     const outcome = await handleResourceEvent(event, events);
     switch (outcome.status) {
       case "malformed":
@@ -23,6 +24,7 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
         throw new Error(`event ${outcome.eventId} failed: ${outcome.reason ?? "unknown"}`);
       case "processed":
         for (const finding of outcome.findings) context.log(`event ${outcome.eventId}: ${finding.severity} ${finding.ruleId} ${finding.subjectId}`);
+        for (const action of outcome.actions ?? []) context.log(`event ${outcome.eventId}: cleanup ${action.status}: ${action.change}${action.reason ? ` (${action.reason})` : ""}`);
         break;
       default:
         context.debug(`event ${outcome.eventId}: ${outcome.status}${outcome.reason ? ` (${outcome.reason})` : ""}`);

@@ -1,6 +1,7 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { sweepJobStores, TABLES } from "../shared/engine/eventRuntime.js";
+import { queuedActions, sweepJobStores, TABLES } from "../shared/engine/eventRuntime.js";
+import { actingIdentity } from "../shared/azure/caller.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 export const FINDINGS_TABLE = TABLES.findings;
@@ -12,7 +13,12 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
     const { clients, policy, settings } = await dependencies();
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
     const stores = sweepJobStores(clients, policy, options);
-    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}` });
+    const actions = queuedActions(clients, await actingIdentity(clients));
+    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
+      subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
+      runId: `sweep-${context.invocationId}`,
+      actions,
+    });
     const { summary } = report;
     context.log(
       `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
@@ -21,6 +27,10 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
     );
     for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
     for (const error of notifications?.errors ?? []) context.warn(`sweep ${report.runId}: notification pending: ${error}`);
+    if (report.cleanup?.breaker) context.error(`sweep ${report.runId}: cleanup circuit breaker tripped, no action taken: ${report.cleanup.breaker}`);
+    const counts = new Map<string, number>();
+    for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
+    if (counts.size > 0) context.log(`sweep ${report.runId}: cleanup (${report.cleanup?.mode ?? "off"}): ${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}`);
   };
 }
 

@@ -18,6 +18,8 @@ export class ServiceCallFailed extends Error {
     readonly service: string,
     readonly statusCode: number | undefined,
     message: string,
+    /** The service's error code (ARM's `error.code`, e.g. PrincipalNotFound), when it sent one. */
+    readonly code?: string,
   ) {
     super(message);
   }
@@ -55,7 +57,7 @@ export function toServiceCallFailed(service: string, error: unknown): ServiceCal
   if (isRestErrorLike(error)) {
     const status = typeof error.statusCode === "number" ? error.statusCode : undefined;
     const what = status !== undefined ? `HTTP ${status}` : (error.code ?? "request failed");
-    return new ServiceCallFailed(service, status, `${service}: ${what}: ${firstLine(error.message)}`);
+    return new ServiceCallFailed(service, status, `${service}: ${what}: ${firstLine(error.message)}`, error.code);
   }
   return new ServiceCallFailed(service, undefined, `${service}: ${String(error)}`);
 }

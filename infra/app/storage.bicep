@@ -37,6 +37,7 @@ var tableNames = [
   'uamiguardbaseline'
   'uamiguardidentities'
   'uamiguardoutbox'
+  'uamiguardjournal'
 ]
 
 // Cleanup work items; the Functions host moves a message to the -poison queue after maxDequeueCount.

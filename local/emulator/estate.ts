@@ -95,6 +95,8 @@ export const faultSchema = z.strictObject({
   count: z.number().int().min(1).optional(),
   /** Only requests whose path contains this text (e.g. one operation). */
   pathContains: z.string().optional(),
+  /** Only requests with this HTTP method (e.g. DELETE). */
+  method: z.enum(["GET", "PUT", "PATCH", "POST", "DELETE"]).optional(),
   retryAfterSeconds: z.number().min(0).optional(),
 });
 

@@ -13,9 +13,10 @@ export class FaultInjector {
   }
 
   /** The injected error for this request, if any fault fires. */
-  check(service: EmulatedService, path: string): EmulatorResponse | undefined {
+  check(service: EmulatedService, path: string, method: string): EmulatorResponse | undefined {
     for (const [index, fault] of this.settings.faults.entries()) {
       if (fault.service !== service) continue;
+      if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
       if (fault.pathContains && !path.includes(fault.pathContains.toLowerCase())) continue;
       if (fault.count !== undefined && (this.used[index] ?? 0) >= fault.count) continue;
       if (fault.rate < 1 && this.random() >= fault.rate) continue;
@@ -33,6 +34,8 @@ export class FaultInjector {
 function faultCode(status: number): string {
   if (status === 401) return "InvalidAuthenticationToken";
   if (status === 403) return "Authorization_RequestDenied";
+  if (status === 409) return "ScopeLocked";
+  if (status === 412) return "PreconditionFailed";
   if (status === 429) return "TooManyRequests";
   if (status >= 500) return "InternalServerError";
   return "BadRequest";

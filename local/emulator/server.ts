@@ -108,7 +108,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     if (estate.emulator.latencyMs > 0) await sleep(estate.emulator.latencyMs);
     const authorized = service === "teams" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
     if (!authorized) return armError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
-    const injected = faults.check(service, path);
+    const injected = faults.check(service, path, req.method ?? "GET");
     if (injected) return injected;
     let quotaHeaders: Record<string, string> = {};
     if (service === "resourceGraph" && quota) {

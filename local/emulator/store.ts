@@ -20,6 +20,11 @@ export class EstateStore {
   readonly federatedCredentials = new Map<string, EstateFederatedCredential>();
   readonly directory = new Map<string, DirectoryEntry>();
   generation = 0;
+  /** Per-resource ETag versions (ARM's optimistic concurrency for If-Match). */
+  private readonly versions = new Map<string, number>();
+  private versionCounter = 0;
+  /** Where each id first appeared, so a saved estate keeps the input's order (a restored item goes back in its place). */
+  private readonly order = new Map<string, number>();
 
   constructor(private readonly estate: Estate) {
     this.tenantId = estate.tenantId;
@@ -29,6 +34,41 @@ export class EstateStore {
     for (const definition of estate.roleDefinitions) this.roleDefinitions.set(definition.name.toLowerCase(), definition);
     for (const credential of estate.federatedCredentials) this.federatedCredentials.set(credential.id.toLowerCase(), credential);
     for (const entry of estate.directory) this.directory.set(entry.id.toLowerCase(), entry);
+    for (const [kind, map] of this.collections()) for (const key of map.keys()) this.order.set(`${kind}|${key}`, this.order.size);
+  }
+
+  private collections(): Array<[string, Map<string, unknown>]> {
+    return [
+      ["resource", this.resources],
+      ["roleAssignment", this.roleAssignments],
+      ["federatedCredential", this.federatedCredentials],
+      ["directory", this.directory],
+    ];
+  }
+
+  /** The resource's current ETag (quoted, as ARM sends it). */
+  etagOf(key: string): string {
+    let version = this.versions.get(key);
+    if (version === undefined) {
+      version = ++this.versionCounter;
+      this.versions.set(key, version);
+    }
+    return `"${version.toString(16).padStart(8, "0")}"`;
+  }
+
+  /** A resource changed: it gets a new ETag. */
+  changed(key: string): void {
+    this.versions.set(key, ++this.versionCounter);
+    this.touch();
+  }
+
+  private ordered<T>(kind: string, map: Map<string, T>): T[] {
+    const keyed = [...map.entries()].map(([key, value]) => {
+      const orderKey = `${kind}|${key}`;
+      if (!this.order.has(orderKey)) this.order.set(orderKey, this.order.size);
+      return { position: this.order.get(orderKey) ?? 0, value };
+    });
+    return keyed.sort((a, b) => a.position - b.position).map((entry) => entry.value);
   }
 
   get settings(): Estate["emulator"] {
@@ -56,11 +96,11 @@ export class EstateStore {
   snapshot(): Estate {
     return {
       ...this.estate,
-      resources: [...this.resources.values()],
-      roleAssignments: [...this.roleAssignments.values()],
+      resources: this.ordered("resource", this.resources),
+      roleAssignments: this.ordered("roleAssignment", this.roleAssignments),
       roleDefinitions: this.customRoleDefinitions(),
-      federatedCredentials: [...this.federatedCredentials.values()],
-      directory: [...this.directory.values()],
+      federatedCredentials: this.ordered("federatedCredential", this.federatedCredentials),
+      directory: this.ordered("directory", this.directory),
     };
   }
 }

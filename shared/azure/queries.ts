@@ -1,7 +1,8 @@
 /**
  * Every Resource Graph query the project sends, in one place. Each starts with a tag comment: the
  * local emulator answers by tag (it cannot run KQL) with the same projection. Each projects `id`
- * (Resource Graph pages with $skipToken only then) and orders by it, so pages are stable.
+ * (Resource Graph pages with $skipToken only then) and orders by it, so pages are stable; the one
+ * aggregate (a count) answers in a single row.
  */
 export const QUERIES = {
   identities: `// uami-guard:identities
@@ -40,6 +41,12 @@ resources
 | project id, name, issuer = tostring(properties.issuer), subject = tostring(properties.subject),
     audiences = properties.audiences
 | order by id asc`,
+
+  // One row: how many role assignments there are (the base of cleanup.maxDeletePercent for event runs).
+  roleAssignmentCount: `// uami-guard:role-assignment-count
+authorizationresources
+| where type =~ 'microsoft.authorization/roleassignments'
+| summarize count_ = count()`,
 } as const;
 
 export type QueryName = keyof typeof QUERIES;

@@ -17,6 +17,12 @@ import { operationFor, apiVersionForType, type OperationEntry } from "../events/
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
+import { sortFindings } from "../findings.js";
+import { countRoleAssignments } from "../azure/armActions.js";
+import { cleanupMode } from "../actions/plan.js";
+import { carryOut, planRun } from "../actions/cleanup.js";
+import type { ActionSettings } from "../actions/runActions.js";
+import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../actions/types.js";
 
 export interface EventDependencies {
   clients: AzureClients;
@@ -26,6 +32,8 @@ export interface EventDependencies {
   catalog: IdentityCatalogStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
+  /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
+  actions?: ActionSettings;
   now?: () => Date;
 }
 
@@ -37,6 +45,7 @@ export interface EventOutcome {
   reason?: string;
   findings: Finding[];
   incomplete: Incomplete[];
+  actions?: ActionRecord[];
 }
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
@@ -70,10 +79,13 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
-    const findings = collector.sorted();
+    let findings = collector.sorted();
+    const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
+    if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
     const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
-    return { eventId: event.id, status: "processed", findings, incomplete };
+    const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
+    return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
     await deps.dedupe.release(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
@@ -156,6 +168,20 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
   const subscription = subscriptionOf(identityId);
   const roleAssignments = catalogued && subscription ? await listRoleAssignmentIdsFor(clients, subscription, catalogued.principalId) : [];
   return { resources: [...resources.values()].sort(), roleAssignments: roleAssignments.sort(), ...(catalogued ? { principalId: catalogued.principalId } : {}) };
+}
+
+/**
+ * One event is one run for RULES.md "Actions": its enforced findings become work items unless the
+ * breaker trips; maxDeletePercent is judged against the role assignments there are now.
+ */
+async function planEventActions(findings: Finding[], event: ResourceEvent, deps: EventDependencies, settings: ActionSettings, now: Date) {
+  if (cleanupMode(deps.policy, settings.forceEnforce) === "off") return undefined;
+  const runId = `event-${event.id}`;
+  const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
+  const subscription = subscriptionOf(event.resourceUri);
+  const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
+  const { plan, notice } = planRun(findings, deps.policy, { forceEnforce: settings.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now }, runId, "events");
+  return { runId, plan, ...(notice ? { notice } : {}) };
 }
 
 function sameIdSet(before: string[] | undefined, now: string[]): boolean {

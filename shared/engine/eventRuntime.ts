@@ -7,6 +7,10 @@ import { Notifier } from "../notify/notifier.js";
 import { configuredSinks } from "../notify/sinks.js";
 import type { EventDependencies } from "./eventProcessor.js";
 import type { SweepJobStores } from "./sweepJob.js";
+import { TableJournal } from "../state/journalTable.js";
+import { CLEANUP_QUEUE } from "../actions/cleanup.js";
+import { CLAIM_LEASE_MS } from "../actions/journal.js";
+import type { ActionSettings } from "../actions/runActions.js";
 
 export const TABLES = {
   findings: "uamiguardfindings",
@@ -14,6 +18,7 @@ export const TABLES = {
   baseline: "uamiguardbaseline",
   identities: "uamiguardidentities",
   outbox: "uamiguardoutbox",
+  journal: "uamiguardjournal",
 } as const;
 
 /** The notifier for the target's configured sinks (undefined when none is configured). */
@@ -41,4 +46,18 @@ export function sweepJobStores(clients: AzureClients, policy: Policy, options: {
   const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
   const notifier = options.notify ? notifierFor(clients) : undefined;
   return { findings: new TableFindingStateStore(clients.table(TABLES.findings)), baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) };
+}
+
+/** The app's cleanup: journal and claims in the journal table, actions as work items on the cleanup queue. */
+export function queuedActions(clients: AzureClients, caller: string): ActionSettings {
+  const journal = new TableJournal(clients.table(TABLES.journal));
+  return {
+    forceEnforce: false,
+    caller,
+    journal,
+    claims: journal,
+    dispatch: { kind: "queue", queue: clients.queue(CLEANUP_QUEUE) },
+    // Younger pending entries may belong to work items still being processed on another instance.
+    reconcileOlderThanMs: CLAIM_LEASE_MS,
+  };
 }

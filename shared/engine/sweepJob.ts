@@ -9,6 +9,8 @@ import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { applyRun, rulesWithUnknowns, type LifecycleResult } from "./findingLifecycle.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
+import { planActions, takeActions, type ActionSettings } from "../actions/runActions.js";
+import type { FindingRecord } from "./findingLifecycle.js";
 
 export interface SweepJobResult {
   report: RunReport;
@@ -28,12 +30,30 @@ export interface SweepJobStores {
 
 const DEDUPE_RETENTION_MS = 48 * 3_600_000;
 
-export async function runSweepJob(clients: AzureClients, policy: Policy, stores: SweepJobStores, options: SweepOptions = {}): Promise<SweepJobResult> {
+/** What the finding state says of a finding seen in this run: its confirmations and its first sighting. */
+export function sightingsFrom(previous: Map<string, FindingRecord>): { consecutive: (fingerprint: string) => number; firstSeen: (fingerprint: string) => string | undefined } {
+  const open = (fingerprint: string): FindingRecord | undefined => {
+    const before = previous.get(fingerprint);
+    return before?.status === "open" ? before : undefined;
+  };
+  // The same arithmetic as applyRun: an open record counts on, anything else starts at 1.
+  return { consecutive: (fingerprint) => (open(fingerprint)?.consecutive ?? 0) + 1, firstSeen: (fingerprint) => open(fingerprint)?.firstSeen };
+}
+
+export async function runSweepJob(
+  clients: AzureClients,
+  policy: Policy,
+  stores: SweepJobStores,
+  options: SweepOptions & { actions?: ActionSettings } = {},
+): Promise<SweepJobResult> {
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   const report = await runSweep(clients, policy, { ...options, now, onInventory: (identities, attachments) => (read = { identities, attachments }) });
+  const plan = options.actions
+    ? planActions(report, policy, options.actions, { ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now }, scope)
+    : undefined;
   const lifecycle = applyRun(previous, report.findings, { now, unknownRules: rulesWithUnknowns(report.incomplete, CHECK_AFFECTS) });
   await stores.findings.save(scope, lifecycle.changed);
   if (read) {
@@ -42,5 +62,6 @@ export async function runSweepJob(clients: AzureClients, policy: Policy, stores:
   }
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   const notifications = await stores.notifier?.afterSweep(scope, lifecycle, report, policy, now);
+  if (plan && options.actions) await takeActions(report, plan, clients, policy, options.actions);
   return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

@@ -34,6 +34,9 @@ var enforcerActions = [
   'Microsoft.ManagedIdentity/userAssignedIdentities/read'
   'Microsoft.ManagedIdentity/userAssignedIdentities/write'
   'Microsoft.ManagedIdentity/userAssignedIdentities/assign/action'
+  // The status tag goes on through Tags - Update At Scope (Merge/Delete touch only that one tag).
+  'Microsoft.Resources/tags/read'
+  'Microsoft.Resources/tags/write'
 ]
 
 resource readerAssignment 'Microsoft.Authorization/roleAssignments@2022-04-01' = {

@@ -7,6 +7,7 @@ const ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments";
 const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
 const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
 const FICS = "/federatedidentitycredentials";
+const TAGS = "/providers/microsoft.resources/tags/default";
 const PAGE_SIZE = 1000;
 
 /** ARM: role assignments and definitions, user-assigned identities and their federated credentials, and generic resources. */
@@ -16,6 +17,7 @@ export class ArmRoute {
   handle(request: EmulatorRequest): EmulatorResponse {
     const { path } = request;
     if (path === "/subscriptions" || /^\/subscriptions\/[^/]+$/.test(path)) return this.subscriptions(request);
+    if (path.endsWith(TAGS)) return this.tags(request, path.slice(0, -TAGS.length));
     const assignments = path.indexOf(ROLE_ASSIGNMENTS);
     if (assignments >= 0) return this.roleAssignments(request, assignments);
     const definitions = path.indexOf(ROLE_DEFINITIONS);
@@ -192,23 +194,73 @@ export class ArmRoute {
 
   private resource(request: EmulatorRequest): EmulatorResponse {
     const existing = this.store.resources.get(request.path);
+    if (request.method !== "GET" && !this.matches(request, existing)) {
+      return armError(412, "PreconditionFailed", `The condition specified using HTTP conditional header(s) is not met for '${request.url.pathname}'.`);
+    }
     switch (request.method) {
       case "GET":
-        return existing ? json(200, existing) : notFound(request);
+        return existing ? json(200, existing, { etag: this.store.etagOf(request.path) }) : notFound(request);
       case "DELETE":
         if (!existing) return { status: 204 };
         this.store.resources.delete(request.path);
         if (existing.type.toLowerCase() === IDENTITY_TYPE) this.forgetIdentity(existing);
-        this.store.touch();
+        this.store.changed(request.path);
         return { status: 200 };
       case "PATCH":
         if (!existing) return notFound(request);
-        return this.patch(existing, request.body);
+        return this.patch(request.path, existing, request.body);
       case "PUT":
         return this.put(request, existing);
       default:
         return methodNotAllowed(request);
     }
+  }
+
+  /** If-Match (ARM's optimistic concurrency): `*` needs the resource to exist, an ETag must be the current one. */
+  private matches(request: EmulatorRequest, existing: EstateResource | undefined): boolean {
+    const header = request.headers["if-match"];
+    const wanted = Array.isArray(header) ? header[0] : header;
+    if (wanted === undefined) return true;
+    if (!existing) return false;
+    return wanted.trim() === "*" || wanted.trim() === this.store.etagOf(request.path);
+  }
+
+  /** Tags at a resource's scope (Tags - Get / Create Or Update / Update At Scope). */
+  private tags(request: EmulatorRequest, scopeKey: string): EmulatorResponse {
+    const resource = this.store.resources.get(scopeKey);
+    if (!resource) return notFound(request);
+    const shaped = (): EmulatorResponse =>
+      json(200, { id: `${resource.id}/providers/Microsoft.Resources/tags/default`, name: "default", type: "Microsoft.Resources/tags", properties: { tags: resource.tags ?? {} } });
+    if (request.method === "GET") return shaped();
+    const body = (request.body ?? {}) as { operation?: unknown; properties?: { tags?: unknown } };
+    const given = body.properties?.tags;
+    if (!given || typeof given !== "object" || Array.isArray(given)) return armError(400, "InvalidRequestContent", "properties.tags must be an object.");
+    const tags = given as Record<string, string>;
+    const current = { ...(resource.tags ?? {}) };
+    const keyOf = (name: string): string | undefined => Object.keys(current).find((key) => key.toLowerCase() === name.toLowerCase());
+    if (request.method === "PUT") {
+      resource.tags = { ...tags };
+    } else if (request.method === "PATCH") {
+      const operation = String(body.operation ?? "");
+      if (operation === "Replace") resource.tags = { ...tags };
+      else if (operation === "Merge") {
+        for (const [name, value] of Object.entries(tags)) current[keyOf(name) ?? name] = value;
+        resource.tags = current;
+      } else if (operation === "Delete") {
+        // Delete removes a tag only when the given value matches (ARM deletes name-value pairs).
+        for (const [name, value] of Object.entries(tags)) {
+          const key = keyOf(name);
+          if (key !== undefined && current[key] === value) delete current[key];
+        }
+        resource.tags = current;
+      } else {
+        return armError(400, "InvalidRequestContent", `operation must be Merge, Replace or Delete (got '${operation}').`);
+      }
+    } else {
+      return methodNotAllowed(request);
+    }
+    this.store.changed(scopeKey);
+    return shaped();
   }
 
   /** Deleting a UAMI deletes its service principal; federated credentials go with it. */
@@ -249,19 +301,19 @@ export class ArmRoute {
       if (problem) return problem;
     }
     this.store.resources.set(request.path, resource);
-    this.store.touch();
-    return json(existing ? 200 : 201, resource);
+    this.store.changed(request.path);
+    return json(existing ? 200 : 201, resource, { etag: this.store.etagOf(request.path) });
   }
 
-  private patch(resource: EstateResource, body: unknown): EmulatorResponse {
+  private patch(key: string, resource: EstateResource, body: unknown): EmulatorResponse {
     const patch = (body ?? {}) as Partial<EstateResource>;
     if (patch.tags !== undefined) resource.tags = patch.tags ?? {};
     if (patch.identity !== undefined && patch.identity !== null) {
       const problem = this.applyIdentity(resource, patch.identity, false);
       if (problem) return problem;
     }
-    this.store.touch();
-    return json(200, resource);
+    this.store.changed(key);
+    return json(200, resource, { etag: this.store.etagOf(key) });
   }
 
   /** ARM's identity merge: null removes a user-assigned entry, an object adds it (it must exist). */

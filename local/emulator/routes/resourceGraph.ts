@@ -95,6 +95,7 @@ export class ResourceGraphRoute {
     const body = request.body as { query?: unknown; subscriptions?: unknown; options?: Record<string, unknown> } | null;
     if (!body || typeof body.query !== "string") return armError(400, "BadRequest", "The request body must contain a query.");
     const tag = /^\s*\/\/\s*uami-guard:([a-z0-9-]+)/.exec(body.query)?.[1];
+    if (tag === "role-assignment-count") return this.count(body.subscriptions);
     const projection = tag ? PROJECTIONS[tag] : undefined;
     if (!tag || !projection) {
       return armError(400, "InvalidQuery", `Query is invalid: the emulator answers tagged queries only (got tag '${tag ?? "none"}').`);
@@ -119,6 +120,13 @@ export class ResourceGraphRoute {
     };
     if (next) response["$skipToken"] = next;
     return json(200, response);
+  }
+
+  /** `summarize count_ = count()` over the role assignments: one row, no paging. */
+  private count(subscriptions: unknown): EmulatorResponse {
+    const wanted = Array.isArray(subscriptions) ? subscriptions.map(String) : [];
+    const rows = this.rows("role-assignments", PROJECTIONS["role-assignments"] as Projection, wanted);
+    return json(200, { totalRecords: 1, count: 1, resultTruncated: "false", data: [{ count_: rows.length }], facets: [] });
   }
 
   private rows(tag: string, projection: Projection, subscriptions: string[]): Row[] {

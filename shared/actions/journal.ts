@@ -1,0 +1,56 @@
+import { createHash } from "node:crypto";
+import type { JournalEntry, JournalStatus } from "./types.js";
+
+/**
+ * Where changes are written before they are made (RULES.md "Actions"): Table storage in the app,
+ * a JSON Lines file in the CLI. An entry is `pending` from before the change until the change is
+ * known to have happened (`done`), not to have happened (`failed`/`skipped`), or was undone (`reverted`).
+ */
+export interface Journal {
+  readonly description: string;
+  get(runId: string, entryId: string): Promise<JournalEntry | undefined>;
+  /** Written before the change; overwrites a pending entry of the same id (a retried work item). */
+  begin(entry: JournalEntry): Promise<void>;
+  finish(entry: JournalEntry, status: Exclude<JournalStatus, "pending">, detail: string, after?: Record<string, unknown>): Promise<JournalEntry>;
+  /** Entries still pending (a run stopped between writing the entry and knowing the outcome). */
+  pending(): Promise<JournalEntry[]>;
+  /** A run's entries (or one entry), oldest first. */
+  entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]>;
+}
+
+/**
+ * Exclusive hold on one target while a change is made, so two runs (two sweeps, or a sweep and a
+ * redelivered work item) never act on the same target at once. A hold expires after its lease, so a
+ * crashed holder does not block the target for ever.
+ */
+export interface ClaimStore {
+  claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void>;
+}
+
+export const CLAIM_LEASE_MS = 10 * 60_000;
+
+/** One entry per (run, action): a redelivered work item finds its own entry. */
+export function entryIdFor(runId: string, actionId: string): string {
+  return createHash("sha256").update(`${runId}\n${actionId}`).digest("hex").slice(0, 24);
+}
+
+export function targetKeyOf(kind: string, targetId: string): string {
+  return `${kind}|${targetId.toLowerCase()}`;
+}
+
+/** Claims held in this process (the CLI, whose journal file is locked to one process). */
+export class ProcessClaims implements ClaimStore {
+  private readonly held = new Map<string, { runId: string; entryId: string; at: number }>();
+
+  async claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+    const current = this.held.get(targetKey);
+    if (current && current.entryId !== holder.entryId && now.getTime() - current.at < CLAIM_LEASE_MS) return { ok: false, heldBy: current.runId };
+    this.held.set(targetKey, { ...holder, at: now.getTime() });
+    return { ok: true };
+  }
+
+  async release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void> {
+    if (this.held.get(targetKey)?.entryId === holder.entryId) this.held.delete(targetKey);
+  }
+}

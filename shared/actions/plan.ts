@@ -1,0 +1,203 @@
+import { createHash } from "node:crypto";
+import type { Policy } from "../config/policy.js";
+import { fingerprintOf, type Finding } from "../findings.js";
+import { ACTION_FOR_RULE, STATUS_TAG, recordOf, type ActionRecord, type ActionRuleId, type PlannedAction } from "./types.js";
+
+export const CIRCUIT_BREAKER_RULE_ID = "cleanup-circuit-breaker";
+
+export type CleanupMode = "off" | "dry-run" | "enforce";
+
+export interface PlanOptions {
+  /** `--enforce`: every rule that has an action is in enforce mode for this run, dry run off. */
+  forceEnforce: boolean;
+  /** Sweeps in a row that have seen the finding, this run included (orphan confirmations). */
+  consecutive: (fingerprint: string) => number;
+  /** When the finding was first seen (the date in `untagged since <date>`); absent: now. */
+  firstSeen?: (fingerprint: string) => string | undefined;
+  /** Role assignments the run saw: the base of `maxDeletePercent`. Unknown: no deletion passes. */
+  roleAssignmentsSeen: number | undefined;
+  now: Date;
+}
+
+export interface CircuitBreaker {
+  reason: string;
+  actions: number;
+  deletes: number;
+  roleAssignmentsSeen: number | undefined;
+}
+
+export interface CleanupPlan {
+  mode: CleanupMode;
+  /** Every action this run reports: deferred, skipped, blocked and (dry run) planned. */
+  records: ActionRecord[];
+  /** What to carry out (enforce mode, breaker closed). */
+  toRun: PlannedAction[];
+  breaker?: CircuitBreaker;
+}
+
+function isActionRule(ruleId: string): ruleId is ActionRuleId {
+  return Object.hasOwn(ACTION_FOR_RULE, ruleId);
+}
+
+function enforced(policy: Policy, ruleId: string, options: PlanOptions): boolean {
+  return options.forceEnforce || policy.rules[ruleId]?.mode === "enforce";
+}
+
+export function cleanupMode(policy: Policy, forceEnforce: boolean): CleanupMode {
+  if (forceEnforce) return "enforce";
+  const anyEnforced = Object.keys(ACTION_FOR_RULE).some((ruleId) => policy.rules[ruleId]?.mode === "enforce");
+  if (!anyEnforced) return "off";
+  return policy.cleanup.dryRun ? "dry-run" : "enforce";
+}
+
+export function actionIdOf(kind: string, targetId: string, relatedId = ""): string {
+  return createHash("sha256").update(`${kind}\n${targetId.toLowerCase()}\n${relatedId.toLowerCase()}`).digest("hex").slice(0, 24);
+}
+
+/** At or below a protected scope, at a segment boundary, case-insensitively. */
+export function protectedScopeOf(policy: Policy, ids: Array<string | undefined>): string | undefined {
+  for (const scope of policy.protected.scopes) {
+    const prefix = scope.toLowerCase().replace(/\/+$/, "");
+    for (const id of ids) {
+      if (!id) continue;
+      const candidate = id.toLowerCase();
+      if (prefix === "" || candidate === prefix || candidate.startsWith(`${prefix}/`)) return scope;
+    }
+  }
+  return undefined;
+}
+
+export function isProtectedPrincipal(policy: Policy, principalId: string | undefined): boolean {
+  if (!principalId) return false;
+  const wanted = principalId.replace(/-/g, "").toLowerCase();
+  return policy.protected.principals.some((principal) => principal.replace(/-/g, "").toLowerCase() === wanted);
+}
+
+/** Why this action must not touch its target (protected scope or principal), judged on what is known. */
+export function protectionOf(policy: Policy, action: PlannedAction, extra: { scope?: string; principalIds?: string[] } = {}): string | undefined {
+  const scope = protectedScopeOf(policy, [action.targetId, action.identityId, extra.scope]);
+  if (scope) return `protected scope ${scope}`;
+  for (const principal of [action.principalId, ...(extra.principalIds ?? [])]) {
+    if (isProtectedPrincipal(policy, principal)) return `protected principal ${principal ?? ""}`;
+  }
+  return undefined;
+}
+
+function plannedActionFor(finding: Finding & { ruleId: ActionRuleId }, options: PlanOptions): PlannedAction {
+  const kind = ACTION_FOR_RULE[finding.ruleId];
+  const base = {
+    kind,
+    targetId: finding.subjectId,
+    finding: {
+      ruleId: finding.ruleId,
+      severity: finding.severity,
+      subjectId: finding.subjectId,
+      ...(finding.relatedId !== undefined ? { relatedId: finding.relatedId } : {}),
+      fingerprint: finding.fingerprint,
+      title: finding.title,
+      evidence: finding.evidence,
+    },
+  };
+  switch (kind) {
+    case "delete-role-assignment": {
+      const principalId = typeof finding.evidence["principalId"] === "string" ? finding.evidence["principalId"] : undefined;
+      return { ...base, actionId: actionIdOf(kind, finding.subjectId), ...(principalId ? { principalId } : {}) };
+    }
+    case "detach-identity":
+      return { ...base, actionId: actionIdOf(kind, finding.subjectId, finding.relatedId), identityId: finding.relatedId ?? "" };
+    case "tag-identity": {
+      const since = (options.firstSeen?.(finding.fingerprint) ?? options.now.toISOString()).slice(0, 10);
+      return { ...base, actionId: actionIdOf(kind, finding.subjectId), tagValue: `untagged since ${since}` };
+    }
+  }
+}
+
+function alreadyMarked(finding: Finding): boolean {
+  const tags = finding.evidence["tags"];
+  return typeof tags === "object" && tags !== null && Object.keys(tags).some((key) => key.toLowerCase() === STATUS_TAG);
+}
+
+/**
+ * RULES.md "Actions", decided on findings alone (pure): which findings lead to a change, which wait
+ * for confirmations, which are protected, and whether the circuit breaker holds the whole run.
+ */
+export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): CleanupPlan {
+  const mode = cleanupMode(policy, options.forceEnforce);
+  if (mode === "off") return { mode, records: [], toRun: [] };
+  const records: ActionRecord[] = [];
+  const candidates: PlannedAction[] = [];
+  const seen = new Set<string>();
+  for (const finding of findings) {
+    if (!isActionRule(finding.ruleId) || !enforced(policy, finding.ruleId, options)) continue;
+    const action = plannedActionFor(finding as Finding & { ruleId: ActionRuleId }, options);
+    if (seen.has(action.actionId)) continue;
+    seen.add(action.actionId);
+    const scope = typeof finding.evidence["scope"] === "string" ? finding.evidence["scope"] : undefined;
+    const protection = protectionOf(policy, action, scope ? { scope } : {});
+    if (protection) {
+      records.push(recordOf(action, "skipped", protection));
+      continue;
+    }
+    if (action.kind === "tag-identity" && alreadyMarked(finding)) {
+      records.push(recordOf(action, "skipped", `already tagged ${STATUS_TAG}`));
+      continue;
+    }
+    if (finding.ruleId === "orphaned-role-assignment") {
+      const sightings = options.consecutive(finding.fingerprint);
+      if (sightings < policy.orphans.confirmations) {
+        records.push(recordOf(action, "deferred", `seen orphaned on ${sightings} of ${policy.orphans.confirmations} consecutive sweeps`));
+        continue;
+      }
+    }
+    candidates.push(action);
+  }
+  const breaker = circuitBreaker(candidates, policy, options.roleAssignmentsSeen);
+  if (breaker) {
+    for (const action of candidates) records.push(recordOf(action, "blocked", `circuit breaker: ${breaker.reason}`));
+    return { mode, records, toRun: [], breaker };
+  }
+  if (mode === "dry-run") {
+    for (const action of candidates) records.push(recordOf(action, "planned", "dry run (cleanup.dryRun is true)"));
+    return { mode, records, toRun: [] };
+  }
+  return { mode, records, toRun: candidates };
+}
+
+function circuitBreaker(candidates: PlannedAction[], policy: Policy, seen: number | undefined): CircuitBreaker | undefined {
+  const deletes = candidates.filter((action) => action.kind === "delete-role-assignment").length;
+  const { maxActionsPerRun, maxDeletePercent } = policy.cleanup;
+  const trip = (reason: string): CircuitBreaker => ({ reason, actions: candidates.length, deletes, roleAssignmentsSeen: seen });
+  if (candidates.length > maxActionsPerRun) return trip(`${candidates.length} actions exceed cleanup.maxActionsPerRun ${maxActionsPerRun}`);
+  if (deletes === 0) return undefined;
+  if (seen === undefined || seen === 0) return trip(`${deletes} deletions, but how many role assignments there are is unknown`);
+  const percent = (deletes * 100) / seen;
+  if (percent > maxDeletePercent) {
+    return trip(`${deletes} of ${seen} role assignments (${percent.toFixed(2)}%) exceed cleanup.maxDeletePercent ${maxDeletePercent}`);
+  }
+  return undefined;
+}
+
+/** The critical notice a tripped breaker raises (a finding, so it reaches Sentinel and Teams). */
+export function circuitBreakerNotice(breaker: CircuitBreaker, policy: Policy, runId: string, subjectId: string): Finding {
+  return {
+    ruleId: CIRCUIT_BREAKER_RULE_ID,
+    severity: "critical",
+    subjectId,
+    fingerprint: fingerprintOf(CIRCUIT_BREAKER_RULE_ID, subjectId),
+    title: "Cleanup circuit breaker tripped: no action was taken",
+    message: `Run ${runId} would have made ${breaker.actions} changes (${breaker.deletes} role assignment deletions): ${breaker.reason}. Nothing was changed.`,
+    evidence: {
+      runId,
+      reason: breaker.reason,
+      actions: breaker.actions,
+      deletes: breaker.deletes,
+      roleAssignmentsSeen: breaker.roleAssignmentsSeen ?? null,
+      maxActionsPerRun: policy.cleanup.maxActionsPerRun,
+      maxDeletePercent: policy.cleanup.maxDeletePercent,
+    },
+    remediation: {
+      summary: "Review the findings this run would have acted on. If they are right, raise cleanup.maxActionsPerRun or cleanup.maxDeletePercent for one run, or clean up in smaller scopes (--subscription).",
+      cli: [],
+    },
+  };
+}
