@@ -107,7 +107,8 @@ function plannedActionFor(finding: Finding & { ruleId: ActionRuleId }, options: 
       return { ...base, actionId: actionIdOf(kind, finding.subjectId, finding.relatedId), identityId: finding.relatedId ?? "" };
     case "tag-identity": {
       const since = (options.firstSeen?.(finding.fingerprint) ?? options.now.toISOString()).slice(0, 10);
-      return { ...base, actionId: actionIdOf(kind, finding.subjectId), tagValue: `untagged since ${since}` };
+      const principalId = typeof finding.evidence["principalId"] === "string" ? finding.evidence["principalId"] : undefined;
+      return { ...base, actionId: actionIdOf(kind, finding.subjectId), tagValue: `untagged since ${since}`, ...(principalId ? { principalId } : {}) };
     }
   }
 }

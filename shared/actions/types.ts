@@ -33,7 +33,7 @@ export interface PlannedAction {
   targetId: string;
   /** Detach: the identity to remove from the resource. */
   identityId?: string;
-  /** Delete: the principal the finding saw; the assignment is only deleted while it still names it. */
+  /** The principal the finding saw (delete: the assignment is only deleted while it still names it; tag: the identity's). */
   principalId?: string;
   /** Tag: the value of `uami-guard-status`. */
   tagValue?: string;

@@ -28,7 +28,7 @@ export const rule: InventoryRule = {
         subjectId: identity.id,
         title: `Identity ${identity.name} is missing tags: ${missingTags.join(", ")}`,
         message: `User-assigned identity ${identity.name} in ${identity.resourceGroup} has no ${missingTags.join(" or ")} tag.`,
-        evidence: { missingTags, tags: identity.tags },
+        evidence: { missingTags, tags: identity.tags, principalId: identity.principalId },
       });
     }
     return findings;

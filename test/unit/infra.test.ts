@@ -172,6 +172,9 @@ const ENFORCER_ACTIONS = [
   "Microsoft.ManagedIdentity/userAssignedIdentities/read",
   "Microsoft.ManagedIdentity/userAssignedIdentities/write",
   "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action",
+  // The status tag: Tags - Update At Scope (shared/azure/armActions.ts updateTags).
+  "Microsoft.Resources/tags/read",
+  "Microsoft.Resources/tags/write",
 ];
 
 /** The documented schema of UamiGuardFindings_CL (issue "Notifications", Sentinel). */

@@ -122,9 +122,8 @@ export class ArmRoute {
         principalType: typeof properties?.["principalType"] === "string" ? (properties["principalType"] as string) : "ServicePrincipal",
         createdOn: now,
         updatedOn: now,
-        createdBy: null,
-        condition: null,
-        description: typeof properties?.["description"] === "string" ? (properties["description"] as string) : null,
+        ...(typeof properties?.["description"] === "string" ? { description: properties["description"] as string } : {}),
+        ...(typeof properties?.["condition"] === "string" ? { condition: properties["condition"] as string } : {}),
       },
     };
     this.store.roleAssignments.set(request.path, created);
@@ -318,6 +317,11 @@ export class ArmRoute {
 
   /** ARM's identity merge: null removes a user-assigned entry, an object adds it (it must exist). */
   private applyIdentity(resource: EstateResource, identity: NonNullable<EstateResource["identity"]>, replace: boolean): EmulatorResponse | undefined {
+    // type None removes every identity, system- and user-assigned.
+    if (/^\s*none\s*$/i.test(identity.type)) {
+      resource.identity = null;
+      return undefined;
+    }
     const current = replace ? {} : { ...(resource.identity?.userAssignedIdentities ?? {}) };
     for (const [identityId, entry] of Object.entries(identity.userAssignedIdentities ?? {})) {
       const existingKey = Object.keys(current).find((key) => key.toLowerCase() === identityId.toLowerCase());
