@@ -1,4 +1,5 @@
 import type { Finding, RunReport } from "../shared/findings.js";
+import type { ActionRecord } from "../shared/actions/types.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { renderCsv, renderTable, type Column } from "./format.js";
 
@@ -34,12 +35,29 @@ function incompleteLines(report: RunReport): string {
   return report.incomplete.map((entry) => `INCOMPLETE ${entry.check}: ${entry.reason} (${entry.affected} affected)\n`).join("");
 }
 
+const ACTION_COLUMNS: Column<ActionRecord>[] = [
+  { header: "ACTION", width: 8, value: (action) => action.status },
+  { header: "CHANGE", width: 70, value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${shortId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${shortId(action.relatedId)}` : ""}` },
+  { header: "WHY", width: 36, value: (action) => action.reason ?? "" },
+];
+
+/** The cleanup part of a table report: what was (or, in a dry run, would be) changed, and the journal. */
+function actionLines(report: RunReport): string {
+  const cleanup = report.cleanup;
+  if (!cleanup || cleanup.mode === "off") return "";
+  const header = `\ncleanup (${cleanup.mode}${cleanup.journal ? `, journal ${cleanup.journal}` : ""})${cleanup.breaker ? `: CIRCUIT BREAKER TRIPPED, nothing changed: ${cleanup.breaker}` : ""}\n`;
+  if (report.actions.length === 0) return `${header}no actions\n`;
+  const counts = new Map<string, number>();
+  for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
+  return `${header}${renderTable(report.actions, ACTION_COLUMNS)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
+}
+
 export function renderReport(report: RunReport, format: ReportFormat): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, COLUMNS)}${summaryLine(report)}\n${incompleteLines(report)}`;
+      return `${renderTable(report.findings, COLUMNS)}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
@@ -70,6 +88,13 @@ function renderMarkdown(report: RunReport): string {
   if (report.incomplete.length > 0) {
     lines.push("## Incomplete checks", "", "These were not checked; nothing was concluded about them.", "");
     for (const entry of report.incomplete) lines.push(`- **${entry.check}** (${entry.affected} affected): ${plain(entry.reason)}`);
+    lines.push("");
+  }
+  if (report.cleanup && report.cleanup.mode !== "off") {
+    lines.push(`## Cleanup (${report.cleanup.mode})`, "");
+    if (report.cleanup.breaker) lines.push(`**Circuit breaker tripped, nothing was changed:** ${plain(report.cleanup.breaker)}`, "");
+    if (report.cleanup.journal) lines.push(`Journal: ${code(report.cleanup.journal)}`, "");
+    for (const action of report.actions) lines.push(`- **${action.status}** ${plain(action.change)}${action.reason ? ` (${plain(action.reason)})` : ""}`);
     lines.push("");
   }
   const byRule = new Map<string, Finding[]>();

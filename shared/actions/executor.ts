@@ -121,12 +121,13 @@ export async function executeAction(action: PlannedAction, context: ActionContex
 
 async function afterFailedChange(action: PlannedAction, entry: JournalEntry, error: unknown, context: ActionContext): Promise<ActionRecord> {
   const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
+  const code = error instanceof ServiceCallFailed && error.code ? ` ${error.code}` : "";
   if (!isTransient(error)) {
     const why =
       status === 404
         ? "gone (404): nothing changed"
         : status === 409
-          ? `conflict (409), e.g. a lock on the scope: ${errorMessage(error)}`
+          ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
           : status === 412
             ? "changed since it was read (412): nothing changed; the next run re-evaluates"
             : errorMessage(error);

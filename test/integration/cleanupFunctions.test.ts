@@ -1,0 +1,116 @@
+import { describe, expect, it } from "vitest";
+import { InvocationContext, type Timer } from "@azure/functions";
+import { sweepHandler } from "../../functions/sweep.js";
+import { cleanupHandler } from "../../functions/cleanup.js";
+import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
+import { policySchema, type Policy } from "../../shared/config/policy.js";
+import { readAppSettings } from "../../shared/config/settings.js";
+import { CLEANUP_QUEUE } from "../../shared/actions/cleanup.js";
+import { eventDependencies, TABLES } from "../../shared/engine/eventRuntime.js";
+import { TableJournal } from "../../shared/state/journalTable.js";
+import { seedEventStores } from "../../local/seed.js";
+import type { TestTarget } from "../helpers/estate.js";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
+import { IDS, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
+
+const targets = azuriteTargets();
+const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
+
+const ENFORCING: Policy = policySchema.parse({
+  protected: PROTECTED,
+  orphans: { confirmations: 1 },
+  cleanup: { dryRun: false },
+  rules: {
+    "orphaned-role-assignment": { mode: "enforce" },
+    "untagged-identity": { mode: "enforce" },
+    "role-assignment-outside-pipeline": { mode: "enforce" },
+    "attachment-outside-pipeline": { mode: "enforce" },
+  },
+});
+
+function logs() {
+  const lines: string[] = [];
+  const context = (functionName: string) => new InvocationContext({ functionName, invocationId: `inv-${lines.length}`, logHandler: (_level, ...args) => lines.push(args.join(" ")) });
+  return { lines, context };
+}
+
+/** What the Functions host hands the queue trigger: the base64 message decoded (and JSON parsed). */
+async function drainQueue(target: TestTarget): Promise<unknown[]> {
+  const queue = target.clients.queue(CLEANUP_QUEUE);
+  const items: unknown[] = [];
+  for (;;) {
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+    if (receivedMessageItems.length === 0) return items;
+    for (const message of receivedMessageItems) {
+      items.push(JSON.parse(Buffer.from(message.messageText, "base64").toString("utf8")));
+      await queue.deleteMessage(message.messageId, message.popReceipt);
+    }
+  }
+}
+
+async function start(policy: Policy) {
+  const target = await targets.start(cleanupEstate());
+  await target.clients.queue(CLEANUP_QUEUE).createIfNotExists();
+  await target.clients.queue(CLEANUP_QUEUE).clearMessages();
+  const dependencies = async () => ({ settings: readAppSettings({}), policy, clients: target.clients });
+  return { target, dependencies };
+}
+
+describe("cleanup in the Functions app: work items on the queue, the queue trigger carries them out", () => {
+  it("the sweep timer queues the enforced actions; the cleanup function journals and applies each", async () => {
+    const { target, dependencies } = await start(ENFORCING);
+    const log = logs();
+    await sweepHandler(dependencies, { notify: false })(timer, log.context("sweep"));
+    expect(log.lines.some((line) => /cleanup \(enforce\): .*2 queued/.test(line))).toBe(true);
+    const items = await drainQueue(target);
+    expect(items.map((item) => (item as { action: { targetId: string } }).action.targetId.toLowerCase()).sort()).toEqual([IDS.orphan, IDS.untagged].map((id) => id.toLowerCase()).sort());
+    // Nothing changed yet: the sweep only queued.
+    expect(target.emulator.store.roleAssignments.has(IDS.orphan.toLowerCase())).toBe(true);
+
+    const handle = cleanupHandler(dependencies);
+    const records = [];
+    for (const item of items) records.push(await handle(item, log.context("cleanup")));
+    expect(records.map((record) => record?.status)).toEqual(["done", "done"]);
+    expect(target.emulator.store.roleAssignments.has(IDS.orphan.toLowerCase())).toBe(false);
+    const journal = new TableJournal(target.clients.table(TABLES.journal));
+    const runId = (items[0] as { runId: string }).runId;
+    expect((await journal.entries({ runId })).map((entry) => entry.status)).toEqual(["done", "done"]);
+
+    // A redelivered item (the host retries at least once) finds its entry and does nothing again.
+    const again = await handle(items[0], log.context("cleanup"));
+    expect(again?.status).toBe("done");
+    expect(target.emulator.requests.filter((request) => request.method === "DELETE")).toHaveLength(1);
+  });
+
+  it("drops malformed work items and items whose rule the current policy no longer enforces", async () => {
+    const { target, dependencies } = await start(ENFORCING);
+    const log = logs();
+    await sweepHandler(dependencies, { notify: false })(timer, log.context("sweep"));
+    const [item] = await drainQueue(target);
+    const handle = cleanupHandler(dependencies);
+    expect(await handle("not json", log.context("cleanup"))).toBeUndefined();
+    expect(await handle({ version: 1, runId: "r", caller: "c", action: { kind: "delete-everything" } }, log.context("cleanup"))).toBeUndefined();
+    expect(log.lines.filter((line) => /malformed work item .* dropped/.test(line))).toHaveLength(2);
+
+    const audit = cleanupHandler(async () => ({ ...(await dependencies()), policy: policySchema.parse({}) }));
+    expect(await audit(item, log.context("cleanup"))).toBeUndefined();
+    expect(log.lines.some((line) => /not enforced by the current policy/.test(line))).toBe(true);
+    expect(target.emulator.requests.filter((request) => request.method !== "GET" && request.service === "arm")).toHaveLength(0);
+  });
+
+  it("an event trigger with enforced event rules queues the detach and the delete", async () => {
+    const { target, dependencies } = await start(ENFORCING);
+    await seedEventStores(cleanupEstate(), eventDependencies(target.clients, ENFORCING));
+    const log = logs();
+    const handle = onResourceEventHandler(dependencies, { notify: false });
+    const outcomes = [];
+    for (const event of cleanupEvents()) outcomes.push(await handle(event, log.context("onResourceEvent")));
+    expect(outcomes.flatMap((outcome) => outcome.actions ?? []).map((action) => `${action.action} ${action.status}`).sort()).toEqual(["delete-role-assignment queued", "detach-identity queued"]);
+    const items = await drainQueue(target);
+    const cleanup = cleanupHandler(dependencies);
+    for (const item of items) expect((await cleanup(item, log.context("cleanup")))?.status).toBe("done");
+    const vm = target.emulator.store.resources.get(IDS.vm.toLowerCase());
+    expect(Object.keys(vm?.identity?.userAssignedIdentities ?? {}).map((id) => id.toLowerCase())).toEqual([IDS.app.toLowerCase()]);
+    expect(target.emulator.store.roleAssignments.has(IDS.outside.toLowerCase())).toBe(false);
+  });
+});
