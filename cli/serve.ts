@@ -5,6 +5,10 @@ import { startHost, type HostLog } from "../local/host.js";
 import { seedEventStores } from "../local/seed.js";
 import type { AppDependencies } from "../functions/dependencies.js";
 import type { Run } from "./runtime.js";
+import { CLEANUP_QUEUE } from "../shared/actions/cleanup.js";
+
+/** host.json extensions.queues.maxDequeueCount: the same retry budget as in Azure. */
+export const MAX_DEQUEUE_COUNT = 5;
 
 export interface ServeOptions {
   port: number;
@@ -25,20 +29,27 @@ async function loadFunctions() {
     if (!/@azure\/functions" package (to|is in) test mode/.test(String(args[0]))) warn(...args);
   };
   try {
-    const [identities, onResourceEvent, sweep, health] = await Promise.all([
+    const [identities, onResourceEvent, sweep, health, cleanup] = await Promise.all([
       import("../functions/identities.js"),
       import("../functions/onResourceEvent.js"),
       import("../functions/sweep.js"),
       import("../functions/health.js"),
+      import("../functions/cleanup.js"),
     ]);
-    return { identitiesHandler: identities.identitiesHandler, onResourceEventHandler: onResourceEvent.onResourceEventHandler, sweepHandler: sweep.sweepHandler, health: health.health };
+    return {
+      identitiesHandler: identities.identitiesHandler,
+      onResourceEventHandler: onResourceEvent.onResourceEventHandler,
+      sweepHandler: sweep.sweepHandler,
+      health: health.health,
+      cleanupHandler: cleanup.cleanupHandler,
+    };
   } finally {
     console.warn = warn;
   }
 }
 
 export async function serve(run: Run, options: ServeOptions): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -54,6 +65,14 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       eventGrid: { onResourceEvent: onResourceEventHandler(provider, { notify: options.notify ?? false }) },
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
       http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
+      queues: {
+        cleanup: {
+          queue: run.clients.queue(CLEANUP_QUEUE),
+          poison: run.clients.queue(`${CLEANUP_QUEUE}-poison`),
+          maxDequeueCount: MAX_DEQUEUE_COUNT,
+          handler: cleanupHandler(provider),
+        },
+      },
     },
     { port: options.port, log },
   );
@@ -62,6 +81,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent\n` +
       `  run the sweep       POST ${host.url}/admin/functions/sweep\n` +
       `  inventory           GET  ${host.url}/api/identities\n` +
+      `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_QUEUE}-poison)\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );
   await new Promise<void>((resolve) => {

@@ -1,6 +1,7 @@
 import { randomUUID } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import type { QueueClient } from "@azure/storage-queue";
 import { stoppable } from "./stoppable.js";
 import functionsLibrary, { type HttpHandler, type InvocationContext, type Timer } from "@azure/functions";
 
@@ -13,12 +14,15 @@ const { HttpRequest, InvocationContext: InvocationContextClass } = functionsLibr
  *   POST /runtime/webhooks/eventgrid?functionName=X   Event Grid webhook (Notification, SubscriptionValidation, CloudEvents)
  *   POST /admin/functions/<timer function>             run a timer function now
  *   <method> /api/<route>                              HTTP functions
+ *   storage queues                                     polled like the host's queue trigger (poison queue after maxDequeueCount)
  */
 export interface HostFunctions {
   eventGrid: Record<string, (event: unknown, context: InvocationContext) => Promise<unknown>>;
   /** Timer functions: run on POST /admin/functions/<name>, and every `everyMs` when given. */
   timers: Record<string, { handler: (timer: Timer, context: InvocationContext) => Promise<void>; everyMs?: number }>;
   http: Record<string, { methods: string[]; handler: HttpHandler }>;
+  /** Queue triggers: messages are decoded from base64 (and JSON), as the host's default messageEncoding does. */
+  queues?: Record<string, { queue: QueueClient; poison: QueueClient; maxDequeueCount: number; handler: (message: unknown, context: InvocationContext) => Promise<unknown> }>;
 }
 
 export interface RunningHost {
@@ -148,11 +152,79 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
         ]
       : [],
   );
+  const pollers = Object.entries(functions.queues ?? {}).map(([name, trigger]) => pollQueue(name, trigger, log));
   return {
     url: `http://127.0.0.1:${port}`,
-    stop: () => {
+    stop: async () => {
       for (const interval of intervals) clearInterval(interval);
+      await Promise.all(pollers.map((poller) => poller.stop()));
       return stop();
+    },
+  };
+}
+
+const QUEUE_BATCH = 16;
+const QUEUE_IDLE_MS = 1_000;
+/** A failed message becomes visible again after this long (the host's visibilityTimeout). */
+const RETRY_VISIBILITY_SECONDS = 1;
+
+function decodeMessage(text: string): unknown {
+  const decoded = Buffer.from(text, "base64").toString("utf8");
+  try {
+    return JSON.parse(decoded);
+  } catch {
+    return decoded;
+  }
+}
+
+/** The queue trigger's loop: a batch at a time, retries by visibility, poison after maxDequeueCount. */
+function pollQueue(name: string, trigger: NonNullable<HostFunctions["queues"]>[string], log: HostLog): { stop(): Promise<void> } {
+  let stopped = false;
+  let wake: (() => void) | undefined;
+  const loop = (async () => {
+    await trigger.queue.createIfNotExists();
+    await trigger.poison.createIfNotExists();
+    while (!stopped) {
+      let received = 0;
+      try {
+        const { receivedMessageItems } = await trigger.queue.receiveMessages({ numberOfMessages: QUEUE_BATCH, visibilityTimeout: 300 });
+        received = receivedMessageItems.length;
+        await Promise.all(
+          receivedMessageItems.map(async (message) => {
+            if (message.dequeueCount > trigger.maxDequeueCount) {
+              await trigger.poison.sendMessage(message.messageText);
+              await trigger.queue.deleteMessage(message.messageId, message.popReceipt);
+              log("error", `[${name}] message ${message.messageId} moved to the poison queue after ${trigger.maxDequeueCount} attempts`);
+              return;
+            }
+            try {
+              await trigger.handler(decodeMessage(message.messageText), context(name, log));
+              await trigger.queue.deleteMessage(message.messageId, message.popReceipt);
+            } catch (error) {
+              log("error", `[${name}] ${error instanceof Error ? error.message : String(error)} (attempt ${message.dequeueCount} of ${trigger.maxDequeueCount})`);
+              await trigger.queue.updateMessage(message.messageId, message.popReceipt, undefined, RETRY_VISIBILITY_SECONDS).catch(() => undefined);
+            }
+          }),
+        );
+      } catch (error) {
+        log("error", `[${name}] polling ${trigger.queue.name}: ${error instanceof Error ? error.message : String(error)}`);
+      }
+      if (received === 0 && !stopped) {
+        await new Promise<void>((resolve) => {
+          const timeout = setTimeout(resolve, QUEUE_IDLE_MS);
+          wake = () => {
+            clearTimeout(timeout);
+            resolve();
+          };
+        });
+      }
+    }
+  })();
+  return {
+    stop: async () => {
+      stopped = true;
+      wake?.();
+      await loop.catch(() => undefined);
     },
   };
 }
