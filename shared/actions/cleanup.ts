@@ -7,7 +7,7 @@ import type { Finding } from "../findings.js";
 import { executeAction } from "./executor.js";
 import type { ClaimStore, Journal } from "./journal.js";
 import { circuitBreakerNotice, planCleanup, type CleanupPlan, type PlanOptions } from "./plan.js";
-import { recordOf, type ActionRecord } from "./types.js";
+import { recordOf, type ActionRecord, type PlannedAction } from "./types.js";
 import { encodeWorkItem } from "./workItem.js";
 
 export const CLEANUP_QUEUE = "uamiguard-cleanup";
@@ -62,11 +62,20 @@ export async function carryOut(plan: CleanupPlan, run: CleanupRun): Promise<Acti
   }
   const { journal, claims } = run;
   if (!journal || !claims) throw new Error("cleanup: an enforce run needs a journal");
+  // Changes to one target (two identities detached from one VM) go one after the other: each reads
+  // the state the previous one left, and none is refused for holding the target's claim.
+  const byTarget = new Map<string, PlannedAction[]>();
+  for (const action of plan.toRun) byTarget.set(action.targetId.toLowerCase(), [...(byTarget.get(action.targetId.toLowerCase()) ?? []), action]);
   const limit = pLimit(run.dispatch.concurrency);
+  const context = { clients: run.clients, policy: run.policy, journal, claims, runId: run.runId, caller: run.caller, onUnknownOutcome: "report" as const };
   const done = await Promise.all(
-    plan.toRun.map((action) =>
-      limit(() => executeAction(action, { clients: run.clients, policy: run.policy, journal, claims, runId: run.runId, caller: run.caller, onUnknownOutcome: "report" })),
+    [...byTarget.values()].map((actions) =>
+      limit(async () => {
+        const records: ActionRecord[] = [];
+        for (const action of actions) records.push(await executeAction(action, context));
+        return records;
+      }),
     ),
   );
-  return [...plan.records, ...done];
+  return [...plan.records, ...done.flat()];
 }

@@ -41,6 +41,11 @@ export class OutcomeUnknown extends Error {
   override readonly name = "OutcomeUnknown";
 }
 
+/** Another run holds the target: a work item is retried later rather than dropped. */
+export class TargetBusy extends Error {
+  override readonly name = "TargetBusy";
+}
+
 /** What was read before the change: the prior state to journal, or why nothing is to be done. */
 type Prepared =
   | { skip: string }
@@ -66,7 +71,10 @@ export async function executeAction(action: PlannedAction, context: ActionContex
   if (earlier && earlier.status !== "pending") return recordOf(action, statusOfEntry(earlier), earlier.detail, entryId);
 
   const claim = await context.claims.claim(targetKey, holder, now);
-  if (!claim.ok) return recordOf(action, "skipped", `another run (${claim.heldBy}) is changing this target`);
+  if (!claim.ok) {
+    if (context.onUnknownOutcome === "throw") throw new TargetBusy(`another run (${claim.heldBy}) is changing ${action.targetId}; retried later`);
+    return recordOf(action, "skipped", `another run (${claim.heldBy}) is changing this target`);
+  }
   try {
     if (earlier) {
       // A retried work item whose first attempt stopped after journaling: find out what happened.

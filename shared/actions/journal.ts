@@ -28,7 +28,8 @@ export interface ClaimStore {
   release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void>;
 }
 
-export const CLAIM_LEASE_MS = 10 * 60_000;
+/** Longer than any one action takes (a read, a write, a read-back); a crashed holder blocks no longer. */
+export const CLAIM_LEASE_MS = 5 * 60_000;
 
 /** One entry per (run, action): a redelivered work item finds its own entry. */
 export function entryIdFor(runId: string, actionId: string): string {

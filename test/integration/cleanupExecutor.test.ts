@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy, type Policy } from "../../shared/config/policy.js";
-import { executeAction, reconcilePending } from "../../shared/actions/executor.js";
+import { TargetBusy, executeAction, reconcilePending } from "../../shared/actions/executor.js";
+import { carryOut } from "../../shared/actions/cleanup.js";
+import { ProcessClaims } from "../../shared/actions/journal.js";
 import { actionIdOf } from "../../shared/actions/plan.js";
 import type { Journal } from "../../shared/actions/journal.js";
 import { restore } from "../../shared/actions/restore.js";
@@ -179,6 +181,33 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     }
     const entries = [...(await journal.entries({ runId: "run-a" })), ...(await journal.entries({ runId: "run-b" }))];
     expect(entries.filter((entry) => entry.status === "done")).toHaveLength(actions.length);
+  });
+
+  it("two detaches from one resource in one run go one after the other and keep the system-assigned identity", async () => {
+    const target = await targets.start(cleanupEstate());
+    const journal = journalOf(target);
+    const detachApp: PlannedAction = { ...detachExtra(), actionId: actionIdOf("detach-identity", IDS.vm, IDS.app), identityId: IDS.app };
+    const records = await carryOut(
+      { mode: "enforce", records: [], toRun: [detachExtra(), detachApp] },
+      { clients: target.clients, policy: policyWith(), runId: "run-two", caller: "test", journal, claims: new ProcessClaims(), dispatch: { kind: "inline", concurrency: 8 } },
+    );
+    expect(records.map((record) => record.status)).toEqual(["done", "done"]);
+    const vm = target.emulator.store.resources.get(IDS.vm.toLowerCase());
+    expect(vm?.identity).toMatchObject({ type: "SystemAssigned", principalId: P.vmSystem });
+    expect(vm?.identity?.userAssignedIdentities).toBeUndefined();
+    // Restore puts both back.
+    await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-two" });
+    expect(target.emulator.store.resources.get(IDS.vm.toLowerCase())?.identity?.type).toBe("SystemAssigned, UserAssigned");
+    expect(Object.keys(target.emulator.store.resources.get(IDS.vm.toLowerCase())?.identity?.userAssignedIdentities ?? {})).toHaveLength(2);
+  });
+
+  it("a work item whose target another run holds is retried later (thrown), not dropped", async () => {
+    const target = await targets.start(cleanupEstate());
+    const journal = journalOf(target);
+    await journal.claim("delete-role-assignment|" + IDS.orphan.toLowerCase(), { runId: "other-run", entryId: "x" }, new Date());
+    await expect(executeAction(deleteOrphan(), { ...context(target, journal, "run-queued"), onUnknownOutcome: "throw" })).rejects.toBeInstanceOf(TargetBusy);
+    expect((await executeAction(deleteOrphan(), context(target, journal, "run-cli"))).reason).toMatch(/another run \(other-run\)/);
+    expect(deletes(target)).toHaveLength(0);
   });
 
   it("an untagged identity gets only the status tag; restore removes only that tag", async () => {
