@@ -1,4 +1,4 @@
-import type { Severity } from "../config/policy.js";
+import type { Finding } from "../findings.js";
 
 /** RULES.md "Actions": which rule's finding leads to which change. No action ever deletes an identity. */
 export const ACTION_FOR_RULE = {
@@ -14,15 +14,7 @@ export type ActionKind = (typeof ACTION_FOR_RULE)[ActionRuleId];
 export const STATUS_TAG = "uami-guard-status";
 
 /** The finding an action answers, as the journal keeps it (evidence included: it is the why). */
-export interface ActionFinding {
-  ruleId: string;
-  severity: Severity;
-  subjectId: string;
-  relatedId?: string;
-  fingerprint: string;
-  title: string;
-  evidence: Record<string, unknown>;
-}
+export type ActionFinding = Omit<Finding, "message" | "remediation">;
 
 /** One change to make; also the body of a cleanup work item on the queue. */
 export interface PlannedAction {

@@ -1,39 +1,19 @@
-import { spawn, type ChildProcess } from "node:child_process";
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixturePath } from "../helpers/estate.js";
+import { startServe, type ServeProcess } from "../helpers/serve.js";
 
-const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const RG = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app";
 const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
 
-let child: ChildProcess;
+let serve: ServeProcess;
 let url: string;
-let stderr = "";
 
 beforeAll(async () => {
-  child = spawn(process.execPath, [BIN, "serve", "--estate", fixturePath("small-estate.json"), "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
+  serve = await startServe(["--estate", fixturePath("small-estate.json")]);
+  url = serve.url;
 });
 
-afterAll(async () => {
-  if (child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGINT");
-    await exited;
-  }
-});
+afterAll(() => serve.stop());
 
 function webhook(body: unknown, kind = "Notification") {
   return fetch(`${url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, {
@@ -54,10 +34,10 @@ describe("uami-guard serve (the local Functions host)", () => {
     const write = { id: "serve-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-20T10:00:00Z", data: { operationName: "Microsoft.Compute/virtualMachines/write", resourceUri: VM, status: "Succeeded", claims: { appid: "x", idtyp: "app" } } };
     const response = await webhook([write, { id: "junk" }, write]);
     expect(response.status).toBe(200);
-    expect(stderr).toMatch(/event serve-1: high attachment-outside-pipeline/);
-    expect(stderr).toMatch(/event junk: malformed, dropped/);
-    expect(stderr.match(/event serve-1: high/g)).toHaveLength(2);
-    expect(stderr).toMatch(/event serve-1: duplicate/);
+    expect(serve.stderr).toMatch(/event serve-1: high attachment-outside-pipeline/);
+    expect(serve.stderr).toMatch(/event junk: malformed, dropped/);
+    expect(serve.stderr.match(/event serve-1: high/g)).toHaveLength(2);
+    expect(serve.stderr).toMatch(/event serve-1: duplicate/);
   });
 
   it("answers the CloudEvents abuse-protection handshake", async () => {
@@ -68,7 +48,7 @@ describe("uami-guard serve (the local Functions host)", () => {
 
   it("runs the sweep timer on demand and serves HTTP routes", async () => {
     expect((await fetch(`${url}/admin/functions/sweep`, { method: "POST" })).status).toBe(202);
-    expect(stderr).toMatch(/sweep sweep-[^:]+: 6 findings/);
+    expect(serve.stderr).toMatch(/sweep sweep-[^:]+: 6 findings/);
     const inventory = (await (await fetch(`${url}/api/identities`)).json()) as { identities: unknown[] };
     expect(inventory.identities).toHaveLength(2);
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);

@@ -1,4 +1,3 @@
-import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -6,13 +5,10 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
 import { MAX_DEQUEUE_COUNT } from "../../cli/serve.js";
+import { startServe, type ServeProcess } from "../helpers/serve.js";
 import { PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
 
-const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
-
-let child: ChildProcess;
-let url: string;
-let stderr = "";
+let serve: ServeProcess;
 
 beforeAll(async () => {
   const dir = mkdtempSync(join(tmpdir(), "uami-guard-serve-cleanup-"));
@@ -27,49 +23,31 @@ beforeAll(async () => {
       rules: { "role-assignment-outside-pipeline": { mode: "enforce" }, "attachment-outside-pipeline": { mode: "enforce" } },
     }),
   );
-  child = spawn(process.execPath, [BIN, "serve", "--estate", estate, "--policy", policy, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
-    child.stderr?.on("data", (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1]) {
-        clearTimeout(timer);
-        resolve(match[1]);
-      }
-    });
-    child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
+  serve = await startServe(["--estate", estate, "--policy", policy]);
 });
 
-afterAll(async () => {
-  if (child.exitCode === null) {
-    const exited = new Promise((resolve) => child.once("exit", resolve));
-    child.kill("SIGINT");
-    await exited;
-  }
-});
+afterAll(() => serve.stop());
 
 async function until(pattern: RegExp, count: number, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while ((stderr.match(new RegExp(pattern.source, "g")) ?? []).length < count) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${stderr}`);
+  while ((serve.stderr.match(new RegExp(pattern.source, "g")) ?? []).length < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${serve.stderr}`);
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
 describe("uami-guard serve runs the cleanup queue trigger", () => {
   it("events in enforce mode become work items that the local host's queue trigger carries out", async () => {
-    const response = await fetch(`${url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, {
+    const response = await fetch(`${serve.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, {
       method: "POST",
       headers: { "content-type": "application/json", "aeg-event-type": "Notification" },
       body: JSON.stringify(cleanupEvents()),
     });
     expect(response.status).toBe(200);
-    expect(stderr).toMatch(/cleanup queued: detach/);
-    expect(stderr).toMatch(/cleanup queued: delete role assignment/);
+    expect(serve.stderr).toMatch(/cleanup queued: detach/);
+    expect(serve.stderr).toMatch(/cleanup queued: delete role assignment/);
     await until(/\[cleanup\] cleanup event-cleanup-event-\d: done: /, 2);
-    expect(stderr).toMatch(/done: detach .*id-extra from .*vm-1/);
+    expect(serve.stderr).toMatch(/done: detach .*id-extra from .*vm-1/);
   }, 40_000);
 
   it("retries like the Functions host (host.json maxDequeueCount)", () => {
