@@ -2,7 +2,7 @@ import type { QueueClient } from "@azure/storage-queue";
 import pLimit from "p-limit";
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import { toServiceCallFailed } from "../errors.js";
+import { errorMessage, toServiceCallFailed } from "../errors.js";
 import type { Finding } from "../findings.js";
 import { executeAction } from "./executor.js";
 import type { ClaimStore, Journal } from "./journal.js";
@@ -72,7 +72,15 @@ export async function carryOut(plan: CleanupPlan, run: CleanupRun): Promise<Acti
     [...byTarget.values()].map((actions) =>
       limit(async () => {
         const records: ActionRecord[] = [];
-        for (const action of actions) records.push(await executeAction(action, context));
+        for (const action of actions) {
+          try {
+            records.push(await executeAction(action, context));
+          } catch (error) {
+            // The journal itself failed (the entry is written before the change, so nothing was changed
+            // without one): report it and go on; a pending entry is reconciled by the next run.
+            records.push(recordOf(action, "failed", `not carried out: ${errorMessage(error)}`));
+          }
+        }
         return records;
       }),
     ),
