@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runEventBench, type EventBenchResult } from "./events.js";
-import { BIG_HEAP_FLAGS, runChild, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
+import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { RuleChildResult } from "./ruleChild.js";
 import { pacingOf, type Pacing } from "./pacing.js";
@@ -123,6 +123,7 @@ async function benchSize(
   const floor = floorOf(expected);
   const totalRows = QUERY_TAGS.reduce((sum, tag) => sum + expected.rows[tag], 0);
   const sweepFlags = (label: string): string[] => [
+    ...SWEEP_HEAP_FLAGS,
     ...options.sweepNodeFlags,
     ...(options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile, "--cpu-prof-name", `sweep-${size}-${label}.cpuprofile`] : []),
   ];
@@ -274,6 +275,7 @@ async function main(): Promise<void> {
       curve: parseCurve(values.curve),
       curveEvents: Number(values["curve-events"]),
       batch: Number(values.batch),
+      sweepHeapFlags: SWEEP_HEAP_FLAGS.join(" "),
       sweepNodeFlags: values["sweep-node-flags"] ?? null,
       serveNodeFlags: values["serve-node-flags"] ?? null,
     },
