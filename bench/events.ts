@@ -42,6 +42,8 @@ export interface EventBenchResult {
   single: EventPhase;
   /** One event at a time: the handling latency without queueing behind other deliveries. */
   unloaded: EventPhase;
+  /** One event per request at each further concurrency (`--curve`), so latency can be read against load. */
+  curve: EventPhase[];
   batched: EventPhase;
   /** Peak RSS of the serve process (emulator in-process), from /proc when available. */
   serveMaxRssBytes: number | null;
@@ -58,6 +60,9 @@ export interface EventBenchOptions {
   log: (message: string) => void;
   /** Extra node flags for the serve process (e.g. --cpu-prof). */
   serveNodeFlags?: string[];
+  /** Further concurrencies to measure one event per request at, with `curveEvents` events each. */
+  curve: number[];
+  curveEvents: number;
 }
 
 const USER_CLAIMS = {
@@ -333,6 +338,13 @@ export async function runEventBench(options: EventBenchOptions): Promise<EventBe
       const singleEvents = buildEvents(targets, options.events, "single", options.seed + 200);
       const single = await drive(webhook, singleEvents.bodies, 1, options.concurrency, singleEvents.mix, processes);
 
+      const curve: EventPhase[] = [];
+      for (const [index, concurrency] of options.curve.entries()) {
+        options.log(`events: ${options.curveEvents} events, one per request, ${concurrency} in flight`);
+        const curveEvents = buildEvents(targets, options.curveEvents, `curve${concurrency}`, options.seed + 400 + index);
+        curve.push(await drive(webhook, curveEvents.bodies, 1, concurrency, curveEvents.mix, processes));
+      }
+
       const unloadedCount = Math.min(1000, options.events);
       options.log(`events: ${unloadedCount} events, one per request, 1 in flight`);
       const unloadedEvents = buildEvents(targets, unloadedCount, "unloaded", options.seed + 250);
@@ -341,7 +353,7 @@ export async function runEventBench(options: EventBenchOptions): Promise<EventBe
       options.log(`events: ${options.events} events in batches of ${options.batchSize}, ${options.concurrency} in flight`);
       const batchEvents = buildEvents(targets, options.events, "batch", options.seed + 300);
       const batched = await drive(webhook, batchEvents.bodies, options.batchSize, options.concurrency, batchEvents.mix, processes);
-      return { estateAssignments: options.estateAssignments, warmupEvents: warmup.bodies.length, single, unloaded, batched, serveMaxRssBytes: peakRss(child.pid), serveStartMs };
+      return { estateAssignments: options.estateAssignments, warmupEvents: warmup.bodies.length, single, unloaded, curve, batched, serveMaxRssBytes: peakRss(child.pid), serveStartMs };
     } finally {
       await new Promise<void>((resolve) => {
         if (child.exitCode !== null) return resolve();

@@ -42,6 +42,17 @@ const script = (relative: string): string => fileURLToPath(new URL(relative, imp
 /** Node flags for processes that hold a whole synthetic estate (the emulator, the rule child). */
 export const BIG_HEAP_FLAGS = ["--max-old-space-size=12288", "--max-semi-space-size=64"];
 
+/**
+ * The heap the sweep runs with. A 1M-assignment sweep keeps ~290 MB live at its peak (inventory,
+ * index, resolved principals); on a machine with this much memory V8 lets the old generation grow to
+ * up to 4× that before it collects (each Resource Graph page is a ~0.5 MB string straight into old
+ * space), which is what took peak RSS to 0.6–1.1 GB. With the heap capped V8 collects as it nears the
+ * cap. It bounds, it does not shrink: a bigger estate needs a bigger cap, or the sweep runs out of heap.
+ * `--sweep-node-flags` comes after these, so `--sweep-node-flags=--max-old-space-size=4096` measures
+ * the uncapped sweep.
+ */
+export const SWEEP_HEAP_FLAGS = ["--max-old-space-size=384"];
+
 export function startEmulatorProcess(args: string[], timeoutMs: number): Promise<EmulatorProcess> {
   const child = spawn(process.execPath, [...BIG_HEAP_FLAGS, script("../local/emulator/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";

@@ -72,7 +72,7 @@ export function renderTable(results: BenchResults): string {
     out.push(
       table(
         ["delivery", "in flight", "requests", "events/s", "p50 ms", "p90 ms", "p99 ms", "max ms", "statuses", "CPU s serve / Azurite / client"],
-        [events.single, events.unloaded, events.batched].map((phase) => [
+        [events.unloaded, ...events.curve, events.single, events.batched].map((phase) => [
           phase.batchSize === 1 ? "1 event / request" : `${phase.batchSize} events / request`,
           String(phase.concurrency),
           int(phase.requests),

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runEventBench, type EventBenchResult } from "./events.js";
-import { BIG_HEAP_FLAGS, runChild, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
+import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { RuleChildResult } from "./ruleChild.js";
 import { pacingOf, type Pacing } from "./pacing.js";
@@ -83,6 +83,12 @@ function parseSizes(values: string[] | undefined): number[] {
   return sizes;
 }
 
+function parseCurve(text: string): number[] {
+  const values = text.split(",").filter((value) => value.trim() !== "").map(Number);
+  for (const value of values) if (!Number.isInteger(value) || value < 1) throw new Error(`--curve ${text}: concurrencies are integers ≥ 1`);
+  return values;
+}
+
 function parseQuota(text: string): { requests: number; windowSeconds: number } {
   const match = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(text);
   if (!match) throw new Error(`--quota ${text}: expected REQUESTS/WINDOW_SECONDS`);
@@ -117,6 +123,7 @@ async function benchSize(
   const floor = floorOf(expected);
   const totalRows = QUERY_TAGS.reduce((sum, tag) => sum + expected.rows[tag], 0);
   const sweepFlags = (label: string): string[] => [
+    ...SWEEP_HEAP_FLAGS,
     ...options.sweepNodeFlags,
     ...(options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile, "--cpu-prof-name", `sweep-${size}-${label}.cpuprofile`] : []),
   ];
@@ -229,6 +236,8 @@ async function main(): Promise<void> {
       "no-sweep": { type: "boolean", default: false },
       events: { type: "string", default: "10000" },
       concurrency: { type: "string", default: "16" },
+      curve: { type: "string", default: "8" },
+      "curve-events": { type: "string", default: "5000" },
       batch: { type: "string", default: "10" },
       profile: { type: "string" },
       "sweep-node-flags": { type: "string" },
@@ -242,6 +251,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota]\n" +
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
+        "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
         "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n",
     );
     return;
@@ -262,7 +272,10 @@ async function main(): Promise<void> {
       repeat: values.repeat ?? "3 up to 100k, 1 above",
       events: Number(values.events),
       concurrency: Number(values.concurrency),
+      curve: parseCurve(values.curve),
+      curveEvents: Number(values["curve-events"]),
       batch: Number(values.batch),
+      sweepHeapFlags: SWEEP_HEAP_FLAGS.join(" "),
       sweepNodeFlags: values["sweep-node-flags"] ?? null,
       serveNodeFlags: values["serve-node-flags"] ?? null,
     },
@@ -283,6 +296,8 @@ async function main(): Promise<void> {
       root: ROOT,
       events: Number(values.events),
       concurrency: Number(values.concurrency),
+      curve: parseCurve(values.curve),
+      curveEvents: Number(values["curve-events"]),
       batchSize: Number(values.batch),
       seed,
       estateAssignments: 10_000,

@@ -32,6 +32,7 @@ export async function startAzurite(options: { timeoutMs?: number; location?: str
       entry,
       ...persistence,
       "--disableTelemetry",
+      "--silent",
       "--skipApiVersionCheck",
       "--blobHost", "127.0.0.1", "--blobPort", "0",
       "--queueHost", "127.0.0.1", "--queuePort", "0",

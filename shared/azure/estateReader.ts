@@ -19,20 +19,90 @@ export interface ReadOptions {
   onPage?: (query: QueryName, rows: number) => void;
 }
 
-async function* rowsOf<T>(clients: AzureClients, name: QueryName, map: (row: ResourceGraphRow) => T | undefined, options: ReadOptions): AsyncGenerator<T[]> {
-  const pages = queryPages(clients.resourceGraph, clients.resourceGraphPacer, {
-    query: QUERIES[name],
-    subscriptions: options.subscriptions,
-    signal: options.signal,
-  });
-  for await (const page of pages) {
-    options.onPage?.(name, page.length);
-    const mapped: T[] = [];
-    for (const row of page) {
-      const value = map(row);
-      if (value !== undefined) mapped.push(value);
+/**
+ * Equal strings parsed from different rows are separate copies. A sweep holds a few hundred thousand
+ * identities and attached resources whose subscription, resource group, type, location, tags and
+ * identity references repeat, so reads keep one copy of each such value (and one frozen object per
+ * distinct tag set). Reads that run at the same time on the same clients share a pool — a sweep reads
+ * identities and attachments together, and attachments name identities — and the pool is dropped
+ * when the last of them ends: nothing is kept between sweeps.
+ */
+export class StringPool {
+  private readonly strings = new Map<string, string>();
+  private readonly tagSets = new Map<string, Tags>();
+
+  /** `value`, or the equal string this pool has already handed out. */
+  of(value: string): string {
+    const pooled = this.strings.get(value);
+    if (pooled !== undefined) return pooled;
+    this.strings.set(value, value);
+    return value;
+  }
+
+  /** The tags of a row as a frozen object shared by every row with the same tags. */
+  tags(value: unknown): Tags {
+    if (!value || typeof value !== "object") return NO_TAGS;
+    const entries = Object.entries(value as Record<string, unknown>);
+    if (entries.length === 0) return NO_TAGS;
+    let key = "";
+    for (const [name, tagValue] of entries) key += `${name}\u0000${str(tagValue)}\u0001`;
+    const shared = this.tagSets.get(key);
+    if (shared) return shared;
+    const tags: Tags = {};
+    for (const [name, tagValue] of entries) tags[this.of(name)] = this.of(str(tagValue));
+    Object.freeze(tags);
+    // Tag sets unique to one resource (timestamps, ticket numbers) would only grow the pool.
+    if (this.tagSets.size < MAX_SHARED_TAG_SETS) this.tagSets.set(key, tags);
+    return tags;
+  }
+}
+
+const MAX_SHARED_TAG_SETS = 10_000;
+const NO_TAGS: Tags = Object.freeze({});
+
+const activePools = new WeakMap<AzureClients, { pool: StringPool; reads: number }>();
+
+function joinPool(clients: AzureClients): { pool: StringPool; leave: () => void } {
+  let active = activePools.get(clients);
+  if (!active) {
+    active = { pool: new StringPool(), reads: 0 };
+    activePools.set(clients, active);
+  }
+  active.reads += 1;
+  const joined = active;
+  return {
+    pool: joined.pool,
+    leave: () => {
+      joined.reads -= 1;
+      if (joined.reads === 0 && activePools.get(clients) === joined) activePools.delete(clients);
+    },
+  };
+}
+
+async function* rowsOf<T>(
+  clients: AzureClients,
+  name: QueryName,
+  map: (row: ResourceGraphRow, pool: StringPool) => T | undefined,
+  options: ReadOptions,
+): AsyncGenerator<T[]> {
+  const { pool, leave } = joinPool(clients);
+  try {
+    const pages = queryPages(clients.resourceGraph, clients.resourceGraphPacer, {
+      query: QUERIES[name],
+      subscriptions: options.subscriptions,
+      signal: options.signal,
+    });
+    for await (const page of pages) {
+      options.onPage?.(name, page.length);
+      const mapped: T[] = [];
+      for (const row of page) {
+        const value = map(row, pool);
+        if (value !== undefined) mapped.push(value);
+      }
+      yield mapped;
     }
-    yield mapped;
+  } finally {
+    leave();
   }
 }
 
@@ -44,43 +114,38 @@ async function collect<T>(pages: AsyncIterable<T[]>): Promise<T[]> {
 
 const str = (value: unknown): string => (typeof value === "string" ? value : value == null ? "" : String(value));
 
-function tagsOf(value: unknown): Tags {
-  if (!value || typeof value !== "object") return {};
-  const tags: Tags = {};
-  for (const [key, tagValue] of Object.entries(value as Record<string, unknown>)) tags[key] = str(tagValue);
-  return tags;
-}
-
-export function toIdentity(row: ResourceGraphRow): Identity | undefined {
+export function toIdentity(row: ResourceGraphRow, pool = new StringPool()): Identity | undefined {
   const id = str(row["id"]);
   if (!id) return undefined;
   return {
-    id,
+    // Attachments name it too.
+    id: pool.of(id),
     name: str(row["name"]),
-    subscriptionId: str(row["subscriptionId"]) || (subscriptionOf(id) ?? ""),
-    resourceGroup: str(row["resourceGroup"]) || (resourceGroupOf(id) ?? ""),
-    location: str(row["location"]),
-    tags: tagsOf(row["tags"]),
+    subscriptionId: pool.of(str(row["subscriptionId"]) || (subscriptionOf(id) ?? "")),
+    resourceGroup: pool.of(str(row["resourceGroup"]) || (resourceGroupOf(id) ?? "")),
+    location: pool.of(str(row["location"])),
+    tags: pool.tags(row["tags"]),
     principalId: str(row["principalId"]),
     clientId: str(row["clientId"]),
-    tenantId: str(row["tenantId"]),
+    tenantId: pool.of(str(row["tenantId"])),
   };
 }
 
-export function toAttachedResource(row: ResourceGraphRow): AttachedResource | undefined {
+export function toAttachedResource(row: ResourceGraphRow, pool = new StringPool()): AttachedResource | undefined {
   const id = str(row["id"]);
   const assigned = row["userAssignedIdentities"];
   if (!id || !assigned || typeof assigned !== "object") return undefined;
-  const userAssignedIdentityIds = Object.keys(assigned as Record<string, unknown>);
+  // An identity is usually attached to several resources: its id is kept once.
+  const userAssignedIdentityIds = Object.keys(assigned as Record<string, unknown>).map((identityId) => pool.of(identityId));
   if (userAssignedIdentityIds.length === 0) return undefined;
   return {
     id,
     name: str(row["name"]),
-    type: str(row["type"]),
-    subscriptionId: str(row["subscriptionId"]) || (subscriptionOf(id) ?? ""),
-    resourceGroup: str(row["resourceGroup"]) || (resourceGroupOf(id) ?? ""),
-    tags: tagsOf(row["tags"]),
-    identityType: str(row["identityType"]),
+    type: pool.of(str(row["type"])),
+    subscriptionId: pool.of(str(row["subscriptionId"]) || (subscriptionOf(id) ?? "")),
+    resourceGroup: pool.of(str(row["resourceGroup"]) || (resourceGroupOf(id) ?? "")),
+    tags: pool.tags(row["tags"]),
+    identityType: pool.of(str(row["identityType"])),
     userAssignedIdentityIds,
   };
 }

@@ -13,48 +13,68 @@ export function parseResetsAfter(value: string | undefined): number | undefined 
   return Math.round((Number(hours) * 3600 + Number(minutes) * 60 + Number(seconds)) * 1000);
 }
 
+/** What the answers so far say about the current quota window. */
+interface QuotaWindow {
+  remaining: number;
+  /** The window resets between these two instants (epoch ms); every answer narrows the interval. */
+  resetsNotBefore: number;
+  resetsBy: number;
+}
+
+/** Both ends stamp whole milliseconds; a millisecond either way keeps answers of one window overlapping. */
+const CLOCK_SLACK_MS = 1;
+
 /**
  * Keeps Resource Graph calls inside the caller's quota. Every response says how many requests are
  * left in the window and when it resets; when none are left we wait for the reset instead of
  * spending a request on a 429. The SDK's retry policy still handles a 429 (Retry-After) if one comes.
+ *
+ * The service counted a request somewhere between our sending it and our reading the answer, so
+ * `resets-after` places the reset in [sent + resets-after, read + resets-after]. Answers of one window
+ * all contain the true reset: their intersection is what we keep, and we wait for its upper end. An
+ * answer read late (a pause in this process) only widens its own interval; it can neither make us
+ * send early nor pass for a new window.
  */
 export class QuotaPacer {
-  private remaining: number | undefined;
-  private resetAt = 0;
+  private window: QuotaWindow | undefined;
   private inFlight = 0;
 
   constructor(private readonly now: () => number = Date.now, private readonly wait: (ms: number) => Promise<unknown> = sleep) {}
 
-  /** Call before sending; resolves when a request may go out. */
-  async acquire(): Promise<void> {
+  /** Call before sending; resolves, with the send time to hand to `release`, when a request may go out. */
+  async acquire(): Promise<number> {
     for (;;) {
       const now = this.now();
-      if (this.remaining === undefined || now >= this.resetAt || this.remaining - this.inFlight > 0) {
-        if (now >= this.resetAt) this.remaining = undefined;
+      if (this.window && now >= this.window.resetsBy) this.window = undefined;
+      if (!this.window || this.window.remaining - this.inFlight > 0) {
         this.inFlight += 1;
-        return;
+        return now;
       }
-      await this.wait(Math.max(1, this.resetAt - now));
+      await this.wait(Math.max(1, this.window.resetsBy - now));
     }
   }
 
-  /** Call with the response headers (or nothing, when the call failed without a response). */
-  release(headers?: { remaining?: string; resetsAfter?: string }): void {
+  /** Call with the send time from `acquire` and the response headers (or nothing, when the call failed without a response). */
+  release(sentAt: number, headers?: { remaining?: string; resetsAfter?: string }): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
     const remaining = headers?.remaining !== undefined ? Number(headers.remaining) : undefined;
     const resetsAfter = parseResetsAfter(headers?.resetsAfter);
     if (remaining === undefined || Number.isNaN(remaining) || resetsAfter === undefined) return;
-    const resetAt = this.now() + resetsAfter;
-    // Concurrent queries answer out of order: within one window the smallest count is the truth,
-    // and an answer from an earlier window says nothing about this one.
-    const sameWindow = this.remaining !== undefined && Math.abs(resetAt - this.resetAt) < 100;
-    if (sameWindow) {
-      this.remaining = Math.min(this.remaining ?? remaining, remaining);
+    const answer: QuotaWindow = {
+      remaining,
+      resetsNotBefore: sentAt + resetsAfter - CLOCK_SLACK_MS,
+      resetsBy: this.now() + resetsAfter + CLOCK_SLACK_MS,
+    };
+    const current = this.window;
+    if (!current || answer.resetsNotBefore > current.resetsBy) {
+      this.window = answer;
       return;
     }
-    if (this.remaining !== undefined && resetAt < this.resetAt - 100) return;
-    this.remaining = remaining;
-    this.resetAt = resetAt;
+    // Concurrent queries answer out of order: one from a window that has already reset says nothing.
+    if (answer.resetsBy < current.resetsNotBefore) return;
+    current.remaining = Math.min(current.remaining, answer.remaining);
+    current.resetsNotBefore = Math.max(current.resetsNotBefore, answer.resetsNotBefore);
+    current.resetsBy = Math.min(current.resetsBy, answer.resetsBy);
   }
 }
 
@@ -79,7 +99,7 @@ export async function* queryPages(
   let skipToken: string | undefined;
   const subscriptions = request.subscriptions && request.subscriptions.length > 0 ? request.subscriptions : undefined;
   do {
-    await pacer.acquire();
+    const sentAt = await pacer.acquire();
     let headers: { remaining?: string; resetsAfter?: string } | undefined;
     let response;
     try {
@@ -100,10 +120,10 @@ export async function* queryPages(
         },
       );
     } catch (error) {
-      pacer.release(headers);
+      pacer.release(sentAt, headers);
       throw toServiceCallFailed("resourceGraph", error);
     }
-    pacer.release(headers);
+    pacer.release(sentAt, headers);
     const rows = Array.isArray(response.data) ? (response.data as ResourceGraphRow[]) : undefined;
     if (!rows) throw new ServiceCallFailed("resourceGraph", 200, "resourceGraph: response has no data array");
     skipToken = response.skipToken ?? undefined;

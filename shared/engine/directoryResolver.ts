@@ -2,6 +2,7 @@ import pLimit from "p-limit";
 import type { DirectoryObject, Incomplete, RoleAssignment } from "../model.js";
 import type { PrincipalStatus } from "../rules/types.js";
 import { errorMessage } from "../errors.js";
+import { StringPool } from "../azure/estateReader.js";
 
 export type DirectoryLookup = (ids: string[]) => Promise<DirectoryObject[]>;
 export type AssignmentCallback = (assignment: RoleAssignment, principal: PrincipalStatus) => void;
@@ -23,6 +24,7 @@ export class DirectoryResolver {
   private readonly inFlight = new Set<Promise<void>>();
   private readonly failures: Array<{ reason: string; principals: number; assignments: number }> = [];
   private batches = 0;
+  private readonly strings = new StringPool();
 
   constructor(
     private readonly lookup: DirectoryLookup,
@@ -50,10 +52,15 @@ export class DirectoryResolver {
     if (this.batch.length >= this.options.batchSize) await this.dispatch();
   }
 
-  /** Sends the last partial batch and waits for every lookup. */
+  /**
+   * Sends the last partial batch and waits for every lookup. The resolver is done then: it forgets
+   * the principals it resolved, so the rest of the sweep does not carry them (a million assignments
+   * name ~200k).
+   */
   async flush(): Promise<void> {
     if (this.batch.length > 0) await this.dispatch();
     await Promise.all(this.inFlight);
+    this.known.clear();
   }
 
   get lookups(): number {
@@ -83,6 +90,22 @@ export class DirectoryResolver {
     this.inFlight.add(task);
   }
 
+  /**
+   * A sweep remembers every principal it looked up (a million assignments name ~200k): keep one copy
+   * of the few distinct type strings and reuse the map key when Graph spells the id the same way.
+   */
+  private compact(object: DirectoryObject, key: string): DirectoryObject {
+    // One literal with every field: properties added one by one afterwards would each cost a
+    // separate property array per principal.
+    return {
+      id: object.id === key ? key : object.id,
+      odataType: this.strings.of(object.odataType),
+      displayName: object.displayName,
+      servicePrincipalType: object.servicePrincipalType === undefined ? undefined : this.strings.of(object.servicePrincipalType),
+      appId: object.appId,
+    };
+  }
+
   private async resolve(ids: string[]): Promise<void> {
     let found: Map<string, DirectoryObject> | undefined;
     try {
@@ -94,7 +117,7 @@ export class DirectoryResolver {
     }
     for (const id of ids) {
       const object = found?.get(id);
-      const status: PrincipalStatus = !found ? UNKNOWN : object ? { state: "found", object } : MISSING;
+      const status: PrincipalStatus = !found ? UNKNOWN : object ? { state: "found", object: this.compact(object, id) } : MISSING;
       this.known.set(id, status);
       const queue = this.waiting.get(id) ?? [];
       this.waiting.delete(id);

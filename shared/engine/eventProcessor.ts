@@ -53,9 +53,11 @@ const KNOWN_ROLES = new Set<string>(Object.values(BUILT_IN_ROLES));
 const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.meta]));
 
 /**
- * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), dedupe by id,
- * read current state back from ARM, evaluate the pure event rules. A failure gives the dedupe claim
- * back and reports `failed`, so a redelivery is handled rather than lost.
+ * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), read current state
+ * back from ARM, evaluate the pure event rules, and only when that gives findings claim the event id
+ * (a delivery that reports nothing needs no dedupe record: the baseline it may write is state, and a
+ * redelivery writes the same). A failure gives the claim back and reports `failed`, so a redelivery
+ * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
   const parsed = parseResourceEvent(raw);
@@ -66,8 +68,12 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
   const operation = operationFor(event.operationName);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
+  if (deps.dedupe.claimedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
-  if (!(await deps.dedupe.claim(event.id, now))) return outcome("duplicate");
+  let claimed = false;
+  const claim = async (): Promise<boolean> => (claimed = await deps.dedupe.claim(event.id, now));
+  // A delete queries Resource Graph: it claims first, so a redelivery spends no quota.
+  if (operation.kind === "identity-delete" && !(await claim())) return outcome("duplicate");
   try {
     const incomplete: Incomplete[] = [];
     const facts = await gatherFacts(event, operation, deps, incomplete);
@@ -76,10 +82,11 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
       if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
       for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);
     }
+    let findings = collector.sorted();
+    if (findings.length > 0 && !claimed && !(await claim())) return outcome("duplicate");
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
-    let findings = collector.sorted();
     const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
     if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
     const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
@@ -87,7 +94,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
-    await deps.dedupe.release(event.id).catch(() => undefined);
+    if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
 }
@@ -102,15 +109,14 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       const assignment = await readRoleAssignment(clients, event.resourceUri);
       if (!assignment) return facts;
       facts.roleAssignment = assignment;
-      facts.principal = await principalStatus(clients, assignment.principalId, incomplete);
-      facts.roleDefinitions = await roleDefinitionsFor(clients, assignment.roleDefinitionId);
+      [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
       return facts;
     }
     case "attachment-write": {
-      const resource = await readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01");
+      // The baseline is keyed by the resource id case-insensitively: the event's URI finds it as well as the id read back.
+      const [resource, baseline] = await Promise.all([readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), deps.baseline.get(event.resourceUri)]);
       if (!resource) return facts;
       facts.resource = resource;
-      const baseline = await deps.baseline.get(resource.id);
       if (baseline) facts.baseline = baseline;
       return facts;
     }
@@ -138,11 +144,22 @@ async function principalStatus(clients: AzureClients, principalId: string, incom
   }
 }
 
+/**
+ * Built-in roles, by GUID, as read once: they are the same in every tenant and only Microsoft changes
+ * them, and a built-in role outside KNOWN_ROLES grades "none" whatever it holds (only custom roles are
+ * graded by their actions), so re-reading one per event would buy nothing. Custom roles are read every time.
+ */
+const builtInRoleDefinitions = new Map<string, RoleDefinition>();
+const MAX_BUILT_IN_ROLES = 2_000;
+
 /** Built-in privileged roles are known by id; any other role is read so a custom `*` role is graded. */
 async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: string): Promise<Map<string, RoleDefinition>> {
   const guid = roleDefinitionGuid(roleDefinitionId);
   if (KNOWN_ROLES.has(guid)) return new Map();
+  const known = builtInRoleDefinitions.get(guid);
+  if (known) return new Map([[guid, known]]);
   const definition = await readRoleDefinition(clients, roleDefinitionId);
+  if (definition?.roleType.toLowerCase() === "builtinrole" && builtInRoleDefinitions.size < MAX_BUILT_IN_ROLES) builtInRoleDefinitions.set(guid, definition);
   return definition ? new Map([[guid, definition]]) : new Map();
 }
 

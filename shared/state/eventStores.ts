@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import type { TransactionAction } from "@azure/data-tables";
 import { TableStore } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 import { idKey } from "../model.js";
@@ -9,32 +10,53 @@ export function rowKeyFor(value: string): string {
 }
 
 /**
- * Spread over 256 partitions: one partition serves ~2,000 entities/s in Azure (and slows Azurite as
- * it grows), and every event touches this table.
+ * Spread over 256 partitions (`<prefix>-00` … `<prefix>-ff`): one partition serves ~2,000 entities/s in
+ * Azure, and Azurite answers a point read by scanning the partition, so one big partition slows
+ * every event. `PartitionKey ge '<prefix>' and PartitionKey lt '<prefix>.'` selects them all.
  */
-function dedupePartition(eventId: string): string {
-  return `event-${createHash("sha1").update(eventId).digest("hex").slice(0, 2)}`;
+function spreadPartition(prefix: string, key: string): string {
+  return `${prefix}-${createHash("sha1").update(key).digest("hex").slice(0, 2)}`;
 }
+
+const allPartitions = (prefix: string): string => `PartitionKey ge '${prefix}' and PartitionKey lt '${prefix}.'`;
+
+/** Claims this process made, newest last; Event Grid redelivers within minutes to hours, mostly minutes. */
+const RECENT_CLAIMS = 10_000;
 
 /** Event ids already handled: Event Grid delivers at least once. */
 export class EventDedupeStore extends TableStore {
+  /**
+   * Ids this process claimed itself: a redelivery to the same instance is known without a round trip.
+   * Only successful claims go in and a released claim comes out, so the answer is the table's.
+   */
+  private readonly recent = new Set<string>();
+
+  /** True when this process claimed the event (and has not given the claim back): no round trip. */
+  claimedHere(eventId: string): boolean {
+    return this.recent.has(eventId);
+  }
+
   /** True when this call claimed the event; false when it was seen before. */
   async claim(eventId: string, now: Date): Promise<boolean> {
+    if (this.recent.has(eventId)) return false;
     await this.ensure();
     try {
-      await this.table.createEntity({ partitionKey: dedupePartition(eventId), rowKey: rowKeyFor(eventId), eventId, receivedAt: now.toISOString() });
-      return true;
+      await this.table.createEntity({ partitionKey: spreadPartition("event", eventId), rowKey: rowKeyFor(eventId), eventId, receivedAt: now.toISOString() });
     } catch (error) {
       if (statusCodeOf(error) === 409) return false;
       throw toServiceCallFailed("tableStorage", error);
     }
+    this.recent.add(eventId);
+    if (this.recent.size > RECENT_CLAIMS) this.recent.delete(this.recent.values().next().value ?? eventId);
+    return true;
   }
 
   /** Gives a claim back when handling failed, so the redelivery is handled. */
   async release(eventId: string): Promise<void> {
+    this.recent.delete(eventId);
     await this.ensure();
     try {
-      await this.table.deleteEntity(dedupePartition(eventId), rowKeyFor(eventId));
+      await this.table.deleteEntity(spreadPartition("event", eventId), rowKeyFor(eventId));
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
     }
@@ -44,7 +66,7 @@ export class EventDedupeStore extends TableStore {
   async purge(before: Date): Promise<number> {
     await this.ensure();
     let removed = 0;
-    const filter = `PartitionKey ge 'event-' and PartitionKey lt 'event.' and receivedAt lt '${before.toISOString()}'`;
+    const filter = `${allPartitions("event")} and receivedAt lt '${before.toISOString()}'`;
     for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ["PartitionKey", "RowKey"] } })) {
       await this.table.deleteEntity(String(entity.partitionKey), String(entity.rowKey)).catch(() => undefined);
       removed += 1;
@@ -53,36 +75,50 @@ export class EventDedupeStore extends TableStore {
   }
 }
 
+/** Before the baseline was spread over partitions, every entry was in this one. */
+const LEGACY_BASELINE_PARTITION = "baseline";
+
 /** Last known attachments per resource (resource id → identity ids). */
 export class AttachmentBaselineStore extends TableStore {
+  private legacyEntries: Promise<boolean> | undefined;
+
   async get(resourceId: string): Promise<string[] | undefined> {
     await this.ensure();
-    try {
-      const entity = await this.table.getEntity<{ identityIds: string }>("baseline", rowKeyFor(idKey(resourceId)));
-      return JSON.parse(entity.identityIds) as string[];
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    }
+    const rowKey = rowKeyFor(idKey(resourceId));
+    return (await this.read(spreadPartition("baseline", rowKey), rowKey)) ?? ((await this.hasLegacyEntries()) ? this.read(LEGACY_BASELINE_PARTITION, rowKey) : undefined);
   }
 
   async set(resourceId: string, identityIds: string[]): Promise<void> {
     await this.ensure();
     try {
-      await this.table.upsertEntity({ partitionKey: "baseline", rowKey: rowKeyFor(idKey(resourceId)), resourceId, identityIds: JSON.stringify(identityIds) }, "Replace");
+      await this.table.upsertEntity(entityFor(resourceId, identityIds), "Replace");
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
     }
   }
 
+  /** Writes every entry (the sweep's refresh); entries still in the legacy partition are moved out by it. */
   async setMany(entries: Array<[string, string[]]>): Promise<void> {
     await this.ensure();
-    await this.upsertMany(entries);
+    const byPartition = new Map<string, Array<ReturnType<typeof entityFor>>>();
+    for (const [resourceId, identityIds] of entries) {
+      const entity = entityFor(resourceId, identityIds);
+      const partition = byPartition.get(entity.partitionKey);
+      if (partition) partition.push(entity);
+      else byPartition.set(entity.partitionKey, [entity]);
+    }
+    // A transaction holds at most 100 entities of one partition.
+    for (const entities of byPartition.values()) {
+      for (let start = 0; start < entities.length; start += 100) {
+        await this.transaction(entities.slice(start, start + 100).map((entity) => ["upsert", entity, "Replace"]));
+      }
+    }
+    if (await this.hasLegacyEntries()) await this.dropLegacyEntries();
   }
 
   async isEmpty(): Promise<boolean> {
     await this.ensure();
-    for await (const entity of this.table.listEntities({ queryOptions: { filter: "PartitionKey eq 'baseline'", select: ["RowKey"] } })) {
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: allPartitions(LEGACY_BASELINE_PARTITION), select: ["RowKey"] } })) {
       if (entity) return false;
     }
     return true;
@@ -92,32 +128,62 @@ export class AttachmentBaselineStore extends TableStore {
   async resourcesReferencing(identityId: string): Promise<string[]> {
     await this.ensure();
     const wanted = idKey(identityId);
-    const resources: string[] = [];
+    const resources = new Map<string, string>();
     try {
-      for await (const entity of this.table.listEntities<{ resourceId: string; identityIds: string }>({ queryOptions: { filter: "PartitionKey eq 'baseline'" } })) {
+      for await (const entity of this.table.listEntities<{ resourceId: string; identityIds: string }>({ queryOptions: { filter: allPartitions(LEGACY_BASELINE_PARTITION) } })) {
         const ids = JSON.parse(entity.identityIds) as string[];
-        if (ids.some((id) => idKey(id) === wanted)) resources.push(entity.resourceId);
+        if (ids.some((id) => idKey(id) === wanted)) resources.set(idKey(entity.resourceId), entity.resourceId);
       }
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
     }
-    return resources;
+    return [...resources.values()];
   }
 
-  private async upsertMany(entries: Array<[string, string[]]>): Promise<void> {
-    for (let start = 0; start < entries.length; start += 100) {
-      const actions = entries.slice(start, start + 100).map(([resourceId, identityIds]) => [
-        "upsert",
-        { partitionKey: "baseline", rowKey: rowKeyFor(idKey(resourceId)), resourceId, identityIds: JSON.stringify(identityIds) },
-        "Replace",
-      ] as const);
-      try {
-        await this.table.submitTransaction(actions.map((action) => [...action]));
-      } catch (error) {
-        throw toServiceCallFailed("tableStorage", error);
-      }
+  private async read(partitionKey: string, rowKey: string): Promise<string[] | undefined> {
+    try {
+      const entity = await this.table.getEntity<{ identityIds: string }>(partitionKey, rowKey);
+      return JSON.parse(entity.identityIds) as string[];
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw toServiceCallFailed("tableStorage", error);
     }
   }
+
+  /** Asked once per process: a table written before the spread still answers from its old partition until a sweep moves it. */
+  private hasLegacyEntries(): Promise<boolean> {
+    this.legacyEntries ??= (async () => {
+      const entities = this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${LEGACY_BASELINE_PARTITION}'`, select: ["RowKey"] } });
+      for await (const entity of entities) if (entity) return true;
+      return false;
+    })().catch((error: unknown) => {
+      this.legacyEntries = undefined;
+      throw toServiceCallFailed("tableStorage", error);
+    });
+    return this.legacyEntries;
+  }
+
+  private async dropLegacyEntries(): Promise<void> {
+    const rowKeys: string[] = [];
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${LEGACY_BASELINE_PARTITION}'`, select: ["RowKey"] } })) rowKeys.push(String(entity.rowKey));
+    for (let start = 0; start < rowKeys.length; start += 100) {
+      await this.transaction(rowKeys.slice(start, start + 100).map((rowKey) => ["delete", { partitionKey: LEGACY_BASELINE_PARTITION, rowKey }]));
+    }
+    this.legacyEntries = Promise.resolve(false);
+  }
+
+  private async transaction(actions: TransactionAction[]): Promise<void> {
+    try {
+      await this.table.submitTransaction(actions);
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+  }
+}
+
+function entityFor(resourceId: string, identityIds: string[]) {
+  const rowKey = rowKeyFor(idKey(resourceId));
+  return { partitionKey: spreadPartition("baseline", rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
 }
 
 export interface CatalogedIdentity {

@@ -33,10 +33,10 @@ describe("QuotaPacer", () => {
     );
     const quota = new ResourceGraphQuota(3, 5000);
     for (let request = 0; request < 7; request += 1) {
-      await pacer.acquire();
+      const sentAt = await pacer.acquire();
       const decision = quota.take(now);
       expect(decision.allowed).toBe(true);
-      pacer.release({
+      pacer.release(sentAt, {
         remaining: decision.headers["x-ms-user-quota-remaining"],
         resetsAfter: decision.headers["x-ms-user-quota-resets-after"],
       });
@@ -51,9 +51,38 @@ describe("QuotaPacer", () => {
     const waits: number[] = [];
     const pacer = new QuotaPacer(() => 0, async (ms) => waits.push(ms));
     for (let request = 0; request < 20; request += 1) {
-      await pacer.acquire();
-      pacer.release(undefined);
+      pacer.release(await pacer.acquire(), undefined);
     }
     expect(waits).toEqual([]);
+  });
+
+  it("is not thrown off by an answer read late, and reopens the window as soon as it resets", async () => {
+    let now = 1_000;
+    const pacer = new QuotaPacer(
+      () => now,
+      async (ms) => {
+        now += ms;
+      },
+    );
+    const quota = new ResourceGraphQuota(15, 500);
+    const windowsOpenedAt: number[] = [];
+    let throttled = 0;
+    for (let request = 0; request < 150; request += 1) {
+      const sentAt = await pacer.acquire();
+      now += 3;
+      const decision = quota.take(now);
+      if (!decision.allowed) throttled += 1;
+      if (decision.headers["x-ms-user-quota-remaining"] === "14") windowsOpenedAt.push(now);
+      // Every 20th answer is read after a 200 ms pause (a garbage collection, say).
+      now += request % 20 === 3 ? 200 : 5;
+      pacer.release(sentAt, {
+        remaining: decision.headers["x-ms-user-quota-remaining"],
+        resetsAfter: decision.headers["x-ms-user-quota-resets-after"],
+      });
+    }
+    expect(throttled).toBe(0);
+    expect(windowsOpenedAt).toHaveLength(10);
+    // Each window opens within a few ms of the previous one's reset.
+    windowsOpenedAt.slice(1).forEach((openedAt, index) => expect(openedAt - ((windowsOpenedAt[index] ?? 0) + 500)).toBeLessThanOrEqual(10));
   });
 });

@@ -134,23 +134,21 @@ export class ResourceGraphRoute {
     const cached = this.cache.get(key);
     if (cached && cached.generation === this.store.generation) return cached.rows;
     const wanted = new Set(subscriptions.map((s) => s.toLowerCase()));
-    const rows = projection(this.store)
+    // Sorted by the lower-cased id, computed once per row rather than twice per comparison (a million
+    // rows take ~20 comparisons each).
+    const keyed = projection(this.store)
       .filter((row) => {
         if (wanted.size === 0) return true;
         const subscription = subscriptionOf(String(row["id"])).toLowerCase();
         // Tenant-level rows (built-in role definitions, management-group scopes) are outside any subscription.
         return subscription === "" ? tag === "role-definitions" : wanted.has(subscription);
       })
-      .sort((a, b) => compareIds(String(a["id"]), String(b["id"])));
+      .map((row) => ({ sortKey: String(row["id"]).toLowerCase(), row }));
+    keyed.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    const rows = keyed.map((entry) => entry.row);
     this.cache.set(key, { generation: this.store.generation, rows });
     return rows;
   }
-}
-
-function compareIds(a: string, b: string): number {
-  const left = a.toLowerCase();
-  const right = b.toLowerCase();
-  return left < right ? -1 : left > right ? 1 : 0;
 }
 
 function encodeSkipToken(offset: number): string {

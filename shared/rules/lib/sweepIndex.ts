@@ -15,13 +15,17 @@ export interface SweepIndex {
 export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
   const identityById = new Map<string, Identity>();
   const identityByPrincipal = new Map<string, Identity>();
+  // Both maps are keyed by the lower-cased identity id: one copy of each key, not one per map.
+  const keyOf = new Map<string, string>();
   for (const identity of inventory.identities) {
-    identityById.set(idKey(identity.id), identity);
+    const key = idKey(identity.id);
+    keyOf.set(identity.id, key);
+    identityById.set(key, identity);
     if (identity.principalId) identityByPrincipal.set(identity.principalId.toLowerCase(), identity);
   }
   const attachmentsByIdentity = new Map<string, AttachedResource[]>();
   for (const resource of inventory.attachments) {
-    for (const identityId of resource.userAssignedIdentityIds) push(attachmentsByIdentity, idKey(identityId), resource);
+    for (const identityId of resource.userAssignedIdentityIds) push(attachmentsByIdentity, keyOf.get(identityId) ?? idKey(identityId), resource);
   }
   const credentialsByIdentity = new Map<string, FederatedCredential[]>();
   for (const credential of inventory.federatedCredentials) push(credentialsByIdentity, idKey(credential.identityId), credential);
