@@ -75,8 +75,8 @@ export class EventDedupeStore extends TableStore {
   }
 }
 
-/** Before the baseline was spread over partitions, every entry was in this one. */
-const LEGACY_BASELINE_PARTITION = "baseline";
+/** The baseline's partition prefix; before the spread, the one partition every entry was in. */
+const BASELINE = "baseline";
 
 /** Last known attachments per resource (resource id → identity ids). */
 export class AttachmentBaselineStore extends TableStore {
@@ -85,7 +85,7 @@ export class AttachmentBaselineStore extends TableStore {
   async get(resourceId: string): Promise<string[] | undefined> {
     await this.ensure();
     const rowKey = rowKeyFor(idKey(resourceId));
-    return (await this.read(spreadPartition("baseline", rowKey), rowKey)) ?? ((await this.hasLegacyEntries()) ? this.read(LEGACY_BASELINE_PARTITION, rowKey) : undefined);
+    return (await this.read(spreadPartition(BASELINE, rowKey), rowKey)) ?? ((await this.hasLegacyEntries()) ? this.read(BASELINE, rowKey) : undefined);
   }
 
   async set(resourceId: string, identityIds: string[]): Promise<void> {
@@ -118,7 +118,7 @@ export class AttachmentBaselineStore extends TableStore {
 
   async isEmpty(): Promise<boolean> {
     await this.ensure();
-    for await (const entity of this.table.listEntities({ queryOptions: { filter: allPartitions(LEGACY_BASELINE_PARTITION), select: ["RowKey"] } })) {
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: allPartitions(BASELINE), select: ["RowKey"] } })) {
       if (entity) return false;
     }
     return true;
@@ -129,14 +129,24 @@ export class AttachmentBaselineStore extends TableStore {
     await this.ensure();
     const wanted = idKey(identityId);
     const resources = new Map<string, string>();
+    // An entry not yet moved out of the legacy partition counts only where no spread entry replaces it.
+    const spread = new Set<string>();
+    const legacy = new Map<string, string>();
     try {
-      for await (const entity of this.table.listEntities<{ resourceId: string; identityIds: string }>({ queryOptions: { filter: allPartitions(LEGACY_BASELINE_PARTITION) } })) {
-        const ids = JSON.parse(entity.identityIds) as string[];
-        if (ids.some((id) => idKey(id) === wanted)) resources.set(idKey(entity.resourceId), entity.resourceId);
+      for await (const entity of this.table.listEntities<{ resourceId: string; identityIds: string }>({ queryOptions: { filter: allPartitions(BASELINE) } })) {
+        const key = idKey(entity.resourceId);
+        const names = (JSON.parse(entity.identityIds) as string[]).some((id) => idKey(id) === wanted);
+        if (entity.partitionKey === BASELINE) {
+          if (names) legacy.set(key, entity.resourceId);
+        } else {
+          spread.add(key);
+          if (names) resources.set(key, entity.resourceId);
+        }
       }
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
     }
+    for (const [key, resourceId] of legacy) if (!spread.has(key)) resources.set(key, resourceId);
     return [...resources.values()];
   }
 
@@ -153,7 +163,7 @@ export class AttachmentBaselineStore extends TableStore {
   /** Asked once per process: a table written before the spread still answers from its old partition until a sweep moves it. */
   private hasLegacyEntries(): Promise<boolean> {
     this.legacyEntries ??= (async () => {
-      const entities = this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${LEGACY_BASELINE_PARTITION}'`, select: ["RowKey"] } });
+      const entities = this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${BASELINE}'`, select: ["RowKey"] } });
       for await (const entity of entities) if (entity) return true;
       return false;
     })().catch((error: unknown) => {
@@ -165,9 +175,9 @@ export class AttachmentBaselineStore extends TableStore {
 
   private async dropLegacyEntries(): Promise<void> {
     const rowKeys: string[] = [];
-    for await (const entity of this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${LEGACY_BASELINE_PARTITION}'`, select: ["RowKey"] } })) rowKeys.push(String(entity.rowKey));
+    for await (const entity of this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${BASELINE}'`, select: ["RowKey"] } })) rowKeys.push(String(entity.rowKey));
     for (let start = 0; start < rowKeys.length; start += 100) {
-      await this.transaction(rowKeys.slice(start, start + 100).map((rowKey) => ["delete", { partitionKey: LEGACY_BASELINE_PARTITION, rowKey }]));
+      await this.transaction(rowKeys.slice(start, start + 100).map((rowKey) => ["delete", { partitionKey: BASELINE, rowKey }]));
     }
     this.legacyEntries = Promise.resolve(false);
   }
@@ -183,7 +193,7 @@ export class AttachmentBaselineStore extends TableStore {
 
 function entityFor(resourceId: string, identityIds: string[]) {
   const rowKey = rowKeyFor(idKey(resourceId));
-  return { partitionKey: spreadPartition("baseline", rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
+  return { partitionKey: spreadPartition(BASELINE, rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
 }
 
 export interface CatalogedIdentity {
