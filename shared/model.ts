@@ -122,3 +122,17 @@ export function resourceTypeOf(id: string): string | undefined {
   const types = parts.slice(at + 2).filter((_, index) => index % 2 === 0);
   return `${namespace}/${types.join("/")}`;
 }
+
+/**
+ * Graph getByIds returns only the `types` asked for: a principal of a type not asked for looks deleted.
+ * These are the role-assignment principal types it can look up (Learn: "directoryObject: getByIds",
+ * `types`: user, group, device, servicePrincipal, ...; "Role Assignments - Get", principalType: User,
+ * Group, ServicePrincipal, ForeignGroup, Device). ForeignGroup lives in another tenant.
+ */
+export const LOOKUP_TYPES = ["user", "group", "servicePrincipal", "device"] as const;
+
+/** Whether the directory lookup can answer for a role assignment of this principalType: if not, it is never an orphan. */
+export function isLookupType(principalType: string): boolean {
+  const type = principalType.toLowerCase();
+  return LOOKUP_TYPES.some((candidate) => candidate.toLowerCase() === type);
+}

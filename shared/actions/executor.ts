@@ -12,7 +12,7 @@ import {
 import type { Policy } from "../config/policy.js";
 import { ServiceCallFailed, errorMessage } from "../errors.js";
 import { apiVersionForType } from "../events/operations.js";
-import { idKey, resourceTypeOf } from "../model.js";
+import { idKey, isLookupType, resourceTypeOf } from "../model.js";
 import { tagValue } from "../rules/lib/tags.js";
 import { entryIdFor, targetKeyOf, type ClaimStore, type Journal } from "./journal.js";
 import { protectionOf } from "./plan.js";
@@ -180,6 +180,8 @@ async function prepareDelete(action: PlannedAction, context: ActionContext): Pro
   const protection = protectionOf(policy, action, { scope, principalIds: [principalId] });
   if (protection) return { skip: protection };
   if (action.finding.ruleId === "orphaned-role-assignment") {
+    const principalType = String(properties["principalType"] ?? "");
+    if (!isLookupType(principalType)) return { skip: `principal type ${principalType || "(none)"} cannot be looked up: never an orphan` };
     // Never delete what is alive: the principal must still be missing in a lookup that succeeded now.
     let exists: boolean;
     try {
