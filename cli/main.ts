@@ -170,7 +170,7 @@ function program(): Command {
     .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean }) => {
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
       const { serve } = await import("./serve.js");
-      await withRun({ ...options, storage: true }, (run) => serve(run, options));
+      await withRun({ ...options, storage: true, host: true }, (run) => serve(run, options));
     });
 
   cli

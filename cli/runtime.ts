@@ -1,6 +1,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createAzureClients, type AzureClients } from "../shared/azure/clients.js";
+import { createAzureClients, deadlinesOf, type AzureClients } from "../shared/azure/clients.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { readAppSettings, type AppSettings } from "../shared/config/settings.js";
 import { loadEstateFile, saveEstateFile, type Estate } from "../local/emulator/estate.js";
 import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
@@ -17,6 +18,8 @@ export interface TargetOptions {
   storage?: boolean;
   /** --state DIR (Azurite persisting there) or a storage connection string. */
   state?: string;
+  /** A long-running host (`serve`): each invocation has the run deadline, not the command. */
+  host?: boolean;
 }
 
 export interface Run {
@@ -49,7 +52,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
-      return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
+      return await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) }));
     } finally {
       await azurite?.stop();
     }
@@ -64,9 +67,10 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       kind: "emulator",
       url: emulator.url,
       ca: emulator.ca,
+      deadlines: deadlinesOf(settings),
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
-    const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    const result = await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) }));
     if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
     if (options.capture) writeCapture(options.capture, emulator);
     return result;
@@ -74,6 +78,11 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     progress.clear();
     await Promise.all([emulator.stop(), azurite?.stop()]);
   }
+}
+
+/** A command is one run, bounded by the run deadline; `serve` bounds each invocation instead. */
+function bounded<T>(options: TargetOptions, clients: AzureClients, work: () => Promise<T>): Promise<T> {
+  return options.host ? work() : withRunDeadline(clients.deadlines.runMs, work);
 }
 
 function writeCapture(directory: string, emulator: RunningEmulator): void {

@@ -4,6 +4,7 @@ import { CLEANUP_QUEUE } from "../shared/actions/cleanup.js";
 import type { ActionRecord } from "../shared/actions/types.js";
 import { parseWorkItem } from "../shared/actions/workItem.js";
 import { TABLES } from "../shared/engine/eventRuntime.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { TableJournal } from "../shared/state/journalTable.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
@@ -28,7 +29,9 @@ export function cleanupHandler(dependencies: DependencyProvider) {
       return undefined;
     }
     const journal = new TableJournal(clients.table(TABLES.journal));
-    const record = await executeAction(item.action, { clients, policy, journal, claims: journal, runId: item.runId, caller: item.caller, onUnknownOutcome: "throw" });
+    const record = await withRunDeadline(clients.deadlines.runMs, () =>
+      executeAction(item.action, { clients, policy, journal, claims: journal, runId: item.runId, caller: item.caller, onUnknownOutcome: "throw" }),
+    );
     const line = `cleanup ${item.runId}: ${record.status}: ${record.change}${record.reason ? ` (${record.reason})` : ""}`;
     if (record.status === "failed") context.error(line);
     else context.log(line);

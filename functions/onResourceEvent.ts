@@ -2,6 +2,7 @@ import { app, type InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
 import { eventDependencies, queuedActions } from "../shared/engine/eventRuntime.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 /**
@@ -14,7 +15,7 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
   return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
     const { clients, policy } = await dependencies();
     events ??= { ...eventDependencies(clients, policy, options), actions: queuedActions(clients, await actingIdentity(clients)) };
-    const outcome = await handleResourceEvent(event, events);
+    const outcome = await withRunDeadline(clients.deadlines.runMs, () => handleResourceEvent(event, events!));
     switch (outcome.status) {
       case "malformed":
         context.warn(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);

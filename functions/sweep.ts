@@ -2,6 +2,7 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { queuedActions, sweepJobStores, TABLES } from "../shared/engine/eventRuntime.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 export const FINDINGS_TABLE = TABLES.findings;
@@ -14,11 +15,9 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
     const stores = sweepJobStores(clients, policy, options);
     const actions = queuedActions(clients, await actingIdentity(clients));
-    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
-      subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
-      runId: `sweep-${context.invocationId}`,
-      actions,
-    });
+    const { report, lifecycle, notifications } = await withRunDeadline(clients.deadlines.runMs, () =>
+      runSweepJob(clients, policy, stores, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId: `sweep-${context.invocationId}`, actions }),
+    );
     const { summary } = report;
     context.log(
       `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
