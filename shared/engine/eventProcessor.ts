@@ -5,7 +5,7 @@ import { QUERIES } from "../azure/queries.js";
 import { queryPages } from "../azure/resourceGraph.js";
 import { toAttachedResource } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, statusCodeOf } from "../errors.js";
 import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
 import type { Incomplete, RoleDefinition } from "../model.js";
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
@@ -72,9 +72,9 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
   const now = deps.now?.() ?? new Date();
   let claimed = false;
   const claim = async (): Promise<boolean> => (claimed = await deps.dedupe.claim(event.id, now));
-  // A delete queries Resource Graph: it claims first, so a redelivery spends no quota.
-  if (operation.kind === "identity-delete" && !(await claim())) return outcome("duplicate");
   try {
+    // A delete queries Resource Graph: it claims first, so a redelivery spends no quota.
+    if (operation.kind === "identity-delete" && !(await claim())) return outcome("duplicate");
     const incomplete: Incomplete[] = [];
     const facts = await gatherFacts(event, operation, deps, incomplete);
     const collector = new FindingCollector(deps.policy, EVENT_RULE_META, now);
@@ -95,8 +95,22 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
     if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
+    // RULES.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
+    if (isPermanent(error)) return outcome("malformed", `permanent failure, not redelivered: ${errorMessage(error)}`);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
+}
+
+/**
+ * 400 (bad request), 404 (not found), 414/431 (URI or headers too long) for the event's own resource
+ * answer the same on every redelivery. 429, 5xx, a timeout (no status) and storage being down are
+ * transient: the trigger fails and Event Grid redelivers.
+ */
+const PERMANENT_STATUSES = new Set([400, 404, 414, 431]);
+
+function isPermanent(error: unknown): boolean {
+  const status = statusCodeOf(error);
+  return status !== undefined && PERMANENT_STATUSES.has(status);
 }
 
 async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[]): Promise<EventFacts> {
@@ -108,6 +122,7 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (approval.approved) return facts;
       const assignment = await readRoleAssignment(clients, event.resourceUri);
       if (!assignment) return facts;
+      if (!readBackMatches(assignment.id, event, incomplete)) return facts;
       facts.roleAssignment = assignment;
       [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
       return facts;
@@ -116,6 +131,7 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       // The baseline is keyed by the resource id case-insensitively: the event's URI finds it as well as the id read back.
       const [resource, baseline] = await Promise.all([readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), deps.baseline.get(event.resourceUri)]);
       if (!resource) return facts;
+      if (!readBackMatches(resource.id, event, incomplete)) return facts;
       facts.resource = resource;
       if (baseline) facts.baseline = baseline;
       return facts;
@@ -132,6 +148,13 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     case "identity-write":
       return facts;
   }
+}
+
+/** RULES.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
+function readBackMatches(readId: string, event: ResourceEvent, incomplete: Incomplete[]): boolean {
+  if (idKey(readId) === idKey(event.resourceUri)) return true;
+  incomplete.push({ check: `event ${event.id}`, reason: `ARM answered for ${readId.slice(0, 300)}, not the event's ${event.resourceUri.slice(0, 300)}: not trusted`, affected: 1 });
+  return false;
 }
 
 async function principalStatus(clients: AzureClients, principalId: string, incomplete: Incomplete[]): Promise<PrincipalStatus> {
