@@ -169,8 +169,10 @@ function program(): Command {
     .option("--notify", "send findings to the configured sinks (with --estate: the emulator's)")
     .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean }) => {
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
-      const { serve } = await import("./serve.js");
-      await withRun({ ...options, storage: true, host: true }, (run) => serve(run, options));
+      const { hostKeys, serve } = await import("./serve.js");
+      // Read before any work: a bad HostKeys entry is bad input.
+      const keys = hostKeys();
+      await withRun({ ...options, storage: true, host: true }, (run) => serve(run, options, keys));
     });
 
   cli
