@@ -106,6 +106,7 @@ function program(): Command {
           run.progress.clear();
           process.stdout.write(renderReport(report, options.output));
           if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+          if (actionsFailed(report)) process.exitCode = EXIT.internal;
         } finally {
           actions.close();
         }
@@ -136,6 +137,7 @@ function program(): Command {
           process.stdout.write(`${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`);
         }
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+        if (actionsFailed(report)) process.exitCode = EXIT.internal;
       });
     });
 
@@ -222,6 +224,14 @@ function describeDispatch(result: DispatchResult): string {
 
 function failsAt(report: RunReport, threshold: Severity): boolean {
   return report.findings.some((finding) => severityRank(finding.severity) >= severityRank(threshold));
+}
+
+/**
+ * RULES.md "Exit codes": a run in which any action failed or stayed unknown exits 1 (after its report),
+ * before the findings' exit 3: a CI gate must not read a failed cleanup as success.
+ */
+function actionsFailed(report: RunReport): boolean {
+  return report.actions.some((action) => action.status === "failed");
 }
 
 /** Runs the CLI; sets process.exitCode (0 ok, 1 internal, 2 bad input, 3 findings at --fail-on). */
