@@ -1,6 +1,6 @@
 import { loadPolicy } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies } from "../shared/composition.js";
 import { existsSync } from "node:fs";
 import { generateHostKeys, startHost, type HostKeys, type HostLog } from "../local/host.js";
 import { readJsonFile } from "../shared/config/validation.js";
@@ -8,7 +8,6 @@ import { InputError } from "../shared/errors.js";
 import { seedEventStores } from "../local/seed.js";
 import type { AppDependencies } from "../functions/dependencies.js";
 import type { Run } from "./runtime.js";
-import { CLEANUP_QUEUE } from "../shared/actions/cleanup.js";
 
 /** host.json extensions.queues.maxDequeueCount: the same retry budget as in Azure. */
 export const MAX_DEQUEUE_COUNT = 5;
@@ -101,7 +100,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
       queues: {
         cleanup: {
           queue: run.clients.queue(CLEANUP_QUEUE),
-          poison: run.clients.queue(`${CLEANUP_QUEUE}-poison`),
+          poison: run.clients.queue(CLEANUP_POISON_QUEUE),
           maxDequeueCount: MAX_DEQUEUE_COUNT,
           handler: cleanupHandler(provider),
         },
@@ -118,7 +117,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
       `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent&code=<eventgrid_extension>\n` +
       `  run the sweep       POST ${host.url}/admin/functions/sweep  (x-functions-key: <master key>)\n` +
       `  inventory           GET  ${host.url}/api/identities  (x-functions-key or ?code=: <function key>)\n` +
-      `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_QUEUE}-poison)\n` +
+      `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_POISON_QUEUE})\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );
   await new Promise<void>((resolve) => {

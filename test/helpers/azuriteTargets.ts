@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import type { Estate } from "../../local/emulator/estate.js";
 import type { Deadlines } from "../../shared/azure/deadline.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import { startTarget, type TestTarget } from "./estate.js";
 
 /**

@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { runSweep } from "../../shared/engine/sweep.js";
-import { executeAction } from "../../shared/actions/executor.js";
-import { actionIdOf } from "../../shared/actions/plan.js";
+import { executeAction } from "../../shared/cleanup/pipeline.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
 import { readArm } from "../../shared/azure/armActions.js";
 import { DEADLINE_EXCEEDED, withRunDeadline } from "../../shared/azure/deadline.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
-import { eventDependencies } from "../../shared/engine/eventRuntime.js";
+import { TABLES, eventDependencies } from "../../shared/composition.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
 import { parseEstate, type Estate } from "../../local/emulator/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
@@ -68,7 +67,7 @@ describe("deadlines on every outgoing call", () => {
       finding: { ruleId: "orphaned-role-assignment", severity: "high" as const, subjectId: IDS.orphan, fingerprint: "fp-stall", title: "orphan", evidence: { principalId: P.gone } },
     };
     const policy = { ...defaultPolicy(), protected: { ...PROTECTED } };
-    const record = await within(10_000, executeAction(action, { clients: target.clients, policy, journal, claims: journal, runId: "run-stall", caller: "test", onUnknownOutcome: "report" }));
+    const record = await within(10_000, executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: "run-stall", caller: "test", onUnknownOutcome: "report" }));
     // The emulator drops a request whose client gave up: the assignment is still there, and the journal says so.
     expect(target.emulator.store.roleAssignments.has(IDS.orphan.toLowerCase())).toBe(true);
     expect(record.status).toBe("failed");

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
-import { eventDependencies } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies } from "../../shared/composition.js";
 import { parseEstate } from "../../local/emulator/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { IDS, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";

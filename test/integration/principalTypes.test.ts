@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { runSweep } from "../../shared/engine/sweep.js";
-import { executeAction } from "../../shared/actions/executor.js";
-import { actionIdOf } from "../../shared/actions/plan.js";
+import { executeAction } from "../../shared/cleanup/pipeline.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import { parseEstate } from "../../local/emulator/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
@@ -56,7 +56,7 @@ describe("principal types in the directory lookup", () => {
   it("the executor never deletes a live Device principal's assignment, nor one of a type it cannot look up", async () => {
     const target = await targets.start(estateWithDevice());
     const journal = new TableJournal(target.clients.table(TABLES.journal));
-    const context = { clients: target.clients, policy: { ...defaultPolicy(), protected: { ...PROTECTED } }, journal, claims: journal, runId: "run-device", caller: "test", onUnknownOutcome: "report" as const };
+    const context = { clients: target.clients, policy: { ...defaultPolicy(), protected: { ...PROTECTED } }, journal, leases: journal, runId: "run-device", caller: "test", onUnknownOutcome: "report" as const };
     for (const [targetId, principalId] of [[DEVICE_ASSIGNMENT, DEVICE], [OTHER_ASSIGNMENT, OTHER]] as const) {
       const record = await executeAction(
         {
