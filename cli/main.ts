@@ -231,7 +231,7 @@ function failsAt(report: RunReport, threshold: Severity): boolean {
  * before the findings' exit 3: a CI gate must not read a failed cleanup as success.
  */
 function actionsFailed(report: RunReport): boolean {
-  return report.actions.some((action) => action.status === "failed");
+  return report.actions.some((action) => action.status === "failed" || action.status === "unknown");
 }
 
 /** Runs the CLI; sets process.exitCode (0 ok, 1 internal, 2 bad input, 3 findings at --fail-on). */

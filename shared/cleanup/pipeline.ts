@@ -176,11 +176,6 @@ function reconciledRecord(entry: JournalEntry): ActionRecord {
   return recordOf(entry.action, status, reason, entry.entryId);
 }
 
-function isTransient(error: unknown): boolean {
-  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
-  return status === undefined || status === 408 || status === 429 || status >= 500;
-}
-
 /**
  * The one executor: a cleanup action, fail-safe: hold the target's lease, re-read it from ARM (never act on the finding
  * alone), check it still warrants the change and is not protected, journal the prior state, make the
@@ -235,8 +230,8 @@ export async function executeAction(action: PlannedAction, context: ActionContex
       return await afterFailedChange(action, entry, error, context);
     }
     if (outcome === "absent") {
-      await context.journal.finish(entry, "skipped", "already gone when the change was made: nothing changed");
-      return recordOf(action, "skipped", "already gone when the change was made", entryId);
+      // 204/404 to a DELETE may be the SDK's retry after a first attempt that landed and lost its answer.
+      return await journalObserved(action, entry, context, "ARM answered that there was nothing to delete (204/404)");
     }
     let problem: string | undefined;
     try {
@@ -252,26 +247,43 @@ export async function executeAction(action: PlannedAction, context: ActionContex
   }
 }
 
+/**
+ * RULES.md "Truth of the journal": an error from the change says nothing certain about the target (a
+ * 409/412/404 can be the retry of an attempt that landed and lost its answer), so the target is re-read
+ * and what is observed is journaled.
+ */
 async function afterFailedChange(action: PlannedAction, entry: JournalEntry, error: unknown, context: ActionContext): Promise<ActionRecord> {
   const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
   const code = error instanceof ServiceCallFailed && error.code ? ` ${error.code}` : "";
-  if (!isTransient(error)) {
-    const why =
-      status === 404
-        ? "gone (404): nothing changed"
-        : status === 409
-          ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
-          : status === 412
-            ? "changed since it was read (412): nothing changed; the next run re-evaluates"
-            : errorMessage(error);
-    const finished = await context.journal.finish(entry, status === 404 ? "skipped" : "failed", why);
-    return recordOf(action, status === 404 ? "skipped" : "failed", finished.detail, entry.entryId);
+  const answered =
+    status === 404
+      ? "gone (404)"
+      : status === 409
+        ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
+        : status === 412
+          ? "changed since it was read (412)"
+          : errorMessage(error);
+  return journalObserved(action, entry, context, answered);
+}
+
+/**
+ * Re-reads the target after an uncertain answer: `done` (restorable) when the change is in place,
+ * `failed` when it is not, `unknown` when the re-read fails too — the entry then stays pending for
+ * reconciliation (and a work item throws, so the host retries it).
+ */
+async function journalObserved(action: PlannedAction, entry: JournalEntry, context: ActionContext, answered: string): Promise<ActionRecord> {
+  let applied: boolean;
+  try {
+    applied = await changeVisible(entry, context.clients);
+  } catch (readError) {
+    const why = `${answered}; the re-read failed too (${errorMessage(readError)}): outcome unknown, the journal entry stays pending and the next run reconciles it`;
+    if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`entry ${entry.entryId}: ${why}`);
+    return recordOf(action, "unknown", why, entry.entryId);
   }
-  // Maybe applied, maybe not: look before concluding anything.
-  const reconciled = await reconcileEntry(entry, context.clients, context.journal).catch(() => undefined);
-  if (reconciled) return recordOf(action, reconciled.status === "done" ? "done" : "failed", reconciled.detail, entry.entryId);
-  if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`outcome unknown, entry ${entry.entryId} left pending: ${errorMessage(error)}`);
-  return recordOf(action, "failed", `outcome unknown (${errorMessage(error)}); the journal entry stays pending and the next run reconciles it`, entry.entryId);
+  const finished = applied
+    ? await context.journal.finish(entry, "done", `${answered}; re-read: the change is in place`)
+    : await context.journal.finish(entry, "failed", `${answered}; re-read: the change was not made`);
+  return recordOf(action, applied ? "done" : "failed", finished.detail, entry.entryId);
 }
 
 function statusOfEntry(entry: JournalEntry): ActionRecord["status"] {
