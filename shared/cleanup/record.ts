@@ -37,6 +37,8 @@ export interface ActionRecord {
   reason?: string;
   /** The journal entry that records the change (absent when nothing was changed or written). */
   entryId?: string;
+  /** A deferral past a budget that raised the window's one critical cleanup-circuit-breaker notice. */
+  budgetNotice?: string;
 }
 
 /** What a run reports about cleanup beside its `actions`: the mode, the journal, a tripped breaker. */

@@ -19,7 +19,7 @@ import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } 
 import type { Notifier } from "../notify/notifier.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
-import { cleanupMode, planCleanup } from "../cleanup/plan.js";
+import { budgetNotice, cleanupMode, planCleanup } from "../cleanup/plan.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
 import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
@@ -96,6 +96,8 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
+    const notice = actions ? budgetNotice(actions, deps.policy, runId, "events") : undefined;
+    if (notice) findings = sortFindings([...findings, notice]);
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
     if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
