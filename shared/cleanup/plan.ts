@@ -136,7 +136,7 @@ function alreadyMarked(finding: Finding): boolean {
  */
 export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): Planned {
   const decided = decide(findings, policy, options);
-  const plan = options.roleAssignmentsSeen === undefined ? decided : { ...decided, roleAssignmentsSeen: options.roleAssignmentsSeen };
+  const plan = options.roleAssignmentsSeen === undefined || decided.toRun.length === 0 ? decided : { ...decided, roleAssignmentsSeen: options.roleAssignmentsSeen };
   const breakerNotice = plan.breaker && plan.mode === "enforce" ? circuitBreakerNotice(plan.breaker, policy, options.runId, options.scope) : undefined;
   return { plan, ...(breakerNotice ? { breakerNotice } : {}) };
 }
