@@ -4,10 +4,10 @@ import { LEASE_MS } from "./cleanup/journal.js";
 import type { CleanupOptions } from "./cleanup/pipeline.js";
 import type { EventDependencies } from "./engine/eventProcessor.js";
 import type { SweepJobStores } from "./engine/sweepJob.js";
-import { NotificationOutbox } from "./notify/outbox.js";
+import { NotificationOutbox } from "./state/outbox.js";
 import { Notifier } from "./notify/notifier.js";
 import { configuredSinks } from "./notify/sinks.js";
-import { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "./state/eventStores.js";
+import { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "./state/eventStores.js";
 import { TableFindingStateStore } from "./state/findingStateTable.js";
 import { TableJournal } from "./state/journalTable.js";
 
@@ -54,7 +54,7 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     ...(notifier ? { notifier, findingState: findingStateStore(clients) } : {}),
     clients,
     policy,
-    dedupe: new EventDedupeStore(clients.table(TABLES.dedupe)),
+    dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
   };
