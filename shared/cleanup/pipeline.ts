@@ -101,7 +101,7 @@ export async function runCleanup(plan: CleanupPlan, runId: string, options: Clea
   const done =
     options.dispatch.kind === "queue"
       ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue, plan.roleAssignmentsSeen)
-      : await carryOutInline(plan.toRun, runId, options, plan.roleAssignmentsSeen);
+      : await executeInline(plan.toRun, runId, options, plan.roleAssignmentsSeen);
   return [...reconciled, ...plan.records, ...done];
 }
 
@@ -123,7 +123,7 @@ async function enqueue(actions: PlannedAction[], runId: string, caller: string, 
   return queued;
 }
 
-async function carryOutInline(actions: PlannedAction[], runId: string, options: CleanupOptions, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
+async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
   const { journal } = options;
   if (!journal || options.dispatch.kind !== "inline") throw new Error("cleanup: an enforce run needs a journal");
   // Changes to one target (two identities detached from one VM) go one after the other: each reads

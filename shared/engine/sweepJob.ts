@@ -1,6 +1,6 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
@@ -23,7 +23,7 @@ export interface SweepJobStores {
   /** Refreshed from what the sweep read, so event handling compares against current attachments. */
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
-  dedupe?: EventDedupeStore;
+  dedupe?: DeliveryRecordStore;
   notifier?: Notifier;
 }
 

@@ -1,28 +1,13 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { dirname, join, relative, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { ROOT, imports, sources } from "../helpers/sources.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
 const FOLDERS = ["shared", "functions", "cli", "local", "bench", "test"];
-
-function sources(directory: string): string[] {
-  if (!existsSync(join(ROOT, directory))) return [];
-  return readdirSync(join(ROOT, directory)).flatMap((entry) => {
-    const path = join(directory, entry);
-    if (statSync(join(ROOT, path)).isDirectory()) return sources(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
 
 /** Relative imports of a file, as repo paths (`./x.js` → `dir/x.ts`); type-only imports count too. */
 function localImports(file: string): string[] {
-  const text = readFileSync(join(ROOT, file), "utf8");
-  const specifiers = [
-    ...text.matchAll(/^\s*(?:import|export)[^;]*?from\s+["']([^"']+)["']/gms),
-    ...text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g),
-  ].map((match) => match[1] ?? "");
-  return specifiers
+  return imports(file)
     .filter((specifier) => specifier.startsWith("."))
     .map((specifier) => relative(ROOT, resolve(ROOT, dirname(file), specifier)).replace(/\.js$/, ".ts"))
     .filter((path) => existsSync(join(ROOT, path)));
