@@ -81,6 +81,7 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
+    journal: journalTable(clients),
   };
 }
 

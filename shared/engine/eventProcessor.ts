@@ -22,6 +22,8 @@ import { countRoleAssignments } from "../azure/armActions.js";
 import { budgetNotice, cleanupMode, planCleanup } from "../cleanup/plan.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import type { Journal } from "../cleanup/journal.js";
+import type { JournalEntry } from "../cleanup/types.js";
 import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 
 export interface EventDependencies {
@@ -36,6 +38,8 @@ export interface EventDependencies {
   findingState?: FindingStateStore;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
   cleanup?: CleanupOptions;
+  /** The journal, read for restores of the last 24 hours: their own writes are approved. */
+  journal?: Journal;
   now?: () => Date;
 }
 
@@ -78,7 +82,8 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
     if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
     const incomplete: Incomplete[] = [];
-    const facts = await gatherFacts(event, operation, deps, incomplete);
+    const stored: { baseline?: string[] } = {};
+    const facts = await gatherFacts(event, operation, deps, incomplete, stored);
     const collector = new FindingCollector(deps.policy, EVENT_RULE_META, now);
     for (const rule of eventRules) {
       if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
@@ -86,7 +91,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     }
     let findings = collector.sorted();
     if (findings.length > 0 && !recorded && !(await record())) return outcome("duplicate");
-    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
+    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(stored.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
     const runId = `event-${event.id}`;
@@ -119,13 +124,18 @@ function isPermanent(error: unknown): boolean {
   return status !== undefined && PERMANENT_STATUSES.has(status);
 }
 
-async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[]): Promise<EventFacts> {
+/** `stored` receives the baseline as stored (facts.baseline may add what a restore re-attached). */
+async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[], stored: { baseline?: string[] }): Promise<EventFacts> {
   const approval = approvalOf(event.caller, event.resourceUri, deps.policy);
   const facts: EventFacts = { event, change: operation.kind, approval };
   const { clients } = deps;
   switch (operation.kind) {
     case "role-assignment-write": {
-      if (approval.approved) return facts;
+      if (!approval.approved) {
+        const restoredBy = (await restoresOf(event.resourceUri, deps))[0];
+        if (restoredBy) facts.approval = { approved: true, reason: `restore ${restoredBy.entryId}` };
+      }
+      if (facts.approval.approved) return facts;
       const assignment = await readRoleAssignment(clients, event.resourceUri);
       if (!assignment) return facts;
       if (!readBackMatches(assignment.id, event, incomplete)) return facts;
@@ -139,7 +149,12 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (!resource) return facts;
       if (!readBackMatches(resource.id, event, incomplete)) return facts;
       facts.resource = resource;
-      if (baseline) facts.baseline = baseline;
+      const known = new Set((baseline ?? []).map(idKey));
+      const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)));
+      // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
+      const restored = added.length > 0 && !approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
+      if (baseline) stored.baseline = baseline;
+      if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
       return facts;
     }
     case "federated-credential-write": {
@@ -154,6 +169,19 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     case "identity-write":
       return facts;
   }
+}
+
+const RESTORE_APPROVAL_MS = 24 * 3_600_000;
+
+/** Restores of the last 24 hours that wrote this target (newest first): their events are approved as `restore <entry id>`. */
+async function restoresOf(targetId: string, deps: EventDependencies): Promise<JournalEntry[]> {
+  if (!deps.journal) return [];
+  const now = deps.now?.() ?? new Date();
+  const since = new Date(now.getTime() - RESTORE_APPROVAL_MS);
+  const entries = await deps.journal.since(since);
+  return entries
+    .filter((entry) => entry.kind === "restore" && entry.status === "done" && idKey(entry.action.targetId) === idKey(targetId))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
 /** RULES.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
