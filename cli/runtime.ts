@@ -43,7 +43,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   const settings = readAppSettings();
   const progress = new Progress();
   const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
-  const stateConnection = options.state && /AccountName=|UseDevelopmentStorage=/i.test(options.state) ? options.state : undefined;
+  const stateConnection = options.state && isConnectionString(options.state) ? options.state : undefined;
   const stateDirectory = options.state && !stateConnection ? options.state : undefined;
   if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
@@ -78,6 +78,15 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     progress.clear();
     await Promise.all([emulator.stop(), azurite?.stop()]);
   }
+}
+
+/**
+ * Whether `--state` names a storage connection string rather than a directory: an account key string,
+ * Azurite's shortcut, or a SAS string (`BlobEndpoint=…;TableEndpoint=…;SharedAccessSignature=…`), whose
+ * signature must never end up as directory names.
+ */
+export function isConnectionString(state: string): boolean {
+  return /(^|;)\s*(AccountName|UseDevelopmentStorage|SharedAccessSignature|TableEndpoint|QueueEndpoint|BlobEndpoint|DefaultEndpointsProtocol)=/i.test(state);
 }
 
 /** A command is one run, bounded by the run deadline; `serve` bounds each invocation instead. */

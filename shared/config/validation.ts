@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { z } from "zod";
 import { InputError, errorMessage } from "../errors.js";
 
@@ -60,9 +60,13 @@ export function parseJsonText(text: string, where: string): unknown {
 export function readJsonFile(path: string, where: string): unknown {
   let text: string;
   try {
+    // A device or a pipe (/dev/zero, /dev/stdin) would be read without bound: only regular files.
+    if (!statSync(path).isFile()) throw new InputError(`${where}: not a regular file`);
     text = readFileSync(path, "utf8");
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);
   }
-  return parseJsonText(text, where);
+  // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse rejects it.
+  return parseJsonText(text.startsWith("\uFEFF") ? text.slice(1) : text, where);
 }
