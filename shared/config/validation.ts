@@ -15,7 +15,7 @@ export function describeIssue(source: string, issue: z.core.$ZodIssue, input: un
     return `${source}: unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}${allowed}`;
   }
   const value = valueAt(input, issue.path);
-  const shown = value === undefined ? "missing" : `= ${truncate(JSON.stringify(value))}`;
+  const shown = value === undefined ? "missing" : `= ${truncate(redact(JSON.stringify(value)))}`;
   return `${source}: ${key || "(root)"} ${shown}: ${issue.message}`;
 }
 
@@ -31,6 +31,16 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
+}
+
+/**
+ * Values can carry secrets (a webhook URL's `sig=`, a connection string's AccountKey or SAS): a query
+ * string and key/signature parts are never echoed.
+ */
+function redact(text: string | undefined): string | undefined {
+  return text
+    ?.replace(/\?[^"\s]*/g, "?<redacted>")
+    .replace(/\b(AccountKey|SharedAccessSignature|SharedAccessKey|sig|code|key|password|secret|token)=[^;&"\s]*/gi, "$1=<redacted>");
 }
 
 function truncate(text: string | undefined): string {

@@ -30,3 +30,18 @@ describe("--state", () => {
     expect(isConnectionString(state)).toBe(expected);
   });
 });
+
+describe("bad app settings", () => {
+  it("name the setting without echoing a secret in its value", async () => {
+    const { readAppSettings } = await import("../../shared/config/settings.js");
+    const secret = "s3cr3tSignature";
+    let message = "";
+    try {
+      readAppSettings({ TEAMS_WEBHOOK_URL: `http://x.logic.azure.com/w?sig=${secret}` });
+    } catch (error) {
+      message = (error as Error).message;
+    }
+    expect(message).toMatch(/TEAMS_WEBHOOK_URL/);
+    expect(message).not.toContain(secret);
+  });
+});
