@@ -17,6 +17,7 @@ import { operationFor, apiVersionForType, type OperationEntry } from "../events/
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
 import { cleanupMode } from "../actions/plan.js";
@@ -30,6 +31,8 @@ export interface EventDependencies {
   dedupe: EventDedupeStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
+  /** The app's own role assignments as of the last sweep (governance-tampering); absent: not known. */
+  selfAssignments?: SelfRoleAssignmentStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
@@ -129,7 +132,11 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     case "identity-delete":
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
+    case "role-assignment-delete":
+      if (!approval.approved && deps.selfAssignments) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
+      return facts;
     case "identity-write":
+    case "resource-change":
       return facts;
   }
 }

@@ -5,6 +5,7 @@ import type { FindingStateStore } from "../state/findingStateTable.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { applyRun, rulesWithUnknowns, type LifecycleResult } from "./findingLifecycle.js";
@@ -24,6 +25,8 @@ export interface SweepJobStores {
   /** Refreshed from what the sweep read, so event handling compares against current attachments. */
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
+  /** The app's own role assignments, for governance-tampering on their delete events. */
+  selfAssignments?: SelfRoleAssignmentStore;
   dedupe?: EventDedupeStore;
   notifier?: Notifier;
 }
@@ -50,7 +53,13 @@ export async function runSweepJob(
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
-  const report = await runSweep(clients, policy, { ...options, now, onInventory: (identities, attachments) => (read = { identities, attachments }) });
+  let selfRoleAssignments: string[] = [];
+  const report = await runSweep(clients, policy, {
+    ...options,
+    now,
+    onInventory: (identities, attachments) => (read = { identities, attachments }),
+    onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
+  });
   const plan = options.actions
     ? planActions(report, policy, options.actions, { ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now }, scope)
     : undefined;
@@ -60,6 +69,7 @@ export async function runSweepJob(
     await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
+  await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   const notifications = await stores.notifier?.afterSweep(scope, lifecycle, report, policy, now);
   if (plan && options.actions) await takeActions(report, plan, clients, policy, options.actions);

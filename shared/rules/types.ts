@@ -1,12 +1,12 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition, SubscriptionEventDelivery } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 
-export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline";
+export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline" | "guard";
 
 /** What a rule found, before the engine adds fingerprint, remediation and policy overrides. */
 export interface FindingDraft {
@@ -72,6 +72,11 @@ export interface SweepInventory {
   lastSignIns?: Map<string, Date>;
   /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
   subscriptionsInScope: Set<string>;
+  /**
+   * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
+   * subscription whose read failed is absent (an incomplete check, never a finding).
+   */
+  eventDelivery?: Map<string, SubscriptionEventDelivery>;
 }
 
 /** What an event handler read back before deciding (never the event payload alone). */
@@ -89,6 +94,8 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */
+  selfRoleAssignment?: boolean;
 }
 
 export interface EventRule {
