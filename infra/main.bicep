@@ -193,11 +193,18 @@ module findingsTopic 'app/findings-topic.bicep' = if (empty(findingsTopicEndpoin
   }
 }
 
-// The app's own identity is `self` in the policy: its changes are never findings.
+// The app's own identity is `self` in the policy: its changes are never findings. Its Function App is
+// where every governed subscription's events must arrive (event-coverage-missing), and everything in
+// its resource groups — this one, and the one holding the system topic in each governed subscription —
+// is its own (governance-tampering).
+var functionAppName = '${abbreviations.functionApp}${resourceToken}'
+var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))
 var policy = union(loadJsonContent('policy.json'), {
   self: {
     objectId: identity.outputs.principalId
     appId: identity.outputs.clientId
+    functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)
+    resources: selfResources
   }
 })
 
@@ -205,7 +212,7 @@ module functionApp 'app/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
   params: {
-    name: '${abbreviations.functionApp}${resourceToken}'
+    name: functionAppName
     planName: '${abbreviations.plan}${resourceToken}'
     location: location
     tags: tags

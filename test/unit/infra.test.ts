@@ -263,9 +263,20 @@ describe("infra: files and parameters", () => {
 
   it("the policy deployed as UAMI_GUARD_POLICY is valid (with the app's identity as self)", () => {
     const policy = JSON.parse(read("infra/policy.json")) as Record<string, unknown>;
-    const deployed = { ...policy, self: { objectId: "00000000-0000-0000-0000-000000000001", appId: "00000000-0000-0000-0000-000000000002" } };
+    const rg = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-env";
+    const deployed = {
+      ...policy,
+      self: { objectId: "00000000-0000-0000-0000-000000000001", appId: "00000000-0000-0000-0000-000000000002", functionAppId: `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x`, resources: [rg] },
+    };
     expect(() => loadPolicy(JSON.stringify(deployed), ruleIds)).not.toThrow();
-    expect(read("infra/main.bicep")).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    const main = read("infra/main.bicep");
+    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    // event-coverage-missing needs the Function App; governance-tampering its own resources.
+    const self = valueAfter(main, "var policy =");
+    expect(self).toContain("functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)");
+    expect(self).toContain("resources: selfResources");
+    expect(main).toContain("var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))");
+    expect(valueAfter(main, "module functionApp ")).toContain("name: functionAppName");
   });
 });
 
@@ -444,6 +455,32 @@ describe("infra: Event Grid", () => {
     const batches = Array.from({ length: Math.ceil(operationNames.length / size) }, (_, batch) => operationNames.slice(batch * size, (batch + 1) * size));
     for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(25);
     expect(batches.flat()).toEqual(operationNames);
+  });
+
+  it("keeps each event subscription within Event Grid's 25 filter values across all its advanced filters", () => {
+    // https://learn.microsoft.com/azure/event-grid/event-filtering#limitations: "25 advanced filters and
+    // 25 filter values across all the filters per Event Grid subscription".
+    const filters = valueAfter(text, "advancedFilters:");
+    expect([...filters.matchAll(/operatorType:/g)]).toHaveLength(1);
+    const size = Number(/^var maxFilterValues = (\d+)$/m.exec(text)?.[1]);
+    const subscriptions = Math.ceil(operationNames.length / size);
+    const perSubscription = Array.from({ length: subscriptions }, (_, batch) => operationNames.slice(batch * size, (batch + 1) * size).length);
+    for (const count of perSubscription) expect(count).toBeLessThanOrEqual(25);
+    expect(perSubscription.reduce((sum, count) => sum + count, 0)).toBe(operationNames.length);
+    expect(valueAfter(text, "resource resourceEvents ")).toContain("name: batch == 0 ? 'uami-guard' : 'uami-guard-${batch + 1}'");
+  });
+
+  it("delivers the operations governance-tampering watches", () => {
+    for (const operation of [
+      "Microsoft.Authorization/roleAssignments/delete",
+      "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete",
+      "Microsoft.EventGrid/systemTopics/delete",
+      "Microsoft.Web/sites/stop/action",
+      "Microsoft.Web/sites/delete",
+      "Microsoft.Web/sites/config/write",
+    ]) {
+      expect(operationNames, operation).toContain(operation);
+    }
   });
 
   it("subscribes to the subscription's write, delete and action successes", () => {
