@@ -20,10 +20,10 @@ import type { Notifier } from "../notify/notifier.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
-import { cleanupMode } from "../actions/plan.js";
-import { carryOut, planRun } from "../actions/cleanup.js";
-import type { ActionSettings } from "../actions/runActions.js";
-import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../actions/types.js";
+import { cleanupMode, planCleanup } from "../cleanup/plan.js";
+import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
+import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 
 export interface EventDependencies {
   clients: AzureClients;
@@ -35,8 +35,10 @@ export interface EventDependencies {
   selfAssignments?: SelfRoleAssignmentStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
+  /** With the notifier: the finding state that says which event findings are new. */
+  findingState?: FindingStateStore;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
-  actions?: ActionSettings;
+  cleanup?: CleanupOptions;
   now?: () => Date;
 }
 
@@ -90,11 +92,13 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
-    const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
-    if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
-    const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
+    const runId = `event-${event.id}`;
+    const planned = deps.cleanup ? await planEventCleanup(findings, event, runId, deps, deps.cleanup, now) : undefined;
+    if (planned?.breakerNotice) findings = sortFindings([...findings, planned.breakerNotice]);
+    const { notifier, findingState } = deps;
+    const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
-    const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
+    const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
     if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
@@ -198,14 +202,12 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
  * One event is one run for RULES.md "Actions": its enforced findings become work items unless the
  * breaker trips; maxDeletePercent is judged against the role assignments there are now.
  */
-async function planEventActions(findings: Finding[], event: ResourceEvent, deps: EventDependencies, settings: ActionSettings, now: Date) {
-  if (cleanupMode(deps.policy, settings.forceEnforce) === "off") return undefined;
-  const runId = `event-${event.id}`;
+async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId: string, deps: EventDependencies, cleanup: CleanupOptions, now: Date) {
+  if (cleanupMode(deps.policy, cleanup.forceEnforce) === "off") return undefined;
   const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
-  const { plan, notice } = planRun(findings, deps.policy, { forceEnforce: settings.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now }, runId, "events");
-  return { runId, plan, ...(notice ? { notice } : {}) };
+  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });
 }
 
 function sameIdSet(before: string[] | undefined, now: string[]): boolean {

@@ -1,33 +1,10 @@
 import type { TransactionAction } from "@azure/data-tables";
 import { TableStore } from "./tableStore.js";
-import type { FindingRecord } from "../engine/findingLifecycle.js";
+import type { FindingRecord, FindingStateStore } from "../engine/findingLifecycle.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 
-/** The subset of the state store the engine needs; Table storage here, a test can pass its own. */
-export interface FindingStateStore {
-  load(scope: string): Promise<Map<string, FindingRecord>>;
-  /** Only these fingerprints (event findings: point reads, not the whole partition). */
-  loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
-  save(scope: string, records: FindingRecord[]): Promise<void>;
-}
-
-interface FindingEntity {
-  partitionKey: string;
-  rowKey: string;
-  ruleId: string;
-  subjectId: string;
-  relatedId?: string;
-  severity: string;
-  title: string;
-  status: string;
-  firstSeen: string;
-  lastSeen: string;
-  timesSeen: number;
-  consecutive: number;
-  resolvedAt?: string;
-  lastNotifiedAt?: string;
-  snapshot: string;
-}
+/** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
+type FindingEntity = Omit<FindingRecord, "fingerprint"> & { partitionKey: string; rowKey: string };
 
 const TRANSACTION_LIMIT = 100;
 
@@ -79,7 +56,7 @@ function toRecord(entity: FindingEntity): FindingRecord {
     fingerprint: entity.rowKey,
     ruleId: entity.ruleId,
     subjectId: entity.subjectId,
-    severity: entity.severity as FindingRecord["severity"],
+    severity: entity.severity,
     title: entity.title,
     status: entity.status === "resolved" ? "resolved" : "open",
     firstSeen: entity.firstSeen,

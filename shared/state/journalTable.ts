@@ -2,12 +2,13 @@ import { createHash } from "node:crypto";
 import type { TableEntityResult } from "@azure/data-tables";
 import { TableStore } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { CLAIM_LEASE_MS, type ClaimStore, type Journal } from "../actions/journal.js";
-import type { JournalEntry, JournalStatus } from "../actions/types.js";
+import { LEASE_MS, type Journal, type LeaseStore } from "../cleanup/journal.js";
+import type { JournalEntry, JournalStatus } from "../cleanup/types.js";
 
 /** Partitions of the journal table besides one per run id (run ids start with a letter). */
 const PENDING = "_pending";
-const CLAIMS = "_claims";
+/** The leases' partition; its stored name predates the word "lease" and stays, so old rows still count. */
+const LEASES = "_claims";
 /** Table properties hold 64 KiB (32 K UTF-16 characters): longer JSON is split over several. */
 const CHUNK = 30_000;
 
@@ -30,8 +31,8 @@ function joinJson(entity: Record<string, unknown>, name: string): unknown {
   return JSON.parse(text);
 }
 
-/** The app's journal (table `uamiguardjournal`): one partition per run, a pending index, target claims. */
-export class TableJournal extends TableStore implements Journal, ClaimStore {
+/** The app's journal (table `uamiguardjournal`): one partition per run, a pending index, target leases. */
+export class TableJournal extends TableStore implements Journal, LeaseStore {
   get description(): string {
     return `table ${this.table.tableName}`;
   }
@@ -128,7 +129,7 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
     await this.ensure();
     const clauses: string[] = [];
     if (filter.runId) clauses.push(`PartitionKey eq '${partitionOf(filter.runId).replace(/'/g, "''")}'`);
-    else clauses.push(`PartitionKey ne '${PENDING}' and PartitionKey ne '${CLAIMS}'`);
+    else clauses.push(`PartitionKey ne '${PENDING}' and PartitionKey ne '${LEASES}'`);
     if (filter.entryId) clauses.push(`RowKey eq '${filter.entryId.replace(/'/g, "''")}'`);
     const found: JournalEntry[] = [];
     try {
@@ -140,10 +141,10 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
   }
 
   /** Insert wins; an expired hold is taken over with its ETag, so only one of two racing runs gets it. */
-  async claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+  async acquire(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
     await this.ensure();
     const rowKey = createHash("sha256").update(targetKey).digest("hex");
-    const entity = { partitionKey: CLAIMS, rowKey, targetKey, runId: holder.runId, entryId: holder.entryId, claimedAt: now.toISOString() };
+    const entity = { partitionKey: LEASES, rowKey, targetKey, runId: holder.runId, entryId: holder.entryId, claimedAt: now.toISOString() };
     try {
       await this.table.createEntity(entity);
       return { ok: true };
@@ -151,9 +152,9 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
       if (statusCodeOf(error) !== 409) throw toServiceCallFailed("tableStorage", error);
     }
     try {
-      const current = await this.table.getEntity<{ runId: string; entryId: string; claimedAt: string }>(CLAIMS, rowKey);
+      const current = await this.table.getEntity<{ runId: string; entryId: string; claimedAt: string }>(LEASES, rowKey);
       const mine = current.entryId === holder.entryId;
-      if (!mine && now.getTime() - Date.parse(current.claimedAt) < CLAIM_LEASE_MS) return { ok: false, heldBy: current.runId };
+      if (!mine && now.getTime() - Date.parse(current.claimedAt) < LEASE_MS) return { ok: false, heldBy: current.runId };
       await this.table.updateEntity(entity, "Replace", { etag: current.etag });
       return { ok: true };
     } catch (error) {
@@ -167,8 +168,8 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
     await this.ensure();
     const rowKey = createHash("sha256").update(targetKey).digest("hex");
     try {
-      const current = await this.table.getEntity<{ entryId: string }>(CLAIMS, rowKey);
-      if (current.entryId === holder.entryId) await this.table.deleteEntity(CLAIMS, rowKey, { etag: current.etag });
+      const current = await this.table.getEntity<{ entryId: string }>(LEASES, rowKey);
+      if (current.entryId === holder.entryId) await this.table.deleteEntity(LEASES, rowKey, { etag: current.etag });
     } catch (error) {
       const status = statusCodeOf(error);
       if (status !== 404 && status !== 412) throw toServiceCallFailed("tableStorage", error);

@@ -4,7 +4,7 @@ import { loadFixture, startTarget } from "../helpers/estate.js";
 import { policySchema } from "../../shared/config/policy.js";
 import { runSweep } from "../../shared/engine/sweep.js";
 import { runSweepJob } from "../../shared/engine/sweepJob.js";
-import { eventDependencies, sweepJobStores } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies, sweepJobStores } from "../../shared/composition.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
 import { readEventDelivery } from "../../shared/azure/eventDelivery.js";
 import { seedEventStores } from "../../local/seed.js";

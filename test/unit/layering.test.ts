@@ -23,7 +23,7 @@ describe("layering", () => {
     for (const file of sources("shared/rules")) {
       for (const target of imports(file)) {
         expect(target, `${file} imports ${target}`).not.toMatch(/^(node:|fs|http|https|net|child_process|@azure|@azure-rest|p-limit)/);
-        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|actions)\//);
+        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|cleanup)\//);
       }
     }
   });
@@ -38,7 +38,7 @@ describe("layering", () => {
 
   it("Azure SDK packages are imported only by adapters in shared/azure/ (and the notify/state adapters)", () => {
     for (const file of sources("shared")) {
-      if (/^shared\/(azure|notify|state|actions)\//.test(file)) continue;
+      if (/^shared\/(azure|notify|state|cleanup)\//.test(file)) continue;
       for (const target of imports(file)) {
         expect(target, `${file} imports ${target}`).not.toMatch(/^@azure(-rest)?\/(arm-|identity|data-tables|storage-|monitor-|eventgrid|core-client)/);
       }

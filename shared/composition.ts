@@ -1,0 +1,90 @@
+import type { AzureClients } from "./azure/clients.js";
+import type { Policy } from "./config/policy.js";
+import { LEASE_MS } from "./cleanup/journal.js";
+import type { CleanupOptions } from "./cleanup/pipeline.js";
+import type { EventDependencies } from "./engine/eventProcessor.js";
+import type { SweepJobStores } from "./engine/sweepJob.js";
+import { NotificationOutbox } from "./notify/outbox.js";
+import { Notifier } from "./notify/notifier.js";
+import { configuredSinks } from "./notify/sinks.js";
+import { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "./state/eventStores.js";
+import { TableFindingStateStore } from "./state/findingStateTable.js";
+import { TableJournal } from "./state/journalTable.js";
+import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
+
+/**
+ * The composition root: the one place that names every table and queue and builds the stores,
+ * sinks and cleanup options on them. Triggers (functions/), `serve` and the CLI ask here; nothing
+ * else constructs a store on a table by name.
+ */
+
+export const TABLES = {
+  findings: "uamiguardfindings",
+  dedupe: "uamiguardevents",
+  baseline: "uamiguardbaseline",
+  identities: "uamiguardidentities",
+  outbox: "uamiguardoutbox",
+  journal: "uamiguardjournal",
+} as const;
+
+/** The cleanup queue; the Functions host moves an item that failed maxDequeueCount times to `<name>-poison`. */
+export const CLEANUP_QUEUE = "uamiguard-cleanup";
+export const CLEANUP_POISON_QUEUE = `${CLEANUP_QUEUE}-poison`;
+
+/** The finding state (table `uamiguardfindings`): one instance per run, written once per run. */
+export function findingStateStore(clients: AzureClients): TableFindingStateStore {
+  return new TableFindingStateStore(clients.table(TABLES.findings));
+}
+
+/** The journal table, which is also the lease store. */
+export function journalTable(clients: AzureClients): TableJournal {
+  return new TableJournal(clients.table(TABLES.journal));
+}
+
+/** The notifier for the target's configured sinks (undefined when none is configured). */
+export function notifierFor(clients: AzureClients): Notifier | undefined {
+  const sinks = configuredSinks(clients);
+  if (sinks.length === 0) return undefined;
+  return new Notifier(sinks, new NotificationOutbox(clients.table(TABLES.outbox)));
+}
+
+/** The stores the event path uses, on the target's Table storage. */
+export function eventDependencies(clients: AzureClients, policy: Policy, options: { notify?: boolean } = {}): EventDependencies {
+  const notifier = options.notify ? notifierFor(clients) : undefined;
+  return {
+    ...(notifier ? { notifier, findingState: findingStateStore(clients) } : {}),
+    clients,
+    policy,
+    dedupe: new EventDedupeStore(clients.table(TABLES.dedupe)),
+    baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
+    catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
+    // The app's own role assignments live in the identities table, in a partition of their own.
+    selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
+  };
+}
+
+/** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
+export function sweepJobStores(clients: AzureClients, policy: Policy, options: { notify: boolean }): SweepJobStores {
+  const { baseline, catalog, dedupe, selfAssignments } = eventDependencies(clients, policy);
+  const notifier = options.notify ? notifierFor(clients) : undefined;
+  return { findings: findingStateStore(clients), baseline, catalog, dedupe, ...(selfAssignments ? { selfAssignments } : {}), ...(notifier ? { notifier } : {}) };
+}
+
+/**
+ * The app's cleanup: journal and leases in the journal table, actions as work items on the cleanup
+ * queue. `reconcile`: the sweep reconciles pending entries older than a lease (younger ones may be
+ * work items in flight on another instance); the event path leaves that to the sweeps.
+ */
+export function appCleanup(clients: AzureClients, policy: Policy, caller: string, options: { reconcile: boolean }): CleanupOptions {
+  const journal = journalTable(clients);
+  return {
+    clients,
+    policy,
+    forceEnforce: false,
+    caller,
+    journal,
+    leases: journal,
+    dispatch: { kind: "queue", queue: clients.queue(CLEANUP_QUEUE) },
+    ...(options.reconcile ? { reconcileOlderThanMs: LEASE_MS } : {}),
+  };
+}
