@@ -17,6 +17,7 @@ import { operationFor, apiVersionForType, type OperationEntry } from "../events/
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
+import { recordEvent, recordOutbox } from "../telemetry.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
@@ -65,6 +66,12 @@ const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.met
  * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
+  const outcome = await handleEvent(raw, deps);
+  recordEvent(outcome, deps.policy);
+  return outcome;
+}
+
+async function handleEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
   const parsed = parseResourceEvent(raw);
   if (!parsed.ok) return { eventId: parsed.id, status: "malformed", reason: parsed.reason, findings: [], incomplete: [] };
   const event = parsed.event;
@@ -98,6 +105,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     const { notifier, findingState } = deps;
     const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
+    recordOutbox(sent?.pending);
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {

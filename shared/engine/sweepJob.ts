@@ -10,6 +10,7 @@ import { sweepScopeKey } from "../state/findingStateTable.js";
 import { planCleanup } from "../cleanup/plan.js";
 import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
 
 export interface SweepJobResult {
@@ -76,5 +77,6 @@ export async function runSweepJob(
   await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   if (planned && cleanup) report = { ...report, actions: await runCleanup(planned.plan, report.runId, cleanup) };
+  recordSweep(report, policy, notifications?.pending);
   return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

@@ -1,0 +1,24 @@
+import { readAppSettings } from "../shared/config/settings.js";
+import { credentialFor, startTelemetry } from "../shared/azure/telemetry.js";
+import { errorMessage } from "../shared/errors.js";
+import { installTelemetry } from "../shared/telemetry.js";
+
+/**
+ * Application Insights for the Function App, started once, before any function module loads (the
+ * entry module imports this first). Off without APPLICATIONINSIGHTS_CONNECTION_STRING. A bad setting
+ * is reported and leaves telemetry off; the functions still load (they fail on their own settings).
+ */
+export function startAppTelemetry(env: NodeJS.ProcessEnv = process.env): boolean {
+  try {
+    const settings = readAppSettings(env);
+    if (!settings.APPLICATIONINSIGHTS_CONNECTION_STRING) return false;
+    const credential = credentialFor(settings.APPLICATIONINSIGHTS_AUTHENTICATION_STRING);
+    installTelemetry(startTelemetry({ connectionString: settings.APPLICATIONINSIGHTS_CONNECTION_STRING, ...(credential ? { credential } : {}) }));
+    return true;
+  } catch (error) {
+    console.error(`telemetry: not started: ${errorMessage(error)}`);
+    return false;
+  }
+}
+
+startAppTelemetry();
