@@ -36,6 +36,14 @@ param enableSentinel bool = true
 @minLength(11)
 param sweepSchedule string = '0 0 */6 * * *'
 
+@description('Minutes between two sweeps, as sweepSchedule runs them: the no-sweep alert fires after twice this.')
+@minValue(5)
+@maxValue(1440)
+param sweepIntervalMinutes int = 360
+
+@description('Resource id of an action group the operations alerts notify. Empty: they fire in Azure Monitor only.')
+param alertActionGroupId string = ''
+
 @description('Event Grid delivery attempts before an event is dead-lettered.')
 @minValue(1)
 @maxValue(30)
@@ -140,6 +148,18 @@ module monitoring 'app/monitoring.bicep' = {
     tags: tags
     retentionInDays: logRetentionInDays
     appPrincipalId: identity.outputs.principalId
+  }
+}
+
+module operations 'app/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    sweepIntervalMinutes: sweepIntervalMinutes
+    alertActionGroupId: alertActionGroupId
   }
 }
 
@@ -282,6 +302,7 @@ output UAMI_GUARD_LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.workspac
 output LOGS_INGESTION_DCR_ID string = findingsIngestion.outputs.immutableId
 output LOGS_INGESTION_ENDPOINT string = findingsIngestion.outputs.logsIngestionEndpoint
 output EVENTGRID_TOPIC_ENDPOINT string = empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
+output UAMI_GUARD_OPERATIONS_WORKBOOK_ID string = operations.outputs.workbookId
 output UAMI_GUARD_GOVERNED_SUBSCRIPTION_IDS array = governedSubscriptions
 // <subscription id>/<resource group>/<system topic name>, one per governed subscription.
 output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in governedSubscriptions: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']
