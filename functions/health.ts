@@ -1,6 +1,6 @@
 import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { runSelfCheck } from "../shared/azure/selfCheck.js";
-import { CLEANUP_QUEUE, TABLES } from "../shared/composition.js";
+import { CLEANUP_QUEUE, sinkEndpointsFor, TABLES } from "../shared/composition.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
 
@@ -19,6 +19,7 @@ export function healthHandler(dependencies: DependencyProvider): HttpHandler {
         subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
         tables: Object.values(TABLES),
         queue: CLEANUP_QUEUE,
+        sinks: sinkEndpointsFor(clients.origin),
         ...(policy.self.objectId ? { selfObjectId: policy.self.objectId } : {}),
       });
       for (const [check, result] of Object.entries(report.checks)) if (result !== "ok") context.warn(`health: ${check}: ${result}`);

@@ -1,13 +1,13 @@
-import type { AzureClients } from "./azure/clients.js";
+import type { AzureClients, AzureTarget } from "./azure/clients.js";
 import type { Policy } from "./config/policy.js";
 import { LEASE_MS } from "./cleanup/journal.js";
 import type { CleanupOptions } from "./cleanup/pipeline.js";
 import type { EventDependencies } from "./engine/eventProcessor.js";
 import type { SweepJobStores } from "./engine/sweepJob.js";
-import { NotificationOutbox } from "./notify/outbox.js";
+import { NotificationOutbox } from "./state/outbox.js";
 import { Notifier } from "./notify/notifier.js";
-import { configuredSinks } from "./notify/sinks.js";
-import { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "./state/eventStores.js";
+import { configuredSinks, type SinkEndpoints } from "./notify/sinks.js";
+import { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "./state/eventStores.js";
 import { TableFindingStateStore } from "./state/findingStateTable.js";
 import { TableJournal } from "./state/journalTable.js";
 import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
@@ -41,9 +41,33 @@ export function journalTable(clients: AzureClients): TableJournal {
   return new TableJournal(clients.table(TABLES.journal));
 }
 
+/** The emulator's DCR immutable id: any well-formed value, the emulator keeps what it receives. */
+export const EMULATOR_DCR_ID = "dcr-00000000000000000000000000000000";
+
+/** Where notifications go for this target: the emulator's own sinks, or the app settings'. */
+export function sinkEndpointsFor(target: AzureTarget): SinkEndpoints {
+  if (target.kind === "emulator") {
+    return {
+      teamsWebhookUrl: `${target.url}/teams/workflows/uami-guard`,
+      logsIngestion: { endpoint: `${target.url}/ingestion`, dcrImmutableId: EMULATOR_DCR_ID, stream: "Custom-UamiGuardFindings" },
+      eventGrid: { endpoint: `${target.url}/eventgrid/api/events` },
+    };
+  }
+  const settings = target.settings;
+  const sinks: SinkEndpoints = {};
+  if (settings.TEAMS_WEBHOOK_URL) sinks.teamsWebhookUrl = settings.TEAMS_WEBHOOK_URL;
+  if (settings.LOGS_INGESTION_ENDPOINT && settings.LOGS_INGESTION_DCR_ID) {
+    sinks.logsIngestion = { endpoint: settings.LOGS_INGESTION_ENDPOINT, dcrImmutableId: settings.LOGS_INGESTION_DCR_ID, stream: settings.LOGS_INGESTION_STREAM };
+  }
+  if (settings.EVENTGRID_TOPIC_ENDPOINT) {
+    sinks.eventGrid = { endpoint: settings.EVENTGRID_TOPIC_ENDPOINT, ...(settings.EVENTGRID_TOPIC_KEY ? { key: settings.EVENTGRID_TOPIC_KEY } : {}) };
+  }
+  return sinks;
+}
+
 /** The notifier for the target's configured sinks (undefined when none is configured). */
 export function notifierFor(clients: AzureClients): Notifier | undefined {
-  const sinks = configuredSinks(clients);
+  const sinks = configuredSinks(clients, sinkEndpointsFor(clients.origin));
   if (sinks.length === 0) return undefined;
   return new Notifier(sinks, new NotificationOutbox(clients.table(TABLES.outbox)));
 }
@@ -55,7 +79,7 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     ...(notifier ? { notifier, findingState: findingStateStore(clients) } : {}),
     clients,
     policy,
-    dedupe: new EventDedupeStore(clients.table(TABLES.dedupe)),
+    dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
     // The app's own role assignments live in the identities table, in a partition of their own.

@@ -1,6 +1,7 @@
 import { createDefaultHttpClient, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
 import pLimit from "p-limit";
 import type { AzureClients } from "./clients.js";
+import type { SinkEndpoints } from "../notify/sinks.js";
 import { countRoleAssignments } from "./armActions.js";
 import { getDirectoryObjectsByIds } from "./directory.js";
 import { errorMessage, statusCodeOf } from "../errors.js";
@@ -17,6 +18,8 @@ export interface SelfCheckTargets {
   queue: string;
   /** The app's own object id (Graph getByIds of it); absent: a well-formed id that resolves to nothing. */
   selfObjectId?: string;
+  /** The sinks notifications go to. */
+  sinks: SinkEndpoints;
 }
 
 export interface SelfCheckReport {
@@ -37,7 +40,7 @@ export async function runSelfCheck(clients: AzureClients, targets: SelfCheckTarg
   checks.push(["graph getByIds", () => withDeadline(getDirectoryObjectsByIds(clients.graph, [targets.selfObjectId ?? NO_OBJECT])).then(() => undefined)]);
   for (const table of targets.tables) checks.push([`table ${table}`, () => withDeadline(writeTable(clients, table))]);
   checks.push([`queue ${targets.queue}`, () => withDeadline(writeQueue(clients, targets.queue))]);
-  for (const [sink, url] of sinkUrls(clients)) checks.push([`sink ${sink}`, () => reachable(clients, url)]);
+  for (const [sink, url] of sinkUrls(targets.sinks)) checks.push([`sink ${sink}`, () => reachable(clients, url)]);
   const limit = pLimit(4);
   const results = await Promise.all(
     checks.map(([name, check]) =>
@@ -82,8 +85,7 @@ async function writeQueue(clients: AzureClients, name: string): Promise<void> {
   await queue.deleteMessage(sent.messageId, sent.popReceipt, { abortSignal: AbortSignal.timeout(DEADLINE_MS) });
 }
 
-function sinkUrls(clients: AzureClients): Array<[string, string]> {
-  const { sinks } = clients;
+function sinkUrls(sinks: SinkEndpoints): Array<[string, string]> {
   const urls: Array<[string, string]> = [];
   if (sinks.teamsWebhookUrl) urls.push(["teams", sinks.teamsWebhookUrl]);
   if (sinks.logsIngestion) urls.push(["sentinel", sinks.logsIngestion.endpoint]);

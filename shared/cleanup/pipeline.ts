@@ -96,7 +96,7 @@ export async function runCleanup(plan: CleanupPlan, runId: string, options: Clea
     for (const entry of await reconcilePending(options.journal, options.clients, new Date(), options.reconcileOlderThanMs)) reconciled.push(reconciledRecord(entry));
   }
   if (plan.toRun.length === 0) return [...reconciled, ...plan.records];
-  const done = options.dispatch.kind === "queue" ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue) : await carryOutInline(plan.toRun, runId, options);
+  const done = options.dispatch.kind === "queue" ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue) : await executeInline(plan.toRun, runId, options);
   return [...reconciled, ...plan.records, ...done];
 }
 
@@ -118,7 +118,7 @@ async function enqueue(actions: PlannedAction[], runId: string, caller: string, 
   return queued;
 }
 
-async function carryOutInline(actions: PlannedAction[], runId: string, options: CleanupOptions): Promise<ActionRecord[]> {
+async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions): Promise<ActionRecord[]> {
   const { journal } = options;
   if (!journal || options.dispatch.kind !== "inline") throw new Error("cleanup: an enforce run needs a journal");
   // Changes to one target (two identities detached from one VM) go one after the other: each reads

@@ -15,7 +15,7 @@ import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
-import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
 import { recordEvent, recordOutbox } from "../telemetry.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
@@ -29,7 +29,7 @@ import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 export interface EventDependencies {
   clients: AzureClients;
   policy: Policy;
-  dedupe: EventDedupeStore;
+  dedupe: DeliveryRecordStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
   /** The app's own role assignments as of the last sweep (governance-tampering); absent: not known. */
@@ -60,9 +60,9 @@ const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.met
 
 /**
  * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), read current state
- * back from ARM, evaluate the pure event rules, and only when that gives findings claim the event id
- * (a delivery that reports nothing needs no dedupe record: the baseline it may write is state, and a
- * redelivery writes the same). A failure gives the claim back and reports `failed`, so a redelivery
+ * back from ARM, evaluate the pure event rules, and only when that gives findings write its delivery record
+ * (a delivery that reports nothing needs no delivery record: the baseline it may write is state, and a
+ * redelivery writes the same). A failure forgets the record and reports `failed`, so a redelivery
  * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
@@ -80,12 +80,12 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
   const operation = operationFor(event.operationName);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
-  if (deps.dedupe.claimedHere(event.id)) return outcome("duplicate");
+  if (deps.dedupe.recordedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
-  let claimed = false;
-  const claim = async (): Promise<boolean> => (claimed = await deps.dedupe.claim(event.id, now));
-  // A delete queries Resource Graph: it claims first, so a redelivery spends no quota.
-  if (operation.kind === "identity-delete" && !(await claim())) return outcome("duplicate");
+  let recorded = false;
+  const record = async (): Promise<boolean> => (recorded = await deps.dedupe.record(event.id, now));
+  // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
+  if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
   try {
     const incomplete: Incomplete[] = [];
     const facts = await gatherFacts(event, operation, deps, incomplete);
@@ -95,7 +95,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
       for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);
     }
     let findings = collector.sorted();
-    if (findings.length > 0 && !claimed && !(await claim())) return outcome("duplicate");
+    if (findings.length > 0 && !recorded && !(await record())) return outcome("duplicate");
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
@@ -109,7 +109,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
-    if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
+    if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
 }

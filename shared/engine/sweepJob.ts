@@ -1,7 +1,7 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
 import type { RunReport } from "../findings.js";
-import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
@@ -27,7 +27,7 @@ export interface SweepJobStores {
   catalog?: IdentityCatalogStore;
   /** The app's own role assignments, for governance-tampering on their delete events. */
   selfAssignments?: SelfRoleAssignmentStore;
-  dedupe?: EventDedupeStore;
+  dedupe?: DeliveryRecordStore;
   notifier?: Notifier;
 }
 

@@ -3,7 +3,7 @@ import type { LifecycleResult, Notified } from "../engine/findingLifecycle.js";
 import type { RunReport } from "../findings.js";
 import { dispatch, planNotifications, type DispatchResult } from "./dispatcher.js";
 import type { Digest } from "./notification.js";
-import type { NotificationOutbox } from "./outbox.js";
+import type { NotificationOutbox } from "../state/outbox.js";
 import type { Sink } from "./sinks.js";
 
 /**

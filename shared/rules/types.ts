@@ -1,6 +1,6 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition, SubscriptionEventDelivery } from "../model.js";
-import type { SweepIndex } from "./lib/sweepIndex.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
+import type { SweepIndex, SweepInventory } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
@@ -60,24 +60,6 @@ export interface AssignmentRule {
 export type SweepRule = InventoryRule | AssignmentRule;
 
 /** The inventory a sweep gathered, before indexing. */
-export interface SweepInventory {
-  now: Date;
-  identities: Identity[];
-  attachments: AttachedResource[];
-  roleDefinitions: RoleDefinition[];
-  federatedCredentials: FederatedCredential[];
-  /** Role assignments held per principal id (lower-case), counted while streaming. */
-  assignmentsByPrincipal: Map<string, number>;
-  /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
-  lastSignIns?: Map<string, Date>;
-  /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
-  subscriptionsInScope: Set<string>;
-  /**
-   * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
-   * subscription whose read failed is absent (an incomplete check, never a finding).
-   */
-  eventDelivery?: Map<string, SubscriptionEventDelivery>;
-}
 
 /** What an event handler read back before deciding (never the event payload alone). */
 export interface EventFacts {

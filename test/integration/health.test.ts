@@ -6,7 +6,7 @@ import { healthHandler } from "../../functions/health.js";
 import { policySchema } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
 import { TABLES, CLEANUP_QUEUE } from "../../shared/composition.js";
-import { redact } from "../../shared/azure/selfCheck.js";
+import { redact, runSelfCheck } from "../../shared/azure/selfCheck.js";
 import type { AzureClients } from "../../shared/azure/clients.js";
 
 const S1 = "11111111-1111-1111-1111-111111111111";
@@ -40,22 +40,32 @@ describe("GET /api/health?deep=1 (emulator and Azurite)", () => {
     expect(peeked.peekedMessageItems).toEqual([]);
   });
 
-  it("names each failing check with its reason, never a secret, and answers 503", async () => {
+  it("names each failing check with its reason and answers 503", async () => {
     const estate = loadFixture("guard-estate.json");
     estate.emulator.faults = [
       { service: "graph", status: 403, rate: 1 },
       { service: "resourceGraph", status: 403, rate: 1 },
     ];
     const target = await targets.start(estate);
-    const clients: AzureClients = { ...target.clients, sinks: { ...target.clients.sinks, teamsWebhookUrl: "https://127.0.0.1:1/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01&sig=TOPSECRET" } };
-    const { status, jsonBody } = await deepHealth(clients, [S1]);
+    const { status, jsonBody } = await deepHealth(target.clients, [S1]);
     expect(status).toBe(503);
     expect(jsonBody.status).toBe("failed");
     expect(jsonBody.checks["graph getByIds"]).toMatch(/^failed: .*403/);
     expect(jsonBody.checks[`resourceGraph /subscriptions/${S1}`]).toMatch(/^failed: .*403/);
-    expect(jsonBody.checks["sink teams"]).toMatch(/^failed: /);
     expect(jsonBody.checks["table uamiguardfindings"]).toBe("ok");
-    expect(JSON.stringify(jsonBody)).not.toContain("TOPSECRET");
+  });
+
+  it("a sink that cannot be reached fails without its URL's secret", async () => {
+    const target = await targets.start(loadFixture("guard-estate.json"));
+    const report = await runSelfCheck(target.clients, {
+      subscriptions: [S1],
+      tables: [],
+      queue: CLEANUP_QUEUE,
+      sinks: { teamsWebhookUrl: "https://127.0.0.1:1/workflows/x/triggers/manual/paths/invoke?api-version=2016-06-01&sig=TOPSECRET" },
+    });
+    expect(report.checks["sink teams"]).toMatch(/^failed: /);
+    expect(report.status).toBe("failed");
+    expect(JSON.stringify(report)).not.toContain("TOPSECRET");
   });
 
   it("without deep=1 it is a liveness answer that calls nothing", async () => {
