@@ -46,9 +46,10 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
+    // A bad connection string is bad input: refused before anything starts.
+    const telemetry = startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
-    const telemetry = startCliTelemetry(settings);
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
       return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });

@@ -61,6 +61,9 @@ let started: Telemetry | undefined;
 /** Starts the SDK once per process and returns the adapter for the telemetry port. */
 export function startTelemetry(target: TelemetryTarget): Telemetry {
   if (started) return started;
+  if (!instrumentationKeyOf(target.connectionString)) {
+    throw new InputError("app setting APPLICATIONINSIGHTS_CONNECTION_STRING: must be an Application Insights connection string (InstrumentationKey=<guid>;IngestionEndpoint=https://…)");
+  }
   for (const [name, value] of Object.entries(QUIET_ENVIRONMENT)) process.env[name] ??= value;
   useAzureMonitor({
     azureMonitorExporterOptions: {

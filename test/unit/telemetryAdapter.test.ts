@@ -23,6 +23,10 @@ describe("the Application Insights adapter", () => {
     expect(instrumentationKeyOf("IngestionEndpoint=https://x/")).toBeUndefined();
   });
 
+  it("refuses a connection string without an instrumentation key, naming the setting", () => {
+    expect(() => startTelemetry({ connectionString: "IngestionEndpoint=https://127.0.0.1:9/" })).toThrow(/APPLICATIONINSIGHTS_CONNECTION_STRING/);
+  });
+
   it("starts once, with statsbeat off and the exporter's OneSettings poller stopped", () => {
     const first = startTelemetry({ connectionString: "InstrumentationKey=00000000-0000-4000-8000-000000000001;IngestionEndpoint=https://127.0.0.1:9/" });
     expect(startTelemetry({ connectionString: "InstrumentationKey=00000000-0000-4000-8000-000000000002;IngestionEndpoint=https://127.0.0.1:9/" })).toBe(first);
