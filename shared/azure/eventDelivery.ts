@@ -21,7 +21,7 @@ interface ArmPage {
   nextLink?: string;
 }
 
-async function listAll(clients: AzureClients, path: string): Promise<Array<Record<string, unknown>>> {
+async function listAll(clients: AzureClients, path: string, apiVersion = EVENT_GRID_API_VERSION): Promise<Array<Record<string, unknown>>> {
   const items: Array<Record<string, unknown>> = [];
   let next: string | undefined = path;
   for (let page = 0; next && page < MAX_PAGES; page++) {
@@ -31,7 +31,7 @@ async function listAll(clients: AzureClients, path: string): Promise<Array<Recor
       const url: URL | undefined = next.startsWith("http") ? new URL(next) : undefined;
       const request = url ? clients.arm.pathUnchecked(url.pathname + url.search) : clients.arm.pathUnchecked(next);
       response = await request.get({
-        ...(url ? {} : { queryParameters: { "api-version": EVENT_GRID_API_VERSION } }),
+        ...(url ? {} : { queryParameters: { "api-version": apiVersion } }),
         abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS),
       });
     } catch (error) {
@@ -76,4 +76,13 @@ export async function readEventDelivery(clients: AzureClients, subscriptionId: s
     }
   }
   return { subscriptionId, systemTopicIds, destinations };
+}
+
+/** ARM's subscription list (Subscriptions - List, api-version 2022-12-01): every subscription the identity can see, enabled or not. */
+export async function listSubscriptionIds(clients: AzureClients): Promise<string[]> {
+  const subscriptions = await listAll(clients, "/subscriptions", "2022-12-01");
+  return subscriptions
+    .filter((subscription) => String(subscription["state"] ?? "Enabled").toLowerCase() !== "disabled")
+    .map((subscription) => text(subscription["subscriptionId"]))
+    .filter((id): id is string => id !== undefined);
 }

@@ -10,7 +10,7 @@ import {
   type ReadOptions,
 } from "../azure/estateReader.js";
 import { readLastSignIns } from "../azure/signIns.js";
-import { readEventDelivery } from "../azure/eventDelivery.js";
+import { listSubscriptionIds, readEventDelivery } from "../azure/eventDelivery.js";
 import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
@@ -90,7 +90,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     ...(lastSignIns ? { lastSignIns } : {}),
   };
   if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
-    inventory.eventDelivery = await readEventCoverage(clients, subscriptionsInScope, incomplete);
+    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
   options.onInventory?.(identities, attachments);
@@ -139,6 +139,20 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     incomplete,
     actions: [],
   };
+}
+
+/**
+ * The subscriptions whose event delivery is checked: the explicit ones, or — a sweep over everything
+ * the identity can read — every subscription ARM lists, with those seen in the results.
+ */
+async function coverageScope(clients: AzureClients, explicit: string[], seen: Set<string>, incomplete: Incomplete[]): Promise<Set<string>> {
+  if (explicit.length > 0) return seen;
+  try {
+    return new Set([...seen, ...(await listSubscriptionIds(clients)).map((subscription) => subscription.toLowerCase())]);
+  } catch (error) {
+    incomplete.push({ check: "event-coverage", reason: `subscriptions could not be listed: ${errorMessage(error)}`, affected: 1 });
+    return seen;
+  }
 }
 
 /** Event delivery per subscription (lower-case key); a subscription that cannot be read is an incomplete check. */

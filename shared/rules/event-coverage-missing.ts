@@ -35,9 +35,9 @@ export const rule: InventoryRule = {
     const delivery = index.inventory.eventDelivery;
     if (!functionAppId || !delivery) return [];
     const findings: FindingDraft[] = [];
-    for (const subscription of [...index.inventory.subscriptionsInScope].sort()) {
-      const read = delivery.get(subscription);
-      if (!read || read.destinations.some((destination) => deliversTo(destination, functionAppId))) continue;
+    // The engine read the subscriptions the sweep covers; one whose read failed is not in the map.
+    for (const [, read] of [...delivery].sort(([a], [b]) => a.localeCompare(b))) {
+      if (read.destinations.some((destination) => deliversTo(destination, functionAppId))) continue;
       findings.push(finding(read, functionAppId));
     }
     return findings;

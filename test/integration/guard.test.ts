@@ -60,6 +60,16 @@ describe("event coverage through ARM (emulator)", () => {
     }
   });
 
+  it("a sweep over every subscription checks each one ARM lists, those without any resource too", async () => {
+    const target = await startTarget(loadFixture("guard-estate.json"));
+    try {
+      const report = await runSweep(target.clients, POLICY);
+      expect(coverage(report.findings)).toEqual([`/subscriptions/${S3}`, "/subscriptions/55555555-5555-5555-5555-555555555555"]);
+    } finally {
+      await target.stop();
+    }
+  });
+
   it("a subscription whose event subscriptions cannot be listed is incomplete, never a finding", async () => {
     const estate = loadFixture("guard-estate.json");
     estate.emulator.faults = [{ service: "arm", status: 403, rate: 1, pathContains: `/subscriptions/${S3}/resourcegroups/rg-guard/providers/microsoft.eventgrid/systemtopics/evgst-uamiguard-prod/eventsubscriptions` }];
