@@ -3,12 +3,12 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runEventBench, type EventBenchResult } from "./events.js";
+import { runEventBench } from "./events.js";
 import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { BenchResults, SizeResult, SweepRun, Target } from "./results.js";
 import type { RuleChildResult } from "./ruleChild.js";
-import { pacingOf, type Pacing } from "./pacing.js";
+import { pacingOf } from "./pacing.js";
 import { median } from "./stats.js";
 import type { SweepChildResult } from "./sweepChild.js";
 

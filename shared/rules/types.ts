@@ -1,6 +1,6 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
-import type { SweepIndex, SweepInventory } from "./lib/sweepIndex.js";
+import type { DirectoryObject, RoleAssignment, RoleDefinition } from "../model.js";
+import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
