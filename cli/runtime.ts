@@ -47,7 +47,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
     // A bad connection string is bad input: refused before anything starts.
-    const telemetry = startCliTelemetry(settings);
+    const telemetry = await startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
@@ -70,7 +70,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ca: emulator.ca,
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
-    const telemetry = startCliTelemetry(settings, emulator);
+    const telemetry = await startCliTelemetry(settings, emulator);
     let result: T;
     try {
       result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
