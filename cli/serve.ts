@@ -42,7 +42,7 @@ async function loadFunctions() {
       identitiesHandler: identities.identitiesHandler,
       onResourceEventHandler: onResourceEvent.onResourceEventHandler,
       sweepHandler: sweep.sweepHandler,
-      health: health.health,
+      healthHandler: health.healthHandler,
       cleanupHandler: cleanup.cleanupHandler,
     };
   } finally {
@@ -78,7 +78,7 @@ export function hostKeys(path = "local.settings.json"): { keys: HostKeys; source
 }
 
 export async function serve(run: Run, options: ServeOptions, keys = hostKeys()): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -95,7 +95,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
       http: {
         identities: { methods: ["GET"], authLevel: "function", handler: identitiesHandler(provider) },
-        health: { methods: ["GET"], authLevel: "anonymous", handler: health },
+        health: { methods: ["GET"], authLevel: "function", handler: healthHandler(provider) },
       },
       queues: {
         cleanup: {

@@ -63,6 +63,13 @@ export const appSettingsSchema = z.object({
   UAMI_GUARD_CALL_TIMEOUT_SECONDS: seconds(1, 600).default(30),
   /** Deadline of one run (sweep, event, work item, CLI command): no call continues past it. */
   UAMI_GUARD_RUN_TIMEOUT_SECONDS: seconds(10, 86_400).default(1500),
+  /**
+   * Application Insights: unset, nothing is exported. With --estate, telemetry goes to the emulator
+   * whatever it says (so it is checked where it is used: against Azure it needs an InstrumentationKey).
+   */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** `ClientId=<guid>;Authorization=AAD`: publish with the app's identity (the component has local auth disabled). */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;

@@ -76,8 +76,8 @@ describe("uami-guard serve (the local Functions host)", () => {
     expect((await fetch(`${url}/api/identities`)).status).toBe(401);
     expect((await fetch(`${url}/api/identities?code=${serve.keys.eventGrid}`)).status).toBe(401);
     expect((await fetch(`${url}/api/identities?code=${serve.keys.function}`)).status).toBe(200);
-    // Anonymous routes stay anonymous (authLevel as registered).
-    expect((await fetch(`${url}/api/health`)).status).toBe(200);
+    // authLevel as registered in functions/: the deep health check is a function-key route too.
+    expect((await fetch(`${url}/api/health`)).status).toBe(401);
     expect(serve.stderr.match(/master key\s+\S+/g)).toHaveLength(1);
   });
 
@@ -99,7 +99,7 @@ describe("uami-guard serve (the local Functions host)", () => {
     const dir = mkdtempSync(join(tmpdir(), "uami-guard-keys-"));
     const master = "m".repeat(32);
     writeFileSync(join(dir, "local.settings.json"), JSON.stringify({ IsEncrypted: false, Values: {}, HostKeys: { masterKey: master, functionKeys: { default: "f".repeat(32) }, systemKeys: { eventgrid_extension: "e".repeat(32) } } }));
-    const keyed = await startServe(["--estate", fixturePath("small-estate.json")], { cwd: dir });
+    const keyed = await startServe(["--estate", fixturePath("small-estate.json")], {}, { cwd: dir });
     try {
       expect(keyed.keys).toEqual({ master, function: "f".repeat(32), eventGrid: "e".repeat(32) });
       expect((await fetch(`${keyed.url}/api/identities`, { headers: { "x-functions-key": "f".repeat(32) } })).status).toBe(200);
