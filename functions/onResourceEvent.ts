@@ -2,6 +2,7 @@ import { app, type InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
 import { appCleanup, eventDependencies } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
@@ -16,7 +17,7 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
     const { clients, policy } = await dependencies();
     events ??= { ...eventDependencies(clients, policy, options), cleanup: appCleanup(clients, policy, await actingIdentity(clients), { reconcile: false }) };
     const deps = events;
-    const outcome = await telemetry().span("onResourceEvent", { "uamiguard.runId": `event-${eventIdOf(event) ?? context.invocationId}` }, () => handleResourceEvent(event, deps));
+    const outcome = await telemetry().span("onResourceEvent", { "uamiguard.runId": `event-${eventIdOf(event) ?? context.invocationId}` }, () => withRunDeadline(clients.deadlines.runMs, () => handleResourceEvent(event, deps)));
     switch (outcome.status) {
       case "malformed":
         context.warn(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);

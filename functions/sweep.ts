@@ -2,6 +2,7 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { appCleanup, sweepJobStores } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
@@ -20,11 +21,9 @@ async function runSweepFunction(dependencies: DependencyProvider, options: { not
   if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
   const stores = sweepJobStores(clients, policy, options);
   const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true });
-  const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
-    subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
-    runId,
-    cleanup,
-  });
+  const { report, lifecycle, notifications } = await withRunDeadline(clients.deadlines.runMs, () =>
+    runSweepJob(clients, policy, stores, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId, cleanup }),
+  );
   const { summary } = report;
   context.log(
     `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +

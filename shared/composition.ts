@@ -82,6 +82,7 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
+    journal: journalTable(clients),
     // The app's own role assignments live in the identities table, in a partition of their own.
     selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
   };

@@ -142,3 +142,17 @@ export interface SubscriptionEventDelivery {
   systemTopicIds: string[];
   destinations: EventDestination[];
 }
+
+/**
+ * Graph getByIds returns only the `types` asked for: a principal of a type not asked for looks deleted.
+ * These are the role-assignment principal types it can look up (Learn: "directoryObject: getByIds",
+ * `types`: user, group, device, servicePrincipal, ...; "Role Assignments - Get", principalType: User,
+ * Group, ServicePrincipal, ForeignGroup, Device). ForeignGroup lives in another tenant.
+ */
+export const LOOKUP_TYPES = ["user", "group", "servicePrincipal", "device"] as const;
+
+/** Whether the directory lookup can answer for a role assignment of this principalType: if not, it is never an orphan. */
+export function isLookupType(principalType: string): boolean {
+  const type = principalType.toLowerCase();
+  return LOOKUP_TYPES.some((candidate) => candidate.toLowerCase() === type);
+}

@@ -91,8 +91,10 @@ export const policySchema = z.strictObject({
       dryRun: z.boolean().default(true),
       maxActionsPerRun: z.number().int().min(0).default(50),
       maxDeletePercent: z.number().min(0).max(100).default(5),
+      /** All runs together (sweeps, events, work items, CLI runs sharing --state), counted from the journal over a rolling hour. */
+      maxActionsPerHour: z.number().int().min(0).default(100),
     })
-    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5 }),
+    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 }),
   notify: z
     .strictObject({
       minSeverity: severitySchema.default("medium"),

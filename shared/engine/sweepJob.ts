@@ -1,13 +1,13 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import type { RunReport } from "../findings.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
-import { planCleanup } from "../cleanup/plan.js";
+import { budgetNotice, planCleanup } from "../cleanup/plan.js";
+import { sortFindings, type RunReport } from "../findings.js";
 import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 import { recordSweep } from "../telemetry.js";
@@ -76,7 +76,11 @@ export async function runSweepJob(
   }
   await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
-  if (planned && cleanup) report = { ...report, actions: await runCleanup(planned.plan, report.runId, cleanup) };
+  if (planned && cleanup) {
+    const actions = await runCleanup(planned.plan, report.runId, cleanup);
+    const notice = budgetNotice(actions, policy, report.runId, scope);
+    report = { ...report, actions, ...(notice ? { findings: sortFindings([...report.findings, notice]) } : {}) };
+  }
   recordSweep(report, policy, notifications?.pending);
   return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

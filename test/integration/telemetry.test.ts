@@ -59,7 +59,7 @@ describe("Application Insights telemetry through serve", () => {
       NO_PROXY: "127.0.0.1,localhost",
     });
     try {
-      expect((await fetch(`${serve.url}/admin/functions/sweep`, { method: "POST", headers: { "content-type": "application/json" }, body: "{}" })).status).toBe(202);
+      expect((await fetch(`${serve.url}/admin/functions/sweep`, { method: "POST", headers: { "content-type": "application/json", "x-functions-key": serve.keys.master }, body: "{}" })).status).toBe(202);
       const event = {
         id: "tamper-1",
         eventType: "Microsoft.Resources.ResourceDeleteSuccess",
@@ -69,7 +69,7 @@ describe("Application Insights telemetry through serve", () => {
         metadataVersion: "1",
         data: { operationName: "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete", resourceUri: EVENT_SUBSCRIPTION, status: "Succeeded", subscriptionId: S1, claims: { appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb", "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation" } },
       };
-      const delivered = await fetch(`${serve.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, { method: "POST", headers: { "content-type": "application/json", "aeg-event-type": "Notification" }, body: JSON.stringify([event]) });
+      const delivered = await fetch(serve.webhook(), { method: "POST", headers: serve.eventHeaders, body: JSON.stringify([event]) });
       expect(delivered.status).toBeLessThan(300);
       await waitFor(() => /\] sweep sweep-/.test(serve.stderr), 20_000);
     } finally {
