@@ -9,6 +9,7 @@ import { TableJournal } from "../shared/state/journalTable.js";
 import { TABLES } from "../shared/engine/eventRuntime.js";
 import { FileJournal } from "./fileJournal.js";
 import type { Run } from "./runtime.js";
+import { onInterrupt } from "./signals.js";
 
 /** In-process actions at once: ARM handles this many writes per caller comfortably. */
 const INLINE_CONCURRENCY = 8;
@@ -37,6 +38,8 @@ export async function cliActions(run: Run, policy: Policy, flags: ActionFlags): 
     throw new InputError(`${flags.enforce ? "--enforce" : "policy cleanup.dryRun=false with rules in enforce mode"}: needs --journal FILE (or --state): every change is journaled before it is made`);
   }
   const file = flags.journal ? new FileJournal(flags.journal) : undefined;
+  // Ctrl-C must not leave the journal locked to a process that is gone.
+  const released = file ? onInterrupt(() => file.close()) : () => undefined;
   const journal: Journal | undefined = file ?? table;
   const claims: ClaimStore = table ?? new ProcessClaims();
   const caller = mode === "enforce" ? await actingIdentity(run.clients) : "dry-run";
@@ -52,7 +55,10 @@ export async function cliActions(run: Run, policy: Policy, flags: ActionFlags): 
       reconcileOlderThanMs: file ? 0 : CLAIM_LEASE_MS,
     },
     ...(file ? { file } : {}),
-    close: () => file?.close(),
+    close: () => {
+      released();
+      file?.close();
+    },
   };
 }
 

@@ -30,7 +30,6 @@ export interface RestoreCommandOptions {
   estate?: string;
   saveEstate?: string;
   state?: string;
-  output: "json" | "table";
 }
 
 export async function restoreCommand(run: Run, options: RestoreCommandOptions): Promise<{ restoreRunId: string; results: RestoreResult[] }> {

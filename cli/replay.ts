@@ -10,12 +10,13 @@ import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
 import { cliActions } from "./actions.js";
 import type { Run } from "./runtime.js";
+import type { OutputFormat } from "./output.js";
 
 export interface ReplayCommandOptions {
   events: string;
   estate?: string;
   policy?: string;
-  output: "json" | "table";
+  output: OutputFormat;
   failOn?: Severity;
   notify?: boolean;
   state?: string;

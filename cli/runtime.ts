@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAzureClients, type AzureClients } from "../shared/azure/clients.js";
 import { readAppSettings, type AppSettings } from "../shared/config/settings.js";
@@ -6,7 +6,11 @@ import { loadEstateFile, saveEstateFile, type Estate } from "../local/emulator/e
 import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
 import { startAzurite, type RunningAzurite } from "../local/azurite.js";
 import { InputError } from "../shared/errors.js";
+import { listReadableSubscriptions } from "../shared/azure/subscriptions.js";
 import { Progress } from "./progress.js";
+import { checkOutputFile, ensureDirectory, resolveState } from "./preflight.js";
+import { resolveSubscriptions } from "./subscriptions.js";
+import type { Log } from "./log.js";
 
 export interface TargetOptions {
   estate?: string;
@@ -17,6 +21,10 @@ export interface TargetOptions {
   storage?: boolean;
   /** --state DIR (Azurite persisting there) or a storage connection string. */
   state?: string;
+  /** --journal FILE: checked up front like every other output. */
+  journal?: string;
+  /** Where notes go (--only-show-errors silences them). */
+  log?: Log;
 }
 
 export interface Run {
@@ -37,20 +45,26 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   if (!options.estate && (options.saveEstate || options.capture)) {
     throw new InputError(`${options.saveEstate ? "--save-estate" : "--capture"}: needs --estate (it records what the emulator holds)`);
   }
+  // Every output is checked before any work: a run must not send notifications or change anything
+  // and then fail on a path it could have refused at the start.
+  const saveEstate = options.saveEstate ? checkOutputFile("--save-estate", options.saveEstate) : undefined;
+  const capture = options.capture ? ensureDirectory("--capture", options.capture) : undefined;
+  if (options.journal) checkOutputFile("--journal", options.journal);
+  const state = options.state ? resolveState(options.state) : undefined;
   const settings = readAppSettings();
-  const progress = new Progress();
-  const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
-  const stateConnection = options.state && /AccountName=|UseDevelopmentStorage=/i.test(options.state) ? options.state : undefined;
-  const stateDirectory = options.state && !stateConnection ? options.state : undefined;
-  if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
+  const progress = new Progress(options.log);
+  const stateConnection = state?.kind === "connection" ? state.connectionString : undefined;
+  const stateDirectory = state?.kind === "directory" ? state.directory : undefined;
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
+      const subscriptions = await subscriptionsFor(clients, options, settings, progress);
       return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
     } finally {
+      progress.clear();
       await azurite?.stop();
     }
   }
@@ -66,9 +80,10 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ca: emulator.ca,
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
+    const subscriptions = await subscriptionsFor(clients, options, settings, progress);
     const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
-    if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
-    if (options.capture) writeCapture(options.capture, emulator);
+    if (saveEstate) saveEstateFile(saveEstate, emulator.store.snapshot());
+    if (capture) writeCapture(capture, emulator);
     return result;
   } finally {
     progress.clear();
@@ -76,8 +91,22 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   }
 }
 
+/**
+ * --subscription (ids or display names) or UAMI_GUARD_SUBSCRIPTIONS, each checked against what the
+ * credential can read. Neither given: every readable subscription ([] = no filter), said on stderr
+ * for real Azure, where that may be far more than meant.
+ */
+async function subscriptionsFor(clients: AzureClients, options: TargetOptions, settings: AppSettings, progress: Progress): Promise<string[]> {
+  const flag = options.subscription && options.subscription.length > 0 ? options.subscription : undefined;
+  const requested = flag ?? settings.UAMI_GUARD_SUBSCRIPTIONS;
+  if (requested.length === 0 && clients.target === "emulator") return [];
+  const readable = await listReadableSubscriptions(clients);
+  if (requested.length > 0) return resolveSubscriptions(requested, readable, flag ? "--subscription" : "app setting UAMI_GUARD_SUBSCRIPTIONS");
+  progress.note(`no --subscription or UAMI_GUARD_SUBSCRIPTIONS: using every subscription this credential can read (${readable.length}: ${readable.slice(0, 5).map((subscription) => subscription.displayName).join(", ")}${readable.length > 5 ? ", …" : ""})`);
+  return [];
+}
+
 function writeCapture(directory: string, emulator: RunningEmulator): void {
-  mkdirSync(directory, { recursive: true });
   for (const [sink, bodies] of Object.entries(emulator.capture.received)) {
     writeFileSync(join(directory, `${sink}.json`), `${JSON.stringify(bodies, null, 2)}\n`);
   }
