@@ -322,11 +322,41 @@ function exitCodeFor(error: unknown): number {
     process.stderr.write(`uami-guard: ${error.message}\n`);
     return EXIT.input;
   }
+  const hint = signInHint(error);
+  if (hint) {
+    process.stderr.write(`uami-guard: no Azure credential worked: ${firstLine(errorMessage(error))}. ${hint}\n`);
+    return EXIT.internal;
+  }
   if (error instanceof ServiceCallFailed) {
     process.stderr.write(`uami-guard: ${error.message}\n`);
     return EXIT.internal;
   }
   process.stderr.write(`uami-guard: internal error: ${errorMessage(error)}\n`);
-  if (process.env["UAMI_GUARD_DEBUG"] && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if ((process.env["UAMI_GUARD_DEBUG"] || process.argv.includes("--debug")) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;
+}
+
+function firstLine(text: string): string {
+  return (text.split("\n")[0] ?? text).slice(0, 300);
+}
+
+const SIGN_IN =
+  "Sign in with `az login` (then `az account show` names the tenant), or use workload identity (AZURE_CLIENT_ID, " +
+  "AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) or a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, " +
+  "AZURE_CLIENT_SECRET); in the Function App, AZURE_CLIENT_ID names the app's own identity. To try it without Azure: --estate FILE";
+
+/**
+ * @azure/identity's errors when no credential in the chain could get a token (CredentialUnavailableError,
+ * AggregateAuthenticationError, AuthenticationRequiredError; sdk/identity/identity/src/errors.ts),
+ * also after an adapter wrapped them, and an ARM/Graph 401.
+ */
+export function signInHint(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const name = (current as { name?: unknown }).name;
+    if (typeof name === "string" && /^(CredentialUnavailableError|AggregateAuthenticationError|AuthenticationRequiredError|AuthenticationError)$/.test(name)) return SIGN_IN;
+    if (current instanceof ServiceCallFailed && current.statusCode === 401) return SIGN_IN;
+    const message = current instanceof Error ? current.message : "";
+    if (/CredentialUnavailableError|AggregateAuthenticationError|DefaultAzureCredential failed|ChainedTokenCredential authentication failed|Please run 'az login'/i.test(message)) return SIGN_IN;
+  }
+  return undefined;
 }

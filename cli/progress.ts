@@ -11,6 +11,7 @@ const SUMMARY_AFTER_MS = 1_000;
  */
 export class Progress {
   private readonly counts = new Map<string, number>();
+  /** Reads are timed from the run's start (or the last summary): they run in parallel, not one after another. */
   private started = Date.now();
   private bar: SingleBar | undefined;
   private step: { name: string; total: number; done: number; started: number } | undefined;
@@ -19,7 +20,6 @@ export class Progress {
 
   /** A Resource Graph page (or any counted read) arrived. */
   page(query: string, rows: number): void {
-    if (this.counts.size === 0) this.started = Date.now();
     this.counts.set(query, (this.counts.get(query) ?? 0) + rows);
     this.log.debug(`${query}: +${rows} rows`);
     if (!this.live) return;
@@ -51,8 +51,11 @@ export class Progress {
   }
 
   note(message: string): void {
-    this.clear();
+    const step = this.step;
+    this.stopBar();
+    if (!step) this.finishReads();
     this.log.note(message);
+    if (step && this.live) this.draw(step.name, step.done, step.total);
   }
 
   /** Called before the result is printed: the last reads get their summary line. */
@@ -66,6 +69,7 @@ export class Progress {
     const elapsed = Date.now() - this.started;
     const text = [...this.counts].map(([name, count]) => `${name} ${count.toLocaleString("en-US")}`).join(", ");
     this.counts.clear();
+    this.started = Date.now();
     this.stopBar();
     if (elapsed >= SUMMARY_AFTER_MS || this.log.at("verbose")) this.log.note(`read ${text} in ${seconds(elapsed)}`);
   }
