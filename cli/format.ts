@@ -1,10 +1,13 @@
 /** Plain-text rendering helpers for the CLI: fixed-width tables and RFC 4180 CSV. */
+import { paint, type Style } from "./log.js";
 
 export interface Column<T> {
   header: string;
   width: number;
   value: (row: T) => string;
   align?: "left" | "right";
+  /** Colour for this cell on a terminal (after padding, so columns stay aligned). */
+  style?: (row: T) => Style | undefined;
 }
 
 /** Shortens at the end: the start of a sentence or of an `rg/type/name` id is what identifies it. */
@@ -47,12 +50,21 @@ function cell(text: string, width: number, align: "left" | "right" = "left"): st
   return align === "right" ? fitted.padStart(width) : fitted.padEnd(width);
 }
 
-export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T) => string | undefined): string {
+export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T) => string | undefined, colour = false): string {
   const lines = [columns.map((column) => cell(column.header, column.width, column.align)).join(" ").trimEnd()];
   lines.push(columns.map((column) => "-".repeat(column.width)).join(" "));
   const total = columns.reduce((sum, column) => sum + column.width + 1, -1);
   for (const row of rows) {
-    lines.push(columns.map((column) => cell(column.value(row), column.width, column.align)).join(" ").trimEnd());
+    lines.push(
+      columns
+        .map((column) => {
+          const text = cell(column.value(row), column.width, column.align);
+          const style = colour ? column.style?.(row) : undefined;
+          return style ? paint(text, style, true) : text;
+        })
+        .join(" ")
+        .trimEnd(),
+    );
     const extra = detail?.(row);
     if (extra) lines.push(`  ${fit(extra, total - 2)}`);
   }

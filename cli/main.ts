@@ -16,7 +16,7 @@ import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js
 import { renderInventory } from "./inventoryOutput.js";
 import type { Inventory } from "../shared/inventory.js";
 import { AZ_FORMATS, render, type CommandOutput, type OutputFormat } from "./output.js";
-import { Log, type Verbosity } from "./log.js";
+import { Log, colourWanted, paint, type Verbosity } from "./log.js";
 import { checkPortFree } from "./preflight.js";
 import { stopOnSignals } from "./signals.js";
 import { withRun } from "./runtime.js";
@@ -319,7 +319,7 @@ function exitCodeFor(error: unknown): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.input;
   }
   if (error instanceof InputError) {
-    process.stderr.write(`uami-guard: ${error.message}\n`);
+    process.stderr.write(`${paint(`uami-guard: ${error.message}`, "red", colourWanted(process.stderr))}\n`);
     return EXIT.input;
   }
   const hint = signInHint(error);

@@ -9,7 +9,7 @@ import { InputError } from "../shared/errors.js";
 import { listReadableSubscriptions } from "../shared/azure/subscriptions.js";
 import { Progress } from "./progress.js";
 import { checkOutputFile, ensureDirectory, resolveState } from "./preflight.js";
-import { resolveSubscriptions } from "./subscriptions.js";
+import { chooseSubscriptions } from "./subscriptions.js";
 import type { Log } from "./log.js";
 
 export interface TargetOptions {
@@ -91,19 +91,14 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   }
 }
 
-/**
- * --subscription (ids or display names) or UAMI_GUARD_SUBSCRIPTIONS, each checked against what the
- * credential can read. Neither given: every readable subscription ([] = no filter), said on stderr
- * for real Azure, where that may be far more than meant.
- */
+/** --subscription or UAMI_GUARD_SUBSCRIPTIONS checked against what the credential can read (cli/subscriptions.ts). */
 async function subscriptionsFor(clients: AzureClients, options: TargetOptions, settings: AppSettings, progress: Progress): Promise<string[]> {
   const flag = options.subscription && options.subscription.length > 0 ? options.subscription : undefined;
-  const requested = flag ?? settings.UAMI_GUARD_SUBSCRIPTIONS;
-  if (requested.length === 0 && clients.target === "emulator") return [];
-  const readable = await listReadableSubscriptions(clients);
-  if (requested.length > 0) return resolveSubscriptions(requested, readable, flag ? "--subscription" : "app setting UAMI_GUARD_SUBSCRIPTIONS");
-  progress.note(`no --subscription or UAMI_GUARD_SUBSCRIPTIONS: using every subscription this credential can read (${readable.length}: ${readable.slice(0, 5).map((subscription) => subscription.displayName).join(", ")}${readable.length > 5 ? ", …" : ""})`);
-  return [];
+  // The emulator with nothing requested: no need to ask (every subscription of the estate).
+  if (!flag && settings.UAMI_GUARD_SUBSCRIPTIONS.length === 0 && clients.target === "emulator") return [];
+  const choice = chooseSubscriptions(flag, settings.UAMI_GUARD_SUBSCRIPTIONS, await listReadableSubscriptions(clients), clients.target);
+  if (choice.note) progress.note(choice.note);
+  return choice.subscriptions;
 }
 
 function writeCapture(directory: string, emulator: RunningEmulator): void {

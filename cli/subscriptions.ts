@@ -56,3 +56,24 @@ export function resolveSubscriptions(requested: string[], readable: ReadableSubs
     throw new InputError(`${source} ${wanted}: not a subscription this credential can read; ${hint}`);
   });
 }
+
+/**
+ * What a run covers: the requested subscriptions (flag first, else the app setting), resolved; with
+ * neither, every readable one ([] = no filter, as the sweep state is keyed) and, for real Azure, a note
+ * saying so — a sweep of every subscription may be far more than was meant.
+ */
+export function chooseSubscriptions(
+  flag: string[] | undefined,
+  setting: string[],
+  readable: ReadableSubscription[],
+  target: "azure" | "emulator",
+): { subscriptions: string[]; note?: string } {
+  if (flag && flag.length > 0) return { subscriptions: resolveSubscriptions(flag, readable, "--subscription") };
+  if (setting.length > 0) return { subscriptions: resolveSubscriptions(setting, readable, "app setting UAMI_GUARD_SUBSCRIPTIONS") };
+  if (target === "emulator") return { subscriptions: [] };
+  const names = readable.slice(0, 5).map((subscription) => subscription.displayName).join(", ");
+  return {
+    subscriptions: [],
+    note: `no --subscription or UAMI_GUARD_SUBSCRIPTIONS: using every subscription this credential can read (${readable.length}${readable.length > 0 ? `: ${names}${readable.length > 5 ? ", …" : ""}` : ""})`,
+  };
+}

@@ -2,6 +2,9 @@ import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/actions/types.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { displayId, renderCsv, renderTable, type Column } from "./format.js";
+import { colourWanted, type Style } from "./log.js";
+
+const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
 
 export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
@@ -17,7 +20,7 @@ function findingColumns(findings: Finding[], width: number): Column<Finding>[] {
   const rest = width - 8 - rule - 3;
   const subject = Math.min(64, Math.max(...findings.map((finding) => displayId(finding.subjectId).length), 7), Math.floor(rest / 2));
   return [
-    { header: "SEVERITY", width: 8, value: (finding) => finding.severity },
+    { header: "SEVERITY", width: 8, value: (finding) => finding.severity, style: (finding) => SEVERITY_STYLE[finding.severity] },
     { header: "RULE", width: rule, value: (finding) => finding.ruleId },
     { header: "SUBJECT", width: subject, value: (finding) => displayId(finding.subjectId) },
     { header: "TITLE", width: rest - subject - 1, value: (finding) => finding.title },
@@ -60,7 +63,7 @@ export function renderReport(report: RunReport, format: ReportFormat, width = ta
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, findingColumns(report.findings, width))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
+      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],

@@ -59,6 +59,8 @@ describe("az conventions", () => {
     expect(jsonc.stdout).not.toContain("\x1b[");
     const colour = cli(["sweep", "--estate", SMALL, "-o", "jsonc"], { FORCE_COLOR: "1" });
     expect(colour.stdout).toContain("\x1b[");
+    expect(cli(["sweep", "--estate", SMALL], { FORCE_COLOR: "1" }).stdout).toContain("\x1b[31mcritical");
+    expect(cli(["sweep", "--estate", SMALL], { FORCE_COLOR: "1", NO_COLOR: "1" }).stdout).not.toContain("\x1b[");
     const none = cli(["sweep", "--estate", SMALL, "-o", "none", "--fail-on", "critical"]);
     expect(none.stdout).toBe("");
     expect(none.code).toBe(3);
