@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -100,12 +100,26 @@ describe("az conventions", () => {
     expect(csv).toContain("/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1");
   });
 
+  // Should the check ever regress, the run must still not leave the machine: managed identity is
+  // pointed at a closed loopback port, and no other credential is configured.
+  const NO_AZURE = { IDENTITY_ENDPOINT: "http://127.0.0.1:9/msi/token", IDENTITY_HEADER: "x", MSI_ENDPOINT: "", AZURE_CLIENT_ID: "", AZURE_TENANT_ID: "", AZURE_CLIENT_SECRET: "", AZURE_FEDERATED_TOKEN_FILE: "" };
+
   it("--enforce against real Azure (no --estate) needs --yes when there is no terminal, before anything is read", () => {
     const dir = mkdtempSync(join(tmpdir(), "uami-guard-az-"));
-    const { code, stderr, stdout } = cli(["sweep", "--enforce", "--journal", join(dir, "j.jsonl")]);
+    const { code, stderr, stdout } = cli(["sweep", "--enforce", "--journal", join(dir, "j.jsonl")], NO_AZURE);
     expect(code).toBe(2);
     expect(stderr).toMatch(/--enforce: changes real Azure resources .* add --yes/);
     expect(stdout).toBe("");
+  });
+
+  it.skipIf(!existsSync("/usr/bin/script") && process.env["CI"] !== "true")("--enforce against real Azure asks on a terminal; anything but yes changes nothing", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-az-"));
+    // util-linux `script` gives the CLI a terminal; the answer comes from our stdin.
+    const command = `${process.execPath} ${BIN} sweep --enforce --journal ${join(dir, "j.jsonl")}`;
+    const result = spawnSync("script", ["-qec", command, "/dev/null"], { input: "n\n", encoding: "utf8", timeout: 30_000, env: { ...process.env, ...NO_AZURE, UAMI_GUARD_POLICY: "" } });
+    expect(result.stdout).toMatch(/Continue\? \(y\/N\)/);
+    expect(result.stdout).toMatch(/--enforce: not confirmed; nothing was changed/);
+    expect(result.status).toBe(2);
   });
 
   it("a JSON error names the line and column", () => {
