@@ -7,7 +7,7 @@ import {
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
-import { InventoryBuilder, type Inventory } from "../inventory.js";
+import { InventoryBuilder, type Inventory } from "../inventoryBuilder.js";
 
 /** The access-review inventory: read everything through Resource Graph, join, return. */
 export async function collectInventory(clients: AzureClients, options: ReadOptions = {}): Promise<Inventory> {

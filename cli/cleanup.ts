@@ -2,38 +2,47 @@ import { existsSync } from "node:fs";
 import type { Policy } from "../shared/config/policy.js";
 import { InputError } from "../shared/errors.js";
 import { actingIdentity } from "../shared/azure/caller.js";
-import { cleanupMode } from "../shared/actions/plan.js";
-import { CLAIM_LEASE_MS, ProcessClaims, type ClaimStore, type Journal } from "../shared/actions/journal.js";
-import type { ActionSettings } from "../shared/actions/runActions.js";
-import { TableJournal } from "../shared/state/journalTable.js";
-import { TABLES } from "../shared/engine/eventRuntime.js";
+import { cleanupMode } from "../shared/cleanup/plan.js";
+import { LEASE_MS, ProcessLeases, type Journal, type LeaseStore } from "../shared/cleanup/journal.js";
+import type { CleanupOptions } from "../shared/cleanup/pipeline.js";
+import type { FindingStateStore } from "../shared/engine/findingLifecycle.js";
+import { journalTable } from "../shared/composition.js";
 import { FileJournal } from "./fileJournal.js";
+import { FileFindingStateStore } from "./fileFindingState.js";
 import type { Run } from "./runtime.js";
 import { onInterrupt } from "./signals.js";
 
 /** In-process actions at once: ARM handles this many writes per caller comfortably. */
 const INLINE_CONCURRENCY = 8;
 
-export interface ActionFlags {
+export interface CleanupFlags {
   enforce?: boolean;
   journal?: string;
   state?: string;
 }
 
-export interface CliActions {
-  settings: ActionSettings;
-  /** Set with --journal: it also remembers orphan sightings between runs without --state. */
-  file?: FileJournal;
+export interface CliCleanup {
+  options: CleanupOptions;
+  /**
+   * Without --state: the finding state of a sweep, kept beside --journal FILE (FILE.findings.json) so
+   * orphan confirmations count across runs; in memory only (nothing kept) without --journal.
+   */
+  findingState: FindingStateStore;
   close(): void;
 }
 
+/** Where a CLI run without --state keeps its finding state: beside its journal file. */
+export function findingStatePathFor(journalPath: string): string {
+  return `${journalPath}.findings.json`;
+}
+
 /**
- * The journal and claims of a CLI run: --journal FILE (JSON Lines) or, with --state, the app's
+ * The cleanup options of a CLI run: journal --journal FILE (JSON Lines) or, with --state, the app's
  * journal table. A run that may change anything must have one: every change is journaled first.
  */
-export async function cliActions(run: Run, policy: Policy, flags: ActionFlags): Promise<CliActions> {
+export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags): Promise<CliCleanup> {
   const mode = cleanupMode(policy, Boolean(flags.enforce));
-  const table = flags.state ? new TableJournal(run.clients.table(TABLES.journal)) : undefined;
+  const table = flags.state ? journalTable(run.clients) : undefined;
   if (mode === "enforce" && !flags.journal && !table) {
     throw new InputError(`${flags.enforce ? "--enforce" : "policy cleanup.dryRun=false with rules in enforce mode"}: needs --journal FILE (or --state): every change is journaled before it is made`);
   }
@@ -41,20 +50,22 @@ export async function cliActions(run: Run, policy: Policy, flags: ActionFlags): 
   // Ctrl-C must not leave the journal locked to a process that is gone.
   const released = file ? onInterrupt(() => file.close()) : () => undefined;
   const journal: Journal | undefined = file ?? table;
-  const claims: ClaimStore = table ?? new ProcessClaims();
+  const leases: LeaseStore = table ?? new ProcessLeases();
   const caller = mode === "enforce" ? await actingIdentity(run.clients) : "dry-run";
   return {
-    settings: {
+    options: {
+      clients: run.clients,
+      policy,
       forceEnforce: Boolean(flags.enforce),
       caller,
       ...(journal ? { journal } : {}),
-      claims,
+      leases,
       dispatch: { kind: "inline", concurrency: INLINE_CONCURRENCY },
       // A file journal is locked to this process: anything pending in it is left over. The table may
-      // be shared with the app, whose in-flight entries are younger than a claim lease.
-      reconcileOlderThanMs: file ? 0 : CLAIM_LEASE_MS,
+      // be shared with the app, whose in-flight entries are younger than a lease.
+      reconcileOlderThanMs: file ? 0 : LEASE_MS,
     },
-    ...(file ? { file } : {}),
+    findingState: new FileFindingStateStore(flags.journal ? findingStatePathFor(flags.journal) : undefined),
     close: () => {
       released();
       file?.close();
@@ -63,13 +74,13 @@ export async function cliActions(run: Run, policy: Policy, flags: ActionFlags): 
 }
 
 /** `restore`: the journal to undo from. */
-export function restoreJournal(run: Run, flags: { journal?: string; run?: string; state?: string }): { journal: Journal; claims: ClaimStore; close(): void } {
+export function restoreJournal(run: Run, flags: { journal?: string; run?: string; state?: string }): { journal: Journal; leases: LeaseStore; close(): void } {
   if (flags.journal) {
     if (!existsSync(flags.journal)) throw new InputError(`--journal ${flags.journal}: no such file`);
     const file = new FileJournal(flags.journal);
-    return { journal: file, claims: new ProcessClaims(), close: () => file.close() };
+    return { journal: file, leases: new ProcessLeases(), close: () => file.close() };
   }
   if (!flags.run) throw new InputError("restore: give --journal FILE or --run RUNID (the app's journal table)");
-  const table = new TableJournal(run.clients.table(TABLES.journal));
-  return { journal: table, claims: table, close: () => undefined };
+  const table = journalTable(run.clients);
+  return { journal: table, leases: table, close: () => undefined };
 }
