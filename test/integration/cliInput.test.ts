@@ -55,6 +55,10 @@ describe("--state", () => {
     const restored = JSON.parse(restore.stdout) as { results: Array<{ status: string }> };
     expect(restored.results.length).toBeGreaterThan(0);
     expect(restored.results.map((result) => result.status)).toEqual(restored.results.map(() => "restored"));
+    // Without --run, restore names the runs the journal table holds instead of guessing.
+    const which = cli(["restore", "--estate", SMALL, "--state", "state-enforce"], { cwd });
+    expect(which.code).toBe(2);
+    expect(which.stderr).toMatch(new RegExp(`restore --state: give --run RUNID; .*runs: .*${report.runId} \\(\\d+ entr`));
   }, 120_000);
 
   it("a file is neither a directory nor a connection string: exit 2 naming it", () => {
