@@ -11,6 +11,7 @@ import { Progress } from "./progress.js";
 import { checkOutputFile, ensureDirectory, resolveState } from "./preflight.js";
 import { chooseSubscriptions } from "./subscriptions.js";
 import type { Log } from "./log.js";
+import { startCliTelemetry } from "./telemetry.js";
 
 export interface TargetOptions {
   estate?: string;
@@ -57,6 +58,8 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   const stateDirectory = state?.kind === "directory" ? state.directory : undefined;
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
+    // A bad connection string is bad input: refused before anything starts.
+    const telemetry = await startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
@@ -65,6 +68,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
     } finally {
       progress.clear();
+      await telemetry?.flush();
       await azurite?.stop();
     }
   }
@@ -81,7 +85,14 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
     const subscriptions = await subscriptionsFor(clients, options, settings, progress);
-    const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    const telemetry = await startCliTelemetry(settings, emulator);
+    let result: T;
+    try {
+      result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    } finally {
+      // Before --capture writes appinsights.json, and before the emulator stops.
+      await telemetry?.flush();
+    }
     if (saveEstate) saveEstateFile(saveEstate, emulator.store.snapshot());
     if (capture) writeCapture(capture, emulator);
     return result;
