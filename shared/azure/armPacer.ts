@@ -10,18 +10,21 @@ import type { PipelinePolicy } from "@azure/core-rest-pipeline";
  */
 export const ARM_READ_BUCKET = { capacity: 250, refillPerSecond: 25 } as const;
 
+/**
+ * Tokens left in the bucket for timing we cannot see (a request counted a little earlier than we
+ * modelled it); costs one refill interval once, not per request.
+ */
+const RESERVE = 1;
 /** Until the first answer says how full the bucket is, one request at a time: someone else may have drained it. */
 const PROBE_WAIT_MS = 5;
 
 /**
  * Keeps one subscription's ARM reads inside its bucket. Our estimate of the bucket is spent when a
- * request goes out and refilled at ARM's documented rate; each answer's remaining count replaces it,
- * minus the requests still in flight (they may not have been counted yet), unless a request sent
- * later has already answered (an older answer arriving late says nothing new). So other callers
- * draining the same bucket are seen, a late answer never lets us send early, and a bucket that
- * refills faster than documented is used as it refills. When the estimate is below one request we
- * wait for the refill instead of spending a request on a 429; the SDK's retry policy still honours
- * a 429's Retry-After if one comes.
+ * request goes out and refilled at ARM's documented rate; an answer whose remaining count is below
+ * the estimate (someone else draining the same bucket) lowers it, unless a request sent later has
+ * already answered (an older answer arriving late says nothing new). When the estimate is below one
+ * request we wait for the refill instead of spending a request on a 429; the SDK's retry policy
+ * still honours a 429's Retry-After if one comes.
  */
 export class ArmBucketPacer {
   /** Tokens at `at` (epoch ms), after every request sent so far; undefined until the first answer. */
@@ -54,13 +57,13 @@ export class ArmBucketPacer {
         continue;
       }
       const available = this.level(now);
-      if (available >= 1) {
+      if (available >= 1 + RESERVE) {
         this.tokens = available - 1;
         this.at = now;
         this.inFlight += 1;
         return ++this.sent;
       }
-      await this.wait(Math.max(1, Math.ceil(((1 - available) * 1000) / this.bucket.refillPerSecond)));
+      await this.wait(Math.max(1, Math.ceil(((1 + RESERVE - available) * 1000) / this.bucket.refillPerSecond)));
     }
   }
 
@@ -75,9 +78,16 @@ export class ArmBucketPacer {
     this.unmetered = false;
     if (ticket < this.newestAnswered) return;
     this.newestAnswered = ticket;
-    // Requests still in flight may not have been counted yet: assume they were not.
-    this.tokens = Math.max(0, remaining - this.inFlight);
-    this.at = this.now();
+    const now = this.now();
+    // The header is the bucket rounded down, after every request counted so far. Our estimate never
+    // runs ahead of the bucket (we spend when we send, ARM when it receives, and both refill alike),
+    // so an answer can only lower it: when it says less than we think (someone else spends from the
+    // bucket too) we take its word, minus the requests still in flight, which it may not have counted.
+    // Raising the estimate to the header is not safe: an answer can be overtaken by a request counted
+    // after it, and the header drops the fraction we keep.
+    const level = this.tokens === undefined ? Number.NaN : this.level(now);
+    this.tokens = level < remaining + 1 ? level : Math.max(0, remaining - this.inFlight);
+    this.at = now;
   }
 
   private level(now: number): number {

@@ -146,19 +146,24 @@ async function principalStatus(clients: AzureClients, principalId: string, incom
 
 /**
  * Built-in roles, by GUID, as read once: they are the same in every tenant and only Microsoft changes
- * them, and a built-in role outside KNOWN_ROLES grades "none" whatever it holds (only custom roles are
- * graded by their actions), so re-reading one per event would buy nothing. Custom roles are read every time.
+ * them. Custom roles are read every time (their actions grade the grant). Every role is read, so an
+ * alert names the role as the sweep does ("Owner", not its GUID).
  */
 const builtInRoleDefinitions = new Map<string, RoleDefinition>();
 const MAX_BUILT_IN_ROLES = 2_000;
 
-/** Built-in privileged roles are known by id; any other role is read so a custom `*` role is graded. */
 async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: string): Promise<Map<string, RoleDefinition>> {
   const guid = roleDefinitionGuid(roleDefinitionId);
-  if (KNOWN_ROLES.has(guid)) return new Map();
   const known = builtInRoleDefinitions.get(guid);
   if (known) return new Map([[guid, known]]);
-  const definition = await readRoleDefinition(clients, roleDefinitionId);
+  let definition: RoleDefinition | undefined;
+  try {
+    definition = await readRoleDefinition(clients, roleDefinitionId);
+  } catch (error) {
+    // The privileged built-in roles are graded by GUID: without the read only their name is missing.
+    if (KNOWN_ROLES.has(guid)) return new Map();
+    throw error;
+  }
   if (definition?.roleType.toLowerCase() === "builtinrole" && builtInRoleDefinitions.size < MAX_BUILT_IN_ROLES) builtInRoleDefinitions.set(guid, definition);
   return definition ? new Map([[guid, definition]]) : new Map();
 }
