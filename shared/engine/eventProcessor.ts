@@ -46,6 +46,8 @@ export interface EventOutcome {
   findings: Finding[];
   incomplete: Incomplete[];
   actions?: ActionRecord[];
+  /** Fingerprints of open findings this event resolved (a delete of what they were about). */
+  resolved?: string[];
 }
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
@@ -87,12 +89,21 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
+    // A deleted role assignment or federated credential resolves the open findings about it, in every scope.
+    const resolved = facts.deleted && deps.notifier ? await deps.notifier.resolveSubjects([event.resourceUri], deps.policy, `event-${event.id}`, now) : [];
     const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
     if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
     const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
     const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
-    return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
+    return {
+      eventId: event.id,
+      status: "processed",
+      findings,
+      incomplete,
+      ...(actions && actions.length > 0 ? { actions } : {}),
+      ...(resolved.length > 0 ? { resolved: resolved.map((record) => record.fingerprint) } : {}),
+    };
   } catch (error) {
     if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
@@ -130,6 +141,13 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
     case "identity-write":
+      return facts;
+    case "role-assignment-delete":
+      // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
+      facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
+      return facts;
+    case "federated-credential-delete":
+      facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
 }

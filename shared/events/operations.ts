@@ -2,7 +2,14 @@
  * operationName → what kind of change it is. A data table, not a switch (cloud-custodian style):
  * the Event Grid subscription's filter in infra/ is checked against these keys.
  */
-export type ChangeKind = "role-assignment-write" | "attachment-write" | "federated-credential-write" | "identity-write" | "identity-delete";
+export type ChangeKind =
+  | "role-assignment-write"
+  | "role-assignment-delete"
+  | "attachment-write"
+  | "federated-credential-write"
+  | "federated-credential-delete"
+  | "identity-write"
+  | "identity-delete";
 
 export interface OperationEntry {
   kind: ChangeKind;
@@ -20,9 +27,12 @@ const detachable = (apiVersion: string): OperationEntry => ({ kind: "attachment-
 
 export const OPERATIONS: Readonly<Record<string, OperationEntry>> = {
   "Microsoft.Authorization/roleAssignments/write": { kind: "role-assignment-write" },
+  // Deletes report nothing themselves: they resolve the open findings about what was deleted.
+  "Microsoft.Authorization/roleAssignments/delete": { kind: "role-assignment-delete" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/write": { kind: "identity-write" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/delete": { kind: "identity-delete" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write": { kind: "federated-credential-write" },
+  "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete": { kind: "federated-credential-delete" },
   "Microsoft.Compute/virtualMachines/write": detachable("2024-07-01"),
   "Microsoft.Compute/virtualMachineScaleSets/write": detachable("2024-07-01"),
   "Microsoft.Web/sites/write": detachable("2023-12-01"),

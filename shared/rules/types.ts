@@ -91,6 +91,8 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-delete / federated-credential-delete: ARM no longer has it. */
+  deleted?: boolean;
 }
 
 export interface EventRule {
