@@ -32,6 +32,8 @@ export class ArmBucketPacer {
   private at = 0;
   private inFlight = 0;
   private sent = 0;
+  /** When each request in flight went out (ticket → epoch ms). */
+  private readonly sentAt = new Map<number, number>();
   /** The latest-sent request whose answer has been taken into the estimate. */
   private newestAnswered = 0;
   /** An answer came without the header (an endpoint that does not throttle): nothing to pace by. */
@@ -51,7 +53,7 @@ export class ArmBucketPacer {
       if (this.tokens === undefined) {
         if (this.inFlight === 0) {
           this.inFlight += 1;
-          return ++this.sent;
+          return this.issue(now);
         }
         await this.wait(PROBE_WAIT_MS);
         continue;
@@ -61,15 +63,23 @@ export class ArmBucketPacer {
         this.tokens = available - 1;
         this.at = now;
         this.inFlight += 1;
-        return ++this.sent;
+        return this.issue(now);
       }
       await this.wait(Math.max(1, Math.ceil(((1 + RESERVE - available) * 1000) / this.bucket.refillPerSecond)));
     }
   }
 
+  private issue(now: number): number {
+    this.sent += 1;
+    this.sentAt.set(this.sent, now);
+    return this.sent;
+  }
+
   /** Call when the request ended: `answered` when a response came back, with its remaining-reads header. */
   release(ticket: number, answered: boolean, remainingHeader?: string): void {
     this.inFlight = Math.max(0, this.inFlight - 1);
+    const sentAt = this.sentAt.get(ticket);
+    this.sentAt.delete(ticket);
     const remaining = remainingHeader === undefined ? Number.NaN : Number(remainingHeader);
     if (!Number.isFinite(remaining)) {
       if (answered && remainingHeader === undefined && this.tokens === undefined) this.unmetered = true;
@@ -79,14 +89,16 @@ export class ArmBucketPacer {
     if (ticket < this.newestAnswered) return;
     this.newestAnswered = ticket;
     const now = this.now();
-    // The header is the bucket rounded down, after every request counted so far. Our estimate never
-    // runs ahead of the bucket (we spend when we send, ARM when it receives, and both refill alike),
-    // so an answer can only lower it: when it says less than we think (someone else spends from the
-    // bucket too) we take its word, minus the requests still in flight, which it may not have counted.
+    // The header is the bucket rounded down when ARM counted this request, somewhere between its
+    // sending and now. Our estimate never runs ahead of the bucket (we spend when we send, ARM when it
+    // receives, and both refill alike), so an answer can only lower it: when the header is below what
+    // the estimate can explain — allowing for the refill since the request went out — someone else
+    // spends from the bucket too, and we take the header's word, minus the requests still in flight.
     // Raising the estimate to the header is not safe: an answer can be overtaken by a request counted
     // after it, and the header drops the fraction we keep.
     const level = this.tokens === undefined ? Number.NaN : this.level(now);
-    this.tokens = level < remaining + 1 ? level : Math.max(0, remaining - this.inFlight);
+    const refillSinceSent = sentAt === undefined ? 0 : ((now - sentAt) * this.bucket.refillPerSecond) / 1000;
+    this.tokens = level < remaining + 1 + refillSinceSent ? level : Math.max(0, remaining - this.inFlight);
     this.at = now;
   }
 
