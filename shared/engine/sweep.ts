@@ -17,7 +17,8 @@ import type { AttachedResource, Identity, Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, indexCredentials } from "../rules/lib/sweepIndex.js";
-import type { AssignmentRule, InventoryRule, SweepInventory } from "../rules/types.js";
+import type { AssignmentRule, InventoryRule } from "../rules/types.js";
+import type { SweepInventory } from "../rules/lib/sweepIndex.js";
 import { DirectoryResolver } from "./directoryResolver.js";
 
 export interface SweepOptions extends ReadOptions {
