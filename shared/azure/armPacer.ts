@@ -104,7 +104,9 @@ export class ArmBucketPacer {
 
   private level(now: number): number {
     const tokens = this.tokens ?? 0;
-    return Math.min(this.bucket.capacity, tokens + ((now - this.at) * this.bucket.refillPerSecond) / 1000);
+    // A full bucket stops refilling. Requests in flight are spent from ours already but not yet from
+    // ARM's, which may sit at its capacity meanwhile and refill nothing: ours tops out that much lower.
+    return Math.min(this.bucket.capacity - this.inFlight, tokens + ((now - this.at) * this.bucket.refillPerSecond) / 1000);
   }
 }
 

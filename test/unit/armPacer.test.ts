@@ -62,6 +62,23 @@ describe("ArmBucketPacer against ARM's read bucket", () => {
     expect(now - before).toBeGreaterThanOrEqual(40);
   });
 
+  it("does not count on refill while its requests are in flight and ARM's bucket may sit full", async () => {
+    let now = 0;
+    let mayWait = true;
+    const pacer = new ArmBucketPacer({ capacity: 10, refillPerSecond: 10 }, () => now, async (ms) => {
+      if (!mayWait) throw new Error("would wait");
+      now += ms;
+    });
+    pacer.release(await pacer.acquire(), true, "9");
+    mayWait = false;
+    for (let n = 0; n < 8; n += 1) await pacer.acquire();
+    // Ten seconds later none of the eight has reached ARM: its bucket sat at 10 and will be at 2 after them.
+    now += 10_000;
+    // One more fits beside the reserve; the next must wait (the old estimate, refilled to 10, sent more).
+    await pacer.acquire();
+    await expect(pacer.acquire()).rejects.toThrow("would wait");
+  });
+
   it("does not pace an endpoint that sends no header", async () => {
     const pacer = new ArmBucketPacer(undefined, () => 0, async () => {
       throw new Error("must not wait");
