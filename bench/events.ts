@@ -168,7 +168,7 @@ export function buildEvents(targets: EventTargets, count: number, prefix: string
   return { bodies, mix };
 }
 
-function startServe(root: string, estatePath: string, policyPath: string, nodeFlags: string[], log: (message: string) => void): Promise<{ child: ChildProcess; url: string }> {
+function startServe(root: string, estatePath: string, policyPath: string, nodeFlags: string[], log: (message: string) => void): Promise<{ child: ChildProcess; url: string; eventGridKey: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...nodeFlags, join(root, "bin", "uami-guard.js"), "serve", "--estate", estatePath, "--policy", policyPath, "--port", "0", "--quiet"], {
       cwd: root,
@@ -189,10 +189,12 @@ function startServe(root: string, estatePath: string, policyPath: string, nodeFl
       }
       stderr += chunk;
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1]) {
+      // serve prints its keys once, after the address; the webhook needs the eventgrid_extension key.
+      const key = /eventgrid_extension\s+(\S+)/.exec(stderr);
+      if (match?.[1] && key?.[1]) {
         ready = true;
         clearTimeout(timer);
-        resolve({ child, url: match[1] });
+        resolve({ child, url: match[1], eventGridKey: key[1] });
       }
     });
     child.once("exit", (code) => {
@@ -325,11 +327,11 @@ export async function runEventBench(options: EventBenchOptions): Promise<EventBe
 
     options.log(`events: starting serve (estate of ${options.estateAssignments} assignments, Azurite)`);
     const serveStarted = performance.now();
-    const { child, url } = await startServe(options.root, estatePath, policyPath, options.serveNodeFlags ?? [], options.log);
+    const { child, url, eventGridKey } = await startServe(options.root, estatePath, policyPath, options.serveNodeFlags ?? [], options.log);
     const serveStartMs = performance.now() - serveStarted;
     const processes: Processes = { serve: child.pid, azurite: childrenOf(child.pid)[0] };
     try {
-      const webhook = new URL("/runtime/webhooks/eventgrid?functionName=onResourceEvent", url);
+      const webhook = new URL(`/runtime/webhooks/eventgrid?functionName=onResourceEvent&code=${encodeURIComponent(eventGridKey)}`, url);
       // Warm-up: JIT, keep-alive connections, Table storage tables created. Not measured.
       const warmup = buildEvents(targets, 300, "warm", options.seed + 100);
       await drive(webhook, warmup.bodies, 1, options.concurrency, warmup.mix, processes);

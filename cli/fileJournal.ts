@@ -119,6 +119,11 @@ export class FileJournal implements Journal {
     return [...this.latest.values()].filter((entry) => entry.status === "pending");
   }
 
+  async since(time: Date): Promise<JournalEntry[]> {
+    const from = time.toISOString();
+    return [...this.latest.values()].filter((entry) => entry.createdAt >= from);
+  }
+
   async entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]> {
     return [...this.latest.values()].filter((entry) => (!filter.runId || entry.runId === filter.runId) && (!filter.entryId || entry.entryId === filter.entryId));
   }

@@ -82,7 +82,7 @@ function program(): Command {
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new and resolved findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
-    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
@@ -106,6 +106,7 @@ function program(): Command {
           run.progress.clear();
           process.stdout.write(renderReport(report, options.output));
           if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+          if (actionsFailed(report)) process.exitCode = EXIT.internal;
         } finally {
           cleanup.close();
         }
@@ -122,7 +123,7 @@ function program(): Command {
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep dedupe, baseline and finding state between runs: a directory or a storage connection string")
-    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
@@ -136,6 +137,7 @@ function program(): Command {
           process.stdout.write(`${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`);
         }
         if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+        if (actionsFailed(report)) process.exitCode = EXIT.internal;
       });
     });
 
@@ -167,10 +169,13 @@ function program(): Command {
     .option("--sweep-every <seconds>", "also run the sweep timer every N seconds", parsePositive)
     .option("--quiet", "log warnings and errors only")
     .option("--notify", "send findings to the configured sinks (with --estate: the emulator's)")
-    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean }) => {
+    .option("--capture <dir>", "with --estate: on exit, write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
+    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean; capture?: string }) => {
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
-      const { serve } = await import("./serve.js");
-      await withRun({ ...options, storage: true }, (run) => serve(run, options));
+      const { hostKeys, serve } = await import("./serve.js");
+      // Read before any work: a bad HostKeys entry is bad input.
+      const keys = hostKeys();
+      await withRun({ ...options, storage: true, host: true }, (run) => serve(run, options, keys));
     });
 
   cli
@@ -220,6 +225,14 @@ function describeDispatch(result: DispatchResult): string {
 
 function failsAt(report: RunReport, threshold: Severity): boolean {
   return report.findings.some((finding) => severityRank(finding.severity) >= severityRank(threshold));
+}
+
+/**
+ * RULES.md "Exit codes": a run in which any action failed or stayed unknown exits 1 (after its report),
+ * before the findings' exit 3: a CI gate must not read a failed cleanup as success.
+ */
+function actionsFailed(report: RunReport): boolean {
+  return report.actions.some((action) => action.status === "failed" || action.status === "unknown");
 }
 
 /** Runs the CLI; sets process.exitCode (0 ok, 1 internal, 2 bad input, 3 findings at --fail-on). */

@@ -4,7 +4,8 @@ import { eventDependencies } from "../shared/composition.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { cleanupMode, planCleanup } from "../shared/cleanup/plan.js";
+import { budgetNotice, cleanupMode, planCleanup } from "../shared/cleanup/plan.js";
+import { sortFindings } from "../shared/findings.js";
 import { runCleanup, withPlan } from "../shared/cleanup/pipeline.js";
 import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
@@ -52,7 +53,9 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
     });
     const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now: new Date(), runId: report.runId, scope: "replay" });
     const planReport = withPlan(report, planned, cleanup.options);
-    return { ...planReport, actions: await runCleanup(planned.plan, report.runId, cleanup.options) };
+    const actions = await runCleanup(planned.plan, report.runId, cleanup.options);
+    const notice = budgetNotice(actions, policy, report.runId, "replay");
+    return { ...planReport, actions, ...(notice ? { findings: sortFindings([...planReport.findings, notice]) } : {}) };
   } finally {
     cleanup.close();
   }

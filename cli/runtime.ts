@@ -1,12 +1,14 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { createAzureClients, type AzureClients } from "../shared/azure/clients.js";
+import { createAzureClients, deadlinesOf, type AzureClients } from "../shared/azure/clients.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 import { readAppSettings, type AppSettings } from "../shared/config/settings.js";
 import { loadEstateFile, saveEstateFile, type Estate } from "../local/emulator/estate.js";
 import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
 import { startAzurite, type RunningAzurite } from "../local/azurite.js";
 import { InputError } from "../shared/errors.js";
 import { Progress } from "./progress.js";
+import { startCliTelemetry } from "./telemetry.js";
 
 export interface TargetOptions {
   estate?: string;
@@ -17,6 +19,8 @@ export interface TargetOptions {
   storage?: boolean;
   /** --state DIR (Azurite persisting there) or a storage connection string. */
   state?: string;
+  /** A long-running host (`serve`): each invocation has the run deadline, not the command. */
+  host?: boolean;
 }
 
 export interface Run {
@@ -40,17 +44,20 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   const settings = readAppSettings();
   const progress = new Progress();
   const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
-  const stateConnection = options.state && /AccountName=|UseDevelopmentStorage=/i.test(options.state) ? options.state : undefined;
+  const stateConnection = options.state && isConnectionString(options.state) ? options.state : undefined;
   const stateDirectory = options.state && !stateConnection ? options.state : undefined;
   if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
+    // A bad connection string is bad input: refused before anything starts.
+    const telemetry = await startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
-      return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
+      return await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) }));
     } finally {
+      await telemetry?.flush();
       await azurite?.stop();
     }
   }
@@ -64,9 +71,17 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       kind: "emulator",
       url: emulator.url,
       ca: emulator.ca,
+      deadlines: deadlinesOf(settings),
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
-    const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    const telemetry = await startCliTelemetry(settings, emulator);
+    let result: T;
+    try {
+      result = await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) }));
+    } finally {
+      // Before --capture writes appinsights.json, and before the emulator stops.
+      await telemetry?.flush();
+    }
     if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
     if (options.capture) writeCapture(options.capture, emulator);
     return result;
@@ -74,6 +89,20 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     progress.clear();
     await Promise.all([emulator.stop(), azurite?.stop()]);
   }
+}
+
+/**
+ * Whether `--state` names a storage connection string rather than a directory: an account key string,
+ * Azurite's shortcut, or a SAS string (`BlobEndpoint=…;TableEndpoint=…;SharedAccessSignature=…`), whose
+ * signature must never end up as directory names.
+ */
+export function isConnectionString(state: string): boolean {
+  return /(^|;)\s*(AccountName|UseDevelopmentStorage|SharedAccessSignature|TableEndpoint|QueueEndpoint|BlobEndpoint|DefaultEndpointsProtocol)=/i.test(state);
+}
+
+/** A command is one run, bounded by the run deadline; `serve` bounds each invocation instead. */
+function bounded<T>(options: TargetOptions, clients: AzureClients, work: () => Promise<T>): Promise<T> {
+  return options.host ? work() : withRunDeadline(clients.deadlines.runMs, work);
 }
 
 function writeCapture(directory: string, emulator: RunningEmulator): void {

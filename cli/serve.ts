@@ -1,7 +1,10 @@
 import { loadPolicy } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
 import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies } from "../shared/composition.js";
-import { startHost, type HostLog } from "../local/host.js";
+import { existsSync } from "node:fs";
+import { generateHostKeys, startHost, type HostKeys, type HostLog } from "../local/host.js";
+import { readJsonFile } from "../shared/config/validation.js";
+import { InputError } from "../shared/errors.js";
 import { seedEventStores } from "../local/seed.js";
 import type { AppDependencies } from "../functions/dependencies.js";
 import type { Run } from "./runtime.js";
@@ -39,7 +42,7 @@ async function loadFunctions() {
       identitiesHandler: identities.identitiesHandler,
       onResourceEventHandler: onResourceEvent.onResourceEventHandler,
       sweepHandler: sweep.sweepHandler,
-      health: health.health,
+      healthHandler: health.healthHandler,
       cleanupHandler: cleanup.cleanupHandler,
     };
   } finally {
@@ -47,8 +50,35 @@ async function loadFunctions() {
   }
 }
 
-export async function serve(run: Run, options: ServeOptions): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler } = await loadFunctions();
+/**
+ * The host's keys: from local.settings.json in the working directory when it has them
+ * (`"HostKeys": { "masterKey", "functionKeys": { "default" }, "systemKeys": { "eventgrid_extension" } }`,
+ * the shape of the host's own secrets file), else fresh ones for this run; either way printed once.
+ */
+export function hostKeys(path = "local.settings.json"): { keys: HostKeys; source: string } {
+  const generated = generateHostKeys();
+  if (!existsSync(path)) return { keys: generated, source: "generated for this run; set HostKeys in local.settings.json to keep them" };
+  const settings = readJsonFile(path, path) as { HostKeys?: unknown } | null;
+  const stored = settings && typeof settings === "object" ? settings.HostKeys : undefined;
+  if (stored === undefined) return { keys: generated, source: `generated for this run; ${path} has no HostKeys` };
+  const text = (value: unknown, where: string): string | undefined => {
+    if (value === undefined) return undefined;
+    if (typeof value !== "string" || !/^[A-Za-z0-9_\-=+/]{16,}$/.test(value)) throw new InputError(`${path}: HostKeys.${where} must be a key of at least 16 characters (letters, digits, -_=+/)`);
+    return value;
+  };
+  const entry = (stored ?? {}) as { masterKey?: unknown; functionKeys?: { default?: unknown }; systemKeys?: { eventgrid_extension?: unknown } };
+  return {
+    keys: {
+      master: text(entry.masterKey, "masterKey") ?? generated.master,
+      function: text(entry.functionKeys?.default, "functionKeys.default") ?? generated.function,
+      eventGrid: text(entry.systemKeys?.eventgrid_extension, "systemKeys.eventgrid_extension") ?? generated.eventGrid,
+    },
+    source: `from ${path} HostKeys (missing ones generated)`,
+  };
+}
+
+export async function serve(run: Run, options: ServeOptions, keys = hostKeys()): Promise<void> {
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -63,7 +93,10 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
     {
       eventGrid: { onResourceEvent: onResourceEventHandler(provider, { notify: options.notify ?? false }) },
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
-      http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
+      http: {
+        identities: { methods: ["GET"], authLevel: "function", handler: identitiesHandler(provider) },
+        health: { methods: ["GET"], authLevel: "function", handler: healthHandler(provider) },
+      },
       queues: {
         cleanup: {
           queue: run.clients.queue(CLEANUP_QUEUE),
@@ -73,13 +106,17 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
         },
       },
     },
-    { port: options.port, log },
+    { port: options.port, log, keys: keys.keys },
   );
   process.stderr.write(
     `uami-guard host listening on ${host.url}\n` +
-      `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent\n` +
-      `  run the sweep       POST ${host.url}/admin/functions/sweep\n` +
-      `  inventory           GET  ${host.url}/api/identities\n` +
+      `  keys (${keys.source}):\n` +
+      `    function key         ${keys.keys.function}\n` +
+      `    eventgrid_extension  ${keys.keys.eventGrid}\n` +
+      `    master key           ${keys.keys.master}\n` +
+      `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent&code=<eventgrid_extension>\n` +
+      `  run the sweep       POST ${host.url}/admin/functions/sweep  (x-functions-key: <master key>)\n` +
+      `  inventory           GET  ${host.url}/api/identities  (x-functions-key or ?code=: <function key>)\n` +
       `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_POISON_QUEUE})\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );

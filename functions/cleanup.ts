@@ -3,6 +3,8 @@ import { runWorkItem } from "../shared/cleanup/pipeline.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { parseWorkItem } from "../shared/cleanup/workItem.js";
 import { CLEANUP_QUEUE, journalTable } from "../shared/composition.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
+import { recordActions, telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 /**
@@ -21,15 +23,18 @@ export function cleanupHandler(dependencies: DependencyProvider) {
     const { item } = parsed;
     const { clients, policy } = await dependencies();
     const journal = journalTable(clients);
-    const outcome = await runWorkItem(item, { clients, policy, journal, leases: journal });
+    const outcome = await telemetry().span("cleanup", { "uamiguard.runId": item.runId }, () => withRunDeadline(clients.deadlines.runMs, () => runWorkItem(item, { clients, policy, journal, leases: journal })));
     if ("dropped" in outcome) {
       context.warn(`cleanup: ${outcome.dropped}`);
       return undefined;
     }
     const { record } = outcome;
+    recordActions([record]);
     const line = `cleanup ${item.runId}: ${record.status}: ${record.change}${record.reason ? ` (${record.reason})` : ""}`;
-    if (record.status === "failed") context.error(line);
+    if (record.status === "failed" || record.status === "unknown") context.error(line);
     else context.log(line);
+    // The window's one critical notice (RULES.md "One budget across runs").
+    if (record.budgetNotice) context.error(`cleanup ${item.runId}: critical cleanup-circuit-breaker: ${record.budgetNotice}; further actions are deferred`);
     return record;
   };
 }

@@ -2,6 +2,7 @@ import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type In
 import { collectInventory } from "../shared/engine/inventory.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
+import { withRunDeadline } from "../shared/azure/deadline.js";
 
 /** GET /api/identities: the access-review inventory as JSON (same shape as `uami-guard inventory --output json`). */
 export function identitiesHandler(dependencies: DependencyProvider): HttpHandler {
@@ -10,7 +11,7 @@ export function identitiesHandler(dependencies: DependencyProvider): HttpHandler
       const { clients, settings } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const inventory = await collectInventory(clients, { subscriptions });
+      const inventory = await withRunDeadline(clients.deadlines.runMs, () => collectInventory(clients, { subscriptions }));
       context.log(`inventory: ${inventory.identities.length} identities`);
       return { status: 200, jsonBody: inventory };
     } catch (error) {

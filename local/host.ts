@@ -1,4 +1,4 @@
-import { randomUUID } from "node:crypto";
+import { randomBytes, randomUUID, timingSafeEqual } from "node:crypto";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { QueueClient } from "@azure/storage-queue";
@@ -20,10 +20,38 @@ export interface HostFunctions {
   eventGrid: Record<string, (event: unknown, context: InvocationContext) => Promise<unknown>>;
   /** Timer functions: run on POST /admin/functions/<name>, and every `everyMs` when given. */
   timers: Record<string, { handler: (timer: Timer, context: InvocationContext) => Promise<void>; everyMs?: number }>;
-  http: Record<string, { methods: string[]; handler: HttpHandler }>;
+  /** `authLevel` as registered in functions/: "function" routes need a function key (or the master key). */
+  http: Record<string, { methods: string[]; authLevel: "anonymous" | "function"; handler: HttpHandler }>;
   /** Queue triggers: messages are decoded from base64 (and JSON), as the host's default messageEncoding does. */
   queues?: Record<string, { queue: QueueClient; poison: QueueClient; maxDequeueCount: number; handler: (message: unknown, context: InvocationContext) => Promise<unknown> }>;
 }
+
+/**
+ * The keys the Functions host checks (Learn: "Work with access keys in Azure Functions"): a function
+ * key for HTTP routes of authLevel function (`?code=` or `x-functions-key`), the `eventgrid_extension`
+ * system key for the Event Grid webhook (`?code=`), the master key for /admin (and for everything).
+ */
+export interface HostKeys {
+  function: string;
+  eventGrid: string;
+  master: string;
+}
+
+/** Fresh keys, as the host generates them when none are stored. */
+export function generateHostKeys(): HostKeys {
+  const key = (): string => randomBytes(32).toString("base64url");
+  return { function: key(), eventGrid: key(), master: key() };
+}
+
+function sameKey(given: string | undefined, expected: string): boolean {
+  if (!given) return false;
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+/** Event Grid posts JSON: the Event Grid schema or a CloudEvents batch. Anything else (text/plain, a form) is refused. */
+const EVENT_CONTENT_TYPES = new Set(["application/json", "application/cloudevents-batch+json"]);
 
 export interface RunningHost {
   url: string;
@@ -62,7 +90,8 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
   res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...headers }).end(payload);
 }
 
-export async function startHost(functions: HostFunctions, options: { port?: number; log?: HostLog } = {}): Promise<RunningHost> {
+export async function startHost(functions: HostFunctions, options: { keys: HostKeys; port?: number; log?: HostLog }): Promise<RunningHost> {
+  const keys = options.keys;
   const log = options.log ?? ((level, message) => process.stderr.write(`${level} ${message}\n`));
   const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
 
@@ -70,6 +99,14 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
     const name = url.searchParams.get("functionName") ?? "";
     const handler = functions.eventGrid[name];
     if (!handler) return send(res, 404, { error: `no Event Grid function named '${name}'` });
+    const contentType = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
+    if (!EVENT_CONTENT_TYPES.has(contentType)) {
+      return send(res, 415, { error: "content-type must be application/json or application/cloudevents-batch+json" });
+    }
+    const kind = req.headers["aeg-event-type"];
+    if (kind !== "Notification" && kind !== "SubscriptionValidation") {
+      return send(res, 400, { error: "aeg-event-type must be Notification or SubscriptionValidation" });
+    }
     let body: unknown;
     try {
       body = JSON.parse((await readBody(req)).toString("utf8"));
@@ -77,7 +114,6 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
       return send(res, 400, { error: "request body is not JSON" });
     }
     const events = Array.isArray(body) ? body : [body];
-    const kind = String(req.headers["aeg-event-type"] ?? "Notification");
     if (kind === "SubscriptionValidation") {
       const code = (events[0] as { data?: { validationCode?: unknown } } | undefined)?.data?.validationCode;
       if (typeof code !== "string") return send(res, 400, { error: "no validationCode" });
@@ -99,13 +135,19 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
   const route = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const url = new URL(req.url ?? "/", "http://127.0.0.1");
     const method = req.method ?? "GET";
+    const header = req.headers["x-functions-key"];
+    const given = url.searchParams.get("code") ?? (typeof header === "string" ? header : undefined);
+    const allowed = (...accepted: string[]): boolean => [keys.master, ...accepted].some((key) => sameKey(given, key));
+    const unauthorized = (): void => send(res, 401, { error: "a valid key is required (?code= or x-functions-key)" });
     if (url.pathname === "/runtime/webhooks/eventgrid") {
+      if (!allowed(keys.eventGrid)) return unauthorized();
       if (method === "OPTIONS") {
         // CloudEvents abuse-protection handshake.
         return send(res, 200, undefined, { "WebHook-Allowed-Origin": String(req.headers["webhook-request-origin"] ?? "*"), "WebHook-Allowed-Rate": "*" });
       }
       if (method === "POST") return eventGrid(req, res, url);
     }
+    if (url.pathname.startsWith("/admin/") && !allowed()) return unauthorized();
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && method === "POST") {
       const entry = functions.timers[admin[1] ?? ""];
@@ -116,6 +158,7 @@ export async function startHost(functions: HostFunctions, options: { port?: numb
     const api = /^\/api\/(.+)$/.exec(url.pathname);
     const entry = api ? functions.http[api[1] ?? ""] : undefined;
     if (entry && entry.methods.includes(method)) {
+      if (entry.authLevel === "function" && !allowed(keys.function)) return unauthorized();
       const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
       const request = new HttpRequest({
         method,

@@ -10,6 +10,7 @@ import { configuredSinks, type SinkEndpoints } from "./notify/sinks.js";
 import { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "./state/eventStores.js";
 import { TableFindingStateStore } from "./state/findingStateTable.js";
 import { TableJournal } from "./state/journalTable.js";
+import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
 
 /**
  * The composition root: the one place that names every table and queue and builds the stores,
@@ -81,14 +82,17 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
+    journal: journalTable(clients),
+    // The app's own role assignments live in the identities table, in a partition of their own.
+    selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
   };
 }
 
 /** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
 export function sweepJobStores(clients: AzureClients, policy: Policy, options: { notify: boolean }): SweepJobStores {
-  const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
+  const { baseline, catalog, dedupe, selfAssignments } = eventDependencies(clients, policy);
   const notifier = options.notify ? notifierFor(clients) : undefined;
-  return { findings: findingStateStore(clients), baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) };
+  return { findings: findingStateStore(clients), baseline, catalog, dedupe, ...(selfAssignments ? { selfAssignments } : {}), ...(notifier ? { notifier } : {}) };
 }
 
 /**

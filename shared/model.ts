@@ -135,3 +135,37 @@ export function resourceTypeOf(id: string): string | undefined {
   const types = parts.slice(at + 2).filter((_, index) => index % 2 === 0);
   return `${namespace}/${types.join("/")}`;
 }
+
+/**
+ * Where one event subscription of a subscription's system topic delivers, as ARM's GET returns it
+ * (azure-rest-api-specs eventgrid 2022-06-15 examples: an AzureFunction destination carries
+ * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL).
+ */
+export interface EventDestination {
+  eventSubscriptionId: string;
+  endpointType: string;
+  resourceId?: string;
+  endpointBaseUrl?: string;
+}
+
+/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their destinations. */
+export interface SubscriptionEventDelivery {
+  /** As ARM spells it. */
+  subscriptionId: string;
+  systemTopicIds: string[];
+  destinations: EventDestination[];
+}
+
+/**
+ * Graph getByIds returns only the `types` asked for: a principal of a type not asked for looks deleted.
+ * These are the role-assignment principal types it can look up (Learn: "directoryObject: getByIds",
+ * `types`: user, group, device, servicePrincipal, ...; "Role Assignments - Get", principalType: User,
+ * Group, ServicePrincipal, ForeignGroup, Device). ForeignGroup lives in another tenant.
+ */
+export const LOOKUP_TYPES = ["user", "group", "servicePrincipal", "device"] as const;
+
+/** Whether the directory lookup can answer for a role assignment of this principalType: if not, it is never an orphan. */
+export function isLookupType(principalType: string): boolean {
+  const type = principalType.toLowerCase();
+  return LOOKUP_TYPES.some((candidate) => candidate.toLowerCase() === type);
+}

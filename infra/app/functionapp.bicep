@@ -106,6 +106,9 @@ var appSettings = {
   LOGS_INGESTION_STREAM: logsIngestionStream
   EVENTGRID_TOPIC_ENDPOINT: findingsTopicEndpoint
   EVENTGRID_TOPIC_KEY: empty(findingsTopicKeySecretUri) ? '' : '${keyVaultReference}${findingsTopicKeySecretUri})'
+  // Every outgoing call has a deadline; a run ends inside Flex Consumption's 30-minute function timeout.
+  UAMI_GUARD_CALL_TIMEOUT_SECONDS: '30'
+  UAMI_GUARD_RUN_TIMEOUT_SECONDS: '1500'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

@@ -113,20 +113,41 @@ export const EMULATED_SERVICES = [
   "logsIngestion",
   "eventGrid",
   "teams",
+  "appInsights",
 ] as const;
 export type EmulatedService = (typeof EMULATED_SERVICES)[number];
 
-export const faultSchema = z.strictObject({
-  service: z.enum(EMULATED_SERVICES),
-  status: z.number().int().min(400).max(599),
-  rate: z.number().min(0).max(1).default(1),
-  count: z.number().int().min(1).optional(),
-  /** Only requests whose path contains this text (e.g. one operation). */
-  pathContains: z.string().optional(),
-  /** Only requests with this HTTP method (e.g. DELETE). */
-  method: z.enum(["GET", "PUT", "PATCH", "POST", "DELETE"]).optional(),
-  retryAfterSeconds: z.number().min(0).optional(),
-});
+/**
+ * One injected fault (DESIGN.md "Fault injection (extended)"): which requests it matches and one effect —
+ * `status` instead of doing the request, `status` + `afterApply` (the change happens, the answer is N),
+ * `reset` (the connection is destroyed, optionally after the change), `hangMs` (the answer comes that late).
+ */
+export const faultSchema = z
+  .strictObject({
+    service: z.enum(EMULATED_SERVICES),
+    status: z.number().int().min(400).max(599).optional(),
+    rate: z.number().min(0).max(1).default(1),
+    count: z.number().int().min(1).optional(),
+    /** Only requests whose path contains this text, case-insensitively (e.g. one operation). */
+    pathContains: z.string().optional(),
+    /** Only requests with this HTTP method (e.g. DELETE). */
+    method: z.enum(["GET", "PUT", "PATCH", "POST", "DELETE"]).optional(),
+    retryAfterSeconds: z.number().min(0).optional(),
+    /** Do the request (the change happens), then answer `status` or reset the connection. */
+    afterApply: z.boolean().optional(),
+    /** Destroy the connection without an answer. */
+    reset: z.boolean().optional(),
+    /** Answer this many ms late (longer than the client's deadline simulates a stalled call). */
+    hangMs: z.number().int().min(0).optional(),
+  })
+  .superRefine((fault, context) => {
+    const effects = [fault.status !== undefined, fault.reset === true, fault.hangMs !== undefined].filter(Boolean).length;
+    if (effects === 0) context.addIssue({ code: "custom", message: "needs one effect: status, reset or hangMs" });
+    if (fault.status !== undefined && fault.reset === true) context.addIssue({ code: "custom", message: "status and reset are two effects: pick one" });
+    if (fault.afterApply && fault.status === undefined && fault.reset !== true) {
+      context.addIssue({ code: "custom", path: ["afterApply"], message: "afterApply needs status or reset" });
+    }
+  });
 
 const bucketSchema = z.tuple([z.number().int().min(1), z.number().positive()]);
 

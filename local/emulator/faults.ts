@@ -1,4 +1,4 @@
-import type { EmulatedService, EmulatorSettings } from "./estate.js";
+import type { EmulatedService, EmulatorSettings, Fault } from "./estate.js";
 import { armError, type EmulatorResponse } from "./http.js";
 import { mulberry32 } from "../random.js";
 
@@ -12,23 +12,29 @@ export class FaultInjector {
     this.used = settings.faults.map(() => 0);
   }
 
-  /** The injected error for this request, if any fault fires. */
-  check(service: EmulatedService, path: string, method: string): EmulatorResponse | undefined {
+  /** The fault that fires for this request, if any (counted as used). */
+  check(service: EmulatedService, path: string, method: string): Fault | undefined {
     for (const [index, fault] of this.settings.faults.entries()) {
       if (fault.service !== service) continue;
       if (fault.method && fault.method.toUpperCase() !== method.toUpperCase()) continue;
-      if (fault.pathContains && !path.includes(fault.pathContains.toLowerCase())) continue;
+      if (fault.pathContains && !path.toLowerCase().includes(fault.pathContains.toLowerCase())) continue;
       if (fault.count !== undefined && (this.used[index] ?? 0) >= fault.count) continue;
       if (fault.rate < 1 && this.random() >= fault.rate) continue;
       this.used[index] = (this.used[index] ?? 0) + 1;
-      const response = armError(fault.status, faultCode(fault.status), `Injected fault: HTTP ${fault.status} from ${service}.`);
-      if (fault.status === 429 || fault.status === 503) {
-        response.headers = { "retry-after": String(fault.retryAfterSeconds ?? 1) };
-      }
-      return response;
+      return fault;
     }
     return undefined;
   }
+}
+
+/** The answer an injected status gives, in the envelope of the service (ARM's and Graph's agree on `error.code`). */
+export function faultResponse(fault: Fault, service: EmulatedService): EmulatorResponse {
+  const status = fault.status ?? 500;
+  const response = armError(status, faultCode(status), `Injected fault: HTTP ${status} from ${service}.`);
+  if (status === 429 || status === 503) {
+    response.headers = { "retry-after": String(fault.retryAfterSeconds ?? 1) };
+  }
+  return response;
 }
 
 function faultCode(status: number): string {

@@ -7,11 +7,12 @@ import { gunzipSync } from "node:zlib";
 import type { EmulatedService, Estate } from "./estate.js";
 import { EstateStore } from "./store.js";
 import { loopbackCertificate } from "./tls.js";
-import { ArmQuota, FaultInjector, ResourceGraphQuota } from "./faults.js";
+import { ArmQuota, FaultInjector, ResourceGraphQuota, faultResponse } from "./faults.js";
 import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
 import { handleGraph } from "./routes/graph.js";
+import { handleAppInsights } from "./routes/appInsights.js";
 import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
 
 export interface ServedRequest {
@@ -41,6 +42,7 @@ function serviceOf(path: string): EmulatedService {
   if (path.startsWith("/ingestion/")) return "logsIngestion";
   if (path.startsWith("/eventgrid/")) return "eventGrid";
   if (path.startsWith("/teams/")) return "teams";
+  if (path === "/v2.1/track") return "appInsights";
   if (path.includes("/providers/microsoft.resourcegraph/")) return "resourceGraph";
   return "arm";
 }
@@ -76,6 +78,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
         return handleEventGrid(capture, request);
       case "teams":
         return handleTeams(capture, request);
+      case "appInsights":
+        return handleAppInsights(capture, request);
       case "arm":
         return arm.handle(request);
     }
@@ -90,12 +94,20 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     if (path === "/_emulator/estate") return writeResponse(res, json(200, store.snapshot()));
     if (path === "/_emulator/capture") return writeResponse(res, json(200, capture.received));
     const service = serviceOf(path);
-    const response = await answer(service, req, url, path);
+    // Aborted when the client goes away (its deadline, or stop()): a hanging answer then ends.
+    const gone = new AbortController();
+    res.once("close", () => gone.abort());
+    const response = await answer(service, req, url, path, gone.signal);
+    if (response === "reset" || gone.signal.aborted) {
+      requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: 0 });
+      req.socket.destroy();
+      return;
+    }
     requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: response.status });
     writeResponse(res, response);
   };
 
-  const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string): Promise<EmulatorResponse> => {
+  const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string, gone: AbortSignal): Promise<EmulatorResponse | "reset"> => {
     const received = await readBody(req, BODY_LIMIT);
     if (received === "too-large") return armError(413, "RequestEntityTooLarge", "The request body is too large.");
     let raw = received;
@@ -107,10 +119,25 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
       }
     }
     if (estate.emulator.latencyMs > 0) await sleep(estate.emulator.latencyMs);
-    const authorized = service === "teams" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
+    // Ingestion with an instrumentation key needs no token; with Entra auth the exporter sends one.
+    const authorized = service === "teams" || service === "appInsights" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
     if (!authorized) return armError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
-    const injected = faults.check(service, path, req.method ?? "GET");
-    if (injected) return injected;
+    const fault = faults.check(service, path, req.method ?? "GET");
+    if (fault?.hangMs !== undefined) {
+      // A client that gives up during the hang never had its request processed: nothing is applied.
+      await sleep(fault.hangMs, undefined, { signal: gone }).catch(() => undefined);
+      if (gone.aborted) return "reset";
+    }
+    if (fault && !fault.afterApply) {
+      if (fault.reset) return "reset";
+      if (fault.status !== undefined) return faultResponse(fault, service);
+    }
+    const response = applied(service, req, url, path, raw);
+    if (fault?.afterApply) return fault.reset ? "reset" : faultResponse(fault, service);
+    return response;
+  };
+
+  const applied = (service: EmulatedService, req: IncomingMessage, url: URL, path: string, raw: Buffer): EmulatorResponse => {
     let quotaHeaders: Record<string, string> = {};
     if (service === "resourceGraph" && quota) {
       const decision = quota.take();

@@ -11,14 +11,20 @@ import type { AppSettings } from "../config/settings.js";
 import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
 import { ArmBucketPacer, armReadPacingPolicy } from "./armPacer.js";
+import { DEFAULT_DEADLINES, deadlinePolicy, type Deadlines } from "./deadline.js";
 
 /**
  * Where the clients point. `azure` is the real cloud with Entra credentials; `emulator` is local/
  * on 127.0.0.1 over TLS with a certificate we trust explicitly. This is the only place that knows.
  */
 export type AzureTarget =
-  | { kind: "azure"; settings: AppSettings; storageConnectionString?: string }
-  | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string };
+  | { kind: "azure"; settings: AppSettings; storageConnectionString?: string; deadlines?: Deadlines }
+  | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string; deadlines?: Deadlines };
+
+/** The deadlines of the app settings (UAMI_GUARD_CALL_TIMEOUT_SECONDS, UAMI_GUARD_RUN_TIMEOUT_SECONDS). */
+export function deadlinesOf(settings: AppSettings): Deadlines {
+  return { callMs: settings.UAMI_GUARD_CALL_TIMEOUT_SECONDS * 1000, runMs: settings.UAMI_GUARD_RUN_TIMEOUT_SECONDS * 1000 };
+}
 
 export interface ServiceEndpoints {
   arm: string;
@@ -44,6 +50,8 @@ export interface AzureClients {
   readonly sdkOptions: ClientOptions;
   /** The same without `endpoint`, for clients that take their endpoint as an argument. */
   readonly restOptions: ClientOptions;
+  /** Per call and per run; a run wraps its work in withRunDeadline(deadlines.runMs, ...). */
+  readonly deadlines: Deadlines;
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs). */
   logsQuery(): LogsQueryClient;
@@ -84,6 +92,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       ? AZURE_ENDPOINTS
       : { arm: target.url, graph: `${target.url}/graph`, logAnalytics: `${target.url}/loganalytics/v1` };
   const tlsOptions = target.kind === "emulator" ? { ca: target.ca } : undefined;
+  const deadlines = target.deadlines ?? (target.kind === "azure" ? deadlinesOf(target.settings) : DEFAULT_DEADLINES);
   const sdkOptions: ClientOptions = {
     ...(target.kind === "emulator" ? { endpoint: target.url, tlsOptions } : {}),
     userAgentOptions: { userAgentPrefix: "uami-guard" },
@@ -93,7 +102,11 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       target.kind === "azure"
         ? { maxRetries: 4, retryDelayInMs: 800, maxRetryDelayInMs: 30_000 }
         : { maxRetries: 4, retryDelayInMs: 20, maxRetryDelayInMs: 200 },
+    additionalPolicies: [{ policy: deadlinePolicy(deadlines.callMs), position: "perCall" }],
   };
+  // Storage holds the journal: a call to it has its own deadline but not the run's, so an entry can
+  // still be finished (or left pending for reconciliation) when the run's time is up.
+  const storagePolicies = [{ policy: deadlinePolicy(deadlines.callMs, { withRun: false }), position: "perCall" as const }];
   // REST clients take their endpoint as an argument; an `endpoint` option would override it.
   const { endpoint: _endpoint, ...restOptions } = sdkOptions;
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
@@ -117,6 +130,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     endpoints,
     sdkOptions,
     restOptions,
+    deadlines,
     resourceGraph: new ResourceGraphClient(credential, sdkOptions),
     resourceGraphPacer: new QuotaPacer(),
     arm: getClient(endpoints.arm, credential, { ...restOptions, credentials: { scopes: [armScope] } }),
@@ -153,14 +167,16 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     table(name) {
       const storage = storageFor(target);
       return storage.connectionString
-        ? TableClient.fromConnectionString(storage.connectionString, name, { allowInsecureConnection: storage.local })
-        : new TableClient(`${storage.tableServiceUri}`, name, credential);
+        ? TableClient.fromConnectionString(storage.connectionString, name, { allowInsecureConnection: storage.local, additionalPolicies: storagePolicies })
+        : new TableClient(`${storage.tableServiceUri}`, name, credential, { additionalPolicies: storagePolicies });
     },
     queue(name) {
       const storage = storageFor(target);
+      // The queue SDK has its own pipeline: its per-try timeout, over its four tries, is the call deadline.
+      const options = { retryOptions: { maxTries: 4, tryTimeoutInMs: Math.max(1000, Math.floor(deadlines.callMs / 4)) } };
       return storage.connectionString
-        ? new QueueClient(storage.connectionString, name)
-        : new QueueClient(`${storage.queueServiceUri?.replace(/\/$/, "")}/${name}`, credential);
+        ? new QueueClient(storage.connectionString, name, options)
+        : new QueueClient(`${storage.queueServiceUri?.replace(/\/$/, "")}/${name}`, credential, options);
     },
   };
 }

@@ -1,23 +1,22 @@
 import type { Client } from "@azure-rest/core-client";
-import type { DirectoryObject } from "../model.js";
+import { LOOKUP_TYPES, type DirectoryObject } from "../model.js";
 import { DirectoryLookupFailed, firstLine } from "../errors.js";
 
 export const GET_BY_IDS_LIMIT = 1000;
-const TIMEOUT_MS = 30_000;
+
 
 /**
  * Microsoft Graph `POST /v1.0/directoryObjects/getByIds`. Ids that do not resolve are simply absent
  * from the answer. Anything but a 200 with a well-formed `value` array — 401/403, 429 after the
- * pipeline's retries, 5xx, a timeout, a malformed body — is DirectoryLookupFailed: unknown, not deleted.
+ * pipeline's retries, 5xx, the call deadline (deadline.ts), a malformed body — is DirectoryLookupFailed: unknown, not deleted.
  */
 export async function getDirectoryObjectsByIds(graph: Client, ids: string[]): Promise<DirectoryObject[]> {
   if (ids.length > GET_BY_IDS_LIMIT) throw new Error(`getByIds takes at most ${GET_BY_IDS_LIMIT} ids, got ${ids.length}`);
   let response;
   try {
     response = await graph.path("/v1.0/directoryObjects/getByIds").post({
-      body: { ids, types: ["user", "group", "servicePrincipal"] },
+      body: { ids, types: [...LOOKUP_TYPES] },
       contentType: "application/json",
-      timeout: TIMEOUT_MS,
     });
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

@@ -13,7 +13,7 @@ import { detachIdentityBlock } from "../azure/identityBlock.js";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { apiVersionForType, detachApiVersionForType } from "../events/operations.js";
-import { idKey, resourceTypeOf } from "../model.js";
+import { idKey, isLookupType, resourceTypeOf } from "../model.js";
 import { tagValue } from "../rules/lib/tags.js";
 import { protectionOf } from "./plan.js";
 import { STATUS_TAG, type JournalEntry, type PlannedAction } from "./types.js";
@@ -57,6 +57,8 @@ async function prepareDelete(action: PlannedAction, context: { clients: AzureCli
   const protection = protectionOf(policy, action, { scope, principalIds: [principalId] });
   if (protection) return { skip: protection };
   if (action.finding.ruleId === "orphaned-role-assignment") {
+    const principalType = String(properties["principalType"] ?? "");
+    if (!isLookupType(principalType)) return { skip: `principal type ${principalType || "(none)"} cannot be looked up: never an orphan` };
     // Never delete what is alive: the principal must still be missing in a lookup that succeeded now.
     let exists: boolean;
     try {

@@ -16,6 +16,8 @@ export interface Journal {
   pending(): Promise<JournalEntry[]>;
   /** A run's entries (or one entry), oldest first. */
   entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]>;
+  /** Every run's entries created at or after `time` (the budget across runs is counted from these). */
+  since(time: Date): Promise<JournalEntry[]>;
 }
 
 /**

@@ -54,6 +54,8 @@ export interface ActionContext {
    * `report`: the CLI reports it failed; the next run reconciles the entry.
    */
   onUnknownOutcome: "throw" | "report";
+  /** The base of maxDeletePercent over 24 hours (the run's role assignments). Unknown: no deletion passes. */
+  roleAssignmentsSeen?: number;
 }
 
 /** The outcome of a change is unknown: the journal entry stays pending for reconciliation. */
@@ -96,11 +98,14 @@ export async function runCleanup(plan: CleanupPlan, runId: string, options: Clea
     for (const entry of await reconcilePending(options.journal, options.clients, new Date(), options.reconcileOlderThanMs)) reconciled.push(reconciledRecord(entry));
   }
   if (plan.toRun.length === 0) return [...reconciled, ...plan.records];
-  const done = options.dispatch.kind === "queue" ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue) : await executeInline(plan.toRun, runId, options);
+  const done =
+    options.dispatch.kind === "queue"
+      ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue, plan.roleAssignmentsSeen)
+      : await executeInline(plan.toRun, runId, options, plan.roleAssignmentsSeen);
   return [...reconciled, ...plan.records, ...done];
 }
 
-async function enqueue(actions: PlannedAction[], runId: string, caller: string, queue: QueueClient): Promise<ActionRecord[]> {
+async function enqueue(actions: PlannedAction[], runId: string, caller: string, queue: QueueClient, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
   try {
     await queue.createIfNotExists();
   } catch (error) {
@@ -109,7 +114,7 @@ async function enqueue(actions: PlannedAction[], runId: string, caller: string, 
   const queued: ActionRecord[] = [];
   for (const action of actions) {
     try {
-      await queue.sendMessage(encodeWorkItem({ version: 1, runId, caller, action }));
+      await queue.sendMessage(encodeWorkItem({ version: 1, runId, caller, action, ...(roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen }) }));
       queued.push(recordOf(action, "queued", `work item on ${queue.name}`));
     } catch (error) {
       queued.push(recordOf(action, "failed", `not queued: ${toServiceCallFailed("queueStorage", error).message}`));
@@ -118,7 +123,7 @@ async function enqueue(actions: PlannedAction[], runId: string, caller: string, 
   return queued;
 }
 
-async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions): Promise<ActionRecord[]> {
+async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
   const { journal } = options;
   if (!journal || options.dispatch.kind !== "inline") throw new Error("cleanup: an enforce run needs a journal");
   // Changes to one target (two identities detached from one VM) go one after the other: each reads
@@ -126,7 +131,16 @@ async function executeInline(actions: PlannedAction[], runId: string, options: C
   const byTarget = new Map<string, PlannedAction[]>();
   for (const action of actions) byTarget.set(action.targetId.toLowerCase(), [...(byTarget.get(action.targetId.toLowerCase()) ?? []), action]);
   const limit = pLimit(options.dispatch.concurrency);
-  const context: ActionContext = { clients: options.clients, policy: options.policy, journal, leases: options.leases, runId, caller: options.caller, onUnknownOutcome: "report" };
+  const context: ActionContext = {
+    clients: options.clients,
+    policy: options.policy,
+    journal,
+    leases: options.leases,
+    runId,
+    caller: options.caller,
+    onUnknownOutcome: "report",
+    ...(roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen }),
+  };
   const done = await Promise.all(
     [...byTarget.values()].map((group) =>
       limit(async () => {
@@ -166,6 +180,7 @@ export async function runWorkItem(item: WorkItem, options: Omit<CleanupOptions, 
     runId: item.runId,
     caller: item.caller,
     onUnknownOutcome: "throw",
+    ...(item.roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen: item.roleAssignmentsSeen }),
   });
   return { record };
 }
@@ -174,11 +189,6 @@ function reconciledRecord(entry: JournalEntry): ActionRecord {
   const status = entry.status === "done" ? "done" : "failed";
   const reason = entry.status === "pending" ? `left pending by run ${entry.runId}; its state could not be read now` : `from run ${entry.runId}: ${entry.detail ?? entry.status}`;
   return recordOf(entry.action, status, reason, entry.entryId);
-}
-
-function isTransient(error: unknown): boolean {
-  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
-  return status === undefined || status === 408 || status === 429 || status >= 500;
 }
 
 /**
@@ -227,6 +237,13 @@ export async function executeAction(action: PlannedAction, context: ActionContex
       updatedAt: now.toISOString(),
     };
     await context.journal.begin(entry);
+    // The budget across runs is counted after this entry is written, so concurrent runs each see the
+    // others' entries and together never pass it (at worst they defer one too many).
+    const over = await overBudget(entry, context, now);
+    if (over) {
+      await context.journal.finish(entry, "skipped", `${DEFERRED} ${over.reason}`);
+      return { ...recordOf(action, "deferred", over.reason, entryId), ...(over.notice ? { budgetNotice: over.reason } : {}) };
+    }
 
     let outcome: "applied" | "absent";
     try {
@@ -235,8 +252,8 @@ export async function executeAction(action: PlannedAction, context: ActionContex
       return await afterFailedChange(action, entry, error, context);
     }
     if (outcome === "absent") {
-      await context.journal.finish(entry, "skipped", "already gone when the change was made: nothing changed");
-      return recordOf(action, "skipped", "already gone when the change was made", entryId);
+      // 204/404 to a DELETE may be the SDK's retry after a first attempt that landed and lost its answer.
+      return await journalObserved(action, entry, context, "ARM answered that there was nothing to delete (204/404)");
     }
     let problem: string | undefined;
     try {
@@ -252,26 +269,81 @@ export async function executeAction(action: PlannedAction, context: ActionContex
   }
 }
 
+/**
+ * RULES.md "Truth of the journal": an error from the change says nothing certain about the target (a
+ * 409/412/404 can be the retry of an attempt that landed and lost its answer), so the target is re-read
+ * and what is observed is journaled.
+ */
 async function afterFailedChange(action: PlannedAction, entry: JournalEntry, error: unknown, context: ActionContext): Promise<ActionRecord> {
   const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
   const code = error instanceof ServiceCallFailed && error.code ? ` ${error.code}` : "";
-  if (!isTransient(error)) {
-    const why =
-      status === 404
-        ? "gone (404): nothing changed"
-        : status === 409
-          ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
-          : status === 412
-            ? "changed since it was read (412): nothing changed; the next run re-evaluates"
-            : errorMessage(error);
-    const finished = await context.journal.finish(entry, status === 404 ? "skipped" : "failed", why);
-    return recordOf(action, status === 404 ? "skipped" : "failed", finished.detail, entry.entryId);
+  const answered =
+    status === 404
+      ? "gone (404)"
+      : status === 409
+        ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
+        : status === 412
+          ? "changed since it was read (412)"
+          : errorMessage(error);
+  return journalObserved(action, entry, context, answered);
+}
+
+/**
+ * Re-reads the target after an uncertain answer: `done` (restorable) when the change is in place,
+ * `failed` when it is not, `unknown` when the re-read fails too — the entry then stays pending for
+ * reconciliation (and a work item throws, so the host retries it).
+ */
+async function journalObserved(action: PlannedAction, entry: JournalEntry, context: ActionContext, answered: string): Promise<ActionRecord> {
+  let applied: boolean;
+  try {
+    applied = await changeVisible(entry, context.clients);
+  } catch (readError) {
+    const why = `${answered}; the re-read failed too (${errorMessage(readError)}): outcome unknown, the journal entry stays pending and the next run reconciles it`;
+    if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`entry ${entry.entryId}: ${why}`);
+    return recordOf(action, "unknown", why, entry.entryId);
   }
-  // Maybe applied, maybe not: look before concluding anything.
-  const reconciled = await reconcileEntry(entry, context.clients, context.journal).catch(() => undefined);
-  if (reconciled) return recordOf(action, reconciled.status === "done" ? "done" : "failed", reconciled.detail, entry.entryId);
-  if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`outcome unknown, entry ${entry.entryId} left pending: ${errorMessage(error)}`);
-  return recordOf(action, "failed", `outcome unknown (${errorMessage(error)}); the journal entry stays pending and the next run reconciles it`, entry.entryId);
+  const finished = applied
+    ? await context.journal.finish(entry, "done", `${answered}; re-read: the change is in place`)
+    : await context.journal.finish(entry, "failed", `${answered}; re-read: the change was not made`);
+  return recordOf(action, applied ? "done" : "failed", finished.detail, entry.entryId);
+}
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+/** How a budget deferral starts its journal detail (an earlier one in the window means the notice went out). */
+const DEFERRED = "deferred past a budget:";
+/** Entries that count as changes made or attempted (a skipped entry changed nothing). */
+const COUNTED = new Set(["pending", "done", "failed", "reverted"]);
+
+/**
+ * RULES.md "One budget across runs", counted from the journal (so every trigger and instance shares
+ * it): cleanup.maxActionsPerHour over a rolling hour, and maxDeletePercent of the role assignments
+ * over a rolling 24 hours. Restores are not counted. `notice` when no deferral raised one yet in this window.
+ */
+async function overBudget(entry: JournalEntry, context: ActionContext, now: Date): Promise<{ reason: string; notice: boolean } | undefined> {
+  const { maxActionsPerHour, maxDeletePercent } = context.policy.cleanup;
+  const recent = (await context.journal.since(new Date(now.getTime() - DAY_MS))).filter((other) => other.kind !== "restore");
+  const hourAgo = now.getTime() - HOUR_MS;
+  const lastHour = recent.filter((other) => COUNTED.has(other.status) && Date.parse(other.createdAt) >= hourAgo).length;
+  let reason: string | undefined;
+  let windowMs = HOUR_MS;
+  if (lastHour > maxActionsPerHour) reason = `cleanup.maxActionsPerHour ${maxActionsPerHour} reached: ${lastHour - 1} changes in the last hour`;
+  else if (entry.kind === "delete-role-assignment") {
+    windowMs = DAY_MS;
+    const deletes = recent.filter((other) => other.kind === "delete-role-assignment" && other.status !== "failed" && COUNTED.has(other.status)).length;
+    // Without a base the planner has already refused every deletion of the run (its per-run check).
+    const base = context.roleAssignmentsSeen;
+    if (base !== undefined && base > 0 && (deletes * 100) / base > maxDeletePercent) {
+      reason = `cleanup.maxDeletePercent ${maxDeletePercent} over 24 hours reached: ${deletes - 1} of ${base} role assignments deleted`;
+    }
+  }
+  if (!reason) return undefined;
+  const since = now.getTime() - windowMs;
+  const noticed = recent.some((other) => other.entryId !== entry.entryId && other.detail?.startsWith(DEFERRED) && Date.parse(other.updatedAt) >= since);
+  if (noticed) return { reason, notice: false };
+  // Concurrent deferrals (a queue batch) race past that check: one lease per window picks the one that raises it.
+  const lease = await context.leases.acquire(`budget-notice|${Math.floor(now.getTime() / windowMs)}`, { runId: context.runId, entryId: entry.entryId }, now);
+  return { reason, notice: lease.ok };
 }
 
 function statusOfEntry(entry: JournalEntry): ActionRecord["status"] {

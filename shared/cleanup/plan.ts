@@ -35,6 +35,8 @@ export interface CleanupPlan {
   /** What to carry out (enforce mode, breaker closed). */
   toRun: PlannedAction[];
   breaker?: CircuitBreaker;
+  /** The base of maxDeletePercent, carried to execution (the 24-hour budget is checked there). */
+  roleAssignmentsSeen?: number;
 }
 
 /** The planner's answer: the plan, and the critical notice a tripped breaker raises in enforce mode. */
@@ -133,7 +135,8 @@ function alreadyMarked(finding: Finding): boolean {
  * when the run was going to act (enforce mode); the caller adds it to its findings.
  */
 export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): Planned {
-  const plan = decide(findings, policy, options);
+  const decided = decide(findings, policy, options);
+  const plan = options.roleAssignmentsSeen === undefined || decided.toRun.length === 0 ? decided : { ...decided, roleAssignmentsSeen: options.roleAssignmentsSeen };
   const breakerNotice = plan.breaker && plan.mode === "enforce" ? circuitBreakerNotice(plan.breaker, policy, options.runId, options.scope) : undefined;
   return { plan, ...(breakerNotice ? { breakerNotice } : {}) };
 }
@@ -192,6 +195,35 @@ function circuitBreaker(candidates: PlannedAction[], policy: Policy, seen: numbe
     return trip(`${deletes} of ${seen} role assignments (${percent.toFixed(2)}%) exceed cleanup.maxDeletePercent ${maxDeletePercent}`);
   }
   return undefined;
+}
+
+/**
+ * The critical notice of a budget across runs (maxActionsPerHour, maxDeletePercent over 24 hours):
+ * once per window, raised by the first deferral in it; what came before in the window was done.
+ */
+export function budgetNotice(records: ActionRecord[], policy: Policy, runId: string, subjectId: string): Finding | undefined {
+  const first = records.find((record) => record.budgetNotice);
+  if (!first?.budgetNotice) return undefined;
+  const deferred = records.filter((record) => record.status === "deferred" && record.reason === first.budgetNotice).length;
+  return {
+    ruleId: CIRCUIT_BREAKER_RULE_ID,
+    severity: "critical",
+    subjectId,
+    fingerprint: fingerprintOf(CIRCUIT_BREAKER_RULE_ID, subjectId),
+    title: "Cleanup circuit breaker tripped: the budget across runs is spent",
+    message: `Run ${runId}: ${first.budgetNotice}. ${deferred} action(s) of this run deferred; nothing more is changed until the window has room.`,
+    evidence: {
+      runId,
+      reason: first.budgetNotice,
+      deferred,
+      maxActionsPerHour: policy.cleanup.maxActionsPerHour,
+      maxDeletePercent: policy.cleanup.maxDeletePercent,
+    },
+    remediation: {
+      summary: "Review what the journal shows for the last hour and day. If the changes are right, raise cleanup.maxActionsPerHour or cleanup.maxDeletePercent; the deferred findings are acted on by a later run.",
+      cli: [],
+    },
+  };
 }
 
 /** The critical notice a tripped breaker raises (a finding, so it reaches Sentinel and Teams). */

@@ -19,9 +19,10 @@ export type CleanupMode = "off" | "dry-run" | "enforce";
 /**
  * An action as a run reports it (`actions` in the findings document). `planned` is a dry run;
  * `deferred` waits for more confirmations; `blocked` is the circuit breaker; `queued` went to the
- * cleanup queue (the app); `done`/`failed`/`skipped` come from carrying it out.
+ * cleanup queue (the app); `done`/`failed`/`skipped` come from carrying it out; `unknown` is a change
+ * whose answer was lost and whose target could not be re-read (its journal entry stays pending).
  */
-export type ActionStatus = "planned" | "deferred" | "blocked" | "queued" | "done" | "failed" | "skipped";
+export type ActionStatus = "planned" | "deferred" | "blocked" | "queued" | "done" | "failed" | "skipped" | "unknown";
 
 export interface ActionRecord {
   actionId: string;
@@ -36,6 +37,8 @@ export interface ActionRecord {
   reason?: string;
   /** The journal entry that records the change (absent when nothing was changed or written). */
   entryId?: string;
+  /** A deferral past a budget that raised the window's one critical cleanup-circuit-breaker notice. */
+  budgetNotice?: string;
 }
 
 /** What a run reports about cleanup beside its `actions`: the mode, the journal, a tripped breaker. */

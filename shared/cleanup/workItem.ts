@@ -21,7 +21,14 @@ const actionSchema = z.object({
   finding: findingSchema,
 });
 
-const workItemSchema = z.object({ version: z.literal(1), runId: z.string().min(1), caller: z.string(), action: actionSchema });
+const workItemSchema = z.object({
+  version: z.literal(1),
+  runId: z.string().min(1),
+  caller: z.string(),
+  action: actionSchema,
+  /** The base of maxDeletePercent over 24 hours, from the run that queued the item. */
+  roleAssignmentsSeen: z.number().int().min(0).optional(),
+});
 
 /** A cleanup work item on the cleanup queue: one action of one run (the schema is the type). */
 export type WorkItem = z.infer<typeof workItemSchema>;

@@ -37,12 +37,23 @@ const ruleSettingsSchema = z.strictObject({
   mode: z.enum(["audit", "enforce"]).optional(),
 });
 
+const armResourceId = z.string().regex(/^\/subscriptions\/[^/]+(\/[^/]+)*$/i, "must be an ARM id starting with /subscriptions/");
+
 const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
 
 export const policySchema = z.strictObject({
   requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
   approvedPipelines: z.array(approvedPipelineSchema).default([]),
-  self: z.strictObject({ objectId: guid.optional(), appId: guid.optional() }).default({}),
+  self: z
+    .strictObject({
+      objectId: guid.optional(),
+      appId: guid.optional(),
+      /** The Function App that receives the Event Grid deliveries (event-coverage-missing is off without it). */
+      functionAppId: armResourceId.optional(),
+      /** Ids or id prefixes of the app's own resources (governance-tampering). */
+      resources: z.array(armResourceId).default([]),
+    })
+    .default({ resources: [] }),
   watchAllPrincipals: z.boolean().default(false),
   orphans: z
     .strictObject({
@@ -80,8 +91,10 @@ export const policySchema = z.strictObject({
       dryRun: z.boolean().default(true),
       maxActionsPerRun: z.number().int().min(0).default(50),
       maxDeletePercent: z.number().min(0).max(100).default(5),
+      /** All runs together (sweeps, events, work items, CLI runs sharing --state), counted from the journal over a rolling hour. */
+      maxActionsPerHour: z.number().int().min(0).default(100),
     })
-    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5 }),
+    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 }),
   notify: z
     .strictObject({
       minSeverity: severitySchema.default("medium"),

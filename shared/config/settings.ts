@@ -24,6 +24,10 @@ const list = z
   .string()
   .transform((text) => text.split(",").map((part) => part.trim()).filter((part) => part.length > 0));
 
+function seconds(min: number, max: number) {
+  return z.coerce.number({ error: "must be a number of seconds" }).int("must be a whole number of seconds").min(min).max(max);
+}
+
 /**
  * Every app setting the app reads, in one schema. `local.settings.sample.json` and `infra/` set these;
  * a structural test keeps the three in step.
@@ -55,6 +59,17 @@ export const appSettingsSchema = z.object({
   EVENTGRID_TOPIC_ENDPOINT: httpsUrl.optional(),
   /** Optional topic access key; without it the app's identity (EventGrid Data Sender) is used. */
   EVENTGRID_TOPIC_KEY: z.string().min(1).optional(),
+  /** Deadline of one outgoing call (ARM, Resource Graph, Graph, storage, a sink), SDK retries included. */
+  UAMI_GUARD_CALL_TIMEOUT_SECONDS: seconds(1, 600).default(30),
+  /** Deadline of one run (sweep, event, work item, CLI command): no call continues past it. */
+  UAMI_GUARD_RUN_TIMEOUT_SECONDS: seconds(10, 86_400).default(1500),
+  /**
+   * Application Insights: unset, nothing is exported. With --estate, telemetry goes to the emulator
+   * whatever it says (so it is checked where it is used: against Azure it needs an InstrumentationKey).
+   */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** `ClientId=<guid>;Authorization=AAD`: publish with the app's identity (the component has local auth disabled). */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;

@@ -1,4 +1,4 @@
-import { readFileSync } from "node:fs";
+import { readFileSync, statSync } from "node:fs";
 import type { z } from "zod";
 import { InputError, errorMessage } from "../errors.js";
 
@@ -15,7 +15,7 @@ export function describeIssue(source: string, issue: z.core.$ZodIssue, input: un
     return `${source}: unknown key ${issue.keys.map((k) => `"${where}${k}"`).join(", ")}${allowed}`;
   }
   const value = valueAt(input, issue.path);
-  const shown = value === undefined ? "missing" : `= ${truncate(JSON.stringify(value))}`;
+  const shown = value === undefined ? "missing" : `= ${truncate(redact(JSON.stringify(value)))}`;
   return `${source}: ${key || "(root)"} ${shown}: ${issue.message}`;
 }
 
@@ -31,6 +31,16 @@ function valueAt(input: unknown, path: PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[segment];
   }
   return current;
+}
+
+/**
+ * Values can carry secrets (a webhook URL's `sig=`, a connection string's AccountKey or SAS): a query
+ * string and key/signature parts are never echoed.
+ */
+function redact(text: string | undefined): string | undefined {
+  return text
+    ?.replace(/\?[^"\s]*/g, "?<redacted>")
+    .replace(/\b(AccountKey|SharedAccessSignature|SharedAccessKey|sig|code|key|password|secret|token)=[^;&"\s]*/gi, "$1=<redacted>");
 }
 
 function truncate(text: string | undefined): string {
@@ -60,9 +70,13 @@ export function parseJsonText(text: string, where: string): unknown {
 export function readJsonFile(path: string, where: string): unknown {
   let text: string;
   try {
+    // A device or a pipe (/dev/zero, /dev/stdin) would be read without bound: only regular files.
+    if (!statSync(path).isFile()) throw new InputError(`${where}: not a regular file`);
     text = readFileSync(path, "utf8");
   } catch (error) {
+    if (error instanceof InputError) throw error;
     throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);
   }
-  return parseJsonText(text, where);
+  // Editors on Windows save UTF-8 with a byte-order mark; JSON.parse rejects it.
+  return parseJsonText(text.startsWith("\uFEFF") ? text.slice(1) : text, where);
 }

@@ -5,7 +5,7 @@ import { QUERIES } from "../azure/queries.js";
 import { queryPages } from "../azure/resourceGraph.js";
 import { toAttachedResource } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, statusCodeOf } from "../errors.js";
 import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
 import type { Incomplete, RoleDefinition } from "../model.js";
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
@@ -17,11 +17,15 @@ import { operationFor, apiVersionForType, type OperationEntry } from "../events/
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
+import { recordEvent, recordOutbox } from "../telemetry.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
-import { cleanupMode, planCleanup } from "../cleanup/plan.js";
+import { budgetNotice, cleanupMode, planCleanup } from "../cleanup/plan.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import type { Journal } from "../cleanup/journal.js";
+import type { JournalEntry } from "../cleanup/types.js";
 import { commitDeletion, commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 
 export interface EventDependencies {
@@ -30,12 +34,16 @@ export interface EventDependencies {
   dedupe: DeliveryRecordStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
+  /** The app's own role assignments as of the last sweep (governance-tampering); absent: not known. */
+  selfAssignments?: SelfRoleAssignmentStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
   /** With the notifier: the finding state that says which event findings are new. */
   findingState?: FindingStateStore;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
   cleanup?: CleanupOptions;
+  /** The journal, read for restores of the last 24 hours: their own writes are approved. */
+  journal?: Journal;
   now?: () => Date;
 }
 
@@ -64,6 +72,12 @@ const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.met
  * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
+  const outcome = await handleEvent(raw, deps);
+  recordEvent(outcome, deps.policy);
+  return outcome;
+}
+
+async function handleEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
   const parsed = parseResourceEvent(raw);
   if (!parsed.ok) return { eventId: parsed.id, status: "malformed", reason: parsed.reason, findings: [], incomplete: [] };
   const event = parsed.event;
@@ -76,11 +90,12 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
   const now = deps.now?.() ?? new Date();
   let recorded = false;
   const record = async (): Promise<boolean> => (recorded = await deps.dedupe.record(event.id, now));
-  // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
-  if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
   try {
+    // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
+    if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
     const incomplete: Incomplete[] = [];
-    const facts = await gatherFacts(event, operation, deps, incomplete);
+    const stored: { baseline?: string[] } = {};
+    const facts = await gatherFacts(event, operation, deps, incomplete, stored);
     const collector = new FindingCollector(deps.policy, EVENT_RULE_META, now);
     for (const rule of eventRules) {
       if (!rule.changes.includes(operation.kind) || !isRuleEnabled(deps.policy, rule.meta.id)) continue;
@@ -88,7 +103,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     }
     let findings = collector.sorted();
     if (findings.length > 0 && !recorded && !(await record())) return outcome("duplicate");
-    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
+    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(stored.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
     const runId = `event-${event.id}`;
@@ -97,10 +112,13 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     const { notifier, findingState } = deps;
     const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
+    recordOutbox(sent?.pending);
     // A deleted role assignment or federated credential resolves the open findings about it, in every scope.
     const resolved =
       facts.deleted && notifier && findingState ? await commitDeletion(findingState, [event.resourceUri], now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : [];
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
+    const notice = actions ? budgetNotice(actions, deps.policy, runId, "events") : undefined;
+    if (notice) findings = sortFindings([...findings, notice]);
     return {
       eventId: event.id,
       status: "processed",
@@ -111,19 +129,39 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     };
   } catch (error) {
     if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
+    // RULES.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
+    if (isPermanent(error)) return outcome("malformed", `permanent failure, not redelivered: ${errorMessage(error)}`);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
 }
 
-async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[]): Promise<EventFacts> {
+/**
+ * 400 (bad request), 404 (not found), 414/431 (URI or headers too long) for the event's own resource
+ * answer the same on every redelivery. 429, 5xx, a timeout (no status) and storage being down are
+ * transient: the trigger fails and Event Grid redelivers.
+ */
+const PERMANENT_STATUSES = new Set([400, 404, 414, 431]);
+
+function isPermanent(error: unknown): boolean {
+  const status = statusCodeOf(error);
+  return status !== undefined && PERMANENT_STATUSES.has(status);
+}
+
+/** `stored` receives the baseline as stored (facts.baseline may add what a restore re-attached). */
+async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[], stored: { baseline?: string[] }): Promise<EventFacts> {
   const approval = approvalOf(event.caller, event.resourceUri, deps.policy);
   const facts: EventFacts = { event, change: operation.kind, approval };
   const { clients } = deps;
   switch (operation.kind) {
     case "role-assignment-write": {
-      if (approval.approved) return facts;
+      if (!approval.approved) {
+        const restoredBy = (await restoresOf(event.resourceUri, deps))[0];
+        if (restoredBy) facts.approval = { approved: true, reason: `restore ${restoredBy.entryId}` };
+      }
+      if (facts.approval.approved) return facts;
       const assignment = await readRoleAssignment(clients, event.resourceUri);
       if (!assignment) return facts;
+      if (!readBackMatches(assignment.id, event, incomplete)) return facts;
       facts.roleAssignment = assignment;
       [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
       return facts;
@@ -132,8 +170,14 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       // The baseline is keyed by the resource id case-insensitively: the event's URI finds it as well as the id read back.
       const [resource, baseline] = await Promise.all([readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), deps.baseline.get(event.resourceUri)]);
       if (!resource) return facts;
+      if (!readBackMatches(resource.id, event, incomplete)) return facts;
       facts.resource = resource;
-      if (baseline) facts.baseline = baseline;
+      const known = new Set((baseline ?? []).map(idKey));
+      const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)));
+      // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
+      const restored = added.length > 0 && !approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
+      if (baseline) stored.baseline = baseline;
+      if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
       return facts;
     }
     case "federated-credential-write": {
@@ -145,16 +189,38 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     case "identity-delete":
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
-    case "identity-write":
-      return facts;
     case "role-assignment-delete":
+      if (!approval.approved && deps.selfAssignments) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
       // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
       facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
+      return facts;
+    case "identity-write":
+    case "resource-change":
       return facts;
     case "federated-credential-delete":
       facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
+}
+
+const RESTORE_APPROVAL_MS = 24 * 3_600_000;
+
+/** Restores of the last 24 hours that wrote this target (newest first): their events are approved as `restore <entry id>`. */
+async function restoresOf(targetId: string, deps: EventDependencies): Promise<JournalEntry[]> {
+  if (!deps.journal) return [];
+  const now = deps.now?.() ?? new Date();
+  const since = new Date(now.getTime() - RESTORE_APPROVAL_MS);
+  const entries = await deps.journal.since(since);
+  return entries
+    .filter((entry) => entry.kind === "restore" && entry.status === "done" && idKey(entry.action.targetId) === idKey(targetId))
+    .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
+}
+
+/** RULES.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
+function readBackMatches(readId: string, event: ResourceEvent, incomplete: Incomplete[]): boolean {
+  if (idKey(readId) === idKey(event.resourceUri)) return true;
+  incomplete.push({ check: `event ${event.id}`, reason: `ARM answered for ${readId.slice(0, 300)}, not the event's ${event.resourceUri.slice(0, 300)}: not trusted`, affected: 1 });
+  return false;
 }
 
 async function principalStatus(clients: AzureClients, principalId: string, incomplete: Incomplete[]): Promise<PrincipalStatus> {

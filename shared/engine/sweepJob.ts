@@ -1,14 +1,16 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import type { RunReport } from "../findings.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { AttachedResource, Identity } from "../model.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
-import { planCleanup } from "../cleanup/plan.js";
+import { budgetNotice, planCleanup } from "../cleanup/plan.js";
+import { sortFindings, type RunReport } from "../findings.js";
 import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
 
 export interface SweepJobResult {
@@ -23,6 +25,8 @@ export interface SweepJobStores {
   /** Refreshed from what the sweep read, so event handling compares against current attachments. */
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
+  /** The app's own role assignments, for governance-tampering on their delete events. */
+  selfAssignments?: SelfRoleAssignmentStore;
   dedupe?: DeliveryRecordStore;
   notifier?: Notifier;
 }
@@ -44,7 +48,13 @@ export async function runSweepJob(
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
-  let report = await runSweep(clients, policy, { ...options, now, onInventory: (identities, attachments) => (read = { identities, attachments }) });
+  let selfRoleAssignments: string[] = [];
+  let report = await runSweep(clients, policy, {
+    ...options,
+    now,
+    onInventory: (identities, attachments) => (read = { identities, attachments }),
+    onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
+  });
   const { cleanup } = options;
   const planned = cleanup
     ? planCleanup(report.findings, policy, { forceEnforce: cleanup.forceEnforce, ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now, runId: report.runId, scope })
@@ -64,7 +74,13 @@ export async function runSweepJob(
     await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
+  await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
-  if (planned && cleanup) report = { ...report, actions: await runCleanup(planned.plan, report.runId, cleanup) };
+  if (planned && cleanup) {
+    const actions = await runCleanup(planned.plan, report.runId, cleanup);
+    const notice = budgetNotice(actions, policy, report.runId, scope);
+    report = { ...report, actions, ...(notice ? { findings: sortFindings([...report.findings, notice]) } : {}) };
+  }
+  recordSweep(report, policy, notifications?.pending);
   return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

@@ -4,6 +4,7 @@ import { EventGridPublisherClient } from "@azure/eventgrid";
 import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AzureClients } from "../azure/clients.js";
+import { deadlinePolicy } from "../azure/deadline.js";
 import { errorMessage } from "../errors.js";
 
 export type SinkName = "teams" | "sentinel" | "eventgrid";
@@ -36,6 +37,8 @@ const TEAMS_MAX_WAIT_MS = 1000;
 /** Teams Workflows webhook: one POST per card, at most 4 a second; the pipeline retries 429/5xx with Retry-After. */
 export function teamsSink(clients: AzureClients, url: string): Sink {
   const pipeline = createPipelineFromOptions({ ...clients.restOptions, retryOptions: { ...clients.restOptions.retryOptions, maxRetries: 3 } });
+  // createPipelineFromOptions does not take additionalPolicies: the deadline is added here.
+  pipeline.addPolicy(deadlinePolicy(clients.deadlines.callMs));
   const http = createDefaultHttpClient();
   let last = 0;
   return {
@@ -58,7 +61,6 @@ export function teamsSink(clients: AzureClients, url: string): Sink {
             method: "POST",
             body: JSON.stringify(payload),
             headers: createHttpHeaders({ "content-type": "application/json" }),
-            timeout: 30_000,
           });
           const response = await pipeline.sendRequest(http, request);
           const ok = response.status >= 200 && response.status < 300;

@@ -1,11 +1,13 @@
 import type { EventRule, SweepRule } from "./types.js";
 import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
 import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
+import { rule as governanceTampering } from "./governance-tampering.js";
 import { rule as identityChangeOutsidePipeline } from "./identity-change-outside-pipeline.js";
 import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
 import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
 import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
+import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
 import { rule as orphanedRoleAssignment } from "./orphaned-role-assignment.js";
@@ -19,6 +21,7 @@ import { rule as untaggedIdentity } from "./untagged-identity.js";
 export const sweepRules: readonly SweepRule[] = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
+  eventCoverageMissing,
   identityNameInvalid,
   namingConvention,
   orphanedRoleAssignment,
@@ -33,6 +36,7 @@ export const sweepRules: readonly SweepRule[] = [
 export const eventRules: readonly EventRule[] = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
+  governanceTampering,
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,

@@ -1,6 +1,7 @@
 import type { AssignmentRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { roleLabel } from "./lib/roles.js";
+import { isLookupType } from "../model.js";
 
 /**
  * A role assignment whose principal Microsoft Graph, in a lookup that succeeded, did not return —
@@ -15,7 +16,7 @@ export const rule: AssignmentRule = {
     severity: "high",
     category: "orphans",
     description:
-      "The role assignment's principal was looked up in Microsoft Graph in a successful batch and does not exist (ObjectType Unknown, 'Identity not found'). ForeignGroup principals and assignments younger than orphans.minAgeMinutes are skipped.",
+      "The role assignment's principal was looked up in Microsoft Graph in a successful batch and does not exist (ObjectType Unknown, 'Identity not found'). ForeignGroup principals, principals of a type the directory lookup cannot ask for, and assignments younger than orphans.minAgeMinutes are skipped.",
     risk: "Orphaned assignments clutter access reviews, count against the 4,000-assignments-per-subscription limit and hide which grants are real.",
     remediation: (finding) => ({
       summary: "Confirm the principal is gone (it may have been deleted with its identity), then delete the assignment.",
@@ -24,7 +25,8 @@ export const rule: AssignmentRule = {
   },
   evaluate(assignment, principal, index, policy): FindingDraft | undefined {
     if (principal.state !== "missing") return undefined;
-    if (assignment.principalType.toLowerCase() === "foreigngroup") return undefined;
+    // ForeignGroup, or a type the lookup does not ask for: "missing" would only mean "not asked".
+    if (!isLookupType(assignment.principalType)) return undefined;
     if (assignment.createdOn) {
       const created = Date.parse(assignment.createdOn);
       const ageMinutes = (index.inventory.now.getTime() - created) / 60_000;

@@ -99,6 +99,18 @@ export class TableJournal extends TableStore implements Journal, LeaseStore {
     return found;
   }
 
+  async since(time: Date): Promise<JournalEntry[]> {
+    await this.ensure();
+    const filter = `PartitionKey ne '${PENDING}' and PartitionKey ne '${LEASES}' and createdAt ge '${time.toISOString()}'`;
+    const found: JournalEntry[] = [];
+    try {
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter } })) found.push(this.fromEntity(entity));
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+    return found;
+  }
+
   async entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]> {
     await this.ensure();
     const clauses: string[] = [];

@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import type { Estate } from "../../local/emulator/estate.js";
+import type { Deadlines } from "../../shared/azure/deadline.js";
 import { TABLES } from "../../shared/composition.js";
 import { startTarget, type TestTarget } from "./estate.js";
 
@@ -8,7 +9,7 @@ import { startTarget, type TestTarget } from "./estate.js";
  * One Azurite for the test file; each test starts its own emulator target on it, and after the test
  * the target stops and the project's tables are dropped so the next test starts clean.
  */
-export function azuriteTargets(): { start(estate: Estate): Promise<TestTarget> } {
+export function azuriteTargets(): { start(estate: Estate, deadlines?: Deadlines): Promise<TestTarget> } {
   let azurite: RunningAzurite;
   const started: TestTarget[] = [];
   beforeAll(async () => {
@@ -22,8 +23,8 @@ export function azuriteTargets(): { start(estate: Estate): Promise<TestTarget> }
     }
   });
   return {
-    async start(estate) {
-      const target = await startTarget(estate, azurite.connectionString);
+    async start(estate, deadlines) {
+      const target = await startTarget(estate, azurite.connectionString, deadlines);
       started.push(target);
       return target;
     },

@@ -1,3 +1,4 @@
+import type { Deadlines } from "../../shared/azure/deadline.js";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { parseEstate, type Estate } from "../../local/emulator/estate.js";
@@ -26,13 +27,14 @@ export interface TestTarget {
 }
 
 /** The emulator seeded from `estate` and real SDK clients pointed at it over HTTPS. */
-export async function startTarget(estate: Estate, storageConnectionString?: string): Promise<TestTarget> {
+export async function startTarget(estate: Estate, storageConnectionString?: string, deadlines?: Deadlines): Promise<TestTarget> {
   const emulator = await startEmulator(estate);
   const clients = createAzureClients({
     kind: "emulator",
     url: emulator.url,
     ca: emulator.ca,
     ...(storageConnectionString ? { storageConnectionString } : {}),
+    ...(deadlines ? { deadlines } : {}),
   });
   return { emulator, clients, stop: () => emulator.stop() };
 }

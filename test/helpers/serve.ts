@@ -3,31 +3,52 @@ import { fileURLToPath } from "node:url";
 
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 
+export interface ServeKeys {
+  function: string;
+  eventGrid: string;
+  master: string;
+}
+
 export interface ServeProcess {
   url: string;
+  /** The keys serve printed at start, as the Functions host requires them. */
+  keys: ServeKeys;
+  /** The Event Grid webhook URL with the eventgrid_extension key. */
+  webhook(functionName?: string): string;
+  /** Headers an Event Grid delivery carries. */
+  readonly eventHeaders: Record<string, string>;
   /** Everything serve wrote to stderr so far (its log). */
   readonly stderr: string;
   stop(): Promise<void>;
 }
 
 /** `uami-guard serve … --port 0` as a child process; resolves once it listens. */
-export async function startServe(args: string[]): Promise<ServeProcess> {
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}, options: { cwd?: string } = {}): Promise<ServeProcess> {
   let stderr = "";
-  const child: ChildProcess = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    env: { ...process.env, ...env },
+    ...(options.cwd ? { cwd: options.cwd } : {}),
+  });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     child.stderr?.on("data", (chunk: Buffer) => {
       stderr += chunk.toString();
       const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(stderr);
-      if (match?.[1]) {
+      if (match?.[1] && /master key\s+\S+/.test(stderr)) {
         clearTimeout(timer);
         resolve(match[1]);
       }
     });
     child.once("exit", (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
   });
+  const key = (label: string): string => new RegExp(`${label}\\s+(\\S+)`).exec(stderr)?.[1] ?? "";
+  const keys = { function: key("function key"), eventGrid: key("eventgrid_extension"), master: key("master key") };
   return {
     url,
+    keys,
+    webhook: (functionName = "onResourceEvent") => `${url}/runtime/webhooks/eventgrid?functionName=${functionName}&code=${encodeURIComponent(keys.eventGrid)}`,
+    eventHeaders: { "content-type": "application/json", "aeg-event-type": "Notification" },
     get stderr() {
       return stderr;
     },

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { QueueClient } from "@azure/storage-queue";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
-import { startHost } from "../../local/host.js";
+import { generateHostKeys, startHost } from "../../local/host.js";
 
 let azurite: RunningAzurite;
 beforeAll(async () => {
@@ -33,7 +33,7 @@ describe("the local host's queue trigger", () => {
           },
         },
       },
-      { port: 0, log: (_level, message) => logs.push(message) },
+      { port: 0, log: (_level, message) => logs.push(message), keys: generateHostKeys() },
     );
     try {
       await queue.sendMessage(Buffer.from(JSON.stringify({ fail: true })).toString("base64"));

@@ -32,9 +32,9 @@ const until = (pattern: RegExp, count: number, timeoutMs?: number): Promise<void
 
 describe("uami-guard serve runs the cleanup queue trigger", () => {
   it("events in enforce mode become work items that the local host's queue trigger carries out", async () => {
-    const response = await fetch(`${serve.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent`, {
+    const response = await fetch(serve.webhook(), {
       method: "POST",
-      headers: { "content-type": "application/json", "aeg-event-type": "Notification" },
+      headers: serve.eventHeaders,
       body: JSON.stringify(cleanupEvents()),
     });
     expect(response.status).toBe(200);

@@ -27,6 +27,10 @@ describe("approvalOf", () => {
     ["object ids compare without dashes", { objectId: USER.replace(/-/g, ""), delegated: true }, VM, true],
     ["the app itself", { objectId: SELF, delegated: false }, VM, true],
     ["no claims", { delegated: false }, VM, false],
+    ["a .. segment climbing out of the scope", { appId: APP, delegated: false }, `${S1}/resourceGroups/rg-app/../../../22222222-2222-2222-2222-222222222222/resourceGroups/rg-x`, false],
+    ["a %2e%2e segment", { appId: APP, delegated: false }, `${S1}/resourceGroups/rg-app/%2e%2e/rg-x/providers/Microsoft.Compute/virtualMachines/vm2`, false],
+    ["a . segment", { appId: APP, delegated: false }, `${S1}/resourceGroups/rg-app/./providers/Microsoft.Compute/virtualMachines/vm1`, false],
+    ["a double slash", { appId: APP, delegated: false }, `${S1}/resourceGroups/rg-app//providers/Microsoft.Compute/virtualMachines/vm1`, false],
   ])("%s", (_name, caller, uri, approved) => {
     expect(approvalOf(caller, uri, policy).approved).toBe(approved);
   });

@@ -20,7 +20,8 @@ describe("policy", () => {
     const policy = defaultPolicy();
     expect(policy.requiredTags).toEqual(["owner", "environment"]);
     expect(policy.orphans).toEqual({ minAgeMinutes: 60, confirmations: 2 });
-    expect(policy.cleanup).toEqual({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5 });
+    // cleanup.maxActionsPerHour is new (issue 13, RULES.md "One budget across runs").
+    expect(policy.cleanup).toEqual({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 });
     expect(policy.notify).toEqual({ minSeverity: "medium", renotifyAfterHours: 168 });
     expect(policy.sprawl.maxResourceGroups).toBe(3);
     expect(policy.naming.pattern).toBeNull();

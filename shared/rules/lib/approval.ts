@@ -1,5 +1,5 @@
 import type { ApprovedPipeline, Policy } from "../../config/policy.js";
-import type { Caller } from "../../events/resourceEvent.js";
+import { canonicalIdProblem, type Caller } from "../../events/resourceEvent.js";
 
 export interface Approval {
   approved: boolean;
@@ -13,6 +13,8 @@ function sameGuid(a: string | undefined, b: string | undefined): boolean {
 }
 
 function withinScope(resourceUri: string, scopes: string[] | undefined): boolean {
+  // A prefix says nothing about an id that `..`, `%2e%2e` or `//` can move elsewhere (RULES.md "Canonical ids only").
+  if (canonicalIdProblem(resourceUri)) return false;
   if (!scopes || scopes.length === 0) return true;
   const uri = resourceUri.toLowerCase();
   return scopes.some((scope) => {

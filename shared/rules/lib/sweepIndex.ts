@@ -1,4 +1,4 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, SubscriptionEventDelivery } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
@@ -16,6 +16,11 @@ export interface SweepInventory {
   lastSignIns?: Map<string, Date>;
   /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
   subscriptionsInScope: Set<string>;
+  /**
+   * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
+   * subscription whose read failed is absent (an incomplete check, never a finding).
+   */
+  eventDelivery?: Map<string, SubscriptionEventDelivery>;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */

@@ -11,6 +11,8 @@ describe("orphaned-role-assignment", () => {
     { name: "principal found", principal: FOUND_USER, expected: false },
     { name: "lookup failed: unknown is never orphaned", principal: UNKNOWN, expected: false },
     { name: "ForeignGroup is skipped", principal: MISSING, overrides: { principalType: "ForeignGroup" }, expected: false },
+    { name: "Device is looked up, so a missing device is an orphan", principal: MISSING, overrides: { principalType: "Device" }, expected: true },
+    { name: "a principal type the lookup cannot ask for is never an orphan", principal: MISSING, overrides: { principalType: "DirectoryRoleTemplate" }, expected: false },
     { name: "younger than minAgeMinutes (replication lag)", principal: MISSING, overrides: { createdOn: "2026-11-20T11:30:00Z" }, expected: false },
     { name: "just older than minAgeMinutes", principal: MISSING, overrides: { createdOn: "2026-11-20T10:59:00Z" }, expected: true },
     { name: "minAgeMinutes 0 reports young ones", principal: MISSING, overrides: { createdOn: "2026-11-20T11:59:00Z" }, minAge: 0, expected: true },

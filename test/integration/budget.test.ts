@@ -1,0 +1,115 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { parseEstate, saveEstateFile, type Estate } from "../../local/emulator/estate.js";
+import { defaultPolicy } from "../../shared/config/policy.js";
+import { executeAction } from "../../shared/cleanup/pipeline.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
+import type { PlannedAction } from "../../shared/cleanup/types.js";
+import { TABLES } from "../../shared/composition.js";
+import { TableJournal } from "../../shared/state/journalTable.js";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
+import { P, PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
+import { SUB, TENANT, guid } from "../helpers/estate.js";
+import { startServe } from "../helpers/serve.js";
+
+/**
+ * RULES.md "One budget across runs": maxActionsPerHour and maxDeletePercent over 24 hours are counted
+ * from the journal, so runs of one event each share them (before, 120 events through serve deleted
+ * 23% of the role assignments with maxDeletePercent 5).
+ */
+const targets = azuriteTargets();
+const CONTRIBUTOR = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c`;
+const grantId = (index: number) => `/subscriptions/${SUB}/resourceGroups/rg-g${index}/providers/Microsoft.Authorization/roleAssignments/${guid(5000 + index, "0e")}`;
+
+/** The cleanup estate with `grants` Contributor grants to the managed identity id-extra, each made by a user outside a pipeline. */
+function grantsEstate(grants: number, fillers: number): Estate {
+  const base = cleanupEstate({ fillers });
+  const assignments = Array.from({ length: grants }, (_, index) => ({
+    id: grantId(index),
+    name: guid(5000 + index, "0e"),
+    type: "Microsoft.Authorization/roleAssignments",
+    properties: { scope: `/subscriptions/${SUB}/resourceGroups/rg-g${index}`, roleDefinitionId: CONTRIBUTOR, principalId: P.extra, principalType: "ServicePrincipal", createdOn: "2026-11-20T10:00:00Z", updatedOn: "2026-11-20T10:00:00Z" },
+  }));
+  return parseEstate({ ...base, roleAssignments: [...base.roleAssignments, ...assignments] }, "grants estate");
+}
+
+function grantEvent(index: number) {
+  const resourceUri = grantId(index);
+  return {
+    id: `grant-${index}`,
+    topic: `/subscriptions/${SUB}`,
+    subject: resourceUri,
+    eventType: "Microsoft.Resources.ResourceWriteSuccess",
+    eventTime: "2026-11-20T10:15:00Z",
+    dataVersion: "2",
+    metadataVersion: "1",
+    data: {
+      claims: { appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb", "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation" },
+      correlationId: `grant-${index}`,
+      resourceUri,
+      operationName: "Microsoft.Authorization/roleAssignments/write",
+      status: "Succeeded",
+      subscriptionId: SUB,
+      tenantId: TENANT,
+    },
+  };
+}
+
+describe("one budget across runs", () => {
+  it("maxActionsPerHour caps runs of one action each; one critical notice for the window", async () => {
+    const target = await targets.start(grantsEstate(8, 20));
+    const journal = new TableJournal(target.clients.table(TABLES.journal));
+    const policy = { ...defaultPolicy(), protected: { ...PROTECTED }, cleanup: { ...defaultPolicy().cleanup, dryRun: false, maxActionsPerHour: 5, maxDeletePercent: 100 } };
+    const records = [];
+    for (let index = 0; index < 8; index += 1) {
+      const action: PlannedAction = {
+        actionId: actionIdOf("delete-role-assignment", grantId(index)),
+        kind: "delete-role-assignment",
+        targetId: grantId(index),
+        principalId: P.extra,
+        finding: { ruleId: "role-assignment-outside-pipeline", severity: "high", subjectId: grantId(index), fingerprint: `fp-${index}`, title: "grant", evidence: { principalId: P.extra } },
+      };
+      // Each action its own run, as one event each is.
+      records.push(await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: `event-${index}`, caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 }));
+    }
+    expect(records.map((record) => record.status)).toEqual(["done", "done", "done", "done", "done", "deferred", "deferred", "deferred"]);
+    expect(records.filter((record) => record.budgetNotice)).toHaveLength(1);
+    expect(records[5]?.reason).toMatch(/cleanup.maxActionsPerHour 5 reached/);
+    const left = [...target.emulator.store.roleAssignments.keys()].filter((key) => key.includes("/rg-g")).length;
+    expect(left).toBe(3);
+  });
+
+  it("150 grant events through serve (one run each) delete no more than maxDeletePercent over 24 hours", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-budget-"));
+    const estatePath = join(dir, "estate.json");
+    const estate = grantsEstate(150, 370);
+    saveEstateFile(estatePath, estate);
+    const total = estate.roleAssignments.length;
+    const policyPath = join(dir, "policy.json");
+    writeFileSync(
+      policyPath,
+      JSON.stringify({ protected: PROTECTED, cleanup: { dryRun: false, maxActionsPerRun: 10, maxDeletePercent: 5 }, rules: { "role-assignment-outside-pipeline": { mode: "enforce" } } }),
+    );
+    const serve = await startServe(["--estate", estatePath, "--policy", policyPath]);
+    try {
+      for (let index = 0; index < 150; index += 1) {
+        const response = await fetch(serve.webhook(), { method: "POST", headers: serve.eventHeaders, body: JSON.stringify([grantEvent(index)]) });
+        expect(response.status).toBe(200);
+      }
+      const finished = () => (serve.stderr.match(/\[cleanup\] cleanup event-grant-\d+: (done|deferred|failed|skipped|unknown):/g) ?? []).length;
+      const deadline = Date.now() + 120_000;
+      while (finished() < 150 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(finished()).toBe(150);
+      const done = (serve.stderr.match(/cleanup event-grant-\d+: done:/g) ?? []).length;
+      // Each run saw at most `total` role assignments: 5% of them over the 24 hours, all runs together.
+      expect(done).toBeGreaterThan(0);
+      expect(done).toBeLessThanOrEqual(Math.floor((total * 5) / 100));
+      expect((serve.stderr.match(/cleanup event-grant-\d+: deferred:/g) ?? []).length).toBe(150 - done);
+      expect(serve.stderr.match(/critical cleanup-circuit-breaker/g)).toHaveLength(1);
+    } finally {
+      await serve.stop();
+    }
+  }, 240_000);
+});

@@ -1,0 +1,34 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+import { parseEstate, saveEstateFile } from "../../local/emulator/estate.js";
+import type { RunReport } from "../../shared/findings.js";
+import { cleanupEstate } from "../helpers/cleanupEstate.js";
+
+/** RULES.md "Exit codes": any action failed (or stayed unknown) → exit 1, after the report is printed. */
+const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
+
+describe("CLI exit codes after cleanup", () => {
+  it("sweep --enforce exits 1 when every delete failed, and still prints its report", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-exit-"));
+    const base = cleanupEstate({ fillers: 400, orphans: 10 });
+    const estate = join(dir, "estate.json");
+    // Every DELETE is refused as Azure refuses one under a delete lock (409 ScopeLocked).
+    saveEstateFile(estate, parseEstate({ ...base, emulator: { ...base.emulator, faults: [{ service: "arm", method: "DELETE", status: 409 }] } }, "locked estate"));
+    const policy = join(dir, "policy.json");
+    writeFileSync(policy, JSON.stringify({ orphans: { confirmations: 1 }, rules: { "untagged-identity": { mode: "audit" } } }));
+    const run = spawnSync(process.execPath, [BIN, "sweep", "--estate", estate, "--policy", policy, "--enforce", "--journal", join(dir, "journal.jsonl"), "--output", "json"], {
+      encoding: "utf8",
+      env: { ...process.env, UAMI_GUARD_POLICY: "" },
+    });
+    expect(run.stdout, run.stderr).not.toBe("");
+    const report = JSON.parse(run.stdout) as RunReport;
+    const deletes = report.actions.filter((action) => action.change.startsWith("delete"));
+    expect(deletes.length).toBeGreaterThanOrEqual(10);
+    expect(deletes.every((action) => action.status === "failed")).toBe(true);
+    expect(run.status).toBe(1);
+  }, 60_000);
+});
