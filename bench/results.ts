@@ -1,4 +1,5 @@
 import type { EventBenchResult } from "./events.js";
+import type { FicBenchResult } from "./federatedCredentials.js";
 import type { Pacing } from "./pacing.js";
 import type { ExpectedRows, RequestCounts } from "./processes.js";
 import type { RuleChildResult } from "./ruleChild.js";
@@ -14,7 +15,7 @@ export interface SizeResult {
   size: number;
   expected: ExpectedRows;
   emulatorStartup: { generateMs: number; warmMs: number };
-  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; total: number };
+  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; arm: number; total: number };
   sweep: {
     runs: SweepRun[];
     /** Medians over the runs. */
@@ -52,5 +53,6 @@ export interface BenchResults {
   options: Record<string, unknown>;
   sizes: SizeResult[];
   events?: EventBenchResult;
+  fic?: FicBenchResult;
   targets: Target[];
 }

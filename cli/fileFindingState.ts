@@ -42,6 +42,15 @@ export class FileFindingStateStore implements FindingStateStore {
     return new Map(fingerprints.flatMap((fingerprint) => (records[fingerprint] ? [[fingerprint, records[fingerprint]] as const] : [])));
   }
 
+  async openForSubjects(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>> {
+    const wanted = new Set(subjectIds.map((id) => id.toLowerCase()));
+    return Object.entries(this.state.scopes).flatMap(([scope, records]) =>
+      Object.values(records)
+        .filter((record) => record.status === "open" && wanted.has(record.subjectId.toLowerCase()))
+        .map((record) => ({ scope, record })),
+    );
+  }
+
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     const partition = (this.state.scopes[scope] ??= {});
     for (const record of records) partition[record.fingerprint] = record;

@@ -40,13 +40,24 @@ export interface RoleAssignment {
   createdOn?: string;
 }
 
+/**
+ * One permission entry of a role definition. Resource Graph spells the keys `Actions`/`NotActions`/…,
+ * ARM `actions`/`notActions`/…; adapters read either into this one shape.
+ */
+export interface RolePermission {
+  actions: string[];
+  notActions: string[];
+  dataActions: string[];
+  notDataActions: string[];
+}
+
 export interface RoleDefinition {
   id: string;
   /** The GUID that ends the id. */
   name: string;
   roleName: string;
   roleType: string;
-  actions: string[];
+  permissions: RolePermission[];
 }
 
 export interface FederatedCredential {
@@ -54,8 +65,10 @@ export interface FederatedCredential {
   name: string;
   identityId: string;
   issuer: string;
+  /** Empty for a flexible credential (claimsMatchingExpression instead of subject). */
   subject: string;
   audiences: string[];
+  claimsMatchingExpression?: { value: string; languageVersion: number };
 }
 
 export interface DirectoryObject {

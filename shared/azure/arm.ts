@@ -3,6 +3,7 @@ import type { RoleAssignment, RoleDefinition } from "../model.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 import { subscriptionOf } from "../model.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
+import { toRolePermissions } from "./rolePermissions.js";
 
 /** Read-backs from ARM: current state, never the event payload, decides. 404 → undefined. */
 
@@ -82,13 +83,12 @@ export async function readFederatedCredential(clients: AzureClients, id: string)
 export async function readRoleDefinition(clients: AzureClients, roleDefinitionId: string): Promise<RoleDefinition | undefined> {
   const body = await getJson(clients, roleDefinitionId, "2022-04-01");
   if (!body) return undefined;
-  const properties = (body["properties"] ?? {}) as { roleName?: unknown; type?: unknown; permissions?: Array<{ actions?: unknown }> };
-  const actions = (properties.permissions ?? []).flatMap((permission) => (Array.isArray(permission.actions) ? permission.actions.map(String) : []));
+  const properties = (body["properties"] ?? {}) as { roleName?: unknown; type?: unknown; permissions?: unknown };
   return {
     id: String(body["id"] ?? roleDefinitionId),
     name: String(body["name"] ?? roleDefinitionId.slice(roleDefinitionId.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: String(properties.roleName ?? ""),
     roleType: String(properties.type ?? ""),
-    actions,
+    permissions: toRolePermissions(properties.permissions),
   };
 }

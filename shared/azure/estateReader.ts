@@ -3,13 +3,13 @@ import { QUERIES, type QueryName } from "./queries.js";
 import { queryPages, type ResourceGraphRow } from "./resourceGraph.js";
 import type {
   AttachedResource,
-  FederatedCredential,
   Identity,
   RoleAssignment,
   RoleDefinition,
   Tags,
 } from "../model.js";
 import { resourceGroupOf, subscriptionOf } from "../model.js";
+import { toRolePermissions } from "./rolePermissions.js";
 
 /** Reads the estate through Resource Graph and turns rows into the plain snapshot types. */
 export interface ReadOptions {
@@ -169,30 +169,12 @@ export function toRoleAssignment(row: ResourceGraphRow): RoleAssignment | undefi
 export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefined {
   const id = str(row["id"]);
   if (!id) return undefined;
-  const permissions = Array.isArray(row["permissions"]) ? (row["permissions"] as Array<{ actions?: unknown }>) : [];
-  const actions = permissions.flatMap((permission) => (Array.isArray(permission?.actions) ? permission.actions.map(str) : []));
   return {
     id,
     name: (str(row["name"]) || id.slice(id.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: str(row["roleName"]),
     roleType: str(row["roleType"]),
-    actions,
-  };
-}
-
-const FIC = /^(.*\/userAssignedIdentities\/[^/]+)\/federatedIdentityCredentials\/([^/]+)$/i;
-
-export function toFederatedCredential(row: ResourceGraphRow): FederatedCredential | undefined {
-  const id = str(row["id"]);
-  const match = FIC.exec(id);
-  if (!match) return undefined;
-  return {
-    id,
-    name: str(row["name"]) || (match[2] ?? ""),
-    identityId: match[1] ?? "",
-    issuer: str(row["issuer"]),
-    subject: str(row["subject"]),
-    audiences: Array.isArray(row["audiences"]) ? (row["audiences"] as unknown[]).map(str) : [],
+    permissions: toRolePermissions(row["permissions"]),
   };
 }
 
@@ -202,8 +184,6 @@ export const readAttachments = (clients: AzureClients, options: ReadOptions = {}
   collect(rowsOf(clients, "attachments", toAttachedResource, options));
 export const readRoleDefinitions = (clients: AzureClients, options: ReadOptions = {}): Promise<RoleDefinition[]> =>
   collect(rowsOf(clients, "roleDefinitions", toRoleDefinition, options));
-export const readFederatedCredentials = (clients: AzureClients, options: ReadOptions = {}): Promise<FederatedCredential[]> =>
-  collect(rowsOf(clients, "federatedCredentials", toFederatedCredential, options));
 /** Role assignments can number in the millions: streamed page by page. */
 export const streamRoleAssignments = (clients: AzureClients, options: ReadOptions = {}): AsyncGenerator<RoleAssignment[]> =>
   rowsOf(clients, "roleAssignments", toRoleAssignment, options);

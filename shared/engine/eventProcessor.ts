@@ -26,7 +26,7 @@ import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
-import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
+import { commitDeletion, commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 
 export interface EventDependencies {
   clients: AzureClients;
@@ -56,6 +56,8 @@ export interface EventOutcome {
   findings: Finding[];
   incomplete: Incomplete[];
   actions?: ActionRecord[];
+  /** Fingerprints of open findings this event resolved (a delete of what they were about). */
+  resolved?: string[];
 }
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
@@ -111,10 +113,20 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
     recordOutbox(sent?.pending);
+    // A deleted role assignment or federated credential resolves the open findings about it, in every scope.
+    const resolved =
+      facts.deleted && notifier && findingState ? await commitDeletion(findingState, [event.resourceUri], now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : [];
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     const notice = actions ? budgetNotice(actions, deps.policy, runId, "events") : undefined;
     if (notice) findings = sortFindings([...findings, notice]);
-    return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
+    return {
+      eventId: event.id,
+      status: "processed",
+      findings,
+      incomplete,
+      ...(actions && actions.length > 0 ? { actions } : {}),
+      ...(resolved.length > 0 ? { resolved: resolved.map((record) => record.fingerprint) } : {}),
+    };
   } catch (error) {
     if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
     // RULES.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
@@ -179,9 +191,14 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       return facts;
     case "role-assignment-delete":
       if (!approval.approved && deps.selfAssignments) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
+      // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
+      facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
       return facts;
     case "identity-write":
     case "resource-change":
+      return facts;
+    case "federated-credential-delete":
+      facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
 }
@@ -218,19 +235,24 @@ async function principalStatus(clients: AzureClients, principalId: string, incom
 
 /**
  * Built-in roles, by GUID, as read once: they are the same in every tenant and only Microsoft changes
- * them, and a built-in role outside KNOWN_ROLES grades "none" whatever it holds (only custom roles are
- * graded by their actions), so re-reading one per event would buy nothing. Custom roles are read every time.
+ * them. Custom roles are read every time (their actions grade the grant). Every role is read, so an
+ * alert names the role as the sweep does ("Owner", not its GUID).
  */
 const builtInRoleDefinitions = new Map<string, RoleDefinition>();
 const MAX_BUILT_IN_ROLES = 2_000;
 
-/** Built-in privileged roles are known by id; any other role is read so a custom `*` role is graded. */
 async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: string): Promise<Map<string, RoleDefinition>> {
   const guid = roleDefinitionGuid(roleDefinitionId);
-  if (KNOWN_ROLES.has(guid)) return new Map();
   const known = builtInRoleDefinitions.get(guid);
   if (known) return new Map([[guid, known]]);
-  const definition = await readRoleDefinition(clients, roleDefinitionId);
+  let definition: RoleDefinition | undefined;
+  try {
+    definition = await readRoleDefinition(clients, roleDefinitionId);
+  } catch (error) {
+    // The privileged built-in roles are graded by GUID: without the read only their name is missing.
+    if (KNOWN_ROLES.has(guid)) return new Map();
+    throw error;
+  }
   if (definition?.roleType.toLowerCase() === "builtinrole" && builtInRoleDefinitions.size < MAX_BUILT_IN_ROLES) builtInRoleDefinitions.set(guid, definition);
   return definition ? new Map([[guid, definition]]) : new Map();
 }

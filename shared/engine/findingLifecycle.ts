@@ -48,6 +48,8 @@ export interface FindingStateStore {
   /** Only these fingerprints (event findings: point reads, not the whole partition). */
   loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
   save(scope: string, records: FindingRecord[]): Promise<void>;
+  /** Open records, in any scope, whose subject is one of these ids (compared as ARM compares ids); a store without it resolves nothing on deletes. */
+  openForSubjects?(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>>;
 }
 
 /** What a notifier reports back: what it dispatched, and which fingerprints it told the sinks about. */
@@ -175,4 +177,26 @@ export async function commitEvent<T>(store: FindingStateStore, findings: Finding
   const sent = await notify(lifecycle);
   await store.save(EVENT_SCOPE, stampNotified(lifecycle.changed, sent.notified, now));
   return sent.result;
+}
+
+/**
+ * After a delete event (a role assignment, a federated credential) that ARM confirms: the open
+ * findings about what was deleted are resolved in every scope, and their resolutions go out as a
+ * sweep's would. No finding is raised. Returns the records resolved.
+ */
+export async function commitDeletion<T>(store: FindingStateStore, subjectIds: string[], now: Date, notify: (lifecycle: LifecycleResult) => Promise<Notified<T>>): Promise<FindingRecord[]> {
+  const open = (await store.openForSubjects?.(subjectIds)) ?? [];
+  if (open.length === 0) return [];
+  const at = now.toISOString();
+  const byScope = new Map<string, FindingRecord[]>();
+  for (const { scope, record } of open) {
+    const closed: FindingRecord = { ...record, status: "resolved", consecutive: 0, resolvedAt: at };
+    const list = byScope.get(scope);
+    if (list) list.push(closed);
+    else byScope.set(scope, [closed]);
+  }
+  const resolved = [...byScope.values()].flat();
+  await notify({ changed: resolved, opened: [], resolved, open: new Map() });
+  for (const [scope, records] of byScope) await store.save(scope, records);
+  return resolved;
 }

@@ -3,13 +3,13 @@ import type { AzureClients } from "../azure/clients.js";
 import { getDirectoryObjectsByIds, GET_BY_IDS_LIMIT } from "../azure/directory.js";
 import {
   readAttachments,
-  readFederatedCredentials,
   readIdentities,
   readRoleDefinitions,
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
 import { readLastSignIns } from "../azure/signIns.js";
+import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import { listSubscriptionIds, readEventDelivery } from "../azure/eventDelivery.js";
 import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
@@ -18,7 +18,7 @@ import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../f
 import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex } from "../rules/lib/sweepIndex.js";
+import { buildSweepIndex, indexCredentials } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule } from "../rules/types.js";
 import type { SweepInventory } from "../rules/lib/sweepIndex.js";
 import { DirectoryResolver } from "./directoryResolver.js";
@@ -38,6 +38,7 @@ export interface SweepOptions extends ReadOptions {
 export const CHECK_AFFECTS: Record<string, string[]> = {
   "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
   "sign-in-logs": ["stale-identity"],
+  "federated-credentials": ["unattached-identity"],
   "event-coverage": ["event-coverage-missing"],
 };
 
@@ -61,11 +62,16 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const collector = new FindingCollector(policy, new Map(sweepRules.map((rule) => [rule.meta.id, rule.meta])), now);
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
-  const [identities, roleDefinitions, attachments, federatedCredentials, lastSignIns] = await Promise.all([
-    readIdentities(clients, options),
+  const identitiesRead = readIdentities(clients, options);
+  // Federated credentials come from ARM, one call per identity, paced by each subscription's read
+  // bucket: the listing runs beside the role-assignment stream and joins the index before the
+  // inventory rules, the only ones that read it.
+  const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
+  credentialsListed.catch(() => undefined);
+  const [identities, roleDefinitions, attachments, lastSignIns] = await Promise.all([
+    identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
-    readFederatedCredentials(clients, options),
     signInsWanted
       ? readLastSignIns(clients, policy.signInLogs.workspaceId ?? "", policy.signInLogs.lookbackDays).catch((error: unknown) => {
           incomplete.push({ check: "sign-in-logs", reason: `sign-in logs could not be read: ${errorMessage(error)}`, affected: 0 });
@@ -84,7 +90,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     identities,
     attachments,
     roleDefinitions,
-    federatedCredentials,
+    federatedCredentials: [],
+    federatedCredentialsUnknown: new Set(),
     assignmentsByPrincipal: new Map(),
     subscriptionsInScope,
     ...(lastSignIns ? { lastSignIns } : {}),
@@ -125,6 +132,19 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   await resolver.flush();
   incomplete.push(...resolver.incomplete());
   options.onSelfRoleAssignments?.(selfRoleAssignments);
+
+  const listing = await credentialsListed;
+  inventory.federatedCredentials = listing.credentials;
+  index.credentialsByIdentity = indexCredentials(listing.credentials);
+  for (const failure of listing.failed) inventory.federatedCredentialsUnknown?.add(failure.identityId.toLowerCase());
+  const [firstFailure] = listing.failed;
+  if (firstFailure) {
+    incomplete.push({
+      check: "federated-credentials",
+      reason: `ARM did not list the federated credentials of ${listing.failed.length} identities (first: ${firstFailure.identityId}: ${firstFailure.reason})`,
+      affected: listing.failed.length,
+    });
+  }
 
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
 

@@ -76,6 +76,8 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-delete / federated-credential-delete: ARM no longer has it. */
+  deleted?: boolean;
   /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */
   selfRoleAssignment?: boolean;
 }

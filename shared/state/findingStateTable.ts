@@ -25,6 +25,20 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
     return records;
   }
 
+  async openForSubjects(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>> {
+    await this.ensure();
+    const wanted = new Set(subjectIds.map((id) => id.toLowerCase()));
+    const found: Array<{ scope: string; record: FindingRecord }> = [];
+    // Subject ids are stored as ARM spelled them and Table filters are case-sensitive: open records
+    // are scanned and compared here. Only deletes of assignments and credentials ask (rare events).
+    await this.call(async () => {
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: "status eq 'open'" } })) {
+        if (wanted.has(entity.subjectId.toLowerCase())) found.push({ scope: entity.partitionKey, record: toRecord(entity) });
+      }
+    });
+    return found;
+  }
+
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     await this.ensure();
     await this.transact(records.map(({ fingerprint, ...rest }) => ["upsert", { partitionKey: scope, rowKey: fingerprint, ...rest }, "Replace"]));

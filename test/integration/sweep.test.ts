@@ -40,7 +40,11 @@ describe("sweep engine against the emulator", () => {
     expect(report.incomplete).toEqual([]);
     expect(report.summary).toMatchObject({ identities: 52, roleAssignments: 2475, findings: 38 });
     // Floor: one page per small query, ceil(2,475/1,000) role-assignment pages, ceil(distinct principals/1,000) Graph calls.
-    expect(count(target, "resourceGraph")).toBe(4 + 3);
+    // Issue #14 changed this from 4 + 3: federated credentials are no Resource Graph query any more but
+    // one ARM list per identity.
+    expect(count(target, "resourceGraph")).toBe(3 + 3);
+    const ficLists = target.emulator.requests.filter((request) => request.service === "arm" && /\/federatedIdentityCredentials$/i.test(request.path));
+    expect(ficLists).toHaveLength(52);
     expect(count(target, "graph")).toBe(1);
     const fingerprints = new Set(report.findings.map((finding) => finding.fingerprint));
     expect(fingerprints.size).toBe(report.findings.length);

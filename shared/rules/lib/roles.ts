@@ -21,7 +21,10 @@ export function privilegeOf(assignment: RoleAssignment, definitions: Map<string,
   if (guid === BUILT_IN_ROLES.contributor) return "contributor";
   const definition = definitions.get(guid);
   if (definition && definition.roleType.toLowerCase() === "customrole") {
-    if (definition.actions.some((action) => ADMIN_ACTIONS.has(action.toLowerCase()))) return "admin";
+    // Every permission entry counts, as the adapters read it from either casing (`Actions` in Resource Graph, `actions` in ARM).
+    for (const permission of definition.permissions) {
+      if (permission.actions.some((action) => ADMIN_ACTIONS.has(action.toLowerCase()))) return "admin";
+    }
   }
   return "none";
 }
