@@ -113,12 +113,17 @@ export class ExposureCollector {
       this.principalIndex.set(key, at);
       this.principals.push({ id: assignment.principalId, type: assignment.principalType, missing: false });
     }
-    const facts = this.principals[at];
-    if (facts) {
-      if (status.state === "missing") facts.missing = true;
-      if (status.state === "found" && status.object.appId) facts.appId = status.object.appId;
-    }
+    if (status.state !== "unknown") this.setStatus(key, status);
     return at;
+  }
+
+  /** Record a directory answer for a principal already fed (the inventory looks holders up afterwards). */
+  setStatus(principalId: string, status: PrincipalStatus): void {
+    const at = this.principalIndex.get(principalId.toLowerCase());
+    const facts = at === undefined ? undefined : this.principals[at];
+    if (!facts) return;
+    if (status.state === "missing") facts.missing = true;
+    if (status.state === "found" && status.object.appId) facts.appId = status.object.appId;
   }
 
   /** Feed one assignment with its principal's directory status (unknown when not looked up). */
