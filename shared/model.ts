@@ -84,6 +84,17 @@ export interface DirectoryObject {
   appId?: string;
 }
 
+/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+export interface GradedIdentity {
+  identityId: string;
+  principalId: string;
+  grade: "critical" | "high";
+  /** Scopes of the identity's assignments at its grade ("already as privileged" needs them). */
+  gradeScopes: string[];
+  /** Management groups above the identity's subscription, nearest first. */
+  managementGroups: string[];
+}
+
 /** Something a run could not check; reported, never turned into a finding. */
 export interface Incomplete {
   check: string;

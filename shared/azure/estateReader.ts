@@ -175,13 +175,18 @@ function listProperty(entry: Record<string, unknown>, camel: string): string[] {
   return Array.isArray(value) ? value.map(str) : [];
 }
 
+/** `properties.permissions` of a role definition, from Resource Graph or ARM. */
+export function permissionsFrom(value: unknown): RolePermission[] {
+  const entries = Array.isArray(value) ? (value as unknown[]) : [];
+  return entries
+    .filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object")
+    .map((entry) => ({ actions: listProperty(entry, "actions"), notActions: listProperty(entry, "notActions") }));
+}
+
 export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefined {
   const id = str(row["id"]);
   if (!id) return undefined;
-  const entries = Array.isArray(row["permissions"]) ? (row["permissions"] as unknown[]) : [];
-  const permissions: RolePermission[] = entries
-    .filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object")
-    .map((entry) => ({ actions: listProperty(entry, "actions"), notActions: listProperty(entry, "notActions") }));
+  const permissions = permissionsFrom(row["permissions"]);
   return {
     id,
     name: (str(row["name"]) || id.slice(id.lastIndexOf("/") + 1)).toLowerCase(),

@@ -1,5 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, GradedIdentity, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
 import type { ExposureCollector } from "./lib/exposure.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
@@ -94,6 +94,10 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-write whose role gives assign or federate: graded identities (identity catalog) its scope contains. */
+  gradedIdentities?: GradedIdentity[];
+  /** ...and the assignee's role assignments as ARM lists them now ("already as privileged"); undefined: not read. */
+  assigneeAssignments?: RoleAssignment[];
 }
 
 export interface EventRule {

@@ -53,6 +53,11 @@ export function rightsOfPermissions(permissions: readonly RolePermission[]): num
   return bits;
 }
 
+/** The identity-level rights (assign, federate) in a rights value. */
+export function rightsGiven(bits: number): Array<"assign" | "federate"> {
+  return [...(bits & ASSIGN_BIT ? (["assign"] as const) : []), ...(bits & FEDERATE_BIT ? (["federate"] as const) : [])];
+}
+
 /** What a role amounts to, computed once per role per sweep. */
 interface RoleFacts {
   index: number;
