@@ -90,7 +90,7 @@ export interface DemoRoleAssignment {
 }
 export interface DemoFederatedCredential {
   id: string; name: string;
-  properties: { issuer: string; subject: string; audiences: string[]; claimsMatchingExpression?: { value: string; languageVersion: number } };
+  properties: { issuer: string; subject?: string; audiences: string[]; claimsMatchingExpression?: { value: string; languageVersion: number } };
 }
 export interface DemoEstate {
   tenantId: string;
@@ -497,7 +497,7 @@ export function generateDemoEstate(): DemoEstate {
     { id: `${must(identities.get("id-cicd-prod-uks-02"), "id-cicd-prod-uks-02").resource.id}/federatedIdentityCredentials/oidc-mirror`, name: "oidc-mirror",
       properties: { issuer: "https://token.actions.githubusercontent.com.evil.example", subject: "repo:contoso/release-tools:environment:prod", audiences: ["api://AzureADTokenExchange"] } },
     { id: `${must(identities.get("id-catalog-stage-weu-01"), "id-catalog-stage-weu-01").resource.id}/federatedIdentityCredentials/github-any-branch`, name: "github-any-branch",
-      properties: { issuer: "https://token.actions.githubusercontent.com", subject: "", audiences: ["api://AzureADTokenExchange"],
+      properties: { issuer: "https://token.actions.githubusercontent.com", audiences: ["api://AzureADTokenExchange"],
         claimsMatchingExpression: { value: "claims['sub'] matches 'repo:contoso/catalog:ref:refs/heads/*'", languageVersion: 1 } } },
   );
   const holders = new Set(roleAssignments.map((a) => a.properties.principalId));

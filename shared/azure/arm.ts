@@ -3,7 +3,7 @@ import type { RoleAssignment, RoleDefinition } from "../model.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 import { subscriptionOf } from "../model.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { permissionsFrom } from "./estateReader.js";
+import { toRolePermissions } from "./rolePermissions.js";
 
 /** Read-backs from ARM: current state, never the event payload, decides. 404 → undefined. */
 
@@ -93,14 +93,11 @@ export async function readRoleDefinition(clients: AzureClients, roleDefinitionId
   const body = await getJson(clients, roleDefinitionId, "2022-04-01");
   if (!body) return undefined;
   const properties = (body["properties"] ?? {}) as { roleName?: unknown; type?: unknown; permissions?: unknown };
-  // notActions matter: a custom `*` role minus Microsoft.ManagedIdentity/* cannot assign identities.
-  const permissions = permissionsFrom(properties.permissions);
   return {
     id: String(body["id"] ?? roleDefinitionId),
     name: String(body["name"] ?? roleDefinitionId.slice(roleDefinitionId.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: String(properties.roleName ?? ""),
     roleType: String(properties.type ?? ""),
-    actions: permissions.flatMap((entry) => entry.actions),
-    permissions,
+    permissions: toRolePermissions(properties.permissions),
   };
 }

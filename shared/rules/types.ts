@@ -67,6 +67,8 @@ export interface SweepInventory {
   attachments: AttachedResource[];
   roleDefinitions: RoleDefinition[];
   federatedCredentials: FederatedCredential[];
+  /** Identities (lower-cased ids) whose federated credentials ARM did not list: unknown, not "none". */
+  federatedCredentialsUnknown?: Set<string>;
   /** Role assignments held per principal id (lower-case), counted while streaming. */
   assignmentsByPrincipal: Map<string, number>;
   /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
