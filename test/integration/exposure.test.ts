@@ -65,8 +65,8 @@ function estate() {
       user(USER, "someone"),
     ],
     roleDefinitions: [
-      { id: ROLE(CUSTOM_OPS), name: CUSTOM_OPS, properties: { roleName: "Ops", type: "CustomRole", permissions: [{ actions: ["*"], notActions: ["Microsoft.Authorization/*", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"] }], assignableScopes: [S] } },
-      { id: ROLE(CUSTOM_RUN), name: CUSTOM_RUN, properties: { roleName: "Runner", type: "CustomRole", permissions: [{ actions: ["Microsoft.Compute/virtualMachines/runCommand/action"], notActions: [] }], assignableScopes: [S] } },
+      { id: ROLE(CUSTOM_OPS), name: CUSTOM_OPS, properties: { roleName: "Ops", type: "CustomRole", permissions: [{ actions: ["*"], notActions: ["Microsoft.Authorization/*", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"], dataActions: [], notDataActions: [] }], assignableScopes: [S] } },
+      { id: ROLE(CUSTOM_RUN), name: CUSTOM_RUN, properties: { roleName: "Runner", type: "CustomRole", permissions: [{ actions: ["Microsoft.Compute/virtualMachines/runCommand/action"], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: [S] } },
     ],
     roleAssignments: [
       assignment(1, S, OWNER, p(1), "ServicePrincipal"),
