@@ -1,5 +1,8 @@
-import { startEmulator } from "../local/emulator/server.js";
-import { parseEstate } from "../local/emulator/estate.js";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseEstate, saveEstateFile } from "../local/emulator/estate.js";
+import { startEmulatorProcess } from "./processes.js";
 import { createAzureClients } from "../shared/azure/clients.js";
 import { listFederatedCredentials } from "../shared/azure/federatedCredentials.js";
 import type { Identity } from "../shared/model.js";
@@ -56,25 +59,32 @@ export async function runFicBench(options: { identities: number; subscriptions: 
     },
     "federated-credential bench estate",
   );
-  const emulator = await startEmulator(estate);
+  // The emulator runs in its own process, as in the sweep benchmark: this process measures the client alone.
+  const directory = mkdtempSync(join(tmpdir(), "uami-guard-fic-bench-"));
+  const file = join(directory, "estate.json");
+  saveEstateFile(file, estate);
+  const emulator = await startEmulatorProcess(["--estate", file], 5 * 60_000);
   try {
     // The client paces by ARM's documented bucket (250, 25/s); a scaled emulator bucket is reported as such.
-    const clients = createAzureClients({ kind: "emulator", url: emulator.url, ca: emulator.ca });
+    const clients = createAzureClients({ kind: "emulator", url: emulator.ready.url, ca: emulator.ready.ca });
+    await emulator.reset();
     options.log(`fic: listing ${options.identities} identities over ${options.subscriptions} subscriptions, bucket ${capacity} + ${refillPerSecond}/s`);
     const started = performance.now();
     const listing = await listFederatedCredentials(clients, identities);
     const wallMs = performance.now() - started;
     const perSubscription = Math.ceil(options.identities / options.subscriptions);
     const floorMs = (Math.max(0, perSubscription - capacity) / refillPerSecond) * 1000;
-    const arm = emulator.requests.filter((request) => request.service === "arm");
+    const counts = await emulator.stats();
+    const requests = counts.byService["arm"] ?? 0;
+    const throttled = counts.byServiceStatus["arm"]?.["429"] ?? 0;
     const result: FicBenchResult = {
       identities: options.identities,
       subscriptions: options.subscriptions,
       bucket: { capacity, refillPerSecond },
       credentials: listing.credentials.length,
-      requests: arm.length,
-      listRequests: arm.filter((request) => request.status !== 429 && /\/federatedIdentityCredentials$/i.test(request.path)).length,
-      throttled: arm.filter((request) => request.status === 429).length,
+      requests,
+      listRequests: counts.byServiceStatus["arm"]?.["200"] ?? 0,
+      throttled,
       failed: listing.failed.length,
       wallMs,
       floorMs,
@@ -84,5 +94,6 @@ export async function runFicBench(options: { identities: number; subscriptions: 
     return result;
   } finally {
     await emulator.stop();
+    rmSync(directory, { recursive: true, force: true });
   }
 }

@@ -36,6 +36,10 @@ var findingColumns = [
   { name: 'Title', type: 'string', description: 'One-line summary.' }
   { name: 'Message', type: 'string', description: 'What happened and why it matters.' }
   { name: 'Caller', type: 'string', description: 'UPN, app id or object id of whoever made the change (event rules).' }
+  // Checked for a clash with Azure Monitor's standard columns: the one it adds is `_SubscriptionId`
+  // (with the underscore), beside TenantId, Type and _ResourceId (MicrosoftDocs/azure-reference-other
+  // azure-monitor-ref/tables/includes/*-include.md list them for every table). No source found that
+  // reserves `SubscriptionId`, so the column keeps its name.
   { name: 'SubscriptionId', type: 'string', description: 'Subscription of the subject.' }
   { name: 'Evidence', type: 'dynamic', description: 'Rule-specific evidence.' }
   { name: 'RunId', type: 'string', description: 'Sweep or event run that reported it.' }

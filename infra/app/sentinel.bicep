@@ -34,6 +34,7 @@ var analyticsRules = [
     techniques: ['T1098']
     query: '''
 UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
 | where Status == "new" and Severity =~ "critical"
 | project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
 '''
@@ -47,6 +48,7 @@ UamiGuardFindings_CL
     techniques: ['T1098']
     query: '''
 UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
 | where Status == "new" and RuleId == "attachment-outside-pipeline"
 | project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
 '''
@@ -60,6 +62,7 @@ UamiGuardFindings_CL
     techniques: []
     query: '''
 UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
 | where Status == "new" and RuleId == "cleanup-circuit-breaker"
 | project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
 '''
@@ -101,6 +104,7 @@ UamiGuardFindings_CL
     techniques: ['T1098']
     query: '''
 UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
 | where Status == "new" and Severity !~ "critical"
 | where RuleId in ("role-assignment-outside-pipeline", "federated-credential-outside-pipeline", "identity-change-outside-pipeline", "identity-deleted-while-in-use")
 | project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
@@ -120,8 +124,13 @@ resource rules 'Microsoft.SecurityInsights/alertRules@2023-02-01' = [
       severity: rule.severity
       enabled: true
       query: rule.query
+      // Each run alerts on the rows ingested since the last run (ingestion_time(), not TimeGenerated):
+      // a row that arrives late, or that the outbox retries on a later run with its original
+      // TimeGenerated, is still seen exactly once. The lookback bounds TimeGenerated only and covers
+      // the longest retry delay: the next sweep (default every 6 h) plus an hour. Microsoft's guidance:
+      // https://learn.microsoft.com/azure/sentinel/ingestion-delay
       queryFrequency: 'PT5M'
-      queryPeriod: 'PT5M'
+      queryPeriod: 'PT7H'
       triggerOperator: 'GreaterThan'
       triggerThreshold: 0
       suppressionEnabled: false

@@ -9,9 +9,10 @@ import {
   updateTags,
   type ArmJson,
 } from "../azure/armActions.js";
+import { detachIdentityBlock } from "../azure/identityBlock.js";
 import type { Policy } from "../config/policy.js";
 import { ServiceCallFailed, errorMessage } from "../errors.js";
-import { apiVersionForType } from "../events/operations.js";
+import { apiVersionForType, detachApiVersionForType } from "../events/operations.js";
 import { idKey, resourceTypeOf } from "../model.js";
 import { tagValue } from "../rules/lib/tags.js";
 import { entryIdFor, targetKeyOf, type ClaimStore, type Journal } from "./journal.js";
@@ -225,8 +226,8 @@ export function identityTypeAfter(systemAssigned: boolean, userAssignedLeft: num
 async function prepareDetach(action: PlannedAction, context: ActionContext): Promise<Prepared> {
   const { clients, policy } = context;
   const identityId = action.identityId ?? "";
-  const apiVersion = apiVersionForType(resourceTypeOf(action.targetId) ?? "");
-  if (!apiVersion) return { skip: `no known api-version to update ${resourceTypeOf(action.targetId) ?? "this resource type"}` };
+  const apiVersion = detachApiVersionForType(resourceTypeOf(action.targetId) ?? "");
+  if (!apiVersion) return { skip: `detaching from ${resourceTypeOf(action.targetId) ?? "this resource type"} is not offered (the enforcer role cannot write it)` };
   const read = await readArm(clients, action.targetId, apiVersion);
   if (!read) return { skip: "the resource is gone" };
   const before = identityOf(read.body);
@@ -238,9 +239,8 @@ async function prepareDetach(action: PlannedAction, context: ActionContext): Pro
   if (protection) return { skip: protection };
   const systemAssigned = hasSystemAssigned(before);
   const left = keys.filter((candidate) => candidate !== key);
-  const type = identityTypeAfter(systemAssigned, left.length);
-  // Only that one entry changes: ARM merges userAssignedIdentities, and null removes an entry.
-  const patch: ArmJson = type === "None" ? { type } : { type, userAssignedIdentities: { [key]: null } };
+  // Only that one entry changes, in the body this provider accepts (identityBlock.ts).
+  const patch = detachIdentityBlock(resourceTypeOf(action.targetId) ?? "", systemAssigned, key, left.length);
   const prior: ArmJson = { id: read.body["id"] ?? action.targetId, type: read.body["type"] ?? "", apiVersion, identity: read.body["identity"] ?? null, ...(read.etag ? { etag: read.etag } : {}) };
   return {
     prior,

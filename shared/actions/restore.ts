@@ -2,8 +2,9 @@ import { randomUUID } from "node:crypto";
 import type { AzureClients } from "../azure/clients.js";
 import { patchIdentity, readArm, readRoleAssignmentRaw, readTags, recreateRoleAssignment, updateTags, type ArmJson } from "../azure/armActions.js";
 import { ServiceCallFailed, errorMessage } from "../errors.js";
-import { idKey } from "../model.js";
-import { identityTypeAfter, reconcileEntry } from "./executor.js";
+import { idKey, resourceTypeOf } from "../model.js";
+import { reconcileEntry } from "./executor.js";
+import { attachIdentityBlock } from "../azure/identityBlock.js";
 import { entryIdFor, targetKeyOf, type ClaimStore, type Journal } from "./journal.js";
 import { STATUS_TAG, describeChange, type JournalEntry } from "./types.js";
 
@@ -147,11 +148,11 @@ async function planUndo(entry: JournalEntry, clients: AzureClients): Promise<Und
       const identity = (read.body["identity"] ?? {}) as { type?: string; userAssignedIdentities?: Record<string, unknown> | null };
       const keys = Object.keys(identity.userAssignedIdentities ?? {});
       if (keys.some((key) => idKey(key) === idKey(identityKey))) return { current: { identity: read.body["identity"] ?? null } };
-      const type = identityTypeAfter(/systemassigned/i.test(identity.type ?? ""), keys.length + 1);
+      const block = attachIdentityBlock(resourceTypeOf(action.targetId) ?? "", /systemassigned/i.test(identity.type ?? ""), identityKey);
       return {
         current: { identity: read.body["identity"] ?? null, ...(read.etag ? { etag: read.etag } : {}) },
         apply: async () => {
-          await patchIdentity(clients, action.targetId, apiVersion, { type, userAssignedIdentities: { [identityKey]: {} } }, read.etag);
+          await patchIdentity(clients, action.targetId, apiVersion, block, read.etag);
           const after = await readArm(clients, action.targetId, apiVersion);
           const attached = Object.keys(((after?.body["identity"] ?? {}) as { userAssignedIdentities?: Record<string, unknown> }).userAssignedIdentities ?? {});
           if (!attached.some((key) => idKey(key) === idKey(identityKey))) throw new ServiceCallFailed("arm", undefined, "re-attached, but the identity is not on the resource when read back");

@@ -50,6 +50,8 @@ export interface EventOutcome {
   findings: Finding[];
   incomplete: Incomplete[];
   actions?: ActionRecord[];
+  /** Fingerprints of open findings this event resolved (a delete of what they were about). */
+  resolved?: string[];
 }
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
@@ -91,12 +93,21 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
+    // A deleted role assignment or federated credential resolves the open findings about it, in every scope.
+    const resolved = facts.deleted && deps.notifier ? await deps.notifier.resolveSubjects([event.resourceUri], deps.policy, `event-${event.id}`, now) : [];
     const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
     if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
     const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
     const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
-    return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
+    return {
+      eventId: event.id,
+      status: "processed",
+      findings,
+      incomplete,
+      ...(actions && actions.length > 0 ? { actions } : {}),
+      ...(resolved.length > 0 ? { resolved: resolved.map((record) => record.fingerprint) } : {}),
+    };
   } catch (error) {
     if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
@@ -135,6 +146,13 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
     case "identity-write":
+      return facts;
+    case "role-assignment-delete":
+      // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
+      facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
+      return facts;
+    case "federated-credential-delete":
+      facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
 }
@@ -180,19 +198,24 @@ async function principalStatus(clients: AzureClients, principalId: string, incom
 
 /**
  * Built-in roles, by GUID, as read once: they are the same in every tenant and only Microsoft changes
- * them, and a built-in role outside KNOWN_ROLES grades "none" whatever it holds (only custom roles are
- * graded by their actions), so re-reading one per event would buy nothing. Custom roles are read every time.
+ * them. Custom roles are read every time (their actions grade the grant). Every role is read, so an
+ * alert names the role as the sweep does ("Owner", not its GUID).
  */
 const builtInRoleDefinitions = new Map<string, RoleDefinition>();
 const MAX_BUILT_IN_ROLES = 2_000;
 
-/** Built-in privileged roles are known by id; any other role is read so a custom `*` role is graded. */
 async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: string): Promise<Map<string, RoleDefinition>> {
   const guid = roleDefinitionGuid(roleDefinitionId);
-  if (KNOWN_ROLES.has(guid)) return new Map();
   const known = builtInRoleDefinitions.get(guid);
   if (known) return new Map([[guid, known]]);
-  const definition = await readRoleDefinition(clients, roleDefinitionId);
+  let definition: RoleDefinition | undefined;
+  try {
+    definition = await readRoleDefinition(clients, roleDefinitionId);
+  } catch (error) {
+    // The privileged built-in roles are graded by GUID: without the read only their name is missing.
+    if (KNOWN_ROLES.has(guid)) return new Map();
+    throw error;
+  }
   if (definition?.roleType.toLowerCase() === "builtinrole" && builtInRoleDefinitions.size < MAX_BUILT_IN_ROLES) builtInRoleDefinitions.set(guid, definition);
   return definition ? new Map([[guid, definition]]) : new Map();
 }

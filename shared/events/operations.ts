@@ -2,26 +2,42 @@
  * operationName → what kind of change it is. A data table, not a switch (cloud-custodian style):
  * the Event Grid subscription's filter in infra/ is checked against these keys.
  */
-export type ChangeKind = "role-assignment-write" | "attachment-write" | "federated-credential-write" | "identity-write" | "identity-delete";
+export type ChangeKind =
+  | "role-assignment-write"
+  | "role-assignment-delete"
+  | "attachment-write"
+  | "federated-credential-write"
+  | "federated-credential-delete"
+  | "identity-write"
+  | "identity-delete";
 
 export interface OperationEntry {
   kind: ChangeKind;
   /** For attachment writes: the api-version to read the resource's identity block back with. */
   apiVersion?: string;
+  /**
+   * Cleanup may detach identities from this type: the enforcer role (infra/app/rbac/governed-subscription.bicep)
+   * grants `<type>/read` and `<type>/write` for exactly these (a test checks both ways). Others are detected only.
+   */
+  detach?: true;
 }
 
 const attachment = (apiVersion: string): OperationEntry => ({ kind: "attachment-write", apiVersion });
+const detachable = (apiVersion: string): OperationEntry => ({ kind: "attachment-write", apiVersion, detach: true });
 
 export const OPERATIONS: Readonly<Record<string, OperationEntry>> = {
   "Microsoft.Authorization/roleAssignments/write": { kind: "role-assignment-write" },
+  // Deletes report nothing themselves: they resolve the open findings about what was deleted.
+  "Microsoft.Authorization/roleAssignments/delete": { kind: "role-assignment-delete" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/write": { kind: "identity-write" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/delete": { kind: "identity-delete" },
   "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write": { kind: "federated-credential-write" },
-  "Microsoft.Compute/virtualMachines/write": attachment("2024-07-01"),
-  "Microsoft.Compute/virtualMachineScaleSets/write": attachment("2024-07-01"),
-  "Microsoft.Web/sites/write": attachment("2023-12-01"),
-  "Microsoft.Web/sites/slots/write": attachment("2023-12-01"),
-  "Microsoft.App/containerApps/write": attachment("2024-03-01"),
+  "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/delete": { kind: "federated-credential-delete" },
+  "Microsoft.Compute/virtualMachines/write": detachable("2024-07-01"),
+  "Microsoft.Compute/virtualMachineScaleSets/write": detachable("2024-07-01"),
+  "Microsoft.Web/sites/write": detachable("2023-12-01"),
+  "Microsoft.Web/sites/slots/write": detachable("2023-12-01"),
+  "Microsoft.App/containerApps/write": detachable("2024-03-01"),
   "Microsoft.App/jobs/write": attachment("2024-03-01"),
   "Microsoft.ContainerInstance/containerGroups/write": attachment("2023-05-01"),
   "Microsoft.Logic/workflows/write": attachment("2019-05-01"),
@@ -40,4 +56,17 @@ export function operationFor(operationName: string): OperationEntry | undefined 
 /** The api-version for reading a resource of this type back (by the `…/write` operation of its type). */
 export function apiVersionForType(resourceType: string): string | undefined {
   return BY_LOWER.get(`${resourceType}/write`.toLowerCase())?.apiVersion;
+}
+
+/** The api-version to detach an identity from this type with, when cleanup may detach from it at all. */
+export function detachApiVersionForType(resourceType: string): string | undefined {
+  const entry = BY_LOWER.get(`${resourceType}/write`.toLowerCase());
+  return entry?.detach ? entry.apiVersion : undefined;
+}
+
+/** Resource types cleanup may detach identities from (`Microsoft.Compute/virtualMachines`, …). */
+export function detachTargetTypes(): string[] {
+  return Object.entries(OPERATIONS)
+    .filter(([, entry]) => entry.detach)
+    .map(([operation]) => operation.slice(0, -"/write".length));
 }

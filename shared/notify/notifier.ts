@@ -1,5 +1,5 @@
 import type { Policy } from "../config/policy.js";
-import { applyRun, type LifecycleResult } from "../engine/findingLifecycle.js";
+import { applyRun, type FindingRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding, RunReport } from "../findings.js";
 import type { FindingStateStore } from "../state/findingStateTable.js";
 import { dispatch, planNotifications, type DispatchResult } from "./dispatcher.js";
@@ -47,6 +47,29 @@ export class Notifier {
     const result = await dispatch(this.sinks, this.outbox, plan.notices, undefined, now);
     await this.markNotified(EVENT_SCOPE, lifecycle, plan.notified, now, true);
     return result;
+  }
+
+  /**
+   * After a delete event (a role assignment, a federated credential): the open findings about what
+   * was deleted are resolved in every scope, and their resolution goes out as a sweep's would.
+   * Returns the records resolved.
+   */
+  async resolveSubjects(subjectIds: string[], policy: Policy, runId: string, now: Date): Promise<FindingRecord[]> {
+    const open = await this.state.openForSubjects(subjectIds);
+    if (open.length === 0) return [];
+    const at = now.toISOString();
+    const byScope = new Map<string, FindingRecord[]>();
+    for (const { scope, record } of open) {
+      const closed: FindingRecord = { ...record, status: "resolved", consecutive: 0, resolvedAt: at };
+      const list = byScope.get(scope);
+      if (list) list.push(closed);
+      else byScope.set(scope, [closed]);
+    }
+    const resolved = [...byScope.values()].flat();
+    const plan = planNotifications({ changed: resolved, opened: [], resolved, open: new Map() }, policy, { at: now, runId, mode: "event" });
+    await dispatch(this.sinks, this.outbox, plan.notices, undefined, now);
+    for (const [scope, records] of byScope) await this.state.save(scope, records);
+    return resolved;
   }
 
   /** Records lastNotifiedAt; `all` also writes the rest of the run's changes (the sweep job already has). */

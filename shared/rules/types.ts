@@ -100,6 +100,8 @@ export interface EventFacts {
   gradedIdentities?: GradedIdentity[];
   /** ...and the assignee's role assignments as ARM lists them now ("already as privileged"); undefined: not read. */
   assigneeAssignments?: RoleAssignment[];
+  /** role-assignment-delete / federated-credential-delete: ARM no longer has it. */
+  deleted?: boolean;
 }
 
 export interface EventRule {

@@ -9,6 +9,8 @@ export interface FindingStateStore {
   /** Only these fingerprints (event findings: point reads, not the whole partition). */
   loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
   save(scope: string, records: FindingRecord[]): Promise<void>;
+  /** Open records, in any scope, whose subject is one of these ids (compared as ARM compares ids). */
+  openForSubjects(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>>;
 }
 
 interface FindingEntity {
@@ -56,6 +58,22 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
       }
     }
     return records;
+  }
+
+  async openForSubjects(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>> {
+    await this.ensure();
+    const wanted = new Set(subjectIds.map((id) => id.toLowerCase()));
+    const found: Array<{ scope: string; record: FindingRecord }> = [];
+    try {
+      // Subject ids are stored as ARM spelled them and Table filters are case-sensitive: open records
+      // are scanned and compared here. Only deletes of assignments and credentials ask (rare events).
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: "status eq 'open'" } })) {
+        if (wanted.has(entity.subjectId.toLowerCase())) found.push({ scope: entity.partitionKey, record: toRecord(entity) });
+      }
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+    return found;
   }
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {

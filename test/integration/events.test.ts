@@ -151,3 +151,14 @@ describe("event handling against the emulator and Azurite", () => {
     await expect(handler(event("h-1", "Microsoft.Compute/virtualMachines/write", VM), context())).rejects.toThrow(/h-1 failed/);
   });
 });
+
+describe("event findings name the role as the sweep does (issue #14)", () => {
+  it("a grant of a built-in role says 'Owner', not its GUID", async () => {
+    const deps = await setup();
+    const report = await replayEvents([event("ra-name-1", "Microsoft.Authorization/roleAssignments/write", RA_OWNER)], deps);
+    const [finding] = report.findings;
+    expect(finding?.evidence["roleName"]).toBe("Owner");
+    expect(finding?.title).toContain("granted Owner to");
+    expect(finding?.message).not.toMatch(/8e3af657/);
+  });
+});

@@ -118,17 +118,17 @@ describe("federated credentials through ARM", () => {
     await expect(collectInventory(target.clients)).rejects.toThrow(/federated credentials of 1 identities/);
   });
 
-  it("stays inside ARM's read bucket: one call per identity, no 429 (scaled bucket: 40, refill 200/s)", async () => {
-    target = await startTarget(emptyEstate({ resources: identities(300), emulator: { latencyMs: 0, seed: 1, faults: [], armQuota: { reads: [40, 200] } } } as Partial<Estate>));
+  it("stays inside ARM's read bucket: one call per identity, no 429 (scaled bucket: 20, refill 25/s)", async () => {
+    target = await startTarget(emptyEstate({ resources: identities(70), emulator: { latencyMs: 0, seed: 1, faults: [], armQuota: { reads: [20, 25] } } } as Partial<Estate>));
     const started = Date.now();
     const report = await runSweep(target.clients, defaultPolicy());
     const elapsed = Date.now() - started;
     const arm = target.emulator.requests.filter((request) => request.service === "arm");
     expect(arm.filter((request) => request.status === 429)).toEqual([]);
-    expect(arm.filter((request) => /\/federatedIdentityCredentials$/i.test(request.path))).toHaveLength(300);
+    expect(arm.filter((request) => /\/federatedIdentityCredentials$/i.test(request.path))).toHaveLength(70);
     expect(report.incomplete).toEqual([]);
-    // (300 - 40) / 200 per second: the bucket cannot answer sooner.
-    expect(elapsed).toBeGreaterThanOrEqual(1_200);
+    // (70 - 20) / 25 per second: the bucket cannot answer sooner.
+    expect(elapsed).toBeGreaterThanOrEqual(1_900);
   });
 
   it("the emulator sends the remaining-reads header on every ARM answer when the estate asks for the bucket", async () => {

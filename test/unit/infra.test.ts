@@ -5,7 +5,7 @@ import { describe, expect, it } from "vitest";
 import { loadPolicy } from "../../shared/config/policy.js";
 import { APP_SETTING_NAMES, readAppSettings } from "../../shared/config/settings.js";
 import { TABLES } from "../../shared/engine/eventRuntime.js";
-import { OPERATIONS } from "../../shared/events/operations.js";
+import { OPERATIONS, detachApiVersionForType, detachTargetTypes } from "../../shared/events/operations.js";
 import { ruleIds } from "../../shared/rules/index.js";
 
 /*
@@ -519,5 +519,41 @@ describe("infra: Logs Ingestion and Sentinel", () => {
     for (const dimension of ["RuleId", "Severity", "SubscriptionId"]) {
       expect(charts.some((query) => query.startsWith("UamiGuardFindings_CL") && query.includes(`bin(TimeGenerated, {TimeRange:grain}), ${dimension}`)), dimension).toBe(true);
     }
+  });
+});
+
+describe("the enforcer role and the operation table agree (issue #14)", () => {
+  const text = read("infra/app/rbac/governed-subscription.bicep");
+  const granted = new Set(stringItems(valueAfter(text, "var enforcerActions =")).map((action) => action.toLowerCase()));
+
+  it("grants <type>/read and <type>/write for every type the operation table offers to detach from", () => {
+    const targets = detachTargetTypes();
+    expect(targets.length).toBeGreaterThan(0);
+    for (const type of targets) {
+      expect(granted.has(`${type}/write`.toLowerCase()), `${type}/write`).toBe(true);
+      expect(granted.has(`${type}/read`.toLowerCase()), `${type}/read`).toBe(true);
+    }
+  });
+
+  it("offers a detach for every attachment type the role can write, and for no other", () => {
+    for (const [operation, entry] of Object.entries(OPERATIONS)) {
+      if (entry.kind !== "attachment-write") continue;
+      const writable = granted.has(operation.toLowerCase());
+      expect(detachApiVersionForType(operation.slice(0, -"/write".length)) !== undefined, operation).toBe(writable);
+    }
+  });
+});
+
+describe("Sentinel analytics rules see late and retried rows (issue #14)", () => {
+  const sentinel = read("infra/app/sentinel.bicep");
+  it("window by ingestion time, with a lookback that covers the outbox's retry delay (the next 6-hourly sweep)", () => {
+    const queries = [...sentinel.matchAll(/query: '''([\s\S]*?)'''/g)].map((match) => (match[1] ?? "").trim());
+    expect(queries.length).toBeGreaterThanOrEqual(3);
+    for (const query of queries) expect(query.split("\n")[1], query).toBe("| where ingestion_time() > ago(5m)");
+    const rules = valueAfter(sentinel, "resource rules ");
+    expect(rules).toContain("queryFrequency: 'PT5M'");
+    const period = /queryPeriod: 'PT(\d+)H'/.exec(rules)?.[1];
+    expect(Number(period)).toBeGreaterThanOrEqual(6 + 1);
+    expect(read("infra/main.bicep")).toContain("param sweepSchedule string = '0 0 */6 * * *'");
   });
 });

@@ -317,12 +317,16 @@ export class ArmRoute {
 
   /** ARM's identity merge: null removes a user-assigned entry, an object adds it (it must exist). */
   private applyIdentity(resource: EstateResource, identity: NonNullable<EstateResource["identity"]>, replace: boolean): EmulatorResponse | undefined {
+    const invalid = invalidIdentityBlock(resource.type, identity);
+    if (invalid) return armError(400, "InvalidParameter", invalid);
     // type None removes every identity, system- and user-assigned.
     if (/^\s*none\s*$/i.test(identity.type)) {
       resource.identity = null;
       return undefined;
     }
-    const current = replace ? {} : { ...(resource.identity?.userAssignedIdentities ?? {}) };
+    // The type decides: a type without UserAssigned removes every user-assigned identity.
+    const keepsUserAssigned = /userassigned/i.test(identity.type);
+    const current = replace || !keepsUserAssigned ? {} : { ...(resource.identity?.userAssignedIdentities ?? {}) };
     for (const [identityId, entry] of Object.entries(identity.userAssignedIdentities ?? {})) {
       const existingKey = Object.keys(current).find((key) => key.toLowerCase() === identityId.toLowerCase());
       if (entry === null) {
@@ -340,7 +344,10 @@ export class ArmRoute {
     }
     const systemAssigned = /systemassigned/i.test(identity.type);
     const hasUserAssigned = Object.keys(current).length > 0;
-    const type = systemAssigned && hasUserAssigned ? "SystemAssigned, UserAssigned" : systemAssigned ? "SystemAssigned" : hasUserAssigned ? "UserAssigned" : "None";
+    if (!systemAssigned && !hasUserAssigned && !replace) {
+      return armError(400, "InvalidParameter", `The identity type 'UserAssigned' of resource '${resource.id}' needs at least one user-assigned identity; use 'None' to remove the last one.`);
+    }
+    const type = systemAssigned && hasUserAssigned ? combinedTypeOf(resource.type) : systemAssigned ? "SystemAssigned" : hasUserAssigned ? "UserAssigned" : "None";
     const next: NonNullable<EstateResource["identity"]> = { ...(resource.identity ?? {}), type };
     if (hasUserAssigned) next.userAssignedIdentities = current;
     else delete next.userAssignedIdentities;
@@ -348,6 +355,32 @@ export class ArmRoute {
     resource.identity = type === "None" ? null : next;
     return undefined;
   }
+}
+
+/**
+ * What Azure rejects in an identity block, per provider. Type strings: Compute, App Service and most
+ * providers spell the combined type "SystemAssigned, UserAssigned" (Compute's ResourceIdentityType,
+ * specification/compute/resource-manager/Microsoft.Compute/ComputeRP/stable/2024-07-01/virtualMachine.json);
+ * Container Apps "SystemAssigned,UserAssigned" (common-types v5 managedidentity.json
+ * ManagedServiceIdentityType). A `userAssignedIdentities` map beside "SystemAssigned" or "None" is
+ * refused with 400 InvalidParameter (Compute does; Azure CLI's `az vm identity remove` sends no map then).
+ */
+function invalidIdentityBlock(resourceType: string, identity: NonNullable<EstateResource["identity"]>): string | undefined {
+  const combined = combinedTypeOf(resourceType);
+  const allowed = ["SystemAssigned", "UserAssigned", combined, "None"];
+  if (!allowed.some((type) => type.toLowerCase() === identity.type.toLowerCase())) {
+    return `The value '${identity.type}' of parameter 'identity.type' is not valid for ${resourceType}. Allowed values: ${allowed.map((type) => `'${type}'`).join(", ")}.`;
+  }
+  const map = identity.userAssignedIdentities;
+  const userAssigned = /userassigned/i.test(identity.type);
+  if (!userAssigned && map !== undefined && map !== null) {
+    return `Parameter 'identity.userAssignedIdentities' is not allowed with identity type '${identity.type}': user-assigned identities can only be given with type 'UserAssigned' or '${combined}'.`;
+  }
+  return undefined;
+}
+
+function combinedTypeOf(resourceType: string): string {
+  return resourceType.toLowerCase().startsWith("microsoft.app/") ? "SystemAssigned,UserAssigned" : "SystemAssigned, UserAssigned";
 }
 
 function isAtOrAbove(candidate: string, scope: string): boolean {
