@@ -2,7 +2,7 @@ import type { EventRule, FindingDraft } from "./types.js";
 import type { GradedIdentity, RoleAssignment, RoleDefinition } from "../model.js";
 import { roleDefinitionGuid, scopeLevel } from "../model.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
-import { callerLabel } from "./lib/approval.js";
+import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { rightsOfPermissions, rightsGiven } from "./lib/exposure.js";
 import { atLeast, privilegedSeverity, privilegeOf, roleLabel, rolePermissions } from "./lib/roles.js";
 import { identityScopeTree, type ScopeTree } from "./lib/scopes.js";
@@ -77,21 +77,7 @@ export const rule: EventRule = {
         relatedId: identity.identityId,
         title: `${who} let ${assignment.principalId} ${rights.join(" and ")} ${identity.grade} identity ${name}`,
         message: `${who} granted ${role} at ${assignment.scope} to ${assignment.principalType || "principal"} ${assignment.principalId}, who can now ${rights.join(" and ")} ${name} (grade ${identity.grade}) and act as it (${facts.approval.reason}).`,
-        evidence: {
-          caller: facts.event.caller,
-          approval: facts.approval.reason,
-          principalId: assignment.principalId,
-          principalType: assignment.principalType,
-          roleDefinitionId: assignment.roleDefinitionId,
-          roleName: role,
-          scope: assignment.scope,
-          rights,
-          identityId: identity.identityId,
-          grade: identity.grade,
-          eventId: facts.event.id,
-          eventTime: facts.event.eventTime,
-          correlationId: facts.event.correlationId ?? null,
-        },
+        evidence: { ...grantEvidence(facts.event, facts.approval, assignment, role), rights, identityId: identity.identityId, grade: identity.grade },
       });
     }
     return findings;

@@ -1,15 +1,13 @@
 import { describe, expect, it } from "vitest";
+import { BUILT_IN_ROLES } from "../../../shared/rules/lib/roles.js";
 import { rule } from "../../../shared/rules/identity-assign-right-granted.js";
 import type { GradedIdentity, RoleAssignment } from "../../../shared/model.js";
 import type { PrincipalStatus } from "../../../shared/rules/types.js";
 import { APPROVED, facts, NOT_APPROVED, resourceEvent } from "../../helpers/events.js";
 import { assignment, customRole, FOUND_MI, identity, keys, MISSING, policy, RG, S, UNKNOWN } from "../../helpers/sweep.js";
 
-const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+const { owner: OWNER, contributor: CONTRIBUTOR, managedIdentityOperator: MI_OPERATOR, managedIdentityContributor: MI_CONTRIBUTOR } = BUILT_IN_ROLES;
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-const MI_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830";
-const MI_CONTRIBUTOR = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59";
 const MG = (name: string) => `/providers/Microsoft.Management/managementGroups/${name}`;
 const ASSIGNEE = "cccccccc-0000-4000-8000-000000000003";
 const APP = "aaaaaaaa-0000-4000-8000-000000000001";
