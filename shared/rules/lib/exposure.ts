@@ -259,27 +259,16 @@ export function exposureOf(
         (sameGuid(pipeline.objectId, holder.id) || sameGuid(pipeline.appId, holder.appId)) &&
         (!pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target))),
     );
-  const seen = new Set<string>();
-  const exposure: ExposureEntry[] = [];
+  // One key per right, computed once: it dedupes and it sorts (principal, right, scope, resource, role).
+  const kept = new Map<string, ExposureEntry>();
   for (const candidate of collector.candidates(identity, attachments, tree)) {
     const { holder, target, ...entry } = candidate;
     const key = holder.id.toLowerCase();
     if (key === own || holder.missing || sameGuid(policy.self.objectId, holder.id) || protectedPrincipals.has(key)) continue;
     if (approvedFor(holder, target) || alreadyAsPrivileged(holder.id)) continue;
-    const dedupe = `${key}|${entry.right}|${entry.roleName}|${entry.scope.toLowerCase()}|${(entry.resourceId ?? "").toLowerCase()}`;
-    if (seen.has(dedupe)) continue;
-    seen.add(dedupe);
-    exposure.push(entry);
+    const sortKey = `${key}\u0000${entry.right}\u0000${entry.scope.toLowerCase()}\u0000${(entry.resourceId ?? "").toLowerCase()}\u0000${entry.roleName.toLowerCase()}`;
+    if (!kept.has(sortKey)) kept.set(sortKey, entry);
   }
-  exposure.sort(
-    (a, b) =>
-      compare(a.principalId, b.principalId) || compare(a.right, b.right) || compare(a.scope, b.scope) || compare(a.resourceId ?? "", b.resourceId ?? "") || compare(a.roleName, b.roleName),
-  );
+  const exposure = [...kept.keys()].sort().map((sortKey) => kept.get(sortKey) as ExposureEntry);
   return { grade: graded.grade, exposure };
-}
-
-function compare(a: string, b: string): number {
-  const left = a.toLowerCase();
-  const right = b.toLowerCase();
-  return left < right ? -1 : left > right ? 1 : 0;
 }
