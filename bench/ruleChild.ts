@@ -10,7 +10,8 @@ import { sweepRules } from "../shared/rules/index.js";
 import { buildSweepIndex } from "../shared/rules/lib/sweepIndex.js";
 import { ExposureCollector } from "../shared/rules/lib/exposure.js";
 import { rule as exposedRule } from "../shared/rules/privileged-identity-exposed.js";
-import type { AssignmentRule, PrincipalStatus, SweepInventory } from "../shared/rules/types.js";
+import type { AssignmentRule, PrincipalStatus } from "../shared/rules/types.js";
+import type { SweepInventory } from "../shared/rules/lib/sweepIndex.js";
 import { median } from "./stats.js";
 import { generateSyntheticEstate } from "./syntheticEstate.js";
 

@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy } from "../../shared/config/policy.js";
-import { carryOut } from "../../shared/actions/cleanup.js";
-import { ProcessClaims } from "../../shared/actions/journal.js";
-import { actionIdOf } from "../../shared/actions/plan.js";
-import { restore } from "../../shared/actions/restore.js";
-import type { PlannedAction } from "../../shared/actions/types.js";
+import { runCleanup } from "../../shared/cleanup/pipeline.js";
+import { ProcessLeases } from "../../shared/cleanup/journal.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
+import { restore } from "../../shared/cleanup/restore.js";
+import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import type { Estate } from "../../local/emulator/estate.js";
 import { detachIdentityBlock } from "../../shared/azure/identityBlock.js";
 import { emptyEstate, guid, identityResource, SUB, type TestTarget } from "../helpers/estate.js";
@@ -46,9 +46,10 @@ async function patch(target: TestTarget, id: string, apiVersion: string, identit
 }
 
 function run(target: TestTarget, journal: TableJournal, actions: PlannedAction[]) {
-  return carryOut(
+  return runCleanup(
     { mode: "enforce", records: [], toRun: actions },
-    { clients: target.clients, policy: defaultPolicy(), runId: "run-detach", caller: "test", journal, claims: new ProcessClaims(), dispatch: { kind: "inline", concurrency: 1 } },
+    "run-detach",
+    { clients: target.clients, policy: defaultPolicy(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 1 } },
   );
 }
 
@@ -84,7 +85,7 @@ describe("detach bodies as each provider accepts them (DESIGN.md Fidelity)", () 
     const records = await run(target, journal, [detach(VM, ID_A)]);
     expect(records.map((record) => [record.status, record.reason])).toEqual([["done", undefined]]);
     expect(target.emulator.store.resources.get(VM.toLowerCase())?.identity).toEqual({ type: "SystemAssigned", principalId: guid(9, "5a") });
-    await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-detach" });
+    await restore({ clients: target.clients, journal, leases: journal, caller: "test", runId: "run-detach" });
     expect(target.emulator.store.resources.get(VM.toLowerCase())?.identity).toMatchObject({ type: "SystemAssigned, UserAssigned", userAssignedIdentities: { [ID_A]: expect.any(Object) } });
   });
 
@@ -96,7 +97,7 @@ describe("detach bodies as each provider accepts them (DESIGN.md Fidelity)", () 
     const identity = target.emulator.store.resources.get(APP.toLowerCase())?.identity;
     expect(identity?.type).toBe("SystemAssigned,UserAssigned");
     expect(Object.keys(identity?.userAssignedIdentities ?? {})).toEqual([ID_B]);
-    await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-detach" });
+    await restore({ clients: target.clients, journal, leases: journal, caller: "test", runId: "run-detach" });
     expect(Object.keys(target.emulator.store.resources.get(APP.toLowerCase())?.identity?.userAssignedIdentities ?? {}).sort()).toEqual([ID_A, ID_B].sort());
   });
 });

@@ -3,7 +3,7 @@ import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { seedEventStores } from "../../local/seed.js";
 import { policySchema } from "../../shared/config/policy.js";
 import { collectInventory } from "../../shared/engine/inventory.js";
-import { eventDependencies } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies } from "../../shared/composition.js";
 import { replayEvents } from "../../shared/engine/replay.js";
 import { runSweep } from "../../shared/engine/sweep.js";
 import { emptyEstate, identityResource, SUB, TENANT } from "../helpers/estate.js";
