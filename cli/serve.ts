@@ -39,7 +39,7 @@ async function loadFunctions() {
       identitiesHandler: identities.identitiesHandler,
       onResourceEventHandler: onResourceEvent.onResourceEventHandler,
       sweepHandler: sweep.sweepHandler,
-      health: health.health,
+      healthHandler: health.healthHandler,
       cleanupHandler: cleanup.cleanupHandler,
     };
   } finally {
@@ -48,7 +48,7 @@ async function loadFunctions() {
 }
 
 export async function serve(run: Run, options: ServeOptions): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -63,7 +63,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
     {
       eventGrid: { onResourceEvent: onResourceEventHandler(provider, { notify: options.notify ?? false }) },
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
-      http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
+      http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: healthHandler(provider) } },
       queues: {
         cleanup: {
           queue: run.clients.queue(CLEANUP_QUEUE),

@@ -6,7 +6,7 @@ import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 
-export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline";
+export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline" | "guard";
 
 /** What a rule found, before the engine adds fingerprint, remediation and policy overrides. */
 export interface FindingDraft {
@@ -82,6 +82,8 @@ export interface EventFacts {
   assigneeAssignments?: RoleAssignment[];
   /** role-assignment-delete / federated-credential-delete: ARM no longer has it. */
   deleted?: boolean;
+  /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */
+  selfRoleAssignment?: boolean;
 }
 
 export interface EventRule {
