@@ -8,6 +8,8 @@ import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, R
 import { subscriptionOf } from "../shared/model.js";
 import { sweepRules } from "../shared/rules/index.js";
 import { buildSweepIndex } from "../shared/rules/lib/sweepIndex.js";
+import { ExposureCollector } from "../shared/rules/lib/exposure.js";
+import { rule as exposedRule } from "../shared/rules/privileged-identity-exposed.js";
 import type { AssignmentRule, PrincipalStatus } from "../shared/rules/types.js";
 import type { SweepInventory } from "../shared/rules/lib/sweepIndex.js";
 import { median } from "./stats.js";
@@ -30,6 +32,8 @@ export interface RuleChildResult {
   drafts: number;
   repetitions: number;
   indexBuildMs: number;
+  /** Issue 16: feeding every assignment to the exposure collector, evaluating privileged-identity-exposed, and what the collector keeps. */
+  exposure: { addMs: number; evaluateMs: number; retainedBytes: number | null; findings: number };
 }
 
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
@@ -116,6 +120,21 @@ function main(): void {
     const seconds = (performance.now() - started) / 1000;
     return { perSecond: (count * passes) / seconds, drafts: drafts / passes };
   };
+  // Exposure: what the sweep adds per assignment (collector.add in the resolver callback) and once at the end.
+  const gc = (globalThis as { gc?: () => void }).gc;
+  gc?.();
+  const heapBefore = process.memoryUsage().heapUsed;
+  const addStarted = performance.now();
+  const exposure = new ExposureCollector(index.roleDefinitionByGuid);
+  for (let n = 0; n < count; n += 1) exposure.add(assignments[n] as RoleAssignment, principals[n] as PrincipalStatus);
+  const addMs = performance.now() - addStarted;
+  gc?.();
+  const retainedBytes = gc ? process.memoryUsage().heapUsed - heapBefore : null;
+  inventory.exposure = exposure;
+  const evaluateStarted = performance.now();
+  const exposed = exposedRule.evaluate(index, policy).length;
+  const evaluateMs = performance.now() - evaluateStarted;
+
   timeOne(false); // warm-up (JIT)
   const runs = Array.from({ length: repetitions }, () => timeOne(false));
   const collected = Array.from({ length: 3 }, () => timeOne(true));
@@ -128,6 +147,7 @@ function main(): void {
     drafts: runs[0]?.drafts ?? 0,
     repetitions,
     indexBuildMs,
+    exposure: { addMs, evaluateMs, retainedBytes, findings: exposed },
   };
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }

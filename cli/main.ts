@@ -143,11 +143,14 @@ function program(): Command {
       .command("inventory")
       .description("Every user-assigned identity with its client, principal and resource ids, attachments, role assignments and federated credentials")
       .option("--estate <file>", "run against the local emulator seeded from this estate file")
-      .option("--subscription <id-or-name...>", "limit to these subscriptions, by id or display name (repeat or comma-separate)", collectList),
+      .option("--subscription <id-or-name...>", "limit to these subscriptions, by id or display name (repeat or comma-separate)", collectList)
+      .option("--policy <file>", "policy file for the exposure exclusions (default: the UAMI_GUARD_POLICY app setting, else the defaults of docs/policy.md)"),
     [...AZ_FORMATS, "csv"],
-  ).action(async (options: { estate?: string; subscription?: string[] } & AzFlags) => {
+  ).action(async (options: { estate?: string; subscription?: string[]; policy?: string } & AzFlags) => {
     await withRun({ ...options, log: logFor(options) }, async (run) => {
+      const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
       const inventory = await collectInventory(run.clients, {
+        policy,
         subscriptions: run.subscriptions,
         onPage: (query, rows) => run.progress.page(query, rows),
       });
@@ -266,7 +269,7 @@ function program(): Command {
         const onPage = (query: string, rows: number): void => run.progress.page(query, rows);
         const policy = loadPolicy(DEMO_POLICY, ruleIds);
         const report = await runSweep(run.clients, policy, { onPage });
-        const inventory = await collectInventory(run.clients, { onPage });
+        const inventory = await collectInventory(run.clients, { onPage, policy });
         run.progress.clear();
         const out = (text: string): boolean => process.stdout.write(text);
         out(`uami-guard demo — the embedded demo estate (${DEMO_ESTATE}) on the local Azure emulator\n\n`);

@@ -8,10 +8,10 @@ import { withRunDeadline } from "../shared/azure/deadline.js";
 export function identitiesHandler(dependencies: DependencyProvider): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      const { clients, settings } = await dependencies();
+      const { clients, settings, policy } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const inventory = await withRunDeadline(clients.deadlines.runMs, () => collectInventory(clients, { subscriptions }));
+      const inventory = await withRunDeadline(clients.deadlines.runMs, () => collectInventory(clients, { subscriptions, policy }));
       context.log(`inventory: ${inventory.identities.length} identities`);
       return { status: 200, jsonBody: inventory };
     } catch (error) {

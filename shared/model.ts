@@ -71,12 +71,30 @@ export interface FederatedCredential {
   claimsMatchingExpression?: { value: string; languageVersion: number };
 }
 
+/** A subscription and the management groups above it (Resource Graph `resourcecontainers`). */
+export interface Subscription {
+  subscriptionId: string;
+  /** `managementGroupAncestorsChain[].name`, nearest first (the tenant root group last). */
+  managementGroups: string[];
+}
+
 export interface DirectoryObject {
   id: string;
   odataType: string;
   displayName?: string;
   servicePrincipalType?: string;
   appId?: string;
+}
+
+/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+export interface GradedIdentity {
+  identityId: string;
+  principalId: string;
+  grade: "critical" | "high";
+  /** Scopes of the identity's assignments at its grade ("already as privileged" needs them). */
+  gradeScopes: string[];
+  /** Management groups above the identity's subscription, nearest first. */
+  managementGroups: string[];
 }
 
 /** Something a run could not check; reported, never turned into a finding. */

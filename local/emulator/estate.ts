@@ -172,7 +172,16 @@ export const emulatorSettingsSchema = z.strictObject({
 
 export const estateSchema = z.looseObject({
   tenantId: z.string().min(1),
-  subscriptions: z.array(z.looseObject({ subscriptionId: z.string().min(1), displayName: z.string().optional() })).default([]),
+  subscriptions: z
+    .array(
+      z.looseObject({
+        subscriptionId: z.string().min(1),
+        displayName: z.string().optional(),
+        // As Resource Graph resourcecontainers gives it, nearest first (DESIGN.md "Estate additions").
+        managementGroupAncestorsChain: z.array(z.looseObject({ name: z.string().min(1), displayName: z.string().optional() })).optional(),
+      }),
+    )
+    .default([]),
   resources: z.array(resourceSchema).default([]),
   directory: z.array(directoryObjectSchema).default([]),
   roleDefinitions: z.array(roleDefinitionSchema).default([]),

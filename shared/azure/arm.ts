@@ -29,17 +29,26 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
   }
 }
 
-/** Role assignments naming a principal anywhere in a subscription. */
-export async function listRoleAssignmentIdsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<string[]> {
-  const ids: string[] = [];
+/**
+ * Role assignments naming a principal at, above or below a subscription (Learn REST "Role Assignments - List For
+ * Subscription": `$filter=principalId eq {id}` returns those at, above or below the scope).
+ */
+export async function listRoleAssignmentsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<RoleAssignment[]> {
+  const found: RoleAssignment[] = [];
   try {
     for await (const assignment of clients.authorization(subscriptionId).roleAssignments.listForSubscription({ filter: `principalId eq '${principalId}'` })) {
-      if (assignment.id && assignment.principalId?.toLowerCase() === principalId.toLowerCase()) ids.push(assignment.id);
+      if (!assignment.id || assignment.principalId?.toLowerCase() !== principalId.toLowerCase()) continue;
+      found.push({ id: assignment.id, scope: assignment.scope ?? "", roleDefinitionId: assignment.roleDefinitionId ?? "", principalId: assignment.principalId, principalType: assignment.principalType ?? "" });
     }
   } catch (error) {
     throw toServiceCallFailed("arm", error);
   }
-  return ids;
+  return found;
+}
+
+/** Role assignments naming a principal anywhere in a subscription. */
+export async function listRoleAssignmentIdsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<string[]> {
+  return (await listRoleAssignmentsFor(clients, subscriptionId, principalId)).map((assignment) => assignment.id);
 }
 
 

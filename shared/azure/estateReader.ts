@@ -6,6 +6,8 @@ import type {
   Identity,
   RoleAssignment,
   RoleDefinition,
+  RolePermission,
+  Subscription,
   Tags,
 } from "../model.js";
 import { resourceGroupOf, subscriptionOf } from "../model.js";
@@ -178,12 +180,24 @@ export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefi
   };
 }
 
+export function toSubscription(row: ResourceGraphRow): Subscription | undefined {
+  const subscriptionId = str(row["subscriptionId"]) || (subscriptionOf(str(row["id"])) ?? "");
+  if (!subscriptionId) return undefined;
+  const chain = Array.isArray(row["managementGroupAncestorsChain"]) ? (row["managementGroupAncestorsChain"] as unknown[]) : [];
+  const managementGroups = chain
+    .map((entry) => (entry && typeof entry === "object" ? str((entry as Record<string, unknown>)["name"]) : ""))
+    .filter((name) => name.length > 0);
+  return { subscriptionId, managementGroups };
+}
+
 export const readIdentities = (clients: AzureClients, options: ReadOptions = {}): Promise<Identity[]> =>
   collect(rowsOf(clients, "identities", toIdentity, options));
 export const readAttachments = (clients: AzureClients, options: ReadOptions = {}): Promise<AttachedResource[]> =>
   collect(rowsOf(clients, "attachments", toAttachedResource, options));
 export const readRoleDefinitions = (clients: AzureClients, options: ReadOptions = {}): Promise<RoleDefinition[]> =>
   collect(rowsOf(clients, "roleDefinitions", toRoleDefinition, options));
+export const readSubscriptions = (clients: AzureClients, options: ReadOptions = {}): Promise<Subscription[]> =>
+  collect(rowsOf(clients, "subscriptions", toSubscription, options));
 /** Role assignments can number in the millions: streamed page by page. */
 export const streamRoleAssignments = (clients: AzureClients, options: ReadOptions = {}): AsyncGenerator<RoleAssignment[]> =>
   rowsOf(clients, "roleAssignments", toRoleAssignment, options);

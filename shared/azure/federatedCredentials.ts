@@ -63,10 +63,28 @@ export async function listFederatedCredentials(
 
 async function listFor(clients: AzureClients, identity: Identity, signal: AbortSignal | undefined): Promise<FederatedCredential[]> {
   const found: FederatedCredential[] = [];
+  // @azure/arm-msi 2.2.0's model has no claimsMatchingExpression (a flexible credential, api-version 2025-01-31-preview
+  // in azure-rest-api-specs): its deserializer drops it, so it is read from the raw page body.
+  const expressions = new Map<string, unknown>();
+  // parsedBody is the deserialized model by then: the raw text still has the property.
+  const onResponse = (response: { bodyAsText?: string | null }): void => {
+    let body: unknown;
+    try {
+      body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+    } catch {
+      return;
+    }
+    const value = (body as { value?: unknown } | undefined)?.value;
+    for (const raw of Array.isArray(value) ? value : []) {
+      const entry = raw as { id?: unknown; properties?: { claimsMatchingExpression?: unknown } } | null;
+      if (typeof entry?.id === "string" && entry.properties?.claimsMatchingExpression) expressions.set(entry.id.toLowerCase(), entry.properties.claimsMatchingExpression);
+    }
+  };
   try {
     // The msi client's pipeline paces every GET by the subscription's read bucket (clients.ts).
-    for await (const credential of clients.msi(identity.subscriptionId).federatedIdentityCredentials.list(identity.resourceGroup, identity.name, { abortSignal: signal })) {
-      const mapped = toFederatedCredential(credential, identity.id);
+    for await (const credential of clients.msi(identity.subscriptionId).federatedIdentityCredentials.list(identity.resourceGroup, identity.name, { abortSignal: signal, onResponse })) {
+      const expression = typeof credential.id === "string" ? expressions.get(credential.id.toLowerCase()) : undefined;
+      const mapped = toFederatedCredential(expression ? { ...credential, claimsMatchingExpression: expression } : credential, identity.id);
       if (mapped) found.push(mapped);
     }
   } catch (error) {

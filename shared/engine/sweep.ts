@@ -5,6 +5,7 @@ import {
   readAttachments,
   readIdentities,
   readRoleDefinitions,
+  readSubscriptions,
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
@@ -18,9 +19,9 @@ import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../f
 import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex, indexCredentials } from "../rules/lib/sweepIndex.js";
-import type { AssignmentRule, InventoryRule } from "../rules/types.js";
-import type { SweepInventory } from "../rules/lib/sweepIndex.js";
+import { buildSweepIndex, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
+import { ExposureCollector } from "../rules/lib/exposure.js";
+import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
 
 export interface SweepOptions extends ReadOptions {
@@ -30,9 +31,15 @@ export interface SweepOptions extends ReadOptions {
   directoryConcurrency?: number;
   /** Receives the identities and attachments read (the sweep job refreshes the event baseline from them). */
   onInventory?: (identities: Identity[], attachments: AttachedResource[]) => void;
+  /** Gather exposure even when privileged-identity-exposed is off (the sweep job's catalog keeps grades). */
+  collectExposure?: boolean;
+  /** Receives the index once the rules have run (grades for the identity catalog). */
+  onIndex?: (index: SweepIndex) => void;
   /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
   onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
 }
+
+const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
 /** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
 export const CHECK_AFFECTS: Record<string, string[]> = {
@@ -68,10 +75,11 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   // inventory rules, the only ones that read it.
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
-  const [identities, roleDefinitions, attachments, lastSignIns] = await Promise.all([
+  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
+    readSubscriptions(clients, options),
     signInsWanted
       ? readLastSignIns(clients, policy.signInLogs.workspaceId ?? "", policy.signInLogs.lookbackDays).catch((error: unknown) => {
           incomplete.push({ check: "sign-in-logs", reason: `sign-in logs could not be read: ${errorMessage(error)}`, affected: 0 });
@@ -94,12 +102,16 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     federatedCredentialsUnknown: new Set(),
     assignmentsByPrincipal: new Map(),
     subscriptionsInScope,
+    subscriptions,
     ...(lastSignIns ? { lastSignIns } : {}),
   };
   if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
     inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
+  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
+  const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid) : undefined;
+  if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
 
   let roleAssignments = 0;
@@ -108,6 +120,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
+      exposure?.add(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
         if (draft) collector.add(draft);
@@ -125,7 +138,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
         inventory.assignmentsByPrincipal.set(principal, (inventory.assignmentsByPrincipal.get(principal) ?? 0) + 1);
       }
       // ForeignGroup principals live in another tenant: Graph here cannot answer for them.
-      if (assignment.principalType.toLowerCase() === "foreigngroup") continue;
+      if (assignment.principalType.toLowerCase() === "foreigngroup") {
+        exposure?.add(assignment, UNKNOWN_PRINCIPAL);
+        continue;
+      }
       await resolver.submit(assignment);
     }
   }
@@ -147,6 +163,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   }
 
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
+  options.onIndex?.(index);
 
   const findings = collector.sorted();
   return {

@@ -1,7 +1,8 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import type { AttachmentBaselineStore, DeliveryRecordStore, IdentityCatalogStore } from "../state/eventStores.js";
-import type { AttachedResource, Identity } from "../model.js";
+import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachedResource, GradedIdentity, Identity } from "../model.js";
+import type { SweepIndex } from "../rules/lib/sweepIndex.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
@@ -25,6 +26,8 @@ export interface SweepJobStores {
   /** Refreshed from what the sweep read, so event handling compares against current attachments. */
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
+  /** The graded identities, for identity-assign-right-granted. */
+  graded?: GradedIdentityStore;
   /** The app's own role assignments, for governance-tampering on their delete events. */
   selfAssignments?: SelfRoleAssignmentStore;
   dedupe?: DeliveryRecordStore;
@@ -32,6 +35,25 @@ export interface SweepJobStores {
 }
 
 const DEDUPE_RETENTION_MS = 48 * 3_600_000;
+
+/** The critical/high identities of a sweep, with what the event rule needs to judge a new grant over them. */
+export function gradedIdentities(index: SweepIndex): { identities: GradedIdentity[]; subscriptions: Set<string> } {
+  const identities: GradedIdentity[] = [];
+  const collector = index.inventory.exposure;
+  for (const identity of collector ? index.inventory.identities : []) {
+    const graded = collector?.gradeOf(identity);
+    if (!graded) continue;
+    identities.push({
+      identityId: identity.id,
+      principalId: identity.principalId,
+      grade: graded.grade === "critical" ? "critical" : "high",
+      gradeScopes: graded.scopes,
+      managementGroups: [...index.scopeTree.groupsOf(identity.subscriptionId)],
+    });
+  }
+  return { identities, subscriptions: index.inventory.subscriptionsInScope };
+}
+
 
 /**
  * One sweep, trigger to cleanup: read the estate and run the rules; plan cleanup from the findings
@@ -48,11 +70,13 @@ export async function runSweepJob(
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
+  let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
   let selfRoleAssignments: string[] = [];
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
+    ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
     onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
   });
   const { cleanup } = options;
@@ -74,6 +98,7 @@ export async function runSweepJob(
     await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
+  if (graded) await stores.graded?.replace(graded.identities, graded.subscriptions);
   await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   if (planned && cleanup) {

@@ -18,6 +18,7 @@ export const CHANGE_KINDS: readonly ChangeKind[] = [
   "role-assignment-delete",
   "attachment-write",
   "federated-credential-write",
+  "federated-credential-delete",
   "identity-write",
   "identity-delete",
   "resource-change",

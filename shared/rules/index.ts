@@ -1,11 +1,15 @@
 import type { EventRule, SweepRule } from "./types.js";
 import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
 import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
+import { rule as identityAssignRightGranted } from "./identity-assign-right-granted.js";
 import { rule as governanceTampering } from "./governance-tampering.js";
 import { rule as identityChangeOutsidePipeline } from "./identity-change-outside-pipeline.js";
 import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
 import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
 import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
+import { rule as federatedCredentialRiskySubject } from "./federated-credential-risky-subject.js";
+import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
+import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
 import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
@@ -22,9 +26,12 @@ export const sweepRules: readonly SweepRule[] = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
   eventCoverageMissing,
+  federatedCredentialRiskySubject,
+  federatedCredentialUntrustedIssuer,
   identityNameInvalid,
   namingConvention,
   orphanedRoleAssignment,
+  privilegedIdentityExposed,
   privilegedRoleBroadScope,
   sharedIdentitySprawl,
   staleIdentity,
@@ -37,6 +44,7 @@ export const eventRules: readonly EventRule[] = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
   governanceTampering,
+  identityAssignRightGranted,
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,

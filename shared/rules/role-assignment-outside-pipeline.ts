@@ -1,6 +1,6 @@
 import type { EventRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
-import { callerLabel } from "./lib/approval.js";
+import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { privilegedSeverity, privilegeOf, roleLabel } from "./lib/roles.js";
 import { scopeLevel } from "../model.js";
 
@@ -40,18 +40,7 @@ export const rule: EventRule = {
         relatedId: assignment.principalId,
         title: `${who} granted ${role} to ${assignee} outside a pipeline`,
         message: `${who} created role assignment ${assignment.id}: ${role} at ${assignment.scope} for ${managed ? "managed identity" : "principal"} ${assignee} (${facts.approval.reason}).`,
-        evidence: {
-          caller: facts.event.caller,
-          approval: facts.approval.reason,
-          principalId: assignment.principalId,
-          principalType: assignment.principalType,
-          roleDefinitionId: assignment.roleDefinitionId,
-          roleName: role,
-          scope: assignment.scope,
-          eventId: facts.event.id,
-          eventTime: facts.event.eventTime,
-          correlationId: facts.event.correlationId ?? null,
-        },
+        evidence: grantEvidence(facts.event, facts.approval, assignment, role),
       },
     ];
   },

@@ -1,5 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { DirectoryObject, RoleAssignment, RoleDefinition } from "../model.js";
+import type { DirectoryObject, GradedIdentity, RoleAssignment, RoleDefinition } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
@@ -76,6 +76,10 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-write whose role gives assign or federate: graded identities (identity catalog) its scope contains. */
+  gradedIdentities?: GradedIdentity[];
+  /** ...and the assignee's role assignments as ARM lists them now ("already as privileged"); undefined: not read. */
+  assigneeAssignments?: RoleAssignment[];
   /** role-assignment-delete / federated-credential-delete: ARM no longer has it. */
   deleted?: boolean;
   /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */

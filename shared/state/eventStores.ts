@@ -1,7 +1,10 @@
 import { createHash } from "node:crypto";
-import { TableStore, keyFor } from "./tableStore.js";
+import type { TransactionAction } from "@azure/data-tables";
+import { TableStore, keyFor, quoted } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { idKey } from "../model.js";
+import { idKey, type GradedIdentity } from "../model.js";
+
+export type { GradedIdentity } from "../model.js";
 
 /**
  * Spread over 256 partitions (`<prefix>-00` … `<prefix>-ff`): one partition serves ~2,000 entities/s in
@@ -190,5 +193,70 @@ export class IdentityCatalogStore extends TableStore {
   async putMany(identities: CatalogedIdentity[]): Promise<void> {
     await this.ensure();
     await this.transact(identities.map((identity) => ["upsert", { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity }, "Replace"]));
+  }
+}
+
+const GRADED = "graded";
+
+/**
+ * The graded identities, in one small partition (a few hundred rows in a large tenant): a role-assignment
+ * event that gives assign or federate rights reads them all at once.
+ */
+export class GradedIdentityStore extends TableStore {
+  async list(): Promise<GradedIdentity[]> {
+    await this.ensure();
+    const graded: GradedIdentity[] = [];
+    await this.call(async () => {
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq ${quoted(GRADED)}` } })) {
+        const grade = entity["grade"] === "critical" ? "critical" : entity["grade"] === "high" ? "high" : undefined;
+        if (!grade) continue;
+        graded.push({
+          identityId: String(entity["identityId"] ?? ""),
+          principalId: String(entity["principalId"] ?? ""),
+          grade,
+          gradeScopes: parseList(entity["gradeScopes"]),
+          managementGroups: parseList(entity["managementGroups"]),
+        });
+      }
+    });
+    return graded;
+  }
+
+  /** Replaces the graded identities of the swept subscriptions (lower-case ids) with `identities`. */
+  async replace(identities: GradedIdentity[], subscriptions: ReadonlySet<string>): Promise<void> {
+    const current = await this.list();
+    const keep = new Set(identities.map((identity) => keyFor(idKey(identity.identityId))));
+    const stale = current.filter((identity) => {
+      const subscription = /^\/subscriptions\/([^/]+)/i.exec(identity.identityId)?.[1]?.toLowerCase();
+      return subscription !== undefined && subscriptions.has(subscription) && !keep.has(keyFor(idKey(identity.identityId)));
+    });
+    await this.transact([
+      ...identities.map(
+        (identity): TransactionAction => [
+          "upsert",
+          {
+            partitionKey: GRADED,
+            rowKey: keyFor(idKey(identity.identityId)),
+            identityId: identity.identityId,
+            principalId: identity.principalId,
+            grade: identity.grade,
+            gradeScopes: JSON.stringify(identity.gradeScopes),
+            managementGroups: JSON.stringify(identity.managementGroups),
+          },
+          "Replace",
+        ],
+      ),
+      ...stale.map((identity): TransactionAction => ["delete", { partitionKey: GRADED, rowKey: keyFor(idKey(identity.identityId)) }]),
+    ]);
+  }
+}
+
+function parseList(value: unknown): string[] {
+  if (typeof value !== "string") return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return [];
   }
 }

@@ -74,6 +74,13 @@ const PROJECTIONS: Record<string, Projection> = {
         NotDataActions: permission.notDataActions,
       })),
     })),
+  subscriptions: (store) =>
+    store.subscriptions.map((subscription) => ({
+      id: `/subscriptions/${subscription.subscriptionId}`,
+      subscriptionId: subscription.subscriptionId,
+      name: subscription.displayName ?? subscription.subscriptionId,
+      managementGroupAncestorsChain: subscription.managementGroupAncestorsChain ?? [],
+    })),
 };
 
 interface CachedResult {

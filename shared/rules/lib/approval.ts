@@ -1,5 +1,6 @@
 import type { ApprovedPipeline, Policy } from "../../config/policy.js";
-import { canonicalIdProblem, type Caller } from "../../events/resourceEvent.js";
+import { canonicalIdProblem, type Caller, type ResourceEvent } from "../../events/resourceEvent.js";
+import type { RoleAssignment } from "../../model.js";
 
 export interface Approval {
   approved: boolean;
@@ -49,4 +50,20 @@ export function callerLabel(caller: Caller): string {
   if (caller.appId) return `app ${caller.appId}`;
   if (caller.objectId) return `object ${caller.objectId}`;
   return "an unknown caller";
+}
+
+/** The evidence every grant-event finding carries: who granted what to whom, where, and which event said so. */
+export function grantEvidence(event: ResourceEvent, approval: Approval, assignment: RoleAssignment, roleName: string): Record<string, unknown> {
+  return {
+    caller: event.caller,
+    approval: approval.reason,
+    principalId: assignment.principalId,
+    principalType: assignment.principalType,
+    roleDefinitionId: assignment.roleDefinitionId,
+    roleName,
+    scope: assignment.scope,
+    eventId: event.id,
+    eventTime: event.eventTime,
+    correlationId: event.correlationId ?? null,
+  };
 }

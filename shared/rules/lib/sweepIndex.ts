@@ -1,5 +1,7 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, SubscriptionEventDelivery } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
+import { ScopeTree } from "./scopes.js";
+import type { ExposureCollector } from "./exposure.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
 export interface SweepInventory {
@@ -16,6 +18,10 @@ export interface SweepInventory {
   lastSignIns?: Map<string, Date>;
   /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
   subscriptionsInScope: Set<string>;
+  /** Subscriptions with their management-group chains (scope containment); empty when not read. */
+  subscriptions?: Subscription[];
+  /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
+  exposure?: ExposureCollector;
   /**
    * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
    * subscription whose read failed is absent (an incomplete check, never a finding).
@@ -31,6 +37,7 @@ export interface SweepIndex {
   attachmentsByIdentity: Map<string, AttachedResource[]>;
   credentialsByIdentity: Map<string, FederatedCredential[]>;
   roleDefinitionByGuid: Map<string, RoleDefinition>;
+  scopeTree: ScopeTree;
 }
 
 export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
@@ -51,7 +58,7 @@ export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
   const credentialsByIdentity = indexCredentials(inventory.federatedCredentials);
   const roleDefinitionByGuid = new Map<string, RoleDefinition>();
   for (const definition of inventory.roleDefinitions) roleDefinitionByGuid.set(roleDefinitionGuid(definition.id), definition);
-  return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid };
+  return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid, scopeTree: new ScopeTree(inventory.subscriptions ?? []) };
 }
 
 /** Federated credentials by the lower-cased id of their identity. */
