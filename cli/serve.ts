@@ -29,12 +29,13 @@ async function loadFunctions() {
     if (!/@azure\/functions" package (to|is in) test mode/.test(String(args[0]))) warn(...args);
   };
   try {
-    const [identities, onResourceEvent, sweep, health, cleanup] = await Promise.all([
+    const [identities, onResourceEvent, sweep, health, cleanup, report] = await Promise.all([
       import("../functions/identities.js"),
       import("../functions/onResourceEvent.js"),
       import("../functions/sweep.js"),
       import("../functions/health.js"),
       import("../functions/cleanup.js"),
+      import("../functions/report.js"),
     ]);
     return {
       identitiesHandler: identities.identitiesHandler,
@@ -42,6 +43,7 @@ async function loadFunctions() {
       sweepHandler: sweep.sweepHandler,
       health: health.health,
       cleanupHandler: cleanup.cleanupHandler,
+      reportHandler: report.reportHandler,
     };
   } finally {
     console.warn = warn;
@@ -49,7 +51,7 @@ async function loadFunctions() {
 }
 
 export async function serve(run: Run, options: ServeOptions): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler, reportHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -64,7 +66,11 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
     {
       eventGrid: { onResourceEvent: onResourceEventHandler(provider, { notify: options.notify ?? false }) },
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
-      http: { identities: { methods: ["GET"], handler: identitiesHandler(provider) }, health: { methods: ["GET"], handler: health } },
+      http: {
+        identities: { methods: ["GET"], handler: identitiesHandler(provider) },
+        report: { methods: ["GET"], handler: reportHandler(provider) },
+        health: { methods: ["GET"], handler: health },
+      },
       queues: {
         cleanup: {
           queue: run.clients.queue(CLEANUP_QUEUE),
@@ -81,6 +87,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent\n` +
       `  run the sweep       POST ${host.url}/admin/functions/sweep\n` +
       `  inventory           GET  ${host.url}/api/identities\n` +
+      `  access-review page  GET  ${host.url}/api/report\n` +
       `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_QUEUE}-poison)\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );
