@@ -51,7 +51,7 @@ export async function reportCommand(run: Run, options: ReportCommandOptions): Pr
   const model = await collectReport(run.clients, policy, {
     subscriptions: run.subscriptions,
     onPage: (query, rows) => run.progress.page(query, rows),
-    ...(options.state ? { findingState: new TableFindingStateStore(run.clients.table(TABLES.findings)) } : {}),
+    ...(options.state ? { findingState: () => new TableFindingStateStore(run.clients.table(TABLES.findings)) } : {}),
   });
   run.progress.clear();
   const text = options.output === "json" ? `${JSON.stringify(model, null, 2)}\n` : renderReportHtml(model);

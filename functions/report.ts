@@ -16,7 +16,7 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
       const { clients, settings, policy } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const model = await collectReport(clients, policy, { subscriptions, findingState: new TableFindingStateStore(clients.table(TABLES.findings)) });
+      const model = await collectReport(clients, policy, { subscriptions, findingState: () => new TableFindingStateStore(clients.table(TABLES.findings)) });
       context.log(`report: ${model.summary.identities} identities, ${model.summary.findings} findings`);
       if (request.query.get("output") === "json") return { status: 200, jsonBody: model };
       return {

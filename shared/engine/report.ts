@@ -10,8 +10,11 @@ import { CHECK_AFFECTS, runSweep } from "./sweep.js";
 
 export interface ReportOptions extends ReadOptions {
   now?: Date;
-  /** Finding state to draw open findings over time from; read only (the report never writes state). */
-  findingState?: FindingStateStore;
+  /**
+   * Finding state to draw open findings over time from; read only (the report never writes state).
+   * A factory, so that storage that is not configured counts as unreadable state like any other.
+   */
+  findingState?: () => FindingStateStore;
 }
 
 /**
@@ -27,7 +30,9 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     collectInventory(clients, options),
     runSweep(clients, policy, { ...options, now }),
     options.findingState
-      ? options.findingState.load(scope).catch((error: unknown) => new Error(errorMessage(error)))
+      ? Promise.resolve()
+          .then(() => options.findingState?.().load(scope))
+          .catch((error: unknown) => new Error(errorMessage(error)))
       : Promise.resolve(undefined),
   ]);
   let findingState;
