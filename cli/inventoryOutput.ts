@@ -18,6 +18,11 @@ function tagText(identity: InventoryIdentity): string {
     .join(";");
 }
 
+/** One right in a CSV cell: principal|type|right|role|scope|resource. */
+function exposureText(entry: InventoryIdentity["exposure"][number]): string {
+  return [entry.principalId, entry.principalType, entry.right, entry.roleName, entry.scope, entry.resourceId ?? ""].join("|");
+}
+
 export function renderInventory(inventory: Inventory, format: InventoryFormat): string {
   if (format === "json") return `${JSON.stringify(inventory, null, 2)}\n`;
   if (format === "table") {
@@ -26,7 +31,7 @@ export function renderInventory(inventory: Inventory, format: InventoryFormat): 
   }
   const header = [
     "identityName", "identityId", "subscriptionId", "resourceGroup", "location", "clientId", "principalId", "tags",
-    "attachedTo", "federatedCredentials", "roleAssignmentId", "roleName", "roleDefinitionId", "scope",
+    "attachedTo", "federatedCredentials", "roleAssignmentId", "roleName", "roleDefinitionId", "scope", "grade", "exposure",
   ];
   const rows = inventory.identities.flatMap((identity) => {
     const base = [
@@ -34,9 +39,10 @@ export function renderInventory(inventory: Inventory, format: InventoryFormat): 
       identity.principalId, tagText(identity), identity.attachedTo.join(";"),
       identity.federatedCredentials.map((credential) => `${credential.issuer}|${credential.subject}`).join(";"),
     ];
-    if (identity.roleAssignments.length === 0) return [[...base, "", "", "", ""]];
+    const exposure = [identity.grade ?? "", identity.exposure.map(exposureText).join(";")];
+    if (identity.roleAssignments.length === 0) return [[...base, "", "", "", "", ...exposure]];
     return identity.roleAssignments.map((assignment) => [
-      ...base, assignment.id, assignment.roleName ?? "", assignment.roleDefinitionId, assignment.scope,
+      ...base, assignment.id, assignment.roleName ?? "", assignment.roleDefinitionId, assignment.scope, ...exposure,
     ]);
   });
   return renderCsv(header, rows);

@@ -61,10 +61,13 @@ function program(): Command {
     .description("Every user-assigned identity with its client, principal and resource ids, attachments, role assignments and federated credentials")
     .option("--estate <file>", "run against the local emulator seeded from this estate file")
     .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
+    .option("--policy <file>", "policy file for the exposure exclusions (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
     .addOption(new Option("--output <format>", "output format").choices(["json", "table", "csv"]).default("table"))
-    .action(async (options: { estate?: string; subscription?: string[]; output: InventoryFormat }) => {
+    .action(async (options: { estate?: string; subscription?: string[]; policy?: string; output: InventoryFormat }) => {
       await withRun(options, async (run) => {
+        const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
         const inventory = await collectInventory(run.clients, {
+          policy,
           subscriptions: run.subscriptions,
           onPage: (query, rows) => run.progress.page(query, rows),
         });
@@ -196,7 +199,7 @@ function program(): Command {
         const onPage = (query: string, rows: number): void => run.progress.page(query, rows);
         const policy = loadPolicy(DEMO_POLICY, ruleIds);
         const report = await runSweep(run.clients, policy, { onPage });
-        const inventory = await collectInventory(run.clients, { onPage });
+        const inventory = await collectInventory(run.clients, { onPage, policy });
         run.progress.clear();
         const out = (text: string): boolean => process.stdout.write(text);
         out(`uami-guard demo — the embedded demo estate (${DEMO_ESTATE}) on the local Azure emulator\n\n`);

@@ -7,10 +7,10 @@ import { errorResponse } from "./httpErrors.js";
 export function identitiesHandler(dependencies: DependencyProvider): HttpHandler {
   return async (request: HttpRequest, context: InvocationContext): Promise<HttpResponseInit> => {
     try {
-      const { clients, settings } = await dependencies();
+      const { clients, settings, policy } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const inventory = await collectInventory(clients, { subscriptions });
+      const inventory = await collectInventory(clients, { subscriptions, policy });
       context.log(`inventory: ${inventory.identities.length} identities`);
       return { status: 200, jsonBody: inventory };
     } catch (error) {

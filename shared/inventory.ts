@@ -1,5 +1,9 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Tags } from "./model.js";
+import type { Policy, Severity } from "./config/policy.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription, Tags } from "./model.js";
 import { idKey, roleDefinitionGuid } from "./model.js";
+import { ExposureCollector, exposureOf, type ExposureEntry } from "./rules/lib/exposure.js";
+import { ScopeTree } from "./rules/lib/scopes.js";
+import type { PrincipalStatus } from "./rules/types.js";
 
 /** One identity as an access review needs it: all three ids, where it is attached, what it may do. */
 export interface InventoryIdentity {
@@ -14,6 +18,10 @@ export interface InventoryIdentity {
   attachedTo: string[];
   roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null }>;
   federatedCredentials: Array<{ id: string; issuer: string; subject: string }>;
+  /** RULES.md "Exposure": critical or high, else null. */
+  grade: Extract<Severity, "critical" | "high"> | null;
+  /** Who can act as the identity (graded identities only), after the exclusions of RULES.md "Exposure". */
+  exposure: ExposureEntry[];
 }
 
 export interface Inventory {
@@ -28,9 +36,18 @@ export class InventoryBuilder {
   private readonly byId = new Map<string, InventoryIdentity>();
   private readonly byPrincipal = new Map<string, InventoryIdentity>();
   private readonly roleNames = new Map<string, string>();
+  private readonly identities: Identity[];
+  private readonly attachments = new Map<string, AttachedResource[]>();
+  readonly exposure: ExposureCollector;
 
   constructor(identities: Identity[], roleDefinitions: RoleDefinition[]) {
-    for (const definition of roleDefinitions) this.roleNames.set(definition.name.toLowerCase(), definition.roleName);
+    this.identities = identities;
+    const definitions = new Map<string, RoleDefinition>();
+    for (const definition of roleDefinitions) {
+      this.roleNames.set(definition.name.toLowerCase(), definition.roleName);
+      definitions.set(definition.name.toLowerCase(), definition);
+    }
+    this.exposure = new ExposureCollector(definitions);
     for (const identity of identities) {
       const entry: InventoryIdentity = {
         id: identity.id,
@@ -44,6 +61,8 @@ export class InventoryBuilder {
         attachedTo: [],
         roleAssignments: [],
         federatedCredentials: [],
+        grade: null,
+        exposure: [],
       };
       this.byId.set(idKey(identity.id), entry);
       if (identity.principalId) this.byPrincipal.set(identity.principalId.toLowerCase(), entry);
@@ -54,6 +73,10 @@ export class InventoryBuilder {
     for (const resource of resources) {
       for (const identityId of resource.userAssignedIdentityIds) {
         this.byId.get(idKey(identityId))?.attachedTo.push(resource.id);
+        const key = idKey(identityId);
+        const list = this.attachments.get(key);
+        if (list) list.push(resource);
+        else this.attachments.set(key, [resource]);
       }
     }
   }
@@ -68,8 +91,10 @@ export class InventoryBuilder {
     }
   }
 
-  addRoleAssignments(assignments: RoleAssignment[]): void {
+  /** `status`: the principal's directory answer when the caller looked it up (unknown: not excluded as missing). */
+  addRoleAssignments(assignments: RoleAssignment[], status: PrincipalStatus = UNKNOWN): void {
     for (const assignment of assignments) {
+      this.exposure.add(assignment, status);
       const holder = this.byPrincipal.get(assignment.principalId.toLowerCase());
       if (!holder) continue;
       holder.roleAssignments.push({
@@ -81,7 +106,36 @@ export class InventoryBuilder {
     }
   }
 
-  build(): Inventory {
+  /** The holders over graded identities before exclusions (to look up in the directory). */
+  exposureHolders(policy: Policy, subscriptions: Subscription[]): string[] {
+    const holders = new Set<string>();
+    for (const entry of this.exposures(policy, subscriptions).values()) for (const right of entry.exposure) {
+        // Only these types can be looked up (DESIGN.md "Principal types"); the rest stay unknown, never missing.
+        if (LOOKED_UP_TYPES.has(right.principalType.toLowerCase())) holders.add(right.principalId);
+      }
+    return [...holders];
+  }
+
+  private exposures(policy: Policy, subscriptions: Subscription[]): Map<string, { grade: Severity; exposure: ExposureEntry[] }> {
+    const tree = new ScopeTree(subscriptions);
+    const result = new Map<string, { grade: Severity; exposure: ExposureEntry[] }>();
+    for (const identity of this.identities) {
+      const key = idKey(identity.id);
+      const exposure = exposureOf(identity, this.exposure, this.attachments.get(key) ?? [], tree, policy);
+      if (exposure) result.set(key, exposure);
+    }
+    return result;
+  }
+
+  build(policy?: Policy, subscriptions: Subscription[] = []): Inventory {
+    if (policy) {
+      for (const [key, exposure] of this.exposures(policy, subscriptions)) {
+        const entry = this.byId.get(key);
+        if (!entry) continue;
+        entry.grade = exposure.grade === "critical" ? "critical" : "high";
+        entry.exposure = exposure.exposure;
+      }
+    }
     const identities = [...this.byId.values()].sort((a, b) => compare(a.id, b.id));
     for (const identity of identities) {
       identity.attachedTo.sort(compare);
@@ -91,6 +145,9 @@ export class InventoryBuilder {
     return { identities };
   }
 }
+
+const UNKNOWN: PrincipalStatus = { state: "unknown" };
+const LOOKED_UP_TYPES = new Set(["user", "group", "serviceprincipal"]);
 
 function compare(a: string, b: string): number {
   const left = a.toLowerCase();

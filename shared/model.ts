@@ -40,13 +40,22 @@ export interface RoleAssignment {
   createdOn?: string;
 }
 
+/** One entry of a role definition's `permissions`: it grants what `actions` match and none of `notActions` does. */
+export interface RolePermission {
+  actions: string[];
+  notActions: string[];
+}
+
 export interface RoleDefinition {
   id: string;
   /** The GUID that ends the id. */
   name: string;
   roleName: string;
   roleType: string;
+  /** Every entry's actions, flattened (for display). */
   actions: string[];
+  /** The permission entries as read; absent: one entry of `actions` with no notActions. */
+  permissions?: RolePermission[];
 }
 
 export interface FederatedCredential {
@@ -56,6 +65,15 @@ export interface FederatedCredential {
   issuer: string;
   subject: string;
   audiences: string[];
+  /** A flexible credential's `claimsMatchingExpression.value` (then `subject` is usually empty). */
+  claimsMatchingExpression?: string;
+}
+
+/** A subscription and the management groups above it (Resource Graph `resourcecontainers`). */
+export interface Subscription {
+  subscriptionId: string;
+  /** `managementGroupAncestorsChain[].name`, nearest first (the tenant root group last). */
+  managementGroups: string[];
 }
 
 export interface DirectoryObject {

@@ -62,11 +62,17 @@ export const roleDefinitionSchema = z.looseObject({
 export const federatedCredentialSchema = z.looseObject({
   id: armId.regex(/\/federatedIdentityCredentials\/[^/]+$/i, "must end in /federatedIdentityCredentials/<name>"),
   name: z.string().min(1),
-  properties: z.looseObject({
-    issuer: z.string().min(1),
-    subject: z.string().min(1),
-    audiences: z.array(z.string()).default(["api://AzureADTokenExchange"]),
-  }),
+  properties: z
+    .looseObject({
+      issuer: z.string().min(1),
+      subject: z.string().default(""),
+      // A flexible credential matches claims by expression instead of one subject (DESIGN.md "Estate additions").
+      claimsMatchingExpression: z.looseObject({ value: z.string().min(1), languageVersion: z.number().int() }).optional(),
+      audiences: z.array(z.string()).default(["api://AzureADTokenExchange"]),
+    })
+    .refine((properties) => properties.subject.length > 0 || properties.claimsMatchingExpression !== undefined, {
+      message: "needs a subject or a claimsMatchingExpression",
+    }),
 });
 
 export const directoryObjectSchema = z.looseObject({
@@ -111,7 +117,16 @@ export const emulatorSettingsSchema = z.strictObject({
 
 export const estateSchema = z.looseObject({
   tenantId: z.string().min(1),
-  subscriptions: z.array(z.looseObject({ subscriptionId: z.string().min(1), displayName: z.string().optional() })).default([]),
+  subscriptions: z
+    .array(
+      z.looseObject({
+        subscriptionId: z.string().min(1),
+        displayName: z.string().optional(),
+        // As Resource Graph resourcecontainers gives it, nearest first (DESIGN.md "Estate additions").
+        managementGroupAncestorsChain: z.array(z.looseObject({ name: z.string().min(1), displayName: z.string().optional() })).optional(),
+      }),
+    )
+    .default([]),
   resources: z.array(resourceSchema).default([]),
   directory: z.array(directoryObjectSchema).default([]),
   roleDefinitions: z.array(roleDefinitionSchema).default([]),

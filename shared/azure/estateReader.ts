@@ -7,6 +7,8 @@ import type {
   Identity,
   RoleAssignment,
   RoleDefinition,
+  RolePermission,
+  Subscription,
   Tags,
 } from "../model.js";
 import { resourceGroupOf, subscriptionOf } from "../model.js";
@@ -166,17 +168,27 @@ export function toRoleAssignment(row: ResourceGraphRow): RoleAssignment | undefi
   return assignment;
 }
 
+/** A list property in either casing: Resource Graph answers `Actions`, ARM `actions` (DESIGN.md "Fidelity"). */
+function listProperty(entry: Record<string, unknown>, camel: string): string[] {
+  const pascal = camel.charAt(0).toUpperCase() + camel.slice(1);
+  const value = entry[camel] ?? entry[pascal];
+  return Array.isArray(value) ? value.map(str) : [];
+}
+
 export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefined {
   const id = str(row["id"]);
   if (!id) return undefined;
-  const permissions = Array.isArray(row["permissions"]) ? (row["permissions"] as Array<{ actions?: unknown }>) : [];
-  const actions = permissions.flatMap((permission) => (Array.isArray(permission?.actions) ? permission.actions.map(str) : []));
+  const entries = Array.isArray(row["permissions"]) ? (row["permissions"] as unknown[]) : [];
+  const permissions: RolePermission[] = entries
+    .filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object")
+    .map((entry) => ({ actions: listProperty(entry, "actions"), notActions: listProperty(entry, "notActions") }));
   return {
     id,
     name: (str(row["name"]) || id.slice(id.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: str(row["roleName"]),
     roleType: str(row["roleType"]),
-    actions,
+    actions: permissions.flatMap((entry) => entry.actions),
+    permissions,
   };
 }
 
@@ -186,7 +198,7 @@ export function toFederatedCredential(row: ResourceGraphRow): FederatedCredentia
   const id = str(row["id"]);
   const match = FIC.exec(id);
   if (!match) return undefined;
-  return {
+  const credential: FederatedCredential = {
     id,
     name: str(row["name"]) || (match[2] ?? ""),
     identityId: match[1] ?? "",
@@ -194,6 +206,21 @@ export function toFederatedCredential(row: ResourceGraphRow): FederatedCredentia
     subject: str(row["subject"]),
     audiences: Array.isArray(row["audiences"]) ? (row["audiences"] as unknown[]).map(str) : [],
   };
+  // A flexible credential: `{ value, languageVersion }` (DESIGN.md "Estate additions").
+  const expression = row["claimsMatchingExpression"];
+  if (expression && typeof expression === "object") credential.claimsMatchingExpression = str((expression as Record<string, unknown>)["value"]);
+  else if (typeof expression === "string" && expression) credential.claimsMatchingExpression = expression;
+  return credential;
+}
+
+export function toSubscription(row: ResourceGraphRow): Subscription | undefined {
+  const subscriptionId = str(row["subscriptionId"]) || (subscriptionOf(str(row["id"])) ?? "");
+  if (!subscriptionId) return undefined;
+  const chain = Array.isArray(row["managementGroupAncestorsChain"]) ? (row["managementGroupAncestorsChain"] as unknown[]) : [];
+  const managementGroups = chain
+    .map((entry) => (entry && typeof entry === "object" ? str((entry as Record<string, unknown>)["name"]) : ""))
+    .filter((name) => name.length > 0);
+  return { subscriptionId, managementGroups };
 }
 
 export const readIdentities = (clients: AzureClients, options: ReadOptions = {}): Promise<Identity[]> =>
@@ -204,6 +231,8 @@ export const readRoleDefinitions = (clients: AzureClients, options: ReadOptions 
   collect(rowsOf(clients, "roleDefinitions", toRoleDefinition, options));
 export const readFederatedCredentials = (clients: AzureClients, options: ReadOptions = {}): Promise<FederatedCredential[]> =>
   collect(rowsOf(clients, "federatedCredentials", toFederatedCredential, options));
+export const readSubscriptions = (clients: AzureClients, options: ReadOptions = {}): Promise<Subscription[]> =>
+  collect(rowsOf(clients, "subscriptions", toSubscription, options));
 /** Role assignments can number in the millions: streamed page by page. */
 export const streamRoleAssignments = (clients: AzureClients, options: ReadOptions = {}): AsyncGenerator<RoleAssignment[]> =>
   rowsOf(clients, "roleAssignments", toRoleAssignment, options);

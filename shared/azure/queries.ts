@@ -42,6 +42,14 @@ resources
     audiences = properties.audiences
 | order by id asc`,
 
+  // Management groups above each subscription, nearest first: Learn "Resource Graph sample queries for
+  // management groups" (resourcecontainers, properties.managementGroupAncestorsChain[].name).
+  subscriptions: `// uami-guard:subscriptions
+resourcecontainers
+| where type =~ 'microsoft.resources/subscriptions'
+| project id, subscriptionId, name, managementGroupAncestorsChain = properties.managementGroupAncestorsChain
+| order by id asc`,
+
   // One row: how many role assignments there are (the base of cleanup.maxDeletePercent for event runs).
   roleAssignmentCount: `// uami-guard:role-assignment-count
 authorizationresources

@@ -39,6 +39,20 @@ const ruleSettingsSchema = z.strictObject({
 
 const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
 
+/** RULES.md "Policy": the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
+export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
+  "https://token.actions.githubusercontent.com",
+  "https://*.oic.prod-aks.azure.com/",
+  "https://vstoken.dev.azure.com/",
+  "https://login.microsoftonline.com/",
+  "https://gitlab.com",
+  "https://app.terraform.io",
+];
+
+const trustedIssuerSchema = z
+  .string()
+  .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
+
 export const policySchema = z.strictObject({
   requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
   approvedPipelines: z.array(approvedPipelineSchema).default([]),
@@ -88,6 +102,9 @@ export const policySchema = z.strictObject({
       renotifyAfterHours: z.number().min(0).default(168),
     })
     .default({ minSeverity: "medium", renotifyAfterHours: 168 }),
+  federation: z
+    .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
+    .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] }),
 });
 
 export type Policy = z.output<typeof policySchema>;

@@ -1,25 +1,45 @@
 import type { AzureClients } from "../azure/clients.js";
+import { getDirectoryObjectsByIds, GET_BY_IDS_LIMIT } from "../azure/directory.js";
+import { defaultPolicy, type Policy } from "../config/policy.js";
 import {
   readAttachments,
   readFederatedCredentials,
   readIdentities,
   readRoleDefinitions,
+  readSubscriptions,
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
 import { InventoryBuilder, type Inventory } from "../inventory.js";
 
-/** The access-review inventory: read everything through Resource Graph, join, return. */
-export async function collectInventory(clients: AzureClients, options: ReadOptions = {}): Promise<Inventory> {
-  const [identities, roleDefinitions, attachments, federatedCredentials] = await Promise.all([
+/**
+ * The access-review inventory: read everything through Resource Graph, join, grade, and work out who can act
+ * as each graded identity (`policy` gives the exclusions). The holders found are looked up in Microsoft Graph
+ * so a deleted one is left out as the sweep leaves it out; a failed lookup leaves them in (unknown, not deleted).
+ */
+export async function collectInventory(clients: AzureClients, options: ReadOptions & { policy?: Policy } = {}): Promise<Inventory> {
+  const policy = options.policy ?? defaultPolicy();
+  const [identities, roleDefinitions, attachments, federatedCredentials, subscriptions] = await Promise.all([
     readIdentities(clients, options),
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
     readFederatedCredentials(clients, options),
+    readSubscriptions(clients, options),
   ]);
   const builder = new InventoryBuilder(identities, roleDefinitions);
   builder.addAttachments(attachments);
   builder.addFederatedCredentials(federatedCredentials);
   for await (const page of streamRoleAssignments(clients, options)) builder.addRoleAssignments(page);
-  return builder.build();
+  const holders = builder.exposureHolders(policy, subscriptions);
+  for (let at = 0; at < holders.length; at += GET_BY_IDS_LIMIT) {
+    const batch = holders.slice(at, at + GET_BY_IDS_LIMIT);
+    const found = await getDirectoryObjectsByIds(clients.graph, batch).catch(() => undefined);
+    if (!found) continue;
+    const byId = new Map(found.map((object) => [object.id.toLowerCase(), object]));
+    for (const id of batch) {
+      const object = byId.get(id.toLowerCase());
+      builder.exposure.setStatus(id, object ? { state: "found", object } : { state: "missing" });
+    }
+  }
+  return builder.build(policy, subscriptions);
 }

@@ -6,6 +6,7 @@ import {
   readFederatedCredentials,
   readIdentities,
   readRoleDefinitions,
+  readSubscriptions,
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
@@ -16,8 +17,9 @@ import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../f
 import type { AttachedResource, Identity, Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex } from "../rules/lib/sweepIndex.js";
-import type { AssignmentRule, InventoryRule, SweepInventory } from "../rules/types.js";
+import { buildSweepIndex, type SweepIndex } from "../rules/lib/sweepIndex.js";
+import { ExposureCollector } from "../rules/lib/exposure.js";
+import type { AssignmentRule, InventoryRule, PrincipalStatus, SweepInventory } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
 
 export interface SweepOptions extends ReadOptions {
@@ -27,7 +29,13 @@ export interface SweepOptions extends ReadOptions {
   directoryConcurrency?: number;
   /** Receives the identities and attachments read (the sweep job refreshes the event baseline from them). */
   onInventory?: (identities: Identity[], attachments: AttachedResource[]) => void;
+  /** Gather exposure even when privileged-identity-exposed is off (the sweep job's catalog keeps grades). */
+  collectExposure?: boolean;
+  /** Receives the index once the rules have run (grades for the identity catalog). */
+  onIndex?: (index: SweepIndex) => void;
 }
+
+const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
 /** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
 export const CHECK_AFFECTS: Record<string, string[]> = {
@@ -52,11 +60,12 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const collector = new FindingCollector(policy, new Map(sweepRules.map((rule) => [rule.meta.id, rule.meta])), now);
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
-  const [identities, roleDefinitions, attachments, federatedCredentials, lastSignIns] = await Promise.all([
+  const [identities, roleDefinitions, attachments, federatedCredentials, subscriptions, lastSignIns] = await Promise.all([
     readIdentities(clients, options),
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
     readFederatedCredentials(clients, options),
+    readSubscriptions(clients, options),
     signInsWanted
       ? readLastSignIns(clients, policy.signInLogs.workspaceId ?? "", policy.signInLogs.lookbackDays).catch((error: unknown) => {
           incomplete.push({ check: "sign-in-logs", reason: `sign-in logs could not be read: ${errorMessage(error)}`, affected: 0 });
@@ -78,15 +87,20 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     federatedCredentials,
     assignmentsByPrincipal: new Map(),
     subscriptionsInScope,
+    subscriptions,
     ...(lastSignIns ? { lastSignIns } : {}),
   };
   const index = buildSweepIndex(inventory);
+  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
+  const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid) : undefined;
+  if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
 
   let roleAssignments = 0;
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
+      exposure?.add(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
         if (draft) collector.add(draft);
@@ -103,7 +117,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
         inventory.assignmentsByPrincipal.set(principal, (inventory.assignmentsByPrincipal.get(principal) ?? 0) + 1);
       }
       // ForeignGroup principals live in another tenant: Graph here cannot answer for them.
-      if (assignment.principalType.toLowerCase() === "foreigngroup") continue;
+      if (assignment.principalType.toLowerCase() === "foreigngroup") {
+        exposure?.add(assignment, UNKNOWN_PRINCIPAL);
+        continue;
+      }
       await resolver.submit(assignment);
     }
   }
@@ -111,6 +128,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   incomplete.push(...resolver.incomplete());
 
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
+  options.onIndex?.(index);
 
   const findings = collector.sorted();
   return {

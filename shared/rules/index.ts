@@ -5,6 +5,9 @@ import { rule as identityChangeOutsidePipeline } from "./identity-change-outside
 import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
 import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
 import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
+import { rule as federatedCredentialRiskySubject } from "./federated-credential-risky-subject.js";
+import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
+import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
@@ -19,9 +22,12 @@ import { rule as untaggedIdentity } from "./untagged-identity.js";
 export const sweepRules: readonly SweepRule[] = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
+  federatedCredentialRiskySubject,
+  federatedCredentialUntrustedIssuer,
   identityNameInvalid,
   namingConvention,
   orphanedRoleAssignment,
+  privilegedIdentityExposed,
   privilegedRoleBroadScope,
   sharedIdentitySprawl,
   staleIdentity,

@@ -1,5 +1,6 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../model.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
+import type { ExposureCollector } from "./lib/exposure.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
@@ -72,6 +73,10 @@ export interface SweepInventory {
   lastSignIns?: Map<string, Date>;
   /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
   subscriptionsInScope: Set<string>;
+  /** Subscriptions with their management-group chains (scope containment); empty when not read. */
+  subscriptions?: Subscription[];
+  /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
+  exposure?: ExposureCollector;
 }
 
 /** What an event handler read back before deciding (never the event payload alone). */

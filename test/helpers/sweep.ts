@@ -1,5 +1,7 @@
 import { defaultPolicy, policySchema, type Policy } from "../../shared/config/policy.js";
-import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../../shared/model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../../shared/model.js";
+import { ExposureCollector } from "../../shared/rules/lib/exposure.js";
+import { ScopeTree } from "../../shared/rules/lib/scopes.js";
 import { buildSweepIndex, type SweepIndex } from "../../shared/rules/lib/sweepIndex.js";
 import type { FindingDraft, PrincipalStatus, SweepRule } from "../../shared/rules/types.js";
 
@@ -95,3 +97,19 @@ export const FOUND_MI: PrincipalStatus = { state: "found", object: { id: "x", od
 export const FOUND_USER: PrincipalStatus = { state: "found", object: { id: "x", odataType: "#microsoft.graph.user" } };
 export const MISSING: PrincipalStatus = { state: "missing" };
 export const UNKNOWN: PrincipalStatus = { state: "unknown" };
+
+/** An index whose exposure collector was fed these assignments (as the sweep feeds it while streaming). */
+export function exposureIndex(input: IndexInput & { subscriptions?: Subscription[] }, assignments: Array<[RoleAssignment, PrincipalStatus]>): SweepIndex {
+  const sweepIndex = index(input);
+  sweepIndex.inventory.subscriptions = input.subscriptions ?? [];
+  sweepIndex.scopeTree = new ScopeTree(input.subscriptions ?? []);
+  const collector = new ExposureCollector(sweepIndex.roleDefinitionByGuid);
+  for (const [item, principal] of assignments) collector.add(item, principal);
+  sweepIndex.inventory.exposure = collector;
+  return sweepIndex;
+}
+
+export function customRole(guid: string, permissions: Array<{ actions: string[]; notActions?: string[] }>, roleName = `custom-${guid}`): RoleDefinition {
+  const entries = permissions.map((entry) => ({ actions: entry.actions, notActions: entry.notActions ?? [] }));
+  return { id: `${S}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid, roleName, roleType: "CustomRole", actions: entries.flatMap((entry) => entry.actions), permissions: entries };
+}

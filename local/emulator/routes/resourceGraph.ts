@@ -66,6 +66,13 @@ const PROJECTIONS: Record<string, Projection> = {
       roleType: definition.properties.type ?? "CustomRole",
       permissions: definition.properties.permissions,
     })),
+  subscriptions: (store) =>
+    store.subscriptions.map((subscription) => ({
+      id: `/subscriptions/${subscription.subscriptionId}`,
+      subscriptionId: subscription.subscriptionId,
+      name: subscription.displayName ?? subscription.subscriptionId,
+      managementGroupAncestorsChain: subscription.managementGroupAncestorsChain ?? [],
+    })),
   "federated-credentials": (store) =>
     [...store.federatedCredentials.values()].map((credential) => ({
       id: credential.id,
@@ -73,6 +80,7 @@ const PROJECTIONS: Record<string, Projection> = {
       issuer: credential.properties.issuer,
       subject: credential.properties.subject,
       audiences: credential.properties.audiences,
+      ...(credential.properties.claimsMatchingExpression ? { claimsMatchingExpression: credential.properties.claimsMatchingExpression } : {}),
     })),
 };
 

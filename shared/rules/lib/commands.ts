@@ -31,3 +31,21 @@ export function tagIdentity(identityId: string, tags: string[]): string {
 export function showIdentity(identityId: string): string {
   return `az identity show --ids ${sh(identityId)}`;
 }
+
+/** `az identity federated-credential` commands take the identity's name and resource group, not ids. */
+function credentialArgs(credentialId: string): string {
+  const at = credentialId.toLowerCase().lastIndexOf("/federatedidentitycredentials/");
+  const identityId = at < 0 ? "" : credentialId.slice(0, at);
+  const name = at < 0 ? "<name>" : credentialId.slice(at + "/federatedIdentityCredentials/".length);
+  const identityName = identityId ? identityId.slice(identityId.lastIndexOf("/") + 1) : "<identity name>";
+  const resourceGroup = /\/resourceGroups\/([^/]+)/i.exec(identityId)?.[1] ?? "<resource group>";
+  return `--name ${sh(name)} --identity-name ${sh(identityName)} --resource-group ${sh(resourceGroup)}`;
+}
+
+export function deleteFederatedCredential(credentialId: string): string {
+  return `az identity federated-credential delete ${credentialArgs(credentialId)} --yes`;
+}
+
+export function showFederatedCredential(credentialId: string): string {
+  return `az identity federated-credential show ${credentialArgs(credentialId)}`;
+}

@@ -1,6 +1,7 @@
 import type { AttachedResource, FederatedCredential, Identity, RoleDefinition } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import type { SweepInventory } from "../types.js";
+import { ScopeTree } from "./scopes.js";
 
 /** Lookups every rule needs, built once per sweep (pure). */
 export interface SweepIndex {
@@ -10,6 +11,7 @@ export interface SweepIndex {
   attachmentsByIdentity: Map<string, AttachedResource[]>;
   credentialsByIdentity: Map<string, FederatedCredential[]>;
   roleDefinitionByGuid: Map<string, RoleDefinition>;
+  scopeTree: ScopeTree;
 }
 
 export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
@@ -31,7 +33,7 @@ export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
   for (const credential of inventory.federatedCredentials) push(credentialsByIdentity, idKey(credential.identityId), credential);
   const roleDefinitionByGuid = new Map<string, RoleDefinition>();
   for (const definition of inventory.roleDefinitions) roleDefinitionByGuid.set(roleDefinitionGuid(definition.id), definition);
-  return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid };
+  return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid, scopeTree: new ScopeTree(inventory.subscriptions ?? []) };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

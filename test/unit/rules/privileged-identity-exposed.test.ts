@@ -1,0 +1,158 @@
+import { describe, expect, it } from "vitest";
+import { rule } from "../../../shared/rules/privileged-identity-exposed.js";
+import type { PrincipalStatus } from "../../../shared/rules/types.js";
+import type { AttachedResource } from "../../../shared/model.js";
+import { assignment, customRole, exposureIndex, FOUND_MI, identity, keys, MISSING, policy, resource, RG, runRule, S, UNKNOWN } from "../../helpers/sweep.js";
+
+const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
+const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
+const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
+const MI_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830";
+const MI_CONTRIBUTOR = "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59";
+const SUB_ID = "11111111-1111-1111-1111-111111111111";
+const MG = (name: string) => `/providers/Microsoft.Management/managementGroups/${name}`;
+const OTHER_RG = `${S}/resourceGroups/rg-other`;
+// The identities' grades come from other subscriptions, so their own grants give no right over each other.
+const S2 = "/subscriptions/22222222-2222-2222-2222-222222222222";
+const S3 = "/subscriptions/33333333-3333-3333-3333-333333333333";
+
+const critical = identity("id-crit");
+const high = identity("id-high");
+const medium = identity("id-med");
+const plain = identity("id-plain");
+
+const at = (type: string, name: string, ids: string[], group = "rg-app"): AttachedResource =>
+  resource(name, ids, { id: `${S}/resourceGroups/${group}/providers/${type}/${name}`, type, resourceGroup: group });
+const VM = at("Microsoft.Compute/virtualMachines", "vm1", [critical.id]);
+const VMSS = at("Microsoft.Compute/virtualMachineScaleSets", "ss1", [critical.id]);
+const SITE = at("Microsoft.Web/sites", "app1", [critical.id]);
+const SLOT = resource("app2-staging", [critical.id], { id: `${RG}/providers/Microsoft.Web/sites/app2/slots/staging`, type: "Microsoft.Web/sites/slots" });
+const AUTOMATION = at("Microsoft.Automation/automationAccounts", "aa1", [critical.id]);
+const LOGIC = at("Microsoft.Logic/workflows", "la1", [critical.id]);
+const CONTAINER_APP = at("Microsoft.App/containerApps", "ca1", [critical.id]);
+const UNRELATED_VM = at("Microsoft.Compute/virtualMachines", "vm-other", [plain.id]);
+
+const roles = [
+  customRole("c-fic-only", [{ actions: ["Microsoft.ManagedIdentity/*"], notActions: ["Microsoft.ManagedIdentity/userAssignedIdentities/assign/action"] }]),
+  customRole("c-star-no-mi", [{ actions: ["*"], notActions: ["Microsoft.ManagedIdentity/*", "Microsoft.Authorization/*/Write"] }]),
+  customRole("c-two-entries", [
+    { actions: ["Microsoft.ManagedIdentity/userAssignedIdentities/*"], notActions: ["Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"] },
+    { actions: ["Microsoft.Compute/*/read"] },
+  ]),
+  customRole("c-run", [{ actions: ["Microsoft.Compute/virtualMachines/runCommand/action"] }]),
+  customRole("c-runs", [{ actions: ["Microsoft.Compute/virtualMachines/runCommands/write"] }]),
+  customRole("c-ext", [{ actions: ["Microsoft.Compute/virtualMachines/extensions/write"] }]),
+  customRole("c-vmss", [{ actions: ["Microsoft.Compute/virtualMachineScaleSets/write"] }]),
+  customRole("c-vmss-ext", [{ actions: ["Microsoft.Compute/virtualMachineScaleSets/extensions/write"] }]),
+  customRole("c-vmss-run", [{ actions: ["Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"] }]),
+  customRole("c-site", [{ actions: ["Microsoft.Web/sites/write"] }]),
+  customRole("c-site-config", [{ actions: ["Microsoft.Web/sites/config/write"] }]),
+  customRole("c-slot", [{ actions: ["Microsoft.Web/sites/slots/write"] }]),
+  customRole("c-runbook", [{ actions: ["Microsoft.Automation/automationAccounts/runbooks/write"] }]),
+  customRole("c-job", [{ actions: ["Microsoft.Automation/automationAccounts/jobs/write"] }]),
+  customRole("c-logic", [{ actions: ["Microsoft.Logic/workflows/write"] }]),
+  customRole("c-ca", [{ actions: ["Microsoft.App/containerApps/write"] }]),
+  customRole("c-read", [{ actions: ["*/read"] }]),
+];
+
+/** The identities' own grants: critical (Owner at a subscription), high (Contributor at a subscription), medium (Owner at a resource group). */
+const grades: Array<[ReturnType<typeof assignment>, PrincipalStatus]> = [
+  [assignment("g-crit", OWNER, critical.principalId, S2), FOUND_MI],
+  [assignment("g-high", CONTRIBUTOR, high.principalId, S3), FOUND_MI],
+  [assignment("g-med", OWNER, medium.principalId, `${S2}/resourceGroups/rg-x`), FOUND_MI],
+  [assignment("g-plain", READER, plain.principalId, S), FOUND_MI],
+];
+
+const APP = "aaaaaaaa-0000-4000-8000-000000000001";
+const HOLDER = "bbbbbbbb-0000-4000-8000-000000000002";
+const FOUND_APP: PrincipalStatus = { state: "found", object: { id: HOLDER, odataType: "#microsoft.graph.servicePrincipal", servicePrincipalType: "Application", appId: APP } };
+
+type Grant = [role: string, scope: string, principal?: string, status?: PrincipalStatus];
+type Case = [name: string, grants: Grant[], expected: Array<[identityId: string, holder: string, severity: string]>, policyOverrides?: Record<string, unknown>];
+
+const subscriptions = [SUB_ID, S2.slice(15), S3.slice(15)].map((subscriptionId) => ({ subscriptionId, managementGroups: ["mg-corp", "tenant-root"] }));
+const run = (grants: Grant[], overrides: Record<string, unknown> = {}) => {
+  const items: Array<[ReturnType<typeof assignment>, PrincipalStatus]> = grants.map(([role, scope, principal, status], n) => [
+    assignment(`h${n}`, role, principal ?? HOLDER, scope),
+    status ?? UNKNOWN,
+  ]);
+  const sweepIndex = exposureIndex(
+    { identities: [critical, high, medium, plain], attachments: [VM, VMSS, SITE, SLOT, AUTOMATION, LOGIC, CONTAINER_APP, UNRELATED_VM], roleDefinitions: roles, subscriptions },
+    [...grades, ...items],
+  );
+  return runRule(rule, sweepIndex, policy(overrides));
+};
+
+describe("privileged-identity-exposed", () => {
+  const invalid: Case[] = [
+    ["Managed Identity Operator on the identity itself", [[MI_OPERATOR, critical.id]], [[critical.id, HOLDER, "critical"]]],
+    ["Managed Identity Operator at the resource group (inherited; both graded identities)", [[MI_OPERATOR, RG]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Managed Identity Operator at the subscription", [[MI_OPERATOR, S]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Managed Identity Operator at a management group in the chain", [[MI_OPERATOR, MG("mg-corp")]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Managed Identity Operator at the tenant root group", [[MI_OPERATOR, MG("tenant-root")]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Managed Identity Operator at the root scope /", [[MI_OPERATOR, "/"]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Managed Identity Contributor can federate", [[MI_CONTRIBUTOR, critical.id]], [[critical.id, HOLDER, "critical"]]],
+    ["custom role: notActions remove assign, federate remains", [["c-fic-only", critical.id]], [[critical.id, HOLDER, "critical"]]],
+    ["custom role: a second entry does not undo the first entry's notActions, federate remains", [["c-two-entries", critical.id]], [[critical.id, HOLDER, "critical"]]],
+    ["Contributor at the subscription is less than critical, and does not contain the high identity's grant", [[CONTRIBUTOR, S]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["Contributor at the resource group (medium) over both", [[CONTRIBUTOR, RG]], [[critical.id, HOLDER, "critical"], [high.id, HOLDER, "high"]]],
+    ["custom * without ManagedIdentity still runs code on every attached type", [["c-star-no-mi", RG]], [[critical.id, HOLDER, "critical"]]],
+    ["VM runCommand/action on the VM", [["c-run", VM.id]], [[critical.id, HOLDER, "critical"]]],
+    ["VM runCommands/write at the resource group", [["c-runs", RG]], [[critical.id, HOLDER, "critical"]]],
+    ["VM extensions/write", [["c-ext", VM.id]], [[critical.id, HOLDER, "critical"]]],
+    ["VMSS write", [["c-vmss", VMSS.id]], [[critical.id, HOLDER, "critical"]]],
+    ["VMSS extensions/write", [["c-vmss-ext", VMSS.id]], [[critical.id, HOLDER, "critical"]]],
+    ["VMSS VM runCommand", [["c-vmss-run", VMSS.id]], [[critical.id, HOLDER, "critical"]]],
+    ["web app write", [["c-site", SITE.id]], [[critical.id, HOLDER, "critical"]]],
+    ["web app config/write", [["c-site-config", SITE.id]], [[critical.id, HOLDER, "critical"]]],
+    ["slot: slots/write on the parent site", [["c-slot", `${RG}/providers/Microsoft.Web/sites/app2`]], [[critical.id, HOLDER, "critical"]]],
+    ["automation runbooks/write", [["c-runbook", AUTOMATION.id]], [[critical.id, HOLDER, "critical"]]],
+    ["automation jobs/write", [["c-job", AUTOMATION.id]], [[critical.id, HOLDER, "critical"]]],
+    ["logic app write", [["c-logic", LOGIC.id]], [[critical.id, HOLDER, "critical"]]],
+    ["container app write", [["c-ca", CONTAINER_APP.id]], [[critical.id, HOLDER, "critical"]]],
+    ["a pipeline acting outside its scopes is a holder", [[MI_OPERATOR, critical.id]], [[critical.id, HOLDER, "critical"]], { approvedPipelines: [{ name: "p", objectId: HOLDER, scopes: [OTHER_RG] }] }],
+    ["a pipeline in scope for assign is still a holder for run code outside its scopes", [[MI_OPERATOR, RG], ["c-run", VM.id]], [[critical.id, HOLDER, "critical"]], {
+      approvedPipelines: [{ name: "p", objectId: HOLDER, scopes: [`${RG}/providers/Microsoft.ManagedIdentity`] }],
+    }],
+    ["a directory lookup that failed does not exclude", [[MI_OPERATOR, critical.id, HOLDER, UNKNOWN]], [[critical.id, HOLDER, "critical"]]],
+    ["Owner at another subscription is not as privileged", [[OWNER, "/subscriptions/44444444-4444-4444-4444-444444444444"], [MI_OPERATOR, critical.id]], [[critical.id, HOLDER, "critical"]]],
+  ];
+  const valid: Case[] = [
+    ["Managed Identity Operator in another resource group", [[MI_OPERATOR, OTHER_RG]], []],
+    ["Managed Identity Operator at a management group not in the chain", [[MI_OPERATOR, MG("mg-other")]], []],
+    ["Reader at the subscription", [[READER, S]], []],
+    ["custom */read", [["c-read", S]], []],
+    ["the identity's own principal (still a holder over the other identity)", [[MI_OPERATOR, RG, critical.principalId, FOUND_MI]], [[high.id, critical.principalId, "high"]]],
+    ["another identity's principal is a holder", [[MI_OPERATOR, RG, medium.principalId, FOUND_MI]], [[critical.id, medium.principalId, "critical"], [high.id, medium.principalId, "high"]]],
+    ["run-code on a resource the identity is not attached to", [["c-run", UNRELATED_VM.id]], []],
+    ["run-code action for another resource type", [["c-logic", VM.id]], []],
+    ["approved pipeline by object id whose scopes contain the identity", [[MI_OPERATOR, critical.id]], [], { approvedPipelines: [{ name: "p", objectId: HOLDER, scopes: [RG] }] }],
+    ["approved pipeline by app id, default scopes", [[MI_OPERATOR, critical.id, HOLDER, FOUND_APP]], [], { approvedPipelines: [{ name: "p", appId: APP }] }],
+    ["approved pipeline with a management-group scope", [[MI_OPERATOR, critical.id]], [], { approvedPipelines: [{ name: "p", objectId: HOLDER, scopes: [MG("mg-corp")] }] }],
+    ["self.objectId", [[MI_OPERATOR, critical.id]], [], { self: { objectId: HOLDER } }],
+    ["protected.principals", [[MI_OPERATOR, critical.id]], [], { protected: { principals: [HOLDER.toUpperCase()] } }],
+    ["a principal the directory lookup found missing", [[MI_OPERATOR, critical.id, HOLDER, MISSING]], []],
+    ["already as privileged: Owner at the critical identity's subscription (not at the high one's)", [[OWNER, S2], [MI_OPERATOR, RG]], [[high.id, HOLDER, "high"]]],
+    ["already as privileged: Owner at a management group above", [[OWNER, MG("tenant-root")], [MI_OPERATOR, RG]], []],
+    ["already as privileged for the high identity only: Contributor at the subscription", [[CONTRIBUTOR, S3], [MI_OPERATOR, high.id]], []],
+    ["medium and ungraded identities are not evaluated", [[MI_OPERATOR, medium.id], [MI_OPERATOR, plain.id], ["c-run", UNRELATED_VM.id]], []],
+  ];
+  it.each([...invalid, ...valid])("%s", (_name, grants, expected, overrides) => {
+    const drafts = run(grants, overrides);
+    expect(keys(drafts).map(([ruleId, subject, related, severity]) => [ruleId, subject, related?.toLowerCase(), severity])).toEqual(
+      expected.map(([identityId, holder, severity]) => ["privileged-identity-exposed", identityId, holder.toLowerCase(), severity]),
+    );
+  });
+
+  it("lists each right with role name, scope and, for run code, the resource", () => {
+    const drafts = run([[MI_OPERATOR, RG], ["c-run", VM.id], ["c-fic-only", critical.id]]);
+    const draft = drafts.find((item) => item.subjectId === critical.id);
+    expect(draft?.evidence["rights"]).toEqual([
+      { right: "assign", roleName: "Managed Identity Operator", scope: RG },
+      { right: "federate", roleName: "custom-c-fic-only", scope: critical.id },
+      { right: "run-code", roleName: "custom-c-run", scope: VM.id, resourceId: VM.id },
+    ]);
+    const cli = rule.meta.remediation(draft ?? drafts[0]!).cli;
+    expect(cli).toContain(`az role assignment delete --assignee ${HOLDER} --role 'Managed Identity Operator' --scope ${RG}`);
+  });
+});
