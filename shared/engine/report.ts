@@ -27,7 +27,7 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const [inventory, sweep, previous] = await Promise.all([
-    collectInventory(clients, options),
+    collectInventory(clients, { ...options, policy }),
     runSweep(clients, policy, { ...options, now }),
     options.findingState
       ? Promise.resolve()

@@ -153,7 +153,7 @@ export const CLIENT_SCRIPT = String.raw`
       article.append(el("h4", "", "Who can act as it (" + identity.exposure.length + ")"));
       if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
       else article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource"], identity.exposure.map(function (entry) {
-        return [code(entry.principalId), entry.principalType, entry.right, entry.roleName === null ? "custom role" : entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—"];
+        return [code(entry.principalId), entry.principalType, entry.right, entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—"];
       })));
     }
 

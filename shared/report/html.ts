@@ -206,7 +206,7 @@ body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetic
 .page-header{padding:20px 32px 12px;background:#0d1b2a;color:#f0f4f8}
 .page-header h1{margin:0 0 4px;font-size:22px}
 .page-header .meta{margin:0 0 10px;color:#c5d1dc;font-size:12.5px}
-.page-header code{color:#fff}
+.page-header code{color:#fff;white-space:nowrap}
 nav a{color:#9cd0ff;margin-right:18px;text-decoration:none;font-weight:600}
 nav a:hover,nav a:focus{text-decoration:underline}
 main{padding:8px 32px 32px;max-width:1400px}

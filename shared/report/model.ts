@@ -1,8 +1,9 @@
 import { SEVERITIES, severityRank, type Severity } from "../config/policy.js";
 import type { Finding, RunReport } from "../findings.js";
-import type { Inventory, InventoryIdentity } from "../inventory.js";
+import type { InventoryIdentity } from "../inventory.js";
 import type { FindingRecord } from "../engine/findingLifecycle.js";
 import type { Incomplete } from "../model.js";
+import type { ExposureEntry } from "../rules/lib/exposure.js";
 import { idKey } from "../model.js";
 
 /**
@@ -14,18 +15,13 @@ export const REPORT_SCHEMA = "uami-guard.report/v1";
 export type Grade = "critical" | "high";
 export const GRADES: readonly Grade[] = ["critical", "high"];
 
-/** Who can act as an identity (RULES.md "Exposure"): one right of one holder. */
-export interface ExposureEntry {
-  principalId: string;
-  principalType: string;
-  right: string;
-  roleName: string | null;
-  scope: string;
-  resourceId?: string;
-}
+export type { ExposureEntry };
 
-/** The inventory identity, with the exposure fields that the exposure analysis adds when it ran. */
-export type InventoryIdentityInput = InventoryIdentity & { grade?: Grade | null; exposure?: ExposureEntry[] };
+/**
+ * An inventory identity. Grade and exposure are optional here so that an inventory read without the
+ * exposure analysis (an older `inventory --output json`) still makes a report, one that says so.
+ */
+export type InventoryIdentityInput = Omit<InventoryIdentity, "grade" | "exposure"> & { grade?: Grade | null; exposure?: ExposureEntry[] };
 
 export interface ReportIdentity {
   id: string;
@@ -96,7 +92,7 @@ export interface ReportModel {
 }
 
 export interface ReportInput {
-  inventory: { identities: InventoryIdentityInput[] } | Inventory;
+  inventory: { identities: InventoryIdentityInput[] };
   sweep: RunReport;
   /** Finding state records (after this run), for the open-findings-over-time chart. */
   findingState?: FindingRecord[];
@@ -105,7 +101,7 @@ export interface ReportInput {
 
 /** Pure: joins the inventory with the sweep's findings into the report model. */
 export function buildReportModel(input: ReportInput): ReportModel {
-  const inventoryIdentities = input.inventory.identities as InventoryIdentityInput[];
+  const inventoryIdentities = input.inventory.identities;
   const byIdentityId = new Map<string, number>();
   const byAssignmentId = new Map<string, number>();
   inventoryIdentities.forEach((identity, index) => {

@@ -101,7 +101,7 @@ export function identityGraph(identity: ReportIdentity, index: number, level: st
   const holders: GraphNode[] = groupBy(identity.exposure ?? [], (entry) => entry.principalId).map(([principalId, entries]) => ({
     label: principalId,
     sub: `${entries[0]?.principalType ?? ""}: ${unique(entries.map((entry) => entry.right)).join(", ")}`,
-    detail: entries.map((entry) => `${entry.principalType} ${entry.principalId}: ${entry.right} via ${entry.roleName ?? "custom role"} at ${entry.scope}${entry.resourceId ? ` on ${entry.resourceId}` : ""}`).join("\n"),
+    detail: entries.map((entry) => `${entry.principalType} ${entry.principalId}: ${entry.right} via ${entry.roleName} at ${entry.scope}${entry.resourceId ? ` on ${entry.resourceId}` : ""}`).join("\n"),
   }));
   const resources: GraphNode[] = identity.attachedTo.map((resourceId) => ({
     label: lastSegment(resourceId),
@@ -146,7 +146,7 @@ export function identityGraph(identity: ReportIdentity, index: number, level: st
     const note = identity.exposure === undefined ? "exposure not analysed" : "no other principal can act as it";
     parts.push(`<text x="${leftX}" y="${centreY + 4}" class="muted-text">${note}</text>`);
   }
-  parts.push(box(middleX, centreY - NODE_HEIGHT / 2, nodeWidth, { label: identity.name, sub: `${level} · ${identity.roleAssignments.length} role assignments · ${identity.attachedTo.length} attached`, detail: identity.id }, `identity ${level}`));
+  parts.push(box(middleX, centreY - NODE_HEIGHT / 2, nodeWidth, { label: identity.name, sub: `${level} · ${identity.roleAssignments.length} roles · ${identity.attachedTo.length} attached`, detail: identity.id }, `identity ${level}`));
   const titleId = `graph-${index}-title`;
   return (
     `<figure class="graph"><figcaption id="${titleId}">${escapeHtml(identity.name)} <span class="badge ${level}">${escapeHtml(level.toUpperCase())}</span></figcaption>` +

@@ -1,14 +1,14 @@
 import { defaultPolicy, type Policy } from "../../shared/config/policy.js";
 import { FindingCollector, summarize, type RunReport } from "../../shared/findings.js";
 import { InventoryBuilder } from "../../shared/inventory.js";
-import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../../shared/model.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../../shared/model.js";
 import { idKey, resourceGroupOf, subscriptionOf } from "../../shared/model.js";
 import type { ReportInput } from "../../shared/report/model.js";
 import { sweepRules } from "../../shared/rules/index.js";
 import { buildSweepIndex } from "../../shared/rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../../shared/rules/types.js";
 import { builtInRoleDefinitions } from "../../local/emulator/builtinRoles.js";
-import type { Estate } from "../../local/emulator/estate.js";
+import type { DirectoryEntry, Estate } from "../../local/emulator/estate.js";
 
 const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
 
@@ -56,10 +56,11 @@ export function reportInputFromEstate(estate: Estate, options: { now?: Date; pol
   }
   const roleDefinitions: RoleDefinition[] = [...builtInRoleDefinitions(), ...estate.roleDefinitions].map((definition) => ({
     id: definition.id,
-    name: definition.name,
+    name: definition.name.toLowerCase(),
     roleName: definition.properties.roleName,
     roleType: definition.properties.type ?? "CustomRole",
     actions: definition.properties.permissions.flatMap((permission) => permission.actions),
+    permissions: definition.properties.permissions.map((permission) => ({ actions: permission.actions, notActions: permission.notActions })),
   }));
   const federatedCredentials: FederatedCredential[] = estate.federatedCredentials.map((credential) => ({
     id: credential.id,
@@ -98,9 +99,7 @@ export function reportInputFromEstate(estate: Estate, options: { now?: Date; pol
   for (const assignment of assignments) {
     if (assignment.principalType.toLowerCase() === "foreigngroup") continue;
     const entry = directory.get(assignment.principalId.toLowerCase());
-    const principal: PrincipalStatus = entry
-      ? { state: "found", object: { id: entry.id, odataType: entry["@odata.type"], ...(entry.displayName ? { displayName: entry.displayName } : {}), ...(entry.servicePrincipalType ? { servicePrincipalType: entry.servicePrincipalType } : {}), ...(entry.appId ? { appId: entry.appId } : {}) } }
-      : { state: "missing" };
+    const principal: PrincipalStatus = entry ? { state: "found", object: directoryObject(entry) } : { state: "missing" };
     for (const rule of assignmentRules) {
       const draft = rule.evaluate(assignment, principal, index, policy);
       if (draft) collector.add(draft);
@@ -124,5 +123,24 @@ export function reportInputFromEstate(estate: Estate, options: { now?: Date; pol
   builder.addAttachments(attachments);
   builder.addFederatedCredentials(federatedCredentials);
   builder.addRoleAssignments(assignments);
-  return { inventory: builder.build(), sweep, now };
+  // As collectInventory does: holders looked up in the directory (here the estate's), then graded and joined.
+  const subscriptions = estate.subscriptions.map((subscription) => ({
+    subscriptionId: subscription.subscriptionId,
+    managementGroups: (subscription.managementGroupAncestorsChain ?? []).map((group) => group.name),
+  }));
+  for (const holder of builder.exposureHolders(policy, subscriptions)) {
+    const entry = directory.get(holder.toLowerCase());
+    builder.exposure.setStatus(holder, entry ? { state: "found", object: directoryObject(entry) } : { state: "missing" });
+  }
+  return { inventory: builder.build(policy, subscriptions), sweep, now };
+}
+
+function directoryObject(entry: DirectoryEntry): DirectoryObject {
+  return {
+    id: entry.id,
+    odataType: entry["@odata.type"],
+    ...(entry.displayName ? { displayName: entry.displayName } : {}),
+    ...(entry.servicePrincipalType ? { servicePrincipalType: entry.servicePrincipalType } : {}),
+    ...(entry.appId ? { appId: entry.appId } : {}),
+  };
 }

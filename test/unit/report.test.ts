@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import type { Finding, RunReport } from "../../shared/findings.js";
 import { fingerprintOf } from "../../shared/findings.js";
 import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
-import { buildReportModel, historyOf, type InventoryIdentityInput } from "../../shared/report/model.js";
+import { buildReportModel, historyOf, type ExposureEntry, type InventoryIdentityInput } from "../../shared/report/model.js";
 import { graphedIdentities, modelFromHtml, REPORT_CSP, renderReportHtml, SCRIPT_HASH } from "../../shared/report/html.js";
 import { RG, S } from "../helpers/sweep.js";
 
@@ -93,7 +93,7 @@ describe("report model", () => {
   });
 
   it("carries grade and exposure when the inventory has them, and graphs the critical and high identities by grade", () => {
-    const exposure = [{ principalId: "p-ops", principalType: "User", right: "assign", roleName: "Managed Identity Operator", scope: S }];
+    const exposure: ExposureEntry[] = [{ principalId: "p-ops", principalType: "User", right: "assign", roleName: "Managed Identity Operator", scope: S }];
     const model = buildReportModel({ inventory: { identities: [{ ...app, grade: "critical", exposure }, spare] }, sweep: sweep([finding("untagged-identity", "high", spare.id)]), now: NOW });
     expect(model.summary.byGrade).toEqual({ critical: 1, high: 0, none: 1 });
     expect(model.identities[0]).toMatchObject({ grade: "critical", exposure });
