@@ -49,7 +49,7 @@ export function historyChart(points: HistoryPoint[]): string {
   const right = 16;
   const top = 18;
   const bottom = 40;
-  const max = Math.max(1, ...points.map((point) => point.open));
+  const max = niceCeiling(Math.max(1, ...points.map((point) => point.open)) * 1.1);
   const times = points.map((point) => Date.parse(point.at));
   const first = times[0] ?? 0;
   const last = times[times.length - 1] ?? first;
@@ -72,8 +72,8 @@ export function historyChart(points: HistoryPoint[]): string {
     `<line x1="${left}" y1="${top}" x2="${left}" y2="${height - bottom}" class="axis"/>` +
     `<text x="${left - 6}" y="${top + 4}" text-anchor="end" class="tick">${max}</text>` +
     `<text x="${left - 6}" y="${height - bottom + 4}" text-anchor="end" class="tick">0</text>` +
-    `<text x="${left}" y="${height - bottom + 18}" class="tick">${escapeHtml(points[0]?.at.slice(0, 16).replace("T", " ") ?? "")}</text>` +
-    `<text x="${width - right}" y="${height - bottom + 18}" text-anchor="end" class="tick">${escapeHtml(points[points.length - 1]?.at.slice(0, 16).replace("T", " ") ?? "")}</text>` +
+    `<text x="${left}" y="${height - bottom + 18}" class="tick">${escapeHtml(points[0]?.at.slice(0, 19).replace("T", " ") ?? "")}</text>` +
+    `<text x="${width - right}" y="${height - bottom + 18}" text-anchor="end" class="tick">${escapeHtml(points[points.length - 1]?.at.slice(0, 19).replace("T", " ") ?? "")}</text>` +
     `<text x="${(width + left) / 2}" y="${height - 6}" text-anchor="middle" class="tick">sweep time (UTC)</text>`;
   return (
     `<figure class="chart"><figcaption id="chart-history">Open findings after each recorded sweep (${points.length} sweeps)</figcaption>` +
@@ -209,4 +209,11 @@ export function truncate(text: string, length: number): string {
 
 function slug(text: string): string {
   return text.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "");
+}
+
+/** The smallest 1, 2 or 5 times a power of ten at or above the value (an axis maximum). */
+function niceCeiling(value: number): number {
+  const power = 10 ** Math.floor(Math.log10(Math.max(1, value)));
+  for (const step of [1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8, 10]) if (step * power >= value) return Math.round(step * power);
+  return 10 * power;
 }

@@ -46,7 +46,11 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
     browser = await launchBrowser();
     directory = mkdtempSync(join(tmpdir(), "uami-report-"));
     demoPath = join(directory, "report.html");
-    const written = cli("report", "--estate", DEMO_ESTATE, "--policy", DEMO_POLICY, "--out", demoPath);
+    // One recorded sweep in the finding state, so the page draws open findings over time too.
+    const state = join(directory, "state");
+    const swept = cli("sweep", "--estate", DEMO_ESTATE, "--policy", DEMO_POLICY, "--state", state, "--output", "json");
+    expect(swept.code, swept.stderr).toBe(0);
+    const written = cli("report", "--estate", DEMO_ESTATE, "--policy", DEMO_POLICY, "--state", state, "--out", demoPath);
     expect(written.code, written.stderr).toBe(0);
     demo = modelFromHtml(readFileSync(demoPath, "utf8"));
   }, 120_000);
@@ -172,7 +176,7 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
   }, 120_000);
 
   it("prints (to PDF) every card and finding of the current filters without the controls, and screenshots the demo report", async () => {
-    const { page, problems } = await openReport(browser, demoPath, { width: 1280, height: 1500 });
+    const { page, problems } = await openReport(browser, demoPath, { width: 1280, height: 1800 });
     try {
       await page.select("#identity-level", "findings");
       await page.select("#finding-severity", "low");
@@ -193,7 +197,7 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
       expect(problems).toEqual([]);
       await page.emulateMediaType("screen");
       const shot = join(directory, "report.png");
-      await page.screenshot({ path: shot, clip: { x: 0, y: 0, width: 1280, height: 1500 } });
+      await page.screenshot({ path: shot, clip: { x: 0, y: 0, width: 1280, height: 1800 } });
       expect(readFileSync(shot).subarray(1, 4).toString()).toBe("PNG");
       // UPDATE_REPORT_SCREENSHOT=1 refreshes the committed picture the README shows.
       if (process.env["UPDATE_REPORT_SCREENSHOT"]) copyFileSync(shot, join(ROOT, "docs", "report.png"));
