@@ -187,18 +187,21 @@ export const CLIENT_SCRIPT = String.raw`
     next.addEventListener("click", function () { state.page += 1; redraw(); });
     container.append(previous, el("span", "", " page " + (state.page + 1) + " of " + pages + " "), next);
   }
-  function drawIdentities(all) {
-    var matches = identityState.matches;
-    var from = all ? 0 : identityState.page * CARD_PAGE;
-    var to = all ? matches.length : Math.min(matches.length, from + CARD_PAGE);
+  /* One page of a filtered list (all of it when printing), its status line and its pager. */
+  function drawPage(list, all) {
+    var matches = list.state.matches;
+    var from = all ? 0 : list.state.page * list.size;
+    var to = all ? matches.length : Math.min(matches.length, from + list.size);
     var fragment = document.createDocumentFragment();
-    for (var i = from; i < to; i++) fragment.append(card(matches[i]));
-    identityList.replaceChildren(fragment);
-    identityStatus.textContent = matches.length === 0 ? "No identity matches." :
-      "Showing " + number(from + 1) + "–" + number(to) + " of " + number(matches.length) + " identities" +
-      (matches.length !== data.identities.length ? " (filtered from " + number(data.identities.length) + ")" : "") + ".";
-    pager(identityPager, identityState, matches.length, CARD_PAGE, function () { drawIdentities(false); identityStatus.scrollIntoView(); });
+    for (var i = from; i < to; i++) fragment.append(list.make(matches[i]));
+    list.container.replaceChildren(fragment);
+    list.status.textContent = matches.length === 0 ? "No " + list.noun + " matches." :
+      "Showing " + number(from + 1) + "–" + number(to) + " of " + number(matches.length) + " " + list.nouns +
+      (matches.length !== list.total ? " (filtered from " + number(list.total) + ")" : "") + ".";
+    pager(list.pager, list.state, matches.length, list.size, function () { drawPage(list, false); list.status.scrollIntoView(); });
   }
+  var identityPages = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
+  function drawIdentities(all) { drawPage(identityPages, all); }
   function filterIdentities() {
     identityState.matches = identityMatches();
     identityState.page = 0;
@@ -273,20 +276,12 @@ export const CLIENT_SCRIPT = String.raw`
     tr.append(fix);
     return tr;
   }
+  var findingPages = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
   function drawFindings(all) {
-    var matches = findingState.matches;
-    var from = all ? 0 : findingState.page * ROW_PAGE;
-    var to = all ? matches.length : Math.min(matches.length, from + ROW_PAGE);
-    var fragment = document.createDocumentFragment();
-    for (var i = from; i < to; i++) fragment.append(findingRow(matches[i]));
-    findingBody.replaceChildren(fragment);
-    findingStatus.textContent = matches.length === 0 ? "No finding matches." :
-      "Showing " + number(from + 1) + "–" + number(to) + " of " + number(matches.length) + " findings" +
-      (matches.length !== data.findings.length ? " (filtered from " + number(data.findings.length) + ")" : "") + ".";
     headers.forEach(function (th) {
       th.setAttribute("aria-sort", th.dataset.key === findingState.key ? (findingState.descending ? "descending" : "ascending") : "none");
     });
-    pager(findingPager, findingState, matches.length, ROW_PAGE, function () { drawFindings(false); findingStatus.scrollIntoView(); });
+    drawPage(findingPages, all);
   }
   function filterFindings() {
     findingState.matches = findingMatches();

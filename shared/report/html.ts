@@ -281,7 +281,7 @@ table.data th{background:var(--panel)}
 .tags{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:4px}
 .tags li{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:0 6px}
 .tag-key{font-weight:600}
-.card table.data th:first-child{width:22%}
+.card table.data th:first-child{width:25%}
 .ids-list{margin:0;padding-left:18px}
 .findings{padding-left:18px}
 .finding p{margin:2px 0}

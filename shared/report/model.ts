@@ -13,7 +13,6 @@ import { idKey } from "../model.js";
 export const REPORT_SCHEMA = "uami-guard.report/v1";
 
 export type Grade = "critical" | "high";
-export const GRADES: readonly Grade[] = ["critical", "high"];
 
 export type { ExposureEntry };
 
@@ -23,20 +22,10 @@ export type { ExposureEntry };
  */
 export type InventoryIdentityInput = Omit<InventoryIdentity, "grade" | "exposure"> & { grade?: Grade | null; exposure?: ExposureEntry[] };
 
-export interface ReportIdentity {
-  id: string;
-  name: string;
-  subscriptionId: string;
-  resourceGroup: string;
-  location: string;
-  clientId: string;
-  principalId: string;
-  tags: Record<string, string>;
+/** An inventory identity as the report shows it. */
+export interface ReportIdentity extends Omit<InventoryIdentityInput, "grade" | "exposure"> {
   /** The `owner` tag (matched case-insensitively), null when the identity has none. */
   owner: string | null;
-  attachedTo: string[];
-  roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null }>;
-  federatedCredentials: Array<{ id: string; issuer: string; subject: string }>;
   /** Absent when the inventory carried no grade (exposure analysis not available); null = not privileged. */
   grade?: Grade | null;
   /** Absent when the inventory carried no exposure. */
@@ -47,16 +36,8 @@ export interface ReportIdentity {
   worstSeverity: Severity | null;
 }
 
-export interface ReportFinding {
-  ruleId: string;
-  severity: Severity;
-  subjectId: string;
-  relatedId?: string;
-  fingerprint: string;
-  title: string;
-  message: string;
-  evidence: Record<string, unknown>;
-  remediation: { summary: string; cli: string[] };
+/** A sweep finding, with the identity it is about. */
+export interface ReportFinding extends Finding {
   /** Index into `identities` of the identity it is about, null when it is about no inventoried identity. */
   identity: number | null;
 }
@@ -109,18 +90,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     for (const assignment of identity.roleAssignments) byAssignmentId.set(idKey(assignment.id), index);
   });
 
-  const findings: ReportFinding[] = input.sweep.findings.map((finding) => ({
-    ruleId: finding.ruleId,
-    severity: finding.severity,
-    subjectId: finding.subjectId,
-    ...(finding.relatedId !== undefined ? { relatedId: finding.relatedId } : {}),
-    fingerprint: finding.fingerprint,
-    title: finding.title,
-    message: finding.message,
-    evidence: finding.evidence,
-    remediation: { summary: finding.remediation.summary, cli: [...finding.remediation.cli] },
-    identity: identityOf(finding, byIdentityId, byAssignmentId),
-  }));
+  const findings: ReportFinding[] = input.sweep.findings.map((finding) => ({ ...finding, identity: identityOf(finding, byIdentityId, byAssignmentId) }));
 
   const findingsOf = new Map<number, number[]>();
   findings.forEach((finding, index) => {
@@ -138,21 +108,12 @@ export function buildReportModel(input: ReportInput): ReportModel {
       const severity = findings[position]?.severity;
       if (severity && (worst === null || severityRank(severity) > severityRank(worst))) worst = severity;
     }
+    const { grade, exposure, ...fields } = identity;
     return {
-      id: identity.id,
-      name: identity.name,
-      subscriptionId: identity.subscriptionId,
-      resourceGroup: identity.resourceGroup,
-      location: identity.location,
-      clientId: identity.clientId,
-      principalId: identity.principalId,
-      tags: identity.tags,
+      ...fields,
       owner: ownerOf(identity.tags),
-      attachedTo: identity.attachedTo,
-      roleAssignments: identity.roleAssignments,
-      federatedCredentials: identity.federatedCredentials,
-      ...(identity.grade !== undefined ? { grade: identity.grade } : hasGrades ? { grade: null } : {}),
-      ...(identity.exposure !== undefined ? { exposure: identity.exposure } : {}),
+      ...(grade !== undefined ? { grade } : hasGrades ? { grade: null } : {}),
+      ...(exposure !== undefined ? { exposure } : {}),
       findings: own,
       worstSeverity: worst,
     };

@@ -5,26 +5,14 @@ import { fingerprintOf } from "../../shared/findings.js";
 import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { buildReportModel, historyOf, type ExposureEntry, type InventoryIdentityInput } from "../../shared/report/model.js";
 import { graphedIdentities, modelFromHtml, REPORT_CSP, renderReportHtml, SCRIPT_HASH } from "../../shared/report/html.js";
-import { RG, S } from "../helpers/sweep.js";
+import { identity as snapshotIdentity, RG, S } from "../helpers/sweep.js";
 
 const NOW = new Date("2026-11-20T12:00:00Z");
 const ATTACK = `<img src=x onerror="document.title='pwned'">`;
 
 function identity(name: string, overrides: Partial<InventoryIdentityInput> = {}): InventoryIdentityInput {
-  return {
-    id: `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`,
-    name,
-    subscriptionId: "11111111-1111-1111-1111-111111111111",
-    resourceGroup: "rg-app",
-    location: "uksouth",
-    clientId: `c-${name}`,
-    principalId: `p-${name}`,
-    tags: { Owner: "team-a", environment: "prod" },
-    attachedTo: [],
-    roleAssignments: [],
-    federatedCredentials: [],
-    ...overrides,
-  };
+  const { tenantId: _tenantId, ...fields } = snapshotIdentity(name, { tags: { Owner: "team-a", environment: "prod" } });
+  return { ...fields, attachedTo: [], roleAssignments: [], federatedCredentials: [], ...overrides };
 }
 
 function finding(ruleId: string, severity: Finding["severity"], subjectId: string, relatedId?: string): Finding {
