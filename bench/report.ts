@@ -66,6 +66,17 @@ export function renderTable(results: BenchResults): string {
       out.push("");
     }
   }
+  const fic = results.fic;
+  if (fic) {
+    out.push(`Federated credentials through ARM (one list per identity), emulator enforcing the read bucket ${fic.bucket.capacity} + ${fic.bucket.refillPerSecond}/s per subscription`);
+    out.push(
+      table(
+        ["identities", "subscriptions", "credentials", "ARM requests", "list calls", "429s", "failed", "floor s", "wall s", "wall / floor"],
+        [[int(fic.identities), String(fic.subscriptions), int(fic.credentials), int(fic.requests), int(fic.listRequests), String(fic.throttled), String(fic.failed), fixed(fic.floorMs / 1000), fixed(fic.wallMs / 1000), fixed(fic.ratio, 3)]],
+      ),
+    );
+    out.push("");
+  }
   const events = results.events;
   if (events) {
     out.push(`Event path: uami-guard serve (emulator in-process) + Azurite dedupe, ${int(events.single.events)} events (${events.single.mix.vmWrite} VM writes, ${events.single.mix.roleAssignmentWrite} role-assignment writes, ${events.single.mix.irrelevant} irrelevant, ${events.single.mix.duplicate} duplicates)`);

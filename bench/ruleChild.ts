@@ -1,6 +1,7 @@
 import { parseArgs } from "node:util";
 import { builtInRoleDefinitions } from "../local/emulator/builtinRoles.js";
-import { toAttachedResource, toFederatedCredential, toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
+import { toAttachedResource, toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
+import { toFederatedCredential } from "../shared/azure/federatedCredentials.js";
 import { defaultPolicy } from "../shared/config/policy.js";
 import { FindingCollector } from "../shared/findings.js";
 import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../shared/model.js";
@@ -57,7 +58,7 @@ function main(): void {
     return mapped ? [mapped] : [];
   });
   const federatedCredentials: FederatedCredential[] = estate.federatedCredentials.flatMap((credential) => {
-    const mapped = toFederatedCredential({ id: credential.id, name: credential.name, ...credential.properties });
+    const mapped = toFederatedCredential(credential, credential.id.slice(0, credential.id.toLowerCase().lastIndexOf("/federatedidentitycredentials/")));
     return mapped ? [mapped] : [];
   });
   const directory = new Map(estate.directory.map((entry) => [entry.id.toLowerCase(), entry]));

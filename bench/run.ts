@@ -4,6 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runEventBench, type EventBenchResult } from "./events.js";
+import { runFicBench, type FicBenchResult } from "./federatedCredentials.js";
 import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { RuleChildResult } from "./ruleChild.js";
@@ -21,7 +22,8 @@ import type { SweepChildResult } from "./sweepChild.js";
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PAGE = 1000;
-const QUERY_TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments"] as const;
+// Federated credentials are no Resource Graph query: one ARM list per identity (issue #14).
+const QUERY_TAGS = ["identities", "role-definitions", "attachments", "role-assignments"] as const;
 
 export interface SweepRun extends SweepChildResult {
   requests: RequestCounts;
@@ -31,7 +33,7 @@ export interface SizeResult {
   size: number;
   expected: ExpectedRows;
   emulatorStartup: { generateMs: number; warmMs: number };
-  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; total: number };
+  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; arm: number; total: number };
   sweep: {
     runs: SweepRun[];
     /** Medians over the runs. */
@@ -69,6 +71,7 @@ export interface BenchResults {
   options: Record<string, unknown>;
   sizes: SizeResult[];
   events?: EventBenchResult;
+  fic?: FicBenchResult;
   targets: Target[];
 }
 
@@ -107,7 +110,8 @@ function floorOf(expected: ExpectedRows): SizeResult["floor"] {
   const resourceGraphByQuery = Object.fromEntries(QUERY_TAGS.map((tag) => [tag, Math.max(1, Math.ceil(expected.rows[tag] / PAGE))]));
   const resourceGraph = Object.values(resourceGraphByQuery).reduce((sum, value) => sum + value, 0);
   const graph = Math.ceil(expected.lookedUpPrincipals / PAGE);
-  return { resourceGraphByQuery, resourceGraph, graph, total: resourceGraph + graph };
+  const arm = expected.rows.identities;
+  return { resourceGraphByQuery, resourceGraph, graph, arm, total: resourceGraph + graph + arm };
 }
 
 async function benchSize(
@@ -198,8 +202,8 @@ function targetsOf(results: BenchResults): Target[] {
     targets.push({
       what: `${size.size}: requests = floor`,
       target: "ratio 1.00",
-      measured: `RG ${sweep.requests.resourceGraph}/${size.floor.resourceGraph}, Graph ${sweep.requests.graph}/${size.floor.graph}, other ${sweep.requests.arm + sweep.requests.other}`,
-      met: sweep.requests.resourceGraph === size.floor.resourceGraph && sweep.requests.graph === size.floor.graph && sweep.requests.arm + sweep.requests.other === 0,
+      measured: `RG ${sweep.requests.resourceGraph}/${size.floor.resourceGraph}, Graph ${sweep.requests.graph}/${size.floor.graph}, ARM ${sweep.requests.arm}/${size.floor.arm}, other ${sweep.requests.other}`,
+      met: sweep.requests.resourceGraph === size.floor.resourceGraph && sweep.requests.graph === size.floor.graph && sweep.requests.arm === size.floor.arm && sweep.requests.other === 0,
     });
     if (size.size >= 1_000_000) {
       targets.push({ what: `${size.size}: sweep wall time (no quota)`, target: "< 60 s", measured: `${(sweep.wallMs / 1000).toFixed(1)} s`, met: sweep.wallMs < 60_000 });
@@ -212,6 +216,13 @@ function targetsOf(results: BenchResults): Target[] {
     if (size.rules) {
       targets.push({ what: `${size.size}: rule evaluation`, target: "≥ 1.00 M assignments/s", measured: `${(size.rules.assignmentsPerSecond / 1e6).toFixed(2)} M/s`, met: size.rules.assignmentsPerSecond >= 1e6 });
     }
+  }
+  const fic = results.fic;
+  if (fic) {
+    const scaled = fic.bucket.capacity !== 250 || fic.bucket.refillPerSecond !== 25 ? " (scaled bucket)" : "";
+    targets.push({ what: `FIC listing ${fic.identities} identities / ${fic.subscriptions} subscriptions: one call per identity`, target: "requests = identities", measured: `${fic.listRequests} list calls, ${fic.requests} ARM requests`, met: fic.listRequests === fic.identities && fic.requests === fic.identities });
+    targets.push({ what: "FIC listing: 429s", target: "0", measured: String(fic.throttled), met: fic.throttled === 0 });
+    targets.push({ what: `FIC listing wall time vs read-bucket floor${scaled}`, target: "≤ 1.10 × floor", measured: `${(fic.wallMs / 1000).toFixed(2)} s / ${(fic.floorMs / 1000).toFixed(2)} s = ${fic.ratio.toFixed(3)}`, met: fic.ratio <= 1.1 });
   }
   const events = results.events;
   if (events) {
@@ -234,6 +245,10 @@ async function main(): Promise<void> {
       "no-events": { type: "boolean", default: false },
       "with-events": { type: "boolean", default: false },
       "no-sweep": { type: "boolean", default: false },
+      "no-fic": { type: "boolean", default: false },
+      "fic-identities": { type: "string", default: "10000" },
+      "fic-subscriptions": { type: "string", default: "5" },
+      "fic-bucket": { type: "string", default: "250/25" },
       events: { type: "string", default: "10000" },
       concurrency: { type: "string", default: "16" },
       curve: { type: "string", default: "8" },
@@ -251,6 +266,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota]\n" +
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
+        "                 [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
         "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
         "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n",
     );
@@ -303,6 +319,17 @@ async function main(): Promise<void> {
       estateAssignments: 10_000,
       log,
       ...(values["serve-node-flags"] ? { serveNodeFlags: values["serve-node-flags"].split(/\s+/).filter(Boolean) } : {}),
+    });
+  }
+  if (!values["no-fic"]) {
+    const bucket = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(values["fic-bucket"]);
+    if (!bucket) throw new Error(`--fic-bucket ${values["fic-bucket"]}: expected SIZE/REFILL_PER_SECOND`);
+    results.fic = await runFicBench({
+      identities: Number(values["fic-identities"]),
+      subscriptions: Number(values["fic-subscriptions"]),
+      bucket: [Number(bucket[1]), Number(bucket[2])],
+      seed,
+      log,
     });
   }
   results.finishedAt = new Date().toISOString();

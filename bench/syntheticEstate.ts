@@ -133,7 +133,7 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
         roleName,
         type: "CustomRole",
         description: `${roleName} (synthetic)`,
-        permissions: [{ actions: [...actions], notActions: [] }],
+        permissions: [{ actions: [...actions], notActions: [], dataActions: [], notDataActions: [] }],
         assignableScopes: subscriptionIds.map((subscription) => `/subscriptions/${subscription}`),
       },
     };

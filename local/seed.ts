@@ -1,8 +1,13 @@
 import type { Estate } from "./emulator/estate.js";
+import { builtInRoleDefinitions } from "./emulator/builtinRoles.js";
 import type { EventDependencies } from "../shared/engine/eventProcessor.js";
+import { toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
+import type { GradedIdentity, RoleDefinition } from "../shared/model.js";
+import { ExposureCollector } from "../shared/rules/lib/exposure.js";
+import { ScopeTree } from "../shared/rules/lib/scopes.js";
 
-/** With --estate, the event stores start from the estate: its baseline and its identities' principals. */
-export async function seedEventStores(estate: Estate, stores: Pick<EventDependencies, "baseline" | "catalog">): Promise<void> {
+/** With --estate, the event stores start from the estate: its baseline, its identities' principals and their grades. */
+export async function seedEventStores(estate: Estate, stores: Pick<EventDependencies, "baseline" | "catalog" | "graded">): Promise<void> {
   await stores.baseline.setMany(Object.entries(estate.baseline.attachments));
   const identities = estate.resources
     .filter((resource) => resource.type.toLowerCase() === "microsoft.managedidentity/userassignedidentities")
@@ -13,4 +18,31 @@ export async function seedEventStores(estate: Estate, stores: Pick<EventDependen
     }))
     .filter((identity) => identity.principalId !== "");
   await stores.catalog.putMany(identities);
+  if (stores.graded) await stores.graded.replace(estateGrades(estate), new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())));
+}
+
+/** The grades a sweep of the estate would catalog (the same pure code, fed from the estate file). */
+export function estateGrades(estate: Estate): GradedIdentity[] {
+  const definitions = new Map<string, RoleDefinition>();
+  for (const raw of [...builtInRoleDefinitions(), ...estate.roleDefinitions]) {
+    const definition = toRoleDefinition({ id: raw.id, name: raw.name, roleName: raw.properties.roleName, roleType: raw.properties.type ?? "CustomRole", permissions: raw.properties.permissions });
+    if (definition) definitions.set(definition.name, definition);
+  }
+  const collector = new ExposureCollector(definitions);
+  for (const raw of estate.roleAssignments) {
+    const assignment = toRoleAssignment({ id: raw.id, ...raw.properties });
+    if (assignment) collector.add(assignment, { state: "unknown" });
+  }
+  const tree = new ScopeTree(
+    estate.subscriptions.map((subscription) => ({ subscriptionId: subscription.subscriptionId, managementGroups: (subscription.managementGroupAncestorsChain ?? []).map((group) => group.name) })),
+  );
+  const graded: GradedIdentity[] = [];
+  for (const resource of estate.resources) {
+    if (resource.type.toLowerCase() !== "microsoft.managedidentity/userassignedidentities") continue;
+    const identity = toIdentity({ id: resource.id, name: resource.name, principalId: resource.properties?.["principalId"] });
+    const grade = identity ? collector.gradeOf(identity) : undefined;
+    if (!identity || !grade) continue;
+    graded.push({ identityId: identity.id, principalId: identity.principalId, grade: grade.grade === "critical" ? "critical" : "high", gradeScopes: grade.scopes, managementGroups: [...tree.groupsOf(identity.subscriptionId)] });
+  }
+  return graded;
 }

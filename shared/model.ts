@@ -40,10 +40,15 @@ export interface RoleAssignment {
   createdOn?: string;
 }
 
-/** One entry of a role definition's `permissions`: it grants what `actions` match and none of `notActions` does. */
+/**
+ * One permission entry of a role definition. Resource Graph spells the keys `Actions`/`NotActions`/…,
+ * ARM `actions`/`notActions`/…; adapters read either into this one shape.
+ */
 export interface RolePermission {
   actions: string[];
   notActions: string[];
+  dataActions: string[];
+  notDataActions: string[];
 }
 
 export interface RoleDefinition {
@@ -52,10 +57,7 @@ export interface RoleDefinition {
   name: string;
   roleName: string;
   roleType: string;
-  /** Every entry's actions, flattened (for display). */
-  actions: string[];
-  /** The permission entries as read; absent: one entry of `actions` with no notActions. */
-  permissions?: RolePermission[];
+  permissions: RolePermission[];
 }
 
 export interface FederatedCredential {
@@ -63,10 +65,10 @@ export interface FederatedCredential {
   name: string;
   identityId: string;
   issuer: string;
+  /** Empty for a flexible credential (claimsMatchingExpression instead of subject). */
   subject: string;
   audiences: string[];
-  /** A flexible credential's `claimsMatchingExpression.value` (then `subject` is usually empty). */
-  claimsMatchingExpression?: string;
+  claimsMatchingExpression?: { value: string; languageVersion: number };
 }
 
 /** A subscription and the management groups above it (Resource Graph `resourcecontainers`). */
@@ -82,6 +84,17 @@ export interface DirectoryObject {
   displayName?: string;
   servicePrincipalType?: string;
   appId?: string;
+}
+
+/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+export interface GradedIdentity {
+  identityId: string;
+  principalId: string;
+  grade: "critical" | "high";
+  /** Scopes of the identity's assignments at its grade ("already as privileged" needs them). */
+  gradeScopes: string[];
+  /** Management groups above the identity's subscription, nearest first. */
+  managementGroups: string[];
 }
 
 /** Something a run could not check; reported, never turned into a finding. */

@@ -42,6 +42,17 @@ import { mulberry32 } from "../random.js";
  *   id-reporting-prod-weu-02 (never). Not findings: id-portal-prod-weu-02 (2026-09-10), id-payments-dev-uks-09 (old, no roles).
  * - naming-convention: _tmp-migration, id-reporting.prod-01, uami-legacy-app, BillingIdentity, id-search-live-uks-01,
  *   id-cicd-prod-uks-1.
+ * - privileged-identity-exposed (issue 16): the background's users, groups and apps with Owner, Contributor or Managed
+ *   Identity Operator over the five critical identities and the high one give most of the 190 (default policy; 189 with
+ *   local/demo/policy.json). Planted on top: sp-platform-release (Managed Identity Operator at management group
+ *   mg-contoso: every graded identity), ops-oncall@contoso.example (custom Contoso Operator, "*" minus Authorization and
+ *   assign, at rg-platform-prod: federate and run code), vm-support@contoso.example (custom VM Command Runner on a VM that
+ *   id-platform-prod-uks-01 is attached to). Not findings: github-deploy-prod (Managed Identity Operator on the prod
+ *   subscription; the approved pipeline of policy.json), user 0 (Owner at prod: already as privileged).
+ *   Subscriptions: prod and shared under mg-contoso-prod, nonprod under mg-contoso-nonprod, all under mg-contoso.
+ * - federated-credential-untrusted-issuer: id-cicd-prod-uks-02/oidc-mirror (https://token.actions.githubusercontent.com.evil.example).
+ * - federated-credential-risky-subject: id-platform-prod-uks-01/github-pr (pull_request, high),
+ *   id-catalog-stage-weu-01/github-any-branch (flexible credential, medium).
  * - event rules: .../rg-payments-prod/Microsoft.Web/sites/app-payments-prod-uks-01 has id-payments-prod-uks-03 attached but
  *   not in its baseline entry; .../rg-orders-prod/Microsoft.App/containerApps/ca-orders-prod-uks-01 has no baseline entry.
  */
@@ -78,11 +89,12 @@ export interface DemoRoleAssignment {
     createdOn: string; updatedOn: string; createdBy: string };
 }
 export interface DemoFederatedCredential {
-  id: string; name: string; properties: { issuer: string; subject: string; audiences: string[] };
+  id: string; name: string;
+  properties: { issuer: string; subject?: string; audiences: string[]; claimsMatchingExpression?: { value: string; languageVersion: number } };
 }
 export interface DemoEstate {
   tenantId: string;
-  subscriptions: Array<{ subscriptionId: string; displayName: string }>;
+  subscriptions: Array<{ subscriptionId: string; displayName: string; managementGroupAncestorsChain: Array<{ name: string; displayName: string }> }>;
   resources: DemoResource[];
   directory: DemoDirectoryObject[];
   roleDefinitions: DemoRoleDefinition[];
@@ -116,13 +128,37 @@ const ROLE = {
   deployer: "5b29d5b4-4945-46d4-85a1-562999296061", // custom, actions ["*"]
   roleAssignmentWriter: "32ab295b-adfb-4226-9bc8-a50a3fa477c0", // custom, roleAssignments/write
   storageAccountReader: "470d9653-5cd5-40c2-add4-1352a3c4cd35", // custom, harmless
+  contosoOperator: "f0c1d2e3-0000-4000-8000-00000000c0de", // custom, "*" minus authorization and assign
+  vmCommandRunner: "f0c1d2e3-0000-4000-8000-00000000d0e5", // custom, VM run command
 } as const;
-const CUSTOM_ROLES: Array<[guid: string, roleName: string, actions: string[]]> = [
+const CUSTOM_ROLES: Array<[guid: string, roleName: string, actions: string[], notActions?: string[]]> = [
   [ROLE.deployer, "Deployer", ["*"]],
   [ROLE.roleAssignmentWriter, "Role Assignment Writer",
     ["Microsoft.Authorization/roleAssignments/write", "Microsoft.Authorization/roleAssignments/read"]],
   [ROLE.storageAccountReader, "Storage Account Reader", ["Microsoft.Storage/storageAccounts/read"]],
+  // Exposure plants: a wildcard role whose notActions remove assign (federate and run code remain), and run-command only.
+  [ROLE.contosoOperator, "Contoso Operator", ["*"], ["Microsoft.Authorization/*", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"]],
+  [ROLE.vmCommandRunner, "VM Command Runner", ["Microsoft.Compute/virtualMachines/read", "Microsoft.Compute/virtualMachines/runCommand/action"]],
 ];
+/** Management groups above each subscription, nearest first (as Resource Graph resourcecontainers gives them). */
+const MANAGEMENT_GROUPS: Record<SubKey, string[]> = {
+  prod: ["mg-contoso-prod", "mg-contoso"],
+  nonprod: ["mg-contoso-nonprod", "mg-contoso"],
+  shared: ["mg-contoso-prod", "mg-contoso"],
+};
+/**
+ * Exposure plants (privileged-identity-exposed), drawn from their own stream after everything else so no
+ * other planted id moves: [directory name, principal type, role, scope ref ("mg:<name>", "sub:<key>", "rg:<name>",
+ * "vm-of:<identity>": a VM the identity is attached to)].
+ */
+const EXPOSURE_PLANTS: Array<[name: string, type: "User" | "ServicePrincipal", role: string, scope: string]> = [
+  ["sp-platform-release", "ServicePrincipal", "f1a07417-d97a-45cb-824c-7a7467783830", "mg:mg-contoso"],
+  ["ops-oncall@contoso.example", "User", "f0c1d2e3-0000-4000-8000-00000000c0de", "rg:rg-platform-prod"],
+  ["vm-support@contoso.example", "User", "f0c1d2e3-0000-4000-8000-00000000d0e5", "vm-of:id-platform-prod-uks-01"],
+  ["github-deploy-prod", "ServicePrincipal", "f1a07417-d97a-45cb-824c-7a7467783830", "sub:prod"],
+];
+/** The approved pipeline of local/demo/policy.json: its grant in the prod subscription is excluded. */
+const PIPELINE_APP_ID = "99999999-0000-4000-8000-000000000042";
 /** Roles that make a managed identity privileged (never assigned to one above resource scope in the background). */
 const PRIVILEGED = new Set<string>([ROLE.owner, ROLE.contributor, ROLE.userAccessAdministrator,
   ROLE.rbacAdministrator, ROLE.deployer, ROLE.roleAssignmentWriter]);
@@ -434,10 +470,36 @@ export function generateDemoEstate(): DemoEstate {
   }
   assign(plantRand, FOREIGN_GROUP_ASSIGNMENT, `/subscriptions/${SUBS.nonprod}`, ROLE.reader, makeGuid(plantRand), "ForeignGroup", "2024-09-12T10:20:00Z");
 
+  // Exposure: holders planted from their own stream (nothing above moves).
+  const exposureRand = mulberry32(0xe7905ed);
+  for (const [name, type, role, scopeRef] of EXPOSURE_PLANTS) {
+    const id = makeGuid(exposureRand);
+    directory.push(type === "User"
+      ? { id, "@odata.type": "#microsoft.graph.user", displayName: name, userPrincipalName: name }
+      : { id, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: name, servicePrincipalType: "Application", appId: name === "github-deploy-prod" ? PIPELINE_APP_ID : makeGuid(exposureRand) });
+    const [kind, value = ""] = scopeRef.split(":");
+    const scope = kind === "mg" ? `/providers/Microsoft.Management/managementGroups/${value}`
+      : kind === "vm-of" ? must([...attachments].find(([resourceId, ids]) => /\/virtualMachines\//i.test(resourceId) && ids.some((i) => i.endsWith(`/${value}`)))?.[0], scopeRef)
+      : resolveScope(scopeRef);
+    const name2 = makeGuid(exposureRand);
+    const createdOn = isoBetween(exposureRand, "2025-03-01T00:00:00Z", "2026-09-30T00:00:00Z");
+    const roleDefinitionId = `/subscriptions/${SUBS.prod}/providers/Microsoft.Authorization/roleDefinitions/${role}`;
+    roleAssignments.push({ id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name2}`, name: name2, type: "Microsoft.Authorization/roleAssignments",
+      properties: { scope, roleDefinitionId, principalId: id, principalType: type, createdOn, updatedOn: createdOn, createdBy: pick(exposureRand, admins) } });
+  }
+
   // Federated credentials, sign-ins, baseline.
   const federatedCredentials = FEDERATED.map(([identity, name, subject]): DemoFederatedCredential => ({
     id: `${must(identities.get(identity), identity).resource.id}/federatedIdentityCredentials/${name}`, name,
     properties: { issuer: "https://token.actions.githubusercontent.com", subject, audiences: ["api://AzureADTokenExchange"] } }));
+  // Federation plants: a look-alike of GitHub's issuer, and a flexible credential.
+  federatedCredentials.push(
+    { id: `${must(identities.get("id-cicd-prod-uks-02"), "id-cicd-prod-uks-02").resource.id}/federatedIdentityCredentials/oidc-mirror`, name: "oidc-mirror",
+      properties: { issuer: "https://token.actions.githubusercontent.com.evil.example", subject: "repo:contoso/release-tools:environment:prod", audiences: ["api://AzureADTokenExchange"] } },
+    { id: `${must(identities.get("id-catalog-stage-weu-01"), "id-catalog-stage-weu-01").resource.id}/federatedIdentityCredentials/github-any-branch`, name: "github-any-branch",
+      properties: { issuer: "https://token.actions.githubusercontent.com", audiences: ["api://AzureADTokenExchange"],
+        claimsMatchingExpression: { value: "claims['sub'] matches 'repo:contoso/catalog:ref:refs/heads/*'", languageVersion: 1 } } },
+  );
   const holders = new Set(roleAssignments.map((a) => a.properties.principalId));
   const signIns: DemoEstate["signIns"] = [];
   for (const [name, identity] of identities) {
@@ -457,14 +519,15 @@ export function generateDemoEstate(): DemoEstate {
 
   return {
     tenantId: TENANT_ID,
-    subscriptions: (Object.keys(SUBS) as SubKey[]).map((key) => ({ subscriptionId: SUBS[key], displayName: SUB_NAMES[key] })),
+    subscriptions: (Object.keys(SUBS) as SubKey[]).map((key) => ({ subscriptionId: SUBS[key], displayName: SUB_NAMES[key],
+      managementGroupAncestorsChain: [...MANAGEMENT_GROUPS[key].map((name) => ({ name, displayName: name })), { name: TENANT_ID, displayName: "Tenant Root Group" }] })),
     resources,
     directory,
-    roleDefinitions: CUSTOM_ROLES.map(([guid, roleName, actions]) => ({
+    roleDefinitions: CUSTOM_ROLES.map(([guid, roleName, actions, notActions = []]) => ({
       id: `/subscriptions/${SUBS.prod}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid,
       type: "Microsoft.Authorization/roleDefinitions",
       properties: { roleName, type: "CustomRole", description: `${roleName} (contoso custom role)`,
-        permissions: [{ actions, notActions: [] }], assignableScopes: Object.values(SUBS).map((s) => `/subscriptions/${s}`) } })),
+        permissions: [{ actions, notActions }], assignableScopes: Object.values(SUBS).map((s) => `/subscriptions/${s}`) } })),
     roleAssignments,
     federatedCredentials,
     signIns,

@@ -44,6 +44,28 @@ export const roleAssignmentSchema = z.looseObject({
   }),
 });
 
+const PERMISSION_KEYS = ["actions", "notActions", "dataActions", "notDataActions"] as const;
+
+/** One permission entry in ARM's casing, whichever casing the estate used. */
+const permissionSchema = z.preprocess(
+  (raw) => {
+    if (!raw || typeof raw !== "object" || Array.isArray(raw)) return raw;
+    const byLower = new Map(Object.entries(raw as Record<string, unknown>).map(([key, value]) => [key.toLowerCase(), value]));
+    const normal: Record<string, unknown> = {};
+    for (const key of PERMISSION_KEYS) normal[key] = byLower.get(key.toLowerCase()) ?? [];
+    const condition = byLower.get("condition");
+    if (typeof condition === "string") normal["condition"] = condition;
+    return normal;
+  },
+  z.object({
+    actions: z.array(z.string()),
+    notActions: z.array(z.string()),
+    dataActions: z.array(z.string()),
+    notDataActions: z.array(z.string()),
+    condition: z.string().optional(),
+  }),
+);
+
 export const roleDefinitionSchema = z.looseObject({
   id: z.string().min(1),
   name: z.string().min(1),
@@ -52,9 +74,9 @@ export const roleDefinitionSchema = z.looseObject({
     roleName: z.string().min(1),
     type: z.string().optional(),
     description: z.string().optional(),
-    permissions: z
-      .array(z.looseObject({ actions: z.array(z.string()).default([]), notActions: z.array(z.string()).default([]) }))
-      .default([]),
+    // An estate may spell permission keys as ARM does (`actions`) or as Resource Graph does (`Actions`);
+    // the emulator keeps one form and answers each API in its own casing (routes/).
+    permissions: z.array(permissionSchema).default([]),
     assignableScopes: z.array(z.string()).default([]),
   }),
 });
@@ -65,13 +87,13 @@ export const federatedCredentialSchema = z.looseObject({
   properties: z
     .looseObject({
       issuer: z.string().min(1),
-      subject: z.string().default(""),
-      // A flexible credential matches claims by expression instead of one subject (DESIGN.md "Estate additions").
+      subject: z.string().min(1).optional(),
+      // A flexible credential matches claims with an expression instead of one subject.
       claimsMatchingExpression: z.looseObject({ value: z.string().min(1), languageVersion: z.number().int() }).optional(),
       audiences: z.array(z.string()).default(["api://AzureADTokenExchange"]),
     })
-    .refine((properties) => properties.subject.length > 0 || properties.claimsMatchingExpression !== undefined, {
-      message: "needs a subject or a claimsMatchingExpression",
+    .refine((properties) => properties.subject !== undefined || properties.claimsMatchingExpression !== undefined, {
+      message: "needs subject or claimsMatchingExpression",
     }),
 });
 
@@ -106,6 +128,8 @@ export const faultSchema = z.strictObject({
   retryAfterSeconds: z.number().min(0).optional(),
 });
 
+const bucketSchema = z.tuple([z.number().int().min(1), z.number().positive()]);
+
 export const emulatorSettingsSchema = z.strictObject({
   latencyMs: z.number().min(0).default(0),
   resourceGraphQuota: z
@@ -113,6 +137,16 @@ export const emulatorSettingsSchema = z.strictObject({
     .optional(),
   faults: z.array(faultSchema).default([]),
   seed: z.number().int().default(1),
+  /**
+   * ARM's token buckets per subscription, principal and operation type: `true` for Azure's numbers
+   * (reads 250 refilling 25/s, writes and deletes 200 refilling 10/s), or [size, refill per second] each.
+   */
+  armQuota: z
+    .union([
+      z.boolean(),
+      z.strictObject({ reads: bucketSchema.optional(), writes: bucketSchema.optional(), deletes: bucketSchema.optional() }),
+    ])
+    .optional(),
 });
 
 export const estateSchema = z.looseObject({

@@ -90,3 +90,54 @@ export function formatTimeSpan(ms: number): string {
 function pad(value: number): string {
   return value.toString().padStart(2, "0");
 }
+
+export type ArmOperationType = "reads" | "writes" | "deletes";
+
+/**
+ * Azure's ARM throttling numbers per subscription and principal (token bucket, since 2024):
+ * https://learn.microsoft.com/azure/azure-resource-manager/management/request-limits-and-throttling
+ */
+export const ARM_BUCKETS: Record<ArmOperationType, [number, number]> = { reads: [250, 25], writes: [200, 10], deletes: [200, 10] };
+
+interface Bucket {
+  tokens: number;
+  at: number;
+}
+
+/**
+ * ARM's token buckets: one per (subscription or tenant, principal, operation type), refilled
+ * continuously. Every answer carries `x-ms-ratelimit-remaining-<scope>-<type>`; past the bucket ARM
+ * answers 429 with Retry-After.
+ */
+export class ArmQuota {
+  private readonly buckets = new Map<string, Bucket>();
+
+  constructor(private readonly sizes: Record<ArmOperationType, [number, number]>) {}
+
+  static from(setting: boolean | Partial<Record<ArmOperationType, [number, number]>> | undefined): ArmQuota | undefined {
+    if (setting === undefined || setting === false) return undefined;
+    return new ArmQuota(setting === true ? ARM_BUCKETS : { ...ARM_BUCKETS, ...setting });
+  }
+
+  take(path: string, method: string, principal: string, now = Date.now()): { allowed: boolean; headers: Record<string, string> } {
+    const type: ArmOperationType = method === "GET" || method === "HEAD" ? "reads" : method === "DELETE" ? "deletes" : "writes";
+    const subscription = /^\/subscriptions\/([^/]+)/.exec(path)?.[1];
+    const scope = subscription ? "subscription" : "tenant";
+    const [size, refill] = this.sizes[type];
+    const key = `${subscription ?? ""}|${principal}|${type}`;
+    let bucket = this.buckets.get(key);
+    if (!bucket) {
+      bucket = { tokens: size, at: now };
+      this.buckets.set(key, bucket);
+    }
+    bucket.tokens = Math.min(size, bucket.tokens + ((now - bucket.at) * refill) / 1000);
+    bucket.at = now;
+    const header = `x-ms-ratelimit-remaining-${scope}-${type}`;
+    if (bucket.tokens < 1) {
+      const retryAfter = Math.max(1, Math.ceil((1 - bucket.tokens) / refill));
+      return { allowed: false, headers: { [header]: "0", "retry-after": String(retryAfter) } };
+    }
+    bucket.tokens -= 1;
+    return { allowed: true, headers: { [header]: String(Math.floor(bucket.tokens)) } };
+  }
+}

@@ -79,7 +79,8 @@ function expectedOf(emulator: RunningEmulator): Expected {
 
 /** One small Resource Graph request per query tag, so the emulator builds (and sorts) its result cache before the clock starts. */
 async function warm(emulator: RunningEmulator): Promise<void> {
-  for (const tag of TAGS) {
+  // Federated credentials are counted but not warmed: they are no Resource Graph query (the emulator refuses one).
+  for (const tag of TAGS.filter((name) => name !== "federated-credentials")) {
     const body = JSON.stringify({ query: `// uami-guard:${tag}\n`, options: { $top: 1, resultFormat: "objectArray" } });
     const url = new URL("/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01", emulator.url);
     const status = await new Promise<number>((resolve, reject) => {

@@ -7,7 +7,7 @@ import { gunzipSync } from "node:zlib";
 import type { EmulatedService, Estate } from "./estate.js";
 import { EstateStore } from "./store.js";
 import { loopbackCertificate } from "./tls.js";
-import { FaultInjector, ResourceGraphQuota } from "./faults.js";
+import { ArmQuota, FaultInjector, ResourceGraphQuota } from "./faults.js";
 import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
@@ -56,6 +56,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   const faults = new FaultInjector(estate.emulator);
   const quotaSettings = estate.emulator.resourceGraphQuota;
   const quota = quotaSettings ? new ResourceGraphQuota(quotaSettings.requests, quotaSettings.windowSeconds * 1000) : undefined;
+  const armQuota = ArmQuota.from(estate.emulator.armQuota);
   const resourceGraph = new ResourceGraphRoute(store);
   const arm = new ArmRoute(store);
   const { cert, key } = await loopbackCertificate();
@@ -115,6 +116,14 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
       const decision = quota.take();
       if (!decision.allowed) {
         return { ...armError(429, "RateLimiting", "Please provide below info when asking for support: the client has exceeded its quota."), headers: decision.headers };
+      }
+      quotaHeaders = decision.headers;
+    }
+    if (service === "arm" && armQuota) {
+      // The bucket is per principal: the bearer token stands for it here.
+      const decision = armQuota.take(path, (req.method ?? "GET").toUpperCase(), String(req.headers["authorization"] ?? ""));
+      if (!decision.allowed) {
+        return { ...armError(429, "TooManyRequests", "The request is being throttled as the limit has been reached for operation type - Read_ObservationWindow_00:00:10."), headers: decision.headers };
       }
       quotaHeaders = decision.headers;
     }

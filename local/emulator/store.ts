@@ -6,7 +6,7 @@ import type {
   EstateRoleAssignment,
   EstateRoleDefinition,
 } from "./estate.js";
-import { builtInRoleDefinitions } from "./builtinRoles.js";
+import { builtInRoleDefinitions, isBuiltInRole } from "./builtinRoles.js";
 
 /**
  * The emulator's in-memory copy of the estate, indexed by lower-cased id (ARM ids are
@@ -88,8 +88,7 @@ export class EstateStore {
   }
 
   customRoleDefinitions(): EstateRoleDefinition[] {
-    const builtIn = new Set(builtInRoleDefinitions().map((definition) => definition.name.toLowerCase()));
-    return [...this.roleDefinitions.values()].filter((definition) => !builtIn.has(definition.name.toLowerCase()));
+    return [...this.roleDefinitions.values()].filter((definition) => !isBuiltInRole(definition.name));
   }
 
   /** The estate as it is now, in the estate-file format (for --save-estate). */

@@ -3,6 +3,7 @@ import type { RoleAssignment, RoleDefinition } from "../model.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 import { subscriptionOf } from "../model.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
+import { toRolePermissions } from "./rolePermissions.js";
 
 /** Read-backs from ARM: current state, never the event payload, decides. 404 → undefined. */
 
@@ -28,17 +29,26 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
   }
 }
 
-/** Role assignments naming a principal anywhere in a subscription. */
-export async function listRoleAssignmentIdsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<string[]> {
-  const ids: string[] = [];
+/**
+ * Role assignments naming a principal at, above or below a subscription (Learn REST "Role Assignments - List For
+ * Subscription": `$filter=principalId eq {id}` returns those at, above or below the scope).
+ */
+export async function listRoleAssignmentsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<RoleAssignment[]> {
+  const found: RoleAssignment[] = [];
   try {
     for await (const assignment of clients.authorization(subscriptionId).roleAssignments.listForSubscription({ filter: `principalId eq '${principalId}'` })) {
-      if (assignment.id && assignment.principalId?.toLowerCase() === principalId.toLowerCase()) ids.push(assignment.id);
+      if (!assignment.id || assignment.principalId?.toLowerCase() !== principalId.toLowerCase()) continue;
+      found.push({ id: assignment.id, scope: assignment.scope ?? "", roleDefinitionId: assignment.roleDefinitionId ?? "", principalId: assignment.principalId, principalType: assignment.principalType ?? "" });
     }
   } catch (error) {
     throw toServiceCallFailed("arm", error);
   }
-  return ids;
+  return found;
+}
+
+/** Role assignments naming a principal anywhere in a subscription. */
+export async function listRoleAssignmentIdsFor(clients: AzureClients, subscriptionId: string, principalId: string): Promise<string[]> {
+  return (await listRoleAssignmentsFor(clients, subscriptionId, principalId)).map((assignment) => assignment.id);
 }
 
 
@@ -82,13 +92,12 @@ export async function readFederatedCredential(clients: AzureClients, id: string)
 export async function readRoleDefinition(clients: AzureClients, roleDefinitionId: string): Promise<RoleDefinition | undefined> {
   const body = await getJson(clients, roleDefinitionId, "2022-04-01");
   if (!body) return undefined;
-  const properties = (body["properties"] ?? {}) as { roleName?: unknown; type?: unknown; permissions?: Array<{ actions?: unknown }> };
-  const actions = (properties.permissions ?? []).flatMap((permission) => (Array.isArray(permission.actions) ? permission.actions.map(String) : []));
+  const properties = (body["properties"] ?? {}) as { roleName?: unknown; type?: unknown; permissions?: unknown };
   return {
     id: String(body["id"] ?? roleDefinitionId),
     name: String(body["name"] ?? roleDefinitionId.slice(roleDefinitionId.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: String(properties.roleName ?? ""),
     roleType: String(properties.type ?? ""),
-    actions,
+    permissions: toRolePermissions(properties.permissions),
   };
 }

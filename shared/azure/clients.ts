@@ -10,6 +10,7 @@ import { LogsQueryClient } from "@azure/monitor-query-logs";
 import type { AppSettings } from "../config/settings.js";
 import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
+import { ArmBucketPacer, armReadPacingPolicy } from "./armPacer.js";
 
 /**
  * Where the clients point. `azure` is the real cloud with Entra credentials; `emulator` is local/
@@ -51,7 +52,10 @@ export interface AzureClients {
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs). */
   logsQuery(): LogsQueryClient;
+  /** Its GETs are paced by the subscription's ARM read bucket (`armReadPacer`). */
   msi(subscriptionId: string): ManagedServiceIdentityClient;
+  /** One per subscription and process: ARM's read bucket is per subscription and principal. */
+  armReadPacer(subscriptionId: string): ArmBucketPacer;
   /** Table storage; throws InputError when no storage is configured. */
   table(name: string): TableClient;
   queue(name: string): QueueClient;
@@ -100,6 +104,16 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
   const msiClients = new Map<string, ManagedServiceIdentityClient>();
+  const armReadPacers = new Map<string, ArmBucketPacer>();
+  const armReadPacer = (subscriptionId: string): ArmBucketPacer => {
+    const key = subscriptionId.toLowerCase();
+    let pacer = armReadPacers.get(key);
+    if (!pacer) {
+      pacer = new ArmBucketPacer();
+      armReadPacers.set(key, pacer);
+    }
+    return pacer;
+  };
 
   return {
     target: target.kind,
@@ -134,10 +148,13 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       let client = msiClients.get(subscriptionId);
       if (!client) {
         client = new ManagedServiceIdentityClient(credential, subscriptionId, sdkOptions);
+        // After the retry policy: every attempt is paced, not only the first.
+        client.pipeline.addPolicy(armReadPacingPolicy(armReadPacer(subscriptionId)), { afterPhase: "Retry" });
         msiClients.set(subscriptionId, client);
       }
       return client;
     },
+    armReadPacer,
     table(name) {
       const storage = storageFor(target);
       return storage.connectionString

@@ -3,7 +3,6 @@ import { QUERIES, type QueryName } from "./queries.js";
 import { queryPages, type ResourceGraphRow } from "./resourceGraph.js";
 import type {
   AttachedResource,
-  FederatedCredential,
   Identity,
   RoleAssignment,
   RoleDefinition,
@@ -12,6 +11,7 @@ import type {
   Tags,
 } from "../model.js";
 import { resourceGroupOf, subscriptionOf } from "../model.js";
+import { toRolePermissions } from "./rolePermissions.js";
 
 /** Reads the estate through Resource Graph and turns rows into the plain snapshot types. */
 export interface ReadOptions {
@@ -168,49 +168,16 @@ export function toRoleAssignment(row: ResourceGraphRow): RoleAssignment | undefi
   return assignment;
 }
 
-/** A list property in either casing: Resource Graph answers `Actions`, ARM `actions` (DESIGN.md "Fidelity"). */
-function listProperty(entry: Record<string, unknown>, camel: string): string[] {
-  const pascal = camel.charAt(0).toUpperCase() + camel.slice(1);
-  const value = entry[camel] ?? entry[pascal];
-  return Array.isArray(value) ? value.map(str) : [];
-}
-
 export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefined {
   const id = str(row["id"]);
   if (!id) return undefined;
-  const entries = Array.isArray(row["permissions"]) ? (row["permissions"] as unknown[]) : [];
-  const permissions: RolePermission[] = entries
-    .filter((entry): entry is Record<string, unknown> => entry !== null && typeof entry === "object")
-    .map((entry) => ({ actions: listProperty(entry, "actions"), notActions: listProperty(entry, "notActions") }));
   return {
     id,
     name: (str(row["name"]) || id.slice(id.lastIndexOf("/") + 1)).toLowerCase(),
     roleName: str(row["roleName"]),
     roleType: str(row["roleType"]),
-    actions: permissions.flatMap((entry) => entry.actions),
-    permissions,
+    permissions: toRolePermissions(row["permissions"]),
   };
-}
-
-const FIC = /^(.*\/userAssignedIdentities\/[^/]+)\/federatedIdentityCredentials\/([^/]+)$/i;
-
-export function toFederatedCredential(row: ResourceGraphRow): FederatedCredential | undefined {
-  const id = str(row["id"]);
-  const match = FIC.exec(id);
-  if (!match) return undefined;
-  const credential: FederatedCredential = {
-    id,
-    name: str(row["name"]) || (match[2] ?? ""),
-    identityId: match[1] ?? "",
-    issuer: str(row["issuer"]),
-    subject: str(row["subject"]),
-    audiences: Array.isArray(row["audiences"]) ? (row["audiences"] as unknown[]).map(str) : [],
-  };
-  // A flexible credential: `{ value, languageVersion }` (DESIGN.md "Estate additions").
-  const expression = row["claimsMatchingExpression"];
-  if (expression && typeof expression === "object") credential.claimsMatchingExpression = str((expression as Record<string, unknown>)["value"]);
-  else if (typeof expression === "string" && expression) credential.claimsMatchingExpression = expression;
-  return credential;
 }
 
 export function toSubscription(row: ResourceGraphRow): Subscription | undefined {
@@ -229,8 +196,6 @@ export const readAttachments = (clients: AzureClients, options: ReadOptions = {}
   collect(rowsOf(clients, "attachments", toAttachedResource, options));
 export const readRoleDefinitions = (clients: AzureClients, options: ReadOptions = {}): Promise<RoleDefinition[]> =>
   collect(rowsOf(clients, "roleDefinitions", toRoleDefinition, options));
-export const readFederatedCredentials = (clients: AzureClients, options: ReadOptions = {}): Promise<FederatedCredential[]> =>
-  collect(rowsOf(clients, "federatedCredentials", toFederatedCredential, options));
 export const readSubscriptions = (clients: AzureClients, options: ReadOptions = {}): Promise<Subscription[]> =>
   collect(rowsOf(clients, "subscriptions", toSubscription, options));
 /** Role assignments can number in the millions: streamed page by page. */

@@ -2,7 +2,8 @@
  * Every Resource Graph query the project sends, in one place. Each starts with a tag comment: the
  * local emulator answers by tag (it cannot run KQL) with the same projection. Each projects `id`
  * (Resource Graph pages with $skipToken only then) and orders by it, so pages are stable; the one
- * aggregate (a count) answers in a single row.
+ * aggregate (a count) answers in a single row. Federated identity credentials are not in any Resource
+ * Graph table: they are listed through ARM (federatedCredentials.ts).
  */
 export const QUERIES = {
   identities: `// uami-guard:identities
@@ -33,13 +34,6 @@ authorizationresources
 | where type =~ 'microsoft.authorization/roledefinitions'
 | project id, name, roleName = tostring(properties.roleName), roleType = tostring(properties.type),
     permissions = properties.permissions
-| order by id asc`,
-
-  federatedCredentials: `// uami-guard:federated-credentials
-resources
-| where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials'
-| project id, name, issuer = tostring(properties.issuer), subject = tostring(properties.subject),
-    audiences = properties.audiences
 | order by id asc`,
 
   // Management groups above each subscription, nearest first: Learn "Resource Graph sample queries for

@@ -1,5 +1,5 @@
 import type { AzureClients } from "../azure/clients.js";
-import { listRoleAssignmentIdsFor, readFederatedCredential, readResourceIdentity, readRoleAssignment, readRoleDefinition } from "../azure/arm.js";
+import { listRoleAssignmentIdsFor, listRoleAssignmentsFor, readFederatedCredential, readResourceIdentity, readRoleAssignment, readRoleDefinition } from "../azure/arm.js";
 import { getDirectoryObjectsByIds } from "../azure/directory.js";
 import { QUERIES } from "../azure/queries.js";
 import { queryPages } from "../azure/resourceGraph.js";
@@ -7,15 +7,17 @@ import { toAttachedResource } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
-import type { Incomplete, RoleDefinition } from "../model.js";
+import type { Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
 import { eventRules } from "../rules/index.js";
 import { approvalOf } from "../rules/lib/approval.js";
-import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
+import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
+import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
+import { identityScopeTree } from "../rules/lib/scopes.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
-import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachmentBaselineStore, EventDedupeStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
@@ -30,6 +32,8 @@ export interface EventDependencies {
   dedupe: EventDedupeStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
+  /** The graded identities of the last sweep (identity-assign-right-granted); absent: that rule sees none. */
+  graded?: GradedIdentityStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
@@ -110,6 +114,7 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (!assignment) return facts;
       facts.roleAssignment = assignment;
       [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
+      await gatherExposureFacts(facts, assignment, deps, incomplete);
       return facts;
     }
     case "attachment-write": {
@@ -131,6 +136,35 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       return facts;
     case "identity-write":
       return facts;
+  }
+}
+
+/**
+ * For identity-assign-right-granted: when the new grant gives assign or federate rights, the graded identities
+ * (identity catalog) its scope contains and the assignee's assignments now ("already as privileged"). A
+ * failed listing leaves that exclusion unchecked (reported as incomplete), never drops the finding.
+ */
+async function gatherExposureFacts(facts: EventFacts, assignment: RoleAssignment, deps: EventDependencies, incomplete: Incomplete[]): Promise<void> {
+  if (!deps.graded || !isRuleEnabled(deps.policy, "identity-assign-right-granted")) return;
+  const definitions = facts.roleDefinitions ?? new Map<string, RoleDefinition>();
+  if (rightsGiven(rightsOfPermissions(rolePermissions(roleDefinitionGuid(assignment.roleDefinitionId), definitions))).length === 0) return;
+  const graded = (await deps.graded.list()).filter((identity) => identityScopeTree(identity.identityId, identity.managementGroups).contains(assignment.scope, identity.identityId));
+  facts.gradedIdentities = graded;
+  if (graded.length === 0) return;
+  const subscriptions = [...new Set(graded.map((identity) => subscriptionOf(identity.identityId)?.toLowerCase() ?? "").filter(Boolean))];
+  try {
+    const listed = (await Promise.all(subscriptions.map((subscription) => listRoleAssignmentsFor(deps.clients, subscription, assignment.principalId)))).flat();
+    const byId = new Map(listed.map((held) => [held.id.toLowerCase(), held]));
+    facts.assigneeAssignments = [...byId.values()];
+    const merged = new Map(definitions);
+    for (const guid of new Set(facts.assigneeAssignments.map((held) => roleDefinitionGuid(held.roleDefinitionId)))) {
+      if (merged.has(guid)) continue;
+      const held = facts.assigneeAssignments.find((item) => roleDefinitionGuid(item.roleDefinitionId) === guid);
+      if (held) for (const [key, value] of await roleDefinitionsFor(deps.clients, held.roleDefinitionId)) merged.set(key, value);
+    }
+    facts.roleDefinitions = merged;
+  } catch (error) {
+    incomplete.push({ check: "assignee-assignments", reason: `role assignments of ${assignment.principalId} could not be listed: ${errorMessage(error)}`, affected: 1 });
   }
 }
 

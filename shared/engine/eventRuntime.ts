@@ -1,6 +1,6 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
+import { AttachmentBaselineStore, EventDedupeStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import { TableFindingStateStore } from "../state/findingStateTable.js";
 import { NotificationOutbox } from "../notify/outbox.js";
 import { Notifier } from "../notify/notifier.js";
@@ -38,14 +38,15 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     dedupe: new EventDedupeStore(clients.table(TABLES.dedupe)),
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
+    graded: new GradedIdentityStore(clients.table(TABLES.identities)),
   };
 }
 
 /** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
 export function sweepJobStores(clients: AzureClients, policy: Policy, options: { notify: boolean }): SweepJobStores {
-  const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
+  const { baseline, catalog, graded, dedupe } = eventDependencies(clients, policy);
   const notifier = options.notify ? notifierFor(clients) : undefined;
-  return { findings: new TableFindingStateStore(clients.table(TABLES.findings)), baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) };
+  return { findings: new TableFindingStateStore(clients.table(TABLES.findings)), baseline, catalog, dedupe, ...(graded ? { graded } : {}), ...(notifier ? { notifier } : {}) };
 }
 
 /** The app's cleanup: journal and claims in the journal table, actions as work items on the cleanup queue. */

@@ -3,32 +3,40 @@ import { getDirectoryObjectsByIds, GET_BY_IDS_LIMIT } from "../azure/directory.j
 import { defaultPolicy, type Policy } from "../config/policy.js";
 import {
   readAttachments,
-  readFederatedCredentials,
   readIdentities,
   readRoleDefinitions,
   readSubscriptions,
   streamRoleAssignments,
   type ReadOptions,
 } from "../azure/estateReader.js";
+import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import { InventoryBuilder, type Inventory } from "../inventory.js";
+import { ServiceCallFailed } from "../errors.js";
 
 /**
- * The access-review inventory: read everything through Resource Graph, join, grade, and work out who can act
- * as each graded identity (`policy` gives the exclusions). The holders found are looked up in Microsoft Graph
- * so a deleted one is left out as the sweep leaves it out; a failed lookup leaves them in (unknown, not deleted).
+ * The access-review inventory: read everything through Resource Graph and each identity's federated
+ * credentials through ARM, join, grade, and work out who can act as each graded identity (`policy` gives
+ * the exclusions). Evidence with a gap is no evidence: an identity whose credentials could not be listed
+ * fails the inventory. Exposure holders are looked up in Microsoft Graph so a deleted one is left out as
+ * the sweep leaves it out; a failed lookup leaves them in (unknown, not deleted).
  */
 export async function collectInventory(clients: AzureClients, options: ReadOptions & { policy?: Policy } = {}): Promise<Inventory> {
   const policy = options.policy ?? defaultPolicy();
-  const [identities, roleDefinitions, attachments, federatedCredentials, subscriptions] = await Promise.all([
-    readIdentities(clients, options),
+  const identitiesRead = readIdentities(clients, options);
+  const [identities, roleDefinitions, attachments, subscriptions, listing] = await Promise.all([
+    identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
-    readFederatedCredentials(clients, options),
     readSubscriptions(clients, options),
+    identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) })),
   ]);
+  const [failure] = listing.failed;
+  if (failure) {
+    throw new ServiceCallFailed("arm", undefined, `arm: federated credentials of ${listing.failed.length} identities could not be listed (first: ${failure.identityId}: ${failure.reason})`);
+  }
   const builder = new InventoryBuilder(identities, roleDefinitions);
   builder.addAttachments(attachments);
-  builder.addFederatedCredentials(federatedCredentials);
+  builder.addFederatedCredentials(listing.credentials);
   for await (const page of streamRoleAssignments(clients, options)) builder.addRoleAssignments(page);
   const holders = builder.exposureHolders(policy, subscriptions);
   for (let at = 0; at < holders.length; at += GET_BY_IDS_LIMIT) {

@@ -3,7 +3,6 @@ import type { AzureClients } from "../azure/clients.js";
 import { getDirectoryObjectsByIds, GET_BY_IDS_LIMIT } from "../azure/directory.js";
 import {
   readAttachments,
-  readFederatedCredentials,
   readIdentities,
   readRoleDefinitions,
   readSubscriptions,
@@ -11,13 +10,14 @@ import {
   type ReadOptions,
 } from "../azure/estateReader.js";
 import { readLastSignIns } from "../azure/signIns.js";
+import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
 import type { AttachedResource, Identity, Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex, type SweepIndex } from "../rules/lib/sweepIndex.js";
+import { buildSweepIndex, indexCredentials, type SweepIndex } from "../rules/lib/sweepIndex.js";
 import { ExposureCollector } from "../rules/lib/exposure.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus, SweepInventory } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
@@ -41,6 +41,7 @@ const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 export const CHECK_AFFECTS: Record<string, string[]> = {
   "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
   "sign-in-logs": ["stale-identity"],
+  "federated-credentials": ["unattached-identity"],
 };
 
 /**
@@ -60,11 +61,16 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const collector = new FindingCollector(policy, new Map(sweepRules.map((rule) => [rule.meta.id, rule.meta])), now);
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
-  const [identities, roleDefinitions, attachments, federatedCredentials, subscriptions, lastSignIns] = await Promise.all([
-    readIdentities(clients, options),
+  const identitiesRead = readIdentities(clients, options);
+  // Federated credentials come from ARM, one call per identity, paced by each subscription's read
+  // bucket: the listing runs beside the role-assignment stream and joins the index before the
+  // inventory rules, the only ones that read it.
+  const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
+  credentialsListed.catch(() => undefined);
+  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
+    identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
-    readFederatedCredentials(clients, options),
     readSubscriptions(clients, options),
     signInsWanted
       ? readLastSignIns(clients, policy.signInLogs.workspaceId ?? "", policy.signInLogs.lookbackDays).catch((error: unknown) => {
@@ -84,7 +90,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     identities,
     attachments,
     roleDefinitions,
-    federatedCredentials,
+    federatedCredentials: [],
+    federatedCredentialsUnknown: new Set(),
     assignmentsByPrincipal: new Map(),
     subscriptionsInScope,
     subscriptions,
@@ -126,6 +133,19 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   }
   await resolver.flush();
   incomplete.push(...resolver.incomplete());
+
+  const listing = await credentialsListed;
+  inventory.federatedCredentials = listing.credentials;
+  index.credentialsByIdentity = indexCredentials(listing.credentials);
+  for (const failure of listing.failed) inventory.federatedCredentialsUnknown?.add(failure.identityId.toLowerCase());
+  const [firstFailure] = listing.failed;
+  if (firstFailure) {
+    incomplete.push({
+      check: "federated-credentials",
+      reason: `ARM did not list the federated credentials of ${listing.failed.length} identities (first: ${firstFailure.identityId}: ${firstFailure.reason})`,
+      affected: listing.failed.length,
+    });
+  }
 
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
   options.onIndex?.(index);

@@ -2,8 +2,9 @@ import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
 import type { RunReport } from "../findings.js";
 import type { FindingStateStore } from "../state/findingStateTable.js";
-import type { AttachmentBaselineStore, EventDedupeStore, IdentityCatalogStore } from "../state/eventStores.js";
-import type { AttachedResource, Identity } from "../model.js";
+import type { AttachmentBaselineStore, EventDedupeStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachedResource, GradedIdentity, Identity } from "../model.js";
+import type { SweepIndex } from "../rules/lib/sweepIndex.js";
 import type { Notifier } from "../notify/notifier.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
@@ -24,6 +25,8 @@ export interface SweepJobStores {
   /** Refreshed from what the sweep read, so event handling compares against current attachments. */
   baseline?: AttachmentBaselineStore;
   catalog?: IdentityCatalogStore;
+  /** The graded identities, for identity-assign-right-granted. */
+  graded?: GradedIdentityStore;
   dedupe?: EventDedupeStore;
   notifier?: Notifier;
 }
@@ -40,6 +43,24 @@ export function sightingsFrom(previous: Map<string, FindingRecord>): { consecuti
   return { consecutive: (fingerprint) => (open(fingerprint)?.consecutive ?? 0) + 1, firstSeen: (fingerprint) => open(fingerprint)?.firstSeen };
 }
 
+/** The critical/high identities of a sweep, with what the event rule needs to judge a new grant over them. */
+export function gradedIdentities(index: SweepIndex): { identities: GradedIdentity[]; subscriptions: Set<string> } {
+  const identities: GradedIdentity[] = [];
+  const collector = index.inventory.exposure;
+  for (const identity of collector ? index.inventory.identities : []) {
+    const graded = collector?.gradeOf(identity);
+    if (!graded) continue;
+    identities.push({
+      identityId: identity.id,
+      principalId: identity.principalId,
+      grade: graded.grade === "critical" ? "critical" : "high",
+      gradeScopes: graded.scopes,
+      managementGroups: [...index.scopeTree.groupsOf(identity.subscriptionId)],
+    });
+  }
+  return { identities, subscriptions: index.inventory.subscriptionsInScope };
+}
+
 export async function runSweepJob(
   clients: AzureClients,
   policy: Policy,
@@ -50,7 +71,13 @@ export async function runSweepJob(
   const scope = sweepScopeKey(options.subscriptions ?? []);
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
-  const report = await runSweep(clients, policy, { ...options, now, onInventory: (identities, attachments) => (read = { identities, attachments }) });
+  let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
+  const report = await runSweep(clients, policy, {
+    ...options,
+    now,
+    onInventory: (identities, attachments) => (read = { identities, attachments }),
+    ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
+  });
   const plan = options.actions
     ? planActions(report, policy, options.actions, { ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now }, scope)
     : undefined;
@@ -60,6 +87,7 @@ export async function runSweepJob(
     await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
+  if (graded) await stores.graded?.replace(graded.identities, graded.subscriptions);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   const notifications = await stores.notifier?.afterSweep(scope, lifecycle, report, policy, now);
   if (plan && options.actions) await takeActions(report, plan, clients, policy, options.actions);

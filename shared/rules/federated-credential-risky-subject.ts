@@ -40,7 +40,7 @@ export const rule: InventoryRule = {
         evidence: {
           issuer: credential.issuer,
           subject: credential.subject,
-          ...(credential.claimsMatchingExpression !== undefined ? { claimsMatchingExpression: credential.claimsMatchingExpression } : {}),
+          ...(credential.claimsMatchingExpression !== undefined ? { claimsMatchingExpression: credential.claimsMatchingExpression.value } : {}),
           reasons: reasons.map((reason) => reason.reason),
         },
       });

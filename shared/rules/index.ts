@@ -1,6 +1,7 @@
 import type { EventRule, SweepRule } from "./types.js";
 import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
 import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
+import { rule as identityAssignRightGranted } from "./identity-assign-right-granted.js";
 import { rule as identityChangeOutsidePipeline } from "./identity-change-outside-pipeline.js";
 import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
 import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
@@ -39,6 +40,7 @@ export const sweepRules: readonly SweepRule[] = [
 export const eventRules: readonly EventRule[] = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
+  identityAssignRightGranted,
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,

@@ -1,5 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
+import type { AttachedResource, DirectoryObject, FederatedCredential, GradedIdentity, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
 import type { ExposureCollector } from "./lib/exposure.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
@@ -67,6 +67,8 @@ export interface SweepInventory {
   attachments: AttachedResource[];
   roleDefinitions: RoleDefinition[];
   federatedCredentials: FederatedCredential[];
+  /** Identities (lower-cased ids) whose federated credentials ARM did not list: unknown, not "none". */
+  federatedCredentialsUnknown?: Set<string>;
   /** Role assignments held per principal id (lower-case), counted while streaming. */
   assignmentsByPrincipal: Map<string, number>;
   /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
@@ -94,6 +96,10 @@ export interface EventFacts {
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;
+  /** role-assignment-write whose role gives assign or federate: graded identities (identity catalog) its scope contains. */
+  gradedIdentities?: GradedIdentity[];
+  /** ...and the assignee's role assignments as ARM lists them now ("already as privileged"); undefined: not read. */
+  assigneeAssignments?: RoleAssignment[];
 }
 
 export interface EventRule {

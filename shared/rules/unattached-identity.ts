@@ -27,6 +27,8 @@ export const rule: InventoryRule = {
     for (const identity of index.inventory.identities) {
       const key = idKey(identity.id);
       if (index.attachmentsByIdentity.has(key) || index.credentialsByIdentity.has(key)) continue;
+      // Its credentials could not be listed: it may be used by a federated workload.
+      if (index.inventory.federatedCredentialsUnknown?.has(key)) continue;
       const roleAssignments = assignmentCount(index, identity);
       findings.push({
         ruleId: "unattached-identity",

@@ -2,7 +2,9 @@ import { createHash } from "node:crypto";
 import type { TransactionAction } from "@azure/data-tables";
 import { TableStore } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { idKey } from "../model.js";
+import { idKey, type GradedIdentity } from "../model.js";
+
+export type { GradedIdentity } from "../model.js";
 
 /** Table storage keys cannot contain / \ # ? or control characters: ids are hashed. */
 export function rowKeyFor(value: string): string {
@@ -227,5 +229,79 @@ export class IdentityCatalogStore extends TableStore {
         throw toServiceCallFailed("tableStorage", error);
       }
     }
+  }
+}
+
+const GRADED = "graded";
+
+/**
+ * The graded identities, in one small partition (a few hundred rows in a large tenant): a role-assignment
+ * event that gives assign or federate rights reads them all at once.
+ */
+export class GradedIdentityStore extends TableStore {
+  async list(): Promise<GradedIdentity[]> {
+    await this.ensure();
+    const graded: GradedIdentity[] = [];
+    try {
+      for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: `PartitionKey eq '${GRADED}'` } })) {
+        const grade = entity["grade"] === "critical" ? "critical" : entity["grade"] === "high" ? "high" : undefined;
+        if (!grade) continue;
+        graded.push({
+          identityId: String(entity["identityId"] ?? ""),
+          principalId: String(entity["principalId"] ?? ""),
+          grade,
+          gradeScopes: parseList(entity["gradeScopes"]),
+          managementGroups: parseList(entity["managementGroups"]),
+        });
+      }
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+    return graded;
+  }
+
+  /** Replaces the graded identities of the swept subscriptions (lower-case ids) with `identities`. */
+  async replace(identities: GradedIdentity[], subscriptions: ReadonlySet<string>): Promise<void> {
+    const current = await this.list();
+    const keep = new Set(identities.map((identity) => rowKeyFor(idKey(identity.identityId))));
+    const stale = current.filter((identity) => {
+      const subscription = /^\/subscriptions\/([^/]+)/i.exec(identity.identityId)?.[1]?.toLowerCase();
+      return subscription !== undefined && subscriptions.has(subscription) && !keep.has(rowKeyFor(idKey(identity.identityId)));
+    });
+    const actions: TransactionAction[] = [
+      ...identities.map(
+        (identity): TransactionAction => [
+          "upsert",
+          {
+            partitionKey: GRADED,
+            rowKey: rowKeyFor(idKey(identity.identityId)),
+            identityId: identity.identityId,
+            principalId: identity.principalId,
+            grade: identity.grade,
+            gradeScopes: JSON.stringify(identity.gradeScopes),
+            managementGroups: JSON.stringify(identity.managementGroups),
+          },
+          "Replace",
+        ],
+      ),
+      ...stale.map((identity): TransactionAction => ["delete", { partitionKey: GRADED, rowKey: rowKeyFor(idKey(identity.identityId)) }]),
+    ];
+    for (let start = 0; start < actions.length; start += 100) {
+      try {
+        await this.table.submitTransaction(actions.slice(start, start + 100));
+      } catch (error) {
+        throw toServiceCallFailed("tableStorage", error);
+      }
+    }
+  }
+}
+
+function parseList(value: unknown): string[] {
+  if (typeof value !== "string") return [];
+  try {
+    const parsed = JSON.parse(value) as unknown;
+    return Array.isArray(parsed) ? parsed.map(String) : [];
+  } catch {
+    return [];
   }
 }

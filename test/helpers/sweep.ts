@@ -110,6 +110,6 @@ export function exposureIndex(input: IndexInput & { subscriptions?: Subscription
 }
 
 export function customRole(guid: string, permissions: Array<{ actions: string[]; notActions?: string[] }>, roleName = `custom-${guid}`): RoleDefinition {
-  const entries = permissions.map((entry) => ({ actions: entry.actions, notActions: entry.notActions ?? [] }));
-  return { id: `${S}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid, roleName, roleType: "CustomRole", actions: entries.flatMap((entry) => entry.actions), permissions: entries };
+  const entries = permissions.map((entry) => ({ actions: entry.actions, notActions: entry.notActions ?? [], dataActions: [], notDataActions: [] }));
+  return { id: `${S}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid, roleName, roleType: "CustomRole", permissions: entries };
 }

@@ -36,11 +36,21 @@ describe("sweep engine against the emulator", () => {
       "identity-name-invalid": 3,
       "cross-environment-attachment": 1,
       "shared-identity-sprawl": 1,
+      // Issue 16: exposure and federation (the demo's background users hold Owner/Contributor/Managed Identity
+      // Operator widely; the plants are listed in generateDemoEstate.ts).
+      "privileged-identity-exposed": 190,
+      "federated-credential-untrusted-issuer": 1,
+      "federated-credential-risky-subject": 2,
     });
     expect(report.incomplete).toEqual([]);
-    expect(report.summary).toMatchObject({ identities: 52, roleAssignments: 2475, findings: 38 });
-    // Floor: one page per small query, ceil(2,475/1,000) role-assignment pages, ceil(distinct principals/1,000) Graph calls.
+    // Issue 16 added 4 planted role assignments (2,475 before) and the exposure findings.
+    expect(report.summary).toMatchObject({ identities: 52, roleAssignments: 2479, findings: 231 });
+    // Floor: one page per small query, ceil(2,479/1,000) role-assignment pages, ceil(distinct principals/1,000) Graph calls.
+    // Issue #14 changed this from 4 + 3: federated credentials are no Resource Graph query any more but
+    // one ARM list per identity; issue #16 added the subscriptions query (management-group chains): 3 + 3 → 4 + 3.
     expect(count(target, "resourceGraph")).toBe(4 + 3);
+    const ficLists = target.emulator.requests.filter((request) => request.service === "arm" && /\/federatedIdentityCredentials$/i.test(request.path));
+    expect(ficLists).toHaveLength(52);
     expect(count(target, "graph")).toBe(1);
     const fingerprints = new Set(report.findings.map((finding) => finding.fingerprint));
     expect(fingerprints.size).toBe(report.findings.length);

@@ -19,7 +19,7 @@ describe("InventoryBuilder", () => {
   it("joins attachments, credentials and role assignments case-insensitively", () => {
     const builder = new InventoryBuilder(
       [identity("id-a", "P-A"), identity("id-b", "p-b")],
-      [{ id: "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", name: "acdd72a7-3385-48ef-bd42-f606fba81ae7", roleName: "Reader", roleType: "BuiltInRole", actions: ["*/read"] }],
+      [{ id: "/providers/Microsoft.Authorization/roleDefinitions/acdd72a7-3385-48ef-bd42-f606fba81ae7", name: "acdd72a7-3385-48ef-bd42-f606fba81ae7", roleName: "Reader", roleType: "BuiltInRole", permissions: [{ actions: ["*/read"], notActions: [], dataActions: [], notDataActions: [] }] }],
     );
     builder.addAttachments([
       { id: `${SUB}/Microsoft.Compute/virtualMachines/vm1`, name: "vm1", type: "Microsoft.Compute/virtualMachines", subscriptionId: "s1", resourceGroup: "rg", tags: {}, identityType: "UserAssigned", userAssignedIdentityIds: [`${SUB.toLowerCase()}/microsoft.managedidentity/userassignedidentities/id-a`, `${SUB}/Microsoft.ManagedIdentity/userAssignedIdentities/gone`] },

@@ -64,7 +64,15 @@ const PROJECTIONS: Record<string, Projection> = {
       name: definition.name,
       roleName: definition.properties.roleName,
       roleType: definition.properties.type ?? "CustomRole",
-      permissions: definition.properties.permissions,
+      // Resource Graph's casing (Microsoft's sample query reads permissionsList.Actions / .DataActions;
+      // MicrosoftDocs/azure-docs articles/governance/includes/resource-graph/query/authorization-resources-role-definitions-actions-list.md),
+      // not ARM's `actions`: the emulator answers each API as that API does.
+      permissions: definition.properties.permissions.map((permission) => ({
+        Actions: permission.actions,
+        NotActions: permission.notActions,
+        DataActions: permission.dataActions,
+        NotDataActions: permission.notDataActions,
+      })),
     })),
   subscriptions: (store) =>
     store.subscriptions.map((subscription) => ({
@@ -72,15 +80,6 @@ const PROJECTIONS: Record<string, Projection> = {
       subscriptionId: subscription.subscriptionId,
       name: subscription.displayName ?? subscription.subscriptionId,
       managementGroupAncestorsChain: subscription.managementGroupAncestorsChain ?? [],
-    })),
-  "federated-credentials": (store) =>
-    [...store.federatedCredentials.values()].map((credential) => ({
-      id: credential.id,
-      name: credential.name,
-      issuer: credential.properties.issuer,
-      subject: credential.properties.subject,
-      audiences: credential.properties.audiences,
-      ...(credential.properties.claimsMatchingExpression ? { claimsMatchingExpression: credential.properties.claimsMatchingExpression } : {}),
     })),
 };
 
@@ -102,6 +101,11 @@ export class ResourceGraphRoute {
     }
     const body = request.body as { query?: unknown; subscriptions?: unknown; options?: Record<string, unknown> } | null;
     if (!body || typeof body.query !== "string") return armError(400, "BadRequest", "The request body must contain a query.");
+    // No Resource Graph table lists federated identity credentials (they are read through ARM); a
+    // query for them would come back empty from Azure, so the emulator refuses it loudly instead.
+    if (/federatedidentitycredentials/i.test(body.query)) {
+      return armError(400, "InvalidQuery", "Query is invalid: federated identity credentials are not in Resource Graph; list them through ARM.");
+    }
     const tag = /^\s*\/\/\s*uami-guard:([a-z0-9-]+)/.exec(body.query)?.[1];
     if (tag === "role-assignment-count") return this.count(body.subscriptions);
     const projection = tag ? PROJECTIONS[tag] : undefined;

@@ -1,5 +1,8 @@
 import type { RoleDefinition, RolePermission } from "../../model.js";
 
+/** What matching needs of a permission entry (data actions never grant a control-plane action). */
+export type ActionPermission = Pick<RolePermission, "actions" | "notActions">;
+
 // Azure RBAC action matching (RULES.md "Exposure"; Learn "Azure role definitions", section Actions: the
 // wildcard character matches zero or more characters): case-insensitive; `*` matches any run of characters,
 // `/` included, possibly empty; `/*/` also matches a single `/`, so Managed Identity Operator's
@@ -34,13 +37,13 @@ export function actionMatches(pattern: string, action: string): boolean {
   return patternRegex(pattern).test(action);
 }
 
-/** The permission entries of a definition (a definition read without them: its actions, no notActions). */
-export function permissionsOf(definition: RoleDefinition): RolePermission[] {
-  return definition.permissions ?? [{ actions: definition.actions, notActions: [] }];
+/** The permission entries of a definition. */
+export function permissionsOf(definition: RoleDefinition): ActionPermission[] {
+  return definition.permissions;
 }
 
 /** A role grants A when one entry's actions match A and none of that entry's notActions do. */
-export function grantsAction(permissions: readonly RolePermission[], action: string): boolean {
+export function grantsAction(permissions: readonly ActionPermission[], action: string): boolean {
   return permissions.some(
     (entry) => entry.actions.some((pattern) => actionMatches(pattern, action)) && !entry.notActions.some((pattern) => actionMatches(pattern, action)),
   );

@@ -1,8 +1,8 @@
 import type { Policy, Severity } from "../../config/policy.js";
-import type { AttachedResource, Identity, RoleAssignment, RoleDefinition, RolePermission } from "../../model.js";
+import type { AttachedResource, Identity, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import type { PrincipalStatus } from "../types.js";
-import { grantsAction } from "./actions.js";
+import { grantsAction, type ActionPermission } from "./actions.js";
 import { atLeast, privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
 import type { ScopeTree } from "./scopes.js";
 
@@ -42,7 +42,7 @@ export interface ExposureEntry {
 }
 
 /** Rights bits of a role: assign, federate, and one bit per run-code resource type. */
-export function rightsOfPermissions(permissions: readonly RolePermission[]): number {
+export function rightsOfPermissions(permissions: readonly ActionPermission[]): number {
   if (permissions.length === 0) return 0;
   let bits = 0;
   if (grantsAction(permissions, ASSIGN_ACTION)) bits |= ASSIGN_BIT;
@@ -51,6 +51,11 @@ export function rightsOfPermissions(permissions: readonly RolePermission[]): num
     if (actions.some((action) => grantsAction(permissions, action))) bits |= RUN_CODE_BIT.get(type.toLowerCase()) ?? 0;
   });
   return bits;
+}
+
+/** The identity-level rights (assign, federate) in a rights value. */
+export function rightsGiven(bits: number): Array<"assign" | "federate"> {
+  return [...(bits & ASSIGN_BIT ? (["assign"] as const) : []), ...(bits & FEDERATE_BIT ? (["federate"] as const) : [])];
 }
 
 /** What a role amounts to, computed once per role per sweep. */

@@ -30,13 +30,13 @@ export interface RiskyReason {
 }
 
 /** Why a credential trusts more than one protected workload (RULES.md `federated-credential-risky-subject`). */
-export function riskyReasons(credential: { issuer: string; subject: string; claimsMatchingExpression?: string }): RiskyReason[] {
+export function riskyReasons(credential: { issuer: string; subject: string; claimsMatchingExpression?: { value: string } }): RiskyReason[] {
   const reasons: RiskyReason[] = [];
   if (GITHUB_ISSUER.test(credential.issuer) && PULL_REQUEST_SUBJECT.test(credential.subject.trim())) {
     reasons.push({ severity: "high", reason: `subject ${credential.subject} gives a token to the workflow run of any pull request` });
   }
   if (credential.claimsMatchingExpression !== undefined) {
-    reasons.push({ severity: "medium", reason: `flexible credential: claims matching expression ${credential.claimsMatchingExpression} can match more than one workload` });
+    reasons.push({ severity: "medium", reason: `flexible credential: claims matching expression ${credential.claimsMatchingExpression.value} can match more than one workload` });
   }
   return reasons;
 }

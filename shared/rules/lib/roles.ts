@@ -1,7 +1,7 @@
-import type { RoleAssignment, RoleDefinition, RolePermission, ScopeLevel } from "../../model.js";
+import type { RoleAssignment, RoleDefinition, ScopeLevel } from "../../model.js";
 import { roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { severityRank, type Severity } from "../../config/policy.js";
-import { grantsAction, permissionsOf } from "./actions.js";
+import { grantsAction, permissionsOf, type ActionPermission } from "./actions.js";
 
 export const BUILT_IN_ROLES = {
   owner: "8e3af657-a8ff-443c-a75c-2fe8c4bcb635",
@@ -20,7 +20,7 @@ export const BUILT_IN_ROLES = {
  * (Owner, Contributor, User Access Administrator, RBAC Administrator) and identity.md
  * @1b4e136a1da731e1ed16444eb6ce5701bcd8c0f4 (Managed Identity Operator, Managed Identity Contributor).
  */
-const FALLBACK: Record<string, [string, RolePermission[]]> = {
+const FALLBACK: Record<string, [string, ActionPermission[]]> = {
   [BUILT_IN_ROLES.owner]: ["Owner", [{ actions: ["*"], notActions: [] }]],
   [BUILT_IN_ROLES.contributor]: [
     "Contributor",
@@ -90,7 +90,7 @@ const FALLBACK: Record<string, [string, RolePermission[]]> = {
 };
 
 /** The permission entries of the role an assignment names: from the snapshot, else the built-in fallback, else none. */
-export function rolePermissions(guid: string, definitions: Map<string, RoleDefinition>): RolePermission[] {
+export function rolePermissions(guid: string, definitions: Map<string, RoleDefinition>): ActionPermission[] {
   const definition = definitions.get(guid);
   if (definition) return permissionsOf(definition);
   return FALLBACK[guid]?.[1] ?? [];
@@ -106,7 +106,7 @@ const ANY_RESOURCE_WRITE = "Uamiguard.Probe/anyResourceType/write";
 export type Privilege = "admin" | "contributor" | "none";
 
 /** What a set of permission entries amounts to for grading. */
-export function privilegeOfPermissions(permissions: readonly RolePermission[]): Privilege {
+export function privilegeOfPermissions(permissions: readonly ActionPermission[]): Privilege {
   if (permissions.length === 0) return "none";
   if (grantsAction(permissions, ROLE_ASSIGNMENT_WRITE)) return "admin";
   if (grantsAction(permissions, ANY_RESOURCE_WRITE)) return "contributor";

@@ -80,3 +80,8 @@ export class ScopeTree {
     return i === o || i.startsWith(`${o}/`);
   }
 }
+
+/** The tree of one identity's subscription, from the management groups its catalog entry keeps. */
+export function identityScopeTree(identityId: string, managementGroups: readonly string[]): ScopeTree {
+  return new ScopeTree([{ subscriptionId: subscriptionOf(identityId) ?? "", managementGroups: [...managementGroups] }]);
+}

@@ -29,11 +29,17 @@ export function buildSweepIndex(inventory: SweepInventory): SweepIndex {
   for (const resource of inventory.attachments) {
     for (const identityId of resource.userAssignedIdentityIds) push(attachmentsByIdentity, keyOf.get(identityId) ?? idKey(identityId), resource);
   }
-  const credentialsByIdentity = new Map<string, FederatedCredential[]>();
-  for (const credential of inventory.federatedCredentials) push(credentialsByIdentity, idKey(credential.identityId), credential);
+  const credentialsByIdentity = indexCredentials(inventory.federatedCredentials);
   const roleDefinitionByGuid = new Map<string, RoleDefinition>();
   for (const definition of inventory.roleDefinitions) roleDefinitionByGuid.set(roleDefinitionGuid(definition.id), definition);
   return { inventory, identityById, identityByPrincipal, attachmentsByIdentity, credentialsByIdentity, roleDefinitionByGuid, scopeTree: new ScopeTree(inventory.subscriptions ?? []) };
+}
+
+/** Federated credentials by the lower-cased id of their identity. */
+export function indexCredentials(credentials: readonly FederatedCredential[]): Map<string, FederatedCredential[]> {
+  const byIdentity = new Map<string, FederatedCredential[]>();
+  for (const credential of credentials) push(byIdentity, idKey(credential.identityId), credential);
+  return byIdentity;
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

@@ -12,7 +12,7 @@ const credential = (issuer: string, subject: string, claimsMatchingExpression?: 
   issuer,
   subject,
   audiences: ["api://AzureADTokenExchange"],
-  ...(claimsMatchingExpression ? { claimsMatchingExpression } : {}),
+  ...(claimsMatchingExpression ? { claimsMatchingExpression: { value: claimsMatchingExpression, languageVersion: 1 } } : {}),
 });
 
 describe("federated-credential-risky-subject", () => {

@@ -10,7 +10,7 @@ const RBAC = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const MG = "/providers/Microsoft.Management/managementGroups/root";
 const VAULT = `${RG}/providers/Microsoft.KeyVault/vaults/kv1`;
-const custom = (guid: string, actions: string[]) => ({ id: `${S}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid, roleName: `custom-${guid}`, roleType: "CustomRole", actions });
+const custom = (guid: string, actions: string[]) => ({ id: `${S}/providers/Microsoft.Authorization/roleDefinitions/${guid}`, name: guid, roleName: `custom-${guid}`, roleType: "CustomRole", permissions: [{ actions, notActions: [], dataActions: [], notDataActions: [] }] });
 
 const uami = identity("id-app-prod-uks-01");
 const sweepIndex = index({

@@ -1,0 +1,119 @@
+import pLimit from "p-limit";
+import type { AzureClients } from "./clients.js";
+import type { FederatedCredential, Identity } from "../model.js";
+import { errorMessage, statusCodeOf } from "../errors.js";
+
+/**
+ * Federated identity credentials are not in Resource Graph (no table lists
+ * `…/userAssignedIdentities/federatedIdentityCredentials`): they are listed through ARM, one call per
+ * identity (`@azure/arm-msi` federatedIdentityCredentials.list, at most 20 per identity, so one page),
+ * paced by the subscription's read bucket.
+ */
+
+/** Requests in flight per subscription: enough to keep up with 25 reads/s at real ARM latencies. */
+export const FIC_CONCURRENCY_PER_SUBSCRIPTION = 8;
+
+export interface FederatedCredentialListing {
+  credentials: FederatedCredential[];
+  /** Identities whose credentials could not be listed (ARM failed): unknown, never "none". */
+  failed: Array<{ identityId: string; reason: string }>;
+}
+
+export interface ListFederatedCredentialsOptions {
+  concurrencyPerSubscription?: number;
+  signal?: AbortSignal;
+  /** Called after each identity's listing (progress). */
+  onIdentity?: () => void;
+}
+
+export async function listFederatedCredentials(
+  clients: AzureClients,
+  identities: readonly Identity[],
+  options: ListFederatedCredentialsOptions = {},
+): Promise<FederatedCredentialListing> {
+  const bySubscription = new Map<string, Identity[]>();
+  for (const identity of identities) {
+    const key = identity.subscriptionId.toLowerCase();
+    const list = bySubscription.get(key);
+    if (list) list.push(identity);
+    else bySubscription.set(key, [identity]);
+  }
+  const credentials: FederatedCredential[][] = [];
+  const failed: FederatedCredentialListing["failed"] = [];
+  // Each subscription has its own bucket: subscriptions are listed side by side, each at its own pace.
+  await Promise.all(
+    [...bySubscription.values()].map(async (members) => {
+      const limit = pLimit(options.concurrencyPerSubscription ?? FIC_CONCURRENCY_PER_SUBSCRIPTION);
+      await Promise.all(
+        members.map((identity) =>
+          limit(async () => {
+            try {
+              credentials.push(await listFor(clients, identity, options.signal));
+            } catch (error) {
+              failed.push({ identityId: identity.id, reason: errorMessage(error) });
+            }
+            options.onIdentity?.();
+          }),
+        ),
+      );
+    }),
+  );
+  return { credentials: credentials.flat(), failed };
+}
+
+async function listFor(clients: AzureClients, identity: Identity, signal: AbortSignal | undefined): Promise<FederatedCredential[]> {
+  const found: FederatedCredential[] = [];
+  // @azure/arm-msi 2.2.0's model has no claimsMatchingExpression (a flexible credential, api-version 2025-01-31-preview
+  // in azure-rest-api-specs): its deserializer drops it, so it is read from the raw page body.
+  const expressions = new Map<string, unknown>();
+  // parsedBody is the deserialized model by then: the raw text still has the property.
+  const onResponse = (response: { bodyAsText?: string | null }): void => {
+    let body: unknown;
+    try {
+      body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
+    } catch {
+      return;
+    }
+    const value = (body as { value?: unknown } | undefined)?.value;
+    for (const raw of Array.isArray(value) ? value : []) {
+      const entry = raw as { id?: unknown; properties?: { claimsMatchingExpression?: unknown } } | null;
+      if (typeof entry?.id === "string" && entry.properties?.claimsMatchingExpression) expressions.set(entry.id.toLowerCase(), entry.properties.claimsMatchingExpression);
+    }
+  };
+  try {
+    // The msi client's pipeline paces every GET by the subscription's read bucket (clients.ts).
+    for await (const credential of clients.msi(identity.subscriptionId).federatedIdentityCredentials.list(identity.resourceGroup, identity.name, { abortSignal: signal, onResponse })) {
+      const expression = typeof credential.id === "string" ? expressions.get(credential.id.toLowerCase()) : undefined;
+      const mapped = toFederatedCredential(expression ? { ...credential, claimsMatchingExpression: expression } : credential, identity.id);
+      if (mapped) found.push(mapped);
+    }
+  } catch (error) {
+    // Deleted since Resource Graph listed it: it has no credentials any more.
+    if (statusCodeOf(error) === 404) return [];
+    throw error;
+  }
+  return found;
+}
+
+/** An ARM federated credential (ARM casing: `properties.issuer`, `subject`, `audiences`, optional `claimsMatchingExpression`). */
+export function toFederatedCredential(value: unknown, identityId: string): FederatedCredential | undefined {
+  if (!value || typeof value !== "object") return undefined;
+  const raw = value as { id?: unknown; name?: unknown; properties?: unknown } & Record<string, unknown>;
+  // The SDK flattens `properties`; a raw ARM body keeps them nested.
+  const properties = (raw.properties && typeof raw.properties === "object" ? raw.properties : raw) as Record<string, unknown>;
+  const id = typeof raw.id === "string" ? raw.id : undefined;
+  if (!id) return undefined;
+  const credential: FederatedCredential = {
+    id,
+    name: typeof raw.name === "string" ? raw.name : id.slice(id.lastIndexOf("/") + 1),
+    identityId,
+    issuer: typeof properties["issuer"] === "string" ? properties["issuer"] : "",
+    subject: typeof properties["subject"] === "string" ? properties["subject"] : "",
+    audiences: Array.isArray(properties["audiences"]) ? (properties["audiences"] as unknown[]).filter((a): a is string => typeof a === "string") : [],
+  };
+  const expression = properties["claimsMatchingExpression"] as { value?: unknown; languageVersion?: unknown } | undefined;
+  if (expression && typeof expression.value === "string") {
+    credential.claimsMatchingExpression = { value: expression.value, languageVersion: Number(expression.languageVersion ?? 1) };
+  }
+  return credential;
+}

@@ -1,0 +1,88 @@
+import { describe, expect, it } from "vitest";
+import { ArmBucketPacer } from "../../shared/azure/armPacer.js";
+import { ArmQuota } from "../../local/emulator/faults.js";
+
+/** A pacer and ARM's bucket on one fake clock; `wait` advances it. */
+function simulation(bucket: [number, number], concurrency: number, requests: number) {
+  let now = 0;
+  const quota = new ArmQuota({ reads: bucket, writes: [200, 10], deletes: [200, 10] });
+  const pacer = new ArmBucketPacer({ capacity: bucket[0], refillPerSecond: bucket[1] }, () => now, async (ms) => {
+    now += ms;
+  });
+  let throttled = 0;
+  let sent = 0;
+  const worker = async () => {
+    while (sent < requests) {
+      sent += 1;
+      const ticket = await pacer.acquire();
+      const decision = quota.take("/subscriptions/s1/resourcegroups/rg/x", "GET", "principal", now);
+      if (!decision.allowed) throttled += 1;
+      now += 1;
+      pacer.release(ticket, true, decision.headers["x-ms-ratelimit-remaining-subscription-reads"]);
+    }
+  };
+  return { run: async () => (await Promise.all(Array.from({ length: concurrency }, worker)), { throttled, elapsed: now }) };
+}
+
+describe("ArmBucketPacer against ARM's read bucket", () => {
+  it("never draws a 429 and finishes near the bucket's floor", async () => {
+    const { throttled, elapsed } = await simulation([250, 25], 8, 2000).run();
+    expect(throttled).toBe(0);
+    const floor = ((2000 - 250) / 25) * 1000;
+    expect(elapsed).toBeGreaterThanOrEqual(floor);
+    expect(elapsed).toBeLessThanOrEqual(floor * 1.1);
+  });
+
+  it("sends one request at a time until an answer says how full the bucket is", async () => {
+    const pacer = new ArmBucketPacer(undefined, () => 0, async () => undefined);
+    const first = await pacer.acquire();
+    let second = false;
+    const pending = pacer.acquire().then(() => (second = true));
+    await Promise.resolve();
+    expect(second).toBe(false);
+    pacer.release(first, true, "10");
+    await pending;
+    expect(second).toBe(true);
+  });
+
+  it("ignores an answer older than one already taken into account", async () => {
+    let now = 0;
+    const pacer = new ArmBucketPacer({ capacity: 250, refillPerSecond: 25 }, () => now, async (ms) => {
+      now += ms;
+    });
+    const probe = await pacer.acquire();
+    pacer.release(probe, true, "2");
+    const older = await pacer.acquire();
+    const newer = await pacer.acquire();
+    pacer.release(newer, true, "0");
+    pacer.release(older, true, "200");
+    const before = now;
+    await pacer.acquire();
+    // The bucket is empty (the newer answer): one token takes 40 ms to refill.
+    expect(now - before).toBeGreaterThanOrEqual(40);
+  });
+
+  it("does not pace an endpoint that sends no header", async () => {
+    const pacer = new ArmBucketPacer(undefined, () => 0, async () => {
+      throw new Error("must not wait");
+    });
+    pacer.release(await pacer.acquire(), true, undefined);
+    await Promise.all(Array.from({ length: 500 }, () => pacer.acquire()));
+  });
+});
+
+describe("emulator ArmQuota", () => {
+  it("keeps one bucket per subscription, principal and operation type with ARM's headers and Retry-After", () => {
+    const quota = ArmQuota.from({ reads: [2, 1], deletes: [1, 1] });
+    expect(quota?.take("/subscriptions/s1/x", "GET", "p", 0).headers).toEqual({ "x-ms-ratelimit-remaining-subscription-reads": "1" });
+    expect(quota?.take("/subscriptions/s1/x", "GET", "p", 0).allowed).toBe(true);
+    expect(quota?.take("/subscriptions/s1/x", "GET", "p", 0)).toEqual({ allowed: false, headers: { "x-ms-ratelimit-remaining-subscription-reads": "0", "retry-after": "1" } });
+    expect(quota?.take("/subscriptions/s1/x", "GET", "other principal", 0).allowed).toBe(true);
+    expect(quota?.take("/subscriptions/s2/x", "GET", "p", 0).allowed).toBe(true);
+    expect(quota?.take("/subscriptions/s1/x", "DELETE", "p", 0).headers).toEqual({ "x-ms-ratelimit-remaining-subscription-deletes": "0" });
+    expect(quota?.take("/subscriptions/s1/x", "PATCH", "p", 0).headers).toEqual({ "x-ms-ratelimit-remaining-subscription-writes": "199" });
+    expect(quota?.take("/subscriptions/s1/x", "GET", "p", 1000).allowed).toBe(true);
+    expect(ArmQuota.from(false)).toBeUndefined();
+    expect(ArmQuota.from(undefined)).toBeUndefined();
+  });
+});
