@@ -60,14 +60,20 @@ export function reportInputFromEstate(estate: Estate, options: { now?: Date; pol
     roleName: definition.properties.roleName,
     roleType: definition.properties.type ?? "CustomRole",
     actions: definition.properties.permissions.flatMap((permission) => permission.actions),
-    permissions: definition.properties.permissions.map((permission) => ({ actions: permission.actions, notActions: permission.notActions })),
+    permissions: definition.properties.permissions.map((permission) => ({
+      actions: permission.actions,
+      notActions: permission.notActions,
+      dataActions: permission.dataActions,
+      notDataActions: permission.notDataActions,
+    })),
   }));
   const federatedCredentials: FederatedCredential[] = estate.federatedCredentials.map((credential) => ({
     id: credential.id,
     name: credential.name,
     identityId: credential.id.replace(/\/federatedIdentityCredentials\/[^/]+$/i, ""),
     issuer: credential.properties.issuer,
-    subject: credential.properties.subject,
+    subject: credential.properties.subject ?? "",
+    ...(credential.properties.claimsMatchingExpression ? { claimsMatchingExpression: credential.properties.claimsMatchingExpression } : {}),
     audiences: credential.properties.audiences,
   }));
   const assignments: RoleAssignment[] = estate.roleAssignments.map((assignment) => ({
