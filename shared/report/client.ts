@@ -143,7 +143,7 @@ export const CLIENT_SCRIPT = String.raw`
     article.append(el("h4", "", "Federated credentials (" + identity.federatedCredentials.length + ")"));
     if (identity.federatedCredentials.length === 0) article.append(el("p", "muted", "No federated credentials."));
     else article.append(tableOf("Federated credentials of " + identity.name, ["Issuer", "Subject", "Credential ID"], identity.federatedCredentials.map(function (credential) {
-      return [code(credential.issuer), code(credential.subject), code(credential.id)];
+      return [code(credential.issuer), credential.subject ? code(credential.subject) : el("span", "warn", "none: a flexible credential (claims expression)"), code(credential.id)];
     })));
 
     if (identity.exposure === undefined) {
