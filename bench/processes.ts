@@ -13,7 +13,7 @@ export interface RequestCounts {
 }
 
 export interface ExpectedRows {
-  rows: Record<"identities" | "role-definitions" | "attachments" | "federated-credentials" | "role-assignments", number>;
+  rows: Record<"identities" | "role-definitions" | "attachments" | "federated-credentials" | "role-assignments" | "subscriptions", number>;
   lookedUpPrincipals: number;
   directoryObjects: number;
 }

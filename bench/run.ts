@@ -23,7 +23,7 @@ import type { SweepChildResult } from "./sweepChild.js";
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PAGE = 1000;
 // Federated credentials are no Resource Graph query: one ARM list per identity (issue #14).
-const QUERY_TAGS = ["identities", "role-definitions", "attachments", "role-assignments"] as const;
+const QUERY_TAGS = ["identities", "role-definitions", "attachments", "role-assignments", "subscriptions"] as const;
 
 export interface SweepRun extends SweepChildResult {
   requests: RequestCounts;
@@ -55,6 +55,8 @@ export interface SizeResult {
     pacing: Pacing;
   };
   rules?: RuleChildResult;
+  /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
+  exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number }> };
 }
 
 export interface Target {
@@ -116,7 +118,7 @@ function floorOf(expected: ExpectedRows): SizeResult["floor"] {
 
 async function benchSize(
   size: number,
-  options: { seed: number; repeat: number; quota?: { requests: number; windowSeconds: number }; rules: boolean; profile?: string; sweepNodeFlags: string[] },
+  options: { seed: number; repeat: number; quota?: { requests: number; windowSeconds: number }; rules: boolean; profile?: string; sweepNodeFlags: string[]; exposurePairs?: number },
 ): Promise<SizeResult> {
   log(`size ${size}: generating the estate in the emulator process`);
   const emulatorArgs = ["--synthetic", String(size), "--seed", String(options.seed)];
@@ -162,6 +164,40 @@ async function benchSize(
       },
     };
 
+    let exposure: SizeResult["exposure"];
+    if (options.exposurePairs) {
+      // Interleaved (without, with, without, with, …) so drift on a shared machine hits both sides alike.
+      const pairs: NonNullable<SizeResult["exposure"]>["runs"] = [];
+      for (let pair = 0; pair < options.exposurePairs; pair += 1) {
+        for (const on of [false, true]) {
+          await emulator.reset();
+          const result = await runChild<SweepChildResult>("sweepChild", [], {
+            env: { UAMI_BENCH_TARGET: JSON.stringify({ url: emulator.ready.url, ca: emulator.ready.ca }), UAMI_BENCH_EXPOSURE: on ? "on" : "off" },
+            nodeFlags: sweepFlags(`exposure-${on ? "on" : "off"}-${pair + 1}`),
+            timeoutMs: 10 * 60_000,
+          });
+          const counted = requestsOf((await emulator.stats())).total;
+          pairs.push({ exposure: on, wallMs: result.wallMs, maxRssBytes: result.maxRssBytes, requests: counted });
+          log(`size ${size}: exposure ${on ? "on " : "off"} ${pair + 1}/${options.exposurePairs} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${counted}, findings ${JSON.stringify(result.findingsByRule)}`);
+        }
+      }
+      const side = (on: boolean) => pairs.filter((run) => run.exposure === on);
+      const withMs = median(side(true).map((run) => run.wallMs));
+      const withoutMs = median(side(false).map((run) => run.wallMs));
+      exposure = {
+        pairs: options.exposurePairs,
+        withMs,
+        withoutMs,
+        ratio: withMs / withoutMs,
+        withRssBytes: Math.max(...side(true).map((run) => run.maxRssBytes)),
+        withoutRssBytes: Math.max(...side(false).map((run) => run.maxRssBytes)),
+        requestsWith: median(side(true).map((run) => run.requests)),
+        requestsWithout: median(side(false).map((run) => run.requests)),
+        runs: pairs,
+      };
+      log(`size ${size}: exposure ratio ${exposure.ratio.toFixed(3)} (with ${(withMs / 1000).toFixed(2)} s, without ${(withoutMs / 1000).toFixed(2)} s), peak RSS with ${(exposure.withRssBytes / 2 ** 20).toFixed(0)} MB`);
+    }
+
     let quota: SizeResult["quota"];
     const instance = emulator.ready.quotaInstance;
     if (options.quota && instance) {
@@ -188,7 +224,7 @@ async function benchSize(
       rules = await runChild<RuleChildResult>("ruleChild", ["--size", String(size), "--seed", String(options.seed)], { nodeFlags: BIG_HEAP_FLAGS, timeoutMs: 10 * 60_000 });
       log(`size ${size}: rules ${(rules.assignmentsPerSecond / 1e6).toFixed(2)} M assignments/s`);
     }
-    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}) };
+    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}), ...(exposure ? { exposure } : {}) };
   } finally {
     await emulator.stop();
   }
@@ -238,6 +274,7 @@ async function main(): Promise<void> {
       size: { type: "string", multiple: true },
       output: { type: "string", default: "table" },
       repeat: { type: "string" },
+      "exposure-pairs": { type: "string" },
       seed: { type: "string", default: "1" },
       quota: { type: "string", default: "15/0.5" },
       "no-quota": { type: "boolean", default: false },
@@ -264,7 +301,7 @@ async function main(): Promise<void> {
   });
   if (values.help) {
     process.stdout.write(
-      "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota]\n" +
+      "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota] [--exposure-pairs P]\n" +
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
         "                 [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
         "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
@@ -302,7 +339,7 @@ async function main(): Promise<void> {
     const repeat = values.repeat ? Number(values.repeat) : size <= 100_000 ? 3 : 1;
     const sweepNodeFlags = (values["sweep-node-flags"] ?? "").split(/\s+/).filter(Boolean);
     results.sizes.push(
-      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
+      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(values["exposure-pairs"] ? { exposurePairs: Number(values["exposure-pairs"]) } : {}), ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
     );
   }
   // The event path runs with the default sizes; with explicit --size only on --with-events (one size stays under a minute).

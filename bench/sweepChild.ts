@@ -31,6 +31,8 @@ async function main(): Promise<void> {
   const target = JSON.parse(raw) as { url: string; ca: string };
   const clients = createAzureClients({ kind: "emulator", url: target.url, ca: target.ca });
   const policy = defaultPolicy();
+  // UAMI_BENCH_EXPOSURE=off: the same sweep without privileged-identity-exposed (issue 16's comparison).
+  if (process.env["UAMI_BENCH_EXPOSURE"] === "off") policy.rules["privileged-identity-exposed"] = { enabled: false };
   const rssBeforeBytes = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();

@@ -80,6 +80,46 @@ function plain(text: string): string {
   return text.replace(/([\\`*_{}[\]()#+!|<>~])/g, "\\$1").replace(/[\r\n]+/g, " ");
 }
 
+interface ExposureRight {
+  right?: unknown;
+  roleName?: unknown;
+  scope?: unknown;
+  resourceId?: unknown;
+}
+
+/** RULES.md "Exposure" as an access review reads it: per identity, who can act as it and through which grant. */
+function exposureByIdentity(findings: Finding[]): string[] {
+  const lines: string[] = [];
+  const byIdentity = new Map<string, Finding[]>();
+  for (const finding of findings) byIdentity.set(finding.subjectId.toLowerCase(), [...(byIdentity.get(finding.subjectId.toLowerCase()) ?? []), finding]);
+  for (const group of byIdentity.values()) {
+    const first = group[0];
+    if (!first) continue;
+    const name = first.subjectId.slice(first.subjectId.lastIndexOf("/") + 1);
+    const ways = new Set(group.flatMap((finding) => rightsOf(finding).map((right) => String(right.right))));
+    const verbs = [ways.has("assign") ? "assigned" : "", ways.has("federate") ? "federated" : "", ways.has("run-code") ? "run code as" : ""].filter(Boolean).join(", ");
+    lines.push(`### ${code(name)} (${first.severity}) can be ${verbs} by ${group.length} principal${group.length === 1 ? "" : "s"}`, "", `Identity ${code(first.subjectId)}.`, "");
+    lines.push("| principal | type | right | role | scope | resource |", "|---|---|---|---|---|---|");
+    for (const finding of group) {
+      for (const right of rightsOf(finding)) {
+        const cells = [finding.relatedId ?? "", String(finding.evidence["principalType"] ?? ""), String(right.right ?? ""), String(right.roleName ?? ""), String(right.scope ?? ""), right.resourceId ? String(right.resourceId) : ""];
+        lines.push(`| ${cells.map((cell) => (cell ? code(cell).replace(/\|/g, "\\|") : "")).join(" | ")} |`);
+      }
+    }
+    lines.push("", "```sh");
+    for (const finding of group) lines.push(...finding.remediation.cli.map((command) => command.replace(/`/g, "'")));
+    lines.push("```", "");
+  }
+  const remediation = findings[0]?.remediation;
+  if (remediation) lines.push(`Remediation: ${plain(remediation.summary)}`, "");
+  return lines;
+}
+
+function rightsOf(finding: Finding): ExposureRight[] {
+  const rights = finding.evidence["rights"];
+  return Array.isArray(rights) ? (rights as ExposureRight[]) : [];
+}
+
 function renderMarkdown(report: RunReport): string {
   const lines = [`# uami-guard ${report.mode} ${report.runId}`, "", `${summaryLine(report)}.`, ""];
   lines.push("| severity | count |", "|---|---|");
@@ -101,6 +141,10 @@ function renderMarkdown(report: RunReport): string {
   for (const finding of report.findings) byRule.set(finding.ruleId, [...(byRule.get(finding.ruleId) ?? []), finding]);
   for (const [ruleId, findings] of byRule) {
     lines.push(`## ${ruleId} (${findings.length})`, "");
+    if (ruleId === "privileged-identity-exposed") {
+      lines.push(...exposureByIdentity(findings));
+      continue;
+    }
     for (const finding of findings) {
       lines.push(`- **${finding.severity}** ${code(finding.subjectId)}${finding.relatedId ? ` → ${code(finding.relatedId)}` : ""}`);
       lines.push(`  ${plain(finding.message)}`);

@@ -65,6 +65,34 @@ UamiGuardFindings_CL
 '''
   }
   {
+    key: 'privileged-identity-exposed'
+    displayName: 'uami-guard: someone else can act as a privileged identity'
+    description: 'A principal other than the identity (and not an approved pipeline, the governance app, a protected principal or one already as privileged) can assign a critical or high user-assigned identity to a resource, add a federated credential to it, or run code where it is attached, and so act as it.'
+    severity: 'High'
+    tactics: ['PrivilegeEscalation', 'CredentialAccess']
+    techniques: ['T1098', 'T1552']
+    query: '''
+UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
+| where Status == "new" and RuleId == "privileged-identity-exposed"
+| project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
+'''
+  }
+  {
+    key: 'identity-assign-right-granted'
+    displayName: 'uami-guard: right to act as a privileged identity granted outside a pipeline'
+    description: 'A caller that is not an approved pipeline granted a role that lets its assignee assign a critical or high user-assigned identity or add a federated credential to it.'
+    severity: 'High'
+    tactics: ['PrivilegeEscalation', 'Persistence']
+    techniques: ['T1098']
+    query: '''
+UamiGuardFindings_CL
+| where ingestion_time() > ago(5m)
+| where Status == "new" and RuleId == "identity-assign-right-granted"
+| project TimeGenerated, RuleId, Severity, SubjectId, RelatedId, Fingerprint, Title, Message, Caller, SubscriptionId, RunId
+'''
+  }
+  {
     key: 'identity-change-outside-pipeline'
     displayName: 'uami-guard: identity, role grant or federated credential changed outside a pipeline'
     description: 'A role was granted to a managed identity, a federated credential was added, or an identity was changed or deleted by a caller that is not an approved pipeline (critical ones are covered by the critical-finding rule).'

@@ -28,7 +28,7 @@ import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
  * unthrottled and a throttled sweep. The two share resource objects: use it for read-only runs.
  */
 
-const TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments"] as const;
+const TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
 
 interface Expected {
   /** Rows each Resource Graph query returns, by the query's tag. */
@@ -71,6 +71,7 @@ function expectedOf(emulator: RunningEmulator): Expected {
       attachments,
       "federated-credentials": store.federatedCredentials.size,
       "role-assignments": store.roleAssignments.size,
+      subscriptions: store.subscriptions.length,
     },
     lookedUpPrincipals: principals.size,
     directoryObjects: store.directory.size,
