@@ -1,4 +1,4 @@
-import type { BenchResults } from "./run.js";
+import type { BenchResults } from "./results.js";
 
 /** The stdout table of `npm run bench` (markdown, so it pastes into the README as is). */
 

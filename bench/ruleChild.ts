@@ -8,7 +8,8 @@ import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, R
 import { subscriptionOf } from "../shared/model.js";
 import { sweepRules } from "../shared/rules/index.js";
 import { buildSweepIndex } from "../shared/rules/lib/sweepIndex.js";
-import type { AssignmentRule, PrincipalStatus, SweepInventory } from "../shared/rules/types.js";
+import type { AssignmentRule, PrincipalStatus } from "../shared/rules/types.js";
+import type { SweepInventory } from "../shared/rules/lib/sweepIndex.js";
 import { median } from "./stats.js";
 import { generateSyntheticEstate } from "./syntheticEstate.js";
 

@@ -3,12 +3,13 @@ import { cpus, totalmem } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { runEventBench, type EventBenchResult } from "./events.js";
-import { runFicBench, type FicBenchResult } from "./federatedCredentials.js";
+import { runEventBench } from "./events.js";
+import { runFicBench } from "./federatedCredentials.js";
 import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
+import type { BenchResults, SizeResult, SweepRun, Target } from "./results.js";
 import type { RuleChildResult } from "./ruleChild.js";
-import { pacingOf, type Pacing } from "./pacing.js";
+import { pacingOf } from "./pacing.js";
 import { median } from "./stats.js";
 import type { SweepChildResult } from "./sweepChild.js";
 
@@ -24,58 +25,6 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const PAGE = 1000;
 // Federated credentials are no Resource Graph query: one ARM list per identity (issue #14).
 const QUERY_TAGS = ["identities", "role-definitions", "attachments", "role-assignments", "subscriptions"] as const;
-
-export interface SweepRun extends SweepChildResult {
-  requests: RequestCounts;
-}
-
-export interface SizeResult {
-  size: number;
-  expected: ExpectedRows;
-  emulatorStartup: { generateMs: number; warmMs: number };
-  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; arm: number; total: number };
-  sweep: {
-    runs: SweepRun[];
-    /** Medians over the runs. */
-    wallMs: number;
-    roleAssignmentsPerSecond: number;
-    rowsPerSecond: number;
-    maxRssBytes: number;
-    requests: { resourceGraph: number; graph: number; arm: number; other: number; total: number };
-    ratio: { resourceGraph: number; graph: number; total: number };
-  };
-  quota?: {
-    requests: number;
-    windowSeconds: number;
-    run: SweepRun;
-    resourceGraphRequests: number;
-    throttled: number;
-    floorMs: number;
-    ratio: number;
-    pacing: Pacing;
-  };
-  rules?: RuleChildResult;
-  /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
-  exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number }> };
-}
-
-export interface Target {
-  what: string;
-  target: string;
-  measured: string;
-  met: boolean;
-}
-
-export interface BenchResults {
-  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
-  startedAt: string;
-  finishedAt: string;
-  options: Record<string, unknown>;
-  sizes: SizeResult[];
-  events?: EventBenchResult;
-  fic?: FicBenchResult;
-  targets: Target[];
-}
 
 function log(message: string): void {
   process.stderr.write(`[bench ${new Date().toISOString().slice(11, 19)}] ${message}\n`);

@@ -1,19 +1,18 @@
 import { closeSync, existsSync, fsyncSync, openSync, readFileSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { InputError } from "../shared/errors.js";
-import type { Journal } from "../shared/actions/journal.js";
-import type { JournalEntry, JournalStatus } from "../shared/actions/types.js";
+import type { Journal } from "../shared/cleanup/journal.js";
+import type { JournalEntry, JournalStatus } from "../shared/cleanup/types.js";
 
 interface EntryLine extends JournalEntry {
   record: "entry";
 }
 
-/** Orphan sightings of one run, so a CLI run without --state can count confirmations. */
+/**
+ * Orphan sightings an earlier version kept in the journal; they now live in the finding state beside
+ * the file (cli/fileFindingState.ts). Old lines are still read as valid, and ignored.
+ */
 interface SightingsLine {
   record: "sightings";
-  runId: string;
-  at: string;
-  /** fingerprint → consecutive sightings including that run. */
-  orphans: Record<string, number>;
 }
 
 type Line = EntryLine | SightingsLine;
@@ -35,7 +34,6 @@ function processAlive(pid: number): boolean {
 export class FileJournal implements Journal {
   private readonly lockPath: string;
   private readonly latest = new Map<string, JournalEntry>();
-  private lastSightings: SightingsLine | undefined;
   private fd: number | undefined;
 
   constructor(private readonly path: string) {
@@ -87,9 +85,7 @@ export class FileJournal implements Journal {
       if (line.record === "entry" && typeof line.entryId === "string") {
         const { record: _record, ...entry } = line;
         this.latest.set(entry.entryId, entry);
-      } else if (line.record === "sightings") {
-        this.lastSightings = line;
-      } else {
+      } else if (line.record !== "sightings") {
         throw new InputError(`--journal ${this.path}: line ${index + 1} is not a journal record`);
       }
     });
@@ -125,17 +121,6 @@ export class FileJournal implements Journal {
 
   async entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]> {
     return [...this.latest.values()].filter((entry) => (!filter.runId || entry.runId === filter.runId) && (!filter.entryId || entry.entryId === filter.entryId));
-  }
-
-  /** Consecutive orphan sightings as of the last run that recorded them. */
-  previousSightings(): Map<string, number> {
-    return new Map(Object.entries(this.lastSightings?.orphans ?? {}));
-  }
-
-  recordSightings(runId: string, orphans: Map<string, number>): void {
-    const line: SightingsLine = { record: "sightings", runId, at: new Date().toISOString(), orphans: Object.fromEntries(orphans) };
-    this.append(line);
-    this.lastSightings = line;
   }
 
   close(): void {

@@ -1,4 +1,4 @@
-import type { Inventory, InventoryIdentity } from "../shared/inventory.js";
+import type { Inventory, InventoryIdentity } from "../shared/inventoryBuilder.js";
 import { renderCsv, renderTable, type Column } from "./format.js";
 
 export type InventoryFormat = "json" | "table" | "csv";

@@ -5,7 +5,7 @@ import { Command, CommanderError, Option } from "commander";
 import { collectInventory } from "../shared/engine/inventory.js";
 import { runSweep } from "../shared/engine/sweep.js";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { sweepJobStores } from "../shared/engine/eventRuntime.js";
+import { sweepJobStores } from "../shared/composition.js";
 import type { DispatchResult } from "../shared/notify/dispatcher.js";
 import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
@@ -15,9 +15,9 @@ import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js
 import { renderInventory, type InventoryFormat } from "./inventoryOutput.js";
 import { withRun } from "./runtime.js";
 import { replay, type ReplayCommandOptions } from "./replay.js";
-import { cliActions } from "./actions.js";
+import { cliCleanup } from "./cleanup.js";
 import { checkOutFile, reportCommand, type ReportCommandOptions } from "./reportCommand.js";
-import { restoreCommand, renderRestore, sweepActionsWithoutState, type RestoreCommandOptions } from "./enforce.js";
+import { restoreCommand, renderRestore, type RestoreCommandOptions } from "./restore.js";
 
 export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
@@ -94,24 +94,24 @@ function program(): Command {
       await withRun({ ...options, storage: Boolean(options.notify || options.state) }, async (run) => {
         const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
         const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
-        const actions = await cliActions(run, policy, options);
+        const cleanup = await cliCleanup(run, policy, options);
         try {
           let report;
           if (options.notify || options.state) {
             const stores = sweepJobStores(run.clients, policy, { notify: Boolean(options.notify) });
-            const job = await runSweepJob(run.clients, policy, stores, { ...sweepOptions, actions: actions.settings });
+            const job = await runSweepJob(run.clients, policy, stores, { ...sweepOptions, cleanup: cleanup.options });
             report = job.report;
             run.progress.clear();
             run.progress.note(`state: ${job.lifecycle.opened.length} new, ${job.lifecycle.resolved.length} resolved${job.notifications ? `; ${describeDispatch(job.notifications)}` : ""}`);
           } else {
-            report = await runSweep(run.clients, policy, sweepOptions);
-            await sweepActionsWithoutState(report, run, policy, actions);
+            // Without --state the same job runs on the finding state beside --journal (none kept without it).
+            report = (await runSweepJob(run.clients, policy, { findings: cleanup.findingState }, { ...sweepOptions, cleanup: cleanup.options })).report;
           }
           run.progress.clear();
           process.stdout.write(renderReport(report, options.output));
           if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
         } finally {
-          actions.close();
+          cleanup.close();
         }
       });
     });

@@ -1,14 +1,14 @@
 import { InputError } from "../shared/errors.js";
 import { readJsonFile } from "../shared/config/validation.js";
-import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { eventDependencies } from "../shared/composition.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { cleanupMode } from "../shared/actions/plan.js";
-import { planActions, takeActions } from "../shared/actions/runActions.js";
+import { cleanupMode, planCleanup } from "../shared/cleanup/plan.js";
+import { runCleanup, withPlan } from "../shared/cleanup/pipeline.js";
 import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
-import { cliActions } from "./actions.js";
+import { cliCleanup } from "./cleanup.js";
 import type { Run } from "./runtime.js";
 
 export interface ReplayCommandOptions {
@@ -31,11 +31,11 @@ export function readEventsFile(path: string): unknown[] {
   return parsed;
 }
 
-/** `uami-guard replay`: the events file through the event handler and dedupe, then the actions of its findings. */
+/** `uami-guard replay`: the events file through the event handler and dedupe, then cleanup of its findings as one run. */
 export async function replay(run: Run, options: ReplayCommandOptions): Promise<ReplayReport> {
   const events = readEventsFile(options.events);
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
-  const actions = await cliActions(run, policy, options);
+  const cleanup = await cliCleanup(run, policy, options);
   try {
     const deps = eventDependencies(run.clients, policy, { notify: Boolean(options.notify) });
     // The estate seeds the baseline once; with --state a later run continues from what it left.
@@ -50,10 +50,10 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
       run.progress.note(`role assignments could not be counted (${error instanceof Error ? error.message : String(error)}): no deletion this run`);
       return undefined;
     });
-    const plan = planActions(report, policy, actions.settings, { consecutive: () => 1, roleAssignmentsSeen, now: new Date() }, "replay");
-    await takeActions(report, plan, run.clients, policy, actions.settings);
-    return report;
+    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now: new Date(), runId: report.runId, scope: "replay" });
+    const planReport = withPlan(report, planned, cleanup.options);
+    return { ...planReport, actions: await runCleanup(planned.plan, report.runId, cleanup.options) };
   } finally {
-    actions.close();
+    cleanup.close();
   }
 }

@@ -2,11 +2,10 @@ import { accessSync, constants, statSync, writeFileSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { loadPolicy } from "../shared/config/policy.js";
 import { collectReport } from "../shared/engine/report.js";
-import { TABLES } from "../shared/engine/eventRuntime.js";
+import { findingStateStore } from "../shared/composition.js";
 import { InputError } from "../shared/errors.js";
 import { renderReportHtml } from "../shared/report/html.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
 import type { Run } from "./runtime.js";
 
 export type ReportOutput = "html" | "json";
@@ -51,7 +50,7 @@ export async function reportCommand(run: Run, options: ReportCommandOptions): Pr
   const model = await collectReport(run.clients, policy, {
     subscriptions: run.subscriptions,
     onPage: (query, rows) => run.progress.page(query, rows),
-    ...(options.state ? { findingState: () => new TableFindingStateStore(run.clients.table(TABLES.findings)) } : {}),
+    ...(options.state ? { findingState: () => findingStateStore(run.clients) } : {}),
   });
   run.progress.clear();
   const text = options.output === "json" ? `${JSON.stringify(model, null, 2)}\n` : renderReportHtml(model);

@@ -1,11 +1,10 @@
 import { loadPolicy } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { eventDependencies } from "../shared/engine/eventRuntime.js";
+import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies } from "../shared/composition.js";
 import { startHost, type HostLog } from "../local/host.js";
 import { seedEventStores } from "../local/seed.js";
 import type { AppDependencies } from "../functions/dependencies.js";
 import type { Run } from "./runtime.js";
-import { CLEANUP_QUEUE } from "../shared/actions/cleanup.js";
 
 /** host.json extensions.queues.maxDequeueCount: the same retry budget as in Azure. */
 export const MAX_DEQUEUE_COUNT = 5;
@@ -74,7 +73,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       queues: {
         cleanup: {
           queue: run.clients.queue(CLEANUP_QUEUE),
-          poison: run.clients.queue(`${CLEANUP_QUEUE}-poison`),
+          poison: run.clients.queue(CLEANUP_POISON_QUEUE),
           maxDequeueCount: MAX_DEQUEUE_COUNT,
           handler: cleanupHandler(provider),
         },
@@ -88,7 +87,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       `  run the sweep       POST ${host.url}/admin/functions/sweep\n` +
       `  inventory           GET  ${host.url}/api/identities\n` +
       `  access-review page  GET  ${host.url}/api/report\n` +
-      `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_QUEUE}-poison)\n` +
+      `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_POISON_QUEUE})\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );
   await new Promise<void>((resolve) => {

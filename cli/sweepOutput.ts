@@ -1,5 +1,5 @@
 import type { Finding, RunReport } from "../shared/findings.js";
-import type { ActionRecord } from "../shared/actions/types.js";
+import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { renderCsv, renderTable, type Column } from "./format.js";
 

@@ -1,6 +1,6 @@
 import { app, type InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
-import { eventDependencies, queuedActions } from "../shared/engine/eventRuntime.js";
+import { appCleanup, eventDependencies } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
@@ -13,7 +13,7 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
   let events: EventDependencies | undefined;
   return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
     const { clients, policy } = await dependencies();
-    events ??= { ...eventDependencies(clients, policy, options), actions: queuedActions(clients, await actingIdentity(clients)) };
+    events ??= { ...eventDependencies(clients, policy, options), cleanup: appCleanup(clients, policy, await actingIdentity(clients), { reconcile: false }) };
     const outcome = await handleResourceEvent(event, events);
     switch (outcome.status) {
       case "malformed":

@@ -1,8 +1,7 @@
 import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
 import { collectReport } from "../shared/engine/report.js";
-import { TABLES } from "../shared/engine/eventRuntime.js";
+import { findingStateStore } from "../shared/composition.js";
 import { REPORT_CSP, renderReportHtml } from "../shared/report/html.js";
-import { TableFindingStateStore } from "../shared/state/findingStateTable.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
 
@@ -16,7 +15,7 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
       const { clients, settings, policy } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const model = await collectReport(clients, policy, { subscriptions, findingState: () => new TableFindingStateStore(clients.table(TABLES.findings)) });
+      const model = await collectReport(clients, policy, { subscriptions, findingState: () => findingStateStore(clients) });
       context.log(`report: ${model.summary.identities} identities, ${model.summary.findings} findings`);
       if (request.query.get("output") === "json") return { status: 200, jsonBody: model };
       return {

@@ -1,10 +1,9 @@
 import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { queuedActions, sweepJobStores, TABLES } from "../shared/engine/eventRuntime.js";
+import { appCleanup, sweepJobStores } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
-export const FINDINGS_TABLE = TABLES.findings;
 const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
 /** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
@@ -13,11 +12,11 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
     const { clients, policy, settings } = await dependencies();
     if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
     const stores = sweepJobStores(clients, policy, options);
-    const actions = queuedActions(clients, await actingIdentity(clients));
+    const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true });
     const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
       subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
       runId: `sweep-${context.invocationId}`,
-      actions,
+      cleanup,
     });
     const { summary } = report;
     context.log(

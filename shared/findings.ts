@@ -3,7 +3,7 @@ import type { Policy, Severity } from "./config/policy.js";
 import { SEVERITIES, severityRank } from "./config/policy.js";
 import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
-import type { ActionRecord } from "./actions/types.js";
+import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
 
 /** A finding as the DESIGN.md "Findings" contract prints it. */
 export interface Finding {
@@ -36,7 +36,7 @@ export interface RunReport {
   incomplete: Incomplete[];
   actions: ActionRecord[];
   /** Present when cleanup actions were considered: enforce, dry run, the journal, a tripped breaker. */
-  cleanup?: { mode: "off" | "dry-run" | "enforce"; journal?: string; breaker?: string };
+  cleanup?: CleanupSummary;
 }
 
 /** Stable across runs and id casing: the state store and notifications key on it. */

@@ -30,7 +30,7 @@ param deploymentContainerName string
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string
 
-// Tables the app's stores use (shared/engine/eventRuntime.ts TABLES); the app also creates them on demand.
+// Tables the app's stores use (shared/composition.ts TABLES); the app also creates them on demand.
 var tableNames = [
   'uamiguardfindings'
   'uamiguardevents'

@@ -26,15 +26,11 @@ export interface ServiceEndpoints {
   logAnalytics: string;
 }
 
-/** Where notifications go; a sink that is not configured is skipped. */
-export interface SinkEndpoints {
-  teamsWebhookUrl?: string;
-  logsIngestion?: { endpoint: string; dcrImmutableId: string; stream: string };
-  eventGrid?: { endpoint: string; key?: string };
-}
-
+/** The Azure clients of one target, and nothing else (sinks and stores are built by shared/composition.ts). */
 export interface AzureClients {
   readonly target: AzureTarget["kind"];
+  /** Where the clients point (the composition root derives the emulator's sink endpoints from it). */
+  readonly origin: AzureTarget;
   readonly credential: TokenCredential;
   readonly endpoints: ServiceEndpoints;
   readonly resourceGraph: ResourceGraphClient;
@@ -48,7 +44,6 @@ export interface AzureClients {
   readonly sdkOptions: ClientOptions;
   /** The same without `endpoint`, for clients that take their endpoint as an argument. */
   readonly restOptions: ClientOptions;
-  readonly sinks: SinkEndpoints;
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs). */
   logsQuery(): LogsQueryClient;
@@ -117,11 +112,11 @@ export function createAzureClients(target: AzureTarget): AzureClients {
 
   return {
     target: target.kind,
+    origin: target,
     credential,
     endpoints,
     sdkOptions,
     restOptions,
-    sinks: sinksFor(target),
     resourceGraph: new ResourceGraphClient(credential, sdkOptions),
     resourceGraphPacer: new QuotaPacer(),
     arm: getClient(endpoints.arm, credential, { ...restOptions, credentials: { scopes: [armScope] } }),
@@ -168,29 +163,6 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         : new QueueClient(`${storage.queueServiceUri?.replace(/\/$/, "")}/${name}`, credential);
     },
   };
-}
-
-/** The emulator's DCR immutable id: any well-formed value, the emulator keeps what it receives. */
-export const EMULATOR_DCR_ID = "dcr-00000000000000000000000000000000";
-
-function sinksFor(target: AzureTarget): SinkEndpoints {
-  if (target.kind === "emulator") {
-    return {
-      teamsWebhookUrl: `${target.url}/teams/workflows/uami-guard`,
-      logsIngestion: { endpoint: `${target.url}/ingestion`, dcrImmutableId: EMULATOR_DCR_ID, stream: "Custom-UamiGuardFindings" },
-      eventGrid: { endpoint: `${target.url}/eventgrid/api/events` },
-    };
-  }
-  const settings = target.settings;
-  const sinks: SinkEndpoints = {};
-  if (settings.TEAMS_WEBHOOK_URL) sinks.teamsWebhookUrl = settings.TEAMS_WEBHOOK_URL;
-  if (settings.LOGS_INGESTION_ENDPOINT && settings.LOGS_INGESTION_DCR_ID) {
-    sinks.logsIngestion = { endpoint: settings.LOGS_INGESTION_ENDPOINT, dcrImmutableId: settings.LOGS_INGESTION_DCR_ID, stream: settings.LOGS_INGESTION_STREAM };
-  }
-  if (settings.EVENTGRID_TOPIC_ENDPOINT) {
-    sinks.eventGrid = { endpoint: settings.EVENTGRID_TOPIC_ENDPOINT, ...(settings.EVENTGRID_TOPIC_KEY ? { key: settings.EVENTGRID_TOPIC_KEY } : {}) };
-  }
-  return sinks;
 }
 
 interface StorageTarget {

@@ -1,5 +1,22 @@
+import { Cron } from "croner";
 import { z } from "zod";
 import { parseOrThrow } from "./validation.js";
+
+/**
+ * The Functions timer's NCRONTAB: six fields, `{second} {minute} {hour} {day} {month} {day-of-week}`
+ * (Learn: "Timer trigger for Azure Functions", section "NCRONTAB expressions",
+ * https://learn.microsoft.com/azure/azure-functions/functions-bindings-timer#ncrontab-expressions).
+ * croner parses it field by field, so `61 0 * * * *` or a five-field cron fails here, at start-up,
+ * and not at the host's first schedule.
+ */
+function isNcrontab(expression: string): boolean {
+  try {
+    new Cron(expression, { paused: true, mode: "6-part" }).stop();
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 const guid = z.string().regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID");
 const httpsUrl = z.url({ protocol: /^https$/, error: "must be an https:// URL" });
@@ -19,7 +36,7 @@ export const appSettingsSchema = z.object({
   /** NCRONTAB for the sweep timer (six fields, seconds first). */
   SWEEP_SCHEDULE: z
     .string()
-    .regex(/^\S+( \S+){5}$/, "must be a six-field NCRONTAB expression such as 0 0 */6 * * *")
+    .refine(isNcrontab, "must be a six-field NCRONTAB expression such as 0 0 */6 * * *")
     .default("0 0 */6 * * *"),
   /** Client id of the app's own user-assigned identity (ManagedIdentityCredential). */
   AZURE_CLIENT_ID: guid.optional(),

@@ -17,27 +17,29 @@ import { identityScopeTree } from "../rules/lib/scopes.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
-import type { AttachmentBaselineStore, EventDedupeStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
+import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
-import { cleanupMode } from "../actions/plan.js";
-import { carryOut, planRun } from "../actions/cleanup.js";
-import type { ActionSettings } from "../actions/runActions.js";
-import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../actions/types.js";
+import { cleanupMode, planCleanup } from "../cleanup/plan.js";
+import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
+import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import { commitEvent, type FindingStateStore } from "./findingLifecycle.js";
 
 export interface EventDependencies {
   clients: AzureClients;
   policy: Policy;
-  dedupe: EventDedupeStore;
+  dedupe: DeliveryRecordStore;
   baseline: AttachmentBaselineStore;
   catalog: IdentityCatalogStore;
   /** The graded identities of the last sweep (identity-assign-right-granted); absent: that rule sees none. */
   graded?: GradedIdentityStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
+  /** With the notifier: the finding state that says which event findings are new. */
+  findingState?: FindingStateStore;
   /** The app's cleanup: actions of enforced rules go to the cleanup queue. Absent: findings only. */
-  actions?: ActionSettings;
+  cleanup?: CleanupOptions;
   now?: () => Date;
 }
 
@@ -58,9 +60,9 @@ const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.met
 
 /**
  * One event, end to end: parse (malformed → dropped), filter (not ours → ignored), read current state
- * back from ARM, evaluate the pure event rules, and only when that gives findings claim the event id
- * (a delivery that reports nothing needs no dedupe record: the baseline it may write is state, and a
- * redelivery writes the same). A failure gives the claim back and reports `failed`, so a redelivery
+ * back from ARM, evaluate the pure event rules, and only when that gives findings write its delivery record
+ * (a delivery that reports nothing needs no delivery record: the baseline it may write is state, and a
+ * redelivery writes the same). A failure forgets the record and reports `failed`, so a redelivery
  * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
@@ -72,12 +74,12 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
   const operation = operationFor(event.operationName);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
-  if (deps.dedupe.claimedHere(event.id)) return outcome("duplicate");
+  if (deps.dedupe.recordedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
-  let claimed = false;
-  const claim = async (): Promise<boolean> => (claimed = await deps.dedupe.claim(event.id, now));
-  // A delete queries Resource Graph: it claims first, so a redelivery spends no quota.
-  if (operation.kind === "identity-delete" && !(await claim())) return outcome("duplicate");
+  let recorded = false;
+  const record = async (): Promise<boolean> => (recorded = await deps.dedupe.record(event.id, now));
+  // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
+  if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
   try {
     const incomplete: Incomplete[] = [];
     const facts = await gatherFacts(event, operation, deps, incomplete);
@@ -87,18 +89,20 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
       for (const draft of rule.evaluate(facts, deps.policy)) collector.add(draft);
     }
     let findings = collector.sorted();
-    if (findings.length > 0 && !claimed && !(await claim())) return outcome("duplicate");
+    if (findings.length > 0 && !recorded && !(await record())) return outcome("duplicate");
     if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(facts.baseline, facts.resource.userAssignedIdentityIds)) {
       await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
     }
-    const acting = deps.actions ? await planEventActions(findings, event, deps, deps.actions, now) : undefined;
-    if (acting?.notice) findings = sortFindings([...findings, acting.notice]);
-    const sent = await deps.notifier?.afterEvent(findings, deps.policy, `event-${event.id}`, now);
+    const runId = `event-${event.id}`;
+    const planned = deps.cleanup ? await planEventCleanup(findings, event, runId, deps, deps.cleanup, now) : undefined;
+    if (planned?.breakerNotice) findings = sortFindings([...findings, planned.breakerNotice]);
+    const { notifier, findingState } = deps;
+    const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
-    const actions = acting && deps.actions ? await carryOut(acting.plan, { clients: deps.clients, policy: deps.policy, runId: acting.runId, ...deps.actions }) : undefined;
+    const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
-    if (claimed) await deps.dedupe.release(event.id).catch(() => undefined);
+    if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
 }
@@ -225,14 +229,12 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
  * One event is one run for RULES.md "Actions": its enforced findings become work items unless the
  * breaker trips; maxDeletePercent is judged against the role assignments there are now.
  */
-async function planEventActions(findings: Finding[], event: ResourceEvent, deps: EventDependencies, settings: ActionSettings, now: Date) {
-  if (cleanupMode(deps.policy, settings.forceEnforce) === "off") return undefined;
-  const runId = `event-${event.id}`;
+async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId: string, deps: EventDependencies, cleanup: CleanupOptions, now: Date) {
+  if (cleanupMode(deps.policy, cleanup.forceEnforce) === "off") return undefined;
   const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
-  const { plan, notice } = planRun(findings, deps.policy, { forceEnforce: settings.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now }, runId, "events");
-  return { runId, plan, ...(notice ? { notice } : {}) };
+  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });
 }
 
 function sameIdSet(before: string[] | undefined, now: string[]): boolean {

@@ -2,7 +2,16 @@ import type { Severity } from "../config/policy.js";
 import type { Finding } from "../findings.js";
 import type { Incomplete } from "../model.js";
 
-/** What the state store remembers of one finding between runs. */
+/**
+ * The one owner of the finding lifecycle (new → open → resolved, first/last seen, confirmations):
+ * `applyRun` computes a run's transition (pure), and `commitSweep` / `commitEvent` save it once per
+ * run, after the notifier said what it sent. Nothing else writes finding state.
+ */
+
+/** The partition of event findings (they are never resolved by absence). */
+export const EVENT_SCOPE = "events";
+
+/** What the state store remembers of one finding between runs: the one stored-finding type. */
 export interface FindingRecord {
   fingerprint: string;
   ruleId: string;
@@ -31,6 +40,20 @@ export interface LifecycleResult {
   resolved: FindingRecord[];
   /** Every open record after this run, by fingerprint. */
   open: Map<string, FindingRecord>;
+}
+
+/** Where finding state lives: Table storage in the app and with --state, a file for the CLI's --journal. */
+export interface FindingStateStore {
+  load(scope: string): Promise<Map<string, FindingRecord>>;
+  /** Only these fingerprints (event findings: point reads, not the whole partition). */
+  loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
+  save(scope: string, records: FindingRecord[]): Promise<void>;
+}
+
+/** What a notifier reports back: what it dispatched, and which fingerprints it told the sinks about. */
+export interface Notified<T> {
+  result: T;
+  notified: string[];
 }
 
 const SNAPSHOT_LIMIT = 30_000;
@@ -99,4 +122,57 @@ export function applyRun(
 /** Rules whose checks were incomplete in this run. */
 export function rulesWithUnknowns(incomplete: Incomplete[], checkAffects: Record<string, string[]>): Set<string> {
   return new Set(incomplete.flatMap((entry) => checkAffects[entry.check] ?? []));
+}
+
+/** What the finding state says of a finding seen in this run: its confirmations and its first sighting. */
+export function sightingsFrom(previous: Map<string, FindingRecord>): { consecutive: (fingerprint: string) => number; firstSeen: (fingerprint: string) => string | undefined } {
+  const open = (fingerprint: string): FindingRecord | undefined => {
+    const before = previous.get(fingerprint);
+    return before?.status === "open" ? before : undefined;
+  };
+  // The same arithmetic as applyRun: an open record counts on, anything else starts at 1.
+  return { consecutive: (fingerprint) => (open(fingerprint)?.consecutive ?? 0) + 1, firstSeen: (fingerprint) => open(fingerprint)?.firstSeen };
+}
+
+function stampNotified(records: FindingRecord[], fingerprints: string[], now: Date): FindingRecord[] {
+  const notified = new Set(fingerprints);
+  const at = now.toISOString();
+  return records.map((record) => (notified.has(record.fingerprint) ? { ...record, lastNotifiedAt: at } : record));
+}
+
+/**
+ * A sweep's transition, saved once: the notifier (if any) is told first, and the records go to the
+ * store with lastNotifiedAt set for what it sent. Saved even when notifying throws, so the run's
+ * sightings are not lost (an unsent notice waits in the outbox).
+ */
+export async function commitSweep<T>(
+  store: FindingStateStore,
+  scope: string,
+  previous: Map<string, FindingRecord>,
+  findings: Finding[],
+  options: { now: Date; unknownRules: Set<string> },
+  notify?: (lifecycle: LifecycleResult) => Promise<Notified<T>>,
+): Promise<{ lifecycle: LifecycleResult; notifications?: T }> {
+  const lifecycle = applyRun(previous, findings, options);
+  let sent: Notified<T> | undefined;
+  try {
+    sent = await notify?.(lifecycle);
+  } finally {
+    await store.save(scope, stampNotified(lifecycle.changed, sent?.notified ?? [], options.now));
+  }
+  return { lifecycle, ...(sent ? { notifications: sent.result } : {}) };
+}
+
+/**
+ * An event's findings: new ones (by fingerprint, across deliveries and events) are notified, and the
+ * state of every finding in hand is saved once. Event findings are never resolved by absence, and
+ * there are no reminders for them: only the findings in hand are considered.
+ */
+export async function commitEvent<T>(store: FindingStateStore, findings: Finding[], now: Date, notify: (lifecycle: LifecycleResult) => Promise<Notified<T>>): Promise<T | undefined> {
+  if (findings.length === 0) return undefined;
+  const previous = await store.loadSome(EVENT_SCOPE, findings.map((finding) => finding.fingerprint));
+  const lifecycle = { ...applyRun(previous, findings, { now, unknownRules: new Set() }), resolved: [], open: new Map<string, FindingRecord>() };
+  const sent = await notify(lifecycle);
+  await store.save(EVENT_SCOPE, stampNotified(lifecycle.changed, sent.notified, now));
+  return sent.result;
 }

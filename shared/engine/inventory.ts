@@ -10,7 +10,7 @@ import {
   type ReadOptions,
 } from "../azure/estateReader.js";
 import { listFederatedCredentials } from "../azure/federatedCredentials.js";
-import { InventoryBuilder, type Inventory } from "../inventory.js";
+import { InventoryBuilder, type Inventory } from "../inventoryBuilder.js";
 import { ServiceCallFailed } from "../errors.js";
 
 /**

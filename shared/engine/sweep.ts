@@ -17,9 +17,9 @@ import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../f
 import type { AttachedResource, Identity, Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex, indexCredentials, type SweepIndex } from "../rules/lib/sweepIndex.js";
+import { buildSweepIndex, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import { ExposureCollector } from "../rules/lib/exposure.js";
-import type { AssignmentRule, InventoryRule, PrincipalStatus, SweepInventory } from "../rules/types.js";
+import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
 
 export interface SweepOptions extends ReadOptions {

@@ -5,7 +5,7 @@ import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
 import { findingCloudEvent } from "./cloudEvent.js";
 import type { Digest, Notice } from "./notification.js";
-import type { NotificationOutbox } from "./outbox.js";
+import type { NotificationOutbox } from "../state/outbox.js";
 import type { Sink, SinkName } from "./sinks.js";
 
 export interface NotificationPlan {

@@ -75,7 +75,7 @@ export function teamsSink(clients: AzureClients, url: string): Sink {
 }
 
 /** Logs Ingestion API (Sentinel): rows in ≤1 MB gzip'd chunks by the SDK; failed chunks are reported per row. */
-export function sentinelSink(clients: AzureClients, target: NonNullable<AzureClients["sinks"]["logsIngestion"]>): Sink {
+export function sentinelSink(clients: AzureClients, target: NonNullable<SinkEndpoints["logsIngestion"]>): Sink {
   const client = new LogsIngestionClient(target.endpoint, clients.credential, {
     ...clients.restOptions,
     ...(clients.target === "emulator" ? { credentials: { scopes: [`${target.endpoint}/.default`] } } : {}),
@@ -104,7 +104,7 @@ export function sentinelSink(clients: AzureClients, target: NonNullable<AzureCli
 const EVENT_GRID_BATCH = 100;
 
 /** Event Grid custom topic, CloudEvents schema; Entra auth by default, the topic key when configured. */
-export function eventGridSink(clients: AzureClients, target: NonNullable<AzureClients["sinks"]["eventGrid"]>): Sink {
+export function eventGridSink(clients: AzureClients, target: NonNullable<SinkEndpoints["eventGrid"]>): Sink {
   const credential = target.key ? new AzureKeyCredential(target.key) : clients.credential;
   const client = new EventGridPublisherClient(target.endpoint, "CloudEvent", credential, clients.restOptions);
   return {
@@ -127,10 +127,17 @@ export function eventGridSink(clients: AzureClients, target: NonNullable<AzureCl
   };
 }
 
-export function configuredSinks(clients: AzureClients): Sink[] {
+/** Where notifications go; a sink that is not configured is skipped. */
+export interface SinkEndpoints {
+  teamsWebhookUrl?: string;
+  logsIngestion?: { endpoint: string; dcrImmutableId: string; stream: string };
+  eventGrid?: { endpoint: string; key?: string };
+}
+
+export function configuredSinks(clients: AzureClients, endpoints: SinkEndpoints): Sink[] {
   const sinks: Sink[] = [];
-  if (clients.sinks.teamsWebhookUrl) sinks.push(teamsSink(clients, clients.sinks.teamsWebhookUrl));
-  if (clients.sinks.logsIngestion) sinks.push(sentinelSink(clients, clients.sinks.logsIngestion));
-  if (clients.sinks.eventGrid) sinks.push(eventGridSink(clients, clients.sinks.eventGrid));
+  if (endpoints.teamsWebhookUrl) sinks.push(teamsSink(clients, endpoints.teamsWebhookUrl));
+  if (endpoints.logsIngestion) sinks.push(sentinelSink(clients, endpoints.logsIngestion));
+  if (endpoints.eventGrid) sinks.push(eventGridSink(clients, endpoints.eventGrid));
   return sinks;
 }

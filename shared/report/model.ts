@@ -1,6 +1,6 @@
 import { SEVERITIES, severityRank, type Severity } from "../config/policy.js";
 import type { Finding, RunReport } from "../findings.js";
-import type { InventoryIdentity } from "../inventory.js";
+import type { InventoryIdentity } from "../inventoryBuilder.js";
 import type { FindingRecord } from "../engine/findingLifecycle.js";
 import type { Incomplete } from "../model.js";
 import type { ExposureEntry } from "../rules/lib/exposure.js";

@@ -1,6 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { AttachedResource, DirectoryObject, FederatedCredential, GradedIdentity, Identity, RoleAssignment, RoleDefinition, Subscription } from "../model.js";
-import type { ExposureCollector } from "./lib/exposure.js";
+import type { DirectoryObject, GradedIdentity, RoleAssignment, RoleDefinition } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
@@ -61,25 +60,6 @@ export interface AssignmentRule {
 export type SweepRule = InventoryRule | AssignmentRule;
 
 /** The inventory a sweep gathered, before indexing. */
-export interface SweepInventory {
-  now: Date;
-  identities: Identity[];
-  attachments: AttachedResource[];
-  roleDefinitions: RoleDefinition[];
-  federatedCredentials: FederatedCredential[];
-  /** Identities (lower-cased ids) whose federated credentials ARM did not list: unknown, not "none". */
-  federatedCredentialsUnknown?: Set<string>;
-  /** Role assignments held per principal id (lower-case), counted while streaming. */
-  assignmentsByPrincipal: Map<string, number>;
-  /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
-  lastSignIns?: Map<string, Date>;
-  /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
-  subscriptionsInScope: Set<string>;
-  /** Subscriptions with their management-group chains (scope containment); empty when not read. */
-  subscriptions?: Subscription[];
-  /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
-  exposure?: ExposureCollector;
-}
 
 /** What an event handler read back before deciding (never the event payload alone). */
 export interface EventFacts {

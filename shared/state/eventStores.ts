@@ -1,15 +1,10 @@
 import { createHash } from "node:crypto";
 import type { TransactionAction } from "@azure/data-tables";
-import { TableStore } from "./tableStore.js";
+import { TableStore, keyFor } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
 import { idKey, type GradedIdentity } from "../model.js";
 
 export type { GradedIdentity } from "../model.js";
-
-/** Table storage keys cannot contain / \ # ? or control characters: ids are hashed. */
-export function rowKeyFor(value: string): string {
-  return /^[A-Za-z0-9._-]{1,200}$/.test(value) ? value : createHash("sha256").update(value).digest("hex");
-}
 
 /**
  * Spread over 256 partitions (`<prefix>-00` … `<prefix>-ff`): one partition serves ~2,000 entities/s in
@@ -22,49 +17,52 @@ function spreadPartition(prefix: string, key: string): string {
 
 const allPartitions = (prefix: string): string => `PartitionKey ge '${prefix}' and PartitionKey lt '${prefix}.'`;
 
-/** Claims this process made, newest last; Event Grid redelivers within minutes to hours, mostly minutes. */
-const RECENT_CLAIMS = 10_000;
+/** Delivery records this process wrote, newest last; Event Grid redelivers within minutes to hours, mostly minutes. */
+const RECENT_RECORDS = 10_000;
 
-/** Event ids already handled: Event Grid delivers at least once. */
-export class EventDedupeStore extends TableStore {
+/**
+ * Delivery records: the event ids already handled (event dedupe), because Event Grid delivers at
+ * least once. Recording an id is atomic (insert wins), so of two deliveries only one handles it.
+ */
+export class DeliveryRecordStore extends TableStore {
   /**
-   * Ids this process claimed itself: a redelivery to the same instance is known without a round trip.
-   * Only successful claims go in and a released claim comes out, so the answer is the table's.
+   * Ids this process recorded itself: a redelivery to the same instance is known without a round trip.
+   * Only records this process wrote go in and a forgotten one comes out, so the answer is the table's.
    */
   private readonly recent = new Set<string>();
 
-  /** True when this process claimed the event (and has not given the claim back): no round trip. */
-  claimedHere(eventId: string): boolean {
+  /** True when this process recorded the event (and has not forgotten it): no round trip. */
+  recordedHere(eventId: string): boolean {
     return this.recent.has(eventId);
   }
 
-  /** True when this call claimed the event; false when it was seen before. */
-  async claim(eventId: string, now: Date): Promise<boolean> {
+  /** True when this call recorded the event (handle it); false when it was recorded before (a duplicate). */
+  async record(eventId: string, now: Date): Promise<boolean> {
     if (this.recent.has(eventId)) return false;
     await this.ensure();
     try {
-      await this.table.createEntity({ partitionKey: spreadPartition("event", eventId), rowKey: rowKeyFor(eventId), eventId, receivedAt: now.toISOString() });
+      await this.table.createEntity({ partitionKey: spreadPartition("event", eventId), rowKey: keyFor(eventId), eventId, receivedAt: now.toISOString() });
     } catch (error) {
       if (statusCodeOf(error) === 409) return false;
       throw toServiceCallFailed("tableStorage", error);
     }
     this.recent.add(eventId);
-    if (this.recent.size > RECENT_CLAIMS) this.recent.delete(this.recent.values().next().value ?? eventId);
+    if (this.recent.size > RECENT_RECORDS) this.recent.delete(this.recent.values().next().value ?? eventId);
     return true;
   }
 
-  /** Gives a claim back when handling failed, so the redelivery is handled. */
-  async release(eventId: string): Promise<void> {
+  /** Forgets a record when handling failed, so the redelivery is handled. */
+  async forget(eventId: string): Promise<void> {
     this.recent.delete(eventId);
     await this.ensure();
     try {
-      await this.table.deleteEntity(spreadPartition("event", eventId), rowKeyFor(eventId));
+      await this.table.deleteEntity(spreadPartition("event", eventId), keyFor(eventId));
     } catch (error) {
       if (statusCodeOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
     }
   }
 
-  /** Forgets ids older than `before` (Event Grid retries for at most 24 hours). */
+  /** Forgets records older than `before` (Event Grid retries for at most 24 hours). */
   async purge(before: Date): Promise<number> {
     await this.ensure();
     let removed = 0;
@@ -86,7 +84,7 @@ export class AttachmentBaselineStore extends TableStore {
 
   async get(resourceId: string): Promise<string[] | undefined> {
     await this.ensure();
-    const rowKey = rowKeyFor(idKey(resourceId));
+    const rowKey = keyFor(idKey(resourceId));
     return (await this.read(spreadPartition(BASELINE, rowKey), rowKey)) ?? ((await this.hasLegacyEntries()) ? this.read(BASELINE, rowKey) : undefined);
   }
 
@@ -109,12 +107,7 @@ export class AttachmentBaselineStore extends TableStore {
       if (partition) partition.push(entity);
       else byPartition.set(entity.partitionKey, [entity]);
     }
-    // A transaction holds at most 100 entities of one partition.
-    for (const entities of byPartition.values()) {
-      for (let start = 0; start < entities.length; start += 100) {
-        await this.transaction(entities.slice(start, start + 100).map((entity) => ["upsert", entity, "Replace"]));
-      }
-    }
+    await this.transact([...byPartition.values()].flat().map((entity) => ["upsert", entity, "Replace"]));
     if (await this.hasLegacyEntries()) await this.dropLegacyEntries();
   }
 
@@ -153,13 +146,8 @@ export class AttachmentBaselineStore extends TableStore {
   }
 
   private async read(partitionKey: string, rowKey: string): Promise<string[] | undefined> {
-    try {
-      const entity = await this.table.getEntity<{ identityIds: string }>(partitionKey, rowKey);
-      return JSON.parse(entity.identityIds) as string[];
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    }
+    const entity = await this.find<{ identityIds: string }>(partitionKey, rowKey);
+    return entity ? (JSON.parse(entity.identityIds) as string[]) : undefined;
   }
 
   /** Asked once per process: a table written before the spread still answers from its old partition until a sweep moves it. */
@@ -178,23 +166,13 @@ export class AttachmentBaselineStore extends TableStore {
   private async dropLegacyEntries(): Promise<void> {
     const rowKeys: string[] = [];
     for await (const entity of this.table.listEntities({ queryOptions: { filter: `PartitionKey eq '${BASELINE}'`, select: ["RowKey"] } })) rowKeys.push(String(entity.rowKey));
-    for (let start = 0; start < rowKeys.length; start += 100) {
-      await this.transaction(rowKeys.slice(start, start + 100).map((rowKey) => ["delete", { partitionKey: BASELINE, rowKey }]));
-    }
+    await this.transact(rowKeys.map((rowKey) => ["delete", { partitionKey: BASELINE, rowKey }]));
     this.legacyEntries = Promise.resolve(false);
-  }
-
-  private async transaction(actions: TransactionAction[]): Promise<void> {
-    try {
-      await this.table.submitTransaction(actions);
-    } catch (error) {
-      throw toServiceCallFailed("tableStorage", error);
-    }
   }
 }
 
 function entityFor(resourceId: string, identityIds: string[]) {
-  const rowKey = rowKeyFor(idKey(resourceId));
+  const rowKey = keyFor(idKey(resourceId));
   return { partitionKey: spreadPartition(BASELINE, rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
 }
 
@@ -208,27 +186,13 @@ export interface CatalogedIdentity {
 export class IdentityCatalogStore extends TableStore {
   async get(identityId: string): Promise<CatalogedIdentity | undefined> {
     await this.ensure();
-    try {
-      const entity = await this.table.getEntity<CatalogedIdentity>("identity", rowKeyFor(idKey(identityId)));
-      return { identityId: entity.identityId, principalId: entity.principalId, clientId: entity.clientId };
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    }
+    const entity = await this.find<CatalogedIdentity>("identity", keyFor(idKey(identityId)));
+    return entity ? { identityId: entity.identityId, principalId: entity.principalId, clientId: entity.clientId } : undefined;
   }
 
   async putMany(identities: CatalogedIdentity[]): Promise<void> {
     await this.ensure();
-    for (let start = 0; start < identities.length; start += 100) {
-      const actions = identities.slice(start, start + 100).map(
-        (identity) => ["upsert", { partitionKey: "identity", rowKey: rowKeyFor(idKey(identity.identityId)), ...identity }, "Replace"] as ["upsert", Record<string, unknown> & { partitionKey: string; rowKey: string }, "Replace"],
-      );
-      try {
-        await this.table.submitTransaction(actions);
-      } catch (error) {
-        throw toServiceCallFailed("tableStorage", error);
-      }
-    }
+    await this.transact(identities.map((identity) => ["upsert", { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity }, "Replace"]));
   }
 }
 
@@ -263,10 +227,10 @@ export class GradedIdentityStore extends TableStore {
   /** Replaces the graded identities of the swept subscriptions (lower-case ids) with `identities`. */
   async replace(identities: GradedIdentity[], subscriptions: ReadonlySet<string>): Promise<void> {
     const current = await this.list();
-    const keep = new Set(identities.map((identity) => rowKeyFor(idKey(identity.identityId))));
+    const keep = new Set(identities.map((identity) => keyFor(idKey(identity.identityId))));
     const stale = current.filter((identity) => {
       const subscription = /^\/subscriptions\/([^/]+)/i.exec(identity.identityId)?.[1]?.toLowerCase();
-      return subscription !== undefined && subscriptions.has(subscription) && !keep.has(rowKeyFor(idKey(identity.identityId)));
+      return subscription !== undefined && subscriptions.has(subscription) && !keep.has(keyFor(idKey(identity.identityId)));
     });
     const actions: TransactionAction[] = [
       ...identities.map(
@@ -274,7 +238,7 @@ export class GradedIdentityStore extends TableStore {
           "upsert",
           {
             partitionKey: GRADED,
-            rowKey: rowKeyFor(idKey(identity.identityId)),
+            rowKey: keyFor(idKey(identity.identityId)),
             identityId: identity.identityId,
             principalId: identity.principalId,
             grade: identity.grade,
@@ -284,7 +248,7 @@ export class GradedIdentityStore extends TableStore {
           "Replace",
         ],
       ),
-      ...stale.map((identity): TransactionAction => ["delete", { partitionKey: GRADED, rowKey: rowKeyFor(idKey(identity.identityId)) }]),
+      ...stale.map((identity): TransactionAction => ["delete", { partitionKey: GRADED, rowKey: keyFor(idKey(identity.identityId)) }]),
     ];
     for (let start = 0; start < actions.length; start += 100) {
       try {

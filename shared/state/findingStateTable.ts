@@ -1,47 +1,17 @@
-import type { TransactionAction } from "@azure/data-tables";
-import { TableStore } from "./tableStore.js";
-import type { FindingRecord } from "../engine/findingLifecycle.js";
-import { statusCodeOf, toServiceCallFailed } from "../errors.js";
+import { TableStore, quoted } from "./tableStore.js";
+import type { FindingRecord, FindingStateStore } from "../engine/findingLifecycle.js";
 
-/** The subset of the state store the engine needs; Table storage here, a test can pass its own. */
-export interface FindingStateStore {
-  load(scope: string): Promise<Map<string, FindingRecord>>;
-  /** Only these fingerprints (event findings: point reads, not the whole partition). */
-  loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
-  save(scope: string, records: FindingRecord[]): Promise<void>;
-}
-
-interface FindingEntity {
-  partitionKey: string;
-  rowKey: string;
-  ruleId: string;
-  subjectId: string;
-  relatedId?: string;
-  severity: string;
-  title: string;
-  status: string;
-  firstSeen: string;
-  lastSeen: string;
-  timesSeen: number;
-  consecutive: number;
-  resolvedAt?: string;
-  lastNotifiedAt?: string;
-  snapshot: string;
-}
-
-const TRANSACTION_LIMIT = 100;
+/** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
+type FindingEntity = Omit<FindingRecord, "fingerprint"> & { partitionKey: string; rowKey: string };
 
 /** Finding state in Table storage: PartitionKey = sweep scope, RowKey = fingerprint. */
 export class TableFindingStateStore extends TableStore implements FindingStateStore {
   async load(scope: string): Promise<Map<string, FindingRecord>> {
     await this.ensure();
     const records = new Map<string, FindingRecord>();
-    try {
-      const filter = `PartitionKey eq '${scope.replace(/'/g, "''")}'`;
-      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter } })) records.set(entity.rowKey, toRecord(entity));
-    } catch (error) {
-      throw toServiceCallFailed("tableStorage", error);
-    }
+    await this.call(async () => {
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}` } })) records.set(entity.rowKey, toRecord(entity));
+    });
     return records;
   }
 
@@ -49,28 +19,15 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
     await this.ensure();
     const records = new Map<string, FindingRecord>();
     for (const fingerprint of new Set(fingerprints)) {
-      try {
-        records.set(fingerprint, toRecord(await this.table.getEntity<FindingEntity>(scope, fingerprint)));
-      } catch (error) {
-        if (statusCodeOf(error) !== 404) throw toServiceCallFailed("tableStorage", error);
-      }
+      const entity = await this.find<FindingEntity>(scope, fingerprint);
+      if (entity) records.set(fingerprint, toRecord(entity));
     }
     return records;
   }
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     await this.ensure();
-    for (let start = 0; start < records.length; start += TRANSACTION_LIMIT) {
-      const actions: TransactionAction[] = records.slice(start, start + TRANSACTION_LIMIT).map((record) => {
-        const { fingerprint, ...rest } = record;
-        return ["upsert", { partitionKey: scope, rowKey: fingerprint, ...rest }, "Replace"];
-      });
-      try {
-        await this.table.submitTransaction(actions);
-      } catch (error) {
-        throw toServiceCallFailed("tableStorage", error);
-      }
-    }
+    await this.transact(records.map(({ fingerprint, ...rest }) => ["upsert", { partitionKey: scope, rowKey: fingerprint, ...rest }, "Replace"]));
   }
 }
 
@@ -79,7 +36,7 @@ function toRecord(entity: FindingEntity): FindingRecord {
     fingerprint: entity.rowKey,
     ruleId: entity.ruleId,
     subjectId: entity.subjectId,
-    severity: entity.severity as FindingRecord["severity"],
+    severity: entity.severity,
     title: entity.title,
     status: entity.status === "resolved" ? "resolved" : "open",
     firstSeen: entity.firstSeen,

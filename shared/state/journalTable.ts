@@ -1,44 +1,23 @@
 import { createHash } from "node:crypto";
 import type { TableEntityResult } from "@azure/data-tables";
-import { TableStore } from "./tableStore.js";
+import { TableStore, joinJson, keyFor, quoted, splitJson } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { CLAIM_LEASE_MS, type ClaimStore, type Journal } from "../actions/journal.js";
-import type { JournalEntry, JournalStatus } from "../actions/types.js";
+import { LEASE_MS, type Journal, type LeaseStore } from "../cleanup/journal.js";
+import type { JournalEntry, JournalStatus } from "../cleanup/types.js";
 
 /** Partitions of the journal table besides one per run id (run ids start with a letter). */
 const PENDING = "_pending";
-const CLAIMS = "_claims";
-/** Table properties hold 64 KiB (32 K UTF-16 characters): longer JSON is split over several. */
-const CHUNK = 30_000;
-
-function partitionOf(runId: string): string {
-  return /^[A-Za-z0-9._-]{1,200}$/.test(runId) ? runId : createHash("sha256").update(runId).digest("hex");
-}
-
-function splitJson(name: string, value: unknown): Record<string, string | number> {
-  const text = JSON.stringify(value ?? null);
-  const parts: Record<string, string | number> = { [`${name}Parts`]: Math.max(1, Math.ceil(text.length / CHUNK)) };
-  for (let index = 0; index * CHUNK < text.length || index === 0; index += 1) parts[`${name}${index}`] = text.slice(index * CHUNK, (index + 1) * CHUNK);
-  return parts;
-}
-
-function joinJson(entity: Record<string, unknown>, name: string): unknown {
-  const parts = Number(entity[`${name}Parts`] ?? 0);
-  if (parts === 0) return undefined;
-  let text = "";
-  for (let index = 0; index < parts; index += 1) text += String(entity[`${name}${index}`] ?? "");
-  return JSON.parse(text);
-}
-
-/** The app's journal (table `uamiguardjournal`): one partition per run, a pending index, target claims. */
-export class TableJournal extends TableStore implements Journal, ClaimStore {
+/** The leases' partition; its stored name predates the word "lease" and stays, so old rows still count. */
+const LEASES = "_claims";
+/** The app's journal (table `uamiguardjournal`): one partition per run, a pending index, target leases. */
+export class TableJournal extends TableStore implements Journal, LeaseStore {
   get description(): string {
     return `table ${this.table.tableName}`;
   }
 
   private toEntity(entry: JournalEntry): Record<string, unknown> & { partitionKey: string; rowKey: string } {
     return {
-      partitionKey: partitionOf(entry.runId),
+      partitionKey: keyFor(entry.runId),
       rowKey: entry.entryId,
       runId: entry.runId,
       kind: entry.kind,
@@ -76,19 +55,15 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
 
   async get(runId: string, entryId: string): Promise<JournalEntry | undefined> {
     await this.ensure();
-    try {
-      return this.fromEntity(await this.table.getEntity<Record<string, unknown>>(partitionOf(runId), entryId));
-    } catch (error) {
-      if (statusCodeOf(error) === 404) return undefined;
-      throw toServiceCallFailed("tableStorage", error);
-    }
+    const entity = await this.find<Record<string, unknown>>(keyFor(runId), entryId);
+    return entity ? this.fromEntity(entity) : undefined;
   }
 
   async begin(entry: JournalEntry): Promise<void> {
     await this.ensure();
     try {
       // The index first: a pending entry must never be missed by reconciliation.
-      await this.table.upsertEntity({ partitionKey: PENDING, rowKey: `${partitionOf(entry.runId)}|${entry.entryId}`, runId: entry.runId, entryId: entry.entryId }, "Replace");
+      await this.table.upsertEntity({ partitionKey: PENDING, rowKey: `${keyFor(entry.runId)}|${entry.entryId}`, runId: entry.runId, entryId: entry.entryId }, "Replace");
       await this.table.upsertEntity(this.toEntity(entry), "Replace");
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
@@ -100,7 +75,7 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
     const finished: JournalEntry = { ...entry, status, detail, ...(after ? { after } : {}), updatedAt: new Date().toISOString() };
     try {
       await this.table.upsertEntity(this.toEntity(finished), "Replace");
-      await this.table.deleteEntity(PENDING, `${partitionOf(entry.runId)}|${entry.entryId}`).catch((error: unknown) => {
+      await this.table.deleteEntity(PENDING, `${keyFor(entry.runId)}|${entry.entryId}`).catch((error: unknown) => {
         if (statusCodeOf(error) !== 404) throw error;
       });
     } catch (error) {
@@ -127,9 +102,9 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
   async entries(filter: { runId?: string; entryId?: string }): Promise<JournalEntry[]> {
     await this.ensure();
     const clauses: string[] = [];
-    if (filter.runId) clauses.push(`PartitionKey eq '${partitionOf(filter.runId).replace(/'/g, "''")}'`);
-    else clauses.push(`PartitionKey ne '${PENDING}' and PartitionKey ne '${CLAIMS}'`);
-    if (filter.entryId) clauses.push(`RowKey eq '${filter.entryId.replace(/'/g, "''")}'`);
+    if (filter.runId) clauses.push(`PartitionKey eq ${quoted(keyFor(filter.runId))}`);
+    else clauses.push(`PartitionKey ne '${PENDING}' and PartitionKey ne '${LEASES}'`);
+    if (filter.entryId) clauses.push(`RowKey eq ${quoted(filter.entryId)}`);
     const found: JournalEntry[] = [];
     try {
       for await (const entity of this.table.listEntities<Record<string, unknown>>({ queryOptions: { filter: clauses.join(" and ") } })) found.push(this.fromEntity(entity));
@@ -140,10 +115,10 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
   }
 
   /** Insert wins; an expired hold is taken over with its ETag, so only one of two racing runs gets it. */
-  async claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+  async acquire(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
     await this.ensure();
     const rowKey = createHash("sha256").update(targetKey).digest("hex");
-    const entity = { partitionKey: CLAIMS, rowKey, targetKey, runId: holder.runId, entryId: holder.entryId, claimedAt: now.toISOString() };
+    const entity = { partitionKey: LEASES, rowKey, targetKey, runId: holder.runId, entryId: holder.entryId, claimedAt: now.toISOString() };
     try {
       await this.table.createEntity(entity);
       return { ok: true };
@@ -151,9 +126,9 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
       if (statusCodeOf(error) !== 409) throw toServiceCallFailed("tableStorage", error);
     }
     try {
-      const current = await this.table.getEntity<{ runId: string; entryId: string; claimedAt: string }>(CLAIMS, rowKey);
+      const current = await this.table.getEntity<{ runId: string; entryId: string; claimedAt: string }>(LEASES, rowKey);
       const mine = current.entryId === holder.entryId;
-      if (!mine && now.getTime() - Date.parse(current.claimedAt) < CLAIM_LEASE_MS) return { ok: false, heldBy: current.runId };
+      if (!mine && now.getTime() - Date.parse(current.claimedAt) < LEASE_MS) return { ok: false, heldBy: current.runId };
       await this.table.updateEntity(entity, "Replace", { etag: current.etag });
       return { ok: true };
     } catch (error) {
@@ -167,8 +142,8 @@ export class TableJournal extends TableStore implements Journal, ClaimStore {
     await this.ensure();
     const rowKey = createHash("sha256").update(targetKey).digest("hex");
     try {
-      const current = await this.table.getEntity<{ entryId: string }>(CLAIMS, rowKey);
-      if (current.entryId === holder.entryId) await this.table.deleteEntity(CLAIMS, rowKey, { etag: current.etag });
+      const current = await this.table.getEntity<{ entryId: string }>(LEASES, rowKey);
+      if (current.entryId === holder.entryId) await this.table.deleteEntity(LEASES, rowKey, { etag: current.etag });
     } catch (error) {
       const status = statusCodeOf(error);
       if (status !== 404 && status !== 412) throw toServiceCallFailed("tableStorage", error);

@@ -1,5 +1,50 @@
-import type { TableClient } from "@azure/data-tables";
-import { toServiceCallFailed } from "../errors.js";
+import { createHash } from "node:crypto";
+import type { TableClient, TransactionAction } from "@azure/data-tables";
+import { statusCodeOf, toServiceCallFailed } from "../errors.js";
+
+/**
+ * The Table-storage chores, in one place: creating the table once, turning SDK errors into
+ * ServiceCallFailed("tableStorage"), 100-entity transactions per partition, JSON split over several
+ * properties, and keys and filter strings that Table storage accepts.
+ */
+
+/** A transaction holds at most 100 entities, all of one partition. */
+export const TRANSACTION_LIMIT = 100;
+
+/** Table string properties hold 64 KiB (32 K UTF-16 characters): longer JSON is split over several. */
+const CHUNK = 30_000;
+
+/** Table storage keys cannot contain / \ # ? or control characters: anything else is hashed. */
+export function keyFor(value: string): string {
+  return /^[A-Za-z0-9._-]{1,200}$/.test(value) ? value : createHash("sha256").update(value).digest("hex");
+}
+
+/** A string literal for an OData filter (`PartitionKey eq ${quoted(x)}`). */
+export function quoted(value: string): string {
+  return `'${value.replace(/'/g, "''")}'`;
+}
+
+/**
+ * JSON over as many properties as it needs: `<name>0`, `<name>1`, … and the count in `countKey`
+ * (default `<name>Parts`). `maxParts` refuses what would be too big for one entity.
+ */
+export function splitJson(name: string, value: unknown, options: { countKey?: string; maxParts?: number } = {}): Record<string, string | number> {
+  const text = JSON.stringify(value ?? null);
+  const count = Math.max(1, Math.ceil(text.length / CHUNK));
+  if (options.maxParts !== undefined && count > options.maxParts) throw new Error(`${name} is ${text.length} characters, over the limit of ${options.maxParts} properties of one table entity`);
+  const parts: Record<string, string | number> = { [options.countKey ?? `${name}Parts`]: count };
+  for (let index = 0; index < count; index += 1) parts[`${name}${index}`] = text.slice(index * CHUNK, (index + 1) * CHUNK);
+  return parts;
+}
+
+/** The JSON splitJson wrote; undefined when the entity has none of it. */
+export function joinJson(entity: Record<string, unknown>, name: string, options: { countKey?: string } = {}): unknown {
+  const parts = Number(entity[options.countKey ?? `${name}Parts`] ?? 0);
+  if (parts === 0) return undefined;
+  let text = "";
+  for (let index = 0; index < parts; index += 1) text += String(entity[`${name}${index}`] ?? "");
+  return JSON.parse(text);
+}
 
 /** A store on one table, created on first use (once per process, retried if creation failed). */
 export abstract class TableStore {
@@ -13,5 +58,40 @@ export abstract class TableStore {
       throw toServiceCallFailed("tableStorage", error);
     });
     return this.ready;
+  }
+
+  /** One Table call (or a few): any SDK error becomes ServiceCallFailed("tableStorage"). */
+  protected async call<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } catch (error) {
+      throw toServiceCallFailed("tableStorage", error);
+    }
+  }
+
+  /** A point read; 404 is undefined. */
+  protected async find<T extends object>(partitionKey: string, rowKey: string): Promise<(T & { partitionKey?: string; rowKey?: string; etag: string }) | undefined> {
+    try {
+      return await this.table.getEntity<T>(partitionKey, rowKey);
+    } catch (error) {
+      if (statusCodeOf(error) === 404) return undefined;
+      throw toServiceCallFailed("tableStorage", error);
+    }
+  }
+
+  /** Actions grouped by partition and submitted at most 100 to a transaction. */
+  protected async transact(actions: TransactionAction[]): Promise<void> {
+    const byPartition = new Map<string, TransactionAction[]>();
+    for (const action of actions) {
+      const partition = String(action[1].partitionKey);
+      const group = byPartition.get(partition);
+      if (group) group.push(action);
+      else byPartition.set(partition, [action]);
+    }
+    for (const group of byPartition.values()) {
+      for (let start = 0; start < group.length; start += TRANSACTION_LIMIT) {
+        await this.call(() => this.table.submitTransaction(group.slice(start, start + TRANSACTION_LIMIT)));
+      }
+    }
   }
 }

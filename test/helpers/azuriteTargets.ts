@@ -1,7 +1,7 @@
 import { afterAll, afterEach, beforeAll } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import type { Estate } from "../../local/emulator/estate.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import { startTarget, type TestTarget } from "./estate.js";
 
 /**

@@ -1,6 +1,6 @@
 import { defaultPolicy, type Policy } from "../../shared/config/policy.js";
 import { FindingCollector, summarize, type RunReport } from "../../shared/findings.js";
-import { InventoryBuilder } from "../../shared/inventory.js";
+import { InventoryBuilder } from "../../shared/inventoryBuilder.js";
 import type { AttachedResource, DirectoryObject, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../../shared/model.js";
 import { idKey, resourceGroupOf, subscriptionOf } from "../../shared/model.js";
 import type { ReportInput } from "../../shared/report/model.js";

@@ -39,3 +39,15 @@ export async function startServe(args: string[]): Promise<ServeProcess> {
     },
   };
 }
+
+/**
+ * Waits until serve's log has `count` lines matching `pattern`. The child writes its log after it
+ * answers, so a test reads stderr only through this (polling), never right after the response.
+ */
+export async function untilLogged(serve: ServeProcess, pattern: RegExp, count = 1, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while ((serve.stderr.match(new RegExp(pattern.source, "g")) ?? []).length < count) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${serve.stderr}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}

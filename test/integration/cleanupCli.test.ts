@@ -6,7 +6,7 @@ import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { saveEstateFile, type Estate } from "../../local/emulator/estate.js";
 import type { RunReport } from "../../shared/findings.js";
-import type { RestoreResult } from "../../shared/actions/restore.js";
+import type { RestoreResult } from "../../shared/cleanup/restore.js";
 import { IDS, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
 
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));

@@ -1,14 +1,13 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy, type Policy } from "../../shared/config/policy.js";
-import { TargetBusy, executeAction, reconcilePending } from "../../shared/actions/executor.js";
-import { carryOut } from "../../shared/actions/cleanup.js";
-import { ProcessClaims } from "../../shared/actions/journal.js";
-import { actionIdOf } from "../../shared/actions/plan.js";
-import type { Journal } from "../../shared/actions/journal.js";
-import { restore } from "../../shared/actions/restore.js";
-import type { JournalEntry, PlannedAction } from "../../shared/actions/types.js";
+import { TargetBusy, executeAction, reconcilePending, runCleanup } from "../../shared/cleanup/pipeline.js";
+import { ProcessLeases } from "../../shared/cleanup/journal.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
+import type { Journal } from "../../shared/cleanup/journal.js";
+import { restore } from "../../shared/cleanup/restore.js";
+import type { JournalEntry, PlannedAction } from "../../shared/cleanup/types.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import { parseEstate, type Estate } from "../../local/emulator/estate.js";
 import type { TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
@@ -45,7 +44,7 @@ function withFaults(estate: Estate, faults: unknown[]): Estate {
 }
 
 function context(target: TestTarget, journal: TableJournal, runId: string, policy = policyWith()) {
-  return { clients: target.clients, policy, journal, claims: journal, runId, caller: "test", onUnknownOutcome: "report" as const };
+  return { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" as const };
 }
 
 function journalOf(target: TestTarget): TableJournal {
@@ -156,7 +155,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     expect(await journal.pending()).toHaveLength(1);
     const [reconciled] = await reconcilePending(journal, target.clients, new Date(), 0);
     expect(reconciled).toMatchObject({ status: "done", detail: "reconciled: the change is in place" });
-    const { results } = await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-crash-2" });
+    const { results } = await restore({ clients: target.clients, journal, leases: journal, caller: "test", runId: "run-crash-2" });
     expect(results).toMatchObject([{ status: "restored" }]);
     const vm = target.emulator.store.resources.get(IDS.vm.toLowerCase());
     expect(Object.keys(vm?.identity?.userAssignedIdentities ?? {}).map((id) => id.toLowerCase()).sort()).toEqual([IDS.app, IDS.extra].map((id) => id.toLowerCase()).sort());
@@ -187,16 +186,17 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     const target = await targets.start(cleanupEstate());
     const journal = journalOf(target);
     const detachApp: PlannedAction = { ...detachExtra(), actionId: actionIdOf("detach-identity", IDS.vm, IDS.app), identityId: IDS.app };
-    const records = await carryOut(
+    const records = await runCleanup(
       { mode: "enforce", records: [], toRun: [detachExtra(), detachApp] },
-      { clients: target.clients, policy: policyWith(), runId: "run-two", caller: "test", journal, claims: new ProcessClaims(), dispatch: { kind: "inline", concurrency: 8 } },
+      "run-two",
+      { clients: target.clients, policy: policyWith(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 8 } },
     );
     expect(records.map((record) => record.status)).toEqual(["done", "done"]);
     const vm = target.emulator.store.resources.get(IDS.vm.toLowerCase());
     expect(vm?.identity).toMatchObject({ type: "SystemAssigned", principalId: P.vmSystem });
     expect(vm?.identity?.userAssignedIdentities).toBeUndefined();
     // Restore puts both back.
-    await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-two" });
+    await restore({ clients: target.clients, journal, leases: journal, caller: "test", runId: "run-two" });
     expect(target.emulator.store.resources.get(IDS.vm.toLowerCase())?.identity?.type).toBe("SystemAssigned, UserAssigned");
     expect(Object.keys(target.emulator.store.resources.get(IDS.vm.toLowerCase())?.identity?.userAssignedIdentities ?? {})).toHaveLength(2);
   });
@@ -204,7 +204,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
   it("a work item whose target another run holds is retried later (thrown), not dropped", async () => {
     const target = await targets.start(cleanupEstate());
     const journal = journalOf(target);
-    await journal.claim("delete-role-assignment|" + IDS.orphan.toLowerCase(), { runId: "other-run", entryId: "x" }, new Date());
+    await journal.acquire("delete-role-assignment|" + IDS.orphan.toLowerCase(), { runId: "other-run", entryId: "x" }, new Date());
     await expect(executeAction(deleteOrphan(), { ...context(target, journal, "run-queued"), onUnknownOutcome: "throw" })).rejects.toBeInstanceOf(TargetBusy);
     expect((await executeAction(deleteOrphan(), context(target, journal, "run-cli"))).reason).toMatch(/another run \(other-run\)/);
     expect(deletes(target)).toHaveLength(0);
@@ -225,7 +225,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     expect(identity?.tags).toEqual({ "uami-guard-status": "untagged since 2026-11-01" });
     // Someone adds an owner tag meanwhile; restore must keep it.
     if (identity) identity.tags = { ...identity.tags, owner: "team-x" };
-    const { results } = await restore({ clients: target.clients, journal, claims: journal, caller: "test", runId: "run-tag" });
+    const { results } = await restore({ clients: target.clients, journal, leases: journal, caller: "test", runId: "run-tag" });
     expect(results).toMatchObject([{ status: "restored" }]);
     expect(target.emulator.store.resources.get(IDS.untagged.toLowerCase())?.tags).toEqual({ owner: "team-x" });
   });

@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import { createAzureClients } from "../../shared/azure/clients.js";
-import { AttachmentBaselineStore, EventDedupeStore, rowKeyFor } from "../../shared/state/eventStores.js";
+import { AttachmentBaselineStore, DeliveryRecordStore } from "../../shared/state/eventStores.js";
+import { keyFor } from "../../shared/state/tableStore.js";
 import { idKey } from "../../shared/model.js";
 
 let azurite: RunningAzurite;
@@ -16,17 +17,17 @@ const VM2 = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.Compute/vir
 const ID = "/subscriptions/s1/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-a";
 
 describe("event stores on Azurite", () => {
-  it("dedupe: a second claim of the same id is refused, by this process and by another; a released claim can be made again", async () => {
+  it("delivery records: a second record of the same id is refused, by this process and by another; a forgotten one can be made again", async () => {
     const name = "dedupetest";
-    const first = new EventDedupeStore(tableOn(name));
-    const other = new EventDedupeStore(tableOn(name));
+    const first = new DeliveryRecordStore(tableOn(name));
+    const other = new DeliveryRecordStore(tableOn(name));
     const now = new Date("2026-11-20T10:00:00Z");
-    expect(await first.claim("event-1", now)).toBe(true);
-    expect(await first.claim("event-1", now)).toBe(false);
-    expect(await other.claim("event-1", now)).toBe(false);
-    await first.release("event-1");
-    expect(await other.claim("event-1", now)).toBe(true);
-    expect(await first.claim("event-1", now)).toBe(false);
+    expect(await first.record("event-1", now)).toBe(true);
+    expect(await first.record("event-1", now)).toBe(false);
+    expect(await other.record("event-1", now)).toBe(false);
+    await first.forget("event-1");
+    expect(await other.record("event-1", now)).toBe(true);
+    expect(await first.record("event-1", now)).toBe(false);
     expect(await first.purge(new Date("2026-11-21T00:00:00Z"))).toBe(1);
   });
 
@@ -34,7 +35,7 @@ describe("event stores on Azurite", () => {
     const name = "baselinetest";
     const table = tableOn(name);
     await table.createTable();
-    await table.upsertEntity({ partitionKey: "baseline", rowKey: rowKeyFor(idKey(VM)), resourceId: VM, identityIds: JSON.stringify([ID]) });
+    await table.upsertEntity({ partitionKey: "baseline", rowKey: keyFor(idKey(VM)), resourceId: VM, identityIds: JSON.stringify([ID]) });
     const store = new AttachmentBaselineStore(tableOn(name));
     expect(await store.isEmpty()).toBe(false);
     expect(await store.get(VM)).toEqual([ID]);

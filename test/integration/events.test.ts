@@ -4,7 +4,7 @@ import { InvocationContext } from "@azure/functions";
 import { seedEventStores } from "../../local/seed.js";
 import { policySchema, type Policy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
-import { eventDependencies } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies } from "../../shared/composition.js";
 import { replayEvents } from "../../shared/engine/replay.js";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import type { Estate } from "../../local/emulator/estate.js";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
-import { eventDependencies, notifierFor, TABLES } from "../../shared/engine/eventRuntime.js";
+import { eventDependencies, notifierFor, TABLES } from "../../shared/composition.js";
 import { runSweepJob } from "../../shared/engine/sweepJob.js";
 import { replayEvents } from "../../shared/engine/replay.js";
 import { TableFindingStateStore } from "../../shared/state/findingStateTable.js";

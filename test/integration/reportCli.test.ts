@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { reportHandler } from "../../functions/report.js";
 import { collectReport } from "../../shared/engine/report.js";
 import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
-import type { FindingStateStore } from "../../shared/state/findingStateTable.js";
+import type { FindingStateStore } from "../../shared/engine/findingLifecycle.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
 import { modelFromHtml, REPORT_CSP } from "../../shared/report/html.js";

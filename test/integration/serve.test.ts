@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixturePath } from "../helpers/estate.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { startServe, untilLogged, type ServeProcess } from "../helpers/serve.js";
 import { modelFromHtml, REPORT_CSP } from "../../shared/report/html.js";
 
 const RG = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app";
@@ -35,6 +35,10 @@ describe("uami-guard serve (the local Functions host)", () => {
     const write = { id: "serve-1", eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-20T10:00:00Z", data: { operationName: "Microsoft.Compute/virtualMachines/write", resourceUri: VM, status: "Succeeded", claims: { appid: "x", idtyp: "app" } } };
     const response = await webhook([write, { id: "junk" }, write]);
     expect(response.status).toBe(200);
+    // serve logs after it answers: wait for the lines rather than read stderr at once.
+    await untilLogged(serve, /event serve-1: high/, 2);
+    await untilLogged(serve, /event serve-1: duplicate/);
+    await untilLogged(serve, /event junk: malformed, dropped/);
     expect(serve.stderr).toMatch(/event serve-1: high attachment-outside-pipeline/);
     expect(serve.stderr).toMatch(/event junk: malformed, dropped/);
     expect(serve.stderr.match(/event serve-1: high/g)).toHaveLength(2);
@@ -49,6 +53,7 @@ describe("uami-guard serve (the local Functions host)", () => {
 
   it("runs the sweep timer on demand and serves HTTP routes", async () => {
     expect((await fetch(`${url}/admin/functions/sweep`, { method: "POST" })).status).toBe(202);
+    await untilLogged(serve, /sweep sweep-[^:]+: \d+ findings/);
     expect(serve.stderr).toMatch(/sweep sweep-[^:]+: 6 findings/);
     const inventory = (await (await fetch(`${url}/api/identities`)).json()) as { identities: unknown[] };
     expect(inventory.identities).toHaveLength(2);

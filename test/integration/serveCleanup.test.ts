@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
 import { MAX_DEQUEUE_COUNT } from "../../cli/serve.js";
-import { startServe, type ServeProcess } from "../helpers/serve.js";
+import { startServe, untilLogged, type ServeProcess } from "../helpers/serve.js";
 import { PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
 
 let serve: ServeProcess;
@@ -28,13 +28,7 @@ beforeAll(async () => {
 
 afterAll(() => serve.stop());
 
-async function until(pattern: RegExp, count: number, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while ((serve.stderr.match(new RegExp(pattern.source, "g")) ?? []).length < count) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${pattern}: ${serve.stderr}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+const until = (pattern: RegExp, count: number, timeoutMs?: number): Promise<void> => untilLogged(serve, pattern, count, timeoutMs);
 
 describe("uami-guard serve runs the cleanup queue trigger", () => {
   it("events in enforce mode become work items that the local host's queue trigger carries out", async () => {

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { InvocationContext, type Timer } from "@azure/functions";
-import { sweepHandler, FINDINGS_TABLE } from "../../functions/sweep.js";
+import { sweepHandler } from "../../functions/sweep.js";
+import { TABLES } from "../../shared/composition.js";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
@@ -28,7 +29,7 @@ describe("sweep timer function with finding state on Azurite", () => {
     const context = () => new InvocationContext({ functionName: "sweep", invocationId: "inv", logHandler: (_level, ...args) => logs.push(args.join(" ")) });
     await handler(timer, context());
     await handler(timer, context());
-    const store = new TableFindingStateStore(target.clients.table(FINDINGS_TABLE));
+    const store = new TableFindingStateStore(target.clients.table(TABLES.findings));
     let records = await store.load(sweepScopeKey([]));
     const orphans = [...records.values()].filter((record) => record.ruleId === "orphaned-role-assignment");
     expect(orphans).toHaveLength(3);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
+import { applyRun, commitEvent, commitSweep, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 
 function finding(ruleId: string, subjectId: string): Finding {
@@ -43,5 +43,46 @@ describe("finding lifecycle", () => {
     expect(blind.next.get(A.fingerprint)).toMatchObject({ status: "open", consecutive: 0, timesSeen: 1 });
     const again = run(blind.next, [A], 12);
     expect(again.next.get(A.fingerprint)).toMatchObject({ consecutive: 1, timesSeen: 2 });
+  });
+});
+
+/** A store that counts its writes. */
+function countingStore(records: FindingRecord[] = []) {
+  const saves: Array<{ scope: string; records: FindingRecord[] }> = [];
+  const store: FindingStateStore = {
+    load: async () => new Map(records.map((record) => [record.fingerprint, record])),
+    loadSome: async (_scope, fingerprints) => new Map(records.filter((record) => fingerprints.includes(record.fingerprint)).map((record) => [record.fingerprint, record])),
+    save: async (scope, saved) => void saves.push({ scope, records: saved }),
+  };
+  return { store, saves };
+}
+
+describe("the lifecycle owner saves each run once", () => {
+  it("a sweep: one save, with lastNotifiedAt on what the notifier said it sent, even when notifying throws", async () => {
+    const { store, saves } = countingStore();
+    const { lifecycle, notifications } = await commitSweep(store, "sweep-all", new Map(), [A, B], { now: T(1), unknownRules: new Set() }, async () => ({ result: "sent", notified: [A.fingerprint] }));
+    expect(notifications).toBe("sent");
+    expect(lifecycle.opened).toHaveLength(2);
+    expect(saves).toHaveLength(1);
+    expect(saves[0]?.records.find((record) => record.fingerprint === A.fingerprint)?.lastNotifiedAt).toBe(T(1).toISOString());
+    expect(saves[0]?.records.find((record) => record.fingerprint === B.fingerprint)?.lastNotifiedAt).toBeUndefined();
+
+    const failing = countingStore();
+    await expect(commitSweep(failing.store, "sweep-all", new Map(), [A], { now: T(1), unknownRules: new Set() }, async () => Promise.reject(new Error("outbox down")))).rejects.toThrow("outbox down");
+    expect(failing.saves).toHaveLength(1);
+  });
+
+  it("an event: only the findings in hand, never resolved, one save in the events partition", async () => {
+    const seenBefore = run(new Map(), [A], 1).result.changed;
+    const { store, saves } = countingStore(seenBefore);
+    const seen: string[][] = [];
+    await commitEvent(store, [A, B], T(2), async (lifecycle) => {
+      seen.push(lifecycle.opened.map((finding) => finding.fingerprint));
+      expect(lifecycle.resolved).toEqual([]);
+      return { result: undefined, notified: [B.fingerprint] };
+    });
+    expect(seen).toEqual([[B.fingerprint]]);
+    expect(saves.map((save) => [save.scope, save.records.length])).toEqual([["events", 2]]);
+    expect(await commitEvent(store, [], T(3), async () => ({ result: "x", notified: [] }))).toBeUndefined();
   });
 });

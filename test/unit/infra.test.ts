@@ -4,7 +4,7 @@ import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { loadPolicy } from "../../shared/config/policy.js";
 import { APP_SETTING_NAMES, readAppSettings } from "../../shared/config/settings.js";
-import { TABLES } from "../../shared/engine/eventRuntime.js";
+import { TABLES } from "../../shared/composition.js";
 import { OPERATIONS } from "../../shared/events/operations.js";
 import { ruleIds } from "../../shared/rules/index.js";
 

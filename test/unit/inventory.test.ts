@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { InventoryBuilder } from "../../shared/inventory.js";
+import { InventoryBuilder } from "../../shared/inventoryBuilder.js";
 import type { Identity } from "../../shared/model.js";
 
 const SUB = "/subscriptions/s1/resourceGroups/rg/providers";

@@ -1,29 +1,14 @@
-import { readdirSync, readFileSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-
-function sources(directory: string): string[] {
-  return readdirSync(join(ROOT, directory)).flatMap((entry) => {
-    const path = join(directory, entry);
-    if (statSync(join(ROOT, path)).isDirectory()) return sources(path);
-    return path.endsWith(".ts") ? [path] : [];
-  });
-}
-
-function imports(file: string): string[] {
-  const text = readFileSync(join(ROOT, file), "utf8");
-  return [...text.matchAll(/^\s*(?:import|export)[^;]*?from\s+["']([^"']+)["']/gms), ...text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((match) => match[1] ?? "");
-}
+import { ROOT, imports, sources } from "../helpers/sources.js";
 
 describe("layering", () => {
   it("rules are pure: no node built-ins for I/O, no Azure SDK, no @azure/functions, no adapters", () => {
     for (const file of sources("shared/rules")) {
       for (const target of imports(file)) {
         expect(target, `${file} imports ${target}`).not.toMatch(/^(node:|fs|http|https|net|child_process|@azure|@azure-rest|p-limit)/);
-        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|actions)\//);
+        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|cleanup)\//);
       }
     }
   });
@@ -38,7 +23,7 @@ describe("layering", () => {
 
   it("Azure SDK packages are imported only by adapters in shared/azure/ (and the notify/state adapters)", () => {
     for (const file of sources("shared")) {
-      if (/^shared\/(azure|notify|state|actions)\//.test(file)) continue;
+      if (/^shared\/(azure|notify|state|cleanup)\//.test(file)) continue;
       for (const target of imports(file)) {
         expect(target, `${file} imports ${target}`).not.toMatch(/^@azure(-rest)?\/(arm-|identity|data-tables|storage-|monitor-|eventgrid|core-client)/);
       }

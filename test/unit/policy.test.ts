@@ -66,4 +66,11 @@ describe("app settings", () => {
     expect(() => readAppSettings({ SWEEP_SCHEDULE: "every hour" })).toThrow(/app setting: SWEEP_SCHEDULE = "every hour": must be a six-field NCRONTAB/);
     expect(() => readAppSettings({ TEAMS_WEBHOOK_URL: "http://example.test/hook" })).toThrow(/TEAMS_WEBHOOK_URL.*https/);
   });
+
+  it("SWEEP_SCHEDULE is parsed as NCRONTAB: six fields, each in range", () => {
+    for (const schedule of ["0 */5 * * * *", "0 30 9 * * Mon-Fri", "0 0 0 1 1,7 *"]) expect(readAppSettings({ SWEEP_SCHEDULE: schedule }).SWEEP_SCHEDULE).toBe(schedule);
+    for (const schedule of ["61 0 * * * *", "0 0 25 * * *", "*/5 * * * *", "0 0 */6 * * * *", "a b c d e f"]) {
+      expect(() => readAppSettings({ SWEEP_SCHEDULE: schedule }), schedule).toThrow(/SWEEP_SCHEDULE .*must be a six-field NCRONTAB/);
+    }
+  });
 });

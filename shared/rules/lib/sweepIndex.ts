@@ -1,7 +1,28 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
-import type { SweepInventory } from "../types.js";
+import type { ExposureCollector } from "./exposure.js";
 import { ScopeTree } from "./scopes.js";
+
+/** What a sweep read, as the sweep rules see it (the index below is built from it). */
+export interface SweepInventory {
+  now: Date;
+  identities: Identity[];
+  attachments: AttachedResource[];
+  roleDefinitions: RoleDefinition[];
+  federatedCredentials: FederatedCredential[];
+  /** Identities (lower-cased ids) whose federated credentials ARM did not list: unknown, not "none". */
+  federatedCredentialsUnknown?: Set<string>;
+  /** Role assignments held per principal id (lower-case), counted while streaming. */
+  assignmentsByPrincipal: Map<string, number>;
+  /** Last sign-in per principal id (lower-case); undefined when sign-in logs are not configured or failed. */
+  lastSignIns?: Map<string, Date>;
+  /** Subscriptions the sweep covered (lower-case), explicit or seen in the results. */
+  subscriptionsInScope: Set<string>;
+  /** Subscriptions with their management-group chains (scope containment); empty when not read. */
+  subscriptions?: Subscription[];
+  /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
+  exposure?: ExposureCollector;
+}
 
 /** Lookups every rule needs, built once per sweep (pure). */
 export interface SweepIndex {

@@ -19,17 +19,17 @@ export interface Journal {
 }
 
 /**
- * Exclusive hold on one target while a change is made, so two runs (two sweeps, or a sweep and a
- * redelivered work item) never act on the same target at once. A hold expires after its lease, so a
- * crashed holder does not block the target for ever.
+ * A lease: an exclusive, expiring hold on one target while a change is made, so two runs (two
+ * sweeps, or a sweep and a redelivered work item) never act on the same target at once. It expires
+ * after LEASE_MS, so a crashed holder does not block the target for ever.
  */
-export interface ClaimStore {
-  claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+export interface LeaseStore {
+  acquire(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }>;
   release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void>;
 }
 
 /** Longer than any one action takes (a read, a write, a read-back); a crashed holder blocks no longer. */
-export const CLAIM_LEASE_MS = 5 * 60_000;
+export const LEASE_MS = 5 * 60_000;
 
 /** One entry per (run, action): a redelivered work item finds its own entry. */
 export function entryIdFor(runId: string, actionId: string): string {
@@ -40,13 +40,13 @@ export function targetKeyOf(kind: string, targetId: string): string {
   return `${kind}|${targetId.toLowerCase()}`;
 }
 
-/** Claims held in this process (the CLI, whose journal file is locked to one process). */
-export class ProcessClaims implements ClaimStore {
+/** Leases held in this process (the CLI, whose journal file is locked to one process). */
+export class ProcessLeases implements LeaseStore {
   private readonly held = new Map<string, { runId: string; entryId: string; at: number }>();
 
-  async claim(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
+  async acquire(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }> {
     const current = this.held.get(targetKey);
-    if (current && current.entryId !== holder.entryId && now.getTime() - current.at < CLAIM_LEASE_MS) return { ok: false, heldBy: current.runId };
+    if (current && current.entryId !== holder.entryId && now.getTime() - current.at < LEASE_MS) return { ok: false, heldBy: current.runId };
     this.held.set(targetKey, { ...holder, at: now.getTime() });
     return { ok: true };
   }

@@ -1,11 +1,10 @@
 import { createHash } from "node:crypto";
 import type { Policy } from "../config/policy.js";
 import { fingerprintOf, type Finding } from "../findings.js";
-import { ACTION_FOR_RULE, STATUS_TAG, recordOf, type ActionRecord, type ActionRuleId, type PlannedAction } from "./types.js";
+import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId, type CleanupMode } from "./record.js";
+import { STATUS_TAG, recordOf, type PlannedAction } from "./types.js";
 
 export const CIRCUIT_BREAKER_RULE_ID = "cleanup-circuit-breaker";
-
-export type CleanupMode = "off" | "dry-run" | "enforce";
 
 export interface PlanOptions {
   /** `--enforce`: every rule that has an action is in enforce mode for this run, dry run off. */
@@ -17,6 +16,9 @@ export interface PlanOptions {
   /** Role assignments the run saw: the base of `maxDeletePercent`. Unknown: no deletion passes. */
   roleAssignmentsSeen: number | undefined;
   now: Date;
+  /** The run, and the subject of the breaker notice (the sweep scope, `events`, `replay`). */
+  runId: string;
+  scope: string;
 }
 
 export interface CircuitBreaker {
@@ -33,6 +35,12 @@ export interface CleanupPlan {
   /** What to carry out (enforce mode, breaker closed). */
   toRun: PlannedAction[];
   breaker?: CircuitBreaker;
+}
+
+/** The planner's answer: the plan, and the critical notice a tripped breaker raises in enforce mode. */
+export interface Planned {
+  plan: CleanupPlan;
+  breakerNotice?: Finding;
 }
 
 function isActionRule(ruleId: string): ruleId is ActionRuleId {
@@ -119,10 +127,18 @@ function alreadyMarked(finding: Finding): boolean {
 }
 
 /**
- * RULES.md "Actions", decided on findings alone (pure): which findings lead to a change, which wait
- * for confirmations, which are protected, and whether the circuit breaker holds the whole run.
+ * The one cleanup planner. RULES.md "Actions", decided on findings alone (pure: the findings and the
+ * report are not touched): which findings lead to a change, which wait for confirmations, which are
+ * protected, and whether the circuit breaker holds the whole run. The breaker notice is raised only
+ * when the run was going to act (enforce mode); the caller adds it to its findings.
  */
-export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): CleanupPlan {
+export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): Planned {
+  const plan = decide(findings, policy, options);
+  const breakerNotice = plan.breaker && plan.mode === "enforce" ? circuitBreakerNotice(plan.breaker, policy, options.runId, options.scope) : undefined;
+  return { plan, ...(breakerNotice ? { breakerNotice } : {}) };
+}
+
+function decide(findings: Finding[], policy: Policy, options: PlanOptions): CleanupPlan {
   const mode = cleanupMode(policy, options.forceEnforce);
   if (mode === "off") return { mode, records: [], toRun: [] };
   const records: ActionRecord[] = [];

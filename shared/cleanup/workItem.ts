@@ -1,14 +1,6 @@
 import { z } from "zod";
 import type { PlannedAction } from "./types.js";
 
-/** A cleanup work item on the `uamiguard-cleanup` queue: one action of one run. */
-export interface WorkItem {
-  version: 1;
-  runId: string;
-  caller: string;
-  action: PlannedAction;
-}
-
 const findingSchema = z.object({
   ruleId: z.string().min(1),
   severity: z.enum(["critical", "high", "medium", "low"]),
@@ -30,6 +22,13 @@ const actionSchema = z.object({
 });
 
 const workItemSchema = z.object({ version: z.literal(1), runId: z.string().min(1), caller: z.string(), action: actionSchema });
+
+/** A cleanup work item on the cleanup queue: one action of one run (the schema is the type). */
+export type WorkItem = z.infer<typeof workItemSchema>;
+
+/** The schema and PlannedAction describe one shape: this fails to compile when they drift apart. */
+const sameShape: [WorkItem["action"], PlannedAction] extends [PlannedAction, WorkItem["action"]] ? true : never = true;
+void sameShape;
 
 export function encodeWorkItem(item: WorkItem): string {
   // The Functions queue trigger expects base64 message text by default (host.json messageEncoding).
@@ -60,5 +59,5 @@ export function parseWorkItem(message: unknown): { ok: true; item: WorkItem } | 
     const issue = parsed.error.issues[0];
     return { ok: false, reason: `${issue?.path.join(".") || "message"}: ${issue?.message ?? "invalid"}` };
   }
-  return { ok: true, item: parsed.data as WorkItem };
+  return { ok: true, item: parsed.data };
 }

@@ -3,8 +3,9 @@ import type { AzureClients } from "../azure/clients.js";
 import { patchIdentity, readArm, readRoleAssignmentRaw, readTags, recreateRoleAssignment, updateTags, type ArmJson } from "../azure/armActions.js";
 import { ServiceCallFailed, errorMessage } from "../errors.js";
 import { idKey } from "../model.js";
-import { identityTypeAfter, reconcileEntry } from "./executor.js";
-import { entryIdFor, targetKeyOf, type ClaimStore, type Journal } from "./journal.js";
+import { identityTypeAfter } from "./changes.js";
+import { entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journal.js";
+import { reconcileEntry } from "./pipeline.js";
 import { STATUS_TAG, describeChange, type JournalEntry } from "./types.js";
 
 export type RestoreStatus = "restored" | "already-restored" | "not-restorable" | "failed" | "nothing-to-undo";
@@ -22,7 +23,7 @@ export interface RestoreResult {
 export interface RestoreOptions {
   clients: AzureClients;
   journal: Journal;
-  claims: ClaimStore;
+  leases: LeaseStore;
   caller: string;
   runId?: string;
   entryId?: string;
@@ -66,12 +67,12 @@ export async function restore(options: RestoreOptions): Promise<{ restoreRunId: 
 }
 
 async function undoOne(entry: JournalEntry, restoreRunId: string, options: RestoreOptions): Promise<Omit<RestoreResult, "entryId" | "runId" | "change">> {
-  const { clients, journal, claims } = options;
+  const { clients, journal, leases } = options;
   const restoreEntryId = entryIdFor(restoreRunId, `restore|${entry.entryId}`);
   const holder = { runId: restoreRunId, entryId: restoreEntryId };
   const targetKey = targetKeyOf(entry.action.kind, entry.action.targetId);
-  const claim = await claims.claim(targetKey, holder, new Date());
-  if (!claim.ok) return { status: "failed", detail: `another run (${claim.heldBy}) is changing this target; try again` };
+  const lease = await leases.acquire(targetKey, holder, new Date());
+  if (!lease.ok) return { status: "failed", detail: `another run (${lease.heldBy}) is changing this target; try again` };
   try {
     let undo: Undo;
     try {
@@ -109,7 +110,7 @@ async function undoOne(entry: JournalEntry, restoreRunId: string, options: Resto
       return { status: why ? "not-restorable" : "failed", detail: why ?? errorMessage(error), restoreEntryId };
     }
   } finally {
-    await claims.release(targetKey, holder).catch(() => undefined);
+    await leases.release(targetKey, holder).catch(() => undefined);
   }
 }
 

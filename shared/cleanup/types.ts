@@ -1,15 +1,5 @@
 import type { Finding } from "../findings.js";
-
-/** RULES.md "Actions": which rule's finding leads to which change. No action ever deletes an identity. */
-export const ACTION_FOR_RULE = {
-  "orphaned-role-assignment": "delete-role-assignment",
-  "role-assignment-outside-pipeline": "delete-role-assignment",
-  "attachment-outside-pipeline": "detach-identity",
-  "untagged-identity": "tag-identity",
-} as const;
-
-export type ActionRuleId = keyof typeof ACTION_FOR_RULE;
-export type ActionKind = (typeof ACTION_FOR_RULE)[ActionRuleId];
+import type { ActionKind, ActionRecord, ActionStatus } from "./record.js";
 
 export const STATUS_TAG = "uami-guard-status";
 
@@ -30,28 +20,6 @@ export interface PlannedAction {
   /** Tag: the value of `uami-guard-status`. */
   tagValue?: string;
   finding: ActionFinding;
-}
-
-/**
- * An action as a run reports it (`actions` in the findings document). `planned` is a dry run;
- * `deferred` waits for more confirmations; `blocked` is the circuit breaker; `queued` went to the
- * cleanup queue (the app); `done`/`failed`/`skipped` come from carrying it out.
- */
-export type ActionStatus = "planned" | "deferred" | "blocked" | "queued" | "done" | "failed" | "skipped";
-
-export interface ActionRecord {
-  actionId: string;
-  action: ActionKind;
-  ruleId: string;
-  fingerprint: string;
-  subjectId: string;
-  relatedId?: string;
-  target: string;
-  change: string;
-  status: ActionStatus;
-  reason?: string;
-  /** The journal entry that records the change (absent when nothing was changed or written). */
-  entryId?: string;
 }
 
 /** What the journal knows of an entry: `pending` until the change is known to have happened or not. */

@@ -10,151 +10,27 @@ import {
   type ArmJson,
 } from "../azure/armActions.js";
 import type { Policy } from "../config/policy.js";
-import { ServiceCallFailed, errorMessage } from "../errors.js";
+import { errorMessage } from "../errors.js";
 import { apiVersionForType } from "../events/operations.js";
 import { idKey, resourceTypeOf } from "../model.js";
 import { tagValue } from "../rules/lib/tags.js";
-import { entryIdFor, targetKeyOf, type ClaimStore, type Journal } from "./journal.js";
 import { protectionOf } from "./plan.js";
-import { STATUS_TAG, recordOf, type ActionRecord, type JournalEntry, type PlannedAction } from "./types.js";
+import { STATUS_TAG, type JournalEntry, type PlannedAction } from "./types.js";
+
+/**
+ * What each kind of action reads, changes and checks in ARM. The order around these (lease,
+ * journal, change, verify, reconcile) is shared/cleanup/pipeline.ts's; this file only knows ARM.
+ */
 
 export const IDENTITY_API_VERSION = "2023-01-31";
 
-export interface ActionContext {
-  clients: AzureClients;
-  policy: Policy;
-  journal: Journal;
-  claims: ClaimStore;
-  runId: string;
-  caller: string;
-  now?: () => Date;
-  /**
-   * A change whose outcome is unknown (5xx/429 after retries, timeout) leaves its entry pending.
-   * `throw`: the queue-trigger function rethrows so the work item is retried (then poisoned).
-   * `report`: the CLI reports it failed; the next run reconciles the entry.
-   */
-  onUnknownOutcome: "throw" | "report";
-}
-
-/** The outcome of a change is unknown: the journal entry stays pending for reconciliation. */
-export class OutcomeUnknown extends Error {
-  override readonly name = "OutcomeUnknown";
-}
-
-/** Another run holds the target: a work item is retried later rather than dropped. */
-export class TargetBusy extends Error {
-  override readonly name = "TargetBusy";
-}
-
 /** What was read before the change: the prior state to journal, or why nothing is to be done. */
-type Prepared =
+export type Prepared =
   | { skip: string }
   | { prior: ArmJson; change: () => Promise<"applied" | "absent">; verify: () => Promise<string | undefined> };
 
-function isTransient(error: unknown): boolean {
-  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
-  return status === undefined || status === 408 || status === 429 || status >= 500;
-}
-
-/**
- * One cleanup action, fail-safe: hold the target, re-read it from ARM (never act on the finding
- * alone), check it still warrants the change and is not protected, journal the prior state, make the
- * change, read back and verify, mark the entry done or failed.
- */
-export async function executeAction(action: PlannedAction, context: ActionContext): Promise<ActionRecord> {
-  const now = context.now?.() ?? new Date();
-  const entryId = entryIdFor(context.runId, action.actionId);
-  const holder = { runId: context.runId, entryId };
-  const targetKey = targetKeyOf(action.kind, action.targetId);
-
-  const earlier = await context.journal.get(context.runId, entryId);
-  if (earlier && earlier.status !== "pending") return recordOf(action, statusOfEntry(earlier), earlier.detail, entryId);
-
-  const claim = await context.claims.claim(targetKey, holder, now);
-  if (!claim.ok) {
-    if (context.onUnknownOutcome === "throw") throw new TargetBusy(`another run (${claim.heldBy}) is changing ${action.targetId}; retried later`);
-    return recordOf(action, "skipped", `another run (${claim.heldBy}) is changing this target`);
-  }
-  try {
-    if (earlier) {
-      // A retried work item whose first attempt stopped after journaling: find out what happened.
-      const reconciled = await reconcileEntry(earlier, context.clients, context.journal);
-      if (reconciled && reconciled.status === "done") return recordOf(action, "done", reconciled.detail, entryId);
-    }
-    let prepared: Prepared;
-    try {
-      prepared = await prepare(action, context);
-    } catch (error) {
-      // Could not read current state: unknown, so nothing is changed.
-      return recordOf(action, "skipped", `current state could not be read: ${errorMessage(error)}`);
-    }
-    if ("skip" in prepared) return recordOf(action, "skipped", prepared.skip);
-
-    const entry: JournalEntry = {
-      entryId,
-      runId: context.runId,
-      kind: action.kind,
-      action,
-      caller: context.caller,
-      status: "pending",
-      prior: prepared.prior,
-      createdAt: now.toISOString(),
-      updatedAt: now.toISOString(),
-    };
-    await context.journal.begin(entry);
-
-    let outcome: "applied" | "absent";
-    try {
-      outcome = await prepared.change();
-    } catch (error) {
-      return await afterFailedChange(action, entry, error, context);
-    }
-    if (outcome === "absent") {
-      await context.journal.finish(entry, "skipped", "already gone when the change was made: nothing changed");
-      return recordOf(action, "skipped", "already gone when the change was made", entryId);
-    }
-    let problem: string | undefined;
-    try {
-      problem = await prepared.verify();
-    } catch (error) {
-      problem = `could not be read back: ${errorMessage(error)}`;
-    }
-    // Applied either way: the entry is `done` so restore can undo it; a mismatch is reported as failed.
-    await context.journal.finish(entry, "done", problem ? `applied; verification: ${problem}` : "applied and verified");
-    return recordOf(action, problem ? "failed" : "done", problem ? `applied, but verification found: ${problem}` : undefined, entryId);
-  } finally {
-    await context.claims.release(targetKey, holder).catch(() => undefined);
-  }
-}
-
-async function afterFailedChange(action: PlannedAction, entry: JournalEntry, error: unknown, context: ActionContext): Promise<ActionRecord> {
-  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
-  const code = error instanceof ServiceCallFailed && error.code ? ` ${error.code}` : "";
-  if (!isTransient(error)) {
-    const why =
-      status === 404
-        ? "gone (404): nothing changed"
-        : status === 409
-          ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
-          : status === 412
-            ? "changed since it was read (412): nothing changed; the next run re-evaluates"
-            : errorMessage(error);
-    const finished = await context.journal.finish(entry, status === 404 ? "skipped" : "failed", why);
-    return recordOf(action, status === 404 ? "skipped" : "failed", finished.detail, entry.entryId);
-  }
-  // Maybe applied, maybe not: look before concluding anything.
-  const reconciled = await reconcileEntry(entry, context.clients, context.journal).catch(() => undefined);
-  if (reconciled) return recordOf(action, reconciled.status === "done" ? "done" : "failed", reconciled.detail, entry.entryId);
-  if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`outcome unknown, entry ${entry.entryId} left pending: ${errorMessage(error)}`);
-  return recordOf(action, "failed", `outcome unknown (${errorMessage(error)}); the journal entry stays pending and the next run reconciles it`, entry.entryId);
-}
-
-function statusOfEntry(entry: JournalEntry): ActionRecord["status"] {
-  if (entry.status === "done" || entry.status === "reverted") return "done";
-  return entry.status === "skipped" ? "skipped" : "failed";
-}
-
-async function prepare(action: PlannedAction, context: ActionContext): Promise<Prepared> {
+/** Reads the target now and says what the change would be, or why nothing is to be done. */
+export async function prepareChange(action: PlannedAction, context: { clients: AzureClients; policy: Policy }): Promise<Prepared> {
   switch (action.kind) {
     case "delete-role-assignment":
       return prepareDelete(action, context);
@@ -165,7 +41,7 @@ async function prepare(action: PlannedAction, context: ActionContext): Promise<P
   }
 }
 
-async function prepareDelete(action: PlannedAction, context: ActionContext): Promise<Prepared> {
+async function prepareDelete(action: PlannedAction, context: { clients: AzureClients; policy: Policy }): Promise<Prepared> {
   const { clients, policy } = context;
   const read = await readRoleAssignmentRaw(clients, action.targetId);
   if (!read) return { skip: "the role assignment is already gone" };
@@ -222,7 +98,7 @@ export function identityTypeAfter(systemAssigned: boolean, userAssignedLeft: num
   return systemAssigned ? "SystemAssigned" : "None";
 }
 
-async function prepareDetach(action: PlannedAction, context: ActionContext): Promise<Prepared> {
+async function prepareDetach(action: PlannedAction, context: { clients: AzureClients; policy: Policy }): Promise<Prepared> {
   const { clients, policy } = context;
   const identityId = action.identityId ?? "";
   const apiVersion = apiVersionForType(resourceTypeOf(action.targetId) ?? "");
@@ -264,7 +140,7 @@ async function prepareDetach(action: PlannedAction, context: ActionContext): Pro
   };
 }
 
-async function prepareTag(action: PlannedAction, context: ActionContext): Promise<Prepared> {
+async function prepareTag(action: PlannedAction, context: { clients: AzureClients; policy: Policy }): Promise<Prepared> {
   const { clients, policy } = context;
   const read = await readArm(clients, action.targetId, IDENTITY_API_VERSION);
   if (!read) return { skip: "the identity is gone" };
@@ -291,34 +167,8 @@ async function prepareTag(action: PlannedAction, context: ActionContext): Promis
   };
 }
 
-/**
- * A pending entry against the real state: did its change happen? `done`/`failed` is written to the
- * journal; undefined when the state cannot be read now (the entry stays pending).
- */
-export async function reconcileEntry(entry: JournalEntry, clients: AzureClients, journal: Journal): Promise<JournalEntry | undefined> {
-  let applied: boolean;
-  try {
-    applied = await changeVisible(entry, clients);
-  } catch {
-    return undefined;
-  }
-  return applied
-    ? journal.finish(entry, "done", "reconciled: the change is in place")
-    : journal.finish(entry, "failed", "reconciled: the change was not made");
-}
-
-/** Pending entries left by a run that stopped (older than `olderThanMs`: younger ones may still be in flight). */
-export async function reconcilePending(journal: Journal, clients: AzureClients, now: Date, olderThanMs: number): Promise<JournalEntry[]> {
-  const results: JournalEntry[] = [];
-  for (const entry of await journal.pending()) {
-    if (now.getTime() - Date.parse(entry.updatedAt) < olderThanMs) continue;
-    const reconciled = await reconcileEntry(entry, clients, journal);
-    results.push(reconciled ?? entry);
-  }
-  return results;
-}
-
-async function changeVisible(entry: JournalEntry, clients: AzureClients): Promise<boolean> {
+/** Is the entry's change (or, for a restore entry, its undo) in place now? Throws when it cannot be read. */
+export async function changeVisible(entry: JournalEntry, clients: AzureClients): Promise<boolean> {
   const action = entry.action;
   const restoring = entry.kind === "restore";
   switch (action.kind) {

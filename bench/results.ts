@@ -1,0 +1,60 @@
+import type { EventBenchResult } from "./events.js";
+import type { FicBenchResult } from "./federatedCredentials.js";
+import type { Pacing } from "./pacing.js";
+import type { ExpectedRows, RequestCounts } from "./processes.js";
+import type { RuleChildResult } from "./ruleChild.js";
+import type { SweepChildResult } from "./sweepChild.js";
+
+/** What `npm run bench` measures and writes (bench/results.json): read by run.ts and report.ts. */
+
+export interface SweepRun extends SweepChildResult {
+  requests: RequestCounts;
+}
+
+export interface SizeResult {
+  size: number;
+  expected: ExpectedRows;
+  emulatorStartup: { generateMs: number; warmMs: number };
+  floor: { resourceGraphByQuery: Record<string, number>; resourceGraph: number; graph: number; arm: number; total: number };
+  sweep: {
+    runs: SweepRun[];
+    /** Medians over the runs. */
+    wallMs: number;
+    roleAssignmentsPerSecond: number;
+    rowsPerSecond: number;
+    maxRssBytes: number;
+    requests: { resourceGraph: number; graph: number; arm: number; other: number; total: number };
+    ratio: { resourceGraph: number; graph: number; total: number };
+  };
+  quota?: {
+    requests: number;
+    windowSeconds: number;
+    run: SweepRun;
+    resourceGraphRequests: number;
+    throttled: number;
+    floorMs: number;
+    ratio: number;
+    pacing: Pacing;
+  };
+  rules?: RuleChildResult;
+  /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
+  exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number }> };
+}
+
+export interface Target {
+  what: string;
+  target: string;
+  measured: string;
+  met: boolean;
+}
+
+export interface BenchResults {
+  machine: { cpu: string; cores: number; memoryGiB: number; node: string; platform: string };
+  startedAt: string;
+  finishedAt: string;
+  options: Record<string, unknown>;
+  sizes: SizeResult[];
+  events?: EventBenchResult;
+  fic?: FicBenchResult;
+  targets: Target[];
+}

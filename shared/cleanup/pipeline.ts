@@ -1,0 +1,306 @@
+import type { QueueClient } from "@azure/storage-queue";
+import pLimit from "p-limit";
+import type { AzureClients } from "../azure/clients.js";
+import type { Policy } from "../config/policy.js";
+import { ServiceCallFailed, errorMessage, toServiceCallFailed } from "../errors.js";
+import { sortFindings, summarize, type RunReport } from "../findings.js";
+import { changeVisible, prepareChange, type Prepared } from "./changes.js";
+import { entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journal.js";
+import type { CleanupPlan, Planned } from "./plan.js";
+import type { ActionRecord } from "./record.js";
+import { recordOf, type JournalEntry, type PlannedAction } from "./types.js";
+import { encodeWorkItem, type WorkItem } from "./workItem.js";
+
+/**
+ * The one cleanup pipeline after planning: lease → re-read → journal → change → verify → finish, and
+ * reconcile what an earlier run left pending. The sweep job, the event path, the queue trigger, the
+ * CLI (`sweep`, `replay`) all come through `runCleanup` or `runWorkItem`; both end in `executeAction`.
+ */
+
+/** How a run carries its actions out: in-process (CLI) or as work items for the queue trigger (app). */
+export type CleanupDispatch = { kind: "inline"; concurrency: number } | { kind: "queue"; queue: QueueClient };
+
+/** How an entry point cleans up (the one options bag): built by the composition root or the CLI. */
+export interface CleanupOptions {
+  clients: AzureClients;
+  policy: Policy;
+  /** `--enforce`: every rule with an action enforces, dry run off. */
+  forceEnforce: boolean;
+  /** Who makes the changes (object id / app id of the token), as journaled. */
+  caller: string;
+  /** Where changes are written before they are made; required to act (enforce mode). */
+  journal?: Journal;
+  leases: LeaseStore;
+  dispatch: CleanupDispatch;
+  /**
+   * Pending journal entries at least this old are reconciled before acting (the app: the lease; the
+   * CLI with a file journal: 0). Absent: this entry point leaves reconciliation to the sweeps (events).
+   */
+  reconcileOlderThanMs?: number;
+}
+
+/** What executeAction needs of the options, for one run. */
+export interface ActionContext {
+  clients: AzureClients;
+  policy: Policy;
+  journal: Journal;
+  leases: LeaseStore;
+  runId: string;
+  caller: string;
+  now?: () => Date;
+  /**
+   * A change whose outcome is unknown (5xx/429 after retries, timeout) leaves its entry pending.
+   * `throw`: the queue-trigger function rethrows so the work item is retried (then poisoned).
+   * `report`: the CLI reports it failed; the next run reconciles the entry.
+   */
+  onUnknownOutcome: "throw" | "report";
+}
+
+/** The outcome of a change is unknown: the journal entry stays pending for reconciliation. */
+export class OutcomeUnknown extends Error {
+  override readonly name = "OutcomeUnknown";
+}
+
+/** Another run holds the target's lease: a work item is retried later rather than dropped. */
+export class TargetBusy extends Error {
+  override readonly name = "TargetBusy";
+}
+
+/**
+ * The run report with the plan in it (a new object; the report given is not changed): the breaker
+ * notice among its findings (counted in the summary) and the cleanup summary.
+ */
+export function withPlan<R extends RunReport>(report: R, planned: Planned, options: Pick<CleanupOptions, "journal">): R {
+  const { plan, breakerNotice } = planned;
+  const findings = breakerNotice ? sortFindings([...report.findings, breakerNotice]) : report.findings;
+  return {
+    ...report,
+    findings,
+    summary: breakerNotice ? summarize(findings, { identities: report.summary.identities, roleAssignments: report.summary.roleAssignments, suppressed: report.summary.suppressed }) : report.summary,
+    cleanup: {
+      mode: plan.mode,
+      ...(options.journal ? { journal: options.journal.description } : {}),
+      ...(plan.breaker ? { breaker: plan.breaker.reason } : {}),
+    },
+  };
+}
+
+/**
+ * Carries a plan out: first reconciles what earlier runs left pending (when the options say so and
+ * the run acts), then each action inline or as a work item. Returns the reconciled records, the
+ * plan's own (deferred, skipped, blocked, planned) and what carrying out gave.
+ */
+export async function runCleanup(plan: CleanupPlan, runId: string, options: CleanupOptions): Promise<ActionRecord[]> {
+  const reconciled: ActionRecord[] = [];
+  if (options.journal && plan.mode === "enforce" && options.reconcileOlderThanMs !== undefined) {
+    for (const entry of await reconcilePending(options.journal, options.clients, new Date(), options.reconcileOlderThanMs)) reconciled.push(reconciledRecord(entry));
+  }
+  if (plan.toRun.length === 0) return [...reconciled, ...plan.records];
+  const done = options.dispatch.kind === "queue" ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue) : await executeInline(plan.toRun, runId, options);
+  return [...reconciled, ...plan.records, ...done];
+}
+
+async function enqueue(actions: PlannedAction[], runId: string, caller: string, queue: QueueClient): Promise<ActionRecord[]> {
+  try {
+    await queue.createIfNotExists();
+  } catch (error) {
+    throw toServiceCallFailed("queueStorage", error);
+  }
+  const queued: ActionRecord[] = [];
+  for (const action of actions) {
+    try {
+      await queue.sendMessage(encodeWorkItem({ version: 1, runId, caller, action }));
+      queued.push(recordOf(action, "queued", `work item on ${queue.name}`));
+    } catch (error) {
+      queued.push(recordOf(action, "failed", `not queued: ${toServiceCallFailed("queueStorage", error).message}`));
+    }
+  }
+  return queued;
+}
+
+async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions): Promise<ActionRecord[]> {
+  const { journal } = options;
+  if (!journal || options.dispatch.kind !== "inline") throw new Error("cleanup: an enforce run needs a journal");
+  // Changes to one target (two identities detached from one VM) go one after the other: each reads
+  // the state the previous one left, and none is refused for holding the target's lease.
+  const byTarget = new Map<string, PlannedAction[]>();
+  for (const action of actions) byTarget.set(action.targetId.toLowerCase(), [...(byTarget.get(action.targetId.toLowerCase()) ?? []), action]);
+  const limit = pLimit(options.dispatch.concurrency);
+  const context: ActionContext = { clients: options.clients, policy: options.policy, journal, leases: options.leases, runId, caller: options.caller, onUnknownOutcome: "report" };
+  const done = await Promise.all(
+    [...byTarget.values()].map((group) =>
+      limit(async () => {
+        const records: ActionRecord[] = [];
+        for (const action of group) {
+          try {
+            records.push(await executeAction(action, context));
+          } catch (error) {
+            // The journal itself failed (the entry is written before the change, so nothing was changed
+            // without one): report it and go on; a pending entry is reconciled by the next run.
+            records.push(recordOf(action, "failed", `not carried out: ${errorMessage(error)}`));
+          }
+        }
+        return records;
+      }),
+    ),
+  );
+  return done.flat();
+}
+
+/**
+ * One work item from the cleanup queue. The policy of now decides: an item whose rule is no longer
+ * enforced is dropped (the reason is returned). A change whose outcome is unknown, or a target whose
+ * lease another run holds, throws (OutcomeUnknown, TargetBusy) so the host retries the item.
+ */
+export async function runWorkItem(item: WorkItem, options: Omit<CleanupOptions, "caller" | "dispatch" | "forceEnforce">): Promise<{ record: ActionRecord } | { dropped: string }> {
+  const ruleId = item.action.finding.ruleId;
+  if (options.policy.cleanup.dryRun || options.policy.rules[ruleId]?.mode !== "enforce") {
+    return { dropped: `${ruleId} is not enforced by the current policy; work item for ${item.action.targetId} (run ${item.runId}) dropped` };
+  }
+  if (!options.journal) throw new Error("cleanup: a work item needs a journal");
+  const record = await executeAction(item.action, {
+    clients: options.clients,
+    policy: options.policy,
+    journal: options.journal,
+    leases: options.leases,
+    runId: item.runId,
+    caller: item.caller,
+    onUnknownOutcome: "throw",
+  });
+  return { record };
+}
+
+function reconciledRecord(entry: JournalEntry): ActionRecord {
+  const status = entry.status === "done" ? "done" : "failed";
+  const reason = entry.status === "pending" ? `left pending by run ${entry.runId}; its state could not be read now` : `from run ${entry.runId}: ${entry.detail ?? entry.status}`;
+  return recordOf(entry.action, status, reason, entry.entryId);
+}
+
+function isTransient(error: unknown): boolean {
+  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
+  return status === undefined || status === 408 || status === 429 || status >= 500;
+}
+
+/**
+ * The one executor: a cleanup action, fail-safe: hold the target's lease, re-read it from ARM (never act on the finding
+ * alone), check it still warrants the change and is not protected, journal the prior state, make the
+ * change, read back and verify, mark the entry done or failed.
+ */
+export async function executeAction(action: PlannedAction, context: ActionContext): Promise<ActionRecord> {
+  const now = context.now?.() ?? new Date();
+  const entryId = entryIdFor(context.runId, action.actionId);
+  const holder = { runId: context.runId, entryId };
+  const targetKey = targetKeyOf(action.kind, action.targetId);
+
+  const earlier = await context.journal.get(context.runId, entryId);
+  if (earlier && earlier.status !== "pending") return recordOf(action, statusOfEntry(earlier), earlier.detail, entryId);
+
+  const lease = await context.leases.acquire(targetKey, holder, now);
+  if (!lease.ok) {
+    if (context.onUnknownOutcome === "throw") throw new TargetBusy(`another run (${lease.heldBy}) is changing ${action.targetId}; retried later`);
+    return recordOf(action, "skipped", `another run (${lease.heldBy}) is changing this target`);
+  }
+  try {
+    if (earlier) {
+      // A retried work item whose first attempt stopped after journaling: find out what happened.
+      const reconciled = await reconcileEntry(earlier, context.clients, context.journal);
+      if (reconciled && reconciled.status === "done") return recordOf(action, "done", reconciled.detail, entryId);
+    }
+    let prepared: Prepared;
+    try {
+      prepared = await prepareChange(action, context);
+    } catch (error) {
+      // Could not read current state: unknown, so nothing is changed.
+      return recordOf(action, "skipped", `current state could not be read: ${errorMessage(error)}`);
+    }
+    if ("skip" in prepared) return recordOf(action, "skipped", prepared.skip);
+
+    const entry: JournalEntry = {
+      entryId,
+      runId: context.runId,
+      kind: action.kind,
+      action,
+      caller: context.caller,
+      status: "pending",
+      prior: prepared.prior,
+      createdAt: now.toISOString(),
+      updatedAt: now.toISOString(),
+    };
+    await context.journal.begin(entry);
+
+    let outcome: "applied" | "absent";
+    try {
+      outcome = await prepared.change();
+    } catch (error) {
+      return await afterFailedChange(action, entry, error, context);
+    }
+    if (outcome === "absent") {
+      await context.journal.finish(entry, "skipped", "already gone when the change was made: nothing changed");
+      return recordOf(action, "skipped", "already gone when the change was made", entryId);
+    }
+    let problem: string | undefined;
+    try {
+      problem = await prepared.verify();
+    } catch (error) {
+      problem = `could not be read back: ${errorMessage(error)}`;
+    }
+    // Applied either way: the entry is `done` so restore can undo it; a mismatch is reported as failed.
+    await context.journal.finish(entry, "done", problem ? `applied; verification: ${problem}` : "applied and verified");
+    return recordOf(action, problem ? "failed" : "done", problem ? `applied, but verification found: ${problem}` : undefined, entryId);
+  } finally {
+    await context.leases.release(targetKey, holder).catch(() => undefined);
+  }
+}
+
+async function afterFailedChange(action: PlannedAction, entry: JournalEntry, error: unknown, context: ActionContext): Promise<ActionRecord> {
+  const status = error instanceof ServiceCallFailed ? error.statusCode : undefined;
+  const code = error instanceof ServiceCallFailed && error.code ? ` ${error.code}` : "";
+  if (!isTransient(error)) {
+    const why =
+      status === 404
+        ? "gone (404): nothing changed"
+        : status === 409
+          ? `conflict (409${code}), e.g. a lock on the scope: ${errorMessage(error)}`
+          : status === 412
+            ? "changed since it was read (412): nothing changed; the next run re-evaluates"
+            : errorMessage(error);
+    const finished = await context.journal.finish(entry, status === 404 ? "skipped" : "failed", why);
+    return recordOf(action, status === 404 ? "skipped" : "failed", finished.detail, entry.entryId);
+  }
+  // Maybe applied, maybe not: look before concluding anything.
+  const reconciled = await reconcileEntry(entry, context.clients, context.journal).catch(() => undefined);
+  if (reconciled) return recordOf(action, reconciled.status === "done" ? "done" : "failed", reconciled.detail, entry.entryId);
+  if (context.onUnknownOutcome === "throw") throw new OutcomeUnknown(`outcome unknown, entry ${entry.entryId} left pending: ${errorMessage(error)}`);
+  return recordOf(action, "failed", `outcome unknown (${errorMessage(error)}); the journal entry stays pending and the next run reconciles it`, entry.entryId);
+}
+
+function statusOfEntry(entry: JournalEntry): ActionRecord["status"] {
+  if (entry.status === "done" || entry.status === "reverted") return "done";
+  return entry.status === "skipped" ? "skipped" : "failed";
+}
+/**
+ * A pending entry against the real state: did its change happen? `done`/`failed` is written to the
+ * journal; undefined when the state cannot be read now (the entry stays pending).
+ */
+export async function reconcileEntry(entry: JournalEntry, clients: AzureClients, journal: Journal): Promise<JournalEntry | undefined> {
+  let applied: boolean;
+  try {
+    applied = await changeVisible(entry, clients);
+  } catch {
+    return undefined;
+  }
+  return applied
+    ? journal.finish(entry, "done", "reconciled: the change is in place")
+    : journal.finish(entry, "failed", "reconciled: the change was not made");
+}
+
+/** Pending entries left by a run that stopped (older than `olderThanMs`: younger ones may still be in flight). */
+export async function reconcilePending(journal: Journal, clients: AzureClients, now: Date, olderThanMs: number): Promise<JournalEntry[]> {
+  const results: JournalEntry[] = [];
+  for (const entry of await journal.pending()) {
+    if (now.getTime() - Date.parse(entry.updatedAt) < olderThanMs) continue;
+    const reconciled = await reconcileEntry(entry, clients, journal);
+    results.push(reconciled ?? entry);
+  }
+  return results;
+}

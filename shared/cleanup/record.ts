@@ -1,0 +1,46 @@
+/**
+ * What a run reports about cleanup: the leaf of shared/cleanup/, imported by findings.ts for the run
+ * report, so it imports nothing (findings.ts ↔ cleanup would otherwise be a cycle).
+ */
+
+/** RULES.md "Actions": which rule's finding leads to which change. No action ever deletes an identity. */
+export const ACTION_FOR_RULE = {
+  "orphaned-role-assignment": "delete-role-assignment",
+  "role-assignment-outside-pipeline": "delete-role-assignment",
+  "attachment-outside-pipeline": "detach-identity",
+  "untagged-identity": "tag-identity",
+} as const;
+
+export type ActionRuleId = keyof typeof ACTION_FOR_RULE;
+export type ActionKind = (typeof ACTION_FOR_RULE)[ActionRuleId];
+
+export type CleanupMode = "off" | "dry-run" | "enforce";
+
+/**
+ * An action as a run reports it (`actions` in the findings document). `planned` is a dry run;
+ * `deferred` waits for more confirmations; `blocked` is the circuit breaker; `queued` went to the
+ * cleanup queue (the app); `done`/`failed`/`skipped` come from carrying it out.
+ */
+export type ActionStatus = "planned" | "deferred" | "blocked" | "queued" | "done" | "failed" | "skipped";
+
+export interface ActionRecord {
+  actionId: string;
+  action: ActionKind;
+  ruleId: string;
+  fingerprint: string;
+  subjectId: string;
+  relatedId?: string;
+  target: string;
+  change: string;
+  status: ActionStatus;
+  reason?: string;
+  /** The journal entry that records the change (absent when nothing was changed or written). */
+  entryId?: string;
+}
+
+/** What a run reports about cleanup beside its `actions`: the mode, the journal, a tripped breaker. */
+export interface CleanupSummary {
+  mode: CleanupMode;
+  journal?: string;
+  breaker?: string;
+}
