@@ -1,7 +1,6 @@
 import type { Policy, Severity } from "../../config/policy.js";
-import type { AttachedResource, Identity, RoleAssignment, RoleDefinition } from "../../model.js";
+import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
-import type { PrincipalStatus } from "../types.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
 import { atLeast, privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
 import type { ScopeTree } from "./scopes.js";
