@@ -86,7 +86,7 @@ function program(): Command {
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new and resolved findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
-    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
@@ -126,7 +126,7 @@ function program(): Command {
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep dedupe, baseline and finding state between runs: a directory or a storage connection string")
-    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json")
+    .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
@@ -185,7 +185,8 @@ function program(): Command {
     .option("--sweep-every <seconds>", "also run the sweep timer every N seconds", parsePositive)
     .option("--quiet", "log warnings and errors only")
     .option("--notify", "send findings to the configured sinks (with --estate: the emulator's)")
-    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean }) => {
+    .option("--capture <dir>", "with --estate: on exit, write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
+    .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean; capture?: string }) => {
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
       const { serve } = await import("./serve.js");
       await withRun({ ...options, storage: true }, (run) => serve(run, options));

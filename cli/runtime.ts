@@ -7,6 +7,7 @@ import { startEmulator, type RunningEmulator } from "../local/emulator/server.js
 import { startAzurite, type RunningAzurite } from "../local/azurite.js";
 import { InputError } from "../shared/errors.js";
 import { Progress } from "./progress.js";
+import { startCliTelemetry } from "./telemetry.js";
 
 export interface TargetOptions {
   estate?: string;
@@ -45,12 +46,15 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
+    // A bad connection string is bad input: refused before anything starts.
+    const telemetry = await startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
       return await work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) });
     } finally {
+      await telemetry?.flush();
       await azurite?.stop();
     }
   }
@@ -66,7 +70,14 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ca: emulator.ca,
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
-    const result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    const telemetry = await startCliTelemetry(settings, emulator);
+    let result: T;
+    try {
+      result = await work({ clients, settings, subscriptions, progress, emulator, estate, ...(azurite ? { azurite } : {}) });
+    } finally {
+      // Before --capture writes appinsights.json, and before the emulator stops.
+      await telemetry?.flush();
+    }
     if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
     if (options.capture) writeCapture(options.capture, emulator);
     return result;

@@ -40,7 +40,7 @@ async function loadFunctions() {
       identitiesHandler: identities.identitiesHandler,
       onResourceEventHandler: onResourceEvent.onResourceEventHandler,
       sweepHandler: sweep.sweepHandler,
-      health: health.health,
+      healthHandler: health.healthHandler,
       cleanupHandler: cleanup.cleanupHandler,
       reportHandler: report.reportHandler,
     };
@@ -50,7 +50,7 @@ async function loadFunctions() {
 }
 
 export async function serve(run: Run, options: ServeOptions): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, health, cleanupHandler, reportHandler } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler, reportHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -68,7 +68,7 @@ export async function serve(run: Run, options: ServeOptions): Promise<void> {
       http: {
         identities: { methods: ["GET"], handler: identitiesHandler(provider) },
         report: { methods: ["GET"], handler: reportHandler(provider) },
-        health: { methods: ["GET"], handler: health },
+        health: { methods: ["GET"], handler: healthHandler(provider) },
       },
       queues: {
         cleanup: {

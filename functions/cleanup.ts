@@ -3,6 +3,7 @@ import { runWorkItem } from "../shared/cleanup/pipeline.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { parseWorkItem } from "../shared/cleanup/workItem.js";
 import { CLEANUP_QUEUE, journalTable } from "../shared/composition.js";
+import { recordActions, telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 /**
@@ -21,12 +22,13 @@ export function cleanupHandler(dependencies: DependencyProvider) {
     const { item } = parsed;
     const { clients, policy } = await dependencies();
     const journal = journalTable(clients);
-    const outcome = await runWorkItem(item, { clients, policy, journal, leases: journal });
+    const outcome = await telemetry().span("cleanup", { "uamiguard.runId": item.runId }, () => runWorkItem(item, { clients, policy, journal, leases: journal }));
     if ("dropped" in outcome) {
       context.warn(`cleanup: ${outcome.dropped}`);
       return undefined;
     }
     const { record } = outcome;
+    recordActions([record]);
     const line = `cleanup ${item.runId}: ${record.status}: ${record.change}${record.reason ? ` (${record.reason})` : ""}`;
     if (record.status === "failed") context.error(line);
     else context.log(line);

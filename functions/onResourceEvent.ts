@@ -2,6 +2,7 @@ import { app, type InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
 import { appCleanup, eventDependencies } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 /**
@@ -14,7 +15,8 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
   return async (event: unknown, context: InvocationContext): Promise<EventOutcome> => {
     const { clients, policy } = await dependencies();
     events ??= { ...eventDependencies(clients, policy, options), cleanup: appCleanup(clients, policy, await actingIdentity(clients), { reconcile: false }) };
-    const outcome = await handleResourceEvent(event, events);
+    const deps = events;
+    const outcome = await telemetry().span("onResourceEvent", { "uamiguard.runId": `event-${eventIdOf(event) ?? context.invocationId}` }, () => handleResourceEvent(event, deps));
     switch (outcome.status) {
       case "malformed":
         context.warn(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
@@ -31,6 +33,12 @@ export function onResourceEventHandler(dependencies: DependencyProvider, options
     }
     return outcome;
   };
+}
+
+/** The id as delivered, for the span only (parsing, with its checks, is the engine's). */
+function eventIdOf(event: unknown): string | undefined {
+  const id = (event as { id?: unknown } | null)?.id;
+  return typeof id === "string" && id.length <= 128 ? id : undefined;
 }
 
 export const onResourceEvent = onResourceEventHandler(appDependencies);

@@ -2,6 +2,7 @@ import { app, type InvocationContext, type Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { appCleanup, sweepJobStores } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
+import { telemetry } from "../shared/telemetry.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 
 const DEFAULT_SCHEDULE = "0 0 */6 * * *";
@@ -9,28 +10,33 @@ const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 /** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
 export function sweepHandler(dependencies: DependencyProvider, options: { notify: boolean } = { notify: true }) {
   return async (timer: Timer, context: InvocationContext): Promise<void> => {
-    const { clients, policy, settings } = await dependencies();
-    if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
-    const stores = sweepJobStores(clients, policy, options);
-    const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true });
-    const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
-      subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
-      runId: `sweep-${context.invocationId}`,
-      cleanup,
-    });
-    const { summary } = report;
-    context.log(
-      `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
-        `${lifecycle.opened.length} new, ${lifecycle.resolved.length} resolved, ${summary.suppressed} suppressed, ` +
-        `${summary.identities} identities, ${summary.roleAssignments} role assignments`,
-    );
-    for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
-    for (const error of notifications?.errors ?? []) context.warn(`sweep ${report.runId}: notification pending: ${error}`);
-    if (report.cleanup?.breaker) context.error(`sweep ${report.runId}: cleanup circuit breaker tripped, no action taken: ${report.cleanup.breaker}`);
-    const counts = new Map<string, number>();
-    for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
-    if (counts.size > 0) context.log(`sweep ${report.runId}: cleanup (${report.cleanup?.mode ?? "off"}): ${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}`);
+    const runId = `sweep-${context.invocationId}`;
+    await telemetry().span("sweep", { "uamiguard.runId": runId }, () => runSweepFunction(dependencies, options, timer, context, runId));
   };
+}
+
+async function runSweepFunction(dependencies: DependencyProvider, options: { notify: boolean }, timer: Timer, context: InvocationContext, runId: string): Promise<void> {
+  const { clients, policy, settings } = await dependencies();
+  if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
+  const stores = sweepJobStores(clients, policy, options);
+  const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true });
+  const { report, lifecycle, notifications } = await runSweepJob(clients, policy, stores, {
+    subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS,
+    runId,
+    cleanup,
+  });
+  const { summary } = report;
+  context.log(
+    `sweep ${report.runId}: ${summary.findings} findings (${summary.bySeverity.critical} critical, ${summary.bySeverity.high} high), ` +
+      `${lifecycle.opened.length} new, ${lifecycle.resolved.length} resolved, ${summary.suppressed} suppressed, ` +
+      `${summary.identities} identities, ${summary.roleAssignments} role assignments`,
+  );
+  for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
+  for (const error of notifications?.errors ?? []) context.warn(`sweep ${report.runId}: notification pending: ${error}`);
+  if (report.cleanup?.breaker) context.error(`sweep ${report.runId}: cleanup circuit breaker tripped, no action taken: ${report.cleanup.breaker}`);
+  const counts = new Map<string, number>();
+  for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
+  if (counts.size > 0) context.log(`sweep ${report.runId}: cleanup (${report.cleanup?.mode ?? "off"}): ${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}`);
 }
 
 export const sweep = sweepHandler(appDependencies);

@@ -36,6 +36,14 @@ param enableSentinel bool = true
 @minLength(11)
 param sweepSchedule string = '0 0 */6 * * *'
 
+@description('Minutes between two sweeps, as sweepSchedule runs them: the no-sweep alert fires after twice this.')
+@minValue(5)
+@maxValue(1440)
+param sweepIntervalMinutes int = 360
+
+@description('Resource id of an action group the operations alerts notify. Empty: they fire in Azure Monitor only.')
+param alertActionGroupId string = ''
+
 @description('Event Grid delivery attempts before an event is dead-lettered.')
 @minValue(1)
 @maxValue(30)
@@ -143,6 +151,18 @@ module monitoring 'app/monitoring.bicep' = {
   }
 }
 
+module operations 'app/operations.bicep' = {
+  name: 'operations'
+  scope: rg
+  params: {
+    applicationInsightsName: monitoring.outputs.applicationInsightsName
+    location: location
+    tags: tags
+    sweepIntervalMinutes: sweepIntervalMinutes
+    alertActionGroupId: alertActionGroupId
+  }
+}
+
 module findingsIngestion 'app/dcr.bicep' = {
   name: 'findings-dcr'
   scope: rg
@@ -193,11 +213,18 @@ module findingsTopic 'app/findings-topic.bicep' = if (empty(findingsTopicEndpoin
   }
 }
 
-// The app's own identity is `self` in the policy: its changes are never findings.
+// The app's own identity is `self` in the policy: its changes are never findings. Its Function App is
+// where every governed subscription's events must arrive (event-coverage-missing), and everything in
+// its resource groups — this one, and the one holding the system topic in each governed subscription —
+// is its own (governance-tampering).
+var functionAppName = '${abbreviations.functionApp}${resourceToken}'
+var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))
 var policy = union(loadJsonContent('policy.json'), {
   self: {
     objectId: identity.outputs.principalId
     appId: identity.outputs.clientId
+    functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)
+    resources: selfResources
   }
 })
 
@@ -205,7 +232,7 @@ module functionApp 'app/functionapp.bicep' = {
   name: 'functionapp'
   scope: rg
   params: {
-    name: '${abbreviations.functionApp}${resourceToken}'
+    name: functionAppName
     planName: '${abbreviations.plan}${resourceToken}'
     location: location
     tags: tags
@@ -275,6 +302,7 @@ output UAMI_GUARD_LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.workspac
 output LOGS_INGESTION_DCR_ID string = findingsIngestion.outputs.immutableId
 output LOGS_INGESTION_ENDPOINT string = findingsIngestion.outputs.logsIngestionEndpoint
 output EVENTGRID_TOPIC_ENDPOINT string = empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
+output UAMI_GUARD_OPERATIONS_WORKBOOK_ID string = operations.outputs.workbookId
 output UAMI_GUARD_GOVERNED_SUBSCRIPTION_IDS array = governedSubscriptions
 // <subscription id>/<resource group>/<system topic name>, one per governed subscription.
 output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in governedSubscriptions: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']

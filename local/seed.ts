@@ -6,8 +6,14 @@ import type { GradedIdentity, RoleDefinition } from "../shared/model.js";
 import { ExposureCollector } from "../shared/rules/lib/exposure.js";
 import { ScopeTree } from "../shared/rules/lib/scopes.js";
 
-/** With --estate, the event stores start from the estate: its baseline, its identities' principals and their grades. */
-export async function seedEventStores(estate: Estate, stores: Pick<EventDependencies, "baseline" | "catalog" | "graded">): Promise<void> {
+/**
+ * With --estate, the event stores start from the estate as a sweep would leave them: its baseline, its
+ * identities' principals and their grades, and the role assignments of the app's own identity (`self.objectId`).
+ */
+export async function seedEventStores(
+  estate: Estate,
+  stores: Pick<EventDependencies, "baseline" | "catalog" | "graded"> & Partial<Pick<EventDependencies, "policy" | "selfAssignments">>,
+): Promise<void> {
   await stores.baseline.setMany(Object.entries(estate.baseline.attachments));
   const identities = estate.resources
     .filter((resource) => resource.type.toLowerCase() === "microsoft.managedidentity/userassignedidentities")
@@ -19,6 +25,11 @@ export async function seedEventStores(estate: Estate, stores: Pick<EventDependen
     .filter((identity) => identity.principalId !== "");
   await stores.catalog.putMany(identities);
   if (stores.graded) await stores.graded.replace(estateGrades(estate), new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())));
+  const self = stores.policy?.self.objectId?.toLowerCase();
+  if (self && stores.selfAssignments) {
+    const own = estate.roleAssignments.filter((assignment) => assignment.properties.principalId.toLowerCase() === self).map((assignment) => assignment.id);
+    await stores.selfAssignments.putMany(own, new Date());
+  }
 }
 
 /** The grades a sweep of the estate would catalog (the same pure code, fed from the estate file). */

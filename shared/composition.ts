@@ -10,6 +10,7 @@ import { configuredSinks, type SinkEndpoints } from "./notify/sinks.js";
 import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "./state/eventStores.js";
 import { TableFindingStateStore } from "./state/findingStateTable.js";
 import { TableJournal } from "./state/journalTable.js";
+import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
 
 /**
  * The composition root: the one place that names every table and queue and builds the stores,
@@ -82,14 +83,16 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
     graded: new GradedIdentityStore(clients.table(TABLES.identities)),
+    // The app's own role assignments live in the identities table, in a partition of their own.
+    selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
   };
 }
 
 /** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
 export function sweepJobStores(clients: AzureClients, policy: Policy, options: { notify: boolean }): SweepJobStores {
-  const { baseline, catalog, graded, dedupe } = eventDependencies(clients, policy);
+  const { baseline, catalog, graded, dedupe, selfAssignments } = eventDependencies(clients, policy);
   const notifier = options.notify ? notifierFor(clients) : undefined;
-  return { findings: findingStateStore(clients), baseline, catalog, dedupe, ...(graded ? { graded } : {}), ...(notifier ? { notifier } : {}) };
+  return { findings: findingStateStore(clients), baseline, catalog, dedupe, ...(graded ? { graded } : {}), ...(selfAssignments ? { selfAssignments } : {}), ...(notifier ? { notifier } : {}) };
 }
 
 /**

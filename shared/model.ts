@@ -159,3 +159,23 @@ export function resourceTypeOf(id: string): string | undefined {
   const types = parts.slice(at + 2).filter((_, index) => index % 2 === 0);
   return `${namespace}/${types.join("/")}`;
 }
+
+/**
+ * Where one event subscription of a subscription's system topic delivers, as ARM's GET returns it
+ * (azure-rest-api-specs eventgrid 2022-06-15 examples: an AzureFunction destination carries
+ * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL).
+ */
+export interface EventDestination {
+  eventSubscriptionId: string;
+  endpointType: string;
+  resourceId?: string;
+  endpointBaseUrl?: string;
+}
+
+/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their destinations. */
+export interface SubscriptionEventDelivery {
+  /** As ARM spells it. */
+  subscriptionId: string;
+  systemTopicIds: string[];
+  destinations: EventDestination[];
+}

@@ -113,6 +113,7 @@ export const EMULATED_SERVICES = [
   "logsIngestion",
   "eventGrid",
   "teams",
+  "appInsights",
 ] as const;
 export type EmulatedService = (typeof EMULATED_SERVICES)[number];
 

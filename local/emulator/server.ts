@@ -12,6 +12,7 @@ import { armError, json, readBody, writeResponse, type EmulatorRequest, type Emu
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
 import { handleGraph } from "./routes/graph.js";
+import { handleAppInsights } from "./routes/appInsights.js";
 import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
 
 export interface ServedRequest {
@@ -41,6 +42,7 @@ function serviceOf(path: string): EmulatedService {
   if (path.startsWith("/ingestion/")) return "logsIngestion";
   if (path.startsWith("/eventgrid/")) return "eventGrid";
   if (path.startsWith("/teams/")) return "teams";
+  if (path === "/v2.1/track") return "appInsights";
   if (path.includes("/providers/microsoft.resourcegraph/")) return "resourceGraph";
   return "arm";
 }
@@ -76,6 +78,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
         return handleEventGrid(capture, request);
       case "teams":
         return handleTeams(capture, request);
+      case "appInsights":
+        return handleAppInsights(capture, request);
       case "arm":
         return arm.handle(request);
     }
@@ -107,7 +111,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
       }
     }
     if (estate.emulator.latencyMs > 0) await sleep(estate.emulator.latencyMs);
-    const authorized = service === "teams" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
+    // Ingestion with an instrumentation key needs no token; with Entra auth the exporter sends one.
+    const authorized = service === "teams" || service === "appInsights" || typeof req.headers["authorization"] === "string" || typeof req.headers["aeg-sas-key"] === "string";
     if (!authorized) return armError(401, "AuthenticationFailed", "Authentication failed. The 'Authorization' header is missing.");
     const injected = faults.check(service, path, req.method ?? "GET");
     if (injected) return injected;

@@ -37,6 +37,8 @@ const ruleSettingsSchema = z.strictObject({
   mode: z.enum(["audit", "enforce"]).optional(),
 });
 
+const armResourceId = z.string().regex(/^\/subscriptions\/[^/]+(\/[^/]+)*$/i, "must be an ARM id starting with /subscriptions/");
+
 const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
 
 /** RULES.md "Policy": the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
@@ -56,7 +58,16 @@ const trustedIssuerSchema = z
 export const policySchema = z.strictObject({
   requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
   approvedPipelines: z.array(approvedPipelineSchema).default([]),
-  self: z.strictObject({ objectId: guid.optional(), appId: guid.optional() }).default({}),
+  self: z
+    .strictObject({
+      objectId: guid.optional(),
+      appId: guid.optional(),
+      /** The Function App that receives the Event Grid deliveries (event-coverage-missing is off without it). */
+      functionAppId: armResourceId.optional(),
+      /** Ids or id prefixes of the app's own resources (governance-tampering). */
+      resources: z.array(armResourceId).default([]),
+    })
+    .default({ resources: [] }),
   watchAllPrincipals: z.boolean().default(false),
   orphans: z
     .strictObject({

@@ -55,6 +55,13 @@ export const appSettingsSchema = z.object({
   EVENTGRID_TOPIC_ENDPOINT: httpsUrl.optional(),
   /** Optional topic access key; without it the app's identity (EventGrid Data Sender) is used. */
   EVENTGRID_TOPIC_KEY: z.string().min(1).optional(),
+  /**
+   * Application Insights: unset, nothing is exported. With --estate, telemetry goes to the emulator
+   * whatever it says (so it is checked where it is used: against Azure it needs an InstrumentationKey).
+   */
+  APPLICATIONINSIGHTS_CONNECTION_STRING: z.string().optional(),
+  /** `ClientId=<guid>;Authorization=AAD`: publish with the app's identity (the component has local auth disabled). */
+  APPLICATIONINSIGHTS_AUTHENTICATION_STRING: z.string().optional(),
 });
 
 export type AppSettings = z.output<typeof appSettingsSchema>;

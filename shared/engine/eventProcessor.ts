@@ -19,6 +19,8 @@ import { operationFor, apiVersionForType, type OperationEntry } from "../events/
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
+import { recordEvent, recordOutbox } from "../telemetry.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
 import { cleanupMode, planCleanup } from "../cleanup/plan.js";
@@ -34,6 +36,8 @@ export interface EventDependencies {
   catalog: IdentityCatalogStore;
   /** The graded identities of the last sweep (identity-assign-right-granted); absent: that rule sees none. */
   graded?: GradedIdentityStore;
+  /** The app's own role assignments as of the last sweep (governance-tampering); absent: not known. */
+  selfAssignments?: SelfRoleAssignmentStore;
   /** Sends new event findings at once (a Teams card each); absent: findings are only returned. */
   notifier?: Notifier;
   /** With the notifier: the finding state that says which event findings are new. */
@@ -66,6 +70,12 @@ const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.met
  * is handled rather than lost.
  */
 export async function handleResourceEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
+  const outcome = await handleEvent(raw, deps);
+  recordEvent(outcome, deps.policy);
+  return outcome;
+}
+
+async function handleEvent(raw: unknown, deps: EventDependencies): Promise<EventOutcome> {
   const parsed = parseResourceEvent(raw);
   if (!parsed.ok) return { eventId: parsed.id, status: "malformed", reason: parsed.reason, findings: [], incomplete: [] };
   const event = parsed.event;
@@ -99,6 +109,7 @@ export async function handleResourceEvent(raw: unknown, deps: EventDependencies)
     const { notifier, findingState } = deps;
     const sent = notifier && findingState ? await commitEvent(findingState, findings, now, (lifecycle) => notifier.afterEvent(lifecycle, deps.policy, runId, now)) : undefined;
     for (const error of sent?.errors ?? []) incomplete.push({ check: "notification", reason: `${error} (kept in the outbox for the next run)`, affected: 1 });
+    recordOutbox(sent?.pending);
     const actions = planned && deps.cleanup ? await runCleanup(planned.plan, runId, deps.cleanup) : undefined;
     return { eventId: event.id, status: "processed", findings, incomplete, ...(actions && actions.length > 0 ? { actions } : {}) };
   } catch (error) {
@@ -138,7 +149,11 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     case "identity-delete":
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
+    case "role-assignment-delete":
+      if (!approval.approved && deps.selfAssignments) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
+      return facts;
     case "identity-write":
+    case "resource-change":
       return facts;
   }
 }

@@ -11,10 +11,12 @@ import {
 } from "../azure/estateReader.js";
 import { readLastSignIns } from "../azure/signIns.js";
 import { listFederatedCredentials } from "../azure/federatedCredentials.js";
+import { listSubscriptionIds, readEventDelivery } from "../azure/eventDelivery.js";
+import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { AttachedResource, Identity, Incomplete } from "../model.js";
+import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
@@ -33,6 +35,8 @@ export interface SweepOptions extends ReadOptions {
   collectExposure?: boolean;
   /** Receives the index once the rules have run (grades for the identity catalog). */
   onIndex?: (index: SweepIndex) => void;
+  /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
+  onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
@@ -42,7 +46,11 @@ export const CHECK_AFFECTS: Record<string, string[]> = {
   "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
   "sign-in-logs": ["stale-identity"],
   "federated-credentials": ["unattached-identity"],
+  "event-coverage": ["event-coverage-missing"],
 };
+
+/** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
+const EVENT_COVERAGE_CONCURRENCY = 4;
 
 /**
  * One sweep: gather state through Resource Graph (role assignments streamed page by page), resolve
@@ -97,6 +105,9 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     subscriptions,
     ...(lastSignIns ? { lastSignIns } : {}),
   };
+  if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
+    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
+  }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid) : undefined;
@@ -104,6 +115,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   options.onInventory?.(identities, attachments);
 
   let roleAssignments = 0;
+  const selfObjectId = policy.self.objectId?.toLowerCase();
+  const selfRoleAssignments: string[] = [];
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
@@ -119,6 +132,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     for (const assignment of page) {
       roleAssignments += 1;
       const principal = assignment.principalId.toLowerCase();
+      if (principal === selfObjectId) selfRoleAssignments.push(assignment.id);
       // Only identities' own assignments are counted: that is all the inventory rules ask about.
       if (index.identityByPrincipal.has(principal)) {
         inventory.assignmentsByPrincipal.set(principal, (inventory.assignmentsByPrincipal.get(principal) ?? 0) + 1);
@@ -133,6 +147,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   }
   await resolver.flush();
   incomplete.push(...resolver.incomplete());
+  options.onSelfRoleAssignments?.(selfRoleAssignments);
 
   const listing = await credentialsListed;
   inventory.federatedCredentials = listing.credentials;
@@ -161,4 +176,36 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     incomplete,
     actions: [],
   };
+}
+
+/**
+ * The subscriptions whose event delivery is checked: the explicit ones, or — a sweep over everything
+ * the identity can read — every subscription ARM lists, with those seen in the results.
+ */
+async function coverageScope(clients: AzureClients, explicit: string[], seen: Set<string>, incomplete: Incomplete[]): Promise<Set<string>> {
+  if (explicit.length > 0) return seen;
+  try {
+    return new Set([...seen, ...(await listSubscriptionIds(clients)).map((subscription) => subscription.toLowerCase())]);
+  } catch (error) {
+    incomplete.push({ check: "event-coverage", reason: `subscriptions could not be listed: ${errorMessage(error)}`, affected: 1 });
+    return seen;
+  }
+}
+
+/** Event delivery per subscription (lower-case key); a subscription that cannot be read is an incomplete check. */
+async function readEventCoverage(clients: AzureClients, subscriptions: Set<string>, incomplete: Incomplete[]): Promise<Map<string, SubscriptionEventDelivery>> {
+  const limit = pLimit(EVENT_COVERAGE_CONCURRENCY);
+  const delivery = new Map<string, SubscriptionEventDelivery>();
+  await Promise.all(
+    [...subscriptions].map((subscription) =>
+      limit(async () => {
+        try {
+          delivery.set(subscription, await readEventDelivery(clients, subscription));
+        } catch (error) {
+          incomplete.push({ check: "event-coverage", reason: `event subscriptions of /subscriptions/${subscription} could not be listed: ${errorMessage(error)}`, affected: 1 });
+        }
+      }),
+    ),
+  );
+  return delivery;
 }

@@ -5,11 +5,13 @@ import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore,
 import type { AttachedResource, GradedIdentity, Identity } from "../model.js";
 import type { SweepIndex } from "../rules/lib/sweepIndex.js";
 import type { Notifier } from "../notify/notifier.js";
+import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { planCleanup } from "../cleanup/plan.js";
 import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
 
 export interface SweepJobResult {
@@ -26,6 +28,8 @@ export interface SweepJobStores {
   catalog?: IdentityCatalogStore;
   /** The graded identities, for identity-assign-right-granted. */
   graded?: GradedIdentityStore;
+  /** The app's own role assignments, for governance-tampering on their delete events. */
+  selfAssignments?: SelfRoleAssignmentStore;
   dedupe?: DeliveryRecordStore;
   notifier?: Notifier;
 }
@@ -66,11 +70,13 @@ export async function runSweepJob(
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
+  let selfRoleAssignments: string[] = [];
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
     ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
+    onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
   });
   const { cleanup } = options;
   const planned = cleanup
@@ -92,7 +98,9 @@ export async function runSweepJob(
     await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
   }
   if (graded) await stores.graded?.replace(graded.identities, graded.subscriptions);
+  await stores.selfAssignments?.putMany(selfRoleAssignments, now);
   await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
   if (planned && cleanup) report = { ...report, actions: await runCleanup(planned.plan, report.runId, cleanup) };
+  recordSweep(report, policy, notifications?.pending);
   return { report, lifecycle, ...(notifications ? { notifications } : {}) };
 }

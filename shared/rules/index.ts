@@ -2,6 +2,7 @@ import type { EventRule, SweepRule } from "./types.js";
 import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
 import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
 import { rule as identityAssignRightGranted } from "./identity-assign-right-granted.js";
+import { rule as governanceTampering } from "./governance-tampering.js";
 import { rule as identityChangeOutsidePipeline } from "./identity-change-outside-pipeline.js";
 import { rule as identityDeletedWhileInUse } from "./identity-deleted-while-in-use.js";
 import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside-pipeline.js";
@@ -10,6 +11,7 @@ import { rule as federatedCredentialRiskySubject } from "./federated-credential-
 import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
 import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
+import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
 import { rule as orphanedRoleAssignment } from "./orphaned-role-assignment.js";
@@ -25,6 +27,7 @@ export const sweepRules: readonly SweepRule[] = [
   danglingIdentityReference,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,
+  eventCoverageMissing,
   identityNameInvalid,
   namingConvention,
   orphanedRoleAssignment,
@@ -41,6 +44,7 @@ export const eventRules: readonly EventRule[] = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
   identityAssignRightGranted,
+  governanceTampering,
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,

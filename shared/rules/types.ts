@@ -6,7 +6,7 @@ import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
 
-export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline";
+export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline" | "guard";
 
 /** What a rule found, before the engine adds fingerprint, remediation and policy overrides. */
 export interface FindingDraft {
@@ -77,6 +77,8 @@ export interface EventFacts {
   gradedIdentities?: GradedIdentity[];
   /** ...and the assignee's role assignments as ARM lists them now ("already as privileged"); undefined: not read. */
   assigneeAssignments?: RoleAssignment[];
+  /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */
+  selfRoleAssignment?: boolean;
 }
 
 export interface EventRule {

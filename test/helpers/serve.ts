@@ -11,9 +11,9 @@ export interface ServeProcess {
 }
 
 /** `uami-guard serve … --port 0` as a child process; resolves once it listens. */
-export async function startServe(args: string[]): Promise<ServeProcess> {
+export async function startServe(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ServeProcess> {
   let stderr = "";
-  const child: ChildProcess = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child: ChildProcess = spawn(process.execPath, [BIN, "serve", ...args, "--port", "0"], { stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   const url = await new Promise<string>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`serve did not start: ${stderr}`)), 30_000);
     child.stderr?.on("data", (chunk: Buffer) => {

@@ -116,7 +116,8 @@ describe("event handling against the emulator and Azurite", () => {
         { id: "bad-1", data: 42 },
         "not an event",
         { ...event("bad-2", "Microsoft.Compute/virtualMachines/write", VM), data: { resourceUri: VM } },
-        event("irrelevant", "Microsoft.Storage/storageAccounts/write", `${RG}/providers/Microsoft.Storage/storageAccounts/st1`),
+        // Storage account writes are watched now (governance-tampering): a virtual network's write is not.
+        event("irrelevant", "Microsoft.Network/virtualNetworks/write", `${RG}/providers/Microsoft.Network/virtualNetworks/vnet1`),
         { ...event("failed-op", "Microsoft.Compute/virtualMachines/write", VM), data: { ...event("x", "Microsoft.Compute/virtualMachines/write", VM).data, status: "Failed" } },
         event("good", "Microsoft.Compute/virtualMachines/write", VM),
       ],

@@ -263,9 +263,20 @@ describe("infra: files and parameters", () => {
 
   it("the policy deployed as UAMI_GUARD_POLICY is valid (with the app's identity as self)", () => {
     const policy = JSON.parse(read("infra/policy.json")) as Record<string, unknown>;
-    const deployed = { ...policy, self: { objectId: "00000000-0000-0000-0000-000000000001", appId: "00000000-0000-0000-0000-000000000002" } };
+    const rg = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-env";
+    const deployed = {
+      ...policy,
+      self: { objectId: "00000000-0000-0000-0000-000000000001", appId: "00000000-0000-0000-0000-000000000002", functionAppId: `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x`, resources: [rg] },
+    };
     expect(() => loadPolicy(JSON.stringify(deployed), ruleIds)).not.toThrow();
-    expect(read("infra/main.bicep")).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    const main = read("infra/main.bicep");
+    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    // event-coverage-missing needs the Function App; governance-tampering its own resources.
+    const self = valueAfter(main, "var policy =");
+    expect(self).toContain("functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)");
+    expect(self).toContain("resources: selfResources");
+    expect(main).toContain("var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))");
+    expect(valueAfter(main, "module functionApp ")).toContain("name: functionAppName");
   });
 });
 
@@ -446,6 +457,32 @@ describe("infra: Event Grid", () => {
     expect(batches.flat()).toEqual(operationNames);
   });
 
+  it("keeps each event subscription within Event Grid's 25 filter values across all its advanced filters", () => {
+    // https://learn.microsoft.com/azure/event-grid/event-filtering#limitations: "25 advanced filters and
+    // 25 filter values across all the filters per Event Grid subscription".
+    const filters = valueAfter(text, "advancedFilters:");
+    expect([...filters.matchAll(/operatorType:/g)]).toHaveLength(1);
+    const size = Number(/^var maxFilterValues = (\d+)$/m.exec(text)?.[1]);
+    const subscriptions = Math.ceil(operationNames.length / size);
+    const perSubscription = Array.from({ length: subscriptions }, (_, batch) => operationNames.slice(batch * size, (batch + 1) * size).length);
+    for (const count of perSubscription) expect(count).toBeLessThanOrEqual(25);
+    expect(perSubscription.reduce((sum, count) => sum + count, 0)).toBe(operationNames.length);
+    expect(valueAfter(text, "resource resourceEvents ")).toContain("name: batch == 0 ? 'uami-guard' : 'uami-guard-${batch + 1}'");
+  });
+
+  it("delivers the operations governance-tampering watches", () => {
+    for (const operation of [
+      "Microsoft.Authorization/roleAssignments/delete",
+      "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete",
+      "Microsoft.EventGrid/systemTopics/delete",
+      "Microsoft.Web/sites/stop/action",
+      "Microsoft.Web/sites/delete",
+      "Microsoft.Web/sites/config/write",
+    ]) {
+      expect(operationNames, operation).toContain(operation);
+    }
+  });
+
   it("subscribes to the subscription's write, delete and action successes", () => {
     expect(stringItems(valueAfter(text, "includedEventTypes:"))).toEqual([
       "Microsoft.Resources.ResourceWriteSuccess",
@@ -465,6 +502,67 @@ describe("infra: Event Grid", () => {
     expect(subscription).toMatch(/deadLetterWithResourceIdentity: \{[\s\S]*endpointType: 'StorageBlob'/);
     expect(read("infra/app/functionapp.bicep")).toContain("output eventFunctionId string = '${functionApp.id}/functions/onResourceEvent'");
     expect(read("functions/onResourceEvent.ts")).toContain('app.eventGrid("onResourceEvent"');
+  });
+});
+
+describe("infra: operating the guard (workbook and alerts over the uamiguard.* metrics)", () => {
+  const operations = read("infra/app/operations.bicep");
+  const main = read("infra/main.bicep");
+  const workbook = JSON.parse(read("infra/app/operations-workbook.json")) as { version: string; items: { content: { query?: string; visualization?: string; resourceType?: string } }[] };
+  const queries = workbook.items.map((item) => item.content.query ?? "").filter((query) => query !== "");
+  const METRICS = ["uamiguard.events", "uamiguard.findings", "uamiguard.sweep.duration", "uamiguard.incomplete", "uamiguard.actions", "uamiguard.outbox.pending", "uamiguard.breaker.trips"];
+
+  it("is deployed on the app's Application Insights component", () => {
+    expect(valueAfter(main, "module operations ")).toContain("applicationInsightsName: monitoring.outputs.applicationInsightsName");
+    const resource = valueAfter(operations, "resource operationsWorkbook ");
+    expect(resource).toContain("sourceId: applicationInsights.id");
+    expect(resource).toContain("loadTextContent('operations-workbook.json')");
+    expect(workbook.version).toBe("Notebook/1.0");
+    for (const item of workbook.items.filter((entry) => entry.content.query)) expect(item.content.resourceType).toBe("microsoft.insights/components");
+  });
+
+  it.each([
+    ["events by status", "uamiguard.events", "Status"],
+    ["sweep duration", "uamiguard.sweep.duration", "Average"],
+    ["incomplete checks", "uamiguard.incomplete", "Check"],
+    ["outbox backlog", "uamiguard.outbox.pending", "Sink"],
+    ["actions by status", "uamiguard.actions", "Status"],
+    ["breaker trips", "uamiguard.breaker.trips", "Trips"],
+  ])("charts %s", (_name, metric, column) => {
+    const chart = workbook.items.find((item) => (item.content.query ?? "").includes(`name == "${metric}"`));
+    expect(chart?.content.visualization, metric).toMatch(/timechart|barchart/);
+    expect(chart?.content.query).toContain("bin(timestamp, {TimeRange:grain})");
+    expect(chart?.content.query).toContain(column);
+  });
+
+  it("names only metrics the app sends, with the attributes it sends", () => {
+    const text = [...queries, operations].join("\n");
+    for (const name of text.matchAll(/name == "(uamiguard\.[a-z.]+)"/g)) expect(METRICS, name[1]).toContain(name[1]);
+    for (const attribute of text.matchAll(/customDimensions\.([a-zA-Z]+)/g)) expect(["status", "ruleId", "severity", "mode", "check", "action", "sink"], attribute[1]).toContain(attribute[1]);
+    const adapter = read("shared/azure/telemetry.ts");
+    for (const name of METRICS) expect(adapter, name).toContain(`"${name}"`);
+  });
+
+  it("alerts on no sweep in twice the schedule, failed events, an outbox backlog older than an hour, and a breaker trip", () => {
+    expect(operations).toMatch(/resource alerts 'Microsoft\.Insights\/scheduledQueryRules@2023-03-15-preview' = \[\n\s*for rule in alertRules:/);
+    const rules = valueAfter(operations, "var alertRules =");
+    const keys = [...rules.matchAll(/key: '([a-z-]+)'/g)].map((match) => match[1]);
+    expect(keys).toEqual(["no-sweep", "failed-events", "outbox-backlog", "breaker-trip"]);
+    expect(operations).toContain("var sweepWindowMinutes = min(2 * sweepIntervalMinutes, 2880)");
+    expect(rules).toContain("windowSize: 'PT${sweepWindowMinutes}M'");
+    expect(rules).toMatch(/name == "uamiguard\.sweep\.duration"[\s\S]*where Sweeps == 0 or isnull\(Sweeps\)/);
+    expect(rules).toContain('tostring(customDimensions.status) == "failed"');
+    expect(rules).toContain("FirstPending < ago(1h)");
+    expect(rules).toContain('name == "uamiguard.breaker.trips"');
+    const resource = valueAfter(operations, "resource alerts ");
+    expect(resource).toContain("scopes: [applicationInsights.id]");
+    expect(resource).toContain("actionGroups: empty(alertActionGroupId) ? [] : [alertActionGroupId]");
+  });
+
+  it("the default sweep interval matches the default schedule (every 6 hours)", () => {
+    expect(main).toContain("param sweepSchedule string = '0 0 */6 * * *'");
+    expect(main).toContain("param sweepIntervalMinutes int = 360");
+    expect(valueAfter(main, "module operations ")).toContain("sweepIntervalMinutes: sweepIntervalMinutes");
   });
 });
 

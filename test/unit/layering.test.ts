@@ -30,6 +30,15 @@ describe("layering", () => {
     }
   });
 
+  it("the telemetry SDK is imported only by its adapter (shared/azure/telemetry.ts); the engine reports through the port", () => {
+    for (const directory of ["shared", "functions", "cli", "local"]) {
+      for (const file of sources(directory)) {
+        if (file === join("shared", "azure", "telemetry.ts")) continue;
+        for (const target of imports(file)) expect(target, `${file} imports ${target}`).not.toMatch(/^(applicationinsights|@opentelemetry\/|@azure\/monitor-opentelemetry)/);
+      }
+    }
+  });
+
   it("triggers in functions/ stay thin (no file over 120 lines)", () => {
     for (const file of sources("functions")) {
       const lines = readFileSync(join(ROOT, file), "utf8").split("\n").length;

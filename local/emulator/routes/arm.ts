@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { EstateStore } from "../store.js";
 import type { EstateFederatedCredential, EstateResource, EstateRoleAssignment } from "../estate.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
+import { handleEventGridArm } from "./eventGridArm.js";
 
 const ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments";
 const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
@@ -25,7 +26,7 @@ export class ArmRoute {
     const fics = path.indexOf(FICS);
     if (fics >= 0) return this.federatedCredentials(request, fics);
     if (path.endsWith("/providers/microsoft.managedidentity/userassignedidentities")) return this.listIdentities(request);
-    return this.resource(request);
+    return handleEventGridArm(this.store, request) ?? this.resource(request);
   }
 
   private subscriptions(request: EmulatorRequest): EmulatorResponse {

@@ -1,11 +1,11 @@
 import type { EstateStore } from "../store.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
 
-export type SinkName = "teams" | "sentinel" | "eventgrid";
+export type SinkName = "teams" | "sentinel" | "eventgrid" | "appinsights";
 
-/** What each sink received: request bodies in arrival order. */
+/** What each sink received: request bodies in arrival order (`appinsights`: telemetry envelopes, one by one). */
 export class SinkCapture {
-  readonly received: Record<SinkName, unknown[]> = { teams: [], sentinel: [], eventgrid: [] };
+  readonly received: Record<SinkName, unknown[]> = { teams: [], sentinel: [], eventgrid: [], appinsights: [] };
 }
 
 const LOGS_INGESTION_LIMIT = 1024 * 1024;

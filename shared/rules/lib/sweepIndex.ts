@@ -1,4 +1,4 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import type { ExposureCollector } from "./exposure.js";
 import { ScopeTree } from "./scopes.js";
@@ -22,6 +22,11 @@ export interface SweepInventory {
   subscriptions?: Subscription[];
   /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
   exposure?: ExposureCollector;
+  /**
+   * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
+   * subscription whose read failed is absent (an incomplete check, never a finding).
+   */
+  eventDelivery?: Map<string, SubscriptionEventDelivery>;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */

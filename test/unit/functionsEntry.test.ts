@@ -1,0 +1,52 @@
+import { readdirSync, readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { describe, expect, it } from "vitest";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const read = (path: string): string => readFileSync(`${ROOT}${path}`, "utf8");
+
+describe("the Function App's entry module", () => {
+  const entry = read("functions/index.ts");
+  const imported = [...entry.matchAll(/^import "\.\/([a-zA-Z]+)\.js";$/gm)].map((match) => match[1]);
+
+  it("is package.json's main, starts telemetry first, then loads every function that registers with app", () => {
+    expect((JSON.parse(read("package.json")) as { main: string }).main).toBe("dist/functions/index.js");
+    expect(imported[0]).toBe("telemetry");
+    const registering = readdirSync(`${ROOT}functions`)
+      .filter((file) => file.endsWith(".ts") && /^app\.[a-zA-Z]+\(/m.test(read(`functions/${file}`)))
+      .map((file) => file.replace(/\.ts$/, ""));
+    expect([...imported.slice(1)].sort()).toEqual(registering.sort());
+  });
+});
+
+describe("host.json", () => {
+  const host = JSON.parse(read("host.json")) as { logging: { logLevel: Record<string, string>; applicationInsights: { samplingSettings: { excludedTypes: string } } } };
+
+  it("keeps the lines operators read: function logs at Information, the event trigger's ignored/duplicate lines at Debug", () => {
+    // Categories as the Functions host names them: https://learn.microsoft.com/azure/azure-functions/configure-monitoring#configure-categories
+    expect(host.logging.logLevel["Function"]).toBe("Information");
+    expect(host.logging.logLevel["Function.onResourceEvent.User"]).toBe("Debug");
+    expect(host.logging.logLevel["Host.Results"]).toBe("Information");
+  });
+
+  it("never samples away requests, log lines or exceptions", () => {
+    expect(host.logging.applicationInsights.samplingSettings.excludedTypes.split(";").sort()).toEqual(["Exception", "Request", "Trace"]);
+  });
+});
+
+describe("the telemetry SDK is loaded only when telemetry is on", () => {
+  it("no module imports the adapter statically (it takes seconds to load): cli/ and functions/ import() it when the connection string is set", () => {
+    const files = ["cli", "functions", "shared", "local"].flatMap((directory) => sourcesUnder(directory));
+    for (const file of files) {
+      expect(read(file), file).not.toMatch(/^\s*import[^;(]*from\s+["'][./]*(shared\/)?azure\/telemetry\.js["']/m);
+    }
+    expect(read("cli/telemetry.ts")).toContain('await import("../shared/azure/telemetry.js")');
+    expect(read("functions/telemetry.ts")).toContain('await import("../shared/azure/telemetry.js")');
+  });
+});
+
+function sourcesUnder(directory: string): string[] {
+  return readdirSync(`${ROOT}${directory}`, { withFileTypes: true }).flatMap((entry) =>
+    entry.isDirectory() ? sourcesUnder(`${directory}/${entry.name}`) : entry.name.endsWith(".ts") ? [`${directory}/${entry.name}`] : [],
+  );
+}
