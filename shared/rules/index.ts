@@ -25,9 +25,9 @@ import { rule as untaggedIdentity } from "./untagged-identity.js";
 export const sweepRules: readonly SweepRule[] = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
+  eventCoverageMissing,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,
-  eventCoverageMissing,
   identityNameInvalid,
   namingConvention,
   orphanedRoleAssignment,
@@ -43,8 +43,8 @@ export const sweepRules: readonly SweepRule[] = [
 export const eventRules: readonly EventRule[] = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
-  identityAssignRightGranted,
   governanceTampering,
+  identityAssignRightGranted,
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,
