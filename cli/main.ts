@@ -22,6 +22,7 @@ import { stopOnSignals } from "./signals.js";
 import { withRun } from "./runtime.js";
 import { replay, type ReplayCommandOptions } from "./replay.js";
 import { cliCleanup } from "./cleanup.js";
+import { checkOutFile, reportCommand, type ReportCommandOptions } from "./reportCommand.js";
 import { restoreCommand, renderRestore, type RestoreCommandOptions } from "./restore.js";
 import type { ReplayReport } from "../shared/engine/replay.js";
 
@@ -240,6 +241,20 @@ function program(): Command {
         print({ document: { restoreRunId, results }, rows: () => results, table: () => renderRestore(restoreRunId, results, "table") }, options);
         if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
       });
+    });
+
+  cli
+    .command("report")
+    .description("The access-review report: one self-contained HTML page (summary charts, identity cards, findings table, identity graphs)")
+    .option("--estate <file>", "run against the local emulator seeded from this estate file")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
+    .option("--state <dir|connection>", "finding state to draw open findings over time from (read only): a directory or a storage connection string")
+    .option("--out <file>", "write the report to this file (default: stdout)")
+    .addOption(new Option("--output <format>", "html, or json: the report model every number on the page comes from").choices(["html", "json"]).default("html"))
+    .action(async (options: ReportCommandOptions) => {
+      if (options.out) checkOutFile(options.out);
+      await withRun({ ...options, storage: Boolean(options.state) }, (run) => reportCommand(run, options));
     });
 
   cli

@@ -31,12 +31,13 @@ async function loadFunctions() {
     if (!/@azure\/functions" package (to|is in) test mode/.test(String(args[0]))) warn(...args);
   };
   try {
-    const [identities, onResourceEvent, sweep, health, cleanup] = await Promise.all([
+    const [identities, onResourceEvent, sweep, health, cleanup, report] = await Promise.all([
       import("../functions/identities.js"),
       import("../functions/onResourceEvent.js"),
       import("../functions/sweep.js"),
       import("../functions/health.js"),
       import("../functions/cleanup.js"),
+      import("../functions/report.js"),
     ]);
     return {
       identitiesHandler: identities.identitiesHandler,
@@ -44,6 +45,7 @@ async function loadFunctions() {
       sweepHandler: sweep.sweepHandler,
       healthHandler: health.healthHandler,
       cleanupHandler: cleanup.cleanupHandler,
+      reportHandler: report.reportHandler,
     };
   } finally {
     console.warn = warn;
@@ -78,7 +80,7 @@ export function hostKeys(path = "local.settings.json"): { keys: HostKeys; source
 }
 
 export async function serve(run: Run, options: ServeOptions, keys = hostKeys()): Promise<void> {
-  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler } = await loadFunctions();
+  const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler, reportHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
   const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
@@ -95,6 +97,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
       timers: { sweep: { handler: sweep, ...(options.sweepEvery ? { everyMs: options.sweepEvery * 1000 } : {}) } },
       http: {
         identities: { methods: ["GET"], authLevel: "function", handler: identitiesHandler(provider) },
+        report: { methods: ["GET"], authLevel: "function", handler: reportHandler(provider) },
         health: { methods: ["GET"], authLevel: "function", handler: healthHandler(provider) },
       },
       queues: {
@@ -117,6 +120,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
       `  Event Grid webhook  POST ${host.url}/runtime/webhooks/eventgrid?functionName=onResourceEvent&code=<eventgrid_extension>\n` +
       `  run the sweep       POST ${host.url}/admin/functions/sweep  (x-functions-key: <master key>)\n` +
       `  inventory           GET  ${host.url}/api/identities  (x-functions-key or ?code=: <function key>)\n` +
+      `  access-review page  GET  ${host.url}/api/report  (x-functions-key or ?code=: <function key>)\n` +
       `  cleanup work items  queue ${CLEANUP_QUEUE} (poison: ${CLEANUP_POISON_QUEUE})\n` +
       (run.emulator ? `  emulated Azure      ${run.emulator.url}\n` : ""),
   );

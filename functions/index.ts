@@ -6,3 +6,4 @@ import "./sweep.js";
 import "./cleanup.js";
 import "./health.js";
 import "./identities.js";
+import "./report.js";

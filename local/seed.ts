@@ -24,12 +24,12 @@ export async function seedEventStores(
     }))
     .filter((identity) => identity.principalId !== "");
   await stores.catalog.putMany(identities);
+  if (stores.graded) await stores.graded.replace(estateGrades(estate), new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())));
   const self = stores.policy?.self.objectId?.toLowerCase();
   if (self && stores.selfAssignments) {
     const own = estate.roleAssignments.filter((assignment) => assignment.properties.principalId.toLowerCase() === self).map((assignment) => assignment.id);
     await stores.selfAssignments.putMany(own, new Date());
   }
-  if (stores.graded) await stores.graded.replace(estateGrades(estate), new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())));
 }
 
 /** The grades a sweep of the estate would catalog (the same pure code, fed from the estate file). */

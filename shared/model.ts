@@ -97,6 +97,12 @@ export interface GradedIdentity {
   managementGroups: string[];
 }
 
+/** Directory answer for one principal: found, looked up and absent, or not known (lookup failed). */
+export type PrincipalStatus =
+  | { state: "found"; object: DirectoryObject }
+  | { state: "missing" }
+  | { state: "unknown" };
+
 /** Something a run could not check; reported, never turned into a finding. */
 export interface Incomplete {
   check: string;

@@ -1,5 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { DirectoryObject, GradedIdentity, RoleAssignment, RoleDefinition } from "../model.js";
+import type { GradedIdentity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
@@ -37,11 +37,8 @@ export interface RuleMeta {
   remediation: (finding: FindingDraft) => Remediation;
 }
 
-/** Directory answer for one principal: found, looked up and absent, or not known (lookup failed). */
-export type PrincipalStatus =
-  | { state: "found"; object: DirectoryObject }
-  | { state: "missing" }
-  | { state: "unknown" };
+// In model.ts so that rules/lib/exposure.ts can use it without an import cycle through the sweep index.
+export type { PrincipalStatus } from "../model.js";
 
 /** Rules over the whole inventory (identities, attachments, credentials). */
 export interface InventoryRule {

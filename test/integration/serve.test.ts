@@ -4,6 +4,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { fixturePath } from "../helpers/estate.js";
 import { startServe, untilLogged, type ServeProcess } from "../helpers/serve.js";
+import { modelFromHtml, REPORT_CSP } from "../../shared/report/html.js";
 
 const RG = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app";
 const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
@@ -106,5 +107,16 @@ describe("uami-guard serve (the local Functions host)", () => {
     } finally {
       await keyed.stop();
     }
+  });
+
+  it("serves the access-review page at /api/report with its CSP, its history from the app's finding state", async () => {
+    const response = await fetch(`${url}/api/report`);
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
+    expect(response.headers.get("content-security-policy")).toBe(REPORT_CSP);
+    const model = modelFromHtml(await response.text());
+    expect(model.identities).toHaveLength(2);
+    expect(Array.isArray(model.history)).toBe(true);
+    expect(serve.stderr).toContain(`GET  ${url}/api/report`);
   });
 });

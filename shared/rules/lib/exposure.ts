@@ -1,15 +1,9 @@
 import type { Policy, Severity } from "../../config/policy.js";
-import type { AttachedResource, Identity, RoleAssignment, RoleDefinition } from "../../model.js";
+import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
 import { atLeast, privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
 import type { ScopeTree } from "./scopes.js";
-
-/**
- * The directory's answer for a principal: as much of rules/types.ts PrincipalStatus as exposure reads (declared
- * here so this module does not import rules/types.ts, which imports the sweep index, which imports this).
- */
-type PrincipalStatus = { state: "found"; object: { appId?: string } } | { state: "missing" } | { state: "unknown" };
 
 /** RULES.md "Exposure": the three ways to act as an identity. */
 export type Right = "assign" | "federate" | "run-code";

@@ -1,0 +1,313 @@
+/**
+ * The page's one inline script (plain ES2020, allowed by its sha256 in the page's CSP). It reads the
+ * model from the JSON data block and draws the identity cards and the findings table a page at a
+ * time. Estate text only ever reaches the DOM as text nodes (textContent / append of strings): never
+ * innerHTML, so a name like `<img src=x onerror=…>` stays text.
+ */
+export const CLIENT_SCRIPT = String.raw`
+(function () {
+  "use strict";
+  var started = performance.now();
+  var block = JSON.parse(document.getElementById("report-data").textContent);
+  function fail(error) {
+    ["finding-status", "identity-status"].forEach(function (id) { document.getElementById(id).textContent = "The report data could not be read: " + error; });
+    console.error("uami-guard report: " + error);
+  }
+  if (!block.packed) { draw(block); return; }
+  try {
+    var text = atob(block.data);
+    var bytes = new Uint8Array(text.length);
+    for (var b = 0; b < text.length; b++) bytes[b] = text.charCodeAt(b);
+    new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
+      .then(function (json) { draw(JSON.parse(json)); })
+      .catch(fail);
+  } catch (error) { fail(error); }
+
+  function draw(data) {
+  var SEVERITIES = ["critical", "high", "medium", "low"];
+  var RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+  var CARD_PAGE = 20;
+  var ROW_PAGE = 100;
+
+  function el(tag, className, children) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (children !== undefined) append(node, children);
+    return node;
+  }
+  function append(node, children) {
+    if (!Array.isArray(children)) children = [children];
+    for (var i = 0; i < children.length; i++) {
+      var child = children[i];
+      if (child === null || child === undefined || child === false) continue;
+      node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+    }
+    return node;
+  }
+  function badge(level, text) {
+    return el("span", "badge " + (RANK[level] || level === "none" ? level : "none"), text || String(level).toUpperCase());
+  }
+  function number(value) { return Number(value).toLocaleString("en-US"); }
+  function tableOf(caption, headers, rows) {
+    var table = el("table", "data");
+    table.append(el("caption", "", caption));
+    var head = el("tr");
+    headers.forEach(function (header) { var th = el("th", "", header); th.scope = "col"; head.append(th); });
+    table.append(el("thead", "", head));
+    var body = el("tbody");
+    rows.forEach(function (cells) {
+      var tr = el("tr");
+      cells.forEach(function (cell) { tr.append(el("td", "", cell)); });
+      body.append(tr);
+    });
+    table.append(body);
+    return table;
+  }
+  function code(text) { return el("code", "", text); }
+  function definition(list, term, value) {
+    list.append(el("dt", "", term));
+    list.append(el("dd", "", value));
+  }
+
+  /* ---- identity cards ---- */
+  var identitySearch = document.getElementById("identity-search");
+  var identityLevel = document.getElementById("identity-level");
+  var identityList = document.getElementById("identity-list");
+  var identityStatus = document.getElementById("identity-status");
+  var identityPager = document.getElementById("identity-pager");
+  var haystacks = null;
+  var identityState = { page: 0, matches: [] };
+
+  function haystackOf(identity) {
+    var parts = [identity.name, identity.id, identity.clientId, identity.principalId, identity.owner || ""];
+    Object.keys(identity.tags).forEach(function (key) { parts.push(key + "=" + identity.tags[key]); });
+    return parts.join("\n").toLowerCase();
+  }
+  /* Cards come most exposed first: grade, then the most severe finding, then the estate's order. */
+  var cardOrder = data.identities.map(function (identity, index) { return index; });
+  function priority(identity) { return (identity.grade ? RANK[identity.grade] * 10 : 0) + (identity.worstSeverity ? RANK[identity.worstSeverity] : 0); }
+  cardOrder.sort(function (a, b) { return priority(data.identities[b]) - priority(data.identities[a]) || a - b; });
+  function identityMatches() {
+    var text = identitySearch.value.trim().toLowerCase();
+    var level = identityLevel.value;
+    if (text && !haystacks) haystacks = data.identities.map(haystackOf);
+    var out = [];
+    for (var position = 0; position < cardOrder.length; position++) {
+      var i = cardOrder[position];
+      var identity = data.identities[i];
+      if (level === "findings" && identity.findings.length === 0) continue;
+      if (level === "critical" || level === "high") {
+        if (identity.grade !== level && identity.worstSeverity !== level) continue;
+      }
+      if (level === "exposed" && !(identity.exposure && identity.exposure.length > 0)) continue;
+      if (text && haystacks[i].indexOf(text) < 0) continue;
+      out.push(i);
+    }
+    return out;
+  }
+  function card(index) {
+    var identity = data.identities[index];
+    var article = el("article", "card");
+    article.id = "identity-" + index;
+    var heading = el("h3", "", identity.name);
+    if (identity.grade) heading.append(" ", badge(identity.grade, "GRADE " + identity.grade.toUpperCase()));
+    if (identity.worstSeverity) heading.append(" ", badge(identity.worstSeverity, identity.findings.length + (identity.findings.length === 1 ? " FINDING" : " FINDINGS")));
+    article.append(heading);
+
+    var ids = el("dl", "ids");
+    definition(ids, "Client ID", code(identity.clientId));
+    definition(ids, "Principal ID", code(identity.principalId));
+    definition(ids, "Resource ID", code(identity.id));
+    definition(ids, "Location", identity.location + " · resource group " + identity.resourceGroup + " · subscription " + identity.subscriptionId);
+    definition(ids, "Owner", identity.owner === null ? el("span", "warn", "none (no owner tag)") : identity.owner);
+    var tagKeys = Object.keys(identity.tags);
+    var tags = el("ul", "tags");
+    tagKeys.forEach(function (key) { tags.append(el("li", "", [el("span", "tag-key", key), "=", identity.tags[key]])); });
+    definition(ids, "Tags", tagKeys.length === 0 ? el("span", "warn", "none") : tags);
+    article.append(ids);
+
+    article.append(el("h4", "", "Attached to (" + identity.attachedTo.length + ")"));
+    if (identity.attachedTo.length === 0) article.append(el("p", "muted", "Not attached to any resource."));
+    else {
+      var attached = el("ul", "ids-list");
+      identity.attachedTo.forEach(function (id) { attached.append(el("li", "", code(id))); });
+      article.append(attached);
+    }
+
+    article.append(el("h4", "", "Role assignments (" + identity.roleAssignments.length + ")"));
+    if (identity.roleAssignments.length === 0) article.append(el("p", "muted", "No role assignments."));
+    else article.append(tableOf("Role assignments of " + identity.name, ["Role", "Scope", "Assignment ID"], identity.roleAssignments.map(function (assignment) {
+      return [assignment.roleName === null ? el("span", "warn", "unknown role " + assignment.roleDefinitionId) : assignment.roleName, code(assignment.scope), code(assignment.id)];
+    })));
+
+    article.append(el("h4", "", "Federated credentials (" + identity.federatedCredentials.length + ")"));
+    if (identity.federatedCredentials.length === 0) article.append(el("p", "muted", "No federated credentials."));
+    else article.append(tableOf("Federated credentials of " + identity.name, ["Issuer", "Subject", "Credential ID"], identity.federatedCredentials.map(function (credential) {
+      return [code(credential.issuer), credential.subject ? code(credential.subject) : el("span", "warn", "none: a flexible credential (claims expression)"), code(credential.id)];
+    })));
+
+    if (identity.exposure === undefined) {
+      article.append(el("h4", "", "Who can act as it"));
+      article.append(el("p", "muted", "Not analysed: this inventory carries no exposure data."));
+    } else {
+      article.append(el("h4", "", "Who can act as it (" + identity.exposure.length + ")"));
+      if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
+      else article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource"], identity.exposure.map(function (entry) {
+        return [code(entry.principalId), entry.principalType, entry.right, entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—"];
+      })));
+    }
+
+    article.append(el("h4", "", "Findings (" + identity.findings.length + ")"));
+    if (identity.findings.length === 0) article.append(el("p", "muted", "No findings."));
+    else {
+      var list = el("ol", "findings");
+      identity.findings.forEach(function (position) { list.append(findingItem(data.findings[position])); });
+      article.append(list);
+    }
+    return article;
+  }
+  function findingItem(finding) {
+    var item = el("li", "finding");
+    item.append(el("p", "", [badge(finding.severity), " ", el("strong", "", finding.title), " ", el("span", "rule", "(" + finding.ruleId + ")")]));
+    item.append(el("p", "", finding.message));
+    if (finding.remediation.summary) item.append(el("p", "", [el("em", "", "Remediation: "), finding.remediation.summary]));
+    if (finding.remediation.cli.length > 0) item.append(el("pre", "", code(finding.remediation.cli.join("\n"))));
+    return item;
+  }
+  function pager(container, state, total, size, redraw) {
+    container.replaceChildren();
+    var pages = Math.max(1, Math.ceil(total / size));
+    var previous = el("button", "", "← Previous");
+    previous.type = "button";
+    previous.disabled = state.page === 0;
+    previous.addEventListener("click", function () { state.page -= 1; redraw(); });
+    var next = el("button", "", "Next →");
+    next.type = "button";
+    next.disabled = state.page >= pages - 1;
+    next.addEventListener("click", function () { state.page += 1; redraw(); });
+    container.append(previous, el("span", "", " page " + (state.page + 1) + " of " + pages + " "), next);
+  }
+  /* One page of a filtered list (all of it when printing), its status line and its pager. */
+  function drawPage(list, all) {
+    var matches = list.state.matches;
+    var from = all ? 0 : list.state.page * list.size;
+    var to = all ? matches.length : Math.min(matches.length, from + list.size);
+    var fragment = document.createDocumentFragment();
+    for (var i = from; i < to; i++) fragment.append(list.make(matches[i]));
+    list.container.replaceChildren(fragment);
+    list.status.textContent = matches.length === 0 ? "No " + list.noun + " matches." :
+      "Showing " + number(from + 1) + "–" + number(to) + " of " + number(matches.length) + " " + list.nouns +
+      (matches.length !== list.total ? " (filtered from " + number(list.total) + ")" : "") + ".";
+    pager(list.pager, list.state, matches.length, list.size, function () { drawPage(list, false); list.status.scrollIntoView(); });
+  }
+  var identityPages = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
+  function drawIdentities(all) { drawPage(identityPages, all); }
+  function filterIdentities() {
+    identityState.matches = identityMatches();
+    identityState.page = 0;
+    drawIdentities(false);
+  }
+  identitySearch.addEventListener("input", filterIdentities);
+  identityLevel.addEventListener("change", filterIdentities);
+
+  /* ---- findings table ---- */
+  var findingSeverity = document.getElementById("finding-severity");
+  var findingRule = document.getElementById("finding-rule");
+  var findingSearch = document.getElementById("finding-search");
+  var findingBody = document.getElementById("finding-rows");
+  var findingStatus = document.getElementById("finding-status");
+  var findingPager = document.getElementById("finding-pager");
+  var headers = Array.prototype.slice.call(document.querySelectorAll("#finding-table th[data-key]"));
+  var findingState = { page: 0, matches: [], key: "severity", descending: true };
+
+  data.summary.byRule.forEach(function (entry) {
+    var option = el("option", "", entry.ruleId + " (" + entry.count + ")");
+    option.value = entry.ruleId;
+    findingRule.append(option);
+  });
+  function subjectName(finding) {
+    return finding.identity === null ? finding.subjectId : data.identities[finding.identity].name;
+  }
+  function sortValue(finding, key) {
+    if (key === "severity") return RANK[finding.severity];
+    if (key === "subject") return subjectName(finding).toLowerCase();
+    return String(finding[key]).toLowerCase();
+  }
+  function findingMatches() {
+    var severity = findingSeverity.value;
+    var rule = findingRule.value;
+    var text = findingSearch.value.trim().toLowerCase();
+    var out = [];
+    for (var i = 0; i < data.findings.length; i++) {
+      var finding = data.findings[i];
+      if (severity && finding.severity !== severity) continue;
+      if (rule && finding.ruleId !== rule) continue;
+      if (text && (finding.title + "\n" + finding.message + "\n" + finding.subjectId + "\n" + (finding.relatedId || "") + "\n" + subjectName(finding)).toLowerCase().indexOf(text) < 0) continue;
+      out.push(i);
+    }
+    var key = findingState.key;
+    var sign = findingState.descending ? -1 : 1;
+    out.sort(function (a, b) {
+      var left = sortValue(data.findings[a], key);
+      var right = sortValue(data.findings[b], key);
+      return (left < right ? -1 : left > right ? 1 : 0) * sign || a - b;
+    });
+    return out;
+  }
+  function findingRow(index) {
+    var finding = data.findings[index];
+    var tr = el("tr");
+    tr.dataset.severity = finding.severity;
+    tr.dataset.rule = finding.ruleId;
+    tr.append(el("td", "", badge(finding.severity)));
+    tr.append(el("td", "", code(finding.ruleId)));
+    var subject = el("td");
+    if (finding.identity !== null) {
+      var link = el("a", "", subjectName(finding));
+      link.href = "#identities";
+      link.addEventListener("click", function () { identitySearch.value = data.identities[finding.identity].id; identityLevel.value = ""; filterIdentities(); });
+      subject.append(link);
+    } else subject.append(code(finding.subjectId));
+    tr.append(subject);
+    tr.append(el("td", "", [el("strong", "", finding.title), el("br"), el("span", "message", finding.message)]));
+    var fix = el("td");
+    if (finding.remediation.cli.length > 0) fix.append(el("pre", "", code(finding.remediation.cli.join("\n"))));
+    else fix.append(finding.remediation.summary || "—");
+    tr.append(fix);
+    return tr;
+  }
+  var findingPages = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
+  function drawFindings(all) {
+    headers.forEach(function (th) {
+      th.setAttribute("aria-sort", th.dataset.key === findingState.key ? (findingState.descending ? "descending" : "ascending") : "none");
+    });
+    drawPage(findingPages, all);
+  }
+  function filterFindings() {
+    findingState.matches = findingMatches();
+    findingState.page = 0;
+    drawFindings(false);
+  }
+  headers.forEach(function (th) {
+    th.querySelector("button").addEventListener("click", function () {
+      if (findingState.key === th.dataset.key) findingState.descending = !findingState.descending;
+      else { findingState.key = th.dataset.key; findingState.descending = th.dataset.key === "severity"; }
+      filterFindings();
+    });
+  });
+  findingSeverity.addEventListener("change", filterFindings);
+  findingRule.addEventListener("change", filterFindings);
+  findingSearch.addEventListener("input", filterFindings);
+
+  /* Printing (to PDF) gives every identity and finding of the current filters, not just one page. */
+  window.addEventListener("beforeprint", function () { drawIdentities(true); drawFindings(true); });
+  window.addEventListener("afterprint", function () { drawIdentities(false); drawFindings(false); });
+
+  filterIdentities();
+  filterFindings();
+  document.body.dataset.renderMs = String(Math.round(performance.now() - started));
+  document.body.dataset.readyAt = String(Math.round(performance.now()));
+  document.body.dataset.ready = "true";
+  }
+})();
+`;

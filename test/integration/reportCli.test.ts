@@ -1,0 +1,123 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { HttpRequest, InvocationContext } from "@azure/functions";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { reportHandler } from "../../functions/report.js";
+import { collectReport } from "../../shared/engine/report.js";
+import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
+import type { FindingStateStore } from "../../shared/engine/findingLifecycle.js";
+import { defaultPolicy } from "../../shared/config/policy.js";
+import { readAppSettings } from "../../shared/config/settings.js";
+import { modelFromHtml, REPORT_CSP } from "../../shared/report/html.js";
+import type { ReportModel } from "../../shared/report/model.js";
+import { loadFixture, startTarget, type TestTarget } from "../helpers/estate.js";
+
+const ROOT = fileURLToPath(new URL("../../", import.meta.url));
+const BIN = join(ROOT, "bin", "uami-guard.js");
+const DEMO_ESTATE = join(ROOT, "local", "demo", "estate.json");
+
+function cli(...args: string[]) {
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
+}
+
+/** What differs between two runs of the same estate: when, and the run's id. */
+function stable(model: ReportModel): Omit<ReportModel, "generatedAt" | "runId"> {
+  const { generatedAt: _generatedAt, runId: _runId, ...rest } = model;
+  return rest;
+}
+
+describe("uami-guard report", () => {
+  const directory = mkdtempSync(join(tmpdir(), "uami-report-cli-"));
+
+  it("writes one HTML page for the demo estate, and --output json gives the model the page embeds", () => {
+    const out = join(directory, "report.html");
+    const written = cli("report", "--estate", DEMO_ESTATE, "--out", out);
+    expect(written.code, written.stderr).toBe(0);
+    expect(written.stdout).toBe("");
+    expect(written.stderr).toMatch(/report: .*report\.html \(52 identities, \d+ findings, [\d.]+ MB\)/);
+    const html = readFileSync(out, "utf8");
+    expect(html.startsWith("<!DOCTYPE html>")).toBe(true);
+    const json = cli("report", "--estate", DEMO_ESTATE, "--output", "json");
+    expect(json.code, json.stderr).toBe(0);
+    const model = JSON.parse(json.stdout) as ReportModel;
+    expect(stable(modelFromHtml(html))).toEqual(stable(model));
+    expect(model.summary.identities).toBe(52);
+    // Every identity of the estate is in the model with its attachments and roles, graded when privileged.
+    expect(model.identities.every((identity) => identity.grade !== undefined && Array.isArray(identity.exposure))).toBe(true);
+  });
+
+  it.each([
+    [["--out", "/nonexistent-folder/report.html"], /--out \/nonexistent-folder\/report\.html: folder \/nonexistent-folder does not exist/],
+    [["--out", tmpdir()], /is a directory; name a file/],
+    [["--output", "pdf"], /argument 'pdf' is invalid/],
+  ])("exits 2 with one line before any work for bad output options %#", (args, message) => {
+    const started = Date.now();
+    const { code, stderr } = cli("report", "--estate", DEMO_ESTATE, ...args);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(message);
+    expect(stderr.trim().split("\n")).toHaveLength(1);
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it("draws open findings over time from --state: the recorded sweep, then this run", () => {
+    const state = join(directory, "state");
+    const sweep = cli("sweep", "--estate", DEMO_ESTATE, "--state", state, "--output", "json");
+    expect(sweep.code, sweep.stderr).toBe(0);
+    const swept = JSON.parse(sweep.stdout) as { findings: unknown[] };
+    const first = cli("report", "--estate", DEMO_ESTATE, "--state", state, "--output", "json");
+    expect(first.code, first.stderr).toBe(0);
+    const history = (JSON.parse(first.stdout) as ReportModel).history;
+    expect(history).toHaveLength(2);
+    expect(history?.[0]?.open).toBe(swept.findings.length);
+  }, 120_000);
+});
+
+describe("GET /api/report", () => {
+  let target: TestTarget;
+  beforeAll(async () => {
+    target = await startTarget(loadFixture("small-estate.json"));
+  });
+  afterAll(() => target.stop());
+
+  it("reads the finding state and never writes it; the history ends at this run", async () => {
+    const seen = "2026-11-01T00:00:00.000Z";
+    const records = new Map<string, FindingRecord>([
+      ["gone", { fingerprint: "gone", ruleId: "untagged-identity", subjectId: "/x", severity: "medium", title: "t", status: "open", firstSeen: seen, lastSeen: seen, timesSeen: 1, consecutive: 1, snapshot: "{}" }],
+    ]);
+    const saved: unknown[] = [];
+    const store: FindingStateStore = {
+      load: async () => records,
+      loadSome: async () => new Map(),
+      save: async (_scope, changed) => {
+        saved.push(...changed);
+      },
+    };
+    const now = new Date("2026-11-20T12:00:00Z");
+    const model = await collectReport(target.clients, defaultPolicy(), { now, findingState: () => store });
+    expect(saved).toEqual([]);
+    // The recorded sweep had 1 open finding; this run resolves it and opens its own.
+    expect(model.history).toEqual([
+      { at: seen, open: 1 },
+      { at: now.toISOString(), open: model.summary.findings },
+    ]);
+  });
+
+  it("serves the page with its CSP; unreadable finding state leaves out the history and says so", async () => {
+    const handler = reportHandler(async () => ({ settings: readAppSettings({}), policy: defaultPolicy(), clients: target.clients }));
+    const context = new InvocationContext({ functionName: "report", invocationId: "test", logHandler: () => undefined });
+    const response = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report" }), context);
+    expect(response.status).toBe(200);
+    expect(response.headers).toMatchObject({ "content-type": "text/html; charset=utf-8", "content-security-policy": REPORT_CSP });
+    const model = modelFromHtml(String(response.body));
+    expect(model.identities.map((identity) => identity.name)).toEqual(["id-app-prod-uks-01", "id-orphan-holder"]);
+    expect(model.history).toBeNull();
+    expect(model.incomplete.map((entry) => entry.check)).toContain("finding-history");
+
+    const json = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report?output=json" }), context);
+    expect(stable((json as { jsonBody: ReportModel }).jsonBody)).toEqual(stable(model));
+  });
+});
