@@ -110,7 +110,9 @@ describe("uami-guard serve (the local Functions host)", () => {
   });
 
   it("serves the access-review page at /api/report with its CSP, its history from the app's finding state", async () => {
-    const response = await fetch(`${url}/api/report`);
+    // authLevel function, as /api/identities: the page lists every identity and who can act as it.
+    expect((await fetch(`${url}/api/report`)).status).toBe(401);
+    const response = await fetch(`${url}/api/report`, { headers: { "x-functions-key": serve.keys.function } });
     expect(response.status).toBe(200);
     expect(response.headers.get("content-type")).toBe("text/html; charset=utf-8");
     expect(response.headers.get("content-security-policy")).toBe(REPORT_CSP);

@@ -39,6 +39,6 @@ describe("governance-tampering", () => {
   });
 
   it("looks at every change kind", () => {
-    expect([...rule.changes].sort()).toEqual(["attachment-write", "federated-credential-write", "identity-delete", "identity-write", "resource-change", "role-assignment-delete", "role-assignment-write"]);
+    expect([...rule.changes].sort()).toEqual(["attachment-write", "federated-credential-delete", "federated-credential-write", "identity-delete", "identity-write", "resource-change", "role-assignment-delete", "role-assignment-write"]);
   });
 });
