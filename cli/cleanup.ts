@@ -10,6 +10,7 @@ import { journalTable } from "../shared/composition.js";
 import { FileJournal } from "./fileJournal.js";
 import { FileFindingStateStore } from "./fileFindingState.js";
 import type { Run } from "./runtime.js";
+import { onInterrupt } from "./signals.js";
 
 /** In-process actions at once: ARM handles this many writes per caller comfortably. */
 const INLINE_CONCURRENCY = 8;
@@ -46,6 +47,8 @@ export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags):
     throw new InputError(`${flags.enforce ? "--enforce" : "policy cleanup.dryRun=false with rules in enforce mode"}: needs --journal FILE (or --state): every change is journaled before it is made`);
   }
   const file = flags.journal ? new FileJournal(flags.journal) : undefined;
+  // Ctrl-C must not leave the journal locked to a process that is gone.
+  const released = file ? onInterrupt(() => file.close()) : () => undefined;
   const journal: Journal | undefined = file ?? table;
   const leases: LeaseStore = table ?? new ProcessLeases();
   const caller = mode === "enforce" ? await actingIdentity(run.clients) : "dry-run";
@@ -63,7 +66,10 @@ export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags):
       reconcileOlderThanMs: file ? 0 : LEASE_MS,
     },
     findingState: new FileFindingStateStore(flags.journal ? findingStatePathFor(flags.journal) : undefined),
-    close: () => file?.close(),
+    close: () => {
+      released();
+      file?.close();
+    },
   };
 }
 

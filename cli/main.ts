@@ -1,4 +1,5 @@
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
+import { createInterface } from "node:readline/promises";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
@@ -10,13 +11,19 @@ import type { DispatchResult } from "../shared/notify/dispatcher.js";
 import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
 import type { RunReport } from "../shared/findings.js";
-import { renderReport, REPORT_FORMATS, type ReportFormat } from "./sweepOutput.js";
+import { renderReport, REPORT_FORMATS } from "./sweepOutput.js";
 import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
-import { renderInventory, type InventoryFormat } from "./inventoryOutput.js";
+import { renderInventory } from "./inventoryOutput.js";
+import type { Inventory } from "../shared/inventoryBuilder.js";
+import { AZ_FORMATS, render, type CommandOutput, type OutputFormat } from "./output.js";
+import { Log, colourWanted, paint, type Verbosity } from "./log.js";
+import { checkPortFree } from "./preflight.js";
+import { stopOnSignals } from "./signals.js";
 import { withRun } from "./runtime.js";
 import { replay, type ReplayCommandOptions } from "./replay.js";
 import { cliCleanup } from "./cleanup.js";
 import { restoreCommand, renderRestore, type RestoreCommandOptions } from "./restore.js";
+import type { ReplayReport } from "../shared/engine/replay.js";
 
 export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
@@ -48,46 +55,123 @@ function collectList(value: string, previous: string[] = []): string[] {
   return [...previous, ...value.split(",").map((part) => part.trim()).filter(Boolean)];
 }
 
+/** az's global arguments, on every command that prints a result. */
+interface AzFlags {
+  output: OutputFormat;
+  query?: string;
+  verbose?: boolean;
+  debug?: boolean;
+  onlyShowErrors?: boolean;
+}
+
+function withAzOptions(command: Command, formats: readonly string[]): Command {
+  return command
+    .addOption(new Option("-o, --output <format>", "output format").choices([...formats]).default("table"))
+    .option("--query <jmespath>", "JMESPath query applied to the JSON result (as az --query)")
+    .option("--verbose", "more on stderr: each step and its timing")
+    .option("--debug", "everything on stderr, stack traces included")
+    .option("--only-show-errors", "only errors on stderr: no progress, notes or warnings");
+}
+
+function logFor(flags: Omit<AzFlags, "output">): Log {
+  const verbosity: Verbosity = flags.debug ? "debug" : flags.onlyShowErrors ? "errors" : flags.verbose ? "verbose" : "normal";
+  return new Log(verbosity);
+}
+
+function print(output: CommandOutput, flags: AzFlags): void {
+  process.stdout.write(render(output, flags.output, flags.query));
+}
+
+function reportOutput(report: RunReport): CommandOutput {
+  return {
+    document: report,
+    rows: () => report.findings,
+    table: () => renderReport(report, "table"),
+    csv: () => renderReport(report, "csv"),
+    markdown: () => renderReport(report, "markdown"),
+  };
+}
+
+function inventoryOutput(inventory: Inventory): CommandOutput {
+  return { document: inventory, rows: () => inventory.identities, table: () => renderInventory(inventory, "table"), csv: () => renderInventory(inventory, "csv") };
+}
+
+/** `--fail-on`: exit 3, and say why on stderr (a CI log must show what failed the gate). */
+function failOn(report: RunReport, threshold: Severity | undefined): void {
+  if (!threshold) return;
+  const count = report.findings.filter((finding) => severityRank(finding.severity) >= severityRank(threshold)).length;
+  if (count === 0) return;
+  process.stderr.write(`uami-guard: ${count} finding${count === 1 ? "" : "s"} at or above ${threshold} (--fail-on ${threshold}): exit ${EXIT.findings}\n`);
+  process.exitCode = EXIT.findings;
+}
+
+/**
+ * `--enforce` against real Azure changes production role assignments and attachments: on a terminal
+ * it asks first; elsewhere (CI) it needs `--yes`, as `az ... delete` does. With --estate nothing real changes.
+ */
+async function confirmEnforce(options: { enforce?: boolean; estate?: string; yes?: boolean; subscription?: string[] }): Promise<void> {
+  if (!options.enforce || options.estate || options.yes) return;
+  const where = options.subscription?.length ? `subscription ${options.subscription.join(", ")}` : "every subscription this credential can read (or UAMI_GUARD_SUBSCRIPTIONS)";
+  if (!process.stdin.isTTY || !process.stderr.isTTY) {
+    throw new InputError(`--enforce: changes real Azure resources in ${where}; add --yes to confirm (no terminal to ask on), or rehearse with --estate`);
+  }
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    const answer = await prompt.question(`uami-guard will delete role assignments, detach identities and tag identities in ${where}, journaled and undoable with restore.\nContinue? (y/N): `);
+    if (!/^y(es)?$/i.test(answer.trim())) throw new InputError("--enforce: not confirmed; nothing was changed");
+  } finally {
+    prompt.close();
+  }
+}
+
+const VERSION = (JSON.parse(readFileSync(findUpward(dirname(fileURLToPath(import.meta.url)), "package.json"), "utf8")) as { version: string }).version;
+
 function program(): Command {
   const cli = new Command("uami-guard")
     .description("Governance for Azure user-assigned managed identities")
+    .version(`uami-guard ${VERSION} (node ${process.version})`, "--version", "print the version and exit")
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
-    .showSuggestionAfterError(true);
-
-  cli
-    .command("inventory")
-    .description("Every user-assigned identity with its client, principal and resource ids, attachments, role assignments and federated credentials")
-    .option("--estate <file>", "run against the local emulator seeded from this estate file")
-    .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
-    .addOption(new Option("--output <format>", "output format").choices(["json", "table", "csv"]).default("table"))
-    .action(async (options: { estate?: string; subscription?: string[]; output: InventoryFormat }) => {
-      await withRun(options, async (run) => {
-        const inventory = await collectInventory(run.clients, {
-          subscriptions: run.subscriptions,
-          onPage: (query, rows) => run.progress.page(query, rows),
-        });
-        run.progress.clear();
-        process.stdout.write(renderInventory(inventory, options.output));
-      });
+    .showSuggestionAfterError(true)
+    .hook("preAction", (_cli, action) => {
+      // serve stops itself on a signal (host first, then storage); one-shot commands stop here.
+      if (action.name() !== "serve") stopOnSignals();
     });
 
-  cli
-    .command("sweep")
+  withAzOptions(
+    cli
+      .command("inventory")
+      .description("Every user-assigned identity with its client, principal and resource ids, attachments, role assignments and federated credentials")
+      .option("--estate <file>", "run against the local emulator seeded from this estate file")
+      .option("--subscription <id-or-name...>", "limit to these subscriptions, by id or display name (repeat or comma-separate)", collectList),
+    [...AZ_FORMATS, "csv"],
+  ).action(async (options: { estate?: string; subscription?: string[] } & AzFlags) => {
+    await withRun({ ...options, log: logFor(options) }, async (run) => {
+      const inventory = await collectInventory(run.clients, {
+        subscriptions: run.subscriptions,
+        onPage: (query, rows) => run.progress.page(query, rows),
+      });
+      run.progress.clear();
+      print(inventoryOutput(inventory), options);
+    });
+  });
+
+  withAzOptions(cli.command("sweep"), [...AZ_FORMATS, ...REPORT_FORMATS.filter((format) => !(AZ_FORMATS as readonly string[]).includes(format))])
     .description("Sweep for orphaned role assignments, untagged identities and every other sweep rule")
     .option("--estate <file>", "run against the local emulator seeded from this estate file")
-    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
-    .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
-    .addOption(new Option("--output <format>", "output format").choices([...REPORT_FORMATS]).default("table"))
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else the defaults of docs/policy.md)")
+    .option("--subscription <id-or-name...>", "limit to these subscriptions, by id or display name (repeat or comma-separate)", collectList)
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new and resolved findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
     .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
-    .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
+    .option("--enforce", "carry out the cleanup actions of every rule that has one (docs/rules), dry run off; needs --journal or --state")
+    .option("--yes", "with --enforce against Azure: do not ask for confirmation")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
     .action(async (options: SweepCommandOptions) => {
-      await withRun({ ...options, storage: Boolean(options.notify || options.state) }, async (run) => {
+      await confirmEnforce(options);
+      await withRun({ ...options, storage: Boolean(options.notify || options.state), log: logFor(options) }, async (run) => {
         const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
         const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
         const cleanup = await cliCleanup(run, policy, options);
@@ -104,8 +188,8 @@ function program(): Command {
             report = (await runSweepJob(run.clients, policy, { findings: cleanup.findingState }, { ...sweepOptions, cleanup: cleanup.options })).report;
           }
           run.progress.clear();
-          process.stdout.write(renderReport(report, options.output));
-          if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+          print(reportOutput(report), options);
+          failOn(report, options.failOn);
           if (actionsFailed(report)) process.exitCode = EXIT.internal;
         } finally {
           cleanup.close();
@@ -113,36 +197,31 @@ function program(): Command {
       });
     });
 
-  cli
-    .command("replay")
+  withAzOptions(cli.command("replay"), [...AZ_FORMATS, "csv", "markdown"])
     .description("Replay Event Grid events (a JSON array, Event Grid schema or CloudEvents) through the event handlers")
-    .requiredOption("--events <file>", "JSON array of events")
+    .requiredOption("--events <file>", "JSON array of events (docs/events.md)")
     .option("--estate <file>", "run against the local emulator seeded from this estate file")
-    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
-    .addOption(new Option("--output <format>", "output format").choices(["json", "table"]).default("table"))
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else the defaults of docs/policy.md)")
     .addOption(new Option("--fail-on <severity>", "exit 3 when a finding is at or above this severity").choices([...SEVERITIES]))
     .option("--notify", "send new findings to the configured sinks (with --estate: the emulator's)")
     .option("--state <dir|connection>", "keep dedupe, baseline and finding state between runs: a directory or a storage connection string")
     .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
-    .option("--enforce", "carry out the actions of every rule that has one (RULES.md \"Actions\"), dry run off; needs --journal or --state")
+    .option("--enforce", "carry out the cleanup actions of every rule that has one (docs/rules), dry run off; needs --journal or --state")
+    .option("--yes", "with --enforce against Azure: do not ask for confirmation")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
-    .action(async (options: ReplayCommandOptions) => {
-      await withRun({ ...options, storage: true }, async (run) => {
+    .action(async (options: ReplayCommandOptions & AzFlags & { yes?: boolean }) => {
+      await confirmEnforce(options);
+      await withRun({ ...options, storage: true, log: logFor(options) }, async (run) => {
         const report = await replay(run, options);
         run.progress.clear();
-        process.stdout.write(renderReport(report, options.output));
-        if (options.output === "table") {
-          const { events } = report;
-          process.stdout.write(`${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`);
-        }
-        if (options.failOn && failsAt(report, options.failOn)) process.exitCode = EXIT.findings;
+        print(replayOutput(report), options);
+        failOn(report, options.failOn);
         if (actionsFailed(report)) process.exitCode = EXIT.internal;
       });
     });
 
-  cli
-    .command("restore")
+  withAzOptions(cli.command("restore"), AZ_FORMATS)
     .description("Undo journaled cleanup actions: recreate deleted role assignments, re-attach identities, put tags back")
     .option("--journal <file>", "the JSON Lines journal a CLI run wrote")
     .option("--run <runId>", "undo this run's entries (from --journal, or the app's journal table)")
@@ -150,12 +229,12 @@ function program(): Command {
     .option("--estate <file>", "run against the local emulator seeded from this estate file")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the restore")
     .option("--state <dir|connection>", "with --run: the storage holding the journal table (default: the app settings' storage)")
-    .addOption(new Option("--output <format>", "output format").choices(["json", "table"]).default("table"))
-    .action(async (options: RestoreCommandOptions) => {
-      await withRun({ ...options, storage: !options.journal }, async (run) => {
+    .action(async (options: RestoreCommandOptions & AzFlags) => {
+      // The journal is read, not written: it must exist (restoreJournal says so), so no output check.
+      await withRun({ ...options, journal: undefined, storage: !options.journal, log: logFor(options) }, async (run) => {
         const { results, restoreRunId } = await restoreCommand(run, options);
         run.progress.clear();
-        process.stdout.write(renderRestore(restoreRunId, results, options.output));
+        print({ document: { restoreRunId, results }, rows: () => results, table: () => renderRestore(restoreRunId, results, "table") }, options);
         if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
       });
     });
@@ -171,6 +250,7 @@ function program(): Command {
     .option("--notify", "send findings to the configured sinks (with --estate: the emulator's)")
     .option("--capture <dir>", "with --estate: on exit, write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .action(async (options: { estate?: string; policy?: string; port: number; sweepEvery?: number; quiet?: boolean; notify?: boolean; capture?: string }) => {
+      await checkPortFree(options.port);
       // Loaded on demand: it registers the Functions app's handlers, which only `serve` needs.
       const { hostKeys, serve } = await import("./serve.js");
       // Read before any work: a bad HostKeys entry is bad input.
@@ -204,8 +284,9 @@ function program(): Command {
   return cli;
 }
 
-interface SweepCommandOptions {
+interface SweepCommandOptions extends AzFlags {
   enforce?: boolean;
+  yes?: boolean;
   journal?: string;
   saveEstate?: string;
   notify?: boolean;
@@ -214,17 +295,18 @@ interface SweepCommandOptions {
   estate?: string;
   policy?: string;
   subscription?: string[];
-  output: ReportFormat;
   failOn?: Severity;
+}
+
+function replayOutput(report: ReplayReport): CommandOutput {
+  const { events } = report;
+  const summary = `${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`;
+  return { ...reportOutput(report), table: () => `${renderReport(report, "table")}${summary}` };
 }
 
 function describeDispatch(result: DispatchResult): string {
   const sinks = Object.entries(result.delivered).map(([sink, count]) => `${sink} ${count} sent${result.pending[sink as keyof typeof result.pending] ? `, ${result.pending[sink as keyof typeof result.pending]} pending` : ""}`);
   return `notifications: ${sinks.length > 0 ? sinks.join("; ") : "nothing to send"}${result.errors.length > 0 ? ` (${result.errors.join("; ")})` : ""}`;
-}
-
-function failsAt(report: RunReport, threshold: Severity): boolean {
-  return report.findings.some((finding) => severityRank(finding.severity) >= severityRank(threshold));
 }
 
 /**
@@ -250,14 +332,44 @@ function exitCodeFor(error: unknown): number {
     return error.exitCode === 0 ? EXIT.ok : EXIT.input;
   }
   if (error instanceof InputError) {
-    process.stderr.write(`uami-guard: ${error.message}\n`);
+    process.stderr.write(`${paint(`uami-guard: ${error.message}`, "red", colourWanted(process.stderr))}\n`);
     return EXIT.input;
+  }
+  const hint = signInHint(error);
+  if (hint) {
+    process.stderr.write(`uami-guard: no Azure credential worked: ${firstLine(errorMessage(error))}. ${hint}\n`);
+    return EXIT.internal;
   }
   if (error instanceof ServiceCallFailed) {
     process.stderr.write(`uami-guard: ${error.message}\n`);
     return EXIT.internal;
   }
   process.stderr.write(`uami-guard: internal error: ${errorMessage(error)}\n`);
-  if (process.env["UAMI_GUARD_DEBUG"] && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
+  if ((process.env["UAMI_GUARD_DEBUG"] || process.argv.includes("--debug")) && error instanceof Error && error.stack) process.stderr.write(`${error.stack}\n`);
   return EXIT.internal;
+}
+
+function firstLine(text: string): string {
+  return (text.split("\n")[0] ?? text).slice(0, 300);
+}
+
+const SIGN_IN =
+  "Sign in with `az login` (then `az account show` names the tenant), or use workload identity (AZURE_CLIENT_ID, " +
+  "AZURE_TENANT_ID, AZURE_FEDERATED_TOKEN_FILE) or a service principal (AZURE_CLIENT_ID, AZURE_TENANT_ID, " +
+  "AZURE_CLIENT_SECRET); in the Function App, AZURE_CLIENT_ID names the app's own identity. To try it without Azure: --estate FILE";
+
+/**
+ * @azure/identity's errors when no credential in the chain could get a token (CredentialUnavailableError,
+ * AggregateAuthenticationError, AuthenticationRequiredError; sdk/identity/identity/src/errors.ts),
+ * also after an adapter wrapped them, and an ARM/Graph 401.
+ */
+export function signInHint(error: unknown): string | undefined {
+  for (let current: unknown = error, depth = 0; current && depth < 5; current = (current as { cause?: unknown }).cause, depth += 1) {
+    const name = (current as { name?: unknown }).name;
+    if (typeof name === "string" && /^(CredentialUnavailableError|AggregateAuthenticationError|AuthenticationRequiredError|AuthenticationError)$/.test(name)) return SIGN_IN;
+    if (current instanceof ServiceCallFailed && current.statusCode === 401) return SIGN_IN;
+    const message = current instanceof Error ? current.message : "";
+    if (/CredentialUnavailableError|AggregateAuthenticationError|DefaultAzureCredential failed|ChainedTokenCredential authentication failed|Please run 'az login'/i.test(message)) return SIGN_IN;
+  }
+  return undefined;
 }

@@ -11,12 +11,13 @@ import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
 import { cliCleanup } from "./cleanup.js";
 import type { Run } from "./runtime.js";
+import type { OutputFormat } from "./output.js";
 
 export interface ReplayCommandOptions {
   events: string;
   estate?: string;
   policy?: string;
-  output: "json" | "table";
+  output: OutputFormat;
   failOn?: Severity;
   notify?: boolean;
   state?: string;
@@ -41,10 +42,13 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
     const deps = eventDependencies(run.clients, policy, { notify: Boolean(options.notify) });
     // The estate seeds the baseline once; with --state a later run continues from what it left.
     if (run.estate && (await deps.baseline.isEmpty())) await seedEventStores(run.estate, deps);
+    run.progress.begin("replaying events", events.length);
     const report = await replayEvents(events, deps, (outcome) => {
+      run.progress.advance();
       if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
       if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);
     });
+    run.progress.end();
     if (cleanupMode(policy, Boolean(options.enforce)) === "off") return report;
     // maxDeletePercent is judged against the role assignments there are now (unknown: no deletion).
     const roleAssignmentsSeen = await countRoleAssignments(run.clients, run.subscriptions).catch((error: unknown) => {

@@ -3,6 +3,7 @@ import { actingIdentity } from "../shared/azure/caller.js";
 import { restore, type RestoreResult } from "../shared/cleanup/restore.js";
 import { renderTable, type Column } from "./format.js";
 import { restoreJournal } from "./cleanup.js";
+import { journalTable } from "../shared/composition.js";
 import type { Run } from "./runtime.js";
 
 export interface RestoreCommandOptions {
@@ -12,10 +13,10 @@ export interface RestoreCommandOptions {
   estate?: string;
   saveEstate?: string;
   state?: string;
-  output: "json" | "table";
 }
 
 export async function restoreCommand(run: Run, options: RestoreCommandOptions): Promise<{ restoreRunId: string; results: RestoreResult[] }> {
+  if (!options.journal && !options.run && options.state) await refuseWithoutRun(run);
   const { journal, leases, close } = restoreJournal(run, options);
   try {
     const outcome = await restore({
@@ -34,6 +35,23 @@ export async function restoreCommand(run: Run, options: RestoreCommandOptions): 
   } finally {
     close();
   }
+}
+
+/**
+ * The journal table may be shared with the Function App: undoing all of it is never meant. Name the
+ * runs it holds (newest first) so the user can pick one.
+ */
+async function refuseWithoutRun(run: Run): Promise<never> {
+  const entries = await journalTable(run.clients).entries({});
+  const runs = new Map<string, { count: number; last: string }>();
+  for (const entry of entries) {
+    if (entry.kind === "restore") continue;
+    const seen = runs.get(entry.runId) ?? { count: 0, last: "" };
+    runs.set(entry.runId, { count: seen.count + 1, last: entry.createdAt > seen.last ? entry.createdAt : seen.last });
+  }
+  const newest = [...runs].sort((a, b) => b[1].last.localeCompare(a[1].last)).slice(0, 5);
+  const listed = newest.map(([runId, { count, last }]) => `${runId} (${count} entr${count === 1 ? "y" : "ies"}, ${last})`).join(", ");
+  throw new InputError(`restore --state: give --run RUNID; ${newest.length > 0 ? `the journal table holds ${runs.size} runs: ${listed}${runs.size > 5 ? ", …" : ""}` : "the journal table holds no runs"}`);
 }
 
 const RESTORE_COLUMNS: Column<RestoreResult>[] = [

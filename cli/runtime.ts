@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { createAzureClients, deadlinesOf, type AzureClients } from "../shared/azure/clients.js";
 import { withRunDeadline } from "../shared/azure/deadline.js";
@@ -7,7 +7,11 @@ import { loadEstateFile, saveEstateFile, type Estate } from "../local/emulator/e
 import { startEmulator, type RunningEmulator } from "../local/emulator/server.js";
 import { startAzurite, type RunningAzurite } from "../local/azurite.js";
 import { InputError } from "../shared/errors.js";
+import { listReadableSubscriptions } from "../shared/azure/subscriptions.js";
 import { Progress } from "./progress.js";
+import { checkOutputFile, ensureDirectory, resolveState } from "./preflight.js";
+import { chooseSubscriptions } from "./subscriptions.js";
+import type { Log } from "./log.js";
 import { startCliTelemetry } from "./telemetry.js";
 
 export interface TargetOptions {
@@ -21,6 +25,10 @@ export interface TargetOptions {
   state?: string;
   /** A long-running host (`serve`): each invocation has the run deadline, not the command. */
   host?: boolean;
+  /** --journal FILE: checked up front like every other output. */
+  journal?: string;
+  /** Where notes go (--only-show-errors silences them). */
+  log?: Log;
 }
 
 export interface Run {
@@ -41,12 +49,16 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   if (!options.estate && (options.saveEstate || options.capture)) {
     throw new InputError(`${options.saveEstate ? "--save-estate" : "--capture"}: needs --estate (it records what the emulator holds)`);
   }
+  // Every output is checked before any work: a run must not send notifications or change anything
+  // and then fail on a path it could have refused at the start.
+  const saveEstate = options.saveEstate ? checkOutputFile("--save-estate", options.saveEstate) : undefined;
+  const capture = options.capture ? ensureDirectory("--capture", options.capture) : undefined;
+  if (options.journal) checkOutputFile("--journal", options.journal);
+  const state = options.state ? resolveState(options.state) : undefined;
   const settings = readAppSettings();
-  const progress = new Progress();
-  const subscriptions = options.subscription && options.subscription.length > 0 ? options.subscription : settings.UAMI_GUARD_SUBSCRIPTIONS;
-  const stateConnection = options.state && isConnectionString(options.state) ? options.state : undefined;
-  const stateDirectory = options.state && !stateConnection ? options.state : undefined;
-  if (stateDirectory) mkdirSync(stateDirectory, { recursive: true });
+  const progress = new Progress(options.log);
+  const stateConnection = state?.kind === "connection" ? state.connectionString : undefined;
+  const stateDirectory = state?.kind === "directory" ? state.directory : undefined;
   const needsAzurite = stateDirectory !== undefined || (options.storage === true && options.estate !== undefined && !stateConnection);
   if (!options.estate) {
     // A bad connection string is bad input: refused before anything starts.
@@ -55,8 +67,10 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
+      const subscriptions = await subscriptionsFor(clients, options, settings, progress);
       return await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) }));
     } finally {
+      progress.clear();
       await telemetry?.flush();
       await azurite?.stop();
     }
@@ -74,6 +88,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       deadlines: deadlinesOf(settings),
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
+    const subscriptions = await subscriptionsFor(clients, options, settings, progress);
     const telemetry = await startCliTelemetry(settings, emulator);
     let result: T;
     try {
@@ -82,8 +97,8 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       // Before --capture writes appinsights.json, and before the emulator stops.
       await telemetry?.flush();
     }
-    if (options.saveEstate) saveEstateFile(options.saveEstate, emulator.store.snapshot());
-    if (options.capture) writeCapture(options.capture, emulator);
+    if (saveEstate) saveEstateFile(saveEstate, emulator.store.snapshot());
+    if (capture) writeCapture(capture, emulator);
     return result;
   } finally {
     progress.clear();
@@ -91,22 +106,22 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
   }
 }
 
-/**
- * Whether `--state` names a storage connection string rather than a directory: an account key string,
- * Azurite's shortcut, or a SAS string (`BlobEndpoint=…;TableEndpoint=…;SharedAccessSignature=…`), whose
- * signature must never end up as directory names.
- */
-export function isConnectionString(state: string): boolean {
-  return /(^|;)\s*(AccountName|UseDevelopmentStorage|SharedAccessSignature|TableEndpoint|QueueEndpoint|BlobEndpoint|DefaultEndpointsProtocol)=/i.test(state);
-}
-
 /** A command is one run, bounded by the run deadline; `serve` bounds each invocation instead. */
 function bounded<T>(options: TargetOptions, clients: AzureClients, work: () => Promise<T>): Promise<T> {
   return options.host ? work() : withRunDeadline(clients.deadlines.runMs, work);
 }
 
+/** --subscription or UAMI_GUARD_SUBSCRIPTIONS checked against what the credential can read (cli/subscriptions.ts). */
+async function subscriptionsFor(clients: AzureClients, options: TargetOptions, settings: AppSettings, progress: Progress): Promise<string[]> {
+  const flag = options.subscription && options.subscription.length > 0 ? options.subscription : undefined;
+  // The emulator with nothing requested: no need to ask (every subscription of the estate).
+  if (!flag && settings.UAMI_GUARD_SUBSCRIPTIONS.length === 0 && clients.target === "emulator") return [];
+  const choice = chooseSubscriptions(flag, settings.UAMI_GUARD_SUBSCRIPTIONS, await listReadableSubscriptions(clients), clients.target);
+  if (choice.note) progress.note(choice.note);
+  return choice.subscriptions;
+}
+
 function writeCapture(directory: string, emulator: RunningEmulator): void {
-  mkdirSync(directory, { recursive: true });
   for (const [sink, bodies] of Object.entries(emulator.capture.received)) {
     writeFileSync(join(directory, `${sink}.json`), `${JSON.stringify(bodies, null, 2)}\n`);
   }

@@ -1,25 +1,31 @@
 import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
-import { renderCsv, renderTable, type Column } from "./format.js";
+import { displayId, renderCsv, renderTable, type Column } from "./format.js";
+import { colourWanted, type Style } from "./log.js";
+
+const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
 
 export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** The readable end of an ARM id: type/name pairs after the resource group. */
-export function shortId(id: string): string {
-  const providers = id.toLowerCase().lastIndexOf("/providers/");
-  if (providers < 0) return id;
-  const tail = id.slice(providers + "/providers/".length).split("/");
-  return tail.length > 2 ? tail.slice(2).join("/") : tail.join("/");
+/** 120 columns, or the terminal's width: the title says what was found (names, roles), the subject where (`rg/type/name`). */
+export function tableWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
+  return stream.isTTY && stream.columns ? Math.max(120, stream.columns) : 120;
 }
 
-const COLUMNS: Column<Finding>[] = [
-  { header: "SEVERITY", width: 8, value: (finding) => finding.severity },
-  { header: "RULE", width: 37, value: (finding) => finding.ruleId },
-  { header: "SUBJECT", width: 40, value: (finding) => shortId(finding.subjectId) },
-  { header: "RELATED", width: 30, value: (finding) => (finding.relatedId ? shortId(finding.relatedId) : "") },
-];
+function findingColumns(findings: Finding[], width: number): Column<Finding>[] {
+  // As wide as the longest rule id shown, so the subject and title get the rest.
+  const rule = Math.max(4, ...findings.map((finding) => finding.ruleId.length));
+  const rest = width - 8 - rule - 3;
+  const subject = Math.min(64, Math.max(...findings.map((finding) => displayId(finding.subjectId).length), 7), Math.floor(rest / 2));
+  return [
+    { header: "SEVERITY", width: 8, value: (finding) => finding.severity, style: (finding) => SEVERITY_STYLE[finding.severity] },
+    { header: "RULE", width: rule, value: (finding) => finding.ruleId },
+    { header: "SUBJECT", width: subject, value: (finding) => displayId(finding.subjectId) },
+    { header: "TITLE", width: rest - subject - 1, value: (finding) => finding.title },
+  ];
+}
 
 function summaryLine(report: RunReport): string {
   const counts = SEVERITIES.map((severity) => `${report.summary.bySeverity[severity]} ${severity}`).join(", ");
@@ -37,7 +43,7 @@ function incompleteLines(report: RunReport): string {
 
 const ACTION_COLUMNS: Column<ActionRecord>[] = [
   { header: "ACTION", width: 8, value: (action) => action.status },
-  { header: "CHANGE", width: 70, value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${shortId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${shortId(action.relatedId)}` : ""}` },
+  { header: "CHANGE", width: 70, value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${displayId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${displayId(action.relatedId)}` : ""}` },
   { header: "WHY", width: 36, value: (action) => action.reason ?? "" },
 ];
 
@@ -52,12 +58,12 @@ function actionLines(report: RunReport): string {
   return `${header}${renderTable(report.actions, ACTION_COLUMNS)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
 }
 
-export function renderReport(report: RunReport, format: ReportFormat): string {
+export function renderReport(report: RunReport, format: ReportFormat, width = tableWidth()): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, COLUMNS)}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
+      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 
 export interface RunningAzurite {
   connectionString: string;
@@ -10,6 +10,14 @@ export interface RunningAzurite {
   queueEndpoint: string;
   tableEndpoint: string;
   stop(): Promise<void>;
+}
+
+/** Every Azurite this process started and has not stopped, so a signal handler can stop them all. */
+const running = new Set<() => Promise<void>>();
+
+/** Stops every Azurite this process started (on SIGINT/SIGTERM: no child left behind, no temp folder). */
+export async function stopAllAzurite(): Promise<void> {
+  await Promise.all([...running].map((stop) => stop()));
 }
 
 /** Azurite's published development account (the same for every Azurite install). */
@@ -25,7 +33,8 @@ export async function startAzurite(options: { timeoutMs?: number; location?: str
   const require = createRequire(import.meta.url);
   const entry = join(require.resolve("azurite/package.json"), "..", "dist", "src", "azurite.js");
   const scratch = mkdtempSync(join(tmpdir(), "uami-guard-azurite-"));
-  const persistence = options.location ? ["--location", options.location] : ["--inMemoryPersistence"];
+  // Absolute: Azurite runs in its scratch folder, where a relative location would vanish at exit.
+  const persistence = options.location ? ["--location", resolve(options.location)] : ["--inMemoryPersistence"];
   const child = spawn(
     process.execPath,
     [
@@ -41,9 +50,23 @@ export async function startAzurite(options: { timeoutMs?: number; location?: str
     // In memory; the scratch directory as cwd catches any debug or lock file Azurite writes.
     { stdio: ["ignore", "pipe", "pipe"], cwd: scratch },
   );
-  const endpoints = await waitForEndpoints(child, options.timeoutMs ?? 30_000).catch((error: unknown) => {
-    child.kill();
-    rmSync(scratch, { recursive: true, force: true });
+  const stop = (): Promise<void> =>
+    new Promise<void>((stopped) => {
+      const done = (): void => {
+        running.delete(stop);
+        rmSync(scratch, { recursive: true, force: true });
+        stopped();
+      };
+      if (child.exitCode !== null || child.signalCode !== null) {
+        done();
+        return;
+      }
+      child.once("exit", done);
+      child.kill();
+    });
+  running.add(stop);
+  const endpoints = await waitForEndpoints(child, options.timeoutMs ?? 30_000).catch(async (error: unknown) => {
+    await stop();
     throw error;
   });
   const blobEndpoint = `${endpoints.blob}/${ACCOUNT}`;
@@ -54,19 +77,7 @@ export async function startAzurite(options: { timeoutMs?: number; location?: str
     blobEndpoint,
     queueEndpoint,
     tableEndpoint,
-    stop: () =>
-      new Promise<void>((resolve) => {
-        if (child.exitCode !== null) {
-          rmSync(scratch, { recursive: true, force: true });
-          resolve();
-          return;
-        }
-        child.once("exit", () => {
-          rmSync(scratch, { recursive: true, force: true });
-          resolve();
-        });
-        child.kill();
-      }),
+    stop,
   };
 }
 

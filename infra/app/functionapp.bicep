@@ -1,4 +1,4 @@
-// The uami-guard Function App on Flex Consumption (Linux, Node 20). It runs as its own user-assigned
+// The uami-guard Function App on Flex Consumption (Linux, Node 22). It runs as its own user-assigned
 // identity for everything: storage (no connection string), deployment package, Key Vault references,
 // Application Insights, Azure Resource Manager and Microsoft Graph.
 
@@ -158,9 +158,13 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
         instanceMemoryMB: instanceMemoryMB
         maximumInstanceCount: maximumInstanceCount
       }
+      // Node 22: supported on Flex Consumption (Learn "Flex Consumption plan hosting", supported
+      // language stack versions: https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan;
+      // Az.Functions 4.3.0 custom/FunctionsStackFlexData/<region>/node.json lists "Node|22"). Node 20
+      // reaches end of life in April 2026.
       runtime: {
         name: 'node'
-        version: '20'
+        version: '22'
       }
     }
   }

@@ -38,13 +38,12 @@ describe("the local host's queue trigger", () => {
     try {
       await queue.sendMessage(Buffer.from(JSON.stringify({ fail: true })).toString("base64"));
       await queue.sendMessage(Buffer.from(JSON.stringify({ fail: false })).toString("base64"));
+      // The host moves the message (poison send, delete) and then logs it: wait for the log line, the
+      // last step, not for the poison message, which appears before the delete and the log.
+      const moved = (): boolean => logs.some((line) => /moved to the poison queue after 2 attempts/.test(line));
       const deadline = Date.now() + 20_000;
-      let poisoned = 0;
-      while (Date.now() < deadline) {
-        poisoned = (await poison.peekMessages({ numberOfMessages: 10 })).peekedMessageItems.length;
-        if (poisoned > 0) break;
-        await new Promise((resolve) => setTimeout(resolve, 200));
-      }
+      while (!moved() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 100));
+      const poisoned = (await poison.peekMessages({ numberOfMessages: 10 })).peekedMessageItems.length;
       expect(poisoned).toBe(1);
       expect(seen.filter((message) => (message as { fail: boolean }).fail)).toHaveLength(2);
       expect(seen.filter((message) => !(message as { fail: boolean }).fail)).toHaveLength(1);

@@ -412,13 +412,21 @@ describe("infra: the Function App", () => {
     expect(read("infra/app/keyvault.bicep")).toContain("enableRbacAuthorization: true");
   });
 
-  it("runs on Flex Consumption, Node 20, as its own user-assigned identity", () => {
+  // Issue 15 changes this assertion: Node 20 reaches end of life, the app deploys on Node 22.
+  it("runs on Flex Consumption, Node 22, as its own user-assigned identity", () => {
     expect(valueAfter(text, "resource plan ")).toMatch(/name: 'FC1'\n\s*tier: 'FlexConsumption'/);
     const site = valueAfter(text, "resource functionApp ");
     expect(site).toContain("kind: 'functionapp,linux'");
-    expect(site).toMatch(/runtime: \{\n\s*name: 'node'\n\s*version: '20'/);
+    expect(site).toMatch(/runtime: \{\n\s*name: 'node'\n\s*version: '22'/);
     expect(site).toMatch(/type: 'UserAssignedIdentity'\n\s*userAssignedIdentityResourceId: identityId/);
     expect(site).toContain("keyVaultReferenceIdentity: identityId");
+    // engines admits both the deploy runtime (22) and the one the tests run on here (20), so
+    // `npm ci` on Node 20 installs; README and DEPLOY.md name the same versions.
+    const engines = (JSON.parse(read("package.json")) as { engines: { node: string } }).engines.node;
+    expect(engines).toMatch(/\^20\.\d+\.\d+ \|\| >=22/);
+    expect(read("README.md")).toMatch(/Node 22/);
+    expect(read("infra/DEPLOY.md")).toMatch(/Node 22/);
+    expect(read("infra/DEPLOY.md")).not.toMatch(/Node 20/);
     expect(site).toContain("'azd-service-name': serviceName");
     // The runtime comes from functionAppConfig on Flex Consumption; these settings are rejected there.
     for (const legacy of ["FUNCTIONS_EXTENSION_VERSION", "FUNCTIONS_WORKER_RUNTIME", "WEBSITE_RUN_FROM_PACKAGE"]) expect(settings.has(legacy), legacy).toBe(false);

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { readJsonFile } from "../../shared/config/validation.js";
-import { isConnectionString } from "../../cli/runtime.js";
+import { resolveState } from "../../cli/preflight.js";
 
 /** Issue 13 point 11: input files and --state values taken as what they are. */
 describe("input files", () => {
@@ -20,14 +20,17 @@ describe("input files", () => {
 
 describe("--state", () => {
   it.each([
-    ["DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc==;EndpointSuffix=core.windows.net", true],
-    ["UseDevelopmentStorage=true", true],
-    ["BlobEndpoint=https://st.blob.core.windows.net/;TableEndpoint=https://st.table.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=t&sig=abc", true],
-    ["TableEndpoint=https://st.table.core.windows.net/;SharedAccessSignature=sv=2022&sig=x", true],
-    [".uami-guard", false],
-    ["/var/lib/uami-guard/state", false],
-  ])("%s is a connection string: %s", (state, expected) => {
-    expect(isConnectionString(state)).toBe(expected);
+    "DefaultEndpointsProtocol=https;AccountName=st;AccountKey=abc==;EndpointSuffix=core.windows.net",
+    "UseDevelopmentStorage=true",
+    "BlobEndpoint=https://st.blob.core.windows.net/;TableEndpoint=https://st.table.core.windows.net/;SharedAccessSignature=sv=2022-11-02&ss=t&sig=abc",
+    "TableEndpoint=https://st.table.core.windows.net/;SharedAccessSignature=sv=2022&sig=x",
+  ])("%s is a connection string", (state) => {
+    expect(resolveState(state).kind).toBe("connection");
+  });
+
+  it("takes anything else as a directory", () => {
+    const directory = join(mkdtempSync(join(tmpdir(), "uami-guard-state-")), ".uami-guard");
+    expect(resolveState(directory)).toEqual({ kind: "directory", directory });
   });
 });
 
