@@ -13,7 +13,7 @@ export const rule: EventRule = {
     severity: "high",
     category: "pipeline",
     description:
-      "A write on a resource (VM, VMSS, web/function app, slot, container app, …) by a non-approved caller after which the resource, read back from ARM, has a user-assigned identity attached that its baseline does not list (no baseline: every attached identity counts). One finding per (resource, identity). Delivery order does not matter: an identity the baseline lists only because an approved write with a later eventTime read it back is reported too, with that write as `absorbedBy` — either write may have attached it, so such a finding is report only (never detached automatically).",
+      "A write on a resource (VM, VMSS, web/function app, slot, container app, …) by a non-approved caller after which the resource, read back from ARM, has a user-assigned identity attached that its baseline does not list (no baseline: every attached identity counts). One finding per (resource, identity).",
     risk: "Attaching an identity hands the resource's code every permission the identity holds — the quickest way to reach a Key Vault or storage account without a role change anyone reviews.",
     remediation: (finding) => ({
       summary: "Confirm with the caller; if it was not approved, detach the identity (other identities and the system-assigned identity stay).",
