@@ -110,6 +110,25 @@ export interface Incomplete {
   affected: number;
 }
 
+/**
+ * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
+ * (RULES.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
+ * the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
+ * reported it, or the row predates provenance).
+ */
+export interface AbsorbedBy {
+  eventId: string;
+  eventTime: string;
+  /** The approval of the absorbing write (e.g. `approved pipeline deploy-rg-app`). */
+  approvedAs: string;
+}
+
+/** A resource's attachment baseline: the identities last seen, and (by `idKey`) those an approved write absorbed. */
+export interface AttachmentBaseline {
+  identityIds: string[];
+  absorbed: Record<string, AbsorbedBy>;
+}
+
 /** ARM ids are case-insensitive. */
 export function idKey(id: string): string {
   return id.toLowerCase();

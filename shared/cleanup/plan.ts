@@ -158,6 +158,11 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Clea
       records.push(recordOf(action, "skipped", protection));
       continue;
     }
+    // RULES.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.
+    if (action.kind === "detach-identity" && typeof finding.evidence["absorbedBy"] === "object" && finding.evidence["absorbedBy"] !== null) {
+      records.push(recordOf(action, "skipped", "report only: an approved write read it back after this write, so it may have attached the identity itself"));
+      continue;
+    }
     if (action.kind === "tag-identity" && alreadyMarked(finding)) {
       records.push(recordOf(action, "skipped", `already tagged ${STATUS_TAG}`));
       continue;

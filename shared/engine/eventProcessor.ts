@@ -7,7 +7,7 @@ import { toAttachedResource } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
 import { errorMessage, statusCodeOf } from "../errors.js";
 import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
-import type { Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
+import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
 import { eventRules } from "../rules/index.js";
 import { approvalOf } from "../rules/lib/approval.js";
@@ -98,7 +98,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     // A delete queries Resource Graph: it writes the delivery record first, so a redelivery spends no quota.
     if (operation.kind === "identity-delete" && !(await record())) return outcome("duplicate");
     const incomplete: Incomplete[] = [];
-    const stored: { baseline?: string[] } = {};
+    const stored: { baseline?: AttachmentBaseline } = {};
     const facts = await gatherFacts(event, operation, deps, incomplete, stored);
     const collector = new FindingCollector(deps.policy, EVENT_RULE_META, now);
     for (const rule of eventRules) {
@@ -107,8 +107,8 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     }
     let findings = collector.sorted();
     if (findings.length > 0 && !recorded && !(await record())) return outcome("duplicate");
-    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(stored.baseline, facts.resource.userAssignedIdentityIds)) {
-      await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds);
+    if (operation.kind === "attachment-write" && facts.resource && !sameIdSet(stored.baseline?.identityIds, facts.resource.userAssignedIdentityIds)) {
+      await deps.baseline.set(facts.resource.id, facts.resource.userAssignedIdentityIds, absorbedAfterWrite(facts, stored.baseline));
     }
     const runId = `event-${event.id}`;
     const planned = deps.cleanup ? await planEventCleanup(findings, event, runId, deps, deps.cleanup, now) : undefined;
@@ -152,7 +152,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 /** `stored` receives the baseline as stored (facts.baseline may add what a restore re-attached). */
-async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[], stored: { baseline?: string[] }): Promise<EventFacts> {
+async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps: EventDependencies, incomplete: Incomplete[], stored: { baseline?: AttachmentBaseline }): Promise<EventFacts> {
   const approval = approvalOf(event.caller, event.resourceUri, deps.policy);
   const facts: EventFacts = { event, change: operation.kind, approval };
   const { clients } = deps;
@@ -173,16 +173,21 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
     }
     case "attachment-write": {
       // The baseline is keyed by the resource id case-insensitively: the event's URI finds it as well as the id read back.
-      const [resource, baseline] = await Promise.all([readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), deps.baseline.get(event.resourceUri)]);
+      const [resource, entry] = await Promise.all([readResourceIdentity(clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), deps.baseline.getEntry(event.resourceUri)]);
       if (!resource) return facts;
       if (!readBackMatches(resource.id, event, incomplete)) return facts;
       facts.resource = resource;
+      const baseline = entry?.identityIds;
       const known = new Set((baseline ?? []).map(idKey));
-      const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)));
+      // An absorbed identity may be new to this write (RULES.md "Order does not matter"): a restore may have re-attached it too.
+      const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)) || entry?.absorbed[idKey(id)]);
       // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
       const restored = added.length > 0 && !approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
-      if (baseline) stored.baseline = baseline;
+      if (entry) stored.baseline = entry;
       if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
+      const restoredKeys = new Set(restored.map(idKey));
+      const absorbed = Object.entries(entry?.absorbed ?? {}).filter(([key]) => !restoredKeys.has(key));
+      if (absorbed.length > 0) facts.absorbed = Object.fromEntries(absorbed);
       return facts;
     }
     case "federated-credential-write": {
@@ -325,6 +330,24 @@ async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
   return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });
+}
+
+/**
+ * RULES.md "Order does not matter": the provenance kept after a write. Identities already in the baseline keep
+ * theirs; what an approved write's read-back adds is recorded as absorbed by it (its event id and time), so an
+ * unapproved write with an earlier eventTime, delivered later, still reports it. What an unapproved write adds
+ * was judged by the rule just now: known.
+ */
+function absorbedAfterWrite(facts: EventFacts, before: AttachmentBaseline | undefined): Record<string, AbsorbedBy> {
+  const known = new Set((before?.identityIds ?? []).map(idKey));
+  const absorbed: Record<string, AbsorbedBy> = {};
+  for (const id of facts.resource?.userAssignedIdentityIds ?? []) {
+    const key = idKey(id);
+    const kept = before?.absorbed[key];
+    if (kept) absorbed[key] = kept;
+    else if (!known.has(key) && facts.approval.approved) absorbed[key] = { eventId: facts.event.id, eventTime: facts.event.eventTime, approvedAs: facts.approval.reason };
+  }
+  return absorbed;
 }
 
 function sameIdSet(before: string[] | undefined, now: string[]): boolean {

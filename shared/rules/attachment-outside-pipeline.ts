@@ -1,7 +1,7 @@
 import type { EventRule, FindingDraft } from "./types.js";
 import { detachIdentity } from "./lib/commands.js";
 import { callerLabel } from "./lib/approval.js";
-import { idKey } from "../model.js";
+import { idKey, type AbsorbedBy } from "../model.js";
 
 /** A UAMI newly attached to a resource by a non-approved caller, judged on the resource as ARM has it now. */
 export const rule: EventRule = {
@@ -25,15 +25,21 @@ export const rule: EventRule = {
     if (facts.approval.approved || !resource) return [];
     const known = new Set((facts.baseline ?? []).map(idKey));
     const who = callerLabel(facts.event.caller);
-    return resource.userAssignedIdentityIds
-      .filter((identityId) => !known.has(idKey(identityId)))
-      .map((identityId) => ({
+    const findings: FindingDraft[] = [];
+    for (const identityId of resource.userAssignedIdentityIds) {
+      const absorbedBy = known.has(idKey(identityId)) ? absorbedAfter(facts.absorbed?.[idKey(identityId)], facts.event.eventTime) : undefined;
+      if (known.has(idKey(identityId)) && !absorbedBy) continue;
+      const name = identityId.split("/").pop() ?? identityId;
+      const why = absorbedBy
+        ? `which its baseline lists only since the approved write ${absorbedBy.eventId} (${absorbedBy.eventTime}, ${absorbedBy.approvedAs}) read it back — later than this write, so either write may have attached it; reported only, never detached automatically`
+        : "which its baseline does not list";
+      findings.push({
         ruleId: "attachment-outside-pipeline",
-        severity: "high" as const,
+        severity: "high",
         subjectId: resource.id,
         relatedId: identityId,
-        title: `${who} attached ${identityId.split("/").pop() ?? identityId} to ${resource.id.split("/").pop() ?? resource.id}`,
-        message: `${who} wrote ${resource.type} ${resource.id}; it now has identity ${identityId} attached, which its baseline does not list (${facts.approval.reason}).`,
+        title: `${who} attached ${name} to ${resource.id.split("/").pop() ?? resource.id}`,
+        message: `${who} wrote ${resource.type} ${resource.id}; it now has identity ${identityId} attached, ${why} (${facts.approval.reason}).`,
         evidence: {
           caller: facts.event.caller,
           approval: facts.approval.reason,
@@ -44,7 +50,22 @@ export const rule: EventRule = {
           eventId: facts.event.id,
           eventTime: facts.event.eventTime,
           operationName: facts.event.operationName,
+          ...(absorbedBy ? { absorbedBy: { eventId: absorbedBy.eventId, eventTime: absorbedBy.eventTime, approvedAs: absorbedBy.approvedAs } } : {}),
         },
-      }));
+      });
+    }
+    return findings;
   },
 };
+
+/**
+ * RULES.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
+ * absorbed it is not known to a write that happened before that one. Times that cannot be compared count as
+ * "before" (reported, and report only), never as known.
+ */
+function absorbedAfter(absorbed: AbsorbedBy | undefined, eventTime: string): AbsorbedBy | undefined {
+  if (!absorbed) return undefined;
+  const absorbedAt = Date.parse(absorbed.eventTime);
+  const writtenAt = Date.parse(eventTime);
+  return writtenAt >= absorbedAt ? undefined : absorbed;
+}

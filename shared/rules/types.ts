@@ -1,5 +1,5 @@
 import type { Policy, Severity } from "../config/policy.js";
-import type { GradedIdentity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../model.js";
+import type { AbsorbedBy, GradedIdentity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../model.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
 import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
@@ -70,6 +70,8 @@ export interface EventFacts {
   /** attachment-write: the resource's identity block now, and the baseline before this event (undefined: none). */
   resource?: ResourceIdentityState;
   baseline?: string[];
+  /** attachment-write: identities of the baseline that an approved write's read-back absorbed, by `idKey` (RULES.md "Order does not matter"). */
+  absorbed?: Record<string, AbsorbedBy>;
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
   federatedCredential?: FederatedCredentialState;

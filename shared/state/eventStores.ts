@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { TransactionAction } from "@azure/data-tables";
 import { TableStore, keyFor, quoted } from "./tableStore.js";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { idKey, type GradedIdentity } from "../model.js";
+import { idKey, type AbsorbedBy, type AttachmentBaseline, type GradedIdentity } from "../model.js";
 
 export type { GradedIdentity } from "../model.js";
 
@@ -83,21 +83,32 @@ export class AttachmentBaselineStore extends TableStore {
   private legacyEntries: Promise<boolean> | undefined;
 
   async get(resourceId: string): Promise<string[] | undefined> {
+    return (await this.getEntry(resourceId))?.identityIds;
+  }
+
+  /** The identities and their provenance (RULES.md "Order does not matter"); a row without any: all known. */
+  async getEntry(resourceId: string): Promise<AttachmentBaseline | undefined> {
     await this.ensure();
     const rowKey = keyFor(idKey(resourceId));
     return (await this.read(spreadPartition(BASELINE, rowKey), rowKey)) ?? ((await this.hasLegacyEntries()) ? this.read(BASELINE, rowKey) : undefined);
   }
 
-  async set(resourceId: string, identityIds: string[]): Promise<void> {
+  /** The event path's write: the identities now and what approved writes absorbed of them (replaces the row). */
+  async set(resourceId: string, identityIds: string[], absorbed: Record<string, AbsorbedBy> = {}): Promise<void> {
     await this.ensure();
     try {
-      await this.table.upsertEntity(entityFor(resourceId, identityIds), "Replace");
+      await this.table.upsertEntity({ ...entityFor(resourceId, identityIds), absorbed: JSON.stringify(absorbed) }, "Replace");
     } catch (error) {
       throw toServiceCallFailed("tableStorage", error);
     }
   }
 
-  /** Writes every entry (the sweep's refresh); entries still in the legacy partition are moved out by it. */
+  /**
+   * Writes every entry (the sweep's refresh); entries still in the legacy partition are moved out by it.
+   * The sweep sees current state, not who attached it: it merges the identity ids and keeps the row's
+   * `absorbed` records, which count only for identities still attached (an identity the sweep saw for the
+   * first time has none: known as of the sweep).
+   */
   async setMany(entries: Array<[string, string[]]>): Promise<void> {
     await this.ensure();
     const byPartition = new Map<string, Array<ReturnType<typeof entityFor>>>();
@@ -107,7 +118,7 @@ export class AttachmentBaselineStore extends TableStore {
       if (partition) partition.push(entity);
       else byPartition.set(entity.partitionKey, [entity]);
     }
-    await this.transact([...byPartition.values()].flat().map((entity) => ["upsert", entity, "Replace"]));
+    await this.transact([...byPartition.values()].flat().map((entity) => ["upsert", entity, "Merge"]));
     if (await this.hasLegacyEntries()) await this.dropLegacyEntries();
   }
 
@@ -145,9 +156,14 @@ export class AttachmentBaselineStore extends TableStore {
     return [...resources.values()];
   }
 
-  private async read(partitionKey: string, rowKey: string): Promise<string[] | undefined> {
-    const entity = await this.find<{ identityIds: string }>(partitionKey, rowKey);
-    return entity ? (JSON.parse(entity.identityIds) as string[]) : undefined;
+  private async read(partitionKey: string, rowKey: string): Promise<AttachmentBaseline | undefined> {
+    const entity = await this.find<{ identityIds: string; absorbed?: string }>(partitionKey, rowKey);
+    if (!entity) return undefined;
+    const identityIds = JSON.parse(entity.identityIds) as string[];
+    const stored = typeof entity.absorbed === "string" ? (JSON.parse(entity.absorbed) as Record<string, AbsorbedBy>) : {};
+    const attached = new Set(identityIds.map(idKey));
+    const absorbed = Object.fromEntries(Object.entries(stored).filter(([key]) => attached.has(key)));
+    return { identityIds, absorbed };
   }
 
   /** Asked once per process: a table written before the spread still answers from its old partition until a sweep moves it. */

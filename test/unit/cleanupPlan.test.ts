@@ -118,6 +118,16 @@ describe("planCleanup (RULES.md Actions)", () => {
     expect(plan.toRun[0]?.tagValue).toBe("untagged since 2026-10-01");
     expect(plan.records).toMatchObject([{ status: "skipped", reason: "already tagged uami-guard-status" }]);
   });
+
+  it("RULES.md \"Order does not matter\": an attachment an approved write may have made (absorbedBy) is report only; a plain one is detached", () => {
+    const vm = `${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1`;
+    const id = (name: string) => `${SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
+    const ambiguous = finding("attachment-outside-pipeline", vm, { absorbedBy: { eventId: "e2", eventTime: "2026-11-20T10:00:00Z", approvedAs: "approved pipeline p" } }, id("x"));
+    const plain = finding("attachment-outside-pipeline", vm, {}, id("z"));
+    const plan = planCleanup([ambiguous, plain], policySchema.parse({}), options()).plan;
+    expect(plan.toRun.map((action) => action.identityId)).toEqual([id("z")]);
+    expect(plan.records).toMatchObject([{ status: "skipped", reason: expect.stringMatching(/^report only/) }]);
+  });
 });
 
 describe("detach keeps the system-assigned identity", () => {

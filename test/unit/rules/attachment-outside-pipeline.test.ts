@@ -21,6 +21,19 @@ describe("attachment-outside-pipeline", () => {
     expect(keys(drafts)).toEqual(expected.map((id) => ["attachment-outside-pipeline", VM, id, "high"]));
   });
 
+  it.each([
+    ["absorbed by a later approved write: reported, with absorbedBy", "2026-11-20T10:00:00Z", [B]],
+    ["absorbed by an earlier approved write: known", "2026-11-20T08:00:00Z", []],
+    ["absorbed at the same time: known", "2026-11-20T09:00:00Z", []],
+    ["absorbed at a time that cannot be compared: reported", "not a time", [B]],
+  ])("RULES.md \"Order does not matter\": %s", (_name, absorbedAt, expected) => {
+    const event = { ...resourceEvent("Microsoft.Compute/virtualMachines/write", VM), eventTime: "2026-11-20T09:00:00Z" };
+    const absorbedBy = { eventId: "e2", eventTime: absorbedAt, approvedAs: "approved pipeline deploy" };
+    const drafts = rule.evaluate(facts("attachment-write", event, NOT_APPROVED, { resource: state([A, B]), baseline: [A, B], absorbed: { [B.toLowerCase()]: absorbedBy } }), policy());
+    expect(keys(drafts)).toEqual(expected.map((id) => ["attachment-outside-pipeline", VM, id, "high"]));
+    for (const draft of drafts) expect(draft.evidence["absorbedBy"]).toEqual(absorbedBy);
+  });
+
   it("reports nothing when the resource is gone", () => {
     expect(rule.evaluate(facts("attachment-write", resourceEvent("Microsoft.Compute/virtualMachines/write", VM), NOT_APPROVED), policy())).toEqual([]);
   });
