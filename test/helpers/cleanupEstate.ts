@@ -115,7 +115,8 @@ const USER_CLAIMS = {
   "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
 };
 
-function systemEvent(id: string, resourceUri: string, operationName: string) {
+/** A subscription system-topic write event by a user (Event Grid schema, as docs/examples shows it). */
+export function systemEvent(id: string, resourceUri: string, operationName: string) {
   return {
     id,
     topic: `/subscriptions/${SUB}`,

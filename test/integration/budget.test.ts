@@ -10,7 +10,7 @@ import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TABLES } from "../../shared/composition.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { P, PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
+import { P, PROTECTED, cleanupEstate, systemEvent } from "../helpers/cleanupEstate.js";
 import { SUB, TENANT, guid } from "../helpers/estate.js";
 import { startServe } from "../helpers/serve.js";
 
@@ -36,25 +36,7 @@ function grantsEstate(grants: number, fillers: number): Estate {
 }
 
 function grantEvent(index: number) {
-  const resourceUri = grantId(index);
-  return {
-    id: `grant-${index}`,
-    topic: `/subscriptions/${SUB}`,
-    subject: resourceUri,
-    eventType: "Microsoft.Resources.ResourceWriteSuccess",
-    eventTime: "2026-11-20T10:15:00Z",
-    dataVersion: "2",
-    metadataVersion: "1",
-    data: {
-      claims: { appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb", "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation" },
-      correlationId: `grant-${index}`,
-      resourceUri,
-      operationName: "Microsoft.Authorization/roleAssignments/write",
-      status: "Succeeded",
-      subscriptionId: SUB,
-      tenantId: TENANT,
-    },
-  };
+  return systemEvent(`grant-${index}`, grantId(index), "Microsoft.Authorization/roleAssignments/write");
 }
 
 describe("one budget across runs", () => {

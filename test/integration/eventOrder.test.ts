@@ -6,6 +6,7 @@ import { eventDependencies, journalTable } from "../../shared/composition.js";
 import { handleResourceEvent, type EventDependencies } from "../../shared/engine/eventProcessor.js";
 import type { Estate } from "../../local/emulator/estate.js";
 import { loadFixture, SUB, type TestTarget } from "../helpers/estate.js";
+import { PIPELINE_APP, PIPELINE_CLAIMS, USER_CLAIMS } from "../helpers/events.js";
 
 /**
  * RULES.md "Order does not matter": Event Grid does not guarantee order
@@ -19,14 +20,6 @@ const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
 const ID_APP = `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-app-prod-uks-01`;
 const X = `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-gone`;
 const Y = `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-orphan-holder`;
-const PIPELINE_APP = "99999999-0000-4000-8000-000000000042";
-const USER_CLAIMS = {
-  appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-  "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb",
-  "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
-  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "someone@contoso.example",
-};
-const PIPELINE_CLAIMS = { appid: PIPELINE_APP, "http://schemas.microsoft.com/identity/claims/objectidentifier": "ffffffff-0000-0000-0000-0000000000dd", idtyp: "app" };
 
 function write(id: string, eventTime: string, claims: Record<string, string>) {
   const operationName = "Microsoft.Compute/virtualMachines/write";

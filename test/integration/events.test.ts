@@ -9,6 +9,7 @@ import { replayEvents } from "../../shared/engine/replay.js";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import type { Estate } from "../../local/emulator/estate.js";
 import { loadFixture, SUB, type TestTarget } from "../helpers/estate.js";
+import { PIPELINE_APP, PIPELINE_CLAIMS, USER_CLAIMS } from "../helpers/events.js";
 
 const RG = `/subscriptions/${SUB}/resourceGroups/rg-app`;
 const VM = `${RG}/providers/Microsoft.Compute/virtualMachines/vm1`;
@@ -16,14 +17,6 @@ const ID_APP = `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities
 const ID_GONE = `${RG}/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-gone`;
 const RA_OWNER = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/00000000-0000-0000-0000-0000000000a1`;
 const RA_USER = `${RG}/providers/Microsoft.Authorization/roleAssignments/00000000-0000-0000-0000-0000000000a3`;
-const PIPELINE_APP = "99999999-0000-4000-8000-000000000042";
-const USER_CLAIMS = {
-  appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46",
-  "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb",
-  "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
-  "http://schemas.xmlsoap.org/ws/2005/05/identity/claims/upn": "someone@contoso.example",
-};
-const PIPELINE_CLAIMS = { appid: PIPELINE_APP, "http://schemas.microsoft.com/identity/claims/objectidentifier": "ffffffff-0000-0000-0000-0000000000dd", idtyp: "app" };
 
 function event(id: string, operationName: string, resourceUri: string, claims: Record<string, string> = USER_CLAIMS, eventType = "Microsoft.Resources.ResourceWriteSuccess") {
   return { id, eventType, eventTime: "2026-11-20T10:00:00Z", subject: resourceUri, dataVersion: "2", metadataVersion: "1", data: { operationName, resourceUri, status: "Succeeded", subscriptionId: SUB, claims } };
