@@ -12,6 +12,11 @@ import { errorMessage, statusCodeOf } from "../errors.js";
 
 /** Requests in flight per subscription: enough to keep up with 25 reads/s at real ARM latencies. */
 export const FIC_CONCURRENCY_PER_SUBSCRIPTION = 8;
+/**
+ * Requests in flight over all subscriptions: a tenant of a million role assignments spans hundreds of
+ * subscriptions (at most 4,000 assignments each), and 8 sockets for each would be thousands at once.
+ */
+export const FIC_CONCURRENCY_TOTAL = 64;
 
 export interface FederatedCredentialListing {
   credentials: FederatedCredential[];
@@ -21,6 +26,7 @@ export interface FederatedCredentialListing {
 
 export interface ListFederatedCredentialsOptions {
   concurrencyPerSubscription?: number;
+  concurrencyTotal?: number;
   signal?: AbortSignal;
   /** Called after each identity's listing (progress). */
   onIdentity?: () => void;
@@ -40,20 +46,22 @@ export async function listFederatedCredentials(
   }
   const credentials: FederatedCredential[][] = [];
   const failed: FederatedCredentialListing["failed"] = [];
-  // Each subscription has its own bucket: subscriptions are listed side by side, each at its own pace.
+  // Each subscription has its own bucket: subscriptions are listed side by side, each at its own pace,
+  // within one limit for the whole listing.
+  const total = pLimit(options.concurrencyTotal ?? FIC_CONCURRENCY_TOTAL);
   await Promise.all(
     [...bySubscription.values()].map(async (members) => {
       const limit = pLimit(options.concurrencyPerSubscription ?? FIC_CONCURRENCY_PER_SUBSCRIPTION);
       await Promise.all(
         members.map((identity) =>
-          limit(async () => {
+          limit(() => total(async () => {
             try {
               credentials.push(await listFor(clients, identity, options.signal));
             } catch (error) {
               failed.push({ identityId: identity.id, reason: errorMessage(error) });
             }
             options.onIdentity?.();
-          }),
+          })),
         ),
       );
     }),
