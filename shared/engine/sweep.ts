@@ -110,7 +110,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
-  const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid) : undefined;
+  // Of the service principals' application ids, only the approved pipelines' are worth keeping.
+  const pipelineAppIds = new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : [])));
+  const exposure =
+    isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid, { appIds: pipelineAppIds }) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
 

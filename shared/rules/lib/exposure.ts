@@ -1,8 +1,8 @@
-import type { Policy, Severity } from "../../config/policy.js";
+import type { ApprovedPipeline, Policy, Severity } from "../../config/policy.js";
 import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
-import { atLeast, privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
+import { privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
 import type { ScopeTree } from "./scopes.js";
 
 /** RULES.md "Exposure": the three ways to act as an identity. */
@@ -59,105 +59,185 @@ export function rightsGiven(bits: number): Array<"assign" | "federate"> {
 
 /** What a role amounts to, computed once per role per sweep. */
 interface RoleFacts {
-  index: number;
   guid: string;
   rights: number;
   privilege: Privilege;
 }
 
-interface ScopeBucket {
-  /** The scope as ARM spells it (first seen). */
-  scope: string;
-  /** principal index × ROLE_SLOTS + role index: numbers, not objects (a million assignments stream through). */
-  entries: number[];
+/** Holder type codes: a handful of distinct strings ("User", "Group", "ServicePrincipal", ...), kept once. */
+const NO_NEXT = -1;
+const GRADE_HIGH = 1;
+const GRADE_CRITICAL = 2;
+
+/** An Int32Array that grows: the collector keeps numbers, not objects (a million assignments stream through). */
+class Int32List {
+  data: Int32Array;
+  length = 0;
+  constructor(capacity = 1024, private readonly fill = 0) {
+    this.data = new Int32Array(capacity).fill(fill);
+  }
+  push(value: number): number {
+    if (this.length === this.data.length) this.grow(this.length * 2);
+    this.data[this.length] = value;
+    return this.length++;
+  }
+  /** Make `at` addressable (new slots hold the fill value). */
+  ensure(at: number): void {
+    if (at >= this.data.length) this.grow(Math.max(at + 1, this.data.length * 2));
+    if (at >= this.length) this.length = at + 1;
+  }
+  private grow(capacity: number): void {
+    const data = new Int32Array(capacity).fill(this.fill);
+    data.set(this.data);
+    this.data = data;
+  }
 }
 
-interface PrincipalFacts {
-  id: string;
-  type: string;
-  /** The directory lookup found it missing. */
-  missing: boolean;
-  appId?: string;
+/** The rights index: per right, a linked list of entries per scope (heads by scope number). */
+interface RightIndex {
+  head: Int32List;
 }
 
-const ROLE_SLOTS = 65_536;
-const GRADED: ReadonlySet<Severity> = new Set<Severity>(["critical", "high"]);
 
 /**
  * Built while role assignments stream (pure: fed by the engine, no I/O). Keeps only what exposure needs:
- * assignments that give a right, indexed by right and then by scope key, and each principal's critical/high
- * assignments (identity grades and "already as privileged"). Never the assignments themselves.
+ * assignments that give a right, indexed by right and then by scope, and each principal's critical/high
+ * assignments (identity grades and "already as privileged"). Never the assignments themselves: scopes,
+ * principals, roles and holder types are numbered once, and an entry is three 32-bit numbers.
  */
 export class ExposureCollector {
-  private readonly roles = new Map<string, RoleFacts>();
+  private readonly roles = new Map<string, number>();
   private readonly roleList: RoleFacts[] = [];
   private readonly principalIndex = new Map<string, number>();
-  private readonly principals: PrincipalFacts[] = [];
-  private readonly byRight = { assign: new Map<string, ScopeBucket>(), federate: new Map<string, ScopeBucket>(), "run-code": new Map<string, ScopeBucket>() };
-  private readonly privileged = new Map<number, Array<{ scope: string; grade: Severity }>>();
+  private readonly principalIds: string[] = [];
+  private readonly principalType = new Int32List(1024);
+  private readonly principalMissing = new Int32List(1024);
+  private readonly appIds = new Map<number, string>();
+  private readonly typeIndex = new Map<string, number>();
+  private readonly typeNames: string[] = [];
+  private readonly scopeIndex = new Map<string, number>();
+  /** Scopes as ARM spelled them (the first assignment seen at each). */
+  private readonly scopeNames: string[] = [];
+  private readonly entryPrincipal = new Int32List(4096);
+  private readonly entryRole = new Int32List(4096);
+  private readonly entryNext = new Int32List(4096);
+  private readonly byRight: Record<Right, RightIndex> = {
+    assign: { head: new Int32List(1024, NO_NEXT) },
+    federate: { head: new Int32List(1024, NO_NEXT) },
+    "run-code": { head: new Int32List(1024, NO_NEXT) },
+  };
+  /** principal → packed (scope × 4 + grade) of its critical/high assignments. */
+  private readonly privileged = new Map<number, number[]>();
 
-  constructor(private readonly definitions: Map<string, RoleDefinition>) {}
+  /**
+   * `appIds`: the application ids worth remembering for found service principals (the policy's approved
+   * pipelines). Absent: every one is kept.
+   */
+  constructor(
+    private readonly definitions: Map<string, RoleDefinition>,
+    private readonly options: { appIds?: ReadonlySet<string> } = {},
+  ) {}
 
-  private role(guid: string): RoleFacts {
-    let facts = this.roles.get(guid);
-    if (!facts) {
+  private role(guid: string): number {
+    let at = this.roles.get(guid);
+    if (at === undefined) {
       const permissions = rolePermissions(guid, this.definitions);
-      facts = { index: this.roleList.length, guid, rights: rightsOfPermissions(permissions), privilege: privilegeOfPermissions(permissions) };
-      this.roles.set(guid, facts);
-      this.roleList.push(facts);
+      at = this.roleList.length;
+      this.roleList.push({ guid, rights: rightsOfPermissions(permissions), privilege: privilegeOfPermissions(permissions) });
+      this.roles.set(guid, at);
     }
-    return facts;
+    return at;
   }
 
   private principal(assignment: RoleAssignment, status: PrincipalStatus): number {
+    // GUIDs come lower-case from ARM: toLowerCase then returns the same string, kept once.
     const key = assignment.principalId.toLowerCase();
     let at = this.principalIndex.get(key);
     if (at === undefined) {
-      at = this.principals.length;
+      at = this.principalIds.length;
       this.principalIndex.set(key, at);
-      this.principals.push({ id: assignment.principalId, type: assignment.principalType, missing: false });
+      this.principalIds.push(assignment.principalId);
+      this.principalType.ensure(at);
+      this.principalMissing.ensure(at);
+      this.principalType.data[at] = this.typeCode(assignment.principalType);
     }
-    if (status.state !== "unknown") this.setStatus(key, status);
+    if (status.state !== "unknown") this.record(at, status);
     return at;
+  }
+
+  private typeCode(type: string): number {
+    let code = this.typeIndex.get(type);
+    if (code === undefined) {
+      code = this.typeNames.length;
+      this.typeNames.push(type);
+      this.typeIndex.set(type, code);
+    }
+    return code;
+  }
+
+  private record(at: number, status: PrincipalStatus): void {
+    if (status.state === "missing") this.principalMissing.data[at] = 1;
+    if (status.state === "found" && status.object.appId) {
+      const appId = status.object.appId.toLowerCase();
+      if (!this.options.appIds || this.options.appIds.has(appId)) this.appIds.set(at, appId);
+    }
   }
 
   /** Record a directory answer for a principal already fed (the inventory looks holders up afterwards). */
   setStatus(principalId: string, status: PrincipalStatus): void {
     const at = this.principalIndex.get(principalId.toLowerCase());
-    const facts = at === undefined ? undefined : this.principals[at];
-    if (!facts) return;
-    if (status.state === "missing") facts.missing = true;
-    if (status.state === "found" && status.object.appId) facts.appId = status.object.appId;
+    if (at !== undefined) this.record(at, status);
+  }
+
+  private scope(scope: string): number {
+    const key = scopeKey(scope);
+    let at = this.scopeIndex.get(key);
+    if (at === undefined) {
+      at = this.scopeNames.length;
+      this.scopeIndex.set(key, at);
+      this.scopeNames.push(scope);
+    }
+    return at;
   }
 
   /** Feed one assignment with its principal's directory status (unknown when not looked up). */
   add(assignment: RoleAssignment, status: PrincipalStatus): void {
-    const role = this.role(roleDefinitionGuid(assignment.roleDefinitionId));
+    const roleAt = this.role(roleDefinitionGuid(assignment.roleDefinitionId));
+    const role = this.roleList[roleAt] as RoleFacts;
     if (role.rights === 0 && role.privilege === "none") return;
+    const grade = role.privilege === "none" ? undefined : privilegedSeverity(role.privilege, scopeLevel(assignment.scope));
+    const graded = grade === "critical" || grade === "high";
+    if (role.rights === 0 && !graded) return;
     const principal = this.principal(assignment, status);
-    const entry = principal * ROLE_SLOTS + role.index;
-    if (role.rights & ASSIGN_BIT) this.push(this.byRight.assign, assignment.scope, entry);
-    if (role.rights & FEDERATE_BIT) this.push(this.byRight.federate, assignment.scope, entry);
-    if (role.rights & ANY_RUN_CODE) this.push(this.byRight["run-code"], assignment.scope, entry);
-    const grade = privilegedSeverity(role.privilege, scopeLevel(assignment.scope));
-    if (grade && GRADED.has(grade)) {
+    const scope = this.scope(assignment.scope);
+    if (role.rights & ASSIGN_BIT) this.link("assign", scope, principal, roleAt);
+    if (role.rights & FEDERATE_BIT) this.link("federate", scope, principal, roleAt);
+    if (role.rights & ANY_RUN_CODE) this.link("run-code", scope, principal, roleAt);
+    if (graded) {
+      const packed = scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH);
       const held = this.privileged.get(principal);
-      if (held) held.push({ scope: assignment.scope, grade });
-      else this.privileged.set(principal, [{ scope: assignment.scope, grade }]);
+      if (held) held.push(packed);
+      else this.privileged.set(principal, [packed]);
     }
   }
 
-  private push(map: Map<string, ScopeBucket>, scope: string, entry: number): void {
-    const key = scope.length > 1 && scope.endsWith("/") ? scope.slice(0, -1).toLowerCase() : scope.toLowerCase();
-    const bucket = map.get(key);
-    if (bucket) bucket.entries.push(entry);
-    else map.set(key, { scope, entries: [entry] });
+  private link(right: Right, scope: number, principal: number, role: number): void {
+    const head = this.byRight[right].head;
+    head.ensure(scope);
+    const entry = this.entryPrincipal.push(principal);
+    this.entryRole.push(role);
+    this.entryNext.push(head.data[scope] ?? NO_NEXT);
+    head.data[scope] = entry;
   }
 
   /** The critical/high assignments of a principal. */
   privilegedOf(principalId: string): ReadonlyArray<{ scope: string; grade: Severity }> {
     const at = this.principalIndex.get(principalId.toLowerCase());
-    return at === undefined ? [] : (this.privileged.get(at) ?? []);
+    return at === undefined ? [] : this.privilegedAt(at);
+  }
+
+  private privilegedAt(at: number): Array<{ scope: string; grade: Severity }> {
+    return (this.privileged.get(at) ?? []).map((packed) => ({ scope: this.scopeNames[Math.floor(packed / 4)] ?? "", grade: packed % 4 === GRADE_CRITICAL ? "critical" : "high" }));
   }
 
   /** RULES.md "Grade": the highest critical/high grade of the identity's assignments, and the scopes at that grade. */
@@ -169,45 +249,117 @@ export class ExposureCollector {
     return { grade, scopes: held.filter((item) => item.grade === grade).map((item) => item.scope) };
   }
 
-  /** Every (holder, right) over the identity before exclusions, found through the right's index at each containing scope. */
-  candidates(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree): Array<ExposureEntry & { holder: PrincipalFacts; target: string }> {
-    const found: Array<ExposureEntry & { holder: PrincipalFacts; target: string }> = [];
-    const ancestors = tree.ancestorsOf(identity.id);
-    for (const right of ["assign", "federate"] as const) {
-      const bit = right === "assign" ? ASSIGN_BIT : FEDERATE_BIT;
-      for (const key of ancestors) {
-        const bucket = this.byRight[right].get(key);
-        if (bucket) this.collect(found, bucket, bit, right, identity.id);
+  /** What evaluating one policy needs to know of the principals, worked out once per policy. */
+  private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
+
+  private factsFor(policy: Policy): PolicyFacts {
+    let facts = this.policyFacts.get(policy);
+    if (!facts) {
+      const excluded = new Set<number>();
+      const lookup = (id: string | undefined): number | undefined => (id === undefined ? undefined : this.principalIndex.get(id.toLowerCase()));
+      for (const id of [policy.self.objectId, ...policy.protected.principals]) {
+        const at = lookup(id);
+        if (at !== undefined) excluded.add(at);
       }
-    }
-    for (const resource of attachments) {
-      const bit = RUN_CODE_BIT.get((resource.type || resourceTypeOf(resource.id) || "").toLowerCase());
-      if (!bit) continue;
-      for (const key of tree.ancestorsOf(resource.id)) {
-        const bucket = this.byRight["run-code"].get(key);
-        if (bucket) this.collect(found, bucket, bit, "run-code", resource.id, resource.id);
+      const pipelines = new Map<number, ApprovedPipeline[]>();
+      const approve = (at: number | undefined, pipeline: ApprovedPipeline): void => {
+        if (at === undefined) return;
+        const list = pipelines.get(at);
+        if (list) list.push(pipeline);
+        else pipelines.set(at, [pipeline]);
+      };
+      for (const pipeline of policy.approvedPipelines) {
+        approve(lookup(pipeline.objectId), pipeline);
+        if (pipeline.appId) {
+          const appId = pipeline.appId.toLowerCase();
+          for (const [at, known] of this.appIds) if (known === appId) approve(at, pipeline);
+        }
       }
+      facts = { excluded, pipelines };
+      this.policyFacts.set(policy, facts);
     }
-    return found;
+    return facts;
   }
 
-  private collect(found: Array<ExposureEntry & { holder: PrincipalFacts; target: string }>, bucket: ScopeBucket, bit: number, right: Right, target: string, resourceId?: string): void {
-    for (const entry of bucket.entries) {
-      const role = this.roleList[entry % ROLE_SLOTS];
-      const holder = this.principals[Math.floor(entry / ROLE_SLOTS)];
-      if (!role || !holder || (role.rights & bit) === 0) continue;
-      found.push({
-        principalId: holder.id,
-        principalType: holder.type,
-        right,
-        roleName: roleNameOf(role.guid, this.definitions),
-        scope: bucket.scope,
-        ...(resourceId ? { resourceId } : {}),
-        holder,
-        target,
+  /**
+   * RULES.md "Exposure" for one identity: who can act as it, minus the identity's own principal, an approved
+   * pipeline whose scopes contain the target, `self.objectId`, `protected.principals`, principals the directory
+   * lookup found missing, and principals already as privileged. Walks only the rights indexed at the scopes
+   * that contain the identity (or the resource it is attached to).
+   */
+  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): IdentityExposure | undefined {
+    const graded = this.gradeOf(identity);
+    if (!graded) return undefined;
+    const facts = this.factsFor(policy);
+    const own = this.principalIndex.get(identity.principalId.toLowerCase());
+    const needed = graded.grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH;
+    const verdicts = new Map<number, boolean>();
+    const excluded = (principal: number): boolean => {
+      let verdict = verdicts.get(principal);
+      if (verdict === undefined) {
+        verdict =
+          principal === own ||
+          this.principalMissing.data[principal] === 1 ||
+          facts.excluded.has(principal) ||
+          // Already as privileged: one of its own critical/high grants, at least the identity's grade, contains every graded scope.
+          (this.privileged.get(principal) ?? []).some((packed) => packed % 4 >= needed && graded.scopes.every((scope) => tree.contains(this.scopeNames[Math.floor(packed / 4)] ?? "", scope)));
+        verdicts.set(principal, verdict);
+      }
+      return verdict;
+    };
+    const approvedFor = (principal: number, target: string): boolean =>
+      (facts.pipelines.get(principal) ?? []).some((pipeline) => !pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target)));
+    const kept: Array<{ principal: number; right: Right; role: number; scope: number; resourceId?: string }> = [];
+    const walk = (right: Right, bit: number, target: string, resourceId?: string): void => {
+      const head = this.byRight[right].head;
+      for (const key of tree.ancestorsOf(target)) {
+        const scope = this.scopeIndex.get(key);
+        if (scope === undefined || scope >= head.length) continue;
+        for (let entry = head.data[scope] ?? NO_NEXT; entry !== NO_NEXT; entry = this.entryNext.data[entry] ?? NO_NEXT) {
+          const principal = this.entryPrincipal.data[entry] ?? 0;
+          const role = this.entryRole.data[entry] ?? 0;
+          if (((this.roleList[role]?.rights ?? 0) & bit) === 0 || excluded(principal) || approvedFor(principal, target)) continue;
+          kept.push({ principal, right, role, scope, ...(resourceId ? { resourceId } : {}) });
+        }
+      }
+    };
+    walk("assign", ASSIGN_BIT, identity.id);
+    walk("federate", FEDERATE_BIT, identity.id);
+    for (const resource of attachments) {
+      const bit = RUN_CODE_BIT.get((resource.type || resourceTypeOf(resource.id) || "").toLowerCase());
+      if (bit) walk("run-code", bit, resource.id, resource.id);
+    }
+    // One key per right: it dedupes and it sorts (principal, right, scope, resource, role).
+    const byKey = new Map<string, ExposureEntry>();
+    for (const item of kept) {
+      const principalId = this.principalIds[item.principal] ?? "";
+      const scope = this.scopeNames[item.scope] ?? "";
+      const roleName = roleNameOf(this.roleList[item.role]?.guid ?? "", this.definitions);
+      const sortKey = `${principalId.toLowerCase()}\u0000${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${roleName.toLowerCase()}`;
+      if (byKey.has(sortKey)) continue;
+      byKey.set(sortKey, {
+        principalId,
+        principalType: this.typeNames[this.principalType.data[item.principal] ?? 0] ?? "",
+        right: item.right,
+        roleName,
+        scope,
+        ...(item.resourceId ? { resourceId: item.resourceId } : {}),
       });
     }
+    const exposure = [...byKey.keys()].sort().map((sortKey) => byKey.get(sortKey) as ExposureEntry);
+    return { grade: graded.grade, exposure };
   }
+}
+
+interface PolicyFacts {
+  /** `self.objectId` and `protected.principals`, by principal number. */
+  excluded: Set<number>;
+  /** The approved pipelines each principal is (by object id or application id). */
+  pipelines: Map<number, ApprovedPipeline[]>;
+}
+
+function scopeKey(scope: string): string {
+  return scope.length > 1 && scope.endsWith("/") ? scope.slice(0, -1).toLowerCase() : scope.toLowerCase();
 }
 
 export interface IdentityExposure {
@@ -216,14 +368,7 @@ export interface IdentityExposure {
   exposure: ExposureEntry[];
 }
 
-const sameGuid = (a: string | undefined, b: string | undefined): boolean =>
-  a !== undefined && b !== undefined && a.replace(/-/g, "").toLowerCase() === b.replace(/-/g, "").toLowerCase();
-
-/**
- * RULES.md "Exposure" for one identity: its grade (critical/high, else undefined) and who can act as it,
- * minus the identity's own principal, an approved pipeline whose scopes contain the target, `self.objectId`,
- * `protected.principals`, principals the directory lookup found missing, and principals already as privileged.
- */
+/** RULES.md "Exposure" for one identity: its grade (critical/high, else undefined) and who can act as it. */
 export function exposureOf(
   identity: Identity,
   collector: ExposureCollector,
@@ -231,38 +376,5 @@ export function exposureOf(
   tree: ScopeTree,
   policy: Policy,
 ): IdentityExposure | undefined {
-  const graded = collector.gradeOf(identity);
-  if (!graded) return undefined;
-  const own = identity.principalId.toLowerCase();
-  const protectedPrincipals = new Set(policy.protected.principals.map((principal) => principal.toLowerCase()));
-  const asPrivileged = new Map<string, boolean>();
-  const alreadyAsPrivileged = (principalId: string): boolean => {
-    const key = principalId.toLowerCase();
-    let answer = asPrivileged.get(key);
-    if (answer === undefined) {
-      answer = collector
-        .privilegedOf(principalId)
-        .some((held) => atLeast(held.grade, graded.grade) && graded.scopes.every((scope) => tree.contains(held.scope, scope)));
-      asPrivileged.set(key, answer);
-    }
-    return answer;
-  };
-  const approvedFor = (holder: { id: string; appId?: string }, target: string): boolean =>
-    policy.approvedPipelines.some(
-      (pipeline) =>
-        (sameGuid(pipeline.objectId, holder.id) || sameGuid(pipeline.appId, holder.appId)) &&
-        (!pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target))),
-    );
-  // One key per right, computed once: it dedupes and it sorts (principal, right, scope, resource, role).
-  const kept = new Map<string, ExposureEntry>();
-  for (const candidate of collector.candidates(identity, attachments, tree)) {
-    const { holder, target, ...entry } = candidate;
-    const key = holder.id.toLowerCase();
-    if (key === own || holder.missing || sameGuid(policy.self.objectId, holder.id) || protectedPrincipals.has(key)) continue;
-    if (approvedFor(holder, target) || alreadyAsPrivileged(holder.id)) continue;
-    const sortKey = `${key}\u0000${entry.right}\u0000${entry.scope.toLowerCase()}\u0000${(entry.resourceId ?? "").toLowerCase()}\u0000${entry.roleName.toLowerCase()}`;
-    if (!kept.has(sortKey)) kept.set(sortKey, entry);
-  }
-  const exposure = [...kept.keys()].sort().map((sortKey) => kept.get(sortKey) as ExposureEntry);
-  return { grade: graded.grade, exposure };
+  return collector.exposureOf(identity, attachments, tree, policy);
 }
