@@ -179,7 +179,11 @@ export class ExposureCollector {
     if (status.state === "missing") this.principalMissing.data[at] = 1;
     if (status.state === "found" && status.object.appId) {
       const appId = status.object.appId.toLowerCase();
-      if (!this.options.appIds || this.options.appIds.has(appId)) this.appIds.set(at, appId);
+      if ((!this.options.appIds || this.options.appIds.has(appId)) && this.appIds.get(at) !== appId) {
+        this.appIds.set(at, appId);
+        // Pipelines matched by application id may have gained a principal.
+        this.appIdsVersion += 1;
+      }
     }
   }
 
@@ -251,10 +255,11 @@ export class ExposureCollector {
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
   private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
+  private appIdsVersion = 0;
 
   private factsFor(policy: Policy): PolicyFacts {
     let facts = this.policyFacts.get(policy);
-    if (!facts) {
+    if (!facts || facts.appIdsVersion !== this.appIdsVersion) {
       const excluded = new Set<number>();
       const lookup = (id: string | undefined): number | undefined => (id === undefined ? undefined : this.principalIndex.get(id.toLowerCase()));
       for (const id of [policy.self.objectId, ...policy.protected.principals]) {
@@ -275,7 +280,7 @@ export class ExposureCollector {
           for (const [at, known] of this.appIds) if (known === appId) approve(at, pipeline);
         }
       }
-      facts = { excluded, pipelines };
+      facts = { excluded, pipelines, appIdsVersion: this.appIdsVersion };
       this.policyFacts.set(policy, facts);
     }
     return facts;
@@ -356,6 +361,8 @@ interface PolicyFacts {
   excluded: Set<number>;
   /** The approved pipelines each principal is (by object id or application id). */
   pipelines: Map<number, ApprovedPipeline[]>;
+  /** The application ids known when this was worked out. */
+  appIdsVersion: number;
 }
 
 function scopeKey(scope: string): string {

@@ -142,6 +142,17 @@ describe("privileged-identity-exposed", () => {
     );
   });
 
+  it("a directory answer that arrives after a first evaluation counts (the inventory looks holders up afterwards)", () => {
+    const sweepIndex = exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [grades[0]!, [assignment("h-late", MI_OPERATOR, HOLDER, critical.id), UNKNOWN]]);
+    const pipelinePolicy = policy({ approvedPipelines: [{ name: "p", appId: APP }] });
+    const collector = sweepIndex.inventory.exposure!;
+    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure.map((entry) => entry.principalId)).toEqual([HOLDER]);
+    collector.setStatus(HOLDER, FOUND_APP);
+    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure).toEqual([]);
+    collector.setStatus(HOLDER, MISSING);
+    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
+  });
+
   it("lists each right with role name, scope and, for run code, the resource", () => {
     const drafts = run([[MI_OPERATOR, RG], ["c-run", VM.id], ["c-fic-only", critical.id]]);
     const draft = drafts.find((item) => item.subjectId === critical.id);
