@@ -75,6 +75,29 @@ const ROLE = {
   storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
 } as const;
 
+const ASSIGNMENTS_PER_SUBSCRIPTION = 3_000;
+const SUBSCRIPTION_LIMIT = 4_000;
+const MANAGEMENT_GROUP_LIMIT = 500;
+
+/**
+ * Management groups as an Azure landing zone lays them out (Cloud Adoption Framework "Resource organization"):
+ * the tenant root group (named by the tenant id), an intermediate root, then platform, landing zones (corp,
+ * online) and sandbox. Subscriptions take turns over the four leaf groups.
+ */
+const LANDING_ZONES: ReadonlyArray<readonly [subscriptionName: string, group: string]> = [
+  ["prod", "corp"],
+  ["nonprod", "online"],
+  ["shared", "platform"],
+  ["sandbox", "sandbox"],
+];
+const MANAGEMENT_GROUP_PARENT: Record<string, string> = { corp: "landingzones", online: "landingzones", landingzones: "contoso", platform: "contoso", sandbox: "contoso", contoso: BENCH_TENANT };
+const managementGroupChain = (group: string): Array<{ name: string; displayName: string }> => {
+  const chain: Array<{ name: string; displayName: string }> = [];
+  for (let name: string | undefined = group; name; name = MANAGEMENT_GROUP_PARENT[name]) chain.push({ name, displayName: name === BENCH_TENANT ? "Tenant Root Group" : name });
+  return chain;
+};
+const managementGroupScope = (name: string): string => `/providers/Microsoft.Management/managementGroups/${name}`;
+
 const ENVIRONMENTS = ["prod", "dev", "test", "uat"] as const;
 const LOCATIONS: ReadonlyArray<readonly [string, string]> = [
   ["uksouth", "uks"],
@@ -97,6 +120,19 @@ const ATTACHABLE: ReadonlyArray<readonly [type: string, prefix: string]> = [
   ["Microsoft.App/containerApps", "ca"],
 ];
 
+const MANAGEMENT_GROUP_GRANTS: ReadonlyArray<readonly [group: string, role: string]> = [
+  [BENCH_TENANT, ROLE.owner],
+  [BENCH_TENANT, ROLE.owner],
+  ...Array.from({ length: 8 }, () => [BENCH_TENANT, ROLE.reader] as const),
+  ["contoso", ROLE.contributor],
+  ["contoso", ROLE.contributor],
+  ["contoso", ROLE.userAccessAdministrator],
+  ["platform", ROLE.owner],
+  ["landingzones", ROLE.managedIdentityOperator],
+  ["landingzones", ROLE.reader],
+  ["sandbox", ROLE.contributor],
+];
+
 interface SyntheticIdentity {
   id: string;
   subscription: string;
@@ -111,7 +147,19 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
   const total = Math.floor(options.assignments);
   if (!Number.isInteger(total) || total < 10) throw new Error(`synthetic estate: assignments must be an integer ≥ 10, got ${options.assignments}`);
   const random = new Prng(options.seed);
-  const subscriptions = Array.from({ length: 4 }, (_, n) => ({ subscriptionId: random.guid(), displayName: ["prod", "nonprod", "shared", "sandbox"][n] ?? `sub-${n}` }));
+  // Azure allows at most 4,000 role assignments per subscription (subscription, resource-group and resource
+  // scopes; fixed, RoleAssignmentLimitExceeded beyond it) and 500 per management group: Learn "Troubleshoot
+  // Azure RBAC limits", https://learn.microsoft.com/azure/role-based-access-control/troubleshoot-limits. So
+  // an estate of N assignments spreads over at least N / 4,000 subscriptions; about 3,000 each leaves room.
+  const subscriptionCount = Math.max(4, Math.ceil(total / ASSIGNMENTS_PER_SUBSCRIPTION));
+  const subscriptions = Array.from({ length: subscriptionCount }, (_, n) => {
+    const [displayName, group] = LANDING_ZONES[n % LANDING_ZONES.length] ?? ["prod", "corp"];
+    return {
+      subscriptionId: random.guid(),
+      displayName: n < LANDING_ZONES.length ? displayName : `${displayName}-${n}`,
+      managementGroupAncestorsChain: managementGroupChain(group),
+    };
+  });
   const subscriptionIds = subscriptions.map((subscription) => subscription.subscriptionId);
 
   // Custom roles: one that can do anything (graded like Owner), four narrow ones.
@@ -238,7 +286,11 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
   const orphaned = Math.round(total / 100);
   const foreign = Math.round(total / 500);
   const toIdentities = Math.min(identityCount * 3, total - orphaned - foreign);
-  const toOthers = total - orphaned - foreign - toIdentities;
+  // A few grants at management groups, as a platform team makes them: tenant-wide Owner and Reader for
+  // break-glass and security groups, Contributor for the platform team, a landing-zone deployer that can
+  // assign identities. They count against the people's share.
+  const managementGroupGrants = total >= 1_000 ? MANAGEMENT_GROUP_GRANTS : [];
+  const toOthers = total - orphaned - foreign - toIdentities - managementGroupGrants.length;
   const orphanPrincipals = Array.from({ length: Math.max(1, Math.round(orphaned / 2)) }, () => ({ id: random.guid(), type: random.pick(["User", "ServicePrincipal", "Group"] as const) }));
   const foreignGroups = Array.from({ length: 20 }, () => random.guid());
   const otherPrincipals = Array.from({ length: Math.max(1, Math.round(toOthers / 8)) }, (_, n) => {
@@ -297,6 +349,10 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
     const role = random.float() < 0.03 ? random.pick(customRoleIds) : random.pick(peopleRoles);
     addAssignment(workloadScope(identity, random.float() * 0.4, []), identity.subscription, role, principal.id, principal.type);
   }
+  managementGroupGrants.forEach(([group, role], n) => {
+    const principal = otherPrincipals[(n * 7919) % otherPrincipals.length];
+    if (principal) addAssignment(managementGroupScope(group), subscriptionIds[0] ?? "", role, principal.id, principal.type);
+  });
   // Orphans: principals deleted from the directory (two assignments each), old enough to report.
   for (let n = 0; n < orphaned; n += 1) {
     const principal = orphanPrincipals[n % orphanPrincipals.length];
@@ -309,6 +365,17 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
     const identity = identities[random.int(identityCount)];
     if (!identity) continue;
     addAssignment(workloadScope(identity, random.float() * 0.4, []), identity.subscription, ROLE.reader, foreignGroups[n % foreignGroups.length] ?? "", "ForeignGroup");
+  }
+
+  const perScope = new Map<string, number>();
+  for (const assignment of roleAssignments) {
+    const scope = assignment.properties.scope;
+    const key = scope.startsWith("/providers/") ? scope.toLowerCase() : (/^\/subscriptions\/[^/]+/.exec(scope)?.[0] ?? scope).toLowerCase();
+    perScope.set(key, (perScope.get(key) ?? 0) + 1);
+  }
+  for (const [scope, count] of perScope) {
+    const limit = scope.startsWith("/providers/") ? MANAGEMENT_GROUP_LIMIT : SUBSCRIPTION_LIMIT;
+    if (count > limit) throw new Error(`synthetic estate: ${count} role assignments in ${scope}, above Azure's limit of ${limit}`);
   }
 
   const lookedUp = new Set<string>();
