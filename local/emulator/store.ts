@@ -87,6 +87,29 @@ export class EstateStore {
     this.generation += 1;
   }
 
+  private credentialIndex: { generation: number; size: number; byIdentity: Map<string, EstateFederatedCredential[]> } | undefined;
+
+  /**
+   * The federated credentials of one identity (lower-cased id), in estate order. Indexed once per store
+   * generation: a sweep lists every identity's credentials, and a scan per call made the stand-in, not the
+   * sweep, the slow side at 100,000 identities.
+   */
+  credentialsOf(identityKey: string): EstateFederatedCredential[] {
+    let index = this.credentialIndex;
+    if (!index || index.generation !== this.generation || index.size !== this.federatedCredentials.size) {
+      const byIdentity = new Map<string, EstateFederatedCredential[]>();
+      for (const [key, credential] of this.federatedCredentials) {
+        const owner = key.slice(0, key.lastIndexOf("/federatedidentitycredentials/"));
+        const list = byIdentity.get(owner);
+        if (list) list.push(credential);
+        else byIdentity.set(owner, [credential]);
+      }
+      index = { generation: this.generation, size: this.federatedCredentials.size, byIdentity };
+      this.credentialIndex = index;
+    }
+    return index.byIdentity.get(identityKey) ?? [];
+  }
+
   customRoleDefinitions(): EstateRoleDefinition[] {
     return [...this.roleDefinitions.values()].filter((definition) => !isBuiltInRole(definition.name));
   }

@@ -101,6 +101,21 @@ describe("federated credentials through ARM", () => {
     ]);
   });
 
+  it("the emulator's credential list follows a PUT and a DELETE (its per-identity index is rebuilt on change)", async () => {
+    target = await startTarget(emptyEstate({ resources: identities(2), federatedCredentials: [ficOf("id-1", "github-prod")] } as Partial<Estate>));
+    const base = ficOf("id-1", "x").id.replace(/\/x$/, "");
+    const names = async (): Promise<string[]> => {
+      const response = await target!.clients.arm.path(base).get({ queryParameters: { "api-version": "2023-01-31" } });
+      return ((response.body as { value: Array<{ name: string }> }).value ?? []).map((credential) => credential.name);
+    };
+    expect(await names()).toEqual(["github-prod"]);
+    const added = ficOf("id-1", "github-dev");
+    await target.clients.arm.path(added.id).put({ queryParameters: { "api-version": "2023-01-31" }, body: { properties: added.properties } });
+    expect(await names()).toEqual(["github-prod", "github-dev"]);
+    await target.clients.arm.path(ficOf("id-1", "github-prod").id).delete({ queryParameters: { "api-version": "2023-01-31" } });
+    expect(await names()).toEqual(["github-dev"]);
+  });
+
   it("the emulator answers no Resource Graph query for federated credentials (Azure has no table for them)", async () => {
     target = await startTarget(emptyEstate());
     const query = "// uami-guard:identities\nresources | where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials' | project id";

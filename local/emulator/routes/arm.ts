@@ -156,8 +156,7 @@ export class ArmRoute {
     const rest = request.path.slice(at + FICS.length).replace(/^\//, "");
     if (rest === "") {
       if (request.method !== "GET") return methodNotAllowed(request);
-      const prefix = `${identityKey}${FICS}/`;
-      return paged(request, [...this.store.federatedCredentials.values()].filter((c) => c.id.toLowerCase().startsWith(prefix)));
+      return paged(request, this.store.credentialsOf(identityKey));
     }
     const existing = this.store.federatedCredentials.get(request.path);
     switch (request.method) {
