@@ -66,6 +66,32 @@ export function renderTable(results: BenchResults): string {
       out.push("");
     }
   }
+  const exposed = results.sizes.filter((size) => size.exposure);
+  if (exposed.length > 0) {
+    out.push("Sweep with and without privileged-identity-exposed (interleaved pairs; medians)");
+    out.push(
+      table(
+        ["assignments", "pairs", "without s", "with s", "with / without", "requests without", "requests with", "peak RSS MB without / with", "exposure findings"],
+        exposed.map((size) => {
+          const exposure = size.exposure;
+          if (!exposure) return [];
+          const findings = exposure.runs.find((run) => run.exposure)?.exposureFindings;
+          return [
+            int(size.size),
+            String(exposure.pairs),
+            fixed(exposure.withoutMs / 1000),
+            fixed(exposure.withMs / 1000),
+            fixed(exposure.ratio, 3),
+            int(exposure.requestsWithout),
+            int(exposure.requestsWith),
+            `${mb(exposure.withoutRssBytes)} / ${mb(exposure.withRssBytes)}`,
+            findings === undefined ? "-" : int(findings),
+          ];
+        }),
+      ),
+    );
+    out.push("");
+  }
   const fic = results.fic;
   if (fic) {
     out.push(`Federated credentials through ARM (one list per identity), emulator enforcing the read bucket ${fic.bucket.capacity} + ${fic.bucket.refillPerSecond}/s per subscription`);

@@ -38,7 +38,7 @@ export interface SizeResult {
   };
   rules?: RuleChildResult;
   /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
-  exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number }> };
+  exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number; exposureFindings: number }> };
 }
 
 export interface Target {

@@ -126,7 +126,7 @@ async function benchSize(
             timeoutMs: 10 * 60_000,
           });
           const counted = requestsOf((await emulator.stats())).total;
-          pairs.push({ exposure: on, wallMs: result.wallMs, maxRssBytes: result.maxRssBytes, requests: counted });
+          pairs.push({ exposure: on, wallMs: result.wallMs, maxRssBytes: result.maxRssBytes, requests: counted, exposureFindings: result.findingsByRule["privileged-identity-exposed"] ?? 0 });
           log(`size ${size}: exposure ${on ? "on " : "off"} ${pair + 1}/${options.exposurePairs} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${counted}, findings ${JSON.stringify(result.findingsByRule)}`);
         }
       }
@@ -198,6 +198,13 @@ function targetsOf(results: BenchResults): Target[] {
       targets.push({ what: `${size.size}: quota wall time vs floor`, target: "≤ 1.05 × floor", measured: `${(size.quota.run.wallMs / 1000).toFixed(2)} s / ${(size.quota.floorMs / 1000).toFixed(2)} s = ${size.quota.ratio.toFixed(3)}`, met: size.quota.ratio <= 1.05 });
       targets.push({ what: `${size.size}: 429s under quota`, target: "0", measured: String(size.quota.throttled), met: size.quota.throttled === 0 });
     }
+    const exposure = size.exposure;
+    if (exposure) {
+      // Issue 16: exposure costs at most 15 % of the sweep, no request of its own, and stays under 512 MB at 1M.
+      targets.push({ what: `${size.size}: sweep with exposure / without`, target: "≤ 1.15", measured: `${(exposure.withMs / 1000).toFixed(1)} s / ${(exposure.withoutMs / 1000).toFixed(1)} s = ${exposure.ratio.toFixed(3)}`, met: exposure.ratio <= 1.15 });
+      targets.push({ what: `${size.size}: requests with exposure`, target: "= without", measured: `${exposure.requestsWith} / ${exposure.requestsWithout}`, met: exposure.requestsWith === exposure.requestsWithout });
+      if (size.size >= 1_000_000) targets.push({ what: `${size.size}: peak RSS with exposure`, target: "< 512 MB", measured: mb(exposure.withRssBytes), met: exposure.withRssBytes < 512 * 2 ** 20 });
+    }
     if (size.rules) {
       targets.push({ what: `${size.size}: rule evaluation`, target: "≥ 1.00 M assignments/s", measured: `${(size.rules.assignmentsPerSecond / 1e6).toFixed(2)} M/s`, met: size.rules.assignmentsPerSecond >= 1e6 });
     }
@@ -260,6 +267,9 @@ async function main(): Promise<void> {
   }
   if (values.output !== "table" && values.output !== "json") throw new Error(`--output ${values.output}: table or json`);
   const sizes = values["no-sweep"] ? [] : parseSizes(values.size);
+  // One interleaved pair by default (issue 16's comparison); --exposure-pairs 0 skips it.
+  const exposurePairs = Number(values["exposure-pairs"] ?? "1");
+  if (!Number.isInteger(exposurePairs) || exposurePairs < 0) throw new Error(`--exposure-pairs ${String(values["exposure-pairs"])}: an integer ≥ 0`);
   const seed = Number(values.seed);
   const quota = values["no-quota"] ? undefined : parseQuota(values.quota);
   const startedAt = new Date().toISOString();
@@ -288,7 +298,7 @@ async function main(): Promise<void> {
     const repeat = values.repeat ? Number(values.repeat) : size <= 100_000 ? 3 : 1;
     const sweepNodeFlags = (values["sweep-node-flags"] ?? "").split(/\s+/).filter(Boolean);
     results.sizes.push(
-      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(values["exposure-pairs"] ? { exposurePairs: Number(values["exposure-pairs"]) } : {}), ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
+      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(exposurePairs > 0 ? { exposurePairs } : {}), ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
     );
   }
   // The event path runs with the default sizes; with explicit --size only on --with-events (one size stays under a minute).
