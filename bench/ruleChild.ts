@@ -131,7 +131,7 @@ function main(): void {
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const addStarted = performance.now();
-  const exposure = new ExposureCollector(index.roleDefinitionByGuid);
+  const exposure = new ExposureCollector(index.roleDefinitionByGuid, { isIdentity: (key) => index.identityById.has(key) });
   for (let n = 0; n < count; n += 1) exposure.add(assignments[n] as RoleAssignment, principals[n] as PrincipalStatus);
   const addMs = performance.now() - addStarted;
   gc?.();

@@ -113,7 +113,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   // Of the service principals' application ids, only the approved pipelines' are worth keeping.
   const pipelineAppIds = new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : [])));
   const exposure =
-    isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid, { appIds: pipelineAppIds }) : undefined;
+    isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid, { appIds: pipelineAppIds, isIdentity: (key) => index.identityById.has(key) }) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
 

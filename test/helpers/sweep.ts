@@ -103,7 +103,7 @@ export function exposureIndex(input: IndexInput & { subscriptions?: Subscription
   const sweepIndex = index(input);
   sweepIndex.inventory.subscriptions = input.subscriptions ?? [];
   sweepIndex.scopeTree = new ScopeTree(input.subscriptions ?? []);
-  const collector = new ExposureCollector(sweepIndex.roleDefinitionByGuid);
+  const collector = new ExposureCollector(sweepIndex.roleDefinitionByGuid, { isIdentity: (key) => sweepIndex.identityById.has(key) });
   for (const [item, principal] of assignments) collector.add(item, principal);
   sweepIndex.inventory.exposure = collector;
   return sweepIndex;

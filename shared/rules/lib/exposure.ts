@@ -135,7 +135,15 @@ export class ExposureCollector {
    */
   constructor(
     private readonly definitions: Map<string, RoleDefinition>,
-    private readonly options: { appIds?: ReadonlySet<string> } = {},
+    private readonly options: {
+      appIds?: ReadonlySet<string>;
+      /**
+       * Whether a lower-cased resource id is a user-assigned identity of the snapshot. Given, a right to assign or
+       * federate granted at another resource is dropped as it streams in: only an identity's own scope, its
+       * resource group and above contain an identity (identities are top-level resources).
+       */
+      isIdentity?: (key: string) => boolean;
+    } = {},
   ) {}
 
   private role(guid: string): number {
@@ -209,14 +217,22 @@ export class ExposureCollector {
     const roleAt = this.role(roleDefinitionGuid(assignment.roleDefinitionId));
     const role = this.roleList[roleAt] as RoleFacts;
     if (role.rights === 0 && role.privilege === "none") return;
-    const grade = role.privilege === "none" ? undefined : privilegedSeverity(role.privilege, scopeLevel(assignment.scope));
+    const level = scopeLevel(assignment.scope);
+    const grade = role.privilege === "none" ? undefined : privilegedSeverity(role.privilege, level);
     const graded = grade === "critical" || grade === "high";
-    if (role.rights === 0 && !graded) return;
+    let rights = role.rights;
+    if (level === "resource" && rights !== 0) {
+      // At a resource, only an identity's own scope gives assign/federate over it, and only a resource of a
+      // run-code type (a site for its slots too) gives run-code: the rest can never contain a target.
+      if ((rights & (ASSIGN_BIT | FEDERATE_BIT)) !== 0 && this.options.isIdentity && !this.options.isIdentity(scopeKey(assignment.scope))) rights &= ~(ASSIGN_BIT | FEDERATE_BIT);
+      if ((rights & ANY_RUN_CODE) !== 0 && !RUN_CODE_BIT.has((resourceTypeOf(assignment.scope) ?? "").toLowerCase())) rights &= ~ANY_RUN_CODE;
+    }
+    if (rights === 0 && !graded) return;
     const principal = this.principal(assignment, status);
     const scope = this.scope(assignment.scope);
-    if (role.rights & ASSIGN_BIT) this.link("assign", scope, principal, roleAt);
-    if (role.rights & FEDERATE_BIT) this.link("federate", scope, principal, roleAt);
-    if (role.rights & ANY_RUN_CODE) this.link("run-code", scope, principal, roleAt);
+    if (rights & ASSIGN_BIT) this.link("assign", scope, principal, roleAt);
+    if (rights & FEDERATE_BIT) this.link("federate", scope, principal, roleAt);
+    if (rights & ANY_RUN_CODE) this.link("run-code", scope, principal, roleAt);
     if (graded) {
       const packed = scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH);
       const held = this.privileged.get(principal);

@@ -117,6 +117,8 @@ describe("privileged-identity-exposed", () => {
   ];
   const valid: Case[] = [
     ["Managed Identity Operator in another resource group", [[MI_OPERATOR, OTHER_RG]], []],
+    ["Managed Identity Operator at a storage account (no identity lies below another resource)", [[MI_OPERATOR, `${RG}/providers/Microsoft.Storage/storageAccounts/st1`]], []],
+    ["Owner of a VM extension (a child of the VM does not contain the VM)", [[OWNER, `${VM.id}/extensions/ext1`]], []],
     ["Managed Identity Operator at a management group not in the chain", [[MI_OPERATOR, MG("mg-other")]], []],
     ["Reader at the subscription", [[READER, S]], []],
     ["custom */read", [["c-read", S]], []],
@@ -151,6 +153,11 @@ describe("privileged-identity-exposed", () => {
     expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure).toEqual([]);
     collector.setStatus(HOLDER, MISSING);
     expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
+  });
+
+  it("Owner of the VM the identity is attached to can run code there, and assign nothing", () => {
+    const drafts = run([[OWNER, VM.id], [MI_OPERATOR, VM.id]]);
+    expect(drafts.map((draft) => draft.evidence["rights"])).toEqual([[{ right: "run-code", roleName: "Owner", scope: VM.id, resourceId: VM.id }]]);
   });
 
   it("lists each right with role name, scope and, for run code, the resource", () => {
