@@ -1,4 +1,3 @@
-import pLimit from "p-limit";
 import type { AzureClients } from "./clients.js";
 import type { FederatedCredential, Identity } from "../model.js";
 import { errorMessage, statusCodeOf } from "../errors.js";
@@ -47,25 +46,38 @@ export async function listFederatedCredentials(
   const credentials: FederatedCredential[][] = [];
   const failed: FederatedCredentialListing["failed"] = [];
   // Each subscription has its own bucket: subscriptions are listed side by side, each at its own pace,
-  // within one limit for the whole listing.
-  const total = pLimit(options.concurrencyTotal ?? FIC_CONCURRENCY_TOTAL);
-  await Promise.all(
-    [...bySubscription.values()].map(async (members) => {
-      const limit = pLimit(options.concurrencyPerSubscription ?? FIC_CONCURRENCY_PER_SUBSCRIPTION);
-      await Promise.all(
-        members.map((identity) =>
-          limit(() => total(async () => {
-            try {
-              credentials.push(await listFor(clients, identity, options.signal));
-            } catch (error) {
-              failed.push({ identityId: identity.id, reason: errorMessage(error) });
-            }
-            options.onIdentity?.();
-          })),
-        ),
-      );
-    }),
-  );
+  // within one limit for the whole listing. A fixed set of workers takes the next identity of the next
+  // subscription with room, so only the calls in flight are held (not a promise per identity of the tenant).
+  const perSubscription = options.concurrencyPerSubscription ?? FIC_CONCURRENCY_PER_SUBSCRIPTION;
+  const queues = [...bySubscription.values()].map((members) => ({ members, next: 0, open: 0 }));
+  let cursor = 0;
+  const take = (): { queue: (typeof queues)[number]; identity: Identity } | undefined => {
+    for (let tried = 0; tried < queues.length; tried += 1) {
+      const queue = queues[cursor] as (typeof queues)[number];
+      cursor = (cursor + 1) % queues.length;
+      const identity = queue.members[queue.next];
+      if (identity && queue.open < perSubscription) {
+        queue.next += 1;
+        queue.open += 1;
+        return { queue, identity };
+      }
+    }
+    // Every subscription left is at its limit: the workers on them take what remains.
+    return undefined;
+  };
+  const worker = async (): Promise<void> => {
+    for (let job = take(); job; job = take()) {
+      try {
+        credentials.push(await listFor(clients, job.identity, options.signal));
+      } catch (error) {
+        failed.push({ identityId: job.identity.id, reason: errorMessage(error) });
+      }
+      job.queue.open -= 1;
+      options.onIdentity?.();
+    }
+  };
+  const workers = Math.min(options.concurrencyTotal ?? FIC_CONCURRENCY_TOTAL, identities.length);
+  await Promise.all(Array.from({ length: workers }, worker));
   return { credentials: credentials.flat(), failed };
 }
 
