@@ -157,15 +157,49 @@ export function subscriptionOf(id: string): string | undefined {
 
 export type ScopeLevel = "managementGroup" | "subscription" | "resourceGroup" | "resource" | "root";
 
+const SLASH = 47;
+
+/** Whether `scope[start, end)` is `word` (lower-case ASCII), ignoring case. */
+function segmentIs(scope: string, start: number, end: number, word: string): boolean {
+  return end - start === word.length && scope.slice(start, end).toLowerCase() === word;
+}
+
+/**
+ * The level of a scope from its non-empty segments, read in place: every role assignment of a sweep
+ * passes here, so no array of segments is built.
+ */
 export function scopeLevel(scope: string): ScopeLevel {
-  const parts = scope.split("/").filter((part) => part.length > 0);
-  if (parts.length === 0) return "root";
-  if (parts[0]?.toLowerCase() === "providers" && parts[1]?.toLowerCase() === "microsoft.management") {
-    return "managementGroup";
+  let count = 0;
+  let start0 = 0;
+  let end0 = 0;
+  let start1 = 0;
+  let end1 = 0;
+  let start2 = 0;
+  let end2 = 0;
+  for (let at = 0; at < scope.length && count < 5; ) {
+    if (scope.charCodeAt(at) === SLASH) {
+      at += 1;
+      continue;
+    }
+    const start = at;
+    while (at < scope.length && scope.charCodeAt(at) !== SLASH) at += 1;
+    if (count === 0) {
+      start0 = start;
+      end0 = at;
+    } else if (count === 1) {
+      start1 = start;
+      end1 = at;
+    } else if (count === 2) {
+      start2 = start;
+      end2 = at;
+    }
+    count += 1;
   }
-  if (parts[0]?.toLowerCase() !== "subscriptions") return "resource";
-  if (parts.length === 2) return "subscription";
-  if (parts.length === 4 && parts[2]?.toLowerCase() === "resourcegroups") return "resourceGroup";
+  if (count === 0) return "root";
+  if (count >= 2 && segmentIs(scope, start0, end0, "providers") && segmentIs(scope, start1, end1, "microsoft.management")) return "managementGroup";
+  if (!segmentIs(scope, start0, end0, "subscriptions")) return "resource";
+  if (count === 2) return "subscription";
+  if (count === 4 && segmentIs(scope, start2, end2, "resourcegroups")) return "resourceGroup";
   return "resource";
 }
 
