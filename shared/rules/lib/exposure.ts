@@ -126,8 +126,10 @@ export class ExposureCollector {
     federate: { head: new Int32List(1024, NO_NEXT) },
     "run-code": { head: new Int32List(1024, NO_NEXT) },
   };
-  /** principal → packed (scope × 4 + grade) of its critical/high assignments. */
-  private readonly privileged = new Map<number, number[]>();
+  /** Per principal, a linked list of its critical/high assignments, packed (scope × 4 + grade). */
+  private readonly privilegedHead = new Int32List(1024, NO_NEXT);
+  private readonly privilegedPacked = new Int32List(1024);
+  private readonly privilegedNext = new Int32List(1024);
 
   /**
    * `appIds`: the application ids worth remembering for found service principals (the policy's approved
@@ -235,9 +237,10 @@ export class ExposureCollector {
     if (rights & ANY_RUN_CODE) this.link("run-code", scope, principal, roleAt);
     if (graded) {
       const packed = scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH);
-      const held = this.privileged.get(principal);
-      if (held) held.push(packed);
-      else this.privileged.set(principal, [packed]);
+      this.privilegedHead.ensure(principal);
+      this.privilegedPacked.push(packed);
+      this.privilegedNext.push(this.privilegedHead.data[principal] ?? NO_NEXT);
+      this.privilegedHead.data[principal] = this.privilegedPacked.length - 1;
     }
   }
 
@@ -256,8 +259,16 @@ export class ExposureCollector {
     return at === undefined ? [] : this.privilegedAt(at);
   }
 
+  /** A principal's packed (scope × 4 + grade) critical/high grants, in the order they arrived. */
+  private packedPrivileged(at: number): number[] {
+    const packed: number[] = [];
+    if (at >= this.privilegedHead.length) return packed;
+    for (let entry = this.privilegedHead.data[at] ?? NO_NEXT; entry !== NO_NEXT; entry = this.privilegedNext.data[entry] ?? NO_NEXT) packed.push(this.privilegedPacked.data[entry] ?? 0);
+    return packed.reverse();
+  }
+
   private privilegedAt(at: number): Array<{ scope: string; grade: Severity }> {
-    return (this.privileged.get(at) ?? []).map((packed) => ({ scope: this.scopeNames[Math.floor(packed / 4)] ?? "", grade: packed % 4 === GRADE_CRITICAL ? "critical" : "high" }));
+    return this.packedPrivileged(at).map((packed) => ({ scope: this.scopeNames[Math.floor(packed / 4)] ?? "", grade: packed % 4 === GRADE_CRITICAL ? "critical" : "high" }));
   }
 
   /** RULES.md "Grade": the highest critical/high grade of the identity's assignments, and the scopes at that grade. */
@@ -323,7 +334,7 @@ export class ExposureCollector {
           this.principalMissing.data[principal] === 1 ||
           facts.excluded.has(principal) ||
           // Already as privileged: one of its own critical/high grants, at least the identity's grade, contains every graded scope.
-          (this.privileged.get(principal) ?? []).some((packed) => packed % 4 >= needed && graded.scopes.every((scope) => tree.contains(this.scopeNames[Math.floor(packed / 4)] ?? "", scope)));
+          this.packedPrivileged(principal).some((packed) => packed % 4 >= needed && graded.scopes.every((scope) => tree.contains(this.scopeNames[Math.floor(packed / 4)] ?? "", scope)));
         verdicts.set(principal, verdict);
       }
       return verdict;
