@@ -1,6 +1,6 @@
 import { parseArgs } from "node:util";
 import { builtInRoleDefinitions } from "../local/emulator/builtinRoles.js";
-import { toAttachedResource, toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
+import { toAttachedResource, toIdentity, toRoleAssignment, toRoleDefinition, toSubscription } from "../shared/azure/estateReader.js";
 import { toFederatedCredential } from "../shared/azure/federatedCredentials.js";
 import { defaultPolicy } from "../shared/config/policy.js";
 import { FindingCollector } from "../shared/findings.js";
@@ -95,7 +95,12 @@ function main(): void {
   }
   const subscriptionsInScope = new Set<string>();
   for (const item of [...identities, ...attachments]) subscriptionsInScope.add((subscriptionOf(item.id) ?? "").toLowerCase());
-  const inventory: SweepInventory = { now: new Date(), identities, attachments, roleDefinitions, federatedCredentials, assignmentsByPrincipal, subscriptionsInScope };
+  // Management-group chains as the sweep reads them (Resource Graph resourcecontainers): grants at a group reach below it.
+  const subscriptions = estate.subscriptions.flatMap((subscription) => {
+    const mapped = toSubscription({ subscriptionId: subscription.subscriptionId, managementGroupAncestorsChain: subscription.managementGroupAncestorsChain ?? [] });
+    return mapped ? [mapped] : [];
+  });
+  const inventory: SweepInventory = { now: new Date(), identities, attachments, roleDefinitions, federatedCredentials, assignmentsByPrincipal, subscriptionsInScope, subscriptions };
 
   const policy = defaultPolicy();
   const indexStarted = performance.now();
@@ -128,6 +133,11 @@ function main(): void {
   };
   // Exposure: what the sweep adds per assignment (collector.add in the resolver callback) and once at the end.
   const gc = (globalThis as { gc?: () => void }).gc;
+  // Let the generated estate go now: released later (once the optimiser drops a dead local), it would be
+  // counted against what the collector keeps.
+  rows.length = 0;
+  estate.resources = [];
+  estate.directory = [];
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const addStarted = performance.now();
