@@ -1,5 +1,5 @@
 /** Plain-text rendering helpers for the CLI: fixed-width tables and RFC 4180 CSV. */
-import { paint, type Style } from "./log.js";
+import { paint, terminalSafe, type Style } from "./log.js";
 
 export interface Column<T> {
   header: string;
@@ -46,7 +46,7 @@ export function displayId(id: string): string {
 }
 
 function cell(text: string, width: number, align: "left" | "right" = "left"): string {
-  const fitted = fit(text.replace(/[\r\n\t]+/g, " "), width);
+  const fitted = fit(terminalSafe(text.replace(/[\r\n\t]+/g, " ")), width);
   return align === "right" ? fitted.padStart(width) : fitted.padEnd(width);
 }
 
@@ -66,7 +66,7 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T
         .trimEnd(),
     );
     const extra = detail?.(row);
-    if (extra) lines.push(`  ${fit(extra, total - 2)}`);
+    if (extra) lines.push(`  ${fit(terminalSafe(extra.replace(/[\r\n\t]+/g, " ")), total - 2)}`);
   }
   return `${lines.join("\n")}\n`;
 }

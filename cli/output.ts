@@ -2,7 +2,7 @@ import jmespath from "jmespath";
 import { stringify as toYaml } from "yaml";
 import { InputError, errorMessage } from "../shared/errors.js";
 import { fit, renderCsv } from "./format.js";
-import { colourWanted, paint } from "./log.js";
+import { colourWanted, paint, terminalSafe } from "./log.js";
 
 /**
  * az's output conventions (Learn "Output formats for Azure CLI commands",
@@ -92,9 +92,10 @@ function text(value: unknown): string {
 function tsv(value: unknown): string {
   const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
   const lines = items.map((item) => {
-    if (scalar(item)) return text(item);
-    if (Array.isArray(item)) return item.filter(scalar).map(text).join("\t");
-    return Object.values(item as Record<string, unknown>).filter(scalar).map((field) => text(field).replace(/[\t\r\n]+/g, " ")).join("\t");
+    const field = (value: unknown): string => terminalSafe(text(value).replace(/[\t\r\n]+/g, " "));
+    if (scalar(item)) return field(item);
+    if (Array.isArray(item)) return item.filter(scalar).map(field).join("\t");
+    return Object.values(item as Record<string, unknown>).filter(scalar).map(field).join("\t");
   });
   return lines.length > 0 ? `${lines.join("\n")}\n` : "";
 }
@@ -120,7 +121,7 @@ function cells(value: unknown): { header: string[]; rows: string[][] } {
 function table(value: unknown): string {
   const { header, rows } = cells(value);
   const widths = header.map((name, index) => Math.min(60, Math.max(name.length, ...rows.map((row) => (row[index] ?? "").length))));
-  const line = (row: string[]): string => row.map((cell, index) => fit(cell.replace(/[\r\n\t]+/g, " "), widths[index] ?? 0).padEnd(widths[index] ?? 0)).join("  ").trimEnd();
+  const line = (row: string[]): string => row.map((cell, index) => fit(terminalSafe(cell.replace(/[\r\n\t]+/g, " ")), widths[index] ?? 0).padEnd(widths[index] ?? 0)).join("  ").trimEnd();
   return `${[line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line)].join("\n")}\n`;
 }
 

@@ -2,7 +2,7 @@ import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { displayId, renderCsv, renderTable, type Column } from "./format.js";
-import { colourWanted, type Style } from "./log.js";
+import { colourWanted, terminalSafe, type Style } from "./log.js";
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
 
@@ -79,11 +79,11 @@ export function renderReport(report: RunReport, format: ReportFormat, width = ta
 
 /** Markdown never interprets names or tags: they go in code spans with backticks neutralised. */
 function code(text: string): string {
-  return `\`${text.replace(/`/g, "'").replace(/[\r\n]+/g, " ")}\``;
+  return `\`${terminalSafe(text.replace(/`/g, "'").replace(/[\r\n\t]+/g, " "))}\``;
 }
 
 function plain(text: string): string {
-  return text.replace(/([\\`*_{}[\]()#+!|<>~])/g, "\\$1").replace(/[\r\n]+/g, " ");
+  return terminalSafe(text.replace(/([\\`*_{}[\]()#+!|<>~])/g, "\\$1").replace(/[\r\n\t]+/g, " "));
 }
 
 interface ExposureRight {
@@ -113,7 +113,7 @@ function exposureByIdentity(findings: Finding[]): string[] {
       }
     }
     lines.push("", "```sh");
-    for (const finding of group) lines.push(...finding.remediation.cli.map((command) => command.replace(/`/g, "'")));
+    for (const finding of group) lines.push(...finding.remediation.cli.map((command) => terminalSafe(command.replace(/`/g, "'"))));
     lines.push("```", "");
   }
   const remediation = findings[0]?.remediation;
@@ -158,7 +158,8 @@ function renderMarkdown(report: RunReport): string {
     const remediation = findings[0]?.remediation;
     if (remediation) {
       lines.push("", `Remediation: ${plain(remediation.summary)}`, "", "```sh");
-      for (const finding of findings) lines.push(...finding.remediation.cli.map((command) => command.replace(/`/g, "'")));
+      // A command naming a hostile resource shows its escapes: pasted, it matches nothing rather than driving the terminal.
+      for (const finding of findings) lines.push(...finding.remediation.cli.map((command) => terminalSafe(command.replace(/`/g, "'"))));
       lines.push("```", "");
     }
   }
