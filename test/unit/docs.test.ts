@@ -163,7 +163,9 @@ describe("links in the repository's markdown", () => {
       const link = match[1] ?? "";
       if (/^(https?:|mailto:)/.test(link)) continue;
       const [file = "", anchor] = link.split("#");
-      const target = file === "" ? path : resolve(dirname(path), file);
+      // A link that starts with / is relative to the repository root (GitHub Docs, "About the repository
+      // README file": "Links starting with / will be relative to the repository root").
+      const target = file === "" ? path : file.startsWith("/") ? join(ROOT, file) : resolve(dirname(path), file);
       expect(relative(ROOT, target).startsWith(".."), `${link} leaves the repository`).toBe(false);
       expect(existsSync(target), `${link} exists`).toBe(true);
       if (anchor && target.endsWith(".md")) expect(anchors(read(target)).has(anchor), `${link}: heading #${anchor}`).toBe(true);
