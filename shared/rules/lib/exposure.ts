@@ -64,7 +64,6 @@ interface RoleFacts {
   privilege: Privilege;
 }
 
-/** Holder type codes: a handful of distinct strings ("User", "Group", "ServicePrincipal", ...), kept once. */
 const NO_NEXT = -1;
 const GRADE_HIGH = 1;
 const GRADE_CRITICAL = 2;
@@ -93,9 +92,29 @@ class Int32List {
   }
 }
 
-/** The rights index: per right, a linked list of entries per scope (heads by scope number). */
-interface RightIndex {
-  head: Int32List;
+/**
+ * Linked lists keyed by a number (a scope, a principal), each entry carrying one or two numbers, all in
+ * Int32Arrays: the newest entry of a key first.
+ */
+class Chains {
+  private readonly head = new Int32List(1024, NO_NEXT);
+  private readonly next = new Int32List(1024);
+  private readonly first = new Int32List(1024);
+  private readonly second = new Int32List(1024);
+
+  add(key: number, first: number, second = 0): void {
+    this.head.ensure(key);
+    const entry = this.next.push(this.head.data[key] ?? NO_NEXT);
+    this.first.push(first);
+    this.second.push(second);
+    this.head.data[key] = entry;
+  }
+
+  /** Calls `visit` with each entry's numbers of `key`, newest first. */
+  forEach(key: number, visit: (first: number, second: number) => void): void {
+    if (key >= this.head.length) return;
+    for (let entry = this.head.data[key] ?? NO_NEXT; entry !== NO_NEXT; entry = this.next.data[entry] ?? NO_NEXT) visit(this.first.data[entry] ?? 0, this.second.data[entry] ?? 0);
+  }
 }
 
 
@@ -118,18 +137,10 @@ export class ExposureCollector {
   private readonly scopeIndex = new Map<string, number>();
   /** Scopes as ARM spelled them (the first assignment seen at each). */
   private readonly scopeNames: string[] = [];
-  private readonly entryPrincipal = new Int32List(4096);
-  private readonly entryRole = new Int32List(4096);
-  private readonly entryNext = new Int32List(4096);
-  private readonly byRight: Record<Right, RightIndex> = {
-    assign: { head: new Int32List(1024, NO_NEXT) },
-    federate: { head: new Int32List(1024, NO_NEXT) },
-    "run-code": { head: new Int32List(1024, NO_NEXT) },
-  };
-  /** Per principal, a linked list of its critical/high assignments, packed (scope × 4 + grade). */
-  private readonly privilegedHead = new Int32List(1024, NO_NEXT);
-  private readonly privilegedPacked = new Int32List(1024);
-  private readonly privilegedNext = new Int32List(1024);
+  /** Per right and scope: (principal, role) of the assignments that give it there. */
+  private readonly byRight: Record<Right, Chains> = { assign: new Chains(), federate: new Chains(), "run-code": new Chains() };
+  /** Per principal: its critical/high assignments, packed (scope × 4 + grade). */
+  private readonly privileged = new Chains();
 
   /**
    * `appIds`: the application ids worth remembering for found service principals (the policy's approved
@@ -232,25 +243,10 @@ export class ExposureCollector {
     if (rights === 0 && !graded) return;
     const principal = this.principal(assignment, status);
     const scope = this.scope(assignment.scope);
-    if (rights & ASSIGN_BIT) this.link("assign", scope, principal, roleAt);
-    if (rights & FEDERATE_BIT) this.link("federate", scope, principal, roleAt);
-    if (rights & ANY_RUN_CODE) this.link("run-code", scope, principal, roleAt);
-    if (graded) {
-      const packed = scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH);
-      this.privilegedHead.ensure(principal);
-      this.privilegedPacked.push(packed);
-      this.privilegedNext.push(this.privilegedHead.data[principal] ?? NO_NEXT);
-      this.privilegedHead.data[principal] = this.privilegedPacked.length - 1;
-    }
-  }
-
-  private link(right: Right, scope: number, principal: number, role: number): void {
-    const head = this.byRight[right].head;
-    head.ensure(scope);
-    const entry = this.entryPrincipal.push(principal);
-    this.entryRole.push(role);
-    this.entryNext.push(head.data[scope] ?? NO_NEXT);
-    head.data[scope] = entry;
+    if (rights & ASSIGN_BIT) this.byRight.assign.add(scope, principal, roleAt);
+    if (rights & FEDERATE_BIT) this.byRight.federate.add(scope, principal, roleAt);
+    if (rights & ANY_RUN_CODE) this.byRight["run-code"].add(scope, principal, roleAt);
+    if (graded) this.privileged.add(principal, scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH));
   }
 
   /** The critical/high assignments of a principal. */
@@ -262,8 +258,7 @@ export class ExposureCollector {
   /** A principal's packed (scope × 4 + grade) critical/high grants, in the order they arrived. */
   private packedPrivileged(at: number): number[] {
     const packed: number[] = [];
-    if (at >= this.privilegedHead.length) return packed;
-    for (let entry = this.privilegedHead.data[at] ?? NO_NEXT; entry !== NO_NEXT; entry = this.privilegedNext.data[entry] ?? NO_NEXT) packed.push(this.privilegedPacked.data[entry] ?? 0);
+    this.privileged.forEach(at, (value) => packed.push(value));
     return packed.reverse();
   }
 
@@ -343,16 +338,13 @@ export class ExposureCollector {
       (facts.pipelines.get(principal) ?? []).some((pipeline) => !pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target)));
     const kept: Array<{ principal: number; right: Right; role: number; scope: number; resourceId?: string }> = [];
     const walk = (right: Right, bit: number, target: string, resourceId?: string): void => {
-      const head = this.byRight[right].head;
       for (const key of tree.ancestorsOf(target)) {
         const scope = this.scopeIndex.get(key);
-        if (scope === undefined || scope >= head.length) continue;
-        for (let entry = head.data[scope] ?? NO_NEXT; entry !== NO_NEXT; entry = this.entryNext.data[entry] ?? NO_NEXT) {
-          const principal = this.entryPrincipal.data[entry] ?? 0;
-          const role = this.entryRole.data[entry] ?? 0;
-          if (((this.roleList[role]?.rights ?? 0) & bit) === 0 || excluded(principal) || approvedFor(principal, target)) continue;
+        if (scope === undefined) continue;
+        this.byRight[right].forEach(scope, (principal, role) => {
+          if (((this.roleList[role]?.rights ?? 0) & bit) === 0 || excluded(principal) || approvedFor(principal, target)) return;
           kept.push({ principal, right, role, scope, ...(resourceId ? { resourceId } : {}) });
-        }
+        });
       }
     };
     walk("assign", ASSIGN_BIT, identity.id);
