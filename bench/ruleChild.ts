@@ -7,8 +7,7 @@ import { FindingCollector } from "../shared/findings.js";
 import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition } from "../shared/model.js";
 import { subscriptionOf } from "../shared/model.js";
 import { sweepRules } from "../shared/rules/index.js";
-import { buildSweepIndex } from "../shared/rules/lib/sweepIndex.js";
-import { ExposureCollector } from "../shared/rules/lib/exposure.js";
+import { buildSweepIndex, exposureCollectorFor } from "../shared/rules/lib/sweepIndex.js";
 import { rule as exposedRule } from "../shared/rules/privileged-identity-exposed.js";
 import type { AssignmentRule, PrincipalStatus } from "../shared/rules/types.js";
 import type { SweepInventory } from "../shared/rules/lib/sweepIndex.js";
@@ -141,7 +140,7 @@ function main(): void {
   gc?.();
   const heapBefore = process.memoryUsage().heapUsed;
   const addStarted = performance.now();
-  const exposure = new ExposureCollector(index.roleDefinitionByGuid, { isIdentity: (key) => index.identityById.has(key) });
+  const exposure = exposureCollectorFor(index, policy);
   for (let n = 0; n < count; n += 1) exposure.add(assignments[n] as RoleAssignment, principals[n] as PrincipalStatus);
   const addMs = performance.now() - addStarted;
   gc?.();

@@ -19,8 +19,7 @@ import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../f
 import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
-import { buildSweepIndex, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
-import { ExposureCollector } from "../rules/lib/exposure.js";
+import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
 
@@ -110,10 +109,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
-  // Of the service principals' application ids, only the approved pipelines' are worth keeping.
-  const pipelineAppIds = new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : [])));
-  const exposure =
-    isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? new ExposureCollector(index.roleDefinitionByGuid, { appIds: pipelineAppIds, isIdentity: (key) => index.identityById.has(key) }) : undefined;
+  const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
 

@@ -1,8 +1,7 @@
 import { defaultPolicy, policySchema, type Policy } from "../../shared/config/policy.js";
 import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../../shared/model.js";
-import { ExposureCollector } from "../../shared/rules/lib/exposure.js";
 import { ScopeTree } from "../../shared/rules/lib/scopes.js";
-import { buildSweepIndex, type SweepIndex } from "../../shared/rules/lib/sweepIndex.js";
+import { buildSweepIndex, exposureCollectorFor, type SweepIndex } from "../../shared/rules/lib/sweepIndex.js";
 import type { FindingDraft, PrincipalStatus, SweepRule } from "../../shared/rules/types.js";
 
 export const NOW = new Date("2026-11-20T12:00:00Z");
@@ -103,7 +102,7 @@ export function exposureIndex(input: IndexInput & { subscriptions?: Subscription
   const sweepIndex = index(input);
   sweepIndex.inventory.subscriptions = input.subscriptions ?? [];
   sweepIndex.scopeTree = new ScopeTree(input.subscriptions ?? []);
-  const collector = new ExposureCollector(sweepIndex.roleDefinitionByGuid, { isIdentity: (key) => sweepIndex.identityById.has(key) });
+  const collector = exposureCollectorFor(sweepIndex);
   for (const [item, principal] of assignments) collector.add(item, principal);
   sweepIndex.inventory.exposure = collector;
   return sweepIndex;
