@@ -1,4 +1,6 @@
 import { parseEstate, type Estate } from "../../local/emulator/estate.js";
+import { actionIdOf } from "../../shared/cleanup/plan.js";
+import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { SUB, TENANT, guid, identityResource } from "./estate.js";
 
 const rg = (name: string): string => `/subscriptions/${SUB}/resourceGroups/${name}`;
@@ -145,4 +147,26 @@ export function cleanupEvents(): unknown[] {
     systemEvent("cleanup-event-1", IDS.vm, "Microsoft.Compute/virtualMachines/write"),
     systemEvent("cleanup-event-2", IDS.outside, "Microsoft.Authorization/roleAssignments/write"),
   ];
+}
+
+/** The cleanup estate's VM losing the identity attached outside a pipeline (IDS.extra). */
+export function detachExtraAction(fingerprint: string): PlannedAction {
+  return {
+    actionId: actionIdOf("detach-identity", IDS.vm, IDS.extra),
+    kind: "detach-identity",
+    targetId: IDS.vm,
+    identityId: IDS.extra,
+    finding: { ruleId: "attachment-outside-pipeline", severity: "high", subjectId: IDS.vm, relatedId: IDS.extra, fingerprint, title: "attach", evidence: {} },
+  };
+}
+
+/** The grant made outside a pipeline (IDS.outside): its principal exists, so restore can recreate it. */
+export function deleteOutsideGrantAction(fingerprint: string): PlannedAction {
+  return {
+    actionId: actionIdOf("delete-role-assignment", IDS.outside),
+    kind: "delete-role-assignment",
+    targetId: IDS.outside,
+    principalId: P.extra,
+    finding: { ruleId: "role-assignment-outside-pipeline", severity: "high", subjectId: IDS.outside, fingerprint, title: "grant", evidence: { principalId: P.extra } },
+  };
 }

@@ -11,7 +11,7 @@ import { TABLES } from "../../shared/composition.js";
 import { parseEstate, type Estate } from "../../local/emulator/estate.js";
 import type { TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, P, PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
+import { IDS, P, PROTECTED, cleanupEstate, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 const targets = azuriteTargets();
 
@@ -29,15 +29,7 @@ function deleteOrphan(targetId: string = IDS.orphan, principalId: string = P.gon
   };
 }
 
-function detachExtra(): PlannedAction {
-  return {
-    actionId: actionIdOf("detach-identity", IDS.vm, IDS.extra),
-    kind: "detach-identity",
-    targetId: IDS.vm,
-    identityId: IDS.extra,
-    finding: { ruleId: "attachment-outside-pipeline", severity: "high", subjectId: IDS.vm, relatedId: IDS.extra, fingerprint: "fp-detach", title: "attach", evidence: {} },
-  };
-}
+const detachExtra = (): PlannedAction => detachExtraAction("fp-detach");
 
 function withFaults(estate: Estate, faults: unknown[]): Estate {
   return parseEstate({ ...estate, emulator: { ...estate.emulator, faults } }, "faulty estate");

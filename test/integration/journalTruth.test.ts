@@ -1,7 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { executeAction } from "../../shared/cleanup/pipeline.js";
-import { actionIdOf } from "../../shared/cleanup/plan.js";
 import { restore } from "../../shared/cleanup/restore.js";
 import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TABLES } from "../../shared/composition.js";
@@ -9,7 +8,7 @@ import { TableJournal } from "../../shared/state/journalTable.js";
 import { parseEstate } from "../../local/emulator/estate.js";
 import type { TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, P, PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
+import { IDS, P, PROTECTED, cleanupEstate, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
  * RULES.md "Truth of the journal": when a change's answer is lost (reset, 5xx) and the SDK's retry
@@ -18,22 +17,8 @@ import { IDS, P, PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
  */
 const targets = azuriteTargets();
 
-// The grant made outside a pipeline: its principal exists, so restore can recreate it.
-const deleteGrant: PlannedAction = {
-  actionId: actionIdOf("delete-role-assignment", IDS.outside),
-  kind: "delete-role-assignment",
-  targetId: IDS.outside,
-  principalId: P.extra,
-  finding: { ruleId: "role-assignment-outside-pipeline", severity: "high", subjectId: IDS.outside, fingerprint: "fp-truth-delete", title: "grant", evidence: { principalId: P.extra } },
-};
-
-const detachExtra: PlannedAction = {
-  actionId: actionIdOf("detach-identity", IDS.vm, IDS.extra),
-  kind: "detach-identity",
-  targetId: IDS.vm,
-  identityId: IDS.extra,
-  finding: { ruleId: "attachment-outside-pipeline", severity: "high", subjectId: IDS.vm, relatedId: IDS.extra, fingerprint: "fp-truth-detach", title: "attach", evidence: {} },
-};
+const deleteGrant = deleteOutsideGrantAction("fp-truth-delete");
+const detachExtra = detachExtraAction("fp-truth-detach");
 
 async function run(faults: unknown[], action: PlannedAction, runId: string) {
   const base = cleanupEstate();

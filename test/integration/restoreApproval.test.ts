@@ -1,14 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { executeAction } from "../../shared/cleanup/pipeline.js";
-import { actionIdOf } from "../../shared/cleanup/plan.js";
 import { restore } from "../../shared/cleanup/restore.js";
-import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { eventDependencies, journalTable } from "../../shared/composition.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
 import { seedEventStores } from "../../local/seed.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
+import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
  * RULES.md "Restore is never enforced against": the events of a restore's own writes (the re-attached
@@ -17,20 +15,8 @@ import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/clea
  */
 const targets = azuriteTargets();
 
-const detachExtra: PlannedAction = {
-  actionId: actionIdOf("detach-identity", IDS.vm, IDS.extra),
-  kind: "detach-identity",
-  targetId: IDS.vm,
-  identityId: IDS.extra,
-  finding: { ruleId: "attachment-outside-pipeline", severity: "high", subjectId: IDS.vm, relatedId: IDS.extra, fingerprint: "fp-r-detach", title: "attach", evidence: {} },
-};
-const deleteGrant: PlannedAction = {
-  actionId: actionIdOf("delete-role-assignment", IDS.outside),
-  kind: "delete-role-assignment",
-  targetId: IDS.outside,
-  principalId: P.extra,
-  finding: { ruleId: "role-assignment-outside-pipeline", severity: "high", subjectId: IDS.outside, fingerprint: "fp-r-grant", title: "grant", evidence: { principalId: P.extra } },
-};
+const detachExtra = detachExtraAction("fp-r-detach");
+const deleteGrant = deleteOutsideGrantAction("fp-r-grant");
 
 describe("restore is never enforced against", () => {
   it("restore, then its own events replayed with the rules enforced: state unchanged, nothing reported", async () => {
