@@ -391,6 +391,11 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
     roleAssignments,
     federatedCredentials,
     signIns: [],
+    groups: [],
+    directoryRoleAssignments: [],
+    directoryRoleEligibilities: [],
+    appRoleAssignments: [],
+    roleEligibilityScheduleInstances: [],
     baseline: { attachments: baseline },
     emulator: { latencyMs: 0, faults: [], seed: options.seed },
   };

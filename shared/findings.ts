@@ -4,6 +4,7 @@ import { SEVERITIES, severityRank } from "./config/policy.js";
 import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
 import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
+import type { FixTarget } from "./rules/lib/fixes.js";
 
 /** A finding as the DESIGN.md "Findings" contract prints it. */
 export interface Finding {
@@ -34,6 +35,8 @@ export interface RunReport {
   summary: RunSummary;
   findings: Finding[];
   incomplete: Incomplete[];
+  /** Sweeps: the removals that clear the most findings, critical first (RULES.md "Fix first"). */
+  fixes?: Fix[];
   actions: ActionRecord[];
   /** Present when cleanup actions were considered: enforce, dry run, the journal, a tripped breaker. */
   cleanup?: CleanupSummary;
@@ -59,6 +62,7 @@ function globToRegExp(glob: string): RegExp {
 /** Applies policy overrides and suppressions and turns drafts into findings. */
 export class FindingCollector {
   private readonly findings: Finding[] = [];
+  private readonly fixTargets = new Map<Finding, FixTarget[]>();
   private suppressedCount = 0;
   private readonly suppressions: Array<{ ruleId: string; subject: RegExp }>;
 
@@ -87,6 +91,12 @@ export class FindingCollector {
       remediation: meta ? meta.remediation(draft) : { summary: "", cli: [] },
     };
     this.findings.push(finding);
+    if (draft.fixes && draft.fixes.length > 0) this.fixTargets.set(finding, draft.fixes);
+  }
+
+  /** RULES.md "Fix first": the removals that clear the reported findings, ranked. */
+  fixes(): Fix[] {
+    return rankFixes([...this.fixTargets].map(([finding, fixes]) => ({ fingerprint: finding.fingerprint, severity: finding.severity, fixes })));
   }
 
   get suppressed(): number {
@@ -113,4 +123,41 @@ export function summarize(findings: Finding[], counts: { identities: number; rol
   const bySeverity = Object.fromEntries(SEVERITIES.map((severity) => [severity, 0])) as Record<Severity, number>;
   for (const finding of findings) bySeverity[finding.severity] += 1;
   return { identities: counts.identities, roleAssignments: counts.roleAssignments, findings: findings.length, bySeverity, suppressed: counts.suppressed };
+}
+
+/** RULES.md "Fix first": a removal, with the findings it alone clears. */
+export interface Fix extends FixTarget {
+  clears: Record<Severity, number>;
+  /** Fingerprints of the findings it clears. */
+  findings: string[];
+}
+
+const EMPTY = (): Record<Severity, number> => ({ critical: 0, high: 0, medium: 0, low: 0 });
+
+/** Ranks the targets by the findings they alone clear: critical cleared first, then high, medium, low; ties by target id (stable output). */
+export function rankFixes(cleared: Array<{ fingerprint: string; severity: Severity; fixes: readonly FixTarget[] }>): Fix[] {
+  const byTarget = new Map<string, Fix>();
+  for (const finding of cleared) {
+    const seen = new Set<string>();
+    for (const target of finding.fixes) {
+      const key = `${target.kind}\u0000${target.target.toLowerCase()}`;
+      if (seen.has(key)) continue;
+      seen.add(key);
+      let fix = byTarget.get(key);
+      if (!fix) {
+        fix = { ...target, clears: EMPTY(), findings: [] };
+        byTarget.set(key, fix);
+      }
+      fix.clears[finding.severity] += 1;
+      fix.findings.push(finding.fingerprint);
+    }
+  }
+  return [...byTarget.values()].sort(
+    (a, b) =>
+      b.clears.critical - a.clears.critical ||
+      b.clears.high - a.clears.high ||
+      b.clears.medium - a.clears.medium ||
+      b.clears.low - a.clears.low ||
+      a.target.toLowerCase().localeCompare(b.target.toLowerCase()),
+  );
 }

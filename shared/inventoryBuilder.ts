@@ -1,7 +1,8 @@
 import type { Policy, Severity } from "./config/policy.js";
 import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription, Tags } from "./model.js";
 import { idKey, roleDefinitionGuid } from "./model.js";
-import { ExposureCollector, exposureOf, type ExposureEntry } from "./rules/lib/exposure.js";
+import { ExposureCollector, type ExposureEntry, type GradeReason, type IdentityExposure } from "./rules/lib/exposure.js";
+import { exposureOf } from "./rules/lib/holders.js";
 import { ScopeTree } from "./rules/lib/scopes.js";
 import type { PrincipalStatus } from "./rules/types.js";
 
@@ -16,11 +17,13 @@ export interface InventoryIdentity {
   principalId: string;
   tags: Tags;
   attachedTo: string[];
-  roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null }>;
+  roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null; condition?: string }>;
   federatedCredentials: Array<{ id: string; issuer: string; subject: string }>;
-  /** RULES.md "Exposure": critical or high, else null. */
+  /** RULES.md "Grade": critical or high, else null. */
   grade: Extract<Severity, "critical" | "high"> | null;
-  /** Who can act as the identity (graded identities only), after the exclusions of RULES.md "Exposure". */
+  /** What gives the grade: role assignments and eligibilities (direct or `viaGroup`), directory roles, Graph permissions. */
+  gradeReasons: GradeReason[];
+  /** Who can act as the identity (graded identities only), after the exclusions of RULES.md "Holders"; group members one by one with `viaGroup`. */
   exposure: ExposureEntry[];
 }
 
@@ -40,14 +43,15 @@ export class InventoryBuilder {
   private readonly attachments = new Map<string, AttachedResource[]>();
   readonly exposure: ExposureCollector;
 
-  constructor(identities: Identity[], roleDefinitions: RoleDefinition[]) {
+  constructor(identities: Identity[], roleDefinitions: RoleDefinition[], policy?: Policy) {
     this.identities = identities;
     const definitions = new Map<string, RoleDefinition>();
     for (const definition of roleDefinitions) {
       this.roleNames.set(definition.name.toLowerCase(), definition.roleName);
       definitions.set(definition.name.toLowerCase(), definition);
     }
-    this.exposure = new ExposureCollector(definitions);
+    const appIds = policy ? new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : []))) : undefined;
+    this.exposure = new ExposureCollector(definitions, appIds ? { appIds } : {});
     for (const identity of identities) {
       const entry: InventoryIdentity = {
         id: identity.id,
@@ -62,6 +66,7 @@ export class InventoryBuilder {
         roleAssignments: [],
         federatedCredentials: [],
         grade: null,
+        gradeReasons: [],
         exposure: [],
       };
       this.byId.set(idKey(identity.id), entry);
@@ -102,23 +107,26 @@ export class InventoryBuilder {
         scope: assignment.scope,
         roleDefinitionId: assignment.roleDefinitionId,
         roleName: this.roleNames.get(roleDefinitionGuid(assignment.roleDefinitionId)) ?? null,
+        ...(assignment.condition ? { condition: assignment.condition } : {}),
       });
     }
   }
 
-  /** The holders over graded identities before exclusions (to look up in the directory). */
+  /** The holders over graded identities (groups' members aside), to look up in the directory: names, and deleted ones left out. */
   exposureHolders(policy: Policy, subscriptions: Subscription[]): string[] {
     const holders = new Set<string>();
-    for (const entry of this.exposures(policy, subscriptions).values()) for (const right of entry.exposure) {
+    for (const entry of this.exposures(policy, subscriptions).values()) {
+      for (const holder of entry.holders) {
         // Only these types can be looked up (DESIGN.md "Principal types"); the rest stay unknown, never missing.
-        if (LOOKED_UP_TYPES.has(right.principalType.toLowerCase())) holders.add(right.principalId);
+        if (LOOKED_UP_TYPES.has(holder.principalType.toLowerCase())) holders.add(holder.principalId);
       }
+    }
     return [...holders];
   }
 
-  private exposures(policy: Policy, subscriptions: Subscription[]): Map<string, { grade: Severity; exposure: ExposureEntry[] }> {
+  private exposures(policy: Policy, subscriptions: Subscription[]): Map<string, IdentityExposure> {
     const tree = new ScopeTree(subscriptions);
-    const result = new Map<string, { grade: Severity; exposure: ExposureEntry[] }>();
+    const result = new Map<string, IdentityExposure>();
     for (const identity of this.identities) {
       const key = idKey(identity.id);
       const exposure = exposureOf(identity, this.exposure, this.attachments.get(key) ?? [], tree, policy);
@@ -133,6 +141,7 @@ export class InventoryBuilder {
         const entry = this.byId.get(key);
         if (!entry) continue;
         entry.grade = exposure.grade === "critical" ? "critical" : "high";
+        entry.gradeReasons = exposure.reasons;
         entry.exposure = exposure.exposure;
       }
     }

@@ -38,6 +38,61 @@ export interface RoleAssignment {
   principalType: string;
   /** ISO timestamp; absent when ARM did not report it. */
   createdOn?: string;
+  /** ABAC condition (e.g. a delegation condition on what may be granted), as ARM returns it. */
+  condition?: string;
+  conditionVersion?: string;
+}
+
+/** A PIM-eligible Azure role assignment (ARM `roleEligibilityScheduleInstances`; no Resource Graph table has them). */
+export interface RoleEligibility {
+  /** The schedule instance's id, as ARM spells it. */
+  id: string;
+  scope: string;
+  roleDefinitionId: string;
+  principalId: string;
+  principalType: string;
+  condition?: string;
+  /** `expandedProperties.principal.displayName`, when ARM gave it. */
+  principalDisplayName?: string;
+}
+
+/** An Entra directory role held by a principal, active or PIM-eligible (Graph `roleManagement/directory`). */
+export interface DirectoryRoleGrant {
+  id: string;
+  principalId: string;
+  /** `User`, `Group`, `ServicePrincipal` (from the expanded principal's `@odata.type`); empty when not known. */
+  principalType: string;
+  principalDisplayName?: string;
+  /** The role definition id: for built-in roles, the role's template id. */
+  roleDefinitionId: string;
+  /** `/` for the tenant, `/administrativeUnits/<id>` for an administrative unit. */
+  directoryScopeId: string;
+  eligible: boolean;
+}
+
+/** An application permission held on Microsoft Graph (an app role assignment on Graph's service principal). */
+export interface AppRoleGrant {
+  id: string;
+  principalId: string;
+  principalType: string;
+  principalDisplayName?: string;
+  appRoleId: string;
+  /** The object id of the API's service principal (Microsoft Graph's, here). */
+  resourceId: string;
+}
+
+/** One transitive member of a group, as Graph `transitiveMembers` lists it. */
+export interface GroupMember {
+  id: string;
+  /** `User`, `ServicePrincipal`, `Group`, `Device`, … (from `@odata.type`). */
+  type: string;
+  displayName?: string;
+}
+
+/** An AKS cluster and the OIDC issuer its workload identities' tokens come from. */
+export interface AksCluster {
+  id: string;
+  issuerUrl: string;
 }
 
 /**
@@ -91,7 +146,10 @@ export interface GradedIdentity {
   identityId: string;
   principalId: string;
   grade: "critical" | "high";
-  /** Scopes of the identity's assignments at its grade ("already as privileged" needs them). */
+  /**
+   * Scopes of what gives the identity its grade ("already as privileged" needs them): ARM scopes of Azure role
+   * assignments, `entra:<directoryScopeId>` of directory roles and Graph application permissions.
+   */
   gradeScopes: string[];
   /** Management groups above the identity's subscription, nearest first. */
   managementGroups: string[];
@@ -245,4 +303,18 @@ export const LOOKUP_TYPES = ["user", "group", "servicePrincipal", "device"] as c
 export function isLookupType(principalType: string): boolean {
   const type = principalType.toLowerCase();
   return LOOKUP_TYPES.some((candidate) => candidate.toLowerCase() === type);
+}
+
+const ODATA_TYPES: Record<string, string> = { user: "User", group: "Group", serviceprincipal: "ServicePrincipal", device: "Device", orgcontact: "OrgContact", application: "Application" };
+
+/** `User`, `Group`, `ServicePrincipal`, … (role assignments' principalType words) from Graph's `#microsoft.graph.user`, …; "" when unknown. */
+export function principalTypeOf(odataType: string | undefined): string {
+  const kind = (odataType ?? "").replace(/^#?microsoft\.graph\./i, "").toLowerCase();
+  return ODATA_TYPES[kind] ?? "";
+}
+
+/** How a principal is named wherever the directory answered: `displayName (type)`, else its id. */
+export function principalLabel(principal: { id: string; displayName?: string | undefined; type?: string | undefined }): string {
+  if (!principal.displayName) return principal.type ? `${principal.type} ${principal.id}` : principal.id;
+  return principal.type ? `${principal.displayName} (${principal.type})` : principal.displayName;
 }

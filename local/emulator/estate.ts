@@ -40,7 +40,54 @@ export const roleAssignmentSchema = z.looseObject({
     updatedOn: z.string().optional(),
     createdBy: z.string().nullish(),
     condition: z.string().nullish(),
+    conditionVersion: z.string().nullish(),
     description: z.string().nullish(),
+  }),
+});
+
+/** DESIGN.md "Estate additions (privilege, coverage, desired state)": Entra ID groups, directory roles, Graph app roles, PIM. */
+export const groupSchema = z.looseObject({
+  id: z.string().min(1),
+  displayName: z.string().optional(),
+  isAssignableToRole: z.boolean().optional(),
+  /** Object ids of users, service principals and groups (nested groups are expanded by transitiveMembers). */
+  members: z.array(z.string().min(1)).default([]),
+});
+
+export const directoryRoleGrantSchema = z.looseObject({
+  id: z.string().min(1),
+  principalId: z.string().min(1),
+  /** The role definition id: a built-in role's template id. */
+  roleDefinitionId: z.string().min(1),
+  directoryScopeId: z.string().default("/"),
+});
+
+export const appRoleAssignmentSchema = z.looseObject({
+  id: z.string().min(1),
+  principalId: z.string().min(1),
+  principalType: z.string().optional(),
+  principalDisplayName: z.string().optional(),
+  /** The object id of the API's service principal (Microsoft Graph's, for Graph permissions). */
+  resourceId: z.string().min(1),
+  appRoleId: z.string().min(1),
+  createdDateTime: z.string().optional(),
+});
+
+export const roleEligibilitySchema = z.looseObject({
+  id: armId.regex(/\/roleEligibilityScheduleInstances\/[^/]+$/i, "must end in /providers/Microsoft.Authorization/roleEligibilityScheduleInstances/<name>"),
+  name: z.string().optional(),
+  type: z.string().optional(),
+  properties: z.looseObject({
+    scope: z.string(),
+    roleDefinitionId: z.string().min(1),
+    principalId: z.string().min(1),
+    principalType: z.string().optional(),
+    memberType: z.string().optional(),
+    status: z.string().optional(),
+    condition: z.string().nullish(),
+    conditionVersion: z.string().nullish(),
+    startDateTime: z.string().nullish(),
+    endDateTime: z.string().nullish(),
   }),
 });
 
@@ -189,6 +236,11 @@ export const estateSchema = z.looseObject({
   federatedCredentials: z.array(federatedCredentialSchema).default([]),
   signIns: z.array(z.looseObject({ servicePrincipalId: z.string().min(1), lastSignIn: z.string().min(1) })).default([]),
   baseline: z.looseObject({ attachments: z.record(z.string(), z.array(z.string())).default({}) }).default({ attachments: {} }),
+  groups: z.array(groupSchema).default([]),
+  directoryRoleAssignments: z.array(directoryRoleGrantSchema).default([]),
+  directoryRoleEligibilities: z.array(directoryRoleGrantSchema).default([]),
+  appRoleAssignments: z.array(appRoleAssignmentSchema).default([]),
+  roleEligibilityScheduleInstances: z.array(roleEligibilitySchema).default([]),
   emulator: emulatorSettingsSchema.default({ latencyMs: 0, faults: [], seed: 1 }),
 });
 
@@ -198,6 +250,8 @@ export type EstateRoleAssignment = z.output<typeof roleAssignmentSchema>;
 export type EstateRoleDefinition = z.output<typeof roleDefinitionSchema>;
 export type EstateFederatedCredential = z.output<typeof federatedCredentialSchema>;
 export type DirectoryEntry = z.output<typeof directoryObjectSchema>;
+export type EstateGroup = z.output<typeof groupSchema>;
+export type EstateRoleEligibility = z.output<typeof roleEligibilitySchema>;
 export type Fault = z.output<typeof faultSchema>;
 export type EmulatorSettings = z.output<typeof emulatorSettingsSchema>;
 
@@ -205,6 +259,8 @@ export function parseEstate(raw: unknown, source: string): Estate {
   const estate = parseOrThrow(estateSchema, raw, source);
   checkUnique(estate.resources.map((resource) => resource.id), `${source}: resources`);
   checkUnique(estate.roleAssignments.map((assignment) => assignment.id), `${source}: roleAssignments`);
+  checkUnique(estate.groups.map((group) => group.id), `${source}: groups`);
+  checkUnique(estate.roleEligibilityScheduleInstances.map((instance) => instance.id), `${source}: roleEligibilityScheduleInstances`);
   return estate;
 }
 

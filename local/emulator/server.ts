@@ -11,7 +11,7 @@ import { ArmQuota, FaultInjector, ResourceGraphQuota, faultResponse } from "./fa
 import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
-import { handleGraph } from "./routes/graph.js";
+import { GraphRoute } from "./routes/graph.js";
 import { handleAppInsights } from "./routes/appInsights.js";
 import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
 
@@ -61,6 +61,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   const armQuota = ArmQuota.from(estate.emulator.armQuota);
   const resourceGraph = new ResourceGraphRoute(store);
   const arm = new ArmRoute(store);
+  // Each request inside a Graph $batch is answered, and can be throttled, on its own.
+  const graph = new GraphRoute(store, (path, method) => faults.check("graph", path, method));
   const { cert, key } = await loopbackCertificate();
   let base = "https://127.0.0.1";
 
@@ -69,7 +71,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
       case "resourceGraph":
         return resourceGraph.handle(request);
       case "graph":
-        return handleGraph(store, request);
+        return graph.handle(request);
       case "logAnalytics":
         return handleLogAnalytics(store, request);
       case "logsIngestion":

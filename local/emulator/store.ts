@@ -1,6 +1,7 @@
 import type {
   DirectoryEntry,
   Estate,
+  EstateGroup,
   EstateFederatedCredential,
   EstateResource,
   EstateRoleAssignment,
@@ -19,6 +20,8 @@ export class EstateStore {
   readonly roleDefinitions = new Map<string, EstateRoleDefinition>();
   readonly federatedCredentials = new Map<string, EstateFederatedCredential>();
   readonly directory = new Map<string, DirectoryEntry>();
+  /** Entra ID groups and their direct members (transitiveMembers expands nested groups). */
+  readonly groups = new Map<string, EstateGroup>();
   generation = 0;
   /** Per-resource ETag versions (ARM's optimistic concurrency for If-Match). */
   private readonly versions = new Map<string, number>();
@@ -34,6 +37,7 @@ export class EstateStore {
     for (const definition of estate.roleDefinitions) this.roleDefinitions.set(definition.name.toLowerCase(), definition);
     for (const credential of estate.federatedCredentials) this.federatedCredentials.set(credential.id.toLowerCase(), credential);
     for (const entry of estate.directory) this.directory.set(entry.id.toLowerCase(), entry);
+    for (const group of estate.groups) this.groups.set(group.id.toLowerCase(), group);
     for (const [kind, map] of this.collections()) for (const key of map.keys()) this.order.set(`${kind}|${key}`, this.order.size);
   }
 
@@ -81,6 +85,87 @@ export class EstateStore {
 
   get signIns(): Estate["signIns"] {
     return this.estate.signIns;
+  }
+
+  get directoryRoleAssignments(): Estate["directoryRoleAssignments"] {
+    return this.estate.directoryRoleAssignments;
+  }
+
+  get directoryRoleEligibilities(): Estate["directoryRoleEligibilities"] {
+    return this.estate.directoryRoleEligibilities;
+  }
+
+  get appRoleAssignments(): Estate["appRoleAssignments"] {
+    return this.estate.appRoleAssignments;
+  }
+
+  get roleEligibilityScheduleInstances(): Estate["roleEligibilityScheduleInstances"] {
+    return this.estate.roleEligibilityScheduleInstances;
+  }
+
+  /**
+   * A directory object as Graph returns it: from `directory`, or a group of `groups` that `directory` does not list
+   * (a group given with its members exists).
+   */
+  directoryObject(id: string): DirectoryEntry | undefined {
+    const key = id.toLowerCase();
+    const entry = this.directory.get(key);
+    if (entry) return entry;
+    const group = this.groups.get(key);
+    return group ? { id: group.id, "@odata.type": "#microsoft.graph.group", ...(group.displayName ? { displayName: group.displayName } : {}) } : undefined;
+  }
+
+  /**
+   * Every scope key (lower case) at or above `scope`: itself, its parent ids, the management groups of its
+   * subscription's chain (or above a management group), and `/`.
+   */
+  scopesAtOrAbove(scope: string): string[] {
+    const key = scope.toLowerCase().replace(/\/+$/, "") || "/";
+    const keys = new Set<string>([key]);
+    const groupScope = (name: string): string => `/providers/microsoft.management/managementgroups/${name.toLowerCase()}`;
+    const mg = /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)$/.exec(key)?.[1];
+    if (mg) {
+      for (const subscription of this.subscriptions) {
+        const chain = (subscription.managementGroupAncestorsChain ?? []).map((group) => group.name.toLowerCase());
+        const at = chain.indexOf(mg);
+        if (at >= 0) for (const above of chain.slice(at + 1)) keys.add(groupScope(above));
+      }
+    } else {
+      const parts = key.split("/");
+      for (let end = 3; end < parts.length; end += 2) keys.add(parts.slice(0, end).join("/"));
+      const subscription = /^\/subscriptions\/([^/]+)/.exec(key)?.[1];
+      const chain = this.subscriptions.find((candidate) => candidate.subscriptionId.toLowerCase() === subscription)?.managementGroupAncestorsChain ?? [];
+      for (const group of chain) keys.add(groupScope(group.name));
+    }
+    keys.add("/");
+    return [...keys];
+  }
+
+  /** The transitive members of a group (nested groups and their members, each once), in the order they are met. */
+  transitiveMembers(groupId: string): DirectoryEntry[] {
+    const seen = new Set<string>([groupId.toLowerCase()]);
+    const found: DirectoryEntry[] = [];
+    const visit = (id: string): void => {
+      for (const member of this.groups.get(id.toLowerCase())?.members ?? []) {
+        const key = member.toLowerCase();
+        if (seen.has(key)) continue;
+        seen.add(key);
+        const object = this.directoryObject(member);
+        // An id that resolves to nothing is a deleted object: Graph lists only what exists.
+        if (object) found.push(object);
+        if (this.groups.has(key)) visit(member);
+      }
+    };
+    visit(groupId);
+    return found;
+  }
+
+  /** The groups an object is a transitive member of. */
+  transitiveMemberOf(objectId: string): DirectoryEntry[] {
+    const wanted = objectId.toLowerCase();
+    return [...this.groups.values()]
+      .filter((group) => this.transitiveMembers(group.id).some((member) => member.id.toLowerCase() === wanted))
+      .flatMap((group) => this.directoryObject(group.id) ?? []);
   }
 
   touch(): void {

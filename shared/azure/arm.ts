@@ -22,6 +22,10 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
       principalType: assignment.principalType ?? "",
     };
     if (assignment.createdOn) read.createdOn = new Date(assignment.createdOn).toISOString();
+    if (assignment.condition) {
+      read.condition = assignment.condition;
+      if (assignment.conditionVersion) read.conditionVersion = assignment.conditionVersion;
+    }
     return read;
   } catch (error) {
     if (statusCodeOf(error) === 404) return undefined;
@@ -38,7 +42,14 @@ export async function listRoleAssignmentsFor(clients: AzureClients, subscription
   try {
     for await (const assignment of clients.authorization(subscriptionId).roleAssignments.listForSubscription({ filter: `principalId eq '${principalId}'` })) {
       if (!assignment.id || assignment.principalId?.toLowerCase() !== principalId.toLowerCase()) continue;
-      found.push({ id: assignment.id, scope: assignment.scope ?? "", roleDefinitionId: assignment.roleDefinitionId ?? "", principalId: assignment.principalId, principalType: assignment.principalType ?? "" });
+      found.push({
+        id: assignment.id,
+        scope: assignment.scope ?? "",
+        roleDefinitionId: assignment.roleDefinitionId ?? "",
+        principalId: assignment.principalId,
+        principalType: assignment.principalType ?? "",
+        ...(assignment.condition ? { condition: assignment.condition } : {}),
+      });
     }
   } catch (error) {
     throw toServiceCallFailed("arm", error);

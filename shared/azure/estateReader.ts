@@ -1,7 +1,8 @@
 import type { AzureClients } from "./clients.js";
-import { QUERIES, type QueryName } from "./queries.js";
+import { INHERITING_QUERIES, QUERIES, type QueryName } from "./queries.js";
 import { queryPages, type ResourceGraphRow } from "./resourceGraph.js";
 import type {
+  AksCluster,
   AttachedResource,
   Identity,
   RoleAssignment,
@@ -93,6 +94,7 @@ async function* rowsOf<T>(
       query: QUERIES[name],
       subscriptions: options.subscriptions,
       signal: options.signal,
+      ...(INHERITING_QUERIES.has(name) ? { authorizationScopeFilter: "AtScopeAboveAndBelow" as const } : {}),
     });
     for await (const page of pages) {
       options.onPage?.(name, page.length);
@@ -165,7 +167,19 @@ export function toRoleAssignment(row: ResourceGraphRow): RoleAssignment | undefi
     principalType: str(row["principalType"]),
   };
   if (createdOn) assignment.createdOn = createdOn;
+  const condition = str(row["condition"]);
+  if (condition) {
+    assignment.condition = condition;
+    const conditionVersion = str(row["conditionVersion"]);
+    if (conditionVersion) assignment.conditionVersion = conditionVersion;
+  }
   return assignment;
+}
+
+export function toAksCluster(row: ResourceGraphRow): AksCluster | undefined {
+  const id = str(row["id"]);
+  const issuerUrl = str(row["issuerUrl"]);
+  return id && issuerUrl ? { id, issuerUrl } : undefined;
 }
 
 export function toRoleDefinition(row: ResourceGraphRow): RoleDefinition | undefined {
@@ -198,6 +212,9 @@ export const readRoleDefinitions = (clients: AzureClients, options: ReadOptions 
   collect(rowsOf(clients, "roleDefinitions", toRoleDefinition, options));
 export const readSubscriptions = (clients: AzureClients, options: ReadOptions = {}): Promise<Subscription[]> =>
   collect(rowsOf(clients, "subscriptions", toSubscription, options));
+/** AKS clusters with an OIDC issuer, over every subscription the caller can read (a credential may trust a cluster outside the sweep's scope). */
+export const readAksClusters = (clients: AzureClients, options: Pick<ReadOptions, "signal"> = {}): Promise<AksCluster[]> =>
+  collect(rowsOf(clients, "aksClusters", toAksCluster, options));
 /** Role assignments can number in the millions: streamed page by page. */
 export const streamRoleAssignments = (clients: AzureClients, options: ReadOptions = {}): AsyncGenerator<RoleAssignment[]> =>
   rowsOf(clients, "roleAssignments", toRoleAssignment, options);

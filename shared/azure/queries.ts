@@ -26,7 +26,8 @@ authorizationresources
 | where type =~ 'microsoft.authorization/roleassignments'
 | project id, scope = tostring(properties.scope), roleDefinitionId = tostring(properties.roleDefinitionId),
     principalId = tostring(properties.principalId), principalType = tostring(properties.principalType),
-    createdOn = tostring(properties.createdOn)
+    createdOn = tostring(properties.createdOn), condition = tostring(properties.condition),
+    conditionVersion = tostring(properties.conditionVersion)
 | order by id asc`,
 
   roleDefinitions: `// uami-guard:role-definitions
@@ -44,6 +45,14 @@ resourcecontainers
 | project id, subscriptionId, name, managementGroupAncestorsChain = properties.managementGroupAncestorsChain
 | order by id asc`,
 
+  // AKS clusters and their OIDC issuer (federation.subjects.aksIssuers defaults to the estate's own clusters):
+  // Learn "Create an OpenID Connect provider on AKS", `properties.oidcIssuerProfile.issuerURL`.
+  aksClusters: `// uami-guard:aks-clusters
+resources
+| where type =~ 'microsoft.containerservice/managedclusters'
+| project id, issuerUrl = tostring(properties.oidcIssuerProfile.issuerURL)
+| order by id asc`,
+
   // One row: how many role assignments there are (the base of cleanup.maxDeletePercent for event runs).
   roleAssignmentCount: `// uami-guard:role-assignment-count
 authorizationresources
@@ -52,3 +61,10 @@ authorizationresources
 } as const;
 
 export type QueryName = keyof typeof QUERIES;
+
+/**
+ * Queries of `authorizationresources` are sent with `authorizationScopeFilter: AtScopeAboveAndBelow`: narrowed to
+ * subscriptions, the default (AtScopeAndBelow) returns nothing assigned or defined at the management groups above them
+ * or at the root (Learn "Resource Graph query language", AuthorizationScopeFilter; REST `QueryRequestOptions`).
+ */
+export const INHERITING_QUERIES: ReadonlySet<QueryName> = new Set<QueryName>(["roleAssignments", "roleDefinitions"]);

@@ -81,6 +81,8 @@ export class QuotaPacer {
 export interface ResourceGraphQuery {
   query: string;
   subscriptions?: string[];
+  /** Which authorization resources a subscription-scoped query sees (REST `QueryRequestOptions.authorizationScopeFilter`). */
+  authorizationScopeFilter?: "AtScopeAndBelow" | "AtScopeAndAbove" | "AtScopeAboveAndBelow" | "AtScopeExact";
   pageSize?: number;
   signal?: AbortSignal;
 }
@@ -107,7 +109,12 @@ export async function* queryPages(
         {
           query: request.query,
           ...(subscriptions ? { subscriptions } : {}),
-          options: { top: request.pageSize ?? RESOURCE_GRAPH_PAGE_SIZE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
+          options: {
+            top: request.pageSize ?? RESOURCE_GRAPH_PAGE_SIZE,
+            resultFormat: "objectArray",
+            ...(skipToken ? { skipToken } : {}),
+            ...(request.authorizationScopeFilter ? { authorizationScopeFilter: request.authorizationScopeFilter } : {}),
+          },
         },
         {
           abortSignal: request.signal,

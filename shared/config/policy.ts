@@ -55,6 +55,23 @@ const trustedIssuerSchema = z
   .string()
   .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
 
+const nonBlank = z.string().trim().min(1);
+
+/**
+ * Allow-lists per platform. `entraTenants` absent: the estate's own tenant; `aksIssuers` adds to the estate's own
+ * clusters' issuers. The others default to nothing: every credential of that platform is reported until its
+ * organisation is listed.
+ */
+const subjectsSchema = z.strictObject({
+  githubOwners: z.array(nonBlank).default([]),
+  entraTenants: z.array(guid).optional(),
+  azureDevOpsOrganizations: z.array(nonBlank).default([]),
+  aksIssuers: z.array(z.string().regex(/^https:\/\/\S+$/i, "must be an https:// issuer URL")).default([]),
+  gitlabGroups: z.array(nonBlank).default([]),
+  terraformOrganizations: z.array(nonBlank).default([]),
+});
+const defaultSubjects = (): z.output<typeof subjectsSchema> => ({ githubOwners: [], azureDevOpsOrganizations: [], aksIssuers: [], gitlabGroups: [], terraformOrganizations: [] });
+
 export const policySchema = z.strictObject({
   requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
   approvedPipelines: z.array(approvedPipelineSchema).default([]),
@@ -116,8 +133,12 @@ export const policySchema = z.strictObject({
     })
     .default({ minSeverity: "medium", renotifyAfterHours: 168 }),
   federation: z
-    .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
-    .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] }),
+    .strictObject({
+      trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]),
+      /** RULES.md "Federation": whose workloads a trusted issuer's credential may name (federated-credential-untrusted-subject). */
+      subjects: subjectsSchema.default(defaultSubjects),
+    })
+    .default(() => ({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS], subjects: defaultSubjects() })),
 });
 
 export type Policy = z.output<typeof policySchema>;

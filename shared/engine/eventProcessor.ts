@@ -11,8 +11,8 @@ import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDe
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
 import { eventRules } from "../rules/index.js";
 import { approvalOf } from "../rules/lib/approval.js";
-import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
-import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
+import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
+import { identityRightsOf } from "../rules/identity-assign-right-granted.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
@@ -241,7 +241,7 @@ function readBackMatches(readId: string, event: ResourceEvent, incomplete: Incom
 async function gatherExposureFacts(facts: EventFacts, assignment: RoleAssignment, deps: EventDependencies, incomplete: Incomplete[]): Promise<void> {
   if (!deps.graded || !isRuleEnabled(deps.policy, "identity-assign-right-granted")) return;
   const definitions = facts.roleDefinitions ?? new Map<string, RoleDefinition>();
-  if (rightsGiven(rightsOfPermissions(rolePermissions(roleDefinitionGuid(assignment.roleDefinitionId), definitions))).length === 0) return;
+  if (identityRightsOf(assignment, definitions).length === 0) return;
   const graded = (await deps.graded.list()).filter((identity) => identityScopeTree(identity.identityId, identity.managementGroups).contains(assignment.scope, identity.identityId));
   facts.gradedIdentities = graded;
   if (graded.length === 0) return;

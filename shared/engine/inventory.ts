@@ -12,6 +12,8 @@ import {
 import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import { InventoryBuilder, type Inventory } from "../inventoryBuilder.js";
 import { ServiceCallFailed } from "../errors.js";
+import type { Incomplete } from "../model.js";
+import { completePrivilege, eligibilityScopes, groupExpanderFor, readEligibilities, readEntra } from "./privilegeReads.js";
 
 /**
  * The access-review inventory: read everything through Resource Graph and each identity's federated
@@ -20,8 +22,10 @@ import { ServiceCallFailed } from "../errors.js";
  * fails the inventory. Exposure holders are looked up in Microsoft Graph so a deleted one is left out as
  * the sweep leaves it out; a failed lookup leaves them in (unknown, not deleted).
  */
-export async function collectInventory(clients: AzureClients, options: ReadOptions & { policy?: Policy } = {}): Promise<Inventory> {
+export async function collectInventory(clients: AzureClients, options: ReadOptions & { policy?: Policy; now?: Date } = {}): Promise<Inventory> {
   const policy = options.policy ?? defaultPolicy();
+  const gaps: Incomplete[] = [];
+  const entraRead = readEntra(clients, gaps);
   const identitiesRead = readIdentities(clients, options);
   const [identities, roleDefinitions, attachments, subscriptions, listing] = await Promise.all([
     identitiesRead,
@@ -34,10 +38,15 @@ export async function collectInventory(clients: AzureClients, options: ReadOptio
   if (failure) {
     throw new ServiceCallFailed("arm", undefined, `arm: federated credentials of ${listing.failed.length} identities could not be listed (first: ${failure.identityId}: ${failure.reason})`);
   }
-  const builder = new InventoryBuilder(identities, roleDefinitions);
+  const eligibilitiesRead = readEligibilities(clients, eligibilityScopes(subscriptions, options.subscriptions), options.now ?? new Date(), gaps);
+  const builder = new InventoryBuilder(identities, roleDefinitions, policy);
   builder.addAttachments(attachments);
   builder.addFederatedCredentials(listing.credentials);
   for await (const page of streamRoleAssignments(clients, options)) builder.addRoleAssignments(page);
+  const [entra, eligibilities] = await Promise.all([entraRead, eligibilitiesRead]);
+  await completePrivilege(builder.exposure, groupExpanderFor(clients, () => builder.exposure, options.signal), { entra, eligibilities }, gaps);
+  const [gap] = gaps;
+  if (gap) throw new ServiceCallFailed(gap.check === "role-eligibility" ? "arm" : "graph", undefined, `${gap.check}: ${gap.reason}`);
   const holders = builder.exposureHolders(policy, subscriptions);
   for (let at = 0; at < holders.length; at += GET_BY_IDS_LIMIT) {
     const batch = holders.slice(at, at + GET_BY_IDS_LIMIT);

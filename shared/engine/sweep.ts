@@ -2,6 +2,7 @@ import { randomUUID } from "node:crypto";
 import type { AzureClients } from "../azure/clients.js";
 import { getDirectoryObjectsByIds, GET_BY_IDS_LIMIT } from "../azure/directory.js";
 import {
+  readAksClusters,
   readAttachments,
   readIdentities,
   readRoleDefinitions,
@@ -16,12 +17,16 @@ import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
-import { subscriptionOf } from "../model.js";
+import type { AttachedResource, Identity, Incomplete, RoleDefinition, SubscriptionEventDelivery } from "../model.js";
+import { roleDefinitionGuid, subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
+import { completePrivilege, eligibilityScopes, groupExpanderFor, PRIVILEGE_CHECKS, readEligibilities, readEntra } from "./privilegeReads.js";
+import type { ExposureCollector } from "../rules/lib/exposure.js";
+import { builtInFallbackGuids } from "../rules/lib/roles.js";
+import { isAksIssuer } from "../rules/lib/subjects.js";
 
 export interface SweepOptions extends ReadOptions {
   now?: Date;
@@ -44,9 +49,14 @@ const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 export const CHECK_AFFECTS: Record<string, string[]> = {
   "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
   "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity"],
+  "federated-credentials": ["unattached-identity", "federated-credential-untrusted-subject"],
   "event-coverage": ["event-coverage-missing"],
+  "aks-clusters": ["federated-credential-untrusted-subject"],
+  ...Object.fromEntries(Object.entries(PRIVILEGE_CHECKS).map(([check, rules]) => [check, [...rules]])),
 };
+
+/** The rules that need grades and holders (RULES.md "Privilege and exposure"): without one of them, none of it is read. */
+const PRIVILEGE_RULES = ["privileged-identity-exposed", "identity-privileged-in-entra", "identity-privilege-via-group", "federated-credential-untrusted-subject"];
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
@@ -74,6 +84,9 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   // inventory rules, the only ones that read it.
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
+  const privilegeWanted = PRIVILEGE_RULES.some((id) => isRuleEnabled(policy, id)) || options.collectExposure === true;
+  // Three tenant-wide Graph listings, beside everything else (RULES.md "Grade": directory roles, Graph permissions).
+  const entraRead = privilegeWanted ? readEntra(clients, incomplete) : undefined;
   const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
@@ -108,10 +121,15 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
-  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
-  const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
+  // Exposure keeps only the assignments that give a right or a grade, indexed while they stream (RULES.md "Exposure");
+  // the groups among their holders are expanded 20 a $batch as they appear.
+  let exposure: ExposureCollector | undefined;
+  const expander = groupExpanderFor(clients, () => exposure, options.signal);
+  if (privilegeWanted) exposure = exposureCollectorFor(index, policy, (groupId) => void expander.submit(groupId));
   if (exposure) inventory.exposure = exposure;
+  const eligibilitiesRead = exposure ? readEligibilities(clients, eligibilityScopes(subscriptions, options.subscriptions), now, incomplete) : undefined;
   options.onInventory?.(identities, attachments);
+  const definitions = new DefinitionCheck(index.roleDefinitionByGuid);
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
@@ -130,6 +148,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   for await (const page of streamRoleAssignments(clients, options)) {
     for (const assignment of page) {
       roleAssignments += 1;
+      definitions.check(assignment.roleDefinitionId);
       const principal = assignment.principalId.toLowerCase();
       if (principal === selfObjectId) selfRoleAssignments.push(assignment.id);
       // Only identities' own assignments are counted: that is all the inventory rules ask about.
@@ -147,6 +166,12 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   await resolver.flush();
   incomplete.push(...resolver.incomplete());
   options.onSelfRoleAssignments?.(selfRoleAssignments);
+  const missingDefinitions = definitions.incomplete();
+  if (missingDefinitions) incomplete.push(missingDefinitions);
+  if (exposure) {
+    const [entra, eligibilities] = await Promise.all([entraRead, eligibilitiesRead]);
+    await completePrivilege(exposure, expander, { ...(entra ? { entra } : {}), ...(eligibilities ? { eligibilities } : {}) }, incomplete);
+  }
 
   const listing = await credentialsListed;
   inventory.federatedCredentials = listing.credentials;
@@ -161,6 +186,15 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     });
   }
 
+  if (isRuleEnabled(policy, "federated-credential-untrusted-subject") && listing.credentials.some((credential) => isAksIssuer(credential.issuer))) {
+    // Only a credential that trusts an AKS issuer needs the estate's clusters (federation.subjects.aksIssuers defaults to them).
+    try {
+      inventory.aksClusters = await readAksClusters(clients, options.signal ? { signal: options.signal } : {});
+    } catch (error) {
+      incomplete.push({ check: "aks-clusters", reason: `AKS clusters could not be read: ${errorMessage(error)}`, affected: 1 });
+    }
+  }
+
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
   options.onIndex?.(index);
 
@@ -173,8 +207,41 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     summary: summarize(findings, { identities: identities.length, roleAssignments, suppressed: collector.suppressed }),
     findings,
     incomplete,
+    fixes: collector.fixes(),
     actions: [],
   };
+}
+
+/**
+ * RULES.md "Inherited scopes and missing definitions": an assignment whose role definition the snapshot lacks (and
+ * that is no built-in role the rules know) is never "no rights": it is counted and reported incomplete.
+ */
+class DefinitionCheck {
+  private readonly known = new Map<string, boolean>();
+  private missing = 0;
+  private readonly examples: string[] = [];
+
+  constructor(private readonly definitions: Map<string, RoleDefinition>) {}
+
+  check(roleDefinitionId: string): void {
+    const guid = roleDefinitionGuid(roleDefinitionId);
+    let known = this.known.get(guid);
+    if (known === undefined) {
+      known = this.definitions.has(guid) || builtInFallbackGuids.has(guid);
+      this.known.set(guid, known);
+      if (!known && this.examples.length < 3) this.examples.push(roleDefinitionId);
+    }
+    if (!known) this.missing += 1;
+  }
+
+  incomplete(): Incomplete | undefined {
+    if (this.missing === 0) return undefined;
+    return {
+      check: "role-definitions",
+      reason: `${this.missing} role assignment(s) name a role definition the snapshot lacks (deleted, or defined at a scope not read), e.g. ${this.examples.join(", ")}: their rights are unknown, not none`,
+      affected: this.missing,
+    };
+  }
 }
 
 /**

@@ -3,7 +3,7 @@ import type { Finding, RunReport } from "../findings.js";
 import type { InventoryIdentity } from "../inventoryBuilder.js";
 import type { FindingRecord } from "../engine/findingLifecycle.js";
 import type { Incomplete } from "../model.js";
-import type { ExposureEntry } from "../rules/lib/exposure.js";
+import type { ExposureEntry, GradeReason } from "../rules/lib/exposure.js";
 import { idKey } from "../model.js";
 
 /**
@@ -20,7 +20,7 @@ export type { ExposureEntry };
  * An inventory identity. Grade and exposure are optional here so that an inventory read without the
  * exposure analysis (an older `inventory --output json`) still makes a report, one that says so.
  */
-export type InventoryIdentityInput = Omit<InventoryIdentity, "grade" | "exposure"> & { grade?: Grade | null; exposure?: ExposureEntry[] };
+export type InventoryIdentityInput = Omit<InventoryIdentity, "grade" | "exposure" | "gradeReasons"> & { grade?: Grade | null; gradeReasons?: GradeReason[]; exposure?: ExposureEntry[] };
 
 /** An inventory identity as the report shows it. */
 export interface ReportIdentity extends Omit<InventoryIdentityInput, "grade" | "exposure"> {

@@ -1,10 +1,12 @@
 import type { EventRule, FindingDraft } from "./types.js";
 import type { GradedIdentity, RoleAssignment, RoleDefinition } from "../model.js";
-import { roleDefinitionGuid, scopeLevel } from "../model.js";
+import { principalLabel, principalTypeOf } from "../model.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { callerLabel, grantEvidence } from "./lib/approval.js";
-import { rightsOfPermissions, rightsGiven } from "./lib/exposure.js";
-import { atLeast, privilegedSeverity, privilegeOf, roleLabel, rolePermissions } from "./lib/roles.js";
+import { privilegeContains } from "./lib/exposure.js";
+import { atLeast, roleLabel } from "./lib/roles.js";
+import { assignmentSeverity, roleCatalogOf } from "./lib/roleFacts.js";
+import { ASSIGN_BIT, FEDERATE_BIT } from "./lib/runCode.js";
 import { identityScopeTree, type ScopeTree } from "./lib/scopes.js";
 import type { Policy } from "../config/policy.js";
 
@@ -31,9 +33,22 @@ function excluded(
   if (approved) return true;
   return (facts.others ?? []).some((held) => {
     if (held.id.toLowerCase() === assignment.id.toLowerCase()) return false;
-    const grade = privilegedSeverity(privilegeOf(held, facts.definitions), scopeLevel(held.scope));
-    return grade !== undefined && atLeast(grade, identity.grade) && identity.gradeScopes.every((scope) => tree.contains(held.scope, scope));
+    const grade = assignmentSeverity(held, facts.definitions);
+    return grade !== undefined && atLeast(grade, identity.grade) && identity.gradeScopes.length > 0 && identity.gradeScopes.every((scope) => privilegeContains(tree, held.scope, scope));
   });
+}
+
+/**
+ * The identity-level rights (RULES.md "Rights") a role assignment gives over an identity in its scope: assign and
+ * federate by its own actions, grant when it can write role assignments that give either (after its condition).
+ */
+export function identityRightsOf(assignment: Pick<RoleAssignment, "roleDefinitionId" | "condition">, definitions: Map<string, RoleDefinition>): Array<"assign" | "federate" | "grant"> {
+  const role = roleCatalogOf(definitions).ofAssignment(assignment);
+  return [
+    ...(role.direct & ASSIGN_BIT ? (["assign"] as const) : []),
+    ...(role.direct & FEDERATE_BIT ? (["federate"] as const) : []),
+    ...(role.grant & (ASSIGN_BIT | FEDERATE_BIT) ? (["grant"] as const) : []),
+  ];
 }
 
 /** A non-approved grant that lets someone assign or federate a critical/high identity (the event side of privileged-identity-exposed). */
@@ -46,7 +61,7 @@ export const rule: EventRule = {
     severity: "critical",
     category: "privilege",
     description:
-      "A Microsoft.Authorization/roleAssignments/write by a caller that is not an approved pipeline, where the assignment read back from ARM gives its principal userAssignedIdentities/assign/action or federatedIdentityCredentials/write at the scope of a user-assigned identity of grade critical or high (as of the last sweep) or above, unless the assignee is excluded as for privileged-identity-exposed. Critical when the identity's grade is critical, else high.",
+      "A Microsoft.Authorization/roleAssignments/write by a caller that is not an approved pipeline, where the assignment read back from ARM gives its principal userAssignedIdentities/assign/action or federatedIdentityCredentials/write, or roleAssignments/write whose delegation condition (if any) lets it grant either, at the scope of a user-assigned identity of grade critical or high (as of the last sweep: Azure roles direct, through groups and PIM-eligible, Entra directory roles, Microsoft Graph permissions) or above, unless the assignee is excluded as for privileged-identity-exposed. Critical when the identity's grade is critical, else high.",
     risk: "Whoever can assign the identity to a resource they control, or add a federated credential to it, gets all its permissions: a grant like this opens the way to a subscription-wide identity's token.",
     remediation: (finding) => ({
       summary: "Confirm with the caller; if it was not approved, delete the assignment. Grant Managed Identity Operator only on the identities a deployment needs, through the pipeline.",
@@ -57,12 +72,14 @@ export const rule: EventRule = {
     const assignment = facts.roleAssignment;
     if (facts.approval.approved || !assignment || !facts.gradedIdentities) return [];
     const definitions = facts.roleDefinitions ?? new Map<string, RoleDefinition>();
-    const rights = rightsGiven(rightsOfPermissions(rolePermissions(roleDefinitionGuid(assignment.roleDefinitionId), definitions)));
+    const rights = identityRightsOf(assignment, definitions);
     if (rights.length === 0) return [];
     const principal = facts.principal ?? { state: "unknown" as const };
     const appId = principal.state === "found" ? principal.object.appId : undefined;
     const role = roleLabel(assignment, definitions);
     const who = callerLabel(facts.event.caller);
+    const displayName = principal.state === "found" ? principal.object.displayName : undefined;
+    const assignee = principalLabel({ id: assignment.principalId, displayName, type: assignment.principalType || (principal.state === "found" ? principalTypeOf(principal.object.odataType) : "") });
     const findings: FindingDraft[] = [];
     for (const identity of facts.gradedIdentities) {
       const tree = identityScopeTree(identity.identityId, identity.managementGroups);
@@ -75,9 +92,9 @@ export const rule: EventRule = {
         severity: identity.grade === "critical" ? "critical" : "high",
         subjectId: assignment.id,
         relatedId: identity.identityId,
-        title: `${who} let ${assignment.principalId} ${rights.join(" and ")} ${identity.grade} identity ${name}`,
-        message: `${who} granted ${role} at ${assignment.scope} to ${assignment.principalType || "principal"} ${assignment.principalId}, who can now ${rights.join(" and ")} ${name} (grade ${identity.grade}) and act as it (${facts.approval.reason}).`,
-        evidence: { ...grantEvidence(facts.event, facts.approval, assignment, role), rights, identityId: identity.identityId, grade: identity.grade },
+        title: `${who} let ${assignee} ${rights.join(" and ")} ${identity.grade} identity ${name}`,
+        message: `${who} granted ${role} at ${assignment.scope} to ${assignee}, who can now ${rights.join(" and ")} ${name} (grade ${identity.grade}) and act as it (${facts.approval.reason}).`,
+        evidence: { ...grantEvidence(facts.event, facts.approval, assignment, role, displayName), rights, identityId: identity.identityId, grade: identity.grade },
       });
     }
     return findings;

@@ -9,6 +9,9 @@ import { rule as roleAssignmentOutsidePipeline } from "./role-assignment-outside
 import { rule as crossEnvironmentAttachment } from "./cross-environment-attachment.js";
 import { rule as federatedCredentialRiskySubject } from "./federated-credential-risky-subject.js";
 import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
+import { rule as federatedCredentialUntrustedSubject } from "./federated-credential-untrusted-subject.js";
+import { rule as identityPrivilegeViaGroup } from "./identity-privilege-via-group.js";
+import { rule as identityPrivilegedInEntra } from "./identity-privileged-in-entra.js";
 import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
 import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
@@ -28,7 +31,10 @@ export const sweepRules: readonly SweepRule[] = [
   eventCoverageMissing,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,
+  federatedCredentialUntrustedSubject,
   identityNameInvalid,
+  identityPrivilegeViaGroup,
+  identityPrivilegedInEntra,
   namingConvention,
   orphanedRoleAssignment,
   privilegedIdentityExposed,

@@ -1,15 +1,21 @@
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { listAssignmentsOf, sh } from "./lib/commands.js";
-import { exposureOf, type ExposureEntry } from "./lib/exposure.js";
-import { idKey } from "../model.js";
+import { exposureOf } from "./lib/holders.js";
+import type { Right, RightEvidence } from "./lib/exposure.js";
+import { idKey, principalLabel } from "../model.js";
+import type { FixTarget } from "./lib/fixes.js";
 
-const RIGHT_WORDS: Record<ExposureEntry["right"], string> = {
+const RIGHT_WORDS: Record<Right, string> = {
   assign: "assign it to a resource they control",
   federate: "add a federated credential to it",
   "run-code": "run code where it is attached",
+  grant: "grant themselves a role that does either",
 };
 
-/** Someone other than the identity can act as a privileged identity: assign it, federate it, or run code where it is attached. */
+/** At most this many members in a finding's evidence (RULES.md "Holders"); `memberCount` says how many there are. */
+const MEMBERS_SHOWN = 50;
+
+/** Someone other than the identity can act as a privileged identity: assign it, federate it, run code where it is attached, or grant itself a role that can. */
 export const rule: InventoryRule = {
   kind: "inventory",
   meta: {
@@ -18,16 +24,16 @@ export const rule: InventoryRule = {
     severity: "critical",
     category: "privilege",
     description:
-      "For a user-assigned identity of grade critical or high, a principal (other than the identity, an approved pipeline in scope, the governance app, a protected principal, a deleted principal, or one already as privileged) holds a role that can assign the identity (userAssignedIdentities/assign/action), add a federated credential to it (federatedIdentityCredentials/write), or run code on a resource it is attached to. Critical when the identity's grade is critical, else high.",
-    risk: "Whoever can assign a user-assigned identity, add a federated credential to it, or run code where it is attached gets all of its permissions: attach it to a VM they control and read its token from IMDS (ATRM AZT601.1, ATT&CK T1552.005), run commands where it is attached (AZT301.1), or trust their own OIDC issuer (T1098.001).",
+      "For a user-assigned identity of grade critical or high (from its Azure role assignments, direct or through groups, PIM-eligible ones included; its Entra directory roles; its Microsoft Graph application permissions), a principal (other than the identity, an approved pipeline in scope, the governance app, a protected principal, a deleted principal, or one already as privileged) holds, actively or PIM-eligible, directly or as a group, a role that can assign the identity (userAssignedIdentities/assign/action), add a federated credential to it (federatedIdentityCredentials/write), run code on a resource it is attached to, or write role assignments there (grant). Critical when the identity's grade is critical, else high.",
+    risk: "Whoever can assign a user-assigned identity, add a federated credential to it, or run code where it is attached gets all of its permissions: attach it to a VM they control and read its token from IMDS (ATRM AZT601.1, ATT&CK T1552.005), run commands where it is attached (AZT301.1), or trust their own OIDC issuer (T1098.001). Whoever can write role assignments there can grant itself any of these first.",
     remediation: (finding) => {
       const holder = String(finding.evidence["principalId"] ?? "<principalId>");
-      const rights = Array.isArray(finding.evidence["rights"]) ? (finding.evidence["rights"] as ExposureEntry[]) : [];
-      const deletes = rights.map((right) => `az role assignment delete --assignee ${sh(holder)} --role ${sh(right.roleName)} --scope ${sh(right.scope)}`);
+      const rights = Array.isArray(finding.evidence["rights"]) ? (finding.evidence["rights"] as RightEvidence[]) : [];
+      const deletes = rights.filter((right) => !right.eligible && right.roleAssignmentId).map((right) => `az role assignment delete --ids ${sh(right.roleAssignmentId)}`);
       return {
         summary:
-          "Remove the holder's role assignment that grants the right, or replace it with one at a narrower scope that does not contain this identity (or the resource it is attached to). If the holder is a deployment pipeline, add it to approvedPipelines with scopes that cover only what it deploys.",
-        cli: [listAssignmentsOf(holder), ...(deletes.length > 0 ? [...new Set(deletes)] : [`az role assignment delete --assignee ${sh(holder)} --role <role> --scope <scope>`])],
+          "Remove the holder's role assignment that grants the right, or replace it with one at a narrower scope that does not contain this identity (or the resource it is attached to); for a PIM-eligible assignment, remove the eligibility. For a group, remove the grant or the members who should not act as the identity. If the holder is a deployment pipeline, add it to approvedPipelines with scopes that cover only what it deploys.",
+        cli: [listAssignmentsOf(holder), ...(deletes.length > 0 ? [...new Set(deletes)] : ["az role assignment delete --ids <role assignment id>"])],
       };
     },
   },
@@ -37,33 +43,34 @@ export const rule: InventoryRule = {
     const findings: FindingDraft[] = [];
     for (const identity of index.inventory.identities) {
       const result = exposureOf(identity, collector, index.attachmentsByIdentity.get(idKey(identity.id)) ?? [], index.scopeTree, policy);
-      if (!result || result.exposure.length === 0) continue;
-      const byHolder = new Map<string, ExposureEntry[]>();
-      for (const entry of result.exposure) {
-        const key = entry.principalId.toLowerCase();
-        const list = byHolder.get(key);
-        if (list) list.push(entry);
-        else byHolder.set(key, [entry]);
-      }
-      for (const rights of byHolder.values()) {
-        const first = rights[0];
-        if (!first) continue;
-        const ways = [...new Set(rights.map((right) => RIGHT_WORDS[right.right]))].join(", ");
+      if (!result) continue;
+      for (const holder of result.holders) {
+        const who = principalLabel({ id: holder.principalId, displayName: holder.displayName, type: holder.principalType || "Principal" });
+        const ways = [...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ");
+        const members = holder.members ?? [];
+        const through = holder.members ? ` (${members.length} member${members.length === 1 ? "" : "s"} can act through it)` : holder.membersUnknown ? " (its members could not be read)" : "";
+        // Removing the one grant that gives every right, or the one reason for the identity's grade, clears it (RULES.md "Fix first").
+        const fixes: FixTarget[] = [...(holder.fix ? [holder.fix] : []), ...(result.fix ? [result.fix] : [])];
         findings.push({
           ruleId: "privileged-identity-exposed",
           severity: result.grade === "critical" ? "critical" : "high",
           subjectId: identity.id,
-          relatedId: first.principalId,
-          title: `${first.principalType || "Principal"} ${first.principalId} can act as ${result.grade} identity ${identity.name}`,
-          message: `${first.principalType || "Principal"} ${first.principalId} can ${ways} — and so act as ${identity.name}, whose grade is ${result.grade}.`,
+          relatedId: holder.principalId,
+          title: `${who} can act as ${result.grade} identity ${identity.name}`,
+          message: `${who} can ${ways} — and so act as ${identity.name}, whose grade is ${result.grade}${through}.`,
           evidence: {
             identityId: identity.id,
             identityPrincipalId: identity.principalId,
             grade: result.grade,
-            principalId: first.principalId,
-            principalType: first.principalType,
-            rights: rights.map((right) => ({ right: right.right, roleName: right.roleName, scope: right.scope, ...(right.resourceId ? { resourceId: right.resourceId } : {}) })),
+            principalId: holder.principalId,
+            principalType: holder.principalType,
+            ...(holder.displayName ? { displayName: holder.displayName } : {}),
+            rights: holder.rights,
+            ...(holder.members ? { members: members.slice(0, MEMBERS_SHOWN).map((member) => ({ id: member.id, displayName: member.displayName ?? null, type: member.type })), memberCount: members.length } : {}),
+            ...(holder.membersUnknown ? { membersUnknown: true } : {}),
+            gradeReasons: result.reasons,
           },
+          ...(fixes.length > 0 ? { fixes } : {}),
         });
       }
     }

@@ -1,7 +1,9 @@
 import type { AssignmentRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment, listAssignmentsOf } from "./lib/commands.js";
-import { assignmentSeverity, roleLabel } from "./lib/roles.js";
-import { scopeLevel } from "../model.js";
+import { roleLabel } from "./lib/roles.js";
+import { assignmentSeverity, roleCatalogOf } from "./lib/roleFacts.js";
+import { roleAssignmentFix } from "./lib/fixes.js";
+import { principalLabel, principalTypeOf, scopeLevel } from "../model.js";
 
 /** A managed identity holding Owner/UAA/RBAC Administrator/Contributor (or an equivalent custom role) broadly. */
 export const rule: AssignmentRule = {
@@ -12,7 +14,7 @@ export const rule: AssignmentRule = {
     severity: "critical",
     category: "privilege",
     description:
-      "A managed identity principal holds Owner, User Access Administrator, RBAC Administrator or a custom role that can write role assignments (critical), or Contributor (high), at management-group or subscription scope; any of these at resource-group scope is medium. Resource-level scope is not reported.",
+      "A managed identity principal holds Owner, User Access Administrator, RBAC Administrator or a custom role that can write role assignments (critical), or Contributor (high), at management-group, root or subscription scope; any of these at resource-group scope is medium. Resource-level scope is not reported. An assignment whose delegation condition limits the roles it may grant is graded as the most privileged role it allows (Reader only: not reported).",
     risk: "Anyone who can run code as this identity (a compromised VM, app or pipeline) controls the whole scope, and with the access-administration roles can grant themselves more.",
     remediation: (finding) => ({
       summary:
@@ -33,7 +35,10 @@ export const rule: AssignmentRule = {
       (principal.state === "found" && principal.object.servicePrincipalType?.toLowerCase() === "managedidentity");
     if (!managed) return undefined;
     const role = roleLabel(assignment, index.roleDefinitionByGuid);
-    const who = identity?.name ?? (principal.state === "found" ? principal.object.displayName : undefined) ?? assignment.principalId;
+    const displayName = identity?.name ?? (principal.state === "found" ? principal.object.displayName : undefined);
+    const type = assignment.principalType || (principal.state === "found" ? principalTypeOf(principal.object.odataType) : "");
+    const who = principalLabel({ id: assignment.principalId, displayName, type });
+    const condition = roleCatalogOf(index.roleDefinitionByGuid).ofAssignment(assignment).condition;
     return {
       ruleId: "privileged-role-broad-scope",
       severity,
@@ -42,12 +47,16 @@ export const rule: AssignmentRule = {
       message: `Managed identity ${who} (principal ${assignment.principalId}) holds ${role} at ${assignment.scope}.`,
       evidence: {
         principalId: assignment.principalId,
+        ...(displayName ? { displayName } : {}),
+        ...(type ? { type } : {}),
         identityId: identity?.id ?? null,
         roleDefinitionId: assignment.roleDefinitionId,
         roleName: role,
         scope: assignment.scope,
         scopeLevel: scopeLevel(assignment.scope),
+        ...(condition ? { condition } : {}),
       },
+      fixes: [roleAssignmentFix(assignment.id, role, who, assignment.scope)],
     };
   },
 };

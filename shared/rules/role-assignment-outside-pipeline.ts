@@ -1,8 +1,9 @@
 import type { EventRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { callerLabel, grantEvidence } from "./lib/approval.js";
-import { privilegedSeverity, privilegeOf, roleLabel } from "./lib/roles.js";
-import { scopeLevel } from "../model.js";
+import { roleLabel } from "./lib/roles.js";
+import { assignmentSeverity } from "./lib/roleFacts.js";
+import { principalLabel, principalTypeOf } from "../model.js";
 
 /** A role granted to a managed identity by someone who is not an approved pipeline (read back from ARM). */
 export const rule: EventRule = {
@@ -28,10 +29,14 @@ export const rule: EventRule = {
     const managed = principal.state === "found" && principal.object.servicePrincipalType?.toLowerCase() === "managedidentity";
     if (!managed && !policy.watchAllPrincipals) return [];
     const definitions = facts.roleDefinitions ?? new Map();
-    const graded = privilegedSeverity(privilegeOf(assignment, definitions), scopeLevel(assignment.scope));
+    const graded = assignmentSeverity(assignment, definitions);
     const role = roleLabel(assignment, definitions);
     const who = callerLabel(facts.event.caller);
-    const assignee = principal.state === "found" ? (principal.object.displayName ?? assignment.principalId) : assignment.principalId;
+    const assignee = principalLabel({
+      id: assignment.principalId,
+      displayName: principal.state === "found" ? principal.object.displayName : undefined,
+      type: assignment.principalType || (principal.state === "found" ? principalTypeOf(principal.object.odataType) : ""),
+    });
     return [
       {
         ruleId: "role-assignment-outside-pipeline",
@@ -39,8 +44,8 @@ export const rule: EventRule = {
         subjectId: assignment.id,
         relatedId: assignment.principalId,
         title: `${who} granted ${role} to ${assignee} outside a pipeline`,
-        message: `${who} created role assignment ${assignment.id}: ${role} at ${assignment.scope} for ${managed ? "managed identity" : "principal"} ${assignee} (${facts.approval.reason}).`,
-        evidence: grantEvidence(facts.event, facts.approval, assignment, role),
+        message: `${who} created role assignment ${assignment.id}: ${role} at ${assignment.scope} for ${managed ? "managed identity " : ""}${assignee} (${facts.approval.reason}).`,
+        evidence: grantEvidence(facts.event, facts.approval, assignment, role, principal.state === "found" ? principal.object.displayName : undefined),
       },
     ];
   },

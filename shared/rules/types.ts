@@ -5,6 +5,7 @@ import type { Approval } from "./lib/approval.js";
 import type { ChangeKind } from "../events/operations.js";
 import type { ResourceEvent } from "../events/resourceEvent.js";
 import type { FederatedCredentialState, ResourceIdentityState } from "../events/readBack.js";
+import type { FixTarget } from "./lib/fixes.js";
 
 export type RuleCategory = "orphans" | "hygiene" | "privilege" | "attachment" | "pipeline" | "guard";
 
@@ -17,6 +18,8 @@ export interface FindingDraft {
   title: string;
   message: string;
   evidence: Record<string, unknown>;
+  /** RULES.md "Fix first": each removal that alone clears this finding (never printed with the finding). */
+  fixes?: FixTarget[];
 }
 
 export interface Remediation {

@@ -131,6 +131,11 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
       roleAssignments: [],
       federatedCredentials: [],
       signIns: [],
+      groups: [],
+      directoryRoleAssignments: [],
+      directoryRoleEligibilities: [],
+      appRoleAssignments: [],
+      roleEligibilityScheduleInstances: [],
       baseline: { attachments: {} },
       emulator: { latencyMs: 0, faults: [], seed: 1 },
     });

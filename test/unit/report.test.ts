@@ -81,7 +81,7 @@ describe("report model", () => {
   });
 
   it("carries grade and exposure when the inventory has them, and graphs the critical and high identities by grade", () => {
-    const exposure: ExposureEntry[] = [{ principalId: "p-ops", principalType: "User", right: "assign", roleName: "Managed Identity Operator", scope: S }];
+    const exposure: ExposureEntry[] = [{ principalId: "p-ops", principalType: "User", displayName: "ops", right: "assign", roleName: "Managed Identity Operator", scope: S, roleAssignmentId: `${S}/providers/Microsoft.Authorization/roleAssignments/a1` }];
     const model = buildReportModel({ inventory: { identities: [{ ...app, grade: "critical", exposure }, spare] }, sweep: sweep([finding("untagged-identity", "high", spare.id)]), now: NOW });
     expect(model.summary.byGrade).toEqual({ critical: 1, high: 0, none: 1 });
     expect(model.identities[0]).toMatchObject({ grade: "critical", exposure });

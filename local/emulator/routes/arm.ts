@@ -1,11 +1,14 @@
 import { randomUUID } from "node:crypto";
 import type { EstateStore } from "../store.js";
-import type { EstateFederatedCredential, EstateResource, EstateRoleAssignment } from "../estate.js";
+import type { EstateFederatedCredential, EstateResource, EstateRoleAssignment, EstateRoleEligibility } from "../estate.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
 import { handleEventGridArm } from "./eventGridArm.js";
 
 const ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments";
 const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
+const ROLE_ELIGIBILITIES = "/providers/microsoft.authorization/roleeligibilityscheduleinstances";
+/** api-versions of Microsoft.Authorization that serve roleEligibilityScheduleInstances (azure-rest-api-specs). */
+const ELIGIBILITY_API_VERSIONS = new Set(["2020-10-01", "2020-10-01-preview", "2022-04-01-preview", "2024-02-01-preview", "2024-09-01-preview"]);
 const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
 const FICS = "/federatedidentitycredentials";
 const TAGS = "/providers/microsoft.resources/tags/default";
@@ -19,6 +22,8 @@ export class ArmRoute {
     const { path } = request;
     if (path === "/subscriptions" || /^\/subscriptions\/[^/]+$/.test(path)) return this.subscriptions(request);
     if (path.endsWith(TAGS)) return this.tags(request, path.slice(0, -TAGS.length));
+    const eligibilities = path.indexOf(ROLE_ELIGIBILITIES);
+    if (eligibilities >= 0) return this.roleEligibilities(request, eligibilities);
     const assignments = path.indexOf(ROLE_ASSIGNMENTS);
     if (assignments >= 0) return this.roleAssignments(request, assignments);
     const definitions = path.indexOf(ROLE_DEFINITIONS);
@@ -85,6 +90,70 @@ export class ArmRoute {
     return paged(request, matches);
   }
 
+  /**
+   * PIM eligibility instances (azure-rest-api-specs `RoleEligibilityScheduleInstance.json`, 2020-10-01): `$filter=atScope()`
+   * gives those at the scope and inherited from above (management groups, the root), not below; `principalId eq`
+   * those of one principal at, above or below. Shaped as GetRoleEligibilityScheduleInstancesByScope.json shows.
+   */
+  private roleEligibilities(request: EmulatorRequest, at: number): EmulatorResponse {
+    if (request.method !== "GET") return methodNotAllowed(request);
+    const apiVersion = request.url.searchParams.get("api-version") ?? "";
+    if (!ELIGIBILITY_API_VERSIONS.has(apiVersion)) {
+      return armError(400, "InvalidApiVersionParameter", `The api-version '${apiVersion}' is invalid. The supported versions are '${[...ELIGIBILITY_API_VERSIONS].join(",")}'.`);
+    }
+    const scope = (request.url.pathname.slice(0, at) || "/").replace(/\/+$/, "") || "/";
+    const rest = request.path.slice(at + ROLE_ELIGIBILITIES.length).replace(/^\//, "");
+    const shaped = (instance: EstateRoleEligibility) => this.shapeEligibility(instance);
+    if (rest !== "") {
+      const found = this.store.roleEligibilityScheduleInstances.find((instance) => instance.id.toLowerCase() === request.path);
+      return found ? json(200, shaped(found)) : armError(404, "RoleEligibilityScheduleInstanceNotFound", `The role eligibility schedule instance '${rest}' is not found.`);
+    }
+    const filter = (request.url.searchParams.get("$filter") ?? "").trim();
+    const principal = /^principalId\s+eq\s+'([^']+)'$/i.exec(filter)?.[1]?.toLowerCase();
+    if (filter && !/^atScope\(\)$/i.test(filter) && !principal) return armError(400, "InvalidFilter", `The filter '${filter}' is not supported.`);
+    const above = new Set(this.store.scopesAtOrAbove(scope));
+    const matches = this.store.roleEligibilityScheduleInstances.filter((instance) => {
+      const key = instance.properties.scope.toLowerCase().replace(/\/+$/, "") || "/";
+      const inherited = above.has(key);
+      if (/^atScope\(\)$/i.test(filter)) return inherited;
+      const below = this.store.scopesAtOrAbove(key).includes(scope.toLowerCase());
+      if (!inherited && !below) return false;
+      return !principal || instance.properties.principalId.toLowerCase() === principal;
+    });
+    return paged(request, matches.map(shaped));
+  }
+
+  private shapeEligibility(instance: EstateRoleEligibility): Record<string, unknown> {
+    const properties = instance.properties;
+    const principal = this.store.directoryObject(properties.principalId);
+    const role = this.store.roleDefinitions.get(properties.roleDefinitionId.slice(properties.roleDefinitionId.lastIndexOf("/") + 1).toLowerCase());
+    const name = instance.name ?? instance.id.slice(instance.id.lastIndexOf("/") + 1);
+    return {
+      properties: {
+        scope: properties.scope,
+        roleDefinitionId: properties.roleDefinitionId,
+        principalId: properties.principalId,
+        principalType: properties.principalType ?? "User",
+        status: properties.status ?? "Provisioned",
+        roleEligibilityScheduleId: `${properties.scope === "/" ? "" : properties.scope}/providers/Microsoft.Authorization/RoleEligibilitySchedules/${name}`,
+        startDateTime: properties.startDateTime ?? "2025-01-01T00:00:00Z",
+        endDateTime: properties.endDateTime ?? null,
+        memberType: properties.memberType ?? "Direct",
+        createdOn: properties.startDateTime ?? "2025-01-01T00:00:00Z",
+        condition: properties.condition ?? null,
+        conditionVersion: properties.conditionVersion ?? null,
+        expandedProperties: {
+          scope: { id: properties.scope, displayName: properties.scope.split("/").pop() || "Root", type: properties.scope.toLowerCase().includes("managementgroups") ? "managementgroup" : "subscription" },
+          roleDefinition: { id: properties.roleDefinitionId, displayName: role?.properties.roleName ?? "", type: role ? (role.properties.type ?? "CustomRole") : "" },
+          principal: { id: properties.principalId, displayName: principal?.displayName ?? "", type: properties.principalType ?? "User" },
+        },
+      },
+      name,
+      id: instance.id,
+      type: "Microsoft.Authorization/RoleEligibilityScheduleInstances",
+    };
+  }
+
   private createRoleAssignment(request: EmulatorRequest, scope: string, existing: EstateRoleAssignment | undefined): EmulatorResponse {
     const body = request.body as { properties?: Record<string, unknown> } | null;
     const properties = body?.properties;
@@ -125,6 +194,7 @@ export class ArmRoute {
         updatedOn: now,
         ...(typeof properties?.["description"] === "string" ? { description: properties["description"] as string } : {}),
         ...(typeof properties?.["condition"] === "string" ? { condition: properties["condition"] as string } : {}),
+        ...(typeof properties?.["conditionVersion"] === "string" ? { conditionVersion: properties["conditionVersion"] as string } : {}),
       },
     };
     this.store.roleAssignments.set(request.path, created);

@@ -57,6 +57,8 @@ const PROJECTIONS: Record<string, Projection> = {
       principalId: assignment.properties.principalId,
       principalType: assignment.properties.principalType ?? "",
       createdOn: assignment.properties.createdOn ?? "",
+      condition: assignment.properties.condition ?? "",
+      conditionVersion: assignment.properties.conditionVersion ?? "",
     })),
   "role-definitions": (store) =>
     [...store.roleDefinitions.values()].map((definition) => ({
@@ -74,6 +76,10 @@ const PROJECTIONS: Record<string, Projection> = {
         NotDataActions: permission.notDataActions,
       })),
     })),
+  "aks-clusters": (store) =>
+    [...store.resources.values()]
+      .filter((resource) => resource.type.toLowerCase() === "microsoft.containerservice/managedclusters")
+      .map((resource) => ({ id: resource.id, issuerUrl: text((resource.properties?.["oidcIssuerProfile"] as Record<string, unknown> | undefined)?.["issuerURL"]) })),
   subscriptions: (store) =>
     store.subscriptions.map((subscription) => ({
       id: `/subscriptions/${subscription.subscriptionId}`,
@@ -120,7 +126,7 @@ export class ResourceGraphRoute {
     const offset = decodeSkipToken(options["$skipToken"]);
     if (offset === undefined) return armError(400, "BadRequest", "The $skipToken is invalid.");
     const subscriptions = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map(String) : [];
-    const rows = this.rows(tag, projection, subscriptions);
+    const rows = this.rows(tag, projection, subscriptions, String(options["authorizationScopeFilter"] ?? "AtScopeAndBelow"));
     const page = rows.slice(offset, offset + top);
     const next = offset + top < rows.length ? encodeSkipToken(offset + top) : undefined;
     const response: Record<string, unknown> = {
@@ -141,11 +147,21 @@ export class ResourceGraphRoute {
     return json(200, { totalRecords: 1, count: 1, resultTruncated: "false", data: [{ count_: rows.length }], facets: [] });
   }
 
-  private rows(tag: string, projection: Projection, subscriptions: string[]): Row[] {
-    const key = `${tag}|${subscriptions.map((s) => s.toLowerCase()).sort().join(",")}`;
+  private rows(tag: string, projection: Projection, subscriptions: string[], scopeFilter = "AtScopeAndBelow"): Row[] {
+    const key = `${tag}|${subscriptions.map((s) => s.toLowerCase()).sort().join(",")}|${scopeFilter}`;
     const cached = this.cache.get(key);
     if (cached && cached.generation === this.store.generation) return cached.rows;
     const wanted = new Set(subscriptions.map((s) => s.toLowerCase()));
+    // REST QueryRequestOptions.authorizationScopeFilter (Learn "Resource Graph query language"): with a subscription
+    // scope, role assignments and definitions of the management groups above it and of the root come back only
+    // with AtScopeAndAbove / AtScopeAboveAndBelow.
+    const above = /^AtScope(AndAbove|AboveAndBelow)$/i.test(scopeFilter) ? new Set([...wanted].flatMap((subscription) => this.store.scopesAtOrAbove(`/subscriptions/${subscription}`))) : new Set<string>();
+    const inherited = (row: Row): boolean => {
+      const id = String(row["id"]).toLowerCase();
+      const scope = id.slice(0, id.lastIndexOf("/providers/microsoft.authorization/")) || "/";
+      // Built-in role definitions live at the root and come back for any scope.
+      return above.has(scope) || (tag === "role-definitions" && scope === "/");
+    };
     // Sorted by the lower-cased id, computed once per row rather than twice per comparison (a million
     // rows take ~20 comparisons each).
     const keyed = projection(this.store)
@@ -153,7 +169,7 @@ export class ResourceGraphRoute {
         if (wanted.size === 0) return true;
         const subscription = subscriptionOf(String(row["id"])).toLowerCase();
         // Tenant-level rows (built-in role definitions, management-group scopes) are outside any subscription.
-        return subscription === "" ? tag === "role-definitions" : wanted.has(subscription);
+        return subscription === "" ? inherited(row) : wanted.has(subscription);
       })
       .map((row) => ({ sortKey: String(row["id"]).toLowerCase(), row }));
     keyed.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));

@@ -53,12 +53,14 @@ export function callerLabel(caller: Caller): string {
 }
 
 /** The evidence every grant-event finding carries: who granted what to whom, where, and which event said so. */
-export function grantEvidence(event: ResourceEvent, approval: Approval, assignment: RoleAssignment, roleName: string): Record<string, unknown> {
+export function grantEvidence(event: ResourceEvent, approval: Approval, assignment: RoleAssignment, roleName: string, displayName?: string): Record<string, unknown> {
   return {
     caller: event.caller,
     approval: approval.reason,
     principalId: assignment.principalId,
     principalType: assignment.principalType,
+    ...(displayName ? { displayName } : {}),
+    ...(assignment.condition ? { condition: assignment.condition } : {}),
     roleDefinitionId: assignment.roleDefinitionId,
     roleName,
     scope: assignment.scope,

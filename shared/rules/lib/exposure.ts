@@ -1,153 +1,160 @@
 import type { ApprovedPipeline, Policy, Severity } from "../../config/policy.js";
-import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
-import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
-import { grantsAction, type ActionPermission } from "./actions.js";
-import { privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
+import type { AppRoleGrant, AttachedResource, DirectoryRoleGrant, GroupMember, Identity, PrincipalStatus, RoleAssignment, RoleDefinition, RoleEligibility } from "../../model.js";
+import { principalLabel, resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
+import { Chains } from "./int32.js";
+import { directoryRole, graphAppRole, type Tier } from "./entraRoles.js";
+import { appRoleAssignmentFix, directoryRoleFix, roleAssignmentFix, roleEligibilityFix, type FixTarget } from "./fixes.js";
+import { privilegedSeverity } from "./roles.js";
+import { RoleCatalog, type RoleFacts } from "./roleFacts.js";
+import { ASSIGN_BIT, FEDERATE_BIT, ANY_RUN_CODE, runCodeBit } from "./runCode.js";
+import { ELIGIBLE_FLAG, GRADE_CRITICAL, GRADE_HIGH, GrantTable, PrincipalTable, ScopeTable, scopeKey } from "./privilegeTables.js";
 import type { ScopeTree } from "./scopes.js";
 
-/** RULES.md "Exposure": the three ways to act as an identity. */
-export type Right = "assign" | "federate" | "run-code";
+export { ASSIGN_ACTION, FEDERATE_ACTION } from "./roleFacts.js";
 
-export const ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
-export const FEDERATE_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write";
+/** RULES.md "Rights": the ways to act as an identity. */
+export type Right = "assign" | "federate" | "run-code" | "grant";
 
-/** RULES.md "Exposure" run-code table: per attached resource type, the actions that run code as its identities. */
-export const RUN_CODE_ACTIONS: ReadonlyArray<readonly [type: string, actions: readonly string[]]> = [
-  ["Microsoft.Compute/virtualMachines", ["Microsoft.Compute/virtualMachines/runCommand/action", "Microsoft.Compute/virtualMachines/runCommands/write", "Microsoft.Compute/virtualMachines/extensions/write"]],
-  [
-    "Microsoft.Compute/virtualMachineScaleSets",
-    ["Microsoft.Compute/virtualMachineScaleSets/write", "Microsoft.Compute/virtualMachineScaleSets/extensions/write", "Microsoft.Compute/virtualMachineScaleSets/virtualMachines/runCommand/action"],
-  ],
-  ["Microsoft.Web/sites", ["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write", "Microsoft.Web/sites/slots/write"]],
-  ["Microsoft.Web/sites/slots", ["Microsoft.Web/sites/write", "Microsoft.Web/sites/config/write", "Microsoft.Web/sites/slots/write"]],
-  ["Microsoft.Automation/automationAccounts", ["Microsoft.Automation/automationAccounts/runbooks/write", "Microsoft.Automation/automationAccounts/jobs/write"]],
-  ["Microsoft.Logic/workflows", ["Microsoft.Logic/workflows/write"]],
-  ["Microsoft.App/containerApps", ["Microsoft.App/containerApps/write"]],
-];
-
-const RUN_CODE_BIT = new Map(RUN_CODE_ACTIONS.map(([type], at) => [type.toLowerCase(), 1 << (at + 2)]));
-const ASSIGN_BIT = 1;
-const FEDERATE_BIT = 2;
-const ANY_RUN_CODE = [...RUN_CODE_BIT.values()].reduce((all, bit) => all | bit, 0);
-
-/** One right over one identity, as the inventory reports it (shape fixed for the report and `GET /api/identities`). */
-export interface ExposureEntry {
-  principalId: string;
-  principalType: string;
+/** One right of a holder over an identity, as a finding's evidence lists it. */
+export interface RightEvidence {
   right: Right;
   roleName: string;
   scope: string;
+  /** The role assignment (or eligibility instance) that gives it. */
+  roleAssignmentId: string;
+  eligible?: true;
+  viaGroup?: string;
+  resourceId?: string;
+  /** The delegation condition, when one decides what a grant may give (a summary, or "not understood"). */
+  condition?: string;
+}
+
+/** One right over one identity, as the inventory reports it: group members listed one by one with `viaGroup`. */
+export interface ExposureEntry {
+  principalId: string;
+  principalType: string;
+  /** The directory's name for the principal; null when the directory did not answer for it. */
+  displayName: string | null;
+  right: Right;
+  roleName: string;
+  scope: string;
+  roleAssignmentId: string;
+  eligible?: true;
+  viaGroup?: string;
   resourceId?: string;
 }
 
-/** Rights bits of a role: assign, federate, and one bit per run-code resource type. */
-export function rightsOfPermissions(permissions: readonly ActionPermission[]): number {
-  if (permissions.length === 0) return 0;
-  let bits = 0;
-  if (grantsAction(permissions, ASSIGN_ACTION)) bits |= ASSIGN_BIT;
-  if (grantsAction(permissions, FEDERATE_ACTION)) bits |= FEDERATE_BIT;
-  RUN_CODE_ACTIONS.forEach(([type, actions]) => {
-    if (actions.some((action) => grantsAction(permissions, action))) bits |= RUN_CODE_BIT.get(type.toLowerCase()) ?? 0;
-  });
-  return bits;
+/** What gives an identity its grade: an Azure role assignment or eligibility, a directory role, a Graph permission. */
+export interface GradeReason {
+  kind: "role-assignment" | "role-eligibility" | "directory-role" | "app-role";
+  id: string;
+  roleName: string;
+  grade: Extract<Severity, "critical" | "high">;
+  /** Azure: the assignment's (or eligibility's) id and scope. */
+  roleAssignmentId?: string;
+  scope?: string;
+  /** Entra: the role's template id and where it applies; Graph: the app role's id. */
+  templateId?: string;
+  directoryScopeId?: string;
+  appRoleId?: string;
+  eligible?: true;
+  viaGroup?: string;
+  condition?: string;
 }
 
-/** The identity-level rights (assign, federate) in a rights value. */
-export function rightsGiven(bits: number): Array<"assign" | "federate"> {
-  return [...(bits & ASSIGN_BIT ? (["assign"] as const) : []), ...(bits & FEDERATE_BIT ? (["federate"] as const) : [])];
+export interface IdentityGrade {
+  grade: Extract<Severity, "critical" | "high">;
+  /** The reasons at the grade (RULES.md: "each … that gives the grade"). */
+  reasons: GradeReason[];
+  /** Every critical and high reason (a fix clears the grade only when it removes all of them). */
+  allReasons: GradeReason[];
+  /** Where each reason at the grade applies ("already as privileged" must contain every one). */
+  scopes: string[];
+  /** The one removal that takes the grade away, when there is one. */
+  fix?: FixTarget;
 }
 
-/** What a role amounts to, computed once per role per sweep. */
-interface RoleFacts {
-  guid: string;
-  rights: number;
-  privilege: Privilege;
+/** One holder over one identity (RULES.md "Holders"). */
+export interface Holder {
+  principalId: string;
+  principalType: string;
+  displayName?: string;
+  rights: RightEvidence[];
+  /** A group's transitive members that can act through it (users and service principals, not excluded). */
+  members?: Array<{ id: string; displayName?: string; type: string }>;
+  /** A group whose membership could not be read: every member is possible. */
+  membersUnknown?: true;
+  /** The one removal that takes away every right of this holder, when there is one. */
+  fix?: FixTarget;
 }
 
-const NO_NEXT = -1;
-const GRADE_HIGH = 1;
-const GRADE_CRITICAL = 2;
+export interface IdentityExposure extends IdentityGrade {
+  holders: Holder[];
+  /** Inventory rows, sorted by principal, right, scope, resource. */
+  exposure: ExposureEntry[];
+}
 
-/** An Int32Array that grows: the collector keeps numbers, not objects (a million assignments stream through). */
-class Int32List {
-  data: Int32Array;
-  length = 0;
-  constructor(capacity = 1024, private readonly fill = 0) {
-    this.data = new Int32Array(capacity).fill(fill);
-  }
-  push(value: number): number {
-    if (this.length === this.data.length) this.grow(this.length * 2);
-    this.data[this.length] = value;
-    return this.length++;
-  }
-  /** Make `at` addressable (new slots hold the fill value). */
-  ensure(at: number): void {
-    if (at >= this.data.length) this.grow(Math.max(at + 1, this.data.length * 2));
-    if (at >= this.length) this.length = at + 1;
-  }
-  private grow(capacity: number): void {
-    const data = new Int32Array(capacity).fill(this.fill);
-    data.set(this.data);
-    this.data = data;
-  }
+/** A directory role or Graph permission an identity holds, with every way it holds it. */
+export interface EntraHolding {
+  kind: "directory-role" | "app-role";
+  /** The role's template id or the app role's id. */
+  roleId: string;
+  roleName: string;
+  tier: Tier;
+  sources: Array<{ id: string; directoryScopeId?: string; eligible?: true; viaGroup?: string; viaGroupName?: string; fix: FixTarget }>;
+}
+
+interface EntraGrant {
+  id: string;
+  principal: number;
+  kind: "directory-role" | "app-role";
+  roleId: string;
+  roleName: string;
+  tier: Tier;
+  directoryScopeId: string;
+  eligible: boolean;
+  /** Kept for the fix command. */
+  raw: { principalId: string; roleDefinitionId: string; resourceId: string };
+}
+
+export const GRADE_RANK = { critical: GRADE_CRITICAL, high: GRADE_HIGH } as const;
+const ENTRA = "entra:";
+
+type KeptReason = GradeReason & { fix: FixTarget; within: string };
+
+/** The one target among reasons, when they all come from it. */
+function onlyFix(reasons: readonly KeptReason[]): FixTarget | undefined {
+  const targets = new Map(reasons.map((reason) => [`${reason.fix.kind}\u0000${reason.fix.target.toLowerCase()}`, reason.fix]));
+  const [only] = targets.values();
+  return targets.size === 1 ? only : undefined;
 }
 
 /**
- * Linked lists keyed by a number (a scope, a principal), each entry carrying one or two numbers, all in
- * Int32Arrays: the newest entry of a key first.
- */
-class Chains {
-  private readonly head = new Int32List(1024, NO_NEXT);
-  private readonly next = new Int32List(1024);
-  private readonly first = new Int32List(1024);
-  private readonly second = new Int32List(1024);
-
-  add(key: number, first: number, second = 0): void {
-    this.head.ensure(key);
-    const entry = this.next.push(this.head.data[key] ?? NO_NEXT);
-    this.first.push(first);
-    this.second.push(second);
-    this.head.data[key] = entry;
-  }
-
-  /** Calls `visit` with each entry's numbers of `key`, newest first. */
-  forEach(key: number, visit: (first: number, second: number) => void): void {
-    if (key >= this.head.length) return;
-    for (let entry = this.head.data[key] ?? NO_NEXT; entry !== NO_NEXT; entry = this.next.data[entry] ?? NO_NEXT) visit(this.first.data[entry] ?? 0, this.second.data[entry] ?? 0);
-  }
-}
-
-
-/**
- * Built while role assignments stream (pure: fed by the engine, no I/O). Keeps only what exposure needs:
- * assignments that give a right, indexed by right and then by scope, and each principal's critical/high
- * assignments (identity grades and "already as privileged"). Never the assignments themselves: scopes,
- * principals, roles and holder types are numbered once, and an entry is three 32-bit numbers.
+ * Built while role assignments stream (pure: fed by the engine, no I/O), then given eligible assignments, directory
+ * roles, Graph application permissions and group memberships. Keeps only what grades and exposure need: grants that
+ * give a right (assign, federate, run code, grant) reachable to an identity or that grade their principal, indexed
+ * by scope and by principal; never the assignments themselves.
  */
 export class ExposureCollector {
-  private readonly roles = new Map<string, number>();
-  private readonly roleList: RoleFacts[] = [];
-  private readonly principalIndex = new Map<string, number>();
-  private readonly principalIds: string[] = [];
-  private readonly principalType = new Int32List(1024);
-  private readonly principalMissing = new Int32List(1024);
-  private readonly appIds = new Map<number, string>();
-  private readonly typeIndex = new Map<string, number>();
-  private readonly typeNames: string[] = [];
-  private readonly scopeIndex = new Map<string, number>();
-  /** Scopes as ARM spelled them (the first assignment seen at each). */
-  private readonly scopeNames: string[] = [];
-  /** Per right and scope: (principal, role) of the assignments that give it there. */
-  private readonly byRight: Record<Right, Chains> = { assign: new Chains(), federate: new Chains(), "run-code": new Chains() };
-  /** Per principal: its critical/high assignments, packed (scope × 4 + grade). */
-  private readonly privileged = new Chains();
+  readonly roles: RoleCatalog;
+  readonly principals: PrincipalTable;
+  readonly scopes = new ScopeTable();
+  readonly grants = new GrantTable();
+  /** Per scope: grants giving a right there. */
+  readonly rightsAt = new Chains();
+  /** Per principal: its critical/high grants. */
+  readonly privileged = new Chains();
+  /** Per group: its transitive members (principal numbers); a group in `unknownGroups` could not be read. */
+  readonly members = new Map<number, Int32Array>();
+  readonly unknownGroups = new Set<number>();
+  private memberOf: Map<number, number[]> | undefined;
+  private readonly groupsSeen = new Set<number>();
+  readonly entra: EntraGrant[] = [];
+  private readonly eligibleRoleIds = new Map<number, string>();
+  private readonly entraOf = new Map<number, EntraGrant[]>();
 
-  /**
-   * `appIds`: the application ids worth remembering for found service principals (the policy's approved
-   * pipelines). Absent: every one is kept.
-   */
   constructor(
-    private readonly definitions: Map<string, RoleDefinition>,
+    definitions: Map<string, RoleDefinition>,
     private readonly options: {
       appIds?: ReadonlySet<string>;
       /**
@@ -156,136 +163,310 @@ export class ExposureCollector {
        * resource group and above contain an identity (identities are top-level resources).
        */
       isIdentity?: (key: string) => boolean;
+      /** Called once per group that holds a right or a grade: its members are needed (RULES.md "Groups"). */
+      onGroup?: (groupId: string) => void;
     } = {},
-  ) {}
-
-  private role(guid: string): number {
-    let at = this.roles.get(guid);
-    if (at === undefined) {
-      const permissions = rolePermissions(guid, this.definitions);
-      at = this.roleList.length;
-      this.roleList.push({ guid, rights: rightsOfPermissions(permissions), privilege: privilegeOfPermissions(permissions) });
-      this.roles.set(guid, at);
-    }
-    return at;
+  ) {
+    this.roles = new RoleCatalog(definitions);
+    const appIds = options.appIds;
+    this.principals = new PrincipalTable(appIds ? (appId) => appIds.has(appId) : undefined);
   }
 
-  private principal(assignment: RoleAssignment, status: PrincipalStatus): number {
-    // GUIDs come lower-case from ARM: toLowerCase then returns the same string, kept once.
-    const key = assignment.principalId.toLowerCase();
-    let at = this.principalIndex.get(key);
-    if (at === undefined) {
-      at = this.principalIds.length;
-      this.principalIndex.set(key, at);
-      this.principalIds.push(assignment.principalId);
-      this.principalType.ensure(at);
-      this.principalMissing.ensure(at);
-      this.principalType.data[at] = this.typeCode(assignment.principalType);
-    }
-    if (status.state !== "unknown") this.record(at, status);
-    return at;
+  /** Feed one active role assignment with its principal's directory status (unknown when not looked up). */
+  add(assignment: RoleAssignment, status: PrincipalStatus): void {
+    this.keep(assignment, status, 0);
   }
 
-  private typeCode(type: string): number {
-    let code = this.typeIndex.get(type);
-    if (code === undefined) {
-      code = this.typeNames.length;
-      this.typeNames.push(type);
-      this.typeIndex.set(type, code);
-    }
-    return code;
+  /** Feed one PIM-eligible assignment: the same rights and grade, marked eligible. */
+  addEligibility(eligibility: RoleEligibility): void {
+    const at = this.keep(eligibility, { state: "unknown" }, ELIGIBLE_FLAG);
+    if (at !== undefined) this.principals.setName(at, eligibility.principalDisplayName);
   }
 
-  private record(at: number, status: PrincipalStatus): void {
-    if (status.state === "missing") this.principalMissing.data[at] = 1;
-    if (status.state === "found" && status.object.appId) {
-      const appId = status.object.appId.toLowerCase();
-      if ((!this.options.appIds || this.options.appIds.has(appId)) && this.appIds.get(at) !== appId) {
-        this.appIds.set(at, appId);
-        // Pipelines matched by application id may have gained a principal.
-        this.appIdsVersion += 1;
-      }
+  /** Returns the principal's number when the grant was kept. */
+  private keep(grant: RoleAssignment | RoleEligibility, status: PrincipalStatus, flags: number): number | undefined {
+    const roleAt = this.roles.indexOf(roleDefinitionGuid(grant.roleDefinitionId), grant.condition);
+    const role = this.roles.facts[roleAt] as RoleFacts;
+    if (role.direct === 0 && role.grant === 0 && role.privilege === "none") return undefined;
+    const level = scopeLevel(grant.scope);
+    const severity = role.privilege === "none" ? undefined : privilegedSeverity(role.privilege, level);
+    const grade = severity === "critical" ? GRADE_CRITICAL : severity === "high" ? GRADE_HIGH : 0;
+    let rights = role.direct | role.grant;
+    if (level === "resource" && rights !== 0) {
+      // At a resource, only an identity's own scope gives assign/federate over it, and only a resource of a
+      // run-code type (a site for its slots too) gives run-code: the rest can never contain a target.
+      if ((rights & (ASSIGN_BIT | FEDERATE_BIT)) !== 0 && this.options.isIdentity && !this.options.isIdentity(scopeKey(grant.scope))) rights &= ~(ASSIGN_BIT | FEDERATE_BIT);
+      if ((rights & ANY_RUN_CODE) !== 0 && runCodeBit(resourceTypeOf(grant.scope) ?? "") === 0) rights &= ~ANY_RUN_CODE;
     }
+    if (rights === 0 && grade === 0) return undefined;
+    const principal = this.principals.number(grant.principalId, grant.principalType);
+    if (status.state !== "unknown") this.principals.record(principal, status);
+    const scope = this.scopes.number(grant.scope);
+    const at = this.grants.add(grant.id, scope, this.scopes.nameOf(scope), principal, roleAt, flags | (grade << 1));
+    // A PIM request to remove an eligibility names its role definition as ARM gave it (few eligibilities: kept as is).
+    if (flags & ELIGIBLE_FLAG) this.eligibleRoleIds.set(at, grant.roleDefinitionId);
+    if (rights !== 0) this.rightsAt.add(scope, at);
+    if (grade !== 0) this.privileged.add(principal, at);
+    if (grant.principalType.toLowerCase() === "group") this.noteGroup(principal);
+    return principal;
+  }
+
+  private noteGroup(principal: number): void {
+    if (this.groupsSeen.has(principal)) return;
+    this.groupsSeen.add(principal);
+    this.options.onGroup?.(this.principals.ids[principal] ?? "");
+  }
+
+  /** Directory roles (active and eligible) of the tenant: those of entra-directory-roles.json are kept. */
+  addDirectoryRoles(grants: readonly DirectoryRoleGrant[]): void {
+    for (const grant of grants) {
+      const role = directoryRole(grant.roleDefinitionId);
+      if (!role) continue;
+      this.keepEntra(grant, {
+        kind: "directory-role",
+        roleId: grant.roleDefinitionId.toLowerCase(),
+        roleName: role.name,
+        tier: role.tier,
+        directoryScopeId: grant.directoryScopeId || "/",
+        eligible: grant.eligible,
+        raw: { principalId: grant.principalId, roleDefinitionId: grant.roleDefinitionId, resourceId: "" },
+      });
+    }
+  }
+
+  /** Application permissions on Microsoft Graph: those of graph-app-roles.json are kept. */
+  addAppRoles(grants: readonly AppRoleGrant[]): void {
+    for (const grant of grants) {
+      const role = graphAppRole(grant.appRoleId);
+      if (!role) continue;
+      this.keepEntra(grant, {
+        kind: "app-role",
+        roleId: grant.appRoleId.toLowerCase(),
+        roleName: role.name,
+        tier: role.tier,
+        directoryScopeId: "/",
+        eligible: false,
+        raw: { principalId: grant.principalId, roleDefinitionId: "", resourceId: grant.resourceId },
+      });
+    }
+  }
+
+  private keepEntra(grant: { id: string; principalId: string; principalType: string; principalDisplayName?: string }, fields: Omit<EntraGrant, "id" | "principal">): void {
+    const principal = this.principals.number(grant.principalId, grant.principalType);
+    this.principals.setName(principal, grant.principalDisplayName);
+    const kept: EntraGrant = { id: grant.id, principal, ...fields };
+    this.entra.push(kept);
+    const list = this.entraOf.get(principal);
+    if (list) list.push(kept);
+    else this.entraOf.set(principal, [kept]);
+    // A role-assignable group holding a directory role: its members hold it too.
+    if (fields.kind === "directory-role" && grant.principalType.toLowerCase() === "group") this.noteGroup(principal);
+  }
+
+  /** The groups fed so far that hold a right, a grade or a directory role (their members are needed). */
+  groupIds(): string[] {
+    return [...this.groupsSeen].map((at) => this.principals.ids[at] ?? "");
+  }
+
+  /** A group's transitive members; `undefined` when Graph could not list them (the group stays a holder). */
+  setGroupMembers(groupId: string, members: readonly GroupMember[] | undefined): void {
+    const group = this.principals.number(groupId, "Group");
+    this.memberOf = undefined;
+    if (!members) {
+      this.unknownGroups.add(group);
+      this.members.delete(group);
+      return;
+    }
+    this.unknownGroups.delete(group);
+    const numbers = new Int32Array(members.length);
+    members.forEach((member, at) => {
+      const principal = this.principals.number(member.id, member.type);
+      this.principals.setName(principal, member.displayName);
+      numbers[at] = principal;
+    });
+    this.members.set(group, numbers);
   }
 
   /** Record a directory answer for a principal already fed (the inventory looks holders up afterwards). */
   setStatus(principalId: string, status: PrincipalStatus): void {
-    const at = this.principalIndex.get(principalId.toLowerCase());
-    if (at !== undefined) this.record(at, status);
+    const at = this.principals.find(principalId);
+    if (at !== undefined) this.principals.record(at, status);
   }
 
-  private scope(scope: string): number {
-    const key = scopeKey(scope);
-    let at = this.scopeIndex.get(key);
-    if (at === undefined) {
-      at = this.scopeNames.length;
-      this.scopeIndex.set(key, at);
-      this.scopeNames.push(scope);
+  /** The directory's name for a principal, when it answered. */
+  displayNameOf(principalId: string): string | undefined {
+    const at = this.principals.find(principalId);
+    return at === undefined ? undefined : this.principals.nameOf(at);
+  }
+
+  /** The groups a principal is a transitive member of (read from the groups expanded). */
+  groupsOf(principal: number): readonly number[] {
+    if (!this.memberOf) {
+      const memberOf = new Map<number, number[]>();
+      for (const [group, members] of this.members) {
+        for (const member of members) {
+          const list = memberOf.get(member);
+          if (list) list.push(group);
+          else memberOf.set(member, [group]);
+        }
+      }
+      this.memberOf = memberOf;
     }
-    return at;
+    return this.memberOf.get(principal) ?? [];
   }
 
-  /** Feed one assignment with its principal's directory status (unknown when not looked up). */
-  add(assignment: RoleAssignment, status: PrincipalStatus): void {
-    const roleAt = this.role(roleDefinitionGuid(assignment.roleDefinitionId));
-    const role = this.roleList[roleAt] as RoleFacts;
-    if (role.rights === 0 && role.privilege === "none") return;
-    const level = scopeLevel(assignment.scope);
-    const grade = role.privilege === "none" ? undefined : privilegedSeverity(role.privilege, level);
-    const graded = grade === "critical" || grade === "high";
-    let rights = role.rights;
-    if (level === "resource" && rights !== 0) {
-      // At a resource, only an identity's own scope gives assign/federate over it, and only a resource of a
-      // run-code type (a site for its slots too) gives run-code: the rest can never contain a target.
-      if ((rights & (ASSIGN_BIT | FEDERATE_BIT)) !== 0 && this.options.isIdentity && !this.options.isIdentity(scopeKey(assignment.scope))) rights &= ~(ASSIGN_BIT | FEDERATE_BIT);
-      if ((rights & ANY_RUN_CODE) !== 0 && !RUN_CODE_BIT.has((resourceTypeOf(assignment.scope) ?? "").toLowerCase())) rights &= ~ANY_RUN_CODE;
+  /** The critical/high grants of a principal (active and eligible, its own). */
+  privilegedOf(principalId: string): ReadonlyArray<{ scope: string; grade: Severity; eligible: boolean }> {
+    const at = this.principals.find(principalId);
+    if (at === undefined) return [];
+    return this.privileged.list(at).map((grant) => ({ scope: this.scopes.nameOf(this.grants.scopeOf(grant)), grade: this.grants.gradeOf(grant) === GRADE_CRITICAL ? "critical" : "high", eligible: this.grants.eligible(grant) }));
+  }
+
+  /** A label for a principal number: `displayName (type)` when the directory answered. */
+  labelOf(principal: number): string {
+    return principalLabel({ id: this.principals.ids[principal] ?? "", displayName: this.principals.nameOf(principal), type: this.principals.typeOf(principal) });
+  }
+
+  /** The fix that removes one grant. */
+  grantFix(grant: number): FixTarget {
+    const role = this.roles.facts[this.grants.roleOf(grant)] as RoleFacts;
+    const principal = this.grants.principalOf(grant);
+    const id = this.grants.idOf(grant, this.scopes);
+    const scope = this.scopes.nameOf(this.grants.scopeOf(grant));
+    if (!this.grants.eligible(grant)) return roleAssignmentFix(id, role.roleName, this.labelOf(principal), scope);
+    const roleDefinitionId = this.eligibleRoleIds.get(grant) ?? `/providers/Microsoft.Authorization/roleDefinitions/${role.guid}`;
+    return roleEligibilityFix({ id, scope, roleDefinitionId, principalId: this.principals.ids[principal] ?? "" }, role.roleName, this.labelOf(principal));
+  }
+
+  entraFix(grant: EntraGrant): FixTarget {
+    const holder = this.labelOf(grant.principal);
+    if (grant.kind === "app-role") return appRoleAssignmentFix({ id: grant.id, resourceId: grant.raw.resourceId }, grant.roleName, holder);
+    return directoryRoleFix({ id: grant.id, principalId: grant.raw.principalId, roleDefinitionId: grant.raw.roleDefinitionId, directoryScopeId: grant.directoryScopeId, eligible: grant.eligible }, grant.roleName, holder);
+  }
+
+  /** RULES.md "Grade of an identity": Azure RBAC direct and through groups, eligible included, directory roles, Graph permissions. */
+  gradeOf(identity: Pick<Identity, "principalId">): IdentityGrade | undefined {
+    const reasons = this.reasonsOf(identity);
+    if (reasons.length === 0) return undefined;
+    const grade = reasons.some((reason) => reason.grade === "critical") ? "critical" : "high";
+    const strip = ({ fix: _fix, within: _within, ...reason }: KeptReason): GradeReason => reason;
+    const atGrade = reasons.filter((reason) => reason.grade === grade);
+    const fix = onlyFix(reasons);
+    return {
+      grade,
+      reasons: atGrade.map(strip),
+      allReasons: reasons.map(strip),
+      scopes: [...new Set(atGrade.map((reason) => reason.within))],
+      ...(fix ? { fix } : {}),
+    };
+  }
+
+  /** The one removal that takes away every grade an identity gets through a group, when there is one. */
+  gradeFixVia(identity: Pick<Identity, "principalId">, groupId: string): FixTarget | undefined {
+    return onlyFix(this.reasonsOf(identity).filter((reason) => reason.viaGroup?.toLowerCase() === groupId.toLowerCase()));
+  }
+
+  private reasonsOf(identity: Pick<Identity, "principalId">): KeptReason[] {
+    if (!identity.principalId) return [];
+    const own = this.principals.find(identity.principalId);
+    if (own === undefined) return [];
+    const reasons: KeptReason[] = [];
+    const azure = (principal: number, viaGroup?: number): void => {
+      for (const grant of this.privileged.list(principal)) {
+        const role = this.roles.facts[this.grants.roleOf(grant)] as RoleFacts;
+        const id = this.grants.idOf(grant, this.scopes);
+        const scope = this.scopes.nameOf(this.grants.scopeOf(grant));
+        const eligible = this.grants.eligible(grant);
+        reasons.push({
+          kind: eligible ? "role-eligibility" : "role-assignment",
+          id,
+          roleName: role.roleName,
+          grade: this.grants.gradeOf(grant) === GRADE_CRITICAL ? "critical" : "high",
+          roleAssignmentId: id,
+          scope,
+          ...(eligible ? { eligible: true as const } : {}),
+          ...(viaGroup !== undefined ? { viaGroup: this.principals.ids[viaGroup] ?? "" } : {}),
+          ...(role.condition ? { condition: role.condition } : {}),
+          fix: this.grantFix(grant),
+          within: scope,
+        });
+      }
+    };
+    const entra = (principal: number, viaGroup?: number): void => {
+      for (const grant of this.entraOf.get(principal) ?? []) {
+        // Only directory roles pass through groups (role-assignable groups); Graph permissions are granted to service principals.
+        if (viaGroup !== undefined && grant.kind !== "directory-role") continue;
+        // A directory role scoped to an administrative unit is high at most (RULES.md "Grade").
+        const grade = grant.tier === "critical" && grant.directoryScopeId === "/" ? "critical" : "high";
+        const directory = grant.kind === "directory-role";
+        reasons.push({
+          kind: grant.kind,
+          id: grant.id,
+          roleName: grant.roleName,
+          grade,
+          ...(directory ? { templateId: grant.roleId, directoryScopeId: grant.directoryScopeId } : { appRoleId: grant.roleId }),
+          ...(grant.eligible ? { eligible: true as const } : {}),
+          ...(viaGroup !== undefined ? { viaGroup: this.principals.ids[viaGroup] ?? "" } : {}),
+          fix: this.entraFix(grant),
+          within: `${ENTRA}${grant.directoryScopeId}`,
+        });
+      }
+    };
+    azure(own);
+    entra(own);
+    for (const group of this.groupsOf(own)) {
+      azure(group, group);
+      entra(group, group);
     }
-    if (rights === 0 && !graded) return;
-    const principal = this.principal(assignment, status);
-    const scope = this.scope(assignment.scope);
-    if (rights & ASSIGN_BIT) this.byRight.assign.add(scope, principal, roleAt);
-    if (rights & FEDERATE_BIT) this.byRight.federate.add(scope, principal, roleAt);
-    if (rights & ANY_RUN_CODE) this.byRight["run-code"].add(scope, principal, roleAt);
-    if (graded) this.privileged.add(principal, scope * 4 + (grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH));
+    return reasons;
   }
 
-  /** The critical/high assignments of a principal. */
-  privilegedOf(principalId: string): ReadonlyArray<{ scope: string; grade: Severity }> {
-    const at = this.principalIndex.get(principalId.toLowerCase());
-    return at === undefined ? [] : this.privilegedAt(at);
+  /** Directory roles and Graph permissions an identity holds, directly or through a role-assignable group. */
+  entraHoldingsOf(identity: Pick<Identity, "principalId">): EntraHolding[] {
+    const own = this.principals.find(identity.principalId);
+    if (own === undefined) return [];
+    const byRole = new Map<string, EntraHolding>();
+    const visit = (principal: number, viaGroup?: number): void => {
+      for (const grant of this.entraOf.get(principal) ?? []) {
+        if (viaGroup !== undefined && grant.kind !== "directory-role") continue;
+        const key = `${grant.kind}\u0000${grant.roleId}`;
+        let holding = byRole.get(key);
+        if (!holding) {
+          holding = { kind: grant.kind, roleId: grant.roleId, roleName: grant.roleName, tier: grant.tier, sources: [] };
+          byRole.set(key, holding);
+        }
+        const groupName = viaGroup !== undefined ? this.principals.nameOf(viaGroup) : undefined;
+        holding.sources.push({
+          id: grant.id,
+          ...(grant.kind === "directory-role" ? { directoryScopeId: grant.directoryScopeId } : {}),
+          ...(grant.eligible ? { eligible: true as const } : {}),
+          ...(viaGroup !== undefined ? { viaGroup: this.principals.ids[viaGroup] ?? "" } : {}),
+          ...(groupName ? { viaGroupName: groupName } : {}),
+          fix: this.entraFix(grant),
+        });
+      }
+    };
+    visit(own);
+    for (const group of this.groupsOf(own)) visit(group, group);
+    return [...byRole.values()].sort((a, b) => a.roleName.localeCompare(b.roleName));
   }
 
-  /** A principal's packed (scope × 4 + grade) critical/high grants, in the order they arrived. */
-  private packedPrivileged(at: number): number[] {
-    const packed: number[] = [];
-    this.privileged.forEach(at, (value) => packed.push(value));
-    return packed.reverse();
-  }
-
-  private privilegedAt(at: number): Array<{ scope: string; grade: Severity }> {
-    return this.packedPrivileged(at).map((packed) => ({ scope: this.scopeNames[Math.floor(packed / 4)] ?? "", grade: packed % 4 === GRADE_CRITICAL ? "critical" : "high" }));
-  }
-
-  /** RULES.md "Grade": the highest critical/high grade of the identity's assignments, and the scopes at that grade. */
-  gradeOf(identity: Identity): { grade: Severity; scopes: string[] } | undefined {
-    if (!identity.principalId) return undefined;
-    const held = this.privilegedOf(identity.principalId);
-    const grade: Severity | undefined = held.some((item) => item.grade === "critical") ? "critical" : held.length > 0 ? "high" : undefined;
-    if (!grade) return undefined;
-    return { grade, scopes: held.filter((item) => item.grade === grade).map((item) => item.scope) };
+  /** The directory roles and Graph permissions a principal holds itself (for "already as privileged"). */
+  ownEntraGrades(principal: number): Array<{ grade: number; within: string }> {
+    return (this.entraOf.get(principal) ?? [])
+      .filter((grant) => !grant.eligible)
+      .map((grant) => ({ grade: grant.tier === "critical" && grant.directoryScopeId === "/" ? GRADE_CRITICAL : GRADE_HIGH, within: `${ENTRA}${grant.directoryScopeId}` }));
   }
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
   private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
-  private appIdsVersion = 0;
 
-  private factsFor(policy: Policy): PolicyFacts {
+  factsFor(policy: Policy): PolicyFacts {
     let facts = this.policyFacts.get(policy);
-    if (!facts || facts.appIdsVersion !== this.appIdsVersion) {
+    if (!facts || facts.appIdsVersion !== this.principals.appIdsVersion) {
       const excluded = new Set<number>();
-      const lookup = (id: string | undefined): number | undefined => (id === undefined ? undefined : this.principalIndex.get(id.toLowerCase()));
       for (const id of [policy.self.objectId, ...policy.protected.principals]) {
-        const at = lookup(id);
+        const at = this.principals.find(id);
         if (at !== undefined) excluded.add(at);
       }
       const pipelines = new Map<number, ApprovedPipeline[]>();
@@ -296,111 +477,33 @@ export class ExposureCollector {
         else pipelines.set(at, [pipeline]);
       };
       for (const pipeline of policy.approvedPipelines) {
-        approve(lookup(pipeline.objectId), pipeline);
+        approve(this.principals.find(pipeline.objectId), pipeline);
         if (pipeline.appId) {
           const appId = pipeline.appId.toLowerCase();
-          for (const [at, known] of this.appIds) if (known === appId) approve(at, pipeline);
+          for (const [at, known] of this.principals.appIds) if (known === appId) approve(at, pipeline);
         }
       }
-      facts = { excluded, pipelines, appIdsVersion: this.appIdsVersion };
+      facts = { excluded, pipelines, appIdsVersion: this.principals.appIdsVersion };
       this.policyFacts.set(policy, facts);
     }
     return facts;
   }
-
-  /**
-   * RULES.md "Exposure" for one identity: who can act as it, minus the identity's own principal, an approved
-   * pipeline whose scopes contain the target, `self.objectId`, `protected.principals`, principals the directory
-   * lookup found missing, and principals already as privileged. Walks only the rights indexed at the scopes
-   * that contain the identity (or the resource it is attached to).
-   */
-  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): IdentityExposure | undefined {
-    const graded = this.gradeOf(identity);
-    if (!graded) return undefined;
-    const facts = this.factsFor(policy);
-    const own = this.principalIndex.get(identity.principalId.toLowerCase());
-    const needed = graded.grade === "critical" ? GRADE_CRITICAL : GRADE_HIGH;
-    const verdicts = new Map<number, boolean>();
-    const excluded = (principal: number): boolean => {
-      let verdict = verdicts.get(principal);
-      if (verdict === undefined) {
-        verdict =
-          principal === own ||
-          this.principalMissing.data[principal] === 1 ||
-          facts.excluded.has(principal) ||
-          // Already as privileged: one of its own critical/high grants, at least the identity's grade, contains every graded scope.
-          this.packedPrivileged(principal).some((packed) => packed % 4 >= needed && graded.scopes.every((scope) => tree.contains(this.scopeNames[Math.floor(packed / 4)] ?? "", scope)));
-        verdicts.set(principal, verdict);
-      }
-      return verdict;
-    };
-    const approvedFor = (principal: number, target: string): boolean =>
-      (facts.pipelines.get(principal) ?? []).some((pipeline) => !pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target)));
-    const kept: Array<{ principal: number; right: Right; role: number; scope: number; resourceId?: string }> = [];
-    const walk = (right: Right, bit: number, target: string, resourceId?: string): void => {
-      for (const key of tree.ancestorsOf(target)) {
-        const scope = this.scopeIndex.get(key);
-        if (scope === undefined) continue;
-        this.byRight[right].forEach(scope, (principal, role) => {
-          if (((this.roleList[role]?.rights ?? 0) & bit) === 0 || excluded(principal) || approvedFor(principal, target)) return;
-          kept.push({ principal, right, role, scope, ...(resourceId ? { resourceId } : {}) });
-        });
-      }
-    };
-    walk("assign", ASSIGN_BIT, identity.id);
-    walk("federate", FEDERATE_BIT, identity.id);
-    for (const resource of attachments) {
-      const bit = RUN_CODE_BIT.get((resource.type || resourceTypeOf(resource.id) || "").toLowerCase());
-      if (bit) walk("run-code", bit, resource.id, resource.id);
-    }
-    // One key per right: it dedupes and it sorts (principal, right, scope, resource, role).
-    const byKey = new Map<string, ExposureEntry>();
-    for (const item of kept) {
-      const principalId = this.principalIds[item.principal] ?? "";
-      const scope = this.scopeNames[item.scope] ?? "";
-      const roleName = roleNameOf(this.roleList[item.role]?.guid ?? "", this.definitions);
-      const sortKey = `${principalId.toLowerCase()}\u0000${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${roleName.toLowerCase()}`;
-      if (byKey.has(sortKey)) continue;
-      byKey.set(sortKey, {
-        principalId,
-        principalType: this.typeNames[this.principalType.data[item.principal] ?? 0] ?? "",
-        right: item.right,
-        roleName,
-        scope,
-        ...(item.resourceId ? { resourceId: item.resourceId } : {}),
-      });
-    }
-    const exposure = [...byKey.keys()].sort().map((sortKey) => byKey.get(sortKey) as ExposureEntry);
-    return { grade: graded.grade, exposure };
-  }
 }
 
-interface PolicyFacts {
+/** Whether a grant at `outer` covers what gives a grade at `inner`: Entra scopes contain only Entra scopes. */
+export function privilegeContains(tree: ScopeTree, outer: string, inner: string): boolean {
+  const outerEntra = outer.startsWith(ENTRA);
+  if (outerEntra !== inner.startsWith(ENTRA)) return false;
+  if (!outerEntra) return tree.contains(outer, inner);
+  const outerScope = outer.slice(ENTRA.length);
+  return outerScope === "/" || outerScope.toLowerCase() === inner.slice(ENTRA.length).toLowerCase();
+}
+
+export interface PolicyFacts {
   /** `self.objectId` and `protected.principals`, by principal number. */
   excluded: Set<number>;
   /** The approved pipelines each principal is (by object id or application id). */
   pipelines: Map<number, ApprovedPipeline[]>;
   /** The application ids known when this was worked out. */
   appIdsVersion: number;
-}
-
-function scopeKey(scope: string): string {
-  return scope.length > 1 && scope.endsWith("/") ? scope.slice(0, -1).toLowerCase() : scope.toLowerCase();
-}
-
-export interface IdentityExposure {
-  grade: Severity;
-  /** Rights that remain after every exclusion, sorted by principal, right, scope, resource. */
-  exposure: ExposureEntry[];
-}
-
-/** RULES.md "Exposure" for one identity: its grade (critical/high, else undefined) and who can act as it. */
-export function exposureOf(
-  identity: Identity,
-  collector: ExposureCollector,
-  attachments: readonly AttachedResource[],
-  tree: ScopeTree,
-  policy: Policy,
-): IdentityExposure | undefined {
-  return collector.exposureOf(identity, attachments, tree, policy);
 }

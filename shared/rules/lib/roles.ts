@@ -1,5 +1,5 @@
 import type { RoleAssignment, RoleDefinition, ScopeLevel } from "../../model.js";
-import { roleDefinitionGuid, scopeLevel } from "../../model.js";
+import { roleDefinitionGuid } from "../../model.js";
 import { severityRank, type Severity } from "../../config/policy.js";
 import { grantsAction, permissionsOf, type ActionPermission } from "./actions.js";
 
@@ -89,6 +89,9 @@ const FALLBACK: Record<string, [string, ActionPermission[]]> = {
   ],
 };
 
+/** The GUIDs the fallback knows: their assignments are never "definition missing". */
+export const builtInFallbackGuids: ReadonlySet<string> = new Set(Object.keys(FALLBACK));
+
 /** The permission entries of the role an assignment names: from the snapshot, else the built-in fallback, else none. */
 export function rolePermissions(guid: string, definitions: Map<string, RoleDefinition>): ActionPermission[] {
   const definition = definitions.get(guid);
@@ -101,7 +104,7 @@ export const ROLE_ASSIGNMENT_WRITE = "Microsoft.Authorization/roleAssignments/wr
  * An action of no real provider: only a pattern that covers every provider's writes (a bare star, or star-slash-write) grants it,
  * which is what makes a role Contributor-like (write anything, but not role assignments).
  */
-const ANY_RESOURCE_WRITE = "Uamiguard.Probe/anyResourceType/write";
+export const ANY_RESOURCE_WRITE = "Uamiguard.Probe/anyResourceType/write";
 
 export type Privilege = "admin" | "contributor" | "none";
 
@@ -113,38 +116,11 @@ export function privilegeOfPermissions(permissions: readonly ActionPermission[])
   return "none";
 }
 
-const privilegeCache = new WeakMap<Map<string, RoleDefinition>, Map<string, Privilege>>();
-
-/**
- * Owner, UAA, RBAC Administrator or any role that grants `roleAssignments/write`: "admin"; Contributor or any
- * role that writes every resource type: "contributor". From the role's actions minus notActions, per entry.
- */
-export function privilegeOf(assignment: RoleAssignment, definitions: Map<string, RoleDefinition>): Privilege {
-  const guid = roleDefinitionGuid(assignment.roleDefinitionId);
-  let cache = privilegeCache.get(definitions);
-  if (!cache) {
-    cache = new Map();
-    privilegeCache.set(definitions, cache);
-  }
-  let privilege = cache.get(guid);
-  if (privilege === undefined) {
-    privilege = privilegeOfPermissions(rolePermissions(guid, definitions));
-    cache.set(guid, privilege);
-  }
-  return privilege;
-}
-
 /** RULES.md grading: admin roles critical and Contributor high at management-group/subscription scope; both medium at resource group. */
 export function privilegedSeverity(privilege: Privilege, level: ScopeLevel): Severity | undefined {
   if (privilege === "none" || level === "resource") return undefined;
   if (level === "resourceGroup") return "medium";
   return privilege === "admin" ? "critical" : "high";
-}
-
-export function assignmentSeverity(assignment: RoleAssignment, definitions: Map<string, RoleDefinition>): Severity | undefined {
-  // Most assignments are not privileged: decide that before parsing the scope (the hot path of a sweep).
-  const privilege = privilegeOf(assignment, definitions);
-  return privilege === "none" ? undefined : privilegedSeverity(privilege, scopeLevel(assignment.scope));
 }
 
 /** `a` at least as high as `b`. */
@@ -157,6 +133,6 @@ export function roleNameOf(guid: string, definitions: Map<string, RoleDefinition
   return definitions.get(guid)?.roleName || FALLBACK[guid]?.[0] || guid;
 }
 
-export function roleLabel(assignment: RoleAssignment, definitions: Map<string, RoleDefinition>): string {
+export function roleLabel(assignment: Pick<RoleAssignment, "roleDefinitionId">, definitions: Map<string, RoleDefinition>): string {
   return roleNameOf(roleDefinitionGuid(assignment.roleDefinitionId), definitions);
 }

@@ -1,4 +1,4 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
+import type { AksCluster, AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
 import type { Policy } from "../../config/policy.js";
@@ -23,6 +23,8 @@ export interface SweepInventory {
   subscriptions?: Subscription[];
   /** Rights and grades gathered while role assignments streamed (absent: exposure not evaluated). */
   exposure?: ExposureCollector;
+  /** AKS clusters with an OIDC issuer (read when a federated credential trusts an AKS issuer); absent: not read. */
+  aksClusters?: AksCluster[];
   /**
    * Event delivery per subscription (lower-case id), read only when `self.functionAppId` is set. A
    * subscription whose read failed is absent (an incomplete check, never a finding).
@@ -89,7 +91,7 @@ export function inScope(index: SweepIndex, id: string): boolean {
  * The exposure collector a sweep feeds: rights at a resource that is not one of the index's identities are
  * dropped as they stream, and with a policy only its approved pipelines' application ids are kept.
  */
-export function exposureCollectorFor(index: SweepIndex, policy?: Policy): ExposureCollector {
+export function exposureCollectorFor(index: SweepIndex, policy?: Policy, onGroup?: (groupId: string) => void): ExposureCollector {
   const appIds = policy ? new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : []))) : undefined;
-  return new ExposureCollector(index.roleDefinitionByGuid, { ...(appIds ? { appIds } : {}), isIdentity: (key) => index.identityById.has(key) });
+  return new ExposureCollector(index.roleDefinitionByGuid, { ...(appIds ? { appIds } : {}), isIdentity: (key) => index.identityById.has(key), ...(onGroup ? { onGroup } : {}) });
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { BUILT_IN_ROLES } from "../../../shared/rules/lib/roles.js";
 import { rule } from "../../../shared/rules/privileged-identity-exposed.js";
+import { exposureOf } from "../../../shared/rules/lib/holders.js";
 import type { PrincipalStatus } from "../../../shared/rules/types.js";
 import type { AttachedResource } from "../../../shared/model.js";
 import { assignment, customRole, exposureIndex, FOUND_MI, identity, keys, MISSING, policy, resource, RG, runRule, S, UNKNOWN } from "../../helpers/sweep.js";
@@ -148,11 +149,11 @@ describe("privileged-identity-exposed", () => {
     const sweepIndex = exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [grades[0]!, [assignment("h-late", MI_OPERATOR, HOLDER, critical.id), UNKNOWN]]);
     const pipelinePolicy = policy({ approvedPipelines: [{ name: "p", appId: APP }] });
     const collector = sweepIndex.inventory.exposure!;
-    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure.map((entry) => entry.principalId)).toEqual([HOLDER]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure.map((entry) => entry.principalId)).toEqual([HOLDER]);
     collector.setStatus(HOLDER, FOUND_APP);
-    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure).toEqual([]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure).toEqual([]);
     collector.setStatus(HOLDER, MISSING);
-    expect(collector.exposureOf(critical, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
   });
 
   it("Owner of the VM the identity is attached to can run code there, and assign nothing", () => {
