@@ -4,6 +4,9 @@ import type { AzureClients } from "./clients.js";
 import type { SinkEndpoints } from "../notify/sinks.js";
 import { countRoleAssignments } from "./armActions.js";
 import { getDirectoryObjectsByIds } from "./directory.js";
+import { GRAPH_APP_ID, graphPages } from "./entra.js";
+import { listRoleEligibilities } from "./eligibility.js";
+import { ServiceCallFailed } from "../errors.js";
 import { errorMessage, statusCodeOf } from "../errors.js";
 
 /**
@@ -37,7 +40,24 @@ export async function runSelfCheck(clients: AzureClients, targets: SelfCheckTarg
   for (const subscription of subscriptions) {
     checks.push([subscription ? `resourceGraph /subscriptions/${subscription}` : "resourceGraph", () => withDeadline(countRoleAssignments(clients, subscription ? [subscription] : [])).then(() => undefined)]);
   }
-  checks.push(["graph getByIds", () => withDeadline(getDirectoryObjectsByIds(clients.graph, [targets.selfObjectId ?? NO_OBJECT])).then(() => undefined)]);
+  const self = targets.selfObjectId ?? NO_OBJECT;
+  checks.push(["graph getByIds", () => withDeadline(getDirectoryObjectsByIds(clients.graph, [self])).then(() => undefined)]);
+  // The privilege reads of a sweep, each narrowed to one page or one principal (RULES.md "Privilege and exposure").
+  const firstPage = (path: string, query: Record<string, string>, what: string) => async (): Promise<void> => {
+    try {
+      await withDeadline(graphPages(clients, path, query, what).next());
+    } catch (error) {
+      // Graph's own service principal missing from a tenant (only ever in a stand-in) means no permission is granted on it.
+      if (!(error instanceof ServiceCallFailed && error.statusCode === 404 && what === "appRoleAssignedTo")) throw error;
+    }
+  };
+  checks.push(["graph appRoleAssignedTo", firstPage(`/v1.0/servicePrincipals(appId='${GRAPH_APP_ID}')/appRoleAssignedTo`, { $top: "1" }, "appRoleAssignedTo")]);
+  checks.push(["graph directory role assignments", firstPage("/v1.0/roleManagement/directory/roleAssignments", { $filter: `principalId eq '${self}'` }, "directory role assignments")]);
+  checks.push(["graph directory role eligibilities", firstPage("/v1.0/roleManagement/directory/roleEligibilityScheduleInstances", { $filter: `principalId eq '${self}'` }, "directory role eligibilities")]);
+  checks.push(["graph $batch group reads", () => withDeadline(batchProbe(clients, self))]);
+  for (const subscription of targets.subscriptions) {
+    checks.push([`arm roleEligibilityScheduleInstances /subscriptions/${subscription}`, () => withDeadline(listRoleEligibilities(clients, `/subscriptions/${subscription}`, new Date())).then(() => undefined)]);
+  }
   for (const table of targets.tables) checks.push([`table ${table}`, () => withDeadline(writeTable(clients, table))]);
   checks.push([`queue ${targets.queue}`, () => withDeadline(writeQueue(clients, targets.queue))]);
   for (const [sink, url] of sinkUrls(targets.sinks)) checks.push([`sink ${sink}`, () => reachable(clients, url)]);
@@ -67,6 +87,21 @@ async function withDeadline<T>(work: Promise<T>): Promise<T> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * One `$batch` holding one group read (the app's own group memberships): the call and its item must be allowed. An
+ * item answering 404 (no such principal) is allowed; 401/403 is not.
+ */
+async function batchProbe(clients: AzureClients, objectId: string): Promise<void> {
+  const response = await clients.graph.path("/v1.0/$batch").post({
+    body: { requests: [{ id: "1", method: "GET", url: `/servicePrincipals/${objectId}/transitiveMemberOf?$top=1` }] },
+    contentType: "application/json",
+  });
+  const status = Number(response.status);
+  const item = (response.body as { responses?: Array<{ status?: number }> } | undefined)?.responses?.[0];
+  if (status !== 200 || !item) throw new ServiceCallFailed("graph", status, `graph: $batch answered ${status}`);
+  if (item.status === 401 || item.status === 403) throw new ServiceCallFailed("graph", item.status, `graph: a group read in $batch answered ${item.status}`);
 }
 
 /** Creates the table if needed, then writes and removes a probe row. */

@@ -36,6 +36,7 @@ const PIPELINE = p(16);
 const OWNER_SUB = p(17);
 const DELETED = p(18);
 const USER = p(19);
+const OPERATOR_MEMBER = p(20);
 const PIPELINE_APP = "99999999-0000-4000-8000-000000000042";
 
 function assignment(n: number, scope: string, role: string, principalId: string, principalType = "User") {
@@ -63,7 +64,10 @@ function estate() {
       { id: PIPELINE, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: "deploy", servicePrincipalType: "Application", appId: PIPELINE_APP },
       user(OWNER_SUB, "owner"),
       user(USER, "someone"),
+      user(OPERATOR_MEMBER, "op-member"),
     ],
+    // The group at the management group has a member who can act through it (an empty group would not be a holder).
+    groups: [{ id: OPERATOR_MG, displayName: "operators", members: [OPERATOR_MEMBER] }],
     roleDefinitions: [
       { id: ROLE(CUSTOM_OPS), name: CUSTOM_OPS, properties: { roleName: "Ops", type: "CustomRole", permissions: [{ actions: ["*"], notActions: ["Microsoft.Authorization/*", "Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action"], dataActions: [], notDataActions: [] }], assignableScopes: [S] } },
       { id: ROLE(CUSTOM_RUN), name: CUSTOM_RUN, properties: { roleName: "Runner", type: "CustomRole", permissions: [{ actions: ["Microsoft.Compute/virtualMachines/runCommand/action"], notActions: [], dataActions: [], notDataActions: [] }], assignableScopes: [S] } },
@@ -89,8 +93,9 @@ function estate() {
   });
 }
 
-const POLICY = policySchema.parse({ approvedPipelines: [{ name: "deploy", appId: PIPELINE_APP, scopes: [S] }] });
-const NEW_RULES = new Set(["privileged-identity-exposed", "federated-credential-untrusted-issuer", "federated-credential-risky-subject", "identity-assign-right-granted"]);
+const POLICY = policySchema.parse({ approvedPipelines: [{ name: "deploy", appId: PIPELINE_APP, scopes: [S] }], federation: { subjects: { githubOwners: ["contoso"] } } });
+const NEW_RULES = new Set(["privileged-identity-exposed", "federated-credential-untrusted-issuer", "federated-credential-risky-subject", "identity-assign-right-granted", "federated-credential-untrusted-subject"]);
+const ra = (n: number, scope: string) => `${scope}/providers/Microsoft.Authorization/roleAssignments/b0000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
 const keys = (findings: Array<{ ruleId: string; subjectId: string; relatedId?: string; severity: string }>) =>
   findings.filter((finding) => NEW_RULES.has(finding.ruleId)).map((finding) => [finding.ruleId, finding.subjectId, finding.relatedId ?? null, finding.severity]).sort();
 
@@ -105,6 +110,8 @@ describe("exposure and federation through the emulator", () => {
         ["federated-credential-risky-subject", `${CRIT.id}/federatedIdentityCredentials/pr`, CRIT.id, "high"],
         ["federated-credential-risky-subject", `${PLAIN.id}/federatedIdentityCredentials/flex`, PLAIN.id, "medium"],
         ["federated-credential-untrusted-issuer", `${CRIT.id}/federatedIdentityCredentials/lookalike`, CRIT.id, "high"],
+        // An AKS issuer that is no cluster of the estate (PLAIN has no grade: medium).
+        ["federated-credential-untrusted-subject", `${PLAIN.id}/federatedIdentityCredentials/aks`, PLAIN.id, "medium"],
         ["privileged-identity-exposed", CRIT.id, OPERATOR_RG, "critical"],
         ["privileged-identity-exposed", CRIT.id, OPERATOR_MG, "critical"],
         ["privileged-identity-exposed", CRIT.id, CONTRIB, "critical"],
@@ -114,9 +121,12 @@ describe("exposure and federation through the emulator", () => {
     );
     const ops = report.findings.find((finding) => finding.ruleId === "privileged-identity-exposed" && finding.relatedId === OPS);
     expect(ops?.evidence["rights"]).toEqual([
-      { right: "federate", roleName: "Ops", scope: RG },
-      { right: "run-code", roleName: "Ops", scope: RG, resourceId: VM },
+      { right: "federate", roleName: "Ops", scope: RG, roleAssignmentId: ra(5, RG) },
+      { right: "run-code", roleName: "Ops", scope: RG, roleAssignmentId: ra(5, RG), resourceId: VM },
     ]);
+    const group = report.findings.find((finding) => finding.ruleId === "privileged-identity-exposed" && finding.relatedId === OPERATOR_MG);
+    expect(group?.evidence).toMatchObject({ displayName: "operators", principalType: "Group", members: [{ id: OPERATOR_MEMBER, displayName: "op-member", type: "User" }], memberCount: 1 });
+    expect(group?.title).toBe("operators (Group) can act as critical identity id-crit");
   });
 
   it("the inventory carries grade and exposure per identity", async () => {
@@ -125,10 +135,13 @@ describe("exposure and federation through the emulator", () => {
     const crit = inventory.identities.find((identity) => identity.name === "id-crit");
     const plain = inventory.identities.find((identity) => identity.name === "id-plain");
     expect(crit?.grade).toBe("critical");
-    expect(plain).toMatchObject({ grade: null, exposure: [] });
-    expect(new Set(crit?.exposure.map((entry) => entry.principalId))).toEqual(new Set([OPERATOR_RG, OPERATOR_MG, CONTRIB, OPS, RUNNER]));
-    expect(crit?.exposure).toContainEqual({ principalId: OPERATOR_MG, principalType: "Group", right: "assign", roleName: "Managed Identity Operator", scope: MG });
-    expect(crit?.exposure).toContainEqual({ principalId: RUNNER, principalType: "User", right: "run-code", roleName: "Runner", scope: VM, resourceId: VM });
+    expect(plain).toMatchObject({ grade: null, gradeReasons: [], exposure: [] });
+    expect(crit?.gradeReasons).toEqual([expect.objectContaining({ kind: "role-assignment", roleAssignmentId: ra(1, S), roleName: "Owner", scope: S, grade: "critical" })]);
+    // The group and, listed on its own with viaGroup, its member.
+    expect(new Set(crit?.exposure.map((entry) => entry.principalId))).toEqual(new Set([OPERATOR_RG, OPERATOR_MG, OPERATOR_MEMBER, CONTRIB, OPS, RUNNER]));
+    expect(crit?.exposure).toContainEqual({ principalId: OPERATOR_MG, principalType: "Group", displayName: "operators", right: "assign", roleName: "Managed Identity Operator", scope: MG, roleAssignmentId: ra(3, MG) });
+    expect(crit?.exposure).toContainEqual({ principalId: OPERATOR_MEMBER, principalType: "User", displayName: "op-member", right: "assign", roleName: "Managed Identity Operator", scope: MG, roleAssignmentId: ra(3, MG), viaGroup: OPERATOR_MG });
+    expect(crit?.exposure).toContainEqual({ principalId: RUNNER, principalType: "User", displayName: "runner", right: "run-code", roleName: "Runner", scope: VM, roleAssignmentId: ra(6, VM), resourceId: VM });
   });
 
   it("a manual Managed Identity Operator grant over the critical identity is reported from the catalog's grades", async () => {

@@ -28,6 +28,12 @@ describe("GET /api/health?deep=1 (emulator and Azurite)", () => {
       [`resourceGraph /subscriptions/${S1}`]: "ok",
       [`resourceGraph /subscriptions/${S3}`]: "ok",
       "graph getByIds": "ok",
+      "graph appRoleAssignedTo": "ok",
+      "graph directory role assignments": "ok",
+      "graph directory role eligibilities": "ok",
+      "graph $batch group reads": "ok",
+      [`arm roleEligibilityScheduleInstances /subscriptions/${S1}`]: "ok",
+      [`arm roleEligibilityScheduleInstances /subscriptions/${S3}`]: "ok",
       ...Object.fromEntries(Object.values(TABLES).map((table) => [`table ${table}`, "ok"])),
       [`queue ${CLEANUP_QUEUE}`]: "ok",
       "sink teams": "ok",
@@ -51,6 +57,8 @@ describe("GET /api/health?deep=1 (emulator and Azurite)", () => {
     expect(status).toBe(503);
     expect(jsonBody.status).toBe("failed");
     expect(jsonBody.checks["graph getByIds"]).toMatch(/^failed: .*403/);
+    expect(jsonBody.checks["graph directory role assignments"]).toMatch(/^failed: .*403/);
+    expect(jsonBody.checks["graph $batch group reads"]).toMatch(/^failed: .*403/);
     expect(jsonBody.checks[`resourceGraph /subscriptions/${S1}`]).toMatch(/^failed: .*403/);
     expect(jsonBody.checks["table uamiguardfindings"]).toBe("ok");
   });
