@@ -1,5 +1,5 @@
 import { defaultPolicy, policySchema, type Policy } from "../../shared/config/policy.js";
-import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription } from "../../shared/model.js";
+import type { AksCluster, AppRoleGrant, AttachedResource, DirectoryRoleGrant, FederatedCredential, GroupMember, Identity, RoleAssignment, RoleDefinition, RoleEligibility, Subscription } from "../../shared/model.js";
 import { ScopeTree } from "../../shared/rules/lib/scopes.js";
 import { buildSweepIndex, exposureCollectorFor, type SweepIndex } from "../../shared/rules/lib/sweepIndex.js";
 import type { FindingDraft, PrincipalStatus, SweepRule } from "../../shared/rules/types.js";
@@ -97,13 +97,28 @@ export const FOUND_USER: PrincipalStatus = { state: "found", object: { id: "x", 
 export const MISSING: PrincipalStatus = { state: "missing" };
 export const UNKNOWN: PrincipalStatus = { state: "unknown" };
 
+/** What a sweep reads beside role assignments (privilegeReads.ts), for rules tested without I/O. */
+export interface PrivilegeInput {
+  eligibilities?: RoleEligibility[];
+  directoryRoles?: DirectoryRoleGrant[];
+  appRoles?: AppRoleGrant[];
+  /** Group id → transitive members; `undefined` members: Graph could not list them. */
+  groups?: Record<string, GroupMember[] | undefined>;
+  aksClusters?: AksCluster[];
+}
+
 /** An index whose exposure collector was fed these assignments (as the sweep feeds it while streaming). */
-export function exposureIndex(input: IndexInput & { subscriptions?: Subscription[] }, assignments: Array<[RoleAssignment, PrincipalStatus]>): SweepIndex {
+export function exposureIndex(input: IndexInput & { subscriptions?: Subscription[] }, assignments: Array<[RoleAssignment, PrincipalStatus]>, privilege: PrivilegeInput = {}): SweepIndex {
   const sweepIndex = index(input);
   sweepIndex.inventory.subscriptions = input.subscriptions ?? [];
   sweepIndex.scopeTree = new ScopeTree(input.subscriptions ?? []);
   const collector = exposureCollectorFor(sweepIndex);
   for (const [item, principal] of assignments) collector.add(item, principal);
+  for (const eligibility of privilege.eligibilities ?? []) collector.addEligibility(eligibility);
+  collector.addDirectoryRoles(privilege.directoryRoles ?? []);
+  collector.addAppRoles(privilege.appRoles ?? []);
+  for (const [groupId, members] of Object.entries(privilege.groups ?? {})) collector.setGroupMembers(groupId, members);
+  if (privilege.aksClusters) sweepIndex.inventory.aksClusters = privilege.aksClusters;
   sweepIndex.inventory.exposure = collector;
   return sweepIndex;
 }

@@ -87,7 +87,7 @@ export class RoleCatalog {
       grant |= role.rights;
       privilege = higher(privilege, role.privilege);
     }
-    const names = delegation.roles.map((role) => roleNameOf(role, this.definitions));
+    const names = delegation.roles.map((role) => roleNameOf(role, this.definitions)).sort((a, b) => a.localeCompare(b));
     const condition = delegation.kind === "allow" ? `may grant only ${names.join(", ") || "no role"}` : `may grant any role but ${names.join(", ")}`;
     return { ...base, grant, privilege, condition };
   }

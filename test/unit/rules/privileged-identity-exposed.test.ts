@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import { BUILT_IN_ROLES } from "../../../shared/rules/lib/roles.js";
 import { rule } from "../../../shared/rules/privileged-identity-exposed.js";
 import { exposureOf } from "../../../shared/rules/lib/holders.js";
+import { RUN_CODE_ACTIONS } from "../../../shared/rules/lib/runCode.js";
 import type { PrincipalStatus } from "../../../shared/rules/types.js";
 import type { AttachedResource } from "../../../shared/model.js";
 import { assignment, customRole, exposureIndex, FOUND_MI, identity, keys, MISSING, policy, resource, RG, runRule, S, UNKNOWN } from "../../helpers/sweep.js";
@@ -52,6 +53,7 @@ const roles = [
   customRole("c-logic", [{ actions: ["Microsoft.Logic/workflows/write"] }]),
   customRole("c-ca", [{ actions: ["Microsoft.App/containerApps/write"] }]),
   customRole("c-read", [{ actions: ["*/read"] }]),
+  customRole("c-star-grant", [{ actions: ["*"], notActions: ["Microsoft.ManagedIdentity/*"] }]),
 ];
 
 /** The identities' own grants: critical (Owner at a subscription), high (Contributor at a subscription), medium (Owner at a resource group). */
@@ -156,20 +158,88 @@ describe("privileged-identity-exposed", () => {
     expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
   });
 
-  it("Owner of the VM the identity is attached to can run code there, and assign nothing", () => {
+  it("Owner of the VM the identity is attached to can run code there and grant itself more there, and assign nothing", () => {
     const drafts = run([[OWNER, VM.id], [MI_OPERATOR, VM.id]]);
-    expect(drafts.map((draft) => draft.evidence["rights"])).toEqual([[{ right: "run-code", roleName: "Owner", scope: VM.id, resourceId: VM.id }]]);
+    const id = `${VM.id}/providers/Microsoft.Authorization/roleAssignments/h0`;
+    expect(drafts.map((draft) => draft.evidence["rights"])).toEqual([
+      [
+        { right: "grant", roleName: "Owner", scope: VM.id, roleAssignmentId: id, resourceId: VM.id },
+        { right: "run-code", roleName: "Owner", scope: VM.id, roleAssignmentId: id, resourceId: VM.id },
+      ],
+    ]);
   });
 
-  it("lists each right with role name, scope and, for run code, the resource", () => {
+  it("lists each right with role name, scope, the assignment and, for run code, the resource", () => {
     const drafts = run([[MI_OPERATOR, RG], ["c-run", VM.id], ["c-fic-only", critical.id]]);
     const draft = drafts.find((item) => item.subjectId === critical.id);
+    const ra = (scope: string, name: string) => `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`;
     expect(draft?.evidence["rights"]).toEqual([
-      { right: "assign", roleName: "Managed Identity Operator", scope: RG },
-      { right: "federate", roleName: "custom-c-fic-only", scope: critical.id },
-      { right: "run-code", roleName: "custom-c-run", scope: VM.id, resourceId: VM.id },
+      { right: "assign", roleName: "Managed Identity Operator", scope: RG, roleAssignmentId: ra(RG, "h0") },
+      { right: "federate", roleName: "custom-c-fic-only", scope: critical.id, roleAssignmentId: ra(critical.id, "h2") },
+      { right: "run-code", roleName: "custom-c-run", scope: VM.id, roleAssignmentId: ra(VM.id, "h1"), resourceId: VM.id },
     ]);
     const cli = rule.meta.remediation(draft ?? drafts[0]!).cli;
-    expect(cli).toContain(`az role assignment delete --assignee ${HOLDER} --role 'Managed Identity Operator' --scope ${RG}`);
+    expect(cli).toContain(`az role assignment delete --ids ${ra(RG, "h0")}`);
+  });
+});
+
+describe("privileged-identity-exposed: the run-code table (shared/rules/lib/runCode.ts), each action of each type", () => {
+  const target = identity("id-target");
+  const cases = RUN_CODE_ACTIONS.flatMap(([type, actions]) => actions.map((action) => [type, action] as const));
+  it.each(cases)("%s: %s", (type, action) => {
+    const attached = resource("r1", [target.id], { id: `${RG}/providers/${type}/r1`, type });
+    const role = customRole("c-one", [{ actions: [action] }]);
+    const sweepIndex = exposureIndex({ identities: [target], attachments: [attached], roleDefinitions: [role], subscriptions }, [
+      [assignment("g", OWNER, target.principalId, S2), FOUND_MI],
+      [assignment("h", "c-one", HOLDER, RG), UNKNOWN],
+    ]);
+    const drafts = runRule(rule, sweepIndex, policy());
+    expect(drafts.map((draft) => draft.evidence["rights"])).toEqual([[expect.objectContaining({ right: "run-code", resourceId: attached.id })]]);
+  });
+});
+
+describe("privileged-identity-exposed: grant, groups, eligibility", () => {
+  const UAA = BUILT_IN_ROLES.userAccessAdministrator;
+  const RBAC = BUILT_IN_ROLES.rbacAdministrator;
+  const readerOnly = `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${READER}}))`;
+  const operatorOnly = readerOnly.replace(READER, MI_OPERATOR);
+  const contributorOnly = readerOnly.replace(READER, CONTRIBUTOR);
+  const grants = (items: Array<[string, string, Record<string, unknown>?]>) => items.map(([role, scope, extra], n) => [assignment(`x${n}`, role, HOLDER, scope, extra ?? {}), UNKNOWN] as [ReturnType<typeof assignment>, PrincipalStatus]);
+  const rightsOf = (items: Array<[string, string, Record<string, unknown>?]>) =>
+    runRule(rule, exposureIndex({ identities: [critical], attachments: [VM], roleDefinitions: roles, subscriptions }, [grades[0]!, ...grants(items)]), policy()).map((draft) => (draft.evidence["rights"] as Array<{ right: string; condition?: string }>).map((right) => `${right.right}${right.condition ? ` (${right.condition})` : ""}`));
+
+  it.each<[string, Array<[string, string, Record<string, unknown>?]>, string[][]]>([
+    ["User Access Administrator at the resource group: grant", [[UAA, RG]], [["grant"]]],
+    ["RBAC Administrator at the subscription: grant", [[RBAC, S]], [["grant"]]],
+    ["RBAC Administrator limited to Reader: nothing", [[RBAC, S, { condition: readerOnly }]], []],
+    ["RBAC Administrator limited to Managed Identity Operator: grant (for assign)", [[RBAC, RG, { condition: operatorOnly }]], [["grant (may grant only Managed Identity Operator)"]]],
+    ["RBAC Administrator limited to Contributor: grant", [[RBAC, RG, { condition: contributorOnly }]], [["grant (may grant only Contributor)"]]],
+    ["RBAC Administrator with a condition not understood: grant", [[RBAC, RG, { condition: "@Resource[x:y] StringEquals 'z'" }]], [["grant (not understood)"]]],
+    ["a custom * role without the identity actions: grant, and run code", [["c-star-grant", RG]], [["grant", "run-code"]]],
+    ["RBAC Administrator on the VM only (limited to Reader): nothing", [[RBAC, VM.id, { condition: readerOnly }]], []],
+    ["RBAC Administrator on the VM: grant for that resource", [[RBAC, VM.id]], [["grant"]]],
+  ])("%s", (_name, items, expected) => {
+    expect(rightsOf(items)).toEqual(expected);
+  });
+
+  it("a group is a holder with its acting members; excluded or no members: not a holder; unknown members: a holder", () => {
+    const group = "99999999-0000-4000-8000-0000000000aa";
+    const run = (members: Array<{ id: string; type: string }> | undefined, overrides: Record<string, unknown> = {}) =>
+      runRule(rule, exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [grades[0]!, [assignment("grp", MI_OPERATOR, group, RG, { principalType: "Group" }), UNKNOWN]], { groups: { [group]: members } }), policy(overrides));
+    const [held] = run([{ id: "u1", type: "User" }, { id: "nested", type: "Group" }, { id: "sp1", type: "ServicePrincipal" }]);
+    expect(held?.relatedId).toBe(group);
+    expect(held?.evidence["members"]).toEqual([{ id: "sp1", displayName: null, type: "ServicePrincipal" }, { id: "u1", displayName: null, type: "User" }]);
+    expect(held?.evidence["memberCount"]).toBe(2);
+    expect(run([])).toEqual([]);
+    expect(run([{ id: critical.principalId, type: "ServicePrincipal" }])).toEqual([]);
+    expect(run([{ id: "11111111-0000-4000-8000-0000000000bb", type: "User" }], { protected: { principals: ["11111111-0000-4000-8000-0000000000bb"] } })).toEqual([]);
+    expect(run(undefined)[0]?.evidence["membersUnknown"]).toBe(true);
+  });
+
+  it("a PIM-eligible assignment gives the same rights, marked eligible; it does not make its holder as privileged", () => {
+    const eligibility = { id: `${S}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/e1`, scope: S, roleDefinitionId: `${S}/providers/Microsoft.Authorization/roleDefinitions/${OWNER}`, principalId: HOLDER, principalType: "User", principalDisplayName: "Hol Der" };
+    const drafts = runRule(rule, exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [[assignment("g", OWNER, critical.principalId, S), FOUND_MI]], { eligibilities: [eligibility] }), policy());
+    expect(drafts.map((draft) => [draft.relatedId, draft.evidence["displayName"]])).toEqual([[HOLDER, "Hol Der"]]);
+    expect((drafts[0]?.evidence["rights"] as Array<{ eligible?: boolean }>).every((right) => right.eligible === true)).toBe(true);
   });
 });
