@@ -86,7 +86,7 @@ export interface DirectoryObject {
   appId?: string;
 }
 
-/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+/** A critical or high identity as of the last sweep (docs/rules/privileged-identity-exposed.md: the identity catalog). */
 export interface GradedIdentity {
   identityId: string;
   principalId: string;
@@ -112,7 +112,7 @@ export interface Incomplete {
 
 /**
  * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
- * (RULES.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
+ * (docs/guarantees.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
  * the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
  * reported it, or the row predates provenance).
  */

@@ -3,7 +3,7 @@
  * report, so it imports nothing (findings.ts ↔ cleanup would otherwise be a cycle).
  */
 
-/** RULES.md "Actions": which rule's finding leads to which change. No action ever deletes an identity. */
+/** docs/guarantees.md "Cleanup actions": which rule's finding leads to which change. No action ever deletes an identity. */
 export const ACTION_FOR_RULE = {
   "orphaned-role-assignment": "delete-role-assignment",
   "role-assignment-outside-pipeline": "delete-role-assignment",

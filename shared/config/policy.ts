@@ -41,7 +41,7 @@ const armResourceId = z.string().regex(/^\/subscriptions\/[^/]+(\/[^/]+)*$/i, "m
 
 const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
 
-/** RULES.md "Policy": the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
+/** docs/policy.md: the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
 export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
   "https://token.actions.githubusercontent.com",
   "https://*.oic.prod-aks.azure.com/",
@@ -123,7 +123,7 @@ export const policySchema = z.strictObject({
 export type Policy = z.output<typeof policySchema>;
 export type ApprovedPipeline = Policy["approvedPipelines"][number];
 
-/** Every key optional: the defaults of RULES.md "Policy". */
+/** Every key optional: the defaults of docs/policy.md. */
 export function defaultPolicy(): Policy {
   return policySchema.parse({});
 }

@@ -59,7 +59,7 @@ export const rule: EventRule = {
 };
 
 /**
- * RULES.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
+ * docs/guarantees.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
  * absorbed it is not known to a write that happened before that one. Times that cannot be compared count as
  * "before" (reported, and report only), never as known.
  */

@@ -28,7 +28,7 @@ export interface Remediation {
 export interface RuleMeta {
   id: string;
   title: string;
-  /** Default severity; some rules grade it per finding (see RULES.md). */
+  /** Default severity; some rules grade it per finding (see docs/rules/<id>.md). */
   severity: Severity;
   category: RuleCategory;
   description: string;
@@ -70,7 +70,7 @@ export interface EventFacts {
   /** attachment-write: the resource's identity block now, and the baseline before this event (undefined: none). */
   resource?: ResourceIdentityState;
   baseline?: string[];
-  /** attachment-write: identities of the baseline that an approved write's read-back absorbed, by `idKey` (RULES.md "Order does not matter"). */
+  /** attachment-write: identities of the baseline that an approved write's read-back absorbed, by `idKey` (docs/guarantees.md "Order does not matter"). */
   absorbed?: Record<string, AbsorbedBy>;
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };
