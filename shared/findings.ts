@@ -1,12 +1,12 @@
 import { createHash } from "node:crypto";
-import type { Policy, Severity } from "./config/policy.js";
-import { SEVERITIES, severityRank } from "./config/policy.js";
+import type { CorePolicy, Severity } from "./config/policyCore.js";
+import { SEVERITIES, severityRank } from "./config/policyCore.js";
 import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
 import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
 import type { FixTarget } from "./rules/lib/fixes.js";
 
-/** A finding as the DESIGN.md "Findings" contract prints it. */
+/** A finding as docs/output.md "The JSON document" prints it. */
 export interface Finding {
   ruleId: string;
   severity: Severity;
@@ -35,7 +35,7 @@ export interface RunReport {
   summary: RunSummary;
   findings: Finding[];
   incomplete: Incomplete[];
-  /** Sweeps: the removals that clear the most findings, critical first (RULES.md "Fix first"). */
+  /** Sweeps: the removals that clear the most findings, critical first (docs/output.md "Fix first"). */
   fixes?: Fix[];
   actions: ActionRecord[];
   /** Present when cleanup actions were considered: enforce, dry run, the journal, a tripped breaker. */
@@ -50,9 +50,7 @@ export function fingerprintOf(ruleId: string, subjectId: string, relatedId?: str
     .slice(0, 32);
 }
 
-export function isRuleEnabled(policy: Policy, ruleId: string): boolean {
-  return policy.rules[ruleId]?.enabled ?? true;
-}
+export { isRuleEnabled } from "./config/policyCore.js";
 
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
@@ -66,7 +64,7 @@ export class FindingCollector {
   private suppressedCount = 0;
   private readonly suppressions: Array<{ ruleId: string; subject: RegExp }>;
 
-  constructor(private readonly policy: Policy, private readonly metaById: Map<string, RuleMeta>, now: Date) {
+  constructor(private readonly policy: CorePolicy, private readonly metaById: Map<string, RuleMeta>, now: Date) {
     this.suppressions = policy.suppressions
       .filter((suppression) => !suppression.expires || Date.parse(suppression.expires) > now.getTime())
       .map((suppression) => ({ ruleId: suppression.ruleId, subject: globToRegExp(suppression.subjectId) }));
@@ -94,7 +92,7 @@ export class FindingCollector {
     if (draft.fixes && draft.fixes.length > 0) this.fixTargets.set(finding, draft.fixes);
   }
 
-  /** RULES.md "Fix first": the removals that clear the reported findings, ranked. */
+  /** docs/output.md "Fix first": the removals that clear the reported findings, ranked. */
   fixes(): Fix[] {
     return rankFixes([...this.fixTargets].map(([finding, fixes]) => ({ fingerprint: finding.fingerprint, severity: finding.severity, fixes })));
   }
@@ -125,7 +123,7 @@ export function summarize(findings: Finding[], counts: { identities: number; rol
   return { identities: counts.identities, roleAssignments: counts.roleAssignments, findings: findings.length, bySeverity, suppressed: counts.suppressed };
 }
 
-/** RULES.md "Fix first": a removal, with the findings it alone clears. */
+/** docs/output.md "Fix first": a removal, with the findings it alone clears. */
 export interface Fix extends FixTarget {
   clears: Record<Severity, number>;
   /** Fingerprints of the findings it clears. */

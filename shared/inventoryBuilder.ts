@@ -19,11 +19,11 @@ export interface InventoryIdentity {
   attachedTo: string[];
   roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null; condition?: string }>;
   federatedCredentials: Array<{ id: string; issuer: string; subject: string }>;
-  /** RULES.md "Grade": critical or high, else null. */
+  /** docs/rules/privileged-identity-exposed.md: critical or high, else null. */
   grade: Extract<Severity, "critical" | "high"> | null;
   /** What gives the grade: role assignments and eligibilities (direct or `viaGroup`), directory roles, Graph permissions. */
   gradeReasons: GradeReason[];
-  /** Who can act as the identity (graded identities only), after the exclusions of RULES.md "Holders"; group members one by one with `viaGroup`. */
+  /** Who can act as the identity (graded identities only), after the exclusions of docs/rules/privileged-identity-exposed.md "What it reports" (not holders); group members one by one with `viaGroup`. */
   exposure: ExposureEntry[];
 }
 
@@ -117,7 +117,7 @@ export class InventoryBuilder {
     const holders = new Set<string>();
     for (const entry of this.exposures(policy, subscriptions).values()) {
       for (const holder of entry.holders) {
-        // Only these types can be looked up (DESIGN.md "Principal types"); the rest stay unknown, never missing.
+        // Only these types can be looked up (docs/guarantees.md "Unknown is never deleted"); the rest stay unknown, never missing.
         if (LOOKED_UP_TYPES.has(holder.principalType.toLowerCase())) holders.add(holder.principalId);
       }
     }

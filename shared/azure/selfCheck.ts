@@ -42,7 +42,7 @@ export async function runSelfCheck(clients: AzureClients, targets: SelfCheckTarg
   }
   const self = targets.selfObjectId ?? NO_OBJECT;
   checks.push(["graph getByIds", () => withDeadline(getDirectoryObjectsByIds(clients.graph, [self])).then(() => undefined)]);
-  // The privilege reads of a sweep, each narrowed to one page or one principal (RULES.md "Privilege and exposure").
+  // The privilege reads of a sweep, each narrowed to one page or one principal (docs/rules/privileged-identity-exposed.md).
   const firstPage = (path: string, query: Record<string, string>, what: string) => async (): Promise<void> => {
     try {
       await withDeadline(graphPages(clients, path, query, what).next());

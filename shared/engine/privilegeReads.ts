@@ -4,24 +4,15 @@ import { listDirectoryRoleAssignments, listDirectoryRoleEligibilities, listGraph
 import { listRoleEligibilities } from "../azure/eligibility.js";
 import { GroupExpander } from "../azure/groupMembers.js";
 import { errorMessage } from "../errors.js";
-import type { AppRoleGrant, DirectoryRoleGrant, Incomplete, RoleEligibility, Subscription } from "../model.js";
+import type { AppRoleGrant, CheckId, DirectoryRoleGrant, Incomplete, RoleEligibility, Subscription } from "../model.js";
 import type { ExposureCollector } from "../rules/lib/exposure.js";
 
 /**
  * What a sweep (and the inventory) reads beyond Resource Graph to grade identities and find who can act as them
- * (RULES.md "Privilege and exposure"), at a fixed number of calls: three tenant-wide Graph listings, one ARM
+ * (docs/rules/privileged-identity-exposed.md), at a fixed number of calls: three tenant-wide Graph listings, one ARM
  * eligibility list per subscription and management group in scope, one `$batch` per 20 groups. A read that fails
  * is an `incomplete` check, never "no privilege".
  */
-
-/** Incomplete checks of these reads, and the rules whose findings they leave open (sweep.ts CHECK_AFFECTS). */
-export const PRIVILEGE_CHECKS = {
-  "role-definitions": ["privileged-role-broad-scope", "privileged-identity-exposed", "identity-privilege-via-group"],
-  "entra-roles": ["identity-privileged-in-entra", "privileged-identity-exposed", "identity-privilege-via-group"],
-  "graph-app-roles": ["identity-privileged-in-entra", "privileged-identity-exposed"],
-  "group-members": ["privileged-identity-exposed", "identity-privilege-via-group", "identity-privileged-in-entra"],
-  "role-eligibility": ["privileged-identity-exposed", "identity-privilege-via-group"],
-} as const;
 
 export interface EntraReads {
   directoryRoles: DirectoryRoleGrant[];
@@ -30,7 +21,7 @@ export interface EntraReads {
 
 /** Directory roles (active, eligible) and Graph application permissions, tenant-wide, in parallel. */
 export async function readEntra(clients: AzureClients, incomplete: Incomplete[]): Promise<EntraReads> {
-  const failed = (check: keyof typeof PRIVILEGE_CHECKS, what: string) => (error: unknown) => {
+  const failed = (check: CheckId, what: string) => (error: unknown) => {
     incomplete.push({ check, reason: `${what} could not be read: ${errorMessage(error)}`, affected: 1 });
     return [];
   };

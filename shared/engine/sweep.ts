@@ -23,7 +23,7 @@ import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
-import { completePrivilege, eligibilityScopes, groupExpanderFor, PRIVILEGE_CHECKS, readEligibilities, readEntra } from "./privilegeReads.js";
+import { completePrivilege, eligibilityScopes, groupExpanderFor, readEligibilities, readEntra } from "./privilegeReads.js";
 import type { ExposureCollector } from "../rules/lib/exposure.js";
 import { builtInFallbackGuids } from "../rules/lib/roles.js";
 import { isAksIssuer } from "../rules/lib/subjects.js";
@@ -45,17 +45,7 @@ export interface SweepOptions extends ReadOptions {
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
-/** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
-export const CHECK_AFFECTS: Record<string, string[]> = {
-  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
-  "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity", "federated-credential-untrusted-subject"],
-  "event-coverage": ["event-coverage-missing"],
-  "aks-clusters": ["federated-credential-untrusted-subject"],
-  ...Object.fromEntries(Object.entries(PRIVILEGE_CHECKS).map(([check, rules]) => [check, [...rules]])),
-};
-
-/** The rules that need grades and holders (RULES.md "Privilege and exposure"): without one of them, none of it is read. */
+/** The rules that need grades and holders (docs/rules/privileged-identity-exposed.md): without one of them, none of it is read. */
 const PRIVILEGE_RULES = ["privileged-identity-exposed", "identity-privileged-in-entra", "identity-privilege-via-group", "federated-credential-untrusted-subject"];
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
@@ -85,7 +75,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
   const privilegeWanted = PRIVILEGE_RULES.some((id) => isRuleEnabled(policy, id)) || options.collectExposure === true;
-  // Three tenant-wide Graph listings, beside everything else (RULES.md "Grade": directory roles, Graph permissions).
+  // Three tenant-wide Graph listings, beside everything else (docs/rules/identity-privileged-in-entra.md).
   const entraRead = privilegeWanted ? readEntra(clients, incomplete) : undefined;
   const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
     identitiesRead,
@@ -121,8 +111,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
-  // Exposure keeps only the assignments that give a right or a grade, indexed while they stream (RULES.md "Exposure");
-  // the groups among their holders are expanded 20 a $batch as they appear.
+  // Exposure keeps only the assignments that give a right or a grade, indexed while they stream
+  // (docs/rules/privileged-identity-exposed.md); the groups among their holders are expanded 20 a $batch as they appear.
   let exposure: ExposureCollector | undefined;
   const expander = groupExpanderFor(clients, () => exposure, options.signal);
   if (privilegeWanted) exposure = exposureCollectorFor(index, policy, (groupId) => void expander.submit(groupId));
@@ -213,7 +203,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
 }
 
 /**
- * RULES.md "Inherited scopes and missing definitions": an assignment whose role definition the snapshot lacks (and
+ * docs/rules/privileged-role-broad-scope.md: an assignment whose role definition the snapshot lacks (and
  * that is no built-in role the rules know) is never "no rights": it is counted and reported incomplete.
  */
 class DefinitionCheck {

@@ -1,13 +1,16 @@
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { deleteFederatedCredential, showFederatedCredential } from "./lib/commands.js";
-import { trustedIssuer } from "./lib/federation.js";
+import { federationOptions, trustedIssuer } from "./lib/federation.js";
 import { federatedCredentialFix } from "./lib/fixes.js";
 import { untrustedSubject, type SubjectAllowLists } from "./lib/subjects.js";
 import type { SweepIndex } from "./lib/sweepIndex.js";
-import type { Policy } from "../config/policy.js";
+import type { PolicyWith } from "./types.js";
+
+/** `federation` is shared with the other federation rules (shared/rules/lib/federation.ts). */
+const OPTIONS = { federation: federationOptions };
 
 /** The allow-lists of a sweep: the policy's, with the estate's own tenant and AKS clusters where the policy says so. */
-function allowLists(index: SweepIndex, policy: Policy, tenantId: string): SubjectAllowLists {
+function allowLists(index: SweepIndex, policy: PolicyWith<typeof OPTIONS>, tenantId: string): SubjectAllowLists {
   const subjects = policy.federation.subjects;
   const ownTenants = tenantId ? [tenantId] : [...new Set(index.inventory.identities.map((identity) => identity.tenantId).filter(Boolean))];
   return {
@@ -21,13 +24,17 @@ function allowLists(index: SweepIndex, policy: Policy, tenantId: string): Subjec
 }
 
 /** A federated credential whose issuer is trusted but whose subject, tenant or organisation is not the organisation's own. */
-export const rule: InventoryRule = {
+export const rule: InventoryRule<typeof OPTIONS> = {
   kind: "inventory",
   meta: {
     id: "federated-credential-untrusted-subject",
     title: "Federated credential trusts someone else's workloads",
     severity: "high",
     category: "privilege",
+    docs: { url: "docs/rules/federated-credential-untrusted-subject.md" },
+    // The grade only sets the severity; what the credential trusts needs the listing (and the clusters for AKS).
+    needs: ["federated-credentials", "aks-clusters"],
+    options: OPTIONS,
     description:
       "A federated identity credential whose issuer federation.trustedIssuers trusts, but that names a workload outside the organisation: a GitHub repository owner not in federation.subjects.githubOwners, an Entra ID tenant not in entraTenants (default: the estate's own), an Azure DevOps organization not in azureDevOpsOrganizations, an AKS issuer that is no cluster of the estate nor in aksIssuers, a GitLab top-level group not in gitlabGroups, a Terraform Cloud organization not in terraformOrganizations. A flexible credential is judged on every owner or organization its expression can match; one that cannot be read is untrusted. Critical when the identity's grade is critical, high when high, else medium.",
     risk: "GitHub, Entra ID, Azure DevOps, AKS, GitLab and Terraform Cloud issue tokens to anyone's workloads: a credential that trusts repo:mallory/evil, another tenant or another cluster lets that workload exchange its token for this identity's access token, with no secret at all (ATT&CK T1098.001).",

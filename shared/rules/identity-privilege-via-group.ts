@@ -11,6 +11,8 @@ export const rule: InventoryRule = {
     title: "Managed identity gets privilege through a group",
     severity: "medium",
     category: "privilege",
+    docs: { url: "docs/rules/identity-privilege-via-group.md" },
+    needs: ["group-members", "role-eligibility", "role-definitions", "entra-roles"],
     description:
       "A user-assigned identity is a transitive member of a group that holds a critical or high Azure role assignment (active or PIM-eligible) or an Entra directory role. One finding per (identity, group).",
     risk: "A managed identity's group memberships are in its token, which is cached for up to 24 hours (Learn, managed identity best practices, \"Limitation of using managed identities for authorization\"): removing it from the group takes hours to stop it, and the privilege is invisible where its own role assignments are reviewed.",

@@ -15,6 +15,8 @@ export const rule: InventoryRule = {
     title: "Managed identity is privileged in Entra ID or Microsoft Graph",
     severity: "critical",
     category: "privilege",
+    docs: { url: "docs/rules/identity-privileged-in-entra.md" },
+    needs: ["entra-roles", "graph-app-roles", "group-members"],
     description:
       "A user-assigned identity's principal holds, directly or through a role-assignable group, actively or PIM-eligible, an Entra directory role of the tiered list (Global Administrator, Privileged Role Administrator, Application Administrator, …) or a Microsoft Graph application permission of the tiered list (RoleManagement.ReadWrite.Directory, AppRoleAssignment.ReadWrite.All, Application.ReadWrite.All, …). Severity is the role's tier; a directory role scoped to an administrative unit is high at most. One finding per (identity, role).",
     risk: "Whoever can act as the identity (assign it, federate it, run code where it is attached) gets the role: Global Administrator or RoleManagement.ReadWrite.Directory is a tenant takeover, and these grants are invisible to Azure RBAC reviews.",
@@ -63,7 +65,7 @@ export const rule: InventoryRule = {
             ...(first.eligible ? { eligible: true } : {}),
             sources: sources.map(({ fix: _fix, ...source }) => source),
           },
-          // One way of holding it: removing that one clears it (RULES.md "Fix first").
+          // One way of holding it: removing that one clears it (docs/output.md "Fix first").
           ...(sources.length === 1 ? { fixes: [first.fix] } : {}),
         });
       }

@@ -12,7 +12,7 @@ const RIGHT_WORDS: Record<Right, string> = {
   grant: "grant themselves a role that does either",
 };
 
-/** At most this many members in a finding's evidence (RULES.md "Holders"); `memberCount` says how many there are. */
+/** At most this many members in a finding's evidence (docs/rules/privileged-identity-exposed.md); `memberCount` says how many there are. */
 const MEMBERS_SHOWN = 50;
 
 /** Someone other than the identity can act as a privileged identity: assign it, federate it, run code where it is attached, or grant itself a role that can. */
@@ -23,6 +23,8 @@ export const rule: InventoryRule = {
     title: "Someone else can act as a privileged identity",
     severity: "critical",
     category: "privilege",
+    docs: { url: "docs/rules/privileged-identity-exposed.md" },
+    needs: ["directory-lookup", "role-definitions", "entra-roles", "graph-app-roles", "group-members", "role-eligibility"],
     description:
       "For a user-assigned identity of grade critical or high (from its Azure role assignments, direct or through groups, PIM-eligible ones included; its Entra directory roles; its Microsoft Graph application permissions), a principal (other than the identity, an approved pipeline in scope, the governance app, a protected principal, a deleted principal, or one already as privileged) holds, actively or PIM-eligible, directly or as a group, a role that can assign the identity (userAssignedIdentities/assign/action), add a federated credential to it (federatedIdentityCredentials/write), run code on a resource it is attached to, or write role assignments there (grant). Critical when the identity's grade is critical, else high.",
     risk: "Whoever can assign a user-assigned identity, add a federated credential to it, or run code where it is attached gets all of its permissions: attach it to a VM they control and read its token from IMDS (ATRM AZT601.1, ATT&CK T1552.005), run commands where it is attached (AZT301.1), or trust their own OIDC issuer (T1098.001). Whoever can write role assignments there can grant itself any of these first.",
@@ -49,7 +51,7 @@ export const rule: InventoryRule = {
         const ways = [...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ");
         const members = holder.members ?? [];
         const through = holder.members ? ` (${members.length} member${members.length === 1 ? "" : "s"} can act through it)` : holder.membersUnknown ? " (its members could not be read)" : "";
-        // Removing the one grant that gives every right, or the one reason for the identity's grade, clears it (RULES.md "Fix first").
+        // Removing the one grant that gives every right, or the one reason for the identity's grade, clears it (docs/output.md "Fix first").
         const fixes: FixTarget[] = [...(holder.fix ? [holder.fix] : []), ...(result.fix ? [result.fix] : [])];
         findings.push({
           ruleId: "privileged-identity-exposed",

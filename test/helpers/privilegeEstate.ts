@@ -3,7 +3,7 @@ import type { Estate } from "../../local/emulator/estate.js";
 import { emptyEstate, identityResource, SUB, TENANT } from "./estate.js";
 
 /**
- * A planted privilege estate (RULES.md "Privilege and exposure"): every path the issue names, each with a name that
+ * A planted privilege estate (docs/rules/privileged-identity-exposed.md): every path the issue names, each with a name that
  * says what it is. Subscriptions SUB (rg-app) and SUB2 under mg-corp under the tenant root.
  */
 export const SUB2 = "33333333-3333-3333-3333-333333333333";

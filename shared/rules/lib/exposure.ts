@@ -1,4 +1,4 @@
-import type { ApprovedPipeline, Policy, Severity } from "../../config/policy.js";
+import type { ApprovedPipeline, CorePolicy, Severity } from "../../config/policyCore.js";
 import type { AppRoleGrant, AttachedResource, DirectoryRoleGrant, GroupMember, Identity, PrincipalStatus, RoleAssignment, RoleDefinition, RoleEligibility } from "../../model.js";
 import { principalLabel, resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { Chains } from "./int32.js";
@@ -12,7 +12,7 @@ import type { ScopeTree } from "./scopes.js";
 
 export { ASSIGN_ACTION, FEDERATE_ACTION } from "./roleFacts.js";
 
-/** RULES.md "Rights": the ways to act as an identity. */
+/** docs/rules/privileged-identity-exposed.md: the ways to act as an identity. */
 export type Right = "assign" | "federate" | "run-code" | "grant";
 
 /** One right of a holder over an identity, as a finding's evidence lists it. */
@@ -64,7 +64,7 @@ export interface GradeReason {
 
 export interface IdentityGrade {
   grade: Extract<Severity, "critical" | "high">;
-  /** The reasons at the grade (RULES.md: "each … that gives the grade"). */
+  /** The reasons at the grade (docs/rules/privileged-identity-exposed.md: what gives the grade). */
   reasons: GradeReason[];
   /** Every critical and high reason (a fix clears the grade only when it removes all of them). */
   allReasons: GradeReason[];
@@ -74,7 +74,7 @@ export interface IdentityGrade {
   fix?: FixTarget;
 }
 
-/** One holder over one identity (RULES.md "Holders"). */
+/** One holder over one identity (docs/rules/privileged-identity-exposed.md). */
 export interface Holder {
   principalId: string;
   principalType: string;
@@ -163,7 +163,7 @@ export class ExposureCollector {
        * resource group and above contain an identity (identities are top-level resources).
        */
       isIdentity?: (key: string) => boolean;
-      /** Called once per group that holds a right or a grade: its members are needed (RULES.md "Groups"). */
+      /** Called once per group that holds a right or a grade: its members are needed (docs/rules/privileged-identity-exposed.md). */
       onGroup?: (groupId: string) => void;
     } = {},
   ) {
@@ -344,7 +344,7 @@ export class ExposureCollector {
     return directoryRoleFix({ id: grant.id, principalId: grant.raw.principalId, roleDefinitionId: grant.raw.roleDefinitionId, directoryScopeId: grant.directoryScopeId, eligible: grant.eligible }, grant.roleName, holder);
   }
 
-  /** RULES.md "Grade of an identity": Azure RBAC direct and through groups, eligible included, directory roles, Graph permissions. */
+  /** docs/rules/privileged-identity-exposed.md: Azure RBAC direct and through groups, eligible included, directory roles, Graph permissions. */
   gradeOf(identity: Pick<Identity, "principalId">): IdentityGrade | undefined {
     const reasons = this.reasonsOf(identity);
     if (reasons.length === 0) return undefined;
@@ -396,7 +396,7 @@ export class ExposureCollector {
       for (const grant of this.entraOf.get(principal) ?? []) {
         // Only directory roles pass through groups (role-assignable groups); Graph permissions are granted to service principals.
         if (viaGroup !== undefined && grant.kind !== "directory-role") continue;
-        // A directory role scoped to an administrative unit is high at most (RULES.md "Grade").
+        // A directory role scoped to an administrative unit is high at most (docs/rules/identity-privileged-in-entra.md).
         const grade = grant.tier === "critical" && grant.directoryScopeId === "/" ? "critical" : "high";
         const directory = grant.kind === "directory-role";
         reasons.push({
@@ -459,9 +459,9 @@ export class ExposureCollector {
   }
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
-  private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
+  private readonly policyFacts = new WeakMap<CorePolicy, PolicyFacts>();
 
-  factsFor(policy: Policy): PolicyFacts {
+  factsFor(policy: CorePolicy): PolicyFacts {
     let facts = this.policyFacts.get(policy);
     if (!facts || facts.appIdsVersion !== this.principals.appIdsVersion) {
       const excluded = new Set<number>();

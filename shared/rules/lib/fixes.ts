@@ -2,7 +2,7 @@ import { deleteFederatedCredential, deleteRoleAssignment, sh } from "./commands.
 import { MICROSOFT_GRAPH_APP_ID } from "./entraRoles.js";
 
 /**
- * RULES.md "Fix first": one grant whose removal clears findings. A finding names the targets that alone clear it
+ * docs/output.md "Fix first": one grant whose removal clears findings. A finding names the targets that alone clear it
  * (`FindingDraft.fixes`); the engine ranks the targets by the findings they clear.
  */
 export type FixKind = "role-assignment" | "role-eligibility" | "federated-credential" | "app-role-assignment" | "directory-role-assignment" | "directory-role-eligibility";

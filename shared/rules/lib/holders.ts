@@ -1,4 +1,4 @@
-import type { Policy } from "../../config/policy.js";
+import type { CorePolicy } from "../../config/policyCore.js";
 import type { AttachedResource, Identity } from "../../model.js";
 import { resourceTypeOf, sameId } from "../../model.js";
 import { GRADE_RANK, privilegeContains, type ExposureCollector, type ExposureEntry, type Holder, type IdentityExposure, type IdentityGrade, type Right, type RightEvidence } from "./exposure.js";
@@ -15,18 +15,18 @@ interface Found {
 }
 
 /**
- * RULES.md "Holders" for one graded identity: walks only the grants indexed at the scopes that contain the identity
+ * docs/rules/privileged-identity-exposed.md for one graded identity: walks only the grants indexed at the scopes that contain the identity
  * (assign, federate, grant) or a resource it is attached to (run code, grant), and keeps a holder unless it is the
  * identity, `self.objectId`, a protected principal, an approved pipeline whose scopes contain the target, a principal
  * the directory lookup found missing, or already as privileged; a group stays unless every transitive member is.
  */
-export function exposureOf(identity: Identity, collector: ExposureCollector, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): IdentityExposure | undefined {
+export function exposureOf(identity: Identity, collector: ExposureCollector, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): IdentityExposure | undefined {
   const graded = collector.gradeOf(identity);
   if (!graded) return undefined;
   return { ...graded, ...holdersOf(collector, identity, graded, attachments, tree, policy) };
 }
 
-function holdersOf(collector: ExposureCollector, identity: Identity, graded: IdentityGrade, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): { holders: Holder[]; exposure: ExposureEntry[] } {
+function holdersOf(collector: ExposureCollector, identity: Identity, graded: IdentityGrade, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): { holders: Holder[]; exposure: ExposureEntry[] } {
   const { principals, scopes, grants } = collector;
   const facts = collector.factsFor(policy);
   const own = principals.find(identity.principalId);

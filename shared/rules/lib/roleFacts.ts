@@ -1,6 +1,6 @@
 import type { RoleAssignment, RoleDefinition } from "../../model.js";
 import { roleDefinitionGuid, scopeLevel } from "../../model.js";
-import type { Severity } from "../../config/policy.js";
+import type { Severity } from "../../config/policyCore.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
 import { delegationOf, type Delegation } from "./conditions.js";
 import { builtInFallbackGuids, privilegedSeverity, privilegeOfPermissions, rolePermissions, roleNameOf, ROLE_ASSIGNMENT_WRITE, ANY_RESOURCE_WRITE, type Privilege } from "./roles.js";
@@ -38,7 +38,7 @@ export function directRights(permissions: readonly ActionPermission[]): number {
 const NO_CONDITION: Delegation = { kind: "unconstrained" };
 
 /**
- * Role facts for the roles of one snapshot. *Grant* (RULES.md "Rights"): `roleAssignments/write` lets its holder grant
+ * Role facts for the roles of one snapshot. *Grant* (docs/rules/privileged-identity-exposed.md): `roleAssignments/write` lets its holder grant
  * itself Managed Identity Contributor or Contributor, so it gives every right — unless a delegation condition
  * (conditions.ts) limits the grantable roles, and then it gives what those roles give, and grades as the most
  * privileged of them (beside what the role does by its other actions).
@@ -125,7 +125,7 @@ export function roleCatalogOf(definitions: Map<string, RoleDefinition>): RoleCat
 }
 
 /**
- * RULES.md grading of one assignment (privileged-role-broad-scope): admin critical and contributor high at
+ * docs/rules/privileged-role-broad-scope.md: grading of one assignment: admin critical and contributor high at
  * management-group, root or subscription scope, both medium at a resource group; a delegation condition grades the
  * role as the most privileged role it allows granting.
  */

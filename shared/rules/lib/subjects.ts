@@ -1,5 +1,5 @@
 /**
- * RULES.md "Federation", subjects: a trusted issuer is not enough — GitHub, Entra ID, Azure DevOps, AKS, GitLab and
+ * docs/rules/federated-credential-untrusted-subject.md: a trusted issuer is not enough — GitHub, Entra ID, Azure DevOps, AKS, GitLab and
  * Terraform Cloud issue tokens to anyone's workloads, so the credential's subject (or the issuer's tenant or
  * organisation part) must name one of the organisation's own. Formats:
  * - GitHub (Learn "Workload identity federation"; GitHub docs "About security hardening with OpenID Connect"): issuer
