@@ -18,9 +18,14 @@ function tagText(identity: InventoryIdentity): string {
     .join(";");
 }
 
-/** One right in a CSV cell: principal|type|right|role|scope|resource. */
+/** One right in a CSV cell: principal|type|right|role|scope|resource|displayName|viaGroup|eligible (the last three added later: at the end). */
 function exposureText(entry: InventoryIdentity["exposure"][number]): string {
-  return [entry.principalId, entry.principalType, entry.right, entry.roleName, entry.scope, entry.resourceId ?? ""].join("|");
+  return [entry.principalId, entry.principalType, entry.right, entry.roleName, entry.scope, entry.resourceId ?? "", entry.displayName ?? "", entry.viaGroup ?? "", entry.eligible ? "eligible" : ""].join("|");
+}
+
+/** What gives the grade, in a CSV cell: kind|role|scope|viaGroup|eligible per reason. */
+function gradeReasonText(reason: InventoryIdentity["gradeReasons"][number]): string {
+  return [reason.kind, reason.roleName, reason.scope ?? reason.directoryScopeId ?? "", reason.viaGroup ?? "", reason.eligible ? "eligible" : ""].join("|");
 }
 
 export function renderInventory(inventory: Inventory, format: InventoryFormat): string {
@@ -31,7 +36,7 @@ export function renderInventory(inventory: Inventory, format: InventoryFormat): 
   }
   const header = [
     "identityName", "identityId", "subscriptionId", "resourceGroup", "location", "clientId", "principalId", "tags",
-    "attachedTo", "federatedCredentials", "roleAssignmentId", "roleName", "roleDefinitionId", "scope", "grade", "exposure",
+    "attachedTo", "federatedCredentials", "roleAssignmentId", "roleName", "roleDefinitionId", "scope", "grade", "exposure", "gradeReasons",
   ];
   const rows = inventory.identities.flatMap((identity) => {
     const base = [
@@ -39,7 +44,7 @@ export function renderInventory(inventory: Inventory, format: InventoryFormat): 
       identity.principalId, tagText(identity), identity.attachedTo.join(";"),
       identity.federatedCredentials.map((credential) => `${credential.issuer}|${credential.subject}`).join(";"),
     ];
-    const exposure = [identity.grade ?? "", identity.exposure.map(exposureText).join(";")];
+    const exposure = [identity.grade ?? "", identity.exposure.map(exposureText).join(";"), identity.gradeReasons.map(gradeReasonText).join(";")];
     if (identity.roleAssignments.length === 0) return [[...base, "", "", "", "", ...exposure]];
     return identity.roleAssignments.map((assignment) => [
       ...base, assignment.id, assignment.roleName ?? "", assignment.roleDefinitionId, assignment.scope, ...exposure,

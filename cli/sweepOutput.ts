@@ -1,4 +1,4 @@
-import type { Finding, RunReport } from "../shared/findings.js";
+import type { Finding, Fix, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { displayId, renderCsv, renderTable, type Column } from "./format.js";
@@ -58,12 +58,41 @@ function actionLines(report: RunReport): string {
   return `${header}${renderTable(report.actions, ACTION_COLUMNS)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
 }
 
+/** How many fixes the table and markdown show (docs/output.md "Fix first"); JSON has them all. */
+export const FIXES_SHOWN = 10;
+
+const clearsText = (fix: Fix): string =>
+  SEVERITIES.filter((severity) => fix.clears[severity] > 0)
+    .map((severity) => `${fix.clears[severity]} ${severity}`)
+    .join(", ");
+
+type RankedFix = Fix & { rank: number };
+
+function fixColumns(width: number): Column<RankedFix>[] {
+  const clears = 28;
+  return [
+    { header: "#", width: 2, align: "right", value: (fix) => String(fix.rank) },
+    { header: "CLEARS", width: clears, value: (fix) => clearsText(fix), style: (fix) => (fix.clears.critical > 0 ? "red" : fix.clears.high > 0 ? "red" : undefined) },
+    { header: "FIX", width: width - clears - 2 - 2, value: (fix) => fix.title },
+  ];
+}
+
+/** The "Fix first" block above a table report: the removals that clear the most findings, and how to make the first. */
+function fixFirstBlock(report: RunReport, width: number): string {
+  const fixes: RankedFix[] = (report.fixes ?? []).slice(0, FIXES_SHOWN).map((fix, at) => ({ ...fix, rank: at + 1 }));
+  if (fixes.length === 0) return "";
+  const more = (report.fixes?.length ?? 0) - fixes.length;
+  const table = renderTable(fixes, fixColumns(width), undefined, colourWanted(process.stdout));
+  const first = fixes[0];
+  return `Fix first: ${fixes.length} removal${fixes.length === 1 ? "" : "s"} that clear the most findings${more > 0 ? ` (${more} more in -o json)` : ""}\n${table}${first ? `  ${terminalSafe(first.az)}\n` : ""}\n`;
+}
+
 export function renderReport(report: RunReport, format: ReportFormat, width = tableWidth()): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
+      return `${fixFirstBlock(report, width)}${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
@@ -91,6 +120,24 @@ interface ExposureRight {
   roleName?: unknown;
   scope?: unknown;
   resourceId?: unknown;
+  eligible?: unknown;
+  condition?: unknown;
+}
+
+/** `displayName (type)` of a finding's holder (its evidence), else its id. */
+function holderOf(finding: Finding): string {
+  const name = finding.evidence["displayName"];
+  const type = String(finding.evidence["principalType"] ?? "");
+  return typeof name === "string" && name ? `${name}${type ? ` (${type})` : ""}` : (finding.relatedId ?? "");
+}
+
+/** A group holder's members as evidence lists them: `name (type)`, and how many more. */
+function membersOf(finding: Finding): string {
+  const members = finding.evidence["members"];
+  if (!Array.isArray(members)) return finding.evidence["membersUnknown"] ? "members unknown" : "";
+  const count = Number(finding.evidence["memberCount"] ?? members.length);
+  const named = (members as Array<{ id?: unknown; displayName?: unknown; type?: unknown }>).slice(0, 5).map((member) => `${String(member.displayName ?? member.id ?? "")} (${String(member.type ?? "")})`);
+  return `${named.join(", ")}${count > named.length ? ` and ${count - named.length} more` : ""}`;
 }
 
 /** docs/rules/privileged-identity-exposed.md as an access review reads it: per identity, who can act as it and through which grant. */
@@ -105,10 +152,11 @@ function exposureByIdentity(findings: Finding[]): string[] {
     const ways = new Set(group.flatMap((finding) => rightsOf(finding).map((right) => String(right.right))));
     const verbs = [ways.has("assign") ? "assigned" : "", ways.has("federate") ? "federated" : "", ways.has("run-code") ? "run code as" : ""].filter(Boolean).join(", ");
     lines.push(`### ${code(name)} (${first.severity}) can be ${verbs} by ${group.length} principal${group.length === 1 ? "" : "s"}`, "", `Identity ${code(first.subjectId)}.`, "");
-    lines.push("| principal | type | right | role | scope | resource |", "|---|---|---|---|---|---|");
+    lines.push("| principal | id | right | role | scope | resource | members |", "|---|---|---|---|---|---|---|");
     for (const finding of group) {
       for (const right of rightsOf(finding)) {
-        const cells = [finding.relatedId ?? "", String(finding.evidence["principalType"] ?? ""), String(right.right ?? ""), String(right.roleName ?? ""), String(right.scope ?? ""), right.resourceId ? String(right.resourceId) : ""];
+        const marks = [right.eligible ? "eligible" : "", typeof right.condition === "string" ? `condition: ${right.condition}` : ""].filter(Boolean).join("; ");
+        const cells = [holderOf(finding), finding.relatedId ?? "", `${String(right.right ?? "")}${marks ? ` (${marks})` : ""}`, String(right.roleName ?? ""), String(right.scope ?? ""), right.resourceId ? String(right.resourceId) : "", membersOf(finding)];
         lines.push(`| ${cells.map((cell) => (cell ? code(cell).replace(/\|/g, "\\|") : "")).join(" | ")} |`);
       }
     }
@@ -135,6 +183,13 @@ function renderMarkdown(report: RunReport): string {
     lines.push("## Incomplete checks", "", "These were not checked; nothing was concluded about them.", "");
     for (const entry of report.incomplete) lines.push(`- **${entry.check}** (${entry.affected} affected): ${plain(entry.reason)}`);
     lines.push("");
+  }
+  const fixes = (report.fixes ?? []).slice(0, FIXES_SHOWN);
+  if (fixes.length > 0) {
+    lines.push("## Fix first", "", "The removals that clear the most findings, critical first (each is the only source of what the findings it clears need).", "");
+    lines.push("| # | clears | fix |", "|---|---|---|");
+    fixes.forEach((fix, at) => lines.push(`| ${at + 1} | ${clearsText(fix)} | ${plain(fix.title)} |`));
+    lines.push("", "```sh", ...fixes.map((fix) => terminalSafe(fix.az.replace(/`/g, "'"))), "```", "");
   }
   if (report.cleanup && report.cleanup.mode !== "off") {
     lines.push(`## Cleanup (${report.cleanup.mode})`, "");

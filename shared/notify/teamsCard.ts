@@ -48,6 +48,15 @@ function sizeOf(value: unknown): number {
   return Buffer.byteLength(JSON.stringify(value));
 }
 
+/** A group holder's members as a line (evidence `members` / `memberCount` of privileged-identity-exposed). */
+function membersLine(evidence: Record<string, unknown>): string | undefined {
+  const members = evidence["members"];
+  if (!Array.isArray(members)) return evidence["membersUnknown"] ? "Its members could not be read: anyone in it can." : undefined;
+  const count = typeof evidence["memberCount"] === "number" ? evidence["memberCount"] : members.length;
+  const named = (members as Array<{ id?: unknown; displayName?: unknown; type?: unknown }>).slice(0, 20).map((member) => `${String(member.displayName ?? member.id ?? "")} (${String(member.type ?? "")})`);
+  return `Members who can act through it (${count}): ${named.join(", ")}${count > named.length ? `, and ${count - named.length} more` : ""}`;
+}
+
 /** One card for one finding (event findings go out at once): who, what, where, why, and the fix. */
 export function findingCard(notice: Notice, textLimit = 2000): Record<string, unknown> {
   const { finding } = notice;
@@ -66,6 +75,7 @@ export function findingCard(notice: Notice, textLimit = 2000): Record<string, un
     { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: `${ICON[finding.severity] ?? ""} ${state}: ${escapeText(shorten(finding.title, 300))}` },
     { type: "FactSet", facts },
     { type: "TextBlock", wrap: true, text: escapeText(shorten(finding.message, textLimit)) },
+    ...(membersLine(finding.evidence) ? [{ type: "TextBlock", wrap: true, text: escapeText(shorten(membersLine(finding.evidence) ?? "", textLimit)) }] : []),
     ...(meta ? [{ type: "TextBlock", wrap: true, weight: "Bolder", text: "Why it matters" }, { type: "TextBlock", wrap: true, text: escapeText(meta.risk) }] : []),
     { type: "TextBlock", wrap: true, weight: "Bolder", text: "Remediation" },
     { type: "TextBlock", wrap: true, text: escapeText(finding.remediation.summary) },

@@ -152,8 +152,22 @@ export const CLIENT_SCRIPT = String.raw`
     } else {
       article.append(el("h4", "", "Who can act as it (" + identity.exposure.length + ")"));
       if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
-      else article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource"], identity.exposure.map(function (entry) {
-        return [code(entry.principalId), entry.principalType, entry.right, entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—"];
+      else {
+        var groupNames = {};
+        identity.exposure.forEach(function (entry) { if (!entry.viaGroup) groupNames[entry.principalId.toLowerCase()] = entry.displayName || entry.principalId; });
+        /* A group's members are listed one by one, each "via group <name>"; PIM-eligible rights are marked. */
+        article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource", "Through"], identity.exposure.map(function (entry) {
+          var name = entry.displayName ? [entry.displayName, " ", code(entry.principalId)] : [code(entry.principalId)];
+          var through = [entry.viaGroup ? "via group " + (groupNames[entry.viaGroup.toLowerCase()] || entry.viaGroup) : "", entry.eligible ? "eligible (PIM)" : ""].filter(function (part) { return part; }).join(", ");
+          return [el("span", "", name), entry.principalType, entry.right, entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—", through || "direct"];
+        })));
+      }
+    }
+    if (identity.gradeReasons && identity.gradeReasons.length > 0) {
+      article.append(el("h4", "", "Why it is " + identity.grade + " (" + identity.gradeReasons.length + ")"));
+      article.append(tableOf("What gives " + identity.name + " its grade", ["Kind", "Role", "Where", "Through"], identity.gradeReasons.map(function (reason) {
+        var through = [reason.viaGroup ? "via group " + reason.viaGroup : "", reason.eligible ? "eligible (PIM)" : ""].filter(function (part) { return part; }).join(", ");
+        return [reason.kind, reason.roleName, code(reason.scope || reason.directoryScopeId || "/"), through || "direct"];
       })));
     }
 

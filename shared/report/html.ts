@@ -70,10 +70,11 @@ export function renderReportHtml(model: ReportModel, options: { packAbove?: numb
 <header class="page-header">
 <h1>Access review: user-assigned managed identities</h1>
 <p class="meta">Generated ${escapeHtml(model.generatedAt)} by uami-guard · run <code>${escapeHtml(model.runId)}</code> · every number below is a count over the JSON of <code>uami-guard report --output json</code> (embedded in this page).</p>
-<nav aria-label="Sections"><a href="#summary">Summary</a><a href="#history">Over time</a><a href="#graphs">Critical and high identities</a><a href="#findings">Findings</a><a href="#identities">Identities</a></nav>
+<nav aria-label="Sections"><a href="#summary">Summary</a><a href="#fix-first">Fix first</a><a href="#history">Over time</a><a href="#graphs">Critical and high identities</a><a href="#findings">Findings</a><a href="#identities">Identities</a></nav>
 </header>
 <main>
 ${summarySection(model)}
+${fixFirstSection(model)}
 ${historySection(model)}
 ${graphSection(model)}
 ${findingsSection(model)}
@@ -135,6 +136,32 @@ function historySection(model: ReportModel): string {
   return `<section id="history" aria-labelledby="history-title"><h2 id="history-title">Open findings over time</h2>${body}</section>`;
 }
 
+/** How many fixes the page lists; the JSON model has them all. */
+const FIXES_SHOWN = 10;
+
+/** docs/output.md "Fix first": the removals that clear the most findings, with the command for each. */
+function fixFirstSection(model: ReportModel): string {
+  const fixes = model.fixes.slice(0, FIXES_SHOWN);
+  const rows = fixes
+    .map((fix, at) => {
+      const clears = SEVERITIES.filter((severity) => fix.clears[severity] > 0)
+        .map((severity) => `<span class="badge ${severity}">${fix.clears[severity]} ${severity}</span>`)
+        .join(" ");
+      return `<tr><td>${at + 1}</td><td>${clears}</td><td>${escapeHtml(fix.title)}</td><td><code>${escapeHtml(fix.az)}</code></td></tr>`;
+    })
+    .join("\n");
+  const body =
+    fixes.length === 0
+      ? `<p class="ok">No single removal clears a finding.</p>`
+      : `<table class="data"><caption>The ${fixes.length} removals that clear the most findings${model.fixes.length > fixes.length ? ` (of ${model.fixes.length})` : ""}</caption>
+<thead><tr><th scope="col">#</th><th scope="col">Clears</th><th scope="col">Fix</th><th scope="col">Command</th></tr></thead><tbody>
+${rows}
+</tbody></table>`;
+  return `<section id="fix-first" aria-labelledby="fix-first-title"><h2 id="fix-first-title">Fix first</h2>
+<p class="muted">Each is the only source of what the findings it clears need: removing it clears them, critical first.</p>
+${body}</section>`;
+}
+
 /** Critical and high identities: by grade when the inventory is graded, else by their most severe finding. */
 export function graphedIdentities(model: ReportModel): Array<{ identity: ReportIdentity; index: number; level: "critical" | "high" }> {
   const graded = model.summary.byGrade !== null;
@@ -150,7 +177,7 @@ function graphSection(model: ReportModel): string {
   const picked = graphedIdentities(model);
   const basis =
     model.summary.byGrade !== null
-      ? "Identities graded critical or high by their role assignments"
+      ? "Identities graded critical or high by their Azure role assignments (direct, through groups, PIM-eligible), Entra directory roles and Microsoft Graph permissions"
       : "Identities with a critical or high finding (this inventory carries no grades)";
   const shown = picked.slice(0, GRAPH_LIMIT);
   const rest = picked.slice(GRAPH_LIMIT);

@@ -1,5 +1,5 @@
 import { SEVERITIES, severityRank, type Severity } from "../config/policy.js";
-import type { Finding, RunReport } from "../findings.js";
+import type { Finding, Fix, RunReport } from "../findings.js";
 import type { InventoryIdentity } from "../inventoryBuilder.js";
 import type { FindingRecord } from "../engine/findingLifecycle.js";
 import type { Incomplete } from "../model.js";
@@ -66,6 +66,8 @@ export interface ReportModel {
     byGrade: { critical: number; high: number; none: number } | null;
   };
   incomplete: Incomplete[];
+  /** The sweep's "Fix first" list (docs/output.md "Fix first"): the removals that clear the most findings. */
+  fixes: Fix[];
   /** Open findings after each recorded sweep; null when no finding state was given. */
   history: HistoryPoint[] | null;
   identities: ReportIdentity[];
@@ -153,6 +155,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       byGrade,
     },
     incomplete: input.sweep.incomplete,
+    fixes: input.sweep.fixes ?? [],
     history: input.findingState ? historyOf(input.findingState) : null,
     identities,
     findings,

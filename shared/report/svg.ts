@@ -98,11 +98,23 @@ const NODE_GAP = 10;
  * (roles grouped per scope) on the right. Long columns end in a "+N more" node; the card lists everything.
  */
 export function identityGraph(identity: ReportIdentity, index: number, level: string): string {
-  const holders: GraphNode[] = groupBy(identity.exposure ?? [], (entry) => entry.principalId).map(([principalId, entries]) => ({
-    label: principalId,
-    sub: `${entries[0]?.principalType ?? ""}: ${unique(entries.map((entry) => entry.right)).join(", ")}`,
-    detail: entries.map((entry) => `${entry.principalType} ${entry.principalId}: ${entry.right} via ${entry.roleName} at ${entry.scope}${entry.resourceId ? ` on ${entry.resourceId}` : ""}`).join("\n"),
-  }));
+  const exposure = identity.exposure ?? [];
+  const nameOf = new Map(exposure.map((entry) => [entry.principalId.toLowerCase(), entry.displayName ?? entry.principalId]));
+  // Holders by name; a group's members after the holders themselves, marked "via group"; eligible rights marked.
+  const holders: GraphNode[] = groupBy(exposure, (entry) => `${entry.viaGroup ? "1" : "0"}${entry.principalId}`).map(([, entries]) => {
+    const first = entries[0];
+    const marks = [
+      entries.every((entry) => entry.eligible) ? "eligible" : entries.some((entry) => entry.eligible) ? "partly eligible" : "",
+      first?.viaGroup ? `via group ${nameOf.get(first.viaGroup.toLowerCase()) ?? first.viaGroup}` : "",
+    ].filter(Boolean);
+    return {
+      label: first?.displayName ?? first?.principalId ?? "",
+      sub: `${first?.principalType ?? ""}: ${unique(entries.map((entry) => entry.right)).join(", ")}${marks.length > 0 ? ` · ${marks.join(" · ")}` : ""}`,
+      detail: entries
+        .map((entry) => `${entry.displayName ?? ""} (${entry.principalType} ${entry.principalId}): ${entry.right} via ${entry.roleName} at ${entry.scope}${entry.resourceId ? ` on ${entry.resourceId}` : ""}${entry.eligible ? " (PIM-eligible)" : ""}${entry.viaGroup ? ` through group ${entry.viaGroup}` : ""}`)
+        .join("\n"),
+    };
+  });
   const resources: GraphNode[] = identity.attachedTo.map((resourceId) => ({
     label: lastSegment(resourceId),
     sub: `attached: ${resourceTypeOf(resourceId)?.split("/").slice(1).join("/") ?? "resource"}`,

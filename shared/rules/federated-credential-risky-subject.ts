@@ -1,4 +1,5 @@
 import type { FindingDraft, InventoryRule } from "./types.js";
+import { federatedCredentialFix } from "./lib/fixes.js";
 import { riskyReasons } from "./lib/federation.js";
 import { deleteFederatedCredential, showFederatedCredential } from "./lib/commands.js";
 
@@ -45,6 +46,7 @@ export const rule: InventoryRule = {
           ...(credential.claimsMatchingExpression !== undefined ? { claimsMatchingExpression: credential.claimsMatchingExpression.value } : {}),
           reasons: reasons.map((reason) => reason.reason),
         },
+        fixes: [federatedCredentialFix(credential.id, who)],
       });
     }
     return findings;

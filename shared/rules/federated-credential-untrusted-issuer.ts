@@ -1,4 +1,5 @@
 import type { FindingDraft, InventoryRule } from "./types.js";
+import { federatedCredentialFix } from "./lib/fixes.js";
 import { deleteFederatedCredential, showFederatedCredential } from "./lib/commands.js";
 import { federationOptions, trustedIssuer } from "./lib/federation.js";
 
@@ -38,6 +39,7 @@ export const rule: InventoryRule<typeof OPTIONS> = {
         title: `Federated credential ${credential.name} on ${who} trusts ${credential.issuer || "an empty issuer"}`,
         message: `Federated credential ${credential.name} on identity ${who} trusts issuer ${credential.issuer || "(empty)"}, which federation.trustedIssuers does not list.`,
         evidence: { issuer: credential.issuer, subject: credential.subject, audiences: credential.audiences, trustedIssuers: policy.federation.trustedIssuers },
+        fixes: [federatedCredentialFix(credential.id, who)],
       });
     }
     return findings;

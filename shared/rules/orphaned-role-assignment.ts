@@ -2,6 +2,7 @@ import { z } from "zod";
 import type { AssignmentRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { roleLabel } from "./lib/roles.js";
+import { roleAssignmentFix } from "./lib/fixes.js";
 import { isLookupType } from "../model.js";
 
 /** `orphans`: the age below which an assignment is not judged, and the sweeps in a row before cleanup deletes it. */
@@ -61,6 +62,7 @@ export const rule: AssignmentRule<typeof OPTIONS> = {
         scope: assignment.scope,
         createdOn: assignment.createdOn ?? null,
       },
+      fixes: [roleAssignmentFix(assignment.id, roleLabel(assignment, index.roleDefinitionByGuid), `deleted ${assignment.principalType || "principal"} ${assignment.principalId}`, assignment.scope)],
     };
   },
 };

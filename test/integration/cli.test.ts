@@ -70,10 +70,19 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     expect(keys).toEqual([
       "cross-environment-attachment id-app-prod-uks-01",
       "dangling-identity-reference vm1",
+      // No policy: federation.subjects.githubOwners is empty, so the GitHub credential's owner is not the organisation's.
+      "federated-credential-untrusted-subject github-prod",
       "orphaned-role-assignment 00000000-0000-0000-0000-0000000000a2",
       "privileged-role-broad-scope 00000000-0000-0000-0000-0000000000a1",
       "unattached-identity id-orphan-holder",
       "untagged-identity id-orphan-holder",
+    ]);
+    // Fix first: the Owner grant clears its broad-scope finding; the credential clears its own; the orphan its own.
+    const fixes = (JSON.parse(stdout) as { fixes: Array<{ kind: string; target: string; clears: Record<string, number>; az: string }> }).fixes;
+    expect(fixes.map((fix) => [fix.kind, fix.target.split("/").pop(), fix.clears["critical"], fix.clears["high"]])).toEqual([
+      ["role-assignment", "00000000-0000-0000-0000-0000000000a1", 1, 0],
+      ["federated-credential", "github-prod", 1, 0],
+      ["role-assignment", "00000000-0000-0000-0000-0000000000a2", 0, 1],
     ]);
     expect(cli("sweep", "--estate", fixturePath("small-estate.json"), "--output", "json", "--fail-on", "critical").code).toBe(3);
   });
@@ -84,6 +93,8 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     expect(stdout).toMatch(/^# uami-guard sweep/);
     expect(stdout).toMatch(/## orphaned-role-assignment \(1\)/);
     expect(stdout).toMatch(/```sh\n[^`]*az role assignment delete --ids/);
+    expect(stdout).toMatch(/## Fix first\n/);
+    expect(stdout.indexOf("## Fix first")).toBeLessThan(stdout.indexOf("## orphaned-role-assignment"));
   });
 
   it("sweep with a bad policy exits 2 naming the key", () => {

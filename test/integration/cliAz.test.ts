@@ -39,7 +39,8 @@ describe("az conventions", () => {
     expect(names.code, names.stderr).toBe(0);
     expect(JSON.parse(names.stdout)).toEqual(["id-app-prod-uks-01", "id-orphan-holder"]);
     const tsv = cli(["sweep", "--estate", SMALL, "--query", "findings[?severity=='critical'].ruleId", "-o", "tsv"]);
-    expect(tsv.stdout).toBe("privileged-role-broad-scope\n");
+    // The Owner grant, and the GitHub credential whose owner no policy lists (federation.subjects.githubOwners is empty by default).
+    expect(tsv.stdout).toBe("federated-credential-untrusted-subject\nprivileged-role-broad-scope\n");
     const table = cli(["sweep", "--estate", SMALL, "--query", "findings[].{rule: ruleId, severity: severity}"]);
     expect(table.stdout.split("\n")[0]).toMatch(/^rule\s+severity$/);
     expect(table.stdout).toMatch(/orphaned-role-assignment\s+high/);
@@ -61,7 +62,7 @@ describe("az conventions", () => {
     const none = cli(["sweep", "--estate", SMALL, "-o", "none", "--fail-on", "high"]);
     expect(none.stdout).toBe("");
     expect(none.code).toBe(3);
-    expect(none.stderr).toMatch(/3 findings at or above high/);
+    expect(none.stderr).toMatch(/4 findings at or above high/);
   });
 
   it("--only-show-errors keeps stderr quiet; --verbose says more", () => {
@@ -83,7 +84,11 @@ describe("az conventions", () => {
 
   it("the table has a title column, cuts cells at the end and shows ids as rg/type/name", () => {
     const { stdout } = cli(["sweep", "--estate", SMALL]);
-    const [header, , ...rows] = stdout.split("\n");
+    // "Fix first" comes above the findings: the removals that clear the most, then the command of the first.
+    expect(stdout.split("\n")[0]).toMatch(/^Fix first: \d+ removals that clear the most findings$/);
+    expect(stdout).toMatch(/^ 1 1 critical\s+Remove Owner of id-app-prod-uks-01 \(ServicePrincipal\) at \/subscriptions\//m);
+    const lines = stdout.split("\n");
+    const [header, , ...rows] = lines.slice(lines.findIndex((line) => line.startsWith("SEVERITY")));
     expect(header).toMatch(/^SEVERITY\s+RULE\s+SUBJECT\s+TITLE$/);
     const dangling = rows.find((row) => row.includes("dangling-identity-reference"));
     expect(dangling).toMatch(/rg-app\/virtualMachines\/vm1\s+vm1 references a missing identity/);

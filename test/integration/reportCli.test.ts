@@ -20,7 +20,8 @@ const BIN = join(ROOT, "bin", "uami-guard.js");
 const DEMO_ESTATE = join(ROOT, "local", "demo", "estate.json");
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+  // The demo's model is over a megabyte (every holder's rights and the grade reasons): more than spawnSync's default buffer.
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
