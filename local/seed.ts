@@ -4,6 +4,8 @@ import type { EventDependencies } from "../shared/engine/eventProcessor.js";
 import { toIdentity, toRoleAssignment, toRoleDefinition } from "../shared/azure/estateReader.js";
 import type { GradedIdentity, RoleDefinition } from "../shared/model.js";
 import { ExposureCollector } from "../shared/rules/lib/exposure.js";
+import { principalTypeOf } from "../shared/model.js";
+import { EstateStore } from "./emulator/store.js";
 import { ScopeTree } from "../shared/rules/lib/scopes.js";
 
 /**
@@ -43,6 +45,20 @@ export function estateGrades(estate: Estate): GradedIdentity[] {
   for (const raw of estate.roleAssignments) {
     const assignment = toRoleAssignment({ id: raw.id, ...raw.properties });
     if (assignment) collector.add(assignment, { state: "unknown" });
+  }
+  // Everything else a sweep grades by (docs/rules/privileged-identity-exposed.md): PIM eligibility, directory roles,
+  // Graph permissions, and the members of the groups that hold any of it.
+  for (const raw of estate.roleEligibilityScheduleInstances) {
+    const { scope, roleDefinitionId, principalId, principalType, condition } = raw.properties;
+    collector.addEligibility({ id: raw.id, scope, roleDefinitionId, principalId, principalType: principalType ?? "", ...(condition ? { condition } : {}) });
+  }
+  const store = new EstateStore(estate);
+  const typeOf = (id: string): string => principalTypeOf(store.directoryObject(id)?.["@odata.type"]);
+  const directoryRole = (eligible: boolean) => (raw: Estate["directoryRoleAssignments"][number]) => ({ ...raw, principalType: typeOf(raw.principalId), eligible });
+  collector.addDirectoryRoles([...estate.directoryRoleAssignments.map(directoryRole(false)), ...estate.directoryRoleEligibilities.map(directoryRole(true))]);
+  collector.addAppRoles(estate.appRoleAssignments.map((raw) => ({ ...raw, principalType: raw.principalType ?? typeOf(raw.principalId) })));
+  for (const groupId of collector.groupIds()) {
+    collector.setGroupMembers(groupId, store.transitiveMembers(groupId).map((member) => ({ id: member.id, type: principalTypeOf(member["@odata.type"]), ...(member.displayName ? { displayName: member.displayName } : {}) })));
   }
   const tree = new ScopeTree(
     estate.subscriptions.map((subscription) => ({ subscriptionId: subscription.subscriptionId, managementGroups: (subscription.managementGroupAncestorsChain ?? []).map((group) => group.name) })),

@@ -13,6 +13,7 @@ import { eventRules } from "../rules/index.js";
 import { approvalOf } from "../rules/lib/approval.js";
 import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
 import { identityRightsOf } from "../rules/identity-assign-right-granted.js";
+import { delegationOf } from "../rules/lib/conditions.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
 import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
@@ -169,6 +170,8 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (!readBackMatches(assignment.id, event, incomplete)) return facts;
       facts.roleAssignment = assignment;
       [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
+      // A delegation condition's allow-list names the roles the grant can give: their actions decide its rights.
+      for (const [guid, definition] of await conditionRoleDefinitions(clients, assignment)) facts.roleDefinitions.set(guid, definition);
       await gatherExposureFacts(facts, assignment, deps, incomplete);
       return facts;
     }
@@ -295,6 +298,15 @@ async function roleDefinitionsFor(clients: AzureClients, roleDefinitionId: strin
   }
   if (definition?.roleType.toLowerCase() === "builtinrole" && builtInRoleDefinitions.size < MAX_BUILT_IN_ROLES) builtInRoleDefinitions.set(guid, definition);
   return definition ? new Map([[guid, definition]]) : new Map();
+}
+
+/** The definitions of the roles an assignment's delegation condition allows granting (docs/rules/privileged-role-broad-scope.md). */
+async function conditionRoleDefinitions(clients: AzureClients, assignment: RoleAssignment): Promise<Map<string, RoleDefinition>> {
+  const delegation = delegationOf(assignment.condition);
+  if (delegation.kind !== "allow") return new Map();
+  const prefix = assignment.roleDefinitionId.slice(0, assignment.roleDefinitionId.toLowerCase().lastIndexOf("/roledefinitions/") + "/roleDefinitions/".length);
+  const read = await Promise.all(delegation.roles.map((guid) => roleDefinitionsFor(clients, `${prefix}${guid}`)));
+  return new Map(read.flatMap((definitions) => [...definitions]));
 }
 
 /** Resources that still reference the identity (Resource Graph now, and the baseline re-read) and its principal's role assignments. */

@@ -3,6 +3,10 @@ import { runSweep } from "../../shared/engine/sweep.js";
 import { collectInventory } from "../../shared/engine/inventory.js";
 import type { Finding } from "../../shared/findings.js";
 import { startTarget, SUB, type TestTarget } from "../helpers/estate.js";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
+import { seedEventStores } from "../../local/seed.js";
+import { eventDependencies } from "../../shared/composition.js";
+import { replayEvents } from "../../shared/engine/replay.js";
 import {
   ACI,
   AKS_ISSUER,
@@ -231,5 +235,36 @@ describe("privilege: failures are incomplete, never 'no privilege'", () => {
     expect(report.findings.filter((item) => item.ruleId === "identity-privileged-in-entra")).toEqual([]);
     // The grades that do not depend on them stand.
     expect(report.findings.some((item) => item.ruleId === "privileged-identity-exposed" && item.subjectId === CRIT.id)).toBe(true);
+  });
+});
+
+describe("privilege: the event rule uses the new grades", () => {
+  const targets = azuriteTargets();
+  it("a User Access Administrator grant over identities graded by a group, PIM, a directory role is reported; a Reader-only RBAC Administrator is not", async () => {
+    const planted = privilegeEstate();
+    const ra = (n: number, scope: string) => `${scope}/providers/Microsoft.Authorization/roleAssignments/d0000000-0000-4000-8000-${n.toString(16).padStart(12, "0")}`;
+    const grant = (id: string, role: string, extra: Record<string, unknown> = {}) => ({ id, name: id.split("/").pop() ?? "", type: "Microsoft.Authorization/roleAssignments", properties: { scope: S, roleDefinitionId: `${S}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId: HOLDER.bob, principalType: "User", createdOn: "2026-01-01T00:00:00Z", ...extra } });
+    const uaa = grant(ra(1, S), "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9");
+    const readerOnly = grant(ra(2, S), "f58310d9-a9f6-439a-9e8d-f62e7b41a168", { condition: "((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {acdd72a7-3385-48ef-bd42-f606fba81ae7}))", conditionVersion: "2.0" });
+    planted.roleAssignments.push(uaa as never, readerOnly as never);
+    const target = await targets.start(planted);
+    const deps = eventDependencies(target.clients, PRIVILEGE_POLICY);
+    await seedEventStores(planted, deps);
+    const claims = { appid: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", "http://schemas.microsoft.com/identity/claims/objectidentifier": "dddddddd-0000-0000-0000-0000000000bb", "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation" };
+    const event = (id: string, resourceUri: string) => ({ id, eventType: "Microsoft.Resources.ResourceWriteSuccess", eventTime: "2026-11-20T10:00:00Z", subject: resourceUri, dataVersion: "2", metadataVersion: "1", data: { operationName: "Microsoft.Authorization/roleAssignments/write", resourceUri, status: "Succeeded", subscriptionId: SUB, claims } });
+    const report = await replayEvents([event("e1", uaa.id), event("e2", readerOnly.id)], deps);
+    const granted = report.findings.filter((finding) => finding.ruleId === "identity-assign-right-granted");
+    expect(granted.map((finding) => [finding.subjectId, finding.relatedId?.split("/").pop(), finding.severity]).sort()).toEqual(
+      [
+        [uaa.id, "id-au", "high"],
+        [uaa.id, "id-crit", "critical"],
+        [uaa.id, "id-entra", "critical"],
+        [uaa.id, "id-graph", "critical"],
+        [uaa.id, "id-pim", "critical"],
+        [uaa.id, "id-via-group", "critical"],
+      ].sort(),
+    );
+    expect(granted[0]?.evidence["rights"]).toEqual(["grant"]);
+    expect(granted[0]?.title).toContain("Bob (User)");
   });
 });

@@ -22,7 +22,12 @@ const definitions = new Map([
   ["c-no-assign", customRole("c-no-assign", [{ actions: ["*"], notActions: ["Microsoft.ManagedIdentity/*", "Microsoft.Authorization/*/Write"] }])],
 ]);
 
-type Case = [name: string, role: string, scope: string, expected: Array<[string, string]>, options?: { principal?: PrincipalStatus; assignee?: string; others?: RoleAssignment[]; overrides?: Record<string, unknown>; approved?: boolean }];
+type Case = [name: string, role: string, scope: string, expected: Array<[string, string]>, options?: { principal?: PrincipalStatus; assignee?: string; others?: RoleAssignment[]; overrides?: Record<string, unknown>; approved?: boolean; condition?: string; graded?: GradedIdentity[] }];
+
+const { userAccessAdministrator: UAA, rbacAdministrator: RBAC_ADMIN } = BUILT_IN_ROLES;
+const onlyRole = (guid: string) => `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${guid}}))`;
+/** An identity graded by a directory role (Global Administrator at the tenant), not by Azure. */
+const entraGraded: GradedIdentity[] = [{ identityId: critical.id, principalId: critical.principalId, grade: "critical", gradeScopes: ["entra:/"], managementGroups: ["mg-corp", "root"] }];
 
 describe("identity-assign-right-granted", () => {
   const cases: Case[] = [
@@ -48,21 +53,35 @@ describe("identity-assign-right-granted", () => {
     ["assignee already Owner at the subscription", MI_OPERATOR, RG, [], { others: [assignment("o1", OWNER, ASSIGNEE, S)] }],
     ["assignee already Contributor at the subscription: as privileged as the high one only", MI_OPERATOR, RG, [[critical.id, "critical"]], { others: [assignment("o1", CONTRIBUTOR, ASSIGNEE, S)] }],
     ["the new assignment itself does not count as already held", OWNER, S, [[critical.id, "critical"], [high.id, "high"]], { others: [assignment("new", OWNER, ASSIGNEE, S)] }],
+    ["User Access Administrator at the resource group (grant)", UAA, RG, [[critical.id, "critical"], [high.id, "high"]]],
+    ["RBAC Administrator limited to Reader: no right", RBAC_ADMIN, RG, [], { condition: onlyRole(READER) }],
+    ["RBAC Administrator limited to Managed Identity Operator: grant", RBAC_ADMIN, RG, [[critical.id, "critical"], [high.id, "high"]], { condition: onlyRole(MI_OPERATOR) }],
+    ["RBAC Administrator with a condition not understood: grant", RBAC_ADMIN, RG, [[critical.id, "critical"], [high.id, "high"]], { condition: "@Resource[x:y] StringEquals 'z'" }],
+    ["an identity graded by a directory role: an Owner of the root is not as privileged", MI_OPERATOR, RG, [[critical.id, "critical"]], { graded: entraGraded, others: [assignment("o1", OWNER, ASSIGNEE, "/")] }],
   ];
   it.each(cases)("%s", (_name, role, scope, expected, options = {}) => {
-    const item = assignment("new", role, options.assignee ?? ASSIGNEE, scope);
+    const item = assignment("new", role, options.assignee ?? ASSIGNEE, scope, options.condition ? { condition: options.condition } : {});
     const event = resourceEvent("Microsoft.Authorization/roleAssignments/write", item.id);
     const drafts = rule.evaluate(
       facts("role-assignment-write", event, options.approved ? APPROVED : NOT_APPROVED, {
         roleAssignment: item,
         principal: options.principal ?? FOUND_MI,
         roleDefinitions: definitions,
-        gradedIdentities: graded,
+        gradedIdentities: options.graded ?? graded,
         ...(options.others ? { assigneeAssignments: options.others } : {}),
       }),
       policy(options.overrides ?? {}),
     );
     expect(keys(drafts)).toEqual(expected.map(([identityId, severity]) => ["identity-assign-right-granted", item.id, identityId, severity]));
+  });
+
+  it("names the rights: grant for an access administrator, with the assignee's name", () => {
+    const item = assignment("new", UAA, ASSIGNEE, critical.id);
+    const event = resourceEvent("Microsoft.Authorization/roleAssignments/write", item.id);
+    const principal: PrincipalStatus = { state: "found", object: { id: ASSIGNEE, odataType: "#microsoft.graph.user", displayName: "Mallory" } };
+    const [draft] = rule.evaluate(facts("role-assignment-write", event, NOT_APPROVED, { roleAssignment: { ...item, principalType: "User" }, principal, roleDefinitions: definitions, gradedIdentities: graded }), policy());
+    expect(draft?.evidence).toMatchObject({ rights: ["grant"], displayName: "Mallory" });
+    expect(draft?.title).toContain("Mallory (User)");
   });
 
   it("reports nothing without the identity catalog's grades", () => {
