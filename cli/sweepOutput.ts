@@ -69,7 +69,7 @@ const clearsText = (fix: Fix): string =>
 type RankedFix = Fix & { rank: number };
 
 function fixColumns(width: number): Column<RankedFix>[] {
-  const clears = 28;
+  const clears = 34;
   return [
     { header: "#", width: 2, align: "right", value: (fix) => String(fix.rank) },
     { header: "CLEARS", width: clears, value: (fix) => clearsText(fix), style: (fix) => (fix.clears.critical > 0 ? "red" : fix.clears.high > 0 ? "red" : undefined) },

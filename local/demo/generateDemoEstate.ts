@@ -43,8 +43,7 @@ import { mulberry32 } from "../random.js";
  * - naming-convention: _tmp-migration, id-reporting.prod-01, uami-legacy-app, BillingIdentity, id-search-live-uks-01,
  *   id-cicd-prod-uks-1.
  * - privileged-identity-exposed (issue 16): the background's users, groups and apps with Owner, Contributor or Managed
- *   Identity Operator over the five critical identities and the high one give most of the 190 (default policy; 189 with
- *   local/demo/policy.json). Planted on top: sp-platform-release (Managed Identity Operator at management group
+ *   Identity Operator over the five critical identities and the high one gave 190 before the privilege plants below. Planted on top: sp-platform-release (Managed Identity Operator at management group
  *   mg-contoso: every graded identity), ops-oncall@contoso.example (custom Contoso Operator, "*" minus Authorization and
  *   assign, at rg-platform-prod: federate and run code), vm-support@contoso.example (custom VM Command Runner on a VM that
  *   id-platform-prod-uks-01 is attached to). Not findings: github-deploy-prod (Managed Identity Operator on the prod
@@ -55,6 +54,22 @@ import { mulberry32 } from "../random.js";
  *   id-catalog-stage-weu-01/github-any-branch (flexible credential, medium).
  * - event rules: .../rg-payments-prod/Microsoft.Web/sites/app-payments-prod-uks-01 has id-payments-prod-uks-03 attached but
  *   not in its baseline entry; .../rg-orders-prod/Microsoft.App/containerApps/ca-orders-prod-uks-01 has no baseline entry.
+ * - privilege (issue 24, plantPrivilege below, a stream of its own): every group of the directory has 3–8 people as
+ *   members (sg-all-engineers nests the developer groups), so groups are holders with named members.
+ *   identity-privileged-in-entra (4): id-cicd-prod-uks-02 holds Application Administrator (critical),
+ *   id-platform-prod-uks-02 Graph AppRoleAssignment.ReadWrite.All (critical), id-reporting-prod-weu-02 Graph
+ *   Directory.Read.All (high), id-portal-prod-weu-02 User Administrator eligible through the role-assignable group
+ *   sg-entra-helpdesk (high). identity-privilege-via-group (2): id-monitor-prod-weu-03 through sg-platform-automation
+ *   (Contributor on shared-services), id-portal-prod-weu-02 through sg-entra-helpdesk. Escalation holders:
+ *   access-admin@contoso.example (User Access Administrator on rg-cicd-prod), operator-delegate@contoso.example (RBAC
+ *   Administrator on rg-platform-prod limited to Managed Identity Operator); not a holder: reader-delegate@contoso.example
+ *   (limited to Reader). PIM: pim-oncall@contoso.example eligible for Managed Identity Contributor on shared-services.
+ *   federated-credential-untrusted-subject (3 with local/demo/policy.json, which lists the GitHub owner contoso; 12 with
+ *   no policy): id-platform-prod-uks-01/github-fork (repo:mallory/…), id-platform-prod-uks-04/aks-elsewhere (a cluster
+ *   of another tenant), id-orders-prod-uks-01/partner-tenant (another Entra tenant). Not a finding:
+ *   id-platform-prod-uks-03/aks-workload (the estate's own aks-platform-prod-uks-01). These grades raise
+ *   privileged-identity-exposed to 415 with no policy (413 with local/demo/policy.json); the sweep's "Fix first" ranks
+ *   the four grants that clear most of them.
  */
 
 /** Fixed "now" of the demo estate; every timestamp in it is relative to this instant. */
@@ -92,6 +107,13 @@ export interface DemoFederatedCredential {
   id: string; name: string;
   properties: { issuer: string; subject?: string; audiences: string[]; claimsMatchingExpression?: { value: string; languageVersion: number } };
 }
+export interface DemoGroup { id: string; displayName: string; isAssignableToRole?: boolean; members: string[] }
+export interface DemoDirectoryRole { id: string; principalId: string; roleDefinitionId: string; directoryScopeId: string }
+export interface DemoAppRoleAssignment { id: string; principalId: string; principalType: string; resourceId: string; appRoleId: string }
+export interface DemoEligibility {
+  id: string;
+  properties: { scope: string; roleDefinitionId: string; principalId: string; principalType: string; memberType: string; status: string; condition: null; endDateTime: null };
+}
 export interface DemoEstate {
   tenantId: string;
   subscriptions: Array<{ subscriptionId: string; displayName: string; managementGroupAncestorsChain: Array<{ name: string; displayName: string }> }>;
@@ -102,6 +124,11 @@ export interface DemoEstate {
   federatedCredentials: DemoFederatedCredential[];
   signIns: Array<{ servicePrincipalId: string; lastSignIn: string }>;
   baseline: { attachments: Record<string, string[]> };
+  groups: DemoGroup[];
+  directoryRoleAssignments: DemoDirectoryRole[];
+  directoryRoleEligibilities: DemoDirectoryRole[];
+  appRoleAssignments: DemoAppRoleAssignment[];
+  roleEligibilityScheduleInstances: DemoEligibility[];
 }
 
 // ---- Fixed inputs ----
@@ -122,6 +149,7 @@ const ROLE = {
   rbacAdministrator: "f58310d9-a9f6-439a-9e8d-f62e7b41a168",
   reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   managedIdentityOperator: "f1a07417-d97a-45cb-824c-7a7467783830",
+  managedIdentityContributor: "e40ec5ca-96e0-45a2-b4ff-59039f2c2b59",
   keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
   blobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   blobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
@@ -517,6 +545,8 @@ export function generateDemoEstate(): DemoEstate {
     baseline[resourceId] = resourceId.endsWith(`/${driftResource}`) ? ids.filter((id) => !id.endsWith(`/${driftIdentity}`)) : [...ids];
   }
 
+  const privilege = plantPrivilege({ identities, directory, roleAssignments, resources, federatedCredentials, admins });
+
   return {
     tenantId: TENANT_ID,
     subscriptions: (Object.keys(SUBS) as SubKey[]).map((key) => ({ subscriptionId: SUBS[key], displayName: SUB_NAMES[key],
@@ -532,6 +562,7 @@ export function generateDemoEstate(): DemoEstate {
     federatedCredentials,
     signIns,
     baseline: { attachments: baseline },
+    ...privilege,
   };
 }
 
@@ -543,4 +574,98 @@ function makeResource(rand: Rand, rg: RgSpec, name: string, type: string, kind?:
   const resource: DemoResource = { id: `${rgScope(rg)}/providers/${type}/${name}`, name, type, location: LOCATIONS[rg.loc], tags };
   if (kind !== undefined) resource.kind = kind;
   return resource;
+}
+
+// ---- Privilege plants (issue 24): groups, PIM, Entra ID, Graph, delegation conditions, federation subjects ----
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+const DIRECTORY_ROLES = { applicationAdministrator: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3", userAdministrator: "fe930be7-5e62-47db-91af-98c3a49a38b1" } as const;
+const GRAPH_APP_ROLES = { appRoleAssignmentReadWriteAll: "06b708a9-e830-4db3-a914-8e69da51d44f", directoryReadAll: "7ab1d382-f21e-4acd-a863-ba3e13f7da61" } as const;
+const FOREIGN_TENANT = "9d3b1c2a-0000-4000-8000-00000000f0e1";
+
+/**
+ * Drawn from a stream of its own after everything else, so no id above moves. Every group of the directory gets
+ * members (people; sg-all-engineers nests the developer groups), and the plants of the header comment are added.
+ */
+function plantPrivilege(estate: {
+  identities: Map<string, Identity>;
+  directory: DemoDirectoryObject[];
+  roleAssignments: DemoRoleAssignment[];
+  resources: DemoResource[];
+  federatedCredentials: DemoFederatedCredential[];
+  admins: string[];
+}): Pick<DemoEstate, "groups" | "directoryRoleAssignments" | "directoryRoleEligibilities" | "appRoleAssignments" | "roleEligibilityScheduleInstances"> {
+  const r = mulberry32(0x24a11e);
+  const users = estate.directory.filter((entry) => entry["@odata.type"] === "#microsoft.graph.user");
+  const identity = (name: string): Identity => must(estate.identities.get(name), name);
+  const person = (name: string): string => {
+    const id = makeGuid(r);
+    estate.directory.push({ id, "@odata.type": "#microsoft.graph.user", displayName: name, userPrincipalName: name });
+    return id;
+  };
+  const grant = (scope: string, role: string, principalId: string, principalType: string, extra: { condition?: string } = {}): void => {
+    const name = makeGuid(r);
+    const createdOn = isoBetween(r, "2025-06-01T00:00:00Z", "2026-10-01T00:00:00Z");
+    estate.roleAssignments.push({ id: `${scope}/providers/Microsoft.Authorization/roleAssignments/${name}`, name, type: "Microsoft.Authorization/roleAssignments",
+      properties: { scope, roleDefinitionId: `/subscriptions/${SUBS.prod}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType,
+        createdOn, updatedOn: createdOn, createdBy: pick(r, estate.admins), ...(extra.condition ? { condition: extra.condition, conditionVersion: "2.0" } : {}) } });
+  };
+  const rg = (name: string): string => rgScope(must(RESOURCE_GROUPS.find((spec) => rgName(spec) === name), name));
+
+  // Background groups: 3–8 people each; sg-all-engineers holds the developer groups.
+  const groups: DemoGroup[] = estate.directory
+    .filter((entry) => entry["@odata.type"] === "#microsoft.graph.group")
+    .map((entry) => ({ id: entry.id, displayName: entry.displayName, members: [...new Set(Array.from({ length: intBetween(r, 3, 8) }, () => pick(r, users).id))] }));
+  const allEngineers = groups.find((group) => group.displayName === "sg-all-engineers");
+  if (allEngineers) allEngineers.members.push(...groups.filter((group) => group.displayName.endsWith("-developers")).map((group) => group.id));
+
+  // identity-privilege-via-group: id-monitor-prod-weu-03 gets Contributor on the shared subscription through a group.
+  const automation = { id: makeGuid(r), displayName: "sg-platform-automation", members: [identity("id-monitor-prod-weu-03").principalId, person("auto-owner@contoso.example")] };
+  estate.directory.push({ id: automation.id, "@odata.type": "#microsoft.graph.group", displayName: automation.displayName });
+  groups.push(automation);
+  grant(`/subscriptions/${SUBS.shared}`, ROLE.contributor, automation.id, "Group");
+
+  // Escalation: User Access Administrator over the CI/CD identities, and two delegated RBAC Administrators on the platform
+  // team's resource group, one limited to Reader (no right), one to Managed Identity Operator (assign, through grant).
+  grant(rg("rg-cicd-prod"), ROLE.userAccessAdministrator, person("access-admin@contoso.example"), "User");
+  const only = (role: string): string =>
+    `((!(ActionMatches{'Microsoft.Authorization/roleAssignments/write'})) OR (@Request[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${role}})) AND ((!(ActionMatches{'Microsoft.Authorization/roleAssignments/delete'})) OR (@Resource[Microsoft.Authorization/roleAssignments:RoleDefinitionId] ForAnyOfAnyValues:GuidEquals {${role}}))`;
+  grant(rg("rg-platform-prod"), ROLE.rbacAdministrator, person("reader-delegate@contoso.example"), "User", { condition: only(ROLE.reader) });
+  grant(rg("rg-platform-prod"), ROLE.rbacAdministrator, person("operator-delegate@contoso.example"), "User", { condition: only(ROLE.managedIdentityOperator) });
+
+  // PIM: an on-call engineer eligible for Managed Identity Contributor on rg-platform-prod.
+  const eligible = (scope: string, role: string, principalId: string, principalType: string): DemoEligibility => ({
+    id: `${scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/${makeGuid(r)}`,
+    properties: { scope, roleDefinitionId: `/subscriptions/${SUBS.prod}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType, memberType: "Direct", status: "Provisioned", condition: null, endDateTime: null },
+  });
+  const roleEligibilityScheduleInstances = [eligible(`/subscriptions/${SUBS.shared}`, ROLE.managedIdentityContributor, person("pim-oncall@contoso.example"), "User")];
+
+  // Entra ID: Application Administrator on a CI/CD identity; User Administrator (eligible) through a role-assignable group.
+  const helpdesk = { id: makeGuid(r), displayName: "sg-entra-helpdesk", isAssignableToRole: true, members: [identity("id-portal-prod-weu-02").principalId] };
+  estate.directory.push({ id: helpdesk.id, "@odata.type": "#microsoft.graph.group", displayName: helpdesk.displayName });
+  groups.push(helpdesk);
+  const directoryRoleAssignments = [{ id: makeGuid(r), principalId: identity("id-cicd-prod-uks-02").principalId, roleDefinitionId: DIRECTORY_ROLES.applicationAdministrator, directoryScopeId: "/" }];
+  const directoryRoleEligibilities = [{ id: makeGuid(r), principalId: helpdesk.id, roleDefinitionId: DIRECTORY_ROLES.userAdministrator, directoryScopeId: "/" }];
+
+  // Microsoft Graph application permissions (Graph's own service principal is in the directory).
+  const graphSp = makeGuid(r);
+  estate.directory.push({ id: graphSp, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: "Microsoft Graph", servicePrincipalType: "Application", appId: GRAPH_APP_ID });
+  const appRoleAssignments = [
+    { id: makeGuid(r), principalId: identity("id-platform-prod-uks-02").principalId, principalType: "ServicePrincipal", resourceId: graphSp, appRoleId: GRAPH_APP_ROLES.appRoleAssignmentReadWriteAll },
+    { id: makeGuid(r), principalId: identity("id-reporting-prod-weu-02").principalId, principalType: "ServicePrincipal", resourceId: graphSp, appRoleId: GRAPH_APP_ROLES.directoryReadAll },
+  ];
+
+  // Federation subjects: the estate's own AKS cluster (trusted), someone else's repository, cluster and tenant (not).
+  const cluster = `${rg("rg-platform-prod")}/providers/Microsoft.ContainerService/managedClusters/aks-platform-prod-uks-01`;
+  const ownIssuer = `https://uksouth.oic.prod-aks.azure.com/${TENANT_ID}/${makeGuid(r)}/`;
+  estate.resources.push({ id: cluster, name: "aks-platform-prod-uks-01", type: "Microsoft.ContainerService/managedClusters", location: "uksouth", tags: { environment: "prod", owner: "team-platform" },
+    properties: { oidcIssuerProfile: { enabled: true, issuerURL: ownIssuer } } });
+  const credential = (name: string, identityName: string, issuer: string, subject: string): DemoFederatedCredential => ({
+    id: `${identity(identityName).resource.id}/federatedIdentityCredentials/${name}`, name, properties: { issuer, subject, audiences: ["api://AzureADTokenExchange"] } });
+  estate.federatedCredentials.push(
+    credential("aks-workload", "id-platform-prod-uks-03", ownIssuer, "system:serviceaccount:platform:deployer"),
+    credential("aks-elsewhere", "id-platform-prod-uks-04", `https://westeurope.oic.prod-aks.azure.com/${FOREIGN_TENANT}/${makeGuid(r)}/`, "system:serviceaccount:default:runner"),
+    credential("github-fork", "id-platform-prod-uks-01", "https://token.actions.githubusercontent.com", "repo:mallory/platform-infra:ref:refs/heads/main"),
+    credential("partner-tenant", "id-orders-prod-uks-01", `https://login.microsoftonline.com/${FOREIGN_TENANT}/v2.0`, makeGuid(r)),
+  );
+  return { groups, directoryRoleAssignments, directoryRoleEligibilities, appRoleAssignments, roleEligibilityScheduleInstances };
 }

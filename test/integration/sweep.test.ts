@@ -42,21 +42,32 @@ describe("sweep engine against the emulator", () => {
       "cross-environment-attachment": 1,
       "shared-identity-sprawl": 1,
       // Issue 16: exposure and federation (the demo's background users hold Owner/Contributor/Managed Identity
-      // Operator widely; the plants are listed in generateDemoEstate.ts).
-      "privileged-identity-exposed": 190,
+      // Operator widely); issue 24: groups with members, PIM, Entra ID and Graph grades, escalation through grant,
+      // federation subjects (no policy: no GitHub owner is the organisation's). The plants are listed in generateDemoEstate.ts.
+      "privileged-identity-exposed": 415,
       "federated-credential-untrusted-issuer": 1,
       "federated-credential-risky-subject": 2,
+      "federated-credential-untrusted-subject": 12,
+      "identity-privileged-in-entra": 4,
+      "identity-privilege-via-group": 2,
     });
     expect(report.incomplete).toEqual([]);
-    // Issue 16 added 4 planted role assignments (2,475 before) and the exposure findings.
-    expect(report.summary).toMatchObject({ identities: 52, roleAssignments: 2479, findings: 231 });
+    // Issue 16 added 4 planted role assignments (2,475 before) and the exposure findings; issue 24 four more.
+    expect(report.summary).toMatchObject({ identities: 52, roleAssignments: 2483, findings: 474 });
     // Floor: one page per small query, ceil(2,479/1,000) role-assignment pages, ceil(distinct principals/1,000) Graph calls.
     // Issue #14 changed this from 4 + 3: federated credentials are no Resource Graph query any more but
     // one ARM list per identity; issue #16 added the subscriptions query (management-group chains): 3 + 3 → 4 + 3.
-    expect(count(target, "resourceGraph")).toBe(4 + 3);
+    // Issue 24: and the AKS clusters, read because a credential trusts an AKS issuer.
+    expect(count(target, "resourceGraph")).toBe(4 + 3 + 1);
     const ficLists = target.emulator.requests.filter((request) => request.service === "arm" && /\/federatedIdentityCredentials$/i.test(request.path));
     expect(ficLists).toHaveLength(52);
-    expect(count(target, "graph")).toBe(1);
+    // Issue 24: one getByIds, three tenant-wide listings (Graph permissions, directory roles, their eligibilities), one
+    // $batch per 20 groups; ARM: one eligibility list per subscription and management group (3 + mg-contoso-prod,
+    // mg-contoso-nonprod, mg-contoso and the tenant root group).
+    expect(lookups(target)).toBe(1);
+    expect(count(target, "graph")).toBe(1 + 3 + 2);
+    const eligibilityLists = target.emulator.requests.filter((request) => request.service === "arm" && /roleEligibilityScheduleInstances$/i.test(request.path));
+    expect(eligibilityLists).toHaveLength(3 + 4);
     const fingerprints = new Set(report.findings.map((finding) => finding.fingerprint));
     expect(fingerprints.size).toBe(report.findings.length);
   });
