@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
+import type { PrivilegeFloor } from "./privilegeFloor.js";
 
 /** Child processes of the benchmark: the emulator (local/emulator/main.ts) and one-shot measurement children. */
 
@@ -16,6 +17,7 @@ export interface ExpectedRows {
   rows: Record<"identities" | "role-definitions" | "attachments" | "federated-credentials" | "role-assignments" | "subscriptions", number>;
   lookedUpPrincipals: number;
   directoryObjects: number;
+  privilege: PrivilegeFloor;
 }
 
 interface ReadyLine {
@@ -122,8 +124,8 @@ export function startEmulatorProcess(args: string[], timeoutMs: number): Promise
 }
 
 /** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints. */
-export function runChild<T>(name: string, args: string[], options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs: number }): Promise<T> {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), script(`./${name}.js`), ...args], {
+export function runChild<T>(name: string, args: string[], options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs: number; script?: string }): Promise<T> {
+  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script ?? script(`./${name}.js`), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...(options.env ?? {}) },
   });

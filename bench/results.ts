@@ -39,6 +39,20 @@ export interface SizeResult {
   rules?: RuleChildResult;
   /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
   exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number; exposureFindings: number }> };
+  /** Issue 24: this build against a baseline build (--baseline DIR), interleaved. */
+  baseline?: {
+    dir: string;
+    pairs: number;
+    currentMs: number;
+    baselineMs: number;
+    ratio: number;
+    pairRatioMedian: number;
+    currentRssBytes: number;
+    baselineRssBytes: number;
+    requestsCurrent: number;
+    requestsBaseline: number;
+    runs: Array<{ side: "baseline" | "current"; wallMs: number; maxRssBytes: number; requests: number; graph: number; arm: number; findings: number }>;
+  };
 }
 
 export interface Target {

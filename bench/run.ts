@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runEventBench } from "./events.js";
 import { runFicBench } from "./federatedCredentials.js";
-import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
+import { BIG_HEAP_FLAGS, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type EmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { BenchResults, SizeResult, SweepRun, Target } from "./results.js";
 import type { RuleChildResult } from "./ruleChild.js";
@@ -60,14 +60,16 @@ function floorOf(expected: ExpectedRows): SizeResult["floor"] {
   // An empty result still costs one request.
   const resourceGraphByQuery = Object.fromEntries(QUERY_TAGS.map((tag) => [tag, Math.max(1, Math.ceil(expected.rows[tag] / PAGE))]));
   const resourceGraph = Object.values(resourceGraphByQuery).reduce((sum, value) => sum + value, 0);
-  const graph = Math.ceil(expected.lookedUpPrincipals / PAGE);
-  const arm = expected.rows.identities;
+  // Issue 24: three tenant-wide Graph listings (their pages), one $batch per 20 groups, one ARM eligibility list per
+  // subscription and management group.
+  const graph = Math.ceil(expected.lookedUpPrincipals / PAGE) + expected.privilege.graphListingPages + expected.privilege.groupBatches;
+  const arm = expected.rows.identities + expected.privilege.eligibilityScopes;
   return { resourceGraphByQuery, resourceGraph, graph, arm, total: resourceGraph + graph + arm };
 }
 
 async function benchSize(
   size: number,
-  options: { seed: number; repeat: number; quota?: { requests: number; windowSeconds: number }; rules: boolean; profile?: string; sweepNodeFlags: string[]; exposurePairs?: number },
+  options: { seed: number; repeat: number; quota?: { requests: number; windowSeconds: number }; rules: boolean; profile?: string; sweepNodeFlags: string[]; exposurePairs?: number; baseline?: { dir: string; pairs: number } },
 ): Promise<SizeResult> {
   log(`size ${size}: generating the estate in the emulator process`);
   const emulatorArgs = ["--synthetic", String(size), "--seed", String(options.seed)];
@@ -147,6 +149,9 @@ async function benchSize(
       log(`size ${size}: exposure ratio ${exposure.ratio.toFixed(3)} (with ${(withMs / 1000).toFixed(2)} s, without ${(withoutMs / 1000).toFixed(2)} s), peak RSS with ${(exposure.withRssBytes / 2 ** 20).toFixed(0)} MB`);
     }
 
+    let baseline: SizeResult["baseline"];
+    if (options.baseline) baseline = await baselinePairs(size, emulator, options.baseline, sweepFlags);
+
     let quota: SizeResult["quota"];
     const instance = emulator.ready.quotaInstance;
     if (options.quota && instance) {
@@ -173,10 +178,51 @@ async function benchSize(
       rules = await runChild<RuleChildResult>("ruleChild", ["--size", String(size), "--seed", String(options.seed)], { nodeFlags: BIG_HEAP_FLAGS, timeoutMs: 10 * 60_000 });
       log(`size ${size}: rules ${(rules.assignmentsPerSecond / 1e6).toFixed(2)} M assignments/s`);
     }
-    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}), ...(exposure ? { exposure } : {}) };
+    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}), ...(exposure ? { exposure } : {}), ...(baseline ? { baseline } : {}) };
   } finally {
     await emulator.stop();
   }
+}
+
+/**
+ * Issue 24: the same sweep with this build and with the build in `dir` (a checkout of the commit to compare, compiled:
+ * its dist/bench/sweepChild.js), interleaved against the same emulator process, so drift on a shared machine hits both.
+ */
+async function baselinePairs(size: number, emulator: EmulatorProcess, baseline: { dir: string; pairs: number }, sweepFlags: (label: string) => string[]): Promise<NonNullable<SizeResult["baseline"]>> {
+  const script = join(resolve(baseline.dir), "dist", "bench", "sweepChild.js");
+  const runs: NonNullable<SizeResult["baseline"]>["runs"] = [];
+  for (let pair = 0; pair < baseline.pairs; pair += 1) {
+    for (const side of ["baseline", "current"] as const) {
+      await emulator.reset();
+      const result = await runChild<SweepChildResult>("sweepChild", [], {
+        env: { UAMI_BENCH_TARGET: JSON.stringify({ url: emulator.ready.url, ca: emulator.ready.ca }) },
+        nodeFlags: sweepFlags(`${side}-${pair + 1}`),
+        timeoutMs: 15 * 60_000,
+        ...(side === "baseline" ? { script } : {}),
+      });
+      const requests = requestsOf(await emulator.stats());
+      runs.push({ side, wallMs: result.wallMs, maxRssBytes: result.maxRssBytes, requests: requests.total, graph: requests.graph, arm: requests.arm, findings: result.findings });
+      log(`size ${size}: ${side} ${pair + 1}/${baseline.pairs} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${requests.total} (Graph ${requests.graph}, ARM ${requests.arm}), findings ${result.findings}`);
+    }
+  }
+  const of = (side: "baseline" | "current") => runs.filter((run) => run.side === side);
+  const currentMs = median(of("current").map((run) => run.wallMs));
+  const baselineMs = median(of("baseline").map((run) => run.wallMs));
+  const pairRatios = of("current").map((run, at) => run.wallMs / (of("baseline")[at]?.wallMs ?? run.wallMs));
+  log(`size ${size}: current / baseline ${(currentMs / baselineMs).toFixed(3)} (median of pair ratios ${median(pairRatios).toFixed(3)})`);
+  return {
+    dir: baseline.dir,
+    pairs: baseline.pairs,
+    currentMs,
+    baselineMs,
+    ratio: currentMs / baselineMs,
+    pairRatioMedian: median(pairRatios),
+    currentRssBytes: Math.max(...of("current").map((run) => run.maxRssBytes)),
+    baselineRssBytes: Math.max(...of("baseline").map((run) => run.maxRssBytes)),
+    requestsCurrent: median(of("current").map((run) => run.requests)),
+    requestsBaseline: median(of("baseline").map((run) => run.requests)),
+    runs,
+  };
 }
 
 function targetsOf(results: BenchResults): Target[] {
@@ -205,6 +251,12 @@ function targetsOf(results: BenchResults): Target[] {
       targets.push({ what: `${size.size}: requests with exposure`, target: "= without", measured: `${exposure.requestsWith} / ${exposure.requestsWithout}`, met: exposure.requestsWith === exposure.requestsWithout });
       if (size.size >= 1_000_000) targets.push({ what: `${size.size}: peak RSS with exposure`, target: "< 512 MB", measured: mb(exposure.withRssBytes), met: exposure.withRssBytes < 512 * 2 ** 20 });
     }
+    const baseline = size.baseline;
+    if (baseline) {
+      // Issue 24: the sweep with groups, PIM, Entra ID and Graph costs at most 25 % more than the baseline build's, under 512 MB.
+      targets.push({ what: `${size.size}: sweep / baseline build (${baseline.pairs} pairs)`, target: "≤ 1.25", measured: `${(baseline.currentMs / 1000).toFixed(1)} s / ${(baseline.baselineMs / 1000).toFixed(1)} s = ${baseline.ratio.toFixed(3)}`, met: baseline.ratio <= 1.25 });
+      targets.push({ what: `${size.size}: peak RSS of the sweep`, target: "< 512 MB", measured: mb(baseline.currentRssBytes), met: baseline.currentRssBytes < 512 * 2 ** 20 });
+    }
     if (size.rules) {
       targets.push({ what: `${size.size}: rule evaluation`, target: "≥ 1.00 M assignments/s", measured: `${(size.rules.assignmentsPerSecond / 1e6).toFixed(2)} M/s`, met: size.rules.assignmentsPerSecond >= 1e6 });
     }
@@ -231,6 +283,8 @@ async function main(): Promise<void> {
       output: { type: "string", default: "table" },
       repeat: { type: "string" },
       "exposure-pairs": { type: "string" },
+      baseline: { type: "string" },
+      "baseline-pairs": { type: "string", default: "3" },
       seed: { type: "string", default: "1" },
       quota: { type: "string", default: "15/0.5" },
       "no-quota": { type: "boolean", default: false },
@@ -261,7 +315,8 @@ async function main(): Promise<void> {
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
         "                 [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
         "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
-        "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n",
+        "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n" +
+        "                 [--baseline DIR [--baseline-pairs P]] (DIR: a compiled checkout to pair the sweep with, see bench/README.md)\n",
     );
     return;
   }
@@ -298,7 +353,16 @@ async function main(): Promise<void> {
     const repeat = values.repeat ? Number(values.repeat) : size <= 100_000 ? 3 : 1;
     const sweepNodeFlags = (values["sweep-node-flags"] ?? "").split(/\s+/).filter(Boolean);
     results.sizes.push(
-      await benchSize(size, { seed, repeat, rules: !values["no-rules"], sweepNodeFlags, ...(exposurePairs > 0 ? { exposurePairs } : {}), ...(quota ? { quota } : {}), ...(values.profile ? { profile: resolve(values.profile) } : {}) }),
+      await benchSize(size, {
+        seed,
+        repeat,
+        rules: !values["no-rules"],
+        sweepNodeFlags,
+        ...(exposurePairs > 0 ? { exposurePairs } : {}),
+        ...(quota ? { quota } : {}),
+        ...(values.profile ? { profile: resolve(values.profile) } : {}),
+        ...(values.baseline ? { baseline: { dir: values.baseline, pairs: Number(values["baseline-pairs"]) } } : {}),
+      }),
     );
   }
   // The event path runs with the default sizes; with explicit --size only on --with-events (one size stays under a minute).

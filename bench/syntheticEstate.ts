@@ -28,6 +28,12 @@ export interface SyntheticSummary {
   directoryObjects: number;
   /** Distinct principals of non-ForeignGroup assignments: what a sweep looks up in Microsoft Graph. */
   lookedUpPrincipals: number;
+  /** Issue 24: groups with members, PIM eligibilities, directory roles (active + eligible), Graph app role assignments. */
+  groups: number;
+  groupMemberships: number;
+  eligibilities: number;
+  directoryRoles: number;
+  appRoleAssignments: number;
 }
 
 /** The project's seeded PRNG (local/random.ts) with the draws synthetic data needs. */
@@ -367,6 +373,8 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
     addAssignment(workloadScope(identity, random.float() * 0.4, []), identity.subscription, ROLE.reader, foreignGroups[n % foreignGroups.length] ?? "", "ForeignGroup");
   }
 
+  const privilege = plantPrivilege(new Prng(options.seed ^ 0x2424), { subscriptions, otherPrincipals, identities, directory, builtInRoleId });
+
   const perScope = new Map<string, number>();
   for (const assignment of roleAssignments) {
     const scope = assignment.properties.scope;
@@ -391,13 +399,9 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
     roleAssignments,
     federatedCredentials,
     signIns: [],
-    groups: [],
-    directoryRoleAssignments: [],
-    directoryRoleEligibilities: [],
-    appRoleAssignments: [],
-    roleEligibilityScheduleInstances: [],
     baseline: { attachments: baseline },
     emulator: { latencyMs: 0, faults: [], seed: options.seed },
+    ...privilege.estate,
   };
   return {
     estate,
@@ -412,6 +416,83 @@ export function generateSyntheticEstate(options: SyntheticOptions): { estate: Es
       customRoleDefinitions: customRoles.length,
       directoryObjects: directory.length,
       lookedUpPrincipals: lookedUp.size,
+      ...privilege.summary,
+    },
+  };
+}
+
+const GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000";
+/** Tiered directory roles (shared/rules/data/entra-directory-roles.json) and Graph app roles, tiered and not. */
+const DIRECTORY_ROLES = {
+  globalAdministrator: "62e90394-69f5-4237-9190-012177145e10",
+  privilegedRoleAdministrator: "e8611ab8-c189-46e8-94e1-60213ab1f814",
+  applicationAdministrator: "9b895d92-2cd3-44c7-9d02-a6ac2d5ea5c3",
+  userAdministrator: "fe930be7-5e62-47db-91af-98c3a49a38b1",
+  groupsAdministrator: "fdd7a751-b60b-444a-984c-02652fe8fa1c",
+  directoryReaders: "88d8e3e3-8f55-4a1e-953a-9b9898b8876b",
+} as const;
+const GRAPH_APP_ROLES = ["7ab1d382-f21e-4acd-a863-ba3e13f7da61", "df021288-bdef-4463-88db-98f22de89214", "62a82d76-70ea-41e2-9197-370581804d09", "b633e1c5-b582-4048-a93e-9f11b44c7e96"] as const;
+
+/**
+ * Issue 24's additions, in proportions a landing-zone tenant shows (say so in bench/README.md): every group principal
+ * has 3–12 people as members (one group in ten nests another; one in two hundred has a managed identity in it); PIM
+ * eligibility for Owner, Contributor and User Access Administrator at each subscription and two at the intermediate root;
+ * a few dozen directory role holders whatever the size (one identity in 2,000 among them), one role-assignable group;
+ * Graph application permissions on one identity in 200 and one application in five (half of them tiered). Drawn from a
+ * stream of its own, so the rest of the estate is what it was.
+ */
+function plantPrivilege(
+  random: Prng,
+  estate: {
+    subscriptions: Array<{ subscriptionId: string }>;
+    otherPrincipals: Array<{ id: string; type: string }>;
+    identities: SyntheticIdentity[];
+    directory: DirectoryEntry[];
+    builtInRoleId: (subscription: string, guid: string) => string;
+  },
+): { estate: Pick<Estate, "groups" | "directoryRoleAssignments" | "directoryRoleEligibilities" | "appRoleAssignments" | "roleEligibilityScheduleInstances">; summary: Pick<SyntheticSummary, "groups" | "groupMemberships" | "eligibilities" | "directoryRoles" | "appRoleAssignments"> } {
+  const users = estate.otherPrincipals.filter((principal) => principal.type === "User");
+  const groupPrincipals = estate.otherPrincipals.filter((principal) => principal.type === "Group");
+  const apps = estate.otherPrincipals.filter((principal) => principal.type === "ServicePrincipal");
+  const groups: Estate["groups"] = groupPrincipals.map((group, n) => {
+    const members = new Set(Array.from({ length: 3 + random.int(10) }, () => random.pick(users).id));
+    const next = groupPrincipals[(n + 1) % groupPrincipals.length];
+    if (n % 10 === 0 && next) members.add(next.id);
+    if (n % 200 === 0) members.add(random.pick(estate.identities).principalId);
+    members.delete(group.id);
+    return { id: group.id, displayName: `group ${n}`, members: [...members] };
+  });
+  const eligibility = (scope: string, role: string, principal: { id: string; type: string }): Estate["roleEligibilityScheduleInstances"][number] => ({
+    id: `${scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/${random.guid()}`,
+    properties: { scope, roleDefinitionId: estate.builtInRoleId(estate.subscriptions[0]?.subscriptionId ?? "", role), principalId: principal.id, principalType: principal.type, memberType: "Direct", status: "Provisioned", condition: null, endDateTime: null },
+  });
+  const admins = [...users.slice(0, 40), ...groupPrincipals.slice(0, 10)];
+  const roleEligibilityScheduleInstances = [
+    ...estate.subscriptions.flatMap(({ subscriptionId }) => [ROLE.owner, ROLE.contributor, ROLE.userAccessAdministrator].map((role) => eligibility(`/subscriptions/${subscriptionId}`, role, random.pick(admins)))),
+    ...[0, 1].map(() => eligibility(managementGroupScope("contoso"), ROLE.owner, random.pick(users))),
+  ];
+  const tiered = Object.values(DIRECTORY_ROLES);
+  const directoryRole = (principalId: string, roleDefinitionId: string) => ({ id: random.guid(), principalId, roleDefinitionId, directoryScopeId: "/" });
+  const roleAssignable = { id: random.guid(), displayName: "sg-entra-admins", isAssignableToRole: true, members: Array.from({ length: 4 }, () => random.pick(users).id) };
+  estate.directory.push({ id: roleAssignable.id, "@odata.type": "#microsoft.graph.group", displayName: roleAssignable.displayName });
+  groups.push(roleAssignable);
+  const directoryRoleAssignments = [
+    ...Array.from({ length: 30 }, () => directoryRole(random.pick(users).id, random.pick(tiered))),
+    ...estate.identities.filter((_, n) => n % 2000 === 1999).map((identity, n) => directoryRole(identity.principalId, n % 2 === 0 ? DIRECTORY_ROLES.userAdministrator : DIRECTORY_ROLES.applicationAdministrator)),
+  ];
+  const directoryRoleEligibilities = [...Array.from({ length: 15 }, () => directoryRole(random.pick(users).id, random.pick(tiered))), directoryRole(roleAssignable.id, DIRECTORY_ROLES.privilegedRoleAdministrator)];
+  const graphSp = random.guid();
+  estate.directory.push({ id: graphSp, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: "Microsoft Graph", servicePrincipalType: "Application", appId: GRAPH_APP_ID });
+  const appRole = (principalId: string) => ({ id: random.guid(), principalId, principalType: "ServicePrincipal", resourceId: graphSp, appRoleId: random.pick(GRAPH_APP_ROLES) });
+  const appRoleAssignments = [...estate.identities.filter((_, n) => n % 50 === 7).map((identity) => appRole(identity.principalId)), ...apps.filter((_, n) => n % 5 === 0).map((app) => appRole(app.id))];
+  return {
+    estate: { groups, directoryRoleAssignments, directoryRoleEligibilities, appRoleAssignments, roleEligibilityScheduleInstances },
+    summary: {
+      groups: groups.length,
+      groupMemberships: groups.reduce((sum, group) => sum + group.members.length, 0),
+      eligibilities: roleEligibilityScheduleInstances.length,
+      directoryRoles: directoryRoleAssignments.length + directoryRoleEligibilities.length,
+      appRoleAssignments: appRoleAssignments.length,
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Policy, Severity } from "./config/policy.js";
 import type { AttachedResource, FederatedCredential, Identity, RoleAssignment, RoleDefinition, Subscription, Tags } from "./model.js";
 import { idKey, roleDefinitionGuid } from "./model.js";
 import { ExposureCollector, type ExposureEntry, type GradeReason, type IdentityExposure } from "./rules/lib/exposure.js";
-import { exposureOf } from "./rules/lib/holders.js";
+import { exposureOf, exposureRows } from "./rules/lib/holders.js";
 import { ScopeTree } from "./rules/lib/scopes.js";
 import type { PrincipalStatus } from "./rules/types.js";
 
@@ -124,13 +124,13 @@ export class InventoryBuilder {
     return [...holders];
   }
 
-  private exposures(policy: Policy, subscriptions: Subscription[]): Map<string, IdentityExposure> {
+  private exposures(policy: Policy, subscriptions: Subscription[]): Map<string, IdentityExposure & { identity: Identity }> {
     const tree = new ScopeTree(subscriptions);
-    const result = new Map<string, IdentityExposure>();
+    const result = new Map<string, IdentityExposure & { identity: Identity }>();
     for (const identity of this.identities) {
       const key = idKey(identity.id);
       const exposure = exposureOf(identity, this.exposure, this.attachments.get(key) ?? [], tree, policy);
-      if (exposure) result.set(key, exposure);
+      if (exposure) result.set(key, { ...exposure, identity });
     }
     return result;
   }
@@ -142,7 +142,7 @@ export class InventoryBuilder {
         if (!entry) continue;
         entry.grade = exposure.grade === "critical" ? "critical" : "high";
         entry.gradeReasons = exposure.reasons;
-        entry.exposure = exposure.exposure;
+        entry.exposure = exposureRows(exposure.identity, exposure.holders);
       }
     }
     const identities = [...this.byId.values()].sort((a, b) => compare(a.id, b.id));

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { loadEstateFile, parseEstate, type Estate } from "./estate.js";
 import { startEmulator, type RunningEmulator } from "./server.js";
 import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
+import { privilegeFloor, type PrivilegeFloor } from "../../bench/privilegeFloor.js";
 
 /**
  * The emulator as a standalone process (the benchmark runs it apart from the sweep so the sweep's
@@ -36,6 +37,8 @@ interface Expected {
   /** Distinct principals of non-ForeignGroup role assignments (what a sweep looks up). */
   lookedUpPrincipals: number;
   directoryObjects: number;
+  /** Issue 24: what the privilege reads cost at their floor. */
+  privilege: PrivilegeFloor;
 }
 
 function fail(message: string): never {
@@ -75,6 +78,7 @@ function expectedOf(emulator: RunningEmulator): Expected {
     },
     lookedUpPrincipals: principals.size,
     directoryObjects: store.directory.size,
+    privilege: privilegeFloor(store),
   };
 }
 

@@ -89,9 +89,8 @@ export interface Holder {
 }
 
 export interface IdentityExposure extends IdentityGrade {
+  /** Sorted by principal id; inventory rows from them: holders.ts exposureRows. */
   holders: Holder[];
-  /** Inventory rows, sorted by principal, right, scope, resource. */
-  exposure: ExposureEntry[];
 }
 
 /** A directory role or Graph permission an identity holds, with every way it holds it. */
@@ -451,12 +450,30 @@ export class ExposureCollector {
     return [...byRole.values()].sort((a, b) => a.roleName.localeCompare(b.roleName));
   }
 
-  /** The directory roles and Graph permissions a principal holds itself (for "already as privileged"). */
-  ownEntraGrades(principal: number): Array<{ grade: number; within: string }> {
-    return (this.entraOf.get(principal) ?? [])
-      .filter((grant) => !grant.eligible)
-      .map((grant) => ({ grade: grant.tier === "critical" && grant.directoryScopeId === "/" ? GRADE_CRITICAL : GRADE_HIGH, within: `${ENTRA}${grant.directoryScopeId}` }));
+  private ownPrivilegeCache = { version: -1, byPrincipal: new Map<number, ReadonlyArray<{ grade: number; within: string }>>() };
+
+  /**
+   * What a principal holds itself, active, that grades (for "already as privileged"): its critical/high Azure grants by
+   * scope, its directory roles and Graph permissions by `entra:` scope. Worked out once per principal while nothing new is fed.
+   */
+  ownPrivilege(principal: number): ReadonlyArray<{ grade: number; within: string }> {
+    const version = this.grants.size + this.entra.length;
+    if (this.ownPrivilegeCache.version !== version) this.ownPrivilegeCache = { version, byPrincipal: new Map() };
+    let held = this.ownPrivilegeCache.byPrincipal.get(principal);
+    if (!held) {
+      const list: Array<{ grade: number; within: string }> = [];
+      this.privileged.forEach(principal, (grant) => {
+        if (!this.grants.eligible(grant)) list.push({ grade: this.grants.gradeOf(grant), within: this.scopes.nameOf(this.grants.scopeOf(grant)) });
+      });
+      for (const grant of this.entraOf.get(principal) ?? []) {
+        if (!grant.eligible) list.push({ grade: grant.tier === "critical" && grant.directoryScopeId === "/" ? GRADE_CRITICAL : GRADE_HIGH, within: `${ENTRA}${grant.directoryScopeId}` });
+      }
+      held = list;
+      this.ownPrivilegeCache.byPrincipal.set(principal, held);
+    }
+    return held;
   }
+
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
   private readonly policyFacts = new WeakMap<CorePolicy, PolicyFacts>();

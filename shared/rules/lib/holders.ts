@@ -23,10 +23,10 @@ interface Found {
 export function exposureOf(identity: Identity, collector: ExposureCollector, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): IdentityExposure | undefined {
   const graded = collector.gradeOf(identity);
   if (!graded) return undefined;
-  return { ...graded, ...holdersOf(collector, identity, graded, attachments, tree, policy) };
+  return { ...graded, holders: holdersOf(collector, identity, graded, attachments, tree, policy) };
 }
 
-function holdersOf(collector: ExposureCollector, identity: Identity, graded: IdentityGrade, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): { holders: Holder[]; exposure: ExposureEntry[] } {
+function holdersOf(collector: ExposureCollector, identity: Identity, graded: IdentityGrade, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): Holder[] {
   const { principals, scopes, grants } = collector;
   const facts = collector.factsFor(policy);
   const own = principals.find(identity.principalId);
@@ -41,11 +41,22 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
     }
     return verdict;
   };
-  const approvedFor = (principal: number, target: string): boolean =>
-    (facts.pipelines.get(principal) ?? []).some((pipeline) => !pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target)));
-  /** Members of a group that can act through it at `target`: users and service principals not excluded. */
-  const actingMembers = (group: number, target: string): number[] =>
-    [...(collector.members.get(group) ?? [])].filter((member) => !principals.isGroup(member) && !excluded(member) && !approvedFor(member, target));
+  const approvedFor = (principal: number, target: string): boolean => {
+    const pipelines = facts.pipelines.get(principal);
+    return pipelines !== undefined && pipelines.some((pipeline) => !pipeline.scopes || pipeline.scopes.length === 0 || pipeline.scopes.some((scope) => tree.contains(scope, target)));
+  };
+  /** Members of a group that can act through it at `target`: users and service principals not excluded (once per group and target). */
+  const acting = new Map<string, number[]>();
+  const actingMembers = (group: number, target: string): number[] => {
+    const key = `${group}\u0000${target}`;
+    let members = acting.get(key);
+    if (!members) {
+      members = [];
+      for (const member of collector.members.get(group) ?? []) if (!principals.isGroup(member) && !excluded(member) && !approvedFor(member, target)) members.push(member);
+      acting.set(key, members);
+    }
+    return members;
+  };
   const holds = (principal: number, target: string): boolean => {
     if (excluded(principal) || approvedFor(principal, target)) return false;
     // A group whose members were never read (or could not be) stays a holder; one read empty, or all of whose members are excluded, does not.
@@ -54,86 +65,126 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
   };
 
   const found: Found[] = [];
-  const walk = (target: string, rightsAt: (role: RoleFacts, scope: string) => Right[], resourceId?: string): void => {
+  const walk = (target: string, rightsAt: (role: number, scope: number) => readonly Right[], resourceId?: string): void => {
     for (const key of tree.ancestorsOf(target)) {
       const scope = scopes.find(key);
       if (scope === undefined) continue;
       collector.rightsAt.forEach(scope, (grant) => {
-        const rights = rightsAt(collector.roles.facts[grants.roleOf(grant)] as RoleFacts, scopes.nameOf(scope));
+        const rights = rightsAt(grants.roleOf(grant), scope);
         if (rights.length === 0) return;
         const principal = grants.principalOf(grant);
         if (!holds(principal, target)) return;
-        for (const right of rights) found.push({ principal, right, grant, ...(resourceId ? { resourceId } : {}) });
+        for (const right of rights) found.push(resourceId ? { principal, right, grant, resourceId } : { principal, right, grant });
       });
     }
   };
-  walk(identity.id, (role) => [
-    ...(role.direct & ASSIGN_BIT ? (["assign"] as const) : []),
-    ...(role.direct & FEDERATE_BIT ? (["federate"] as const) : []),
-    ...(role.grant & (ASSIGN_BIT | FEDERATE_BIT) ? (["grant"] as const) : []),
-  ]);
+  walk(identity.id, (role) => identityRights(collector, role));
+  // Whether a scope contains the identity, once per scope of this evaluation.
+  const containsIdentity = new Map<number, boolean>();
+  const reaches = (scope: number): boolean => {
+    let verdict = containsIdentity.get(scope);
+    if (verdict === undefined) {
+      verdict = tree.contains(scopes.nameOf(scope), identity.id);
+      containsIdentity.set(scope, verdict);
+    }
+    return verdict;
+  };
   for (const resource of attachments) {
     const bit = runCodeBit(resource.type || resourceTypeOf(resource.id) || "");
     if (!bit) continue;
     walk(
       resource.id,
       // A grant that already reaches the identity itself is listed once, for the identity.
-      (role, scope) => [
-        ...(role.direct & bit ? (["run-code"] as const) : []),
-        ...(role.grant & bit && !(role.grant & (ASSIGN_BIT | FEDERATE_BIT) && tree.contains(scope, identity.id)) ? (["grant"] as const) : []),
-      ],
+      (role, scope) => resourceRights(collector, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
       resource.id,
     );
   }
   return assemble(collector, identity, found, actingMembers);
 }
 
+const NONE: readonly Right[] = [];
+const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly Right[]>>();
+const resourceRightsCache = new WeakMap<ExposureCollector, Map<string, readonly Right[]>>();
+
+/** The rights a role gives over an identity at a scope containing it (assign, federate, grant), once per role. */
+function identityRights(collector: ExposureCollector, role: number): readonly Right[] {
+  let cache = identityRightsCache.get(collector);
+  if (!cache) identityRightsCache.set(collector, (cache = new Map()));
+  let rights = cache.get(role);
+  if (!rights) {
+    const facts = collector.roles.facts[role] as RoleFacts;
+    const list: Right[] = [];
+    if (facts.direct & ASSIGN_BIT) list.push("assign");
+    if (facts.direct & FEDERATE_BIT) list.push("federate");
+    if (facts.grant & (ASSIGN_BIT | FEDERATE_BIT)) list.push("grant");
+    rights = list.length > 0 ? list : NONE;
+    cache.set(role, rights);
+  }
+  return rights;
+}
+
+/** The rights a role gives on an attached resource of run-code `bit`; a grant whose scope reaches the identity is counted there. */
+function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly Right[] {
+  let cache = resourceRightsCache.get(collector);
+  if (!cache) resourceRightsCache.set(collector, (cache = new Map()));
+  const key = `${role}\u0000${bit}\u0000${grantCountedForIdentity ? 1 : 0}`;
+  let rights = cache.get(key);
+  if (!rights) {
+    const facts = collector.roles.facts[role] as RoleFacts;
+    const list: Right[] = [];
+    if (facts.direct & bit) list.push("run-code");
+    if (facts.grant & bit && !grantCountedForIdentity) list.push("grant");
+    rights = list.length > 0 ? list : NONE;
+    cache.set(key, rights);
+  }
+  return rights;
+}
+
 /** "Already as privileged": one of its own active grants, at least the identity's grade, contains everything that grades the identity. */
 function asPrivileged(collector: ExposureCollector, principal: number, needed: number, gradeScopes: readonly string[], tree: ScopeTree): boolean {
   if (gradeScopes.length === 0) return false;
-  const held: string[] = [];
-  for (const grant of collector.privileged.list(principal)) {
-    if (!collector.grants.eligible(grant) && collector.grants.gradeOf(grant) >= needed) held.push(collector.scopes.nameOf(collector.grants.scopeOf(grant)));
-  }
-  for (const entra of collector.ownEntraGrades(principal)) if (entra.grade >= needed) held.push(entra.within);
-  return held.some((outer) => gradeScopes.every((inner) => privilegeContains(tree, outer, inner)));
+  return collector.ownPrivilege(principal).some((held) => held.grade >= needed && gradeScopes.every((inner) => privilegeContains(tree, held.within, inner)));
 }
 
-function assemble(collector: ExposureCollector, identity: Identity, found: Found[], actingMembers: (group: number, target: string) => number[]): { holders: Holder[]; exposure: ExposureEntry[] } {
+function assemble(collector: ExposureCollector, identity: Identity, found: Found[], actingMembers: (group: number, target: string) => number[]): Holder[] {
   const { principals, scopes, grants } = collector;
-  const byHolder = new Map<number, { rights: Map<string, RightEvidence>; grants: Set<number>; members: Set<number> }>();
+  const byHolder = new Map<number, { rights: Map<string, { sortKey: string; right: RightEvidence }>; grants: Set<number>; members: Set<number>; targets: Set<string> }>();
   for (const item of found) {
     let holder = byHolder.get(item.principal);
     if (!holder) {
-      holder = { rights: new Map(), grants: new Set(), members: new Set() };
+      holder = { rights: new Map(), grants: new Set(), members: new Set(), targets: new Set() };
       byHolder.set(item.principal, holder);
     }
-    const role = collector.roles.facts[grants.roleOf(item.grant)] as RoleFacts;
-    const scope = scopes.nameOf(grants.scopeOf(item.grant));
-    const roleAssignmentId = grants.idOf(item.grant, scopes);
-    const key = `${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${roleAssignmentId.toLowerCase()}`;
     holder.grants.add(item.grant);
-    if (principals.isGroup(item.principal) && collector.members.has(item.principal)) {
-      for (const member of actingMembers(item.principal, item.resourceId ?? identity.id)) holder.members.add(member);
+    // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
+    const key = `${item.right}\u0000${item.grant}\u0000${item.resourceId ?? ""}`;
+    const target = item.resourceId ?? identity.id;
+    if (!holder.targets.has(target) && principals.isGroup(item.principal) && collector.members.has(item.principal)) {
+      holder.targets.add(target);
+      for (const member of actingMembers(item.principal, target)) holder.members.add(member);
     }
     if (holder.rights.has(key)) continue;
+    const role = collector.roles.facts[grants.roleOf(item.grant)] as RoleFacts;
+    const scope = scopes.nameOf(grants.scopeOf(item.grant));
     holder.rights.set(key, {
-      right: item.right,
-      roleName: role.roleName,
-      scope,
-      roleAssignmentId,
-      ...(grants.eligible(item.grant) ? { eligible: true as const } : {}),
-      ...(item.resourceId ? { resourceId: item.resourceId } : {}),
-      ...(role.condition && item.right === "grant" ? { condition: role.condition } : {}),
+      sortKey: `${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${item.grant}`,
+      right: {
+        right: item.right,
+        roleName: role.roleName,
+        scope,
+        roleAssignmentId: grants.idOf(item.grant, scopes),
+        ...(grants.eligible(item.grant) ? { eligible: true as const } : {}),
+        ...(item.resourceId ? { resourceId: item.resourceId } : {}),
+        ...(role.condition && item.right === "grant" ? { condition: role.condition } : {}),
+      },
     });
   }
   const holders: Holder[] = [];
-  const exposure: ExposureEntry[] = [];
   for (const [principal, held] of byHolder) {
     const principalId = principals.ids[principal] ?? "";
     const principalType = principals.typeOf(principal);
     const displayName = principals.nameOf(principal);
-    const rights = [...held.rights.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, right]) => right);
+    const rights = [...held.rights.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)).map(({ right }) => right);
     const members = [...held.members]
       .map((member) => ({ id: principals.ids[member] ?? "", type: principals.typeOf(member), ...(principals.nameOf(member) ? { displayName: principals.nameOf(member) } : {}) }))
       .sort((a, b) => a.id.toLowerCase().localeCompare(b.id.toLowerCase()));
@@ -148,30 +199,40 @@ function assemble(collector: ExposureCollector, identity: Identity, found: Found
       ...(group && !collector.members.has(principal) ? { membersUnknown: true as const } : {}),
       ...(held.grants.size === 1 && onlyGrant !== undefined ? { fix: collector.grantFix(onlyGrant) } : {}),
     });
-    const row = (id: string, type: string, name: string | undefined, right: RightEvidence, viaGroup?: string): ExposureEntry => ({
-      principalId: id,
-      principalType: type,
-      displayName: name ?? null,
-      right: right.right,
-      roleName: right.roleName,
-      scope: right.scope,
-      roleAssignmentId: right.roleAssignmentId,
-      ...(right.eligible ? { eligible: true as const } : {}),
-      ...(viaGroup ? { viaGroup } : {}),
-      ...(right.resourceId ? { resourceId: right.resourceId } : {}),
-    });
-    for (const right of rights) {
-      exposure.push(row(principalId, principalType, displayName, right));
-      for (const member of members) if (!sameId(member.id, identity.principalId)) exposure.push(row(member.id, member.type, member.displayName, right, principalId));
-    }
   }
   holders.sort((a, b) => a.principalId.toLowerCase().localeCompare(b.principalId.toLowerCase()));
-  const sortKey = (entry: ExposureEntry): string =>
-    `${entry.principalId.toLowerCase()}\u0000${entry.viaGroup?.toLowerCase() ?? ""}\u0000${entry.right}\u0000${entry.scope.toLowerCase()}\u0000${(entry.resourceId ?? "").toLowerCase()}\u0000${entry.roleName.toLowerCase()}`;
-  exposure.sort((a, b) => {
-    const left = sortKey(a);
-    const right = sortKey(b);
-    return left < right ? -1 : left > right ? 1 : 0;
+  return holders;
+}
+
+/**
+ * The inventory's rows for an identity's holders: one per right, and for a group one per acting member with
+ * `viaGroup` (the identity's own principal, excluded as a holder, is no row), sorted by principal, right, scope.
+ * Built only where rows are shown (the inventory): a sweep's finding needs the holders alone.
+ */
+export function exposureRows(identity: Identity, holders: readonly Holder[]): ExposureEntry[] {
+  const rows: ExposureEntry[] = [];
+  const row = (id: string, type: string, name: string | undefined, right: RightEvidence, viaGroup?: string): ExposureEntry => ({
+    principalId: id,
+    principalType: type,
+    displayName: name ?? null,
+    right: right.right,
+    roleName: right.roleName,
+    scope: right.scope,
+    roleAssignmentId: right.roleAssignmentId,
+    ...(right.eligible ? { eligible: true as const } : {}),
+    ...(viaGroup ? { viaGroup } : {}),
+    ...(right.resourceId ? { resourceId: right.resourceId } : {}),
   });
-  return { holders, exposure };
+  for (const holder of holders) {
+    for (const right of holder.rights) {
+      rows.push(row(holder.principalId, holder.principalType, holder.displayName, right));
+      for (const member of holder.members ?? []) if (!sameId(member.id, identity.principalId)) rows.push(row(member.id, member.type, member.displayName, right, holder.principalId));
+    }
+  }
+  const keyed = rows.map((entry) => ({
+    key: `${entry.principalId.toLowerCase()}\u0000${entry.viaGroup?.toLowerCase() ?? ""}\u0000${entry.right}\u0000${entry.scope.toLowerCase()}\u0000${(entry.resourceId ?? "").toLowerCase()}\u0000${entry.roleName.toLowerCase()}`,
+    entry,
+  }));
+  keyed.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
+  return keyed.map(({ entry }) => entry);
 }

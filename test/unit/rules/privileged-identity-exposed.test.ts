@@ -151,11 +151,11 @@ describe("privileged-identity-exposed", () => {
     const sweepIndex = exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [grades[0]!, [assignment("h-late", MI_OPERATOR, HOLDER, critical.id), UNKNOWN]]);
     const pipelinePolicy = policy({ approvedPipelines: [{ name: "p", appId: APP }] });
     const collector = sweepIndex.inventory.exposure!;
-    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure.map((entry) => entry.principalId)).toEqual([HOLDER]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.holders.map((entry) => entry.principalId)).toEqual([HOLDER]);
     collector.setStatus(HOLDER, FOUND_APP);
-    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.exposure).toEqual([]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, pipelinePolicy)?.holders).toEqual([]);
     collector.setStatus(HOLDER, MISSING);
-    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, policy())?.exposure).toEqual([]);
+    expect(exposureOf(critical, collector, [], sweepIndex.scopeTree, policy())?.holders).toEqual([]);
   });
 
   it("Owner of the VM the identity is attached to can run code there and grant itself more there, and assign nothing", () => {
