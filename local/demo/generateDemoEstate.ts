@@ -632,7 +632,7 @@ function plantPrivilege(estate: {
   grant(rg("rg-platform-prod"), ROLE.rbacAdministrator, person("reader-delegate@contoso.example"), "User", { condition: only(ROLE.reader) });
   grant(rg("rg-platform-prod"), ROLE.rbacAdministrator, person("operator-delegate@contoso.example"), "User", { condition: only(ROLE.managedIdentityOperator) });
 
-  // PIM: an on-call engineer eligible for Managed Identity Contributor on rg-platform-prod.
+  // PIM: an on-call engineer eligible for Managed Identity Contributor on the shared-services subscription.
   const eligible = (scope: string, role: string, principalId: string, principalType: string): DemoEligibility => ({
     id: `${scope}/providers/Microsoft.Authorization/roleEligibilityScheduleInstances/${makeGuid(r)}`,
     properties: { scope, roleDefinitionId: `/subscriptions/${SUBS.prod}/providers/Microsoft.Authorization/roleDefinitions/${role}`, principalId, principalType, memberType: "Direct", status: "Provisioned", condition: null, endDateTime: null },
