@@ -57,7 +57,7 @@ describe("one budget across runs", () => {
       records.push(await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: `event-${index}`, caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 }));
     }
     expect(records.map((record) => record.status)).toEqual(["done", "done", "done", "done", "done", "deferred", "deferred", "deferred"]);
-    expect(records.filter((record) => record.budgetNotice)).toHaveLength(1);
+    expect(records.filter((record) => record.budget)).toHaveLength(1);
     expect(records[5]?.reason).toMatch(/cleanup.maxActionsPerHour 5 reached/);
     const left = [...target.emulator.store.roleAssignments.keys()].filter((key) => key.includes("/rg-g")).length;
     expect(left).toBe(3);

@@ -180,7 +180,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     const journal = journalOf(target);
     const detachApp: PlannedAction = { ...detachExtra(), actionId: actionIdOf("detach-identity", IDS.vm, IDS.app), identityId: IDS.app };
     const records = await runCleanup(
-      { mode: "enforce", records: [], toRun: [detachExtra(), detachApp] },
+      { mode: "enforce", scope: "sweep-all", records: [], toRun: [detachExtra(), detachApp] },
       "run-two",
       { clients: target.clients, policy: policyWith(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 8 } },
     );
