@@ -1,6 +1,6 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { Policy } from "../config/policy.js";
-import { errorMessage, statusCodeOf } from "../errors.js";
+import { ServiceCallFailed, errorMessage, statusCodeOf } from "../errors.js";
 import { FindingCollector, isRuleEnabled, sortFindings, type Finding } from "../findings.js";
 import type { Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
@@ -201,15 +201,16 @@ export function isLastDelivery(deliveries: number, firstFailedAt: Date, now: Dat
 }
 
 /**
- * 400 (bad request), 404 (not found), 414/431 (URI or headers too long) for the event's own resource
- * answer the same on every redelivery. 429, 5xx, a timeout (no status) and storage being down are
- * transient: the trigger fails and Event Grid redelivers.
+ * 400 (bad request), 404 (not found), 414/431 (URI or headers too long) from ARM for the event's own resource
+ * answer the same on every redelivery. 429, 5xx, a timeout (no status) and anything from storage (a 404 on
+ * an outbox entry another instance took, a 400 from a queue) are transient: the trigger fails and Event
+ * Grid redelivers.
  */
 const PERMANENT_STATUSES = new Set([400, 404, 414, 431]);
 
 function isPermanent(error: unknown): boolean {
   const status = statusCodeOf(error);
-  return status !== undefined && PERMANENT_STATUSES.has(status);
+  return error instanceof ServiceCallFailed && error.service === "arm" && status !== undefined && PERMANENT_STATUSES.has(status);
 }
 
 /**
