@@ -291,7 +291,8 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     const over = await overBudget(entry, context, now);
     if (over) {
       await context.journal.finish(entry, "skipped", `${DEFERRED} ${over.reason}`);
-      return { ...recordOf(action, "deferred", over.reason, entryId), ...(over.budget ? { budget: { name: over.budget, reason: over.reason, roomAt: over.roomAt.toISOString() } } : {}) };
+      const budget = over.budget ? { name: over.budget, reason: over.reason, roomAt: over.roomAt.toISOString(), raise: await raisesNotice(over.budget, entry, context, now) } : undefined;
+      return { ...recordOf(action, "deferred", over.reason, entryId), ...(budget ? { budget } : {}) };
     }
     // The last word before the change: a holder whose lease lapsed (and was taken over) changes nothing.
     if (!(await context.leases.renew(targetKey, holder))) {
@@ -323,6 +324,16 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     clearInterval(renewal);
     await context.leases.release(targetKey, holder).catch(() => undefined);
   }
+}
+
+/**
+ * Concurrent deferrals (a queue batch on several instances) each see the window's notice as new: one lease per
+ * budget window picks the one that raises it. The others defer quietly; the notice is one finding either way.
+ */
+async function raisesNotice(budget: "hour" | "day", entry: JournalEntry, context: ActionContext, now: Date): Promise<boolean> {
+  const size = budget === "hour" ? HOUR_MS : DAY_MS;
+  const lease = await context.leases.acquire(`budget-notice|${budget}|${Math.floor(now.getTime() / size)}`, { runId: context.runId, entryId: entry.entryId }, now);
+  return lease.ok;
 }
 
 /** A third of the lease: two renewals may fail before another run could take the target. */

@@ -36,7 +36,7 @@ export interface ActionRecord {
    * window has room again (a work item waits on the queue until then). The run raises the window's
    * cleanup-circuit-breaker notice from it.
    */
-  budget?: { name: "hour" | "day"; reason: string; roomAt: string };
+  budget?: { name: "hour" | "day"; reason: string; roomAt: string; raise: boolean };
 }
 
 /** What a run reports about cleanup beside its `actions`: the mode, the journal, a tripped breaker. */

@@ -175,7 +175,7 @@ async function commitNotices(notices: Finding[], run: Pick<RunToCommit, "runId" 
 export function budgetNotices(actions: ActionRecord[], runId: string, now: Date): Finding[] {
   const windows = new Map<string, Finding>();
   for (const action of actions) {
-    if (action.status !== "deferred" || !action.budget) continue;
+    if (action.status !== "deferred" || !action.budget?.raise) continue;
     const window = budgetWindow(action.budget.name, now);
     const deferred = actions.filter((other) => other.status === "deferred" && other.budget?.name === action.budget?.name).length;
     const notice = circuitBreakerNotice({ budget: action.budget.name, runId, window, reason: action.budget.reason, evidence: { deferred } });

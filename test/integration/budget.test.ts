@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { parseEstate, saveEstateFile, type Estate } from "../../local/emulator/estate.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { executeAction } from "../../shared/cleanup/pipeline.js";
+import { budgetNotices } from "../../shared/engine/runCommit.js";
 import { actionIdOf } from "../../shared/cleanup/plan.js";
 import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TABLES } from "../../shared/composition.js";
@@ -57,7 +58,9 @@ describe("one budget across runs", () => {
       records.push(await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: `event-${index}`, caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 }));
     }
     expect(records.map((record) => record.status)).toEqual(["done", "done", "done", "done", "done", "deferred", "deferred", "deferred"]);
-    expect(records.filter((record) => record.budget)).toHaveLength(1);
+    // Every deferral says which budget; the window gets one notice (the same subject, whichever run raises it).
+    expect(new Set(records.filter((record) => record.budget).map((record) => record.budget?.name))).toEqual(new Set(["hour"]));
+    expect(budgetNotices(records, "any", new Date())).toHaveLength(1);
     expect(records[5]?.reason).toMatch(/cleanup.maxActionsPerHour 5 reached/);
     const left = [...target.emulator.store.roleAssignments.keys()].filter((key) => key.includes("/rg-g")).length;
     expect(left).toBe(3);
