@@ -62,7 +62,7 @@ export function cleanupHandler(dependencies: DependencyProvider, options: { noti
         await notify([circuitBreakerNotice({ budget: "expired", runId: item.runId, window, reason: `${record.change}: still deferred after 24 hours (${record.reason ?? ""}); not carried out`, evidence: { target: record.target } })]);
         context.error(`cleanup ${item.runId}: critical cleanup-circuit-breaker: ${record.change} expired after 24 hours deferred`);
       } else {
-        // RULES.md "Deferred is not dropped": back on the queue, invisible until the window has room.
+        // docs/guarantees.md "Deferred is not dropped": back on the queue, invisible until the window has room.
         await requeueDeferred(item, { kind: "queue", queue: clients.queue(CLEANUP_QUEUE), key }, new Date(record.budget?.roomAt ?? now.getTime() + 3_600_000), now);
       }
       const notices = budgetNotices([record], item.runId, now);

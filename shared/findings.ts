@@ -5,7 +5,7 @@ import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
 import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
 
-/** A finding as the DESIGN.md "Findings" contract prints it. */
+/** A finding as docs/output.md "The JSON document" prints it. */
 export interface Finding {
   ruleId: string;
   severity: Severity;

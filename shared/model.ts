@@ -86,7 +86,7 @@ export interface DirectoryObject {
   appId?: string;
 }
 
-/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+/** A critical or high identity as of the last sweep (the identity catalog; docs/rules/identity-assign-right-granted.md). */
 export interface GradedIdentity {
   identityId: string;
   principalId: string;
@@ -110,7 +110,7 @@ export type PrincipalStatus =
 export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "role-definitions"] as const;
 export type CheckId = (typeof CHECKS)[number];
 
-/** What cleanup can change (RULES.md "Actions"); which rule takes which is in each rule's `meta.action`. No action deletes an identity. */
+/** What cleanup can change (docs/guarantees.md "Cleanup actions"); which rule takes which is in each rule's `meta.action`. No action deletes an identity. */
 export const ACTION_KINDS = ["delete-role-assignment", "detach-identity", "tag-identity"] as const;
 export type ActionKind = (typeof ACTION_KINDS)[number];
 
@@ -124,7 +124,7 @@ export interface Incomplete {
 
 /**
  * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
- * (RULES.md "Order does not matter"): an unapproved write whose `eventTime` is not after that read-back,
+ * (docs/guarantees.md "Order does not matter"): an unapproved write whose `eventTime` is not after that read-back,
  * delivered later, may be the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
  * reported it, or the row predates provenance).
  */

@@ -3,7 +3,7 @@ import type { Severity } from "./config/policyCore.js";
 import { noticeRules, ruleMeta } from "./rules/index.js";
 
 /**
- * The findings the engine raises about itself (RULES.md "Notices are findings"). Each is a rule with a
+ * The findings the engine raises about itself (docs/guarantees.md "Notices are findings"). Each is a rule with a
  * manifest and a page (shared/rules/<id>.ts, docs/rules/<id>.md); here they are built, in one place, so
  * their subjects are spelled one way. They are committed like any finding, in the finding state's
  * `notices` partition.

@@ -112,7 +112,7 @@ export async function runCleanup(plan: CleanupPlan, runId: string, options: Clea
 }
 
 /**
- * Sealed work items on the queue. A queue that does not take one fails the run (RULES.md "Nothing lost": the
+ * Sealed work items on the queue. A queue that does not take one fails the run (docs/guarantees.md "Nothing lost": the
  * trigger fails and its redelivery queues again; the executor finds a repeated item's journal entry).
  */
 async function enqueue(actions: PlannedAction[], run: { runId: string; caller: string; scope: string; roleAssignmentsSeen?: number }, dispatch: Extract<CleanupDispatch, { kind: "queue" }>): Promise<ActionRecord[]> {
@@ -190,7 +190,7 @@ export interface WorkItemContext {
 }
 
 /**
- * One work item from the cleanup queue, trusted for nothing (RULES.md "Work items are sealed"): its seal must
+ * One work item from the cleanup queue, trusted for nothing (docs/guarantees.md "Work items are sealed"): its seal must
  * be the app's, its action its rule's action, its rule in enforce mode now, and its target the subject of an
  * open finding of that rule in the finding state — else it is `rejected` (the caller poisons it and raises
  * the notice). A change whose outcome is unknown, or a target whose lease another run holds, throws
@@ -256,7 +256,7 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     if (context.onUnknownOutcome === "throw") throw new TargetBusy(`another run (${lease.heldBy}) is changing ${action.targetId}; retried later`);
     return recordOf(action, "skipped", `another run (${lease.heldBy}) is changing this target`);
   }
-  // RULES.md "Leases outlive no holder": renewed while the action runs, so a slow change keeps it, and a crashed holder's expires.
+  // docs/guarantees.md "Leases outlive no holder": renewed while the action runs, so a slow change keeps it, and a crashed holder's expires.
   const renewal = setInterval(() => void context.leases.renew(targetKey, holder).catch(() => false), LEASE_RENEW_MS);
   renewal.unref();
   try {
@@ -340,7 +340,7 @@ async function raisesNotice(budget: "hour" | "day", entry: JournalEntry, context
 const LEASE_RENEW_MS = Math.floor(LEASE_MS / 3);
 
 /**
- * RULES.md "Truth of the journal": an error from the change says nothing certain about the target (a
+ * docs/guarantees.md "Truth of the journal": an error from the change says nothing certain about the target (a
  * 409/412/404 can be the retry of an attempt that landed and lost its answer), so the target is re-read
  * and what is observed is journaled.
  */
@@ -386,7 +386,7 @@ const DEFERRED = "deferred past a budget:";
 const COUNTED = new Set(["pending", "done", "failed", "reverted"]);
 
 /**
- * RULES.md "One budget across runs", counted from the journal (so every trigger and instance shares it), never
+ * docs/guarantees.md "One budget across runs", counted from the journal (so every trigger and instance shares it), never
  * from a work item: cleanup.maxActionsPerHour over a rolling hour, and maxDeletePercent of the role assignments
  * over a rolling 24 hours. Restores are not counted. `roomAt`: when the window has room again (the oldest
  * counted entry leaves it). A deletion whose base is unknown waits for a sweep to give one.

@@ -127,7 +127,7 @@ function alreadyMarked(finding: Finding): boolean {
 }
 
 /**
- * The one cleanup planner. RULES.md "Actions", decided on findings alone (pure: the findings and the
+ * The one cleanup planner. docs/guarantees.md "Cleanup actions", decided on findings alone (pure: the findings and the
  * report are not touched): which findings lead to a change, which wait for confirmations, which are
  * protected, and whether the circuit breaker holds the whole run. The breaker notice is raised only
  * when the run was going to act (enforce mode); the caller adds it to its findings.
@@ -157,7 +157,7 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Omit
       records.push(recordOf(action, "skipped", protection));
       continue;
     }
-    // RULES.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.
+    // docs/guarantees.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.
     if (action.kind === "detach-identity" && typeof finding.evidence["absorbedBy"] === "object" && finding.evidence["absorbedBy"] !== null) {
       records.push(recordOf(action, "skipped", "report only: an approved write read it back after this write, so it may have attached the identity itself"));
       continue;

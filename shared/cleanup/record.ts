@@ -32,7 +32,7 @@ export interface ActionRecord {
   /** The journal entry that records the change (absent when nothing was changed or written). */
   entryId?: string;
   /**
-   * A deferral past a budget across runs (RULES.md "One budget across runs"): which budget, why, and when its
+   * A deferral past a budget across runs (docs/guarantees.md "One budget across runs"): which budget, why, and when its
    * window has room again (a work item waits on the queue until then). The run raises the window's
    * cleanup-circuit-breaker notice from it.
    */

@@ -63,7 +63,7 @@ function sealOf(item: UnsealedWorkItem, key: Buffer): string {
 }
 
 /**
- * RULES.md "Work items are sealed": the app's HMAC over the item, so that write access to the queue is not the
+ * docs/guarantees.md "Work items are sealed": the app's HMAC over the item, so that write access to the queue is not the
  * enforcer's delete and detach rights. The key is the app setting UAMI_GUARD_WORK_ITEM_KEY (a Key Vault
  * reference in infra).
  */

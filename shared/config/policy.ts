@@ -8,7 +8,7 @@ export { SEVERITIES, severityRank, severitySchema, type ApprovedPipeline, type C
 export { DEFAULT_TRUSTED_ISSUERS } from "../rules/lib/federation.js";
 
 /**
- * The policy schema of RULES.md "Policy": the core keys (policyCore.ts) and every rule's own options, as
+ * The policy schema of docs/policy.md: the core keys (policyCore.ts) and every rule's own options, as
  * each rule's `meta.options` declares them. Nothing here names a rule: a new rule's options appear here by
  * being registered.
  */
@@ -16,7 +16,7 @@ export const policySchema = z.strictObject({ ...corePolicyShape, ...ruleOptionSc
 
 export type Policy = z.output<typeof policySchema>;
 
-/** Every key optional: the defaults of RULES.md "Policy". */
+/** Every key optional: the defaults of docs/policy.md. */
 export function defaultPolicy(): Policy {
   return policySchema.parse({});
 }

@@ -47,7 +47,7 @@ const armResourceId = z.string().regex(/^\/subscriptions\/[^/]+(\/[^/]+)*$/i, "m
 
 const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
 
-/** The keys of RULES.md "Policy" that no rule owns; a rule's options (its `meta.options`) join these. */
+/** The keys of docs/policy.md that no rule owns; a rule's options (its `meta.options`) join these. */
 export const corePolicyShape = {
   approvedPipelines: z.array(approvedPipelineSchema).default([]),
   self: z

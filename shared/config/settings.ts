@@ -34,7 +34,7 @@ function seconds(min: number, max: number) {
  * a structural test keeps the three in step.
  */
 export const appSettingsSchema = z.object({
-  /** Policy file path or inline JSON (RULES.md "Policy"). */
+  /** Policy file path or inline JSON (docs/policy.md). */
   UAMI_GUARD_POLICY: z.string().optional(),
   /** Subscriptions to govern; empty means every subscription the app's identity can read. */
   UAMI_GUARD_SUBSCRIPTIONS: list.pipe(z.array(guid)).default([]),
@@ -61,7 +61,7 @@ export const appSettingsSchema = z.object({
   /** Optional topic access key; without it the app's identity (EventGrid Data Sender) is used. */
   EVENTGRID_TOPIC_KEY: z.string().min(1).optional(),
   /**
-   * The key that seals cleanup work items (HMAC-SHA256; RULES.md "Work items are sealed"): base64 of at least
+   * The key that seals cleanup work items (HMAC-SHA256; docs/guarantees.md "Work items are sealed"): base64 of at least
    * 32 random bytes, a Key Vault reference in infra. Without it the Function App queues no cleanup; `serve`
    * and the CLI make one for their own process.
    */

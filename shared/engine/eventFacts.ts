@@ -71,9 +71,9 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     facts.resource = resource;
     const baseline = entry?.identityIds;
     const known = new Set((baseline ?? []).map(idKey));
-    // An absorbed identity may be new to this write (RULES.md "Order does not matter"): a restore may have re-attached it too.
+    // An absorbed identity may be new to this write (docs/guarantees.md "Order does not matter"): a restore may have re-attached it too.
     const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)) || entry?.absorbed[idKey(id)]);
-    // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
+    // docs/guarantees.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
     const restored = added.length > 0 && !facts.approval.approved ? (await restoresOf(event.resourceUri, sources)).flatMap((journaled) => (journaled.action.identityId ? [journaled.action.identityId] : [])) : [];
     if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
     const restoredKeys = new Set(restored.map(idKey));
@@ -133,7 +133,7 @@ async function restoresOf(targetId: string, sources: FactSources): Promise<Journ
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-/** RULES.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
+/** docs/guarantees.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
 function readBackMatches(readId: string, event: ResourceEvent, incomplete: Incomplete[]): boolean {
   if (idKey(readId) === idKey(event.resourceUri)) return true;
   incomplete.push({ check: `event ${event.id}`, reason: `ARM answered for ${readId.slice(0, 300)}, not the event's ${event.resourceUri.slice(0, 300)}: not trusted`, affected: 1 });
@@ -228,7 +228,7 @@ async function identityUsage(identityId: string, sources: FactSources): Promise<
 }
 
 /**
- * RULES.md "Order does not matter": the provenance kept after a write. Identities already in the baseline keep
+ * docs/guarantees.md "Order does not matter": the provenance kept after a write. Identities already in the baseline keep
  * theirs; what an approved write's read-back adds is recorded as absorbed by it — its event id and time, and
  * when the read-back happened — so an unapproved write that is not later than that read-back, delivered later,
  * still reports it. What an unapproved write adds was judged by the rule just now: known.

@@ -106,7 +106,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies, delivery: Deli
   try {
     const gathered = await gatherFacts(event, operation, { ...deps, now });
     const rules = eventRules.filter((rule) => rule.changes.includes(operation.kind) && isRuleEnabled(deps.policy, rule.meta.id));
-    // RULES.md "Nothing lost": a check a rule needs and could not make leaves the event undecided, never quietly clean.
+    // docs/guarantees.md "Nothing lost": a check a rule needs and could not make leaves the event undecided, never quietly clean.
     const needed = new Set(rules.flatMap((rule) => rule.meta.needs));
     const unmet = gathered.incomplete.filter((entry) => (needed as Set<string>).has(entry.check));
     if (unmet.length > 0) throw new Undecided(unmet.map((entry) => entry.reason).join("; "));
@@ -144,7 +144,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies, delivery: Deli
     };
   } catch (error) {
     if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
-    // RULES.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
+    // docs/guarantees.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
     if (!(error instanceof Undecided) && isPermanent(error)) return outcome("malformed", `permanent failure, not redelivered: ${errorMessage(error)}`);
     return undecidedOrFailed(event, error, deps, delivery, now);
   }
@@ -214,7 +214,7 @@ function isPermanent(error: unknown): boolean {
 }
 
 /**
- * One event is one run for RULES.md "Actions": its enforced findings become work items unless the
+ * One event is one run for docs/guarantees.md "Cleanup actions": its enforced findings become work items unless the
  * breaker trips; maxDeletePercent is judged against the role assignments there are now.
  */
 async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId: string, deps: EventDependencies, cleanup: CleanupOptions, now: Date) {

@@ -10,7 +10,7 @@ import type { ActionRecord } from "../cleanup/record.js";
 import { applyRun, stampNotified, type FindingRecord, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 
 /**
- * The one place that orders a run's commit (RULES.md "Nothing lost"), for every run type — sweep, event,
+ * The one place that orders a run's commit (docs/guarantees.md "Nothing lost"), for every run type — sweep, event,
  * replay, work item — in every host:
  *
  *   1. the finding lifecycle of the run (pure): new, seen again, resolved;
@@ -149,7 +149,7 @@ async function resolveSubjects(store: FindingStateStore, subjectIds: string[], n
 
 /**
  * The engine's notices in their partition: the ones raised now (in hand), and — on a sweep — the window
- * notices whose window has closed, resolved (RULES.md "Notices are findings").
+ * notices whose window has closed, resolved (docs/guarantees.md "Notices are findings").
  */
 async function noticeTransition(store: FindingStateStore, raised: Finding[], now: Date, closeWindows: boolean): Promise<LifecycleResult> {
   const inHand = await transition({ scope: NOTICES_SCOPE, inHand: true }, raised, store, now);

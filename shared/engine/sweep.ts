@@ -100,7 +100,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
-  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
+  // Exposure keeps only the assignments that give a right, indexed while they stream (docs/rules/privileged-identity-exposed.md).
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);

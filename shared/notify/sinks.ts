@@ -24,7 +24,7 @@ export interface Sink {
 }
 
 /**
- * RULES.md "Nothing twice, nothing starved": a 4xx other than 408 (timeout) and 429 (throttled) answers the
+ * docs/guarantees.md "Nothing twice, nothing starved": a 4xx other than 408 (timeout) and 429 (throttled) answers the
  * same on every resend (Teams 400 to a card it cannot render, Logs Ingestion 403/404 for a stream it does not
  * know); a timeout, 408, 429 and 5xx may pass later.
  */

@@ -64,7 +64,7 @@ export const rule: EventRule = {
 };
 
 /**
- * RULES.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
+ * docs/guarantees.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
  * absorbed it is known only to a write that happened after that read-back (strictly: the same instant is
  * not after). The read-back time is what counts, not the approved write's eventTime: a user who attached the
  * identity seconds after the pipeline's write, before its read-back, is reported. Times that cannot be

@@ -12,7 +12,7 @@ const sameGuid = (a: string | undefined, b: string | undefined): boolean =>
   a !== undefined && b !== undefined && a.replace(/-/g, "").toLowerCase() === b.replace(/-/g, "").toLowerCase();
 
 
-/** RULES.md "Exposure" exclusions for the assignee of a new grant over one graded identity. */
+/** docs/rules/privileged-identity-exposed.md "What it reports" exclusions (not holders) for the assignee of a new grant over one graded identity. */
 function excluded(
   assignment: RoleAssignment,
   identity: GradedIdentity,

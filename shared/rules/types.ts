@@ -93,7 +93,7 @@ export interface EventFacts {
   /** attachment-write: the resource's identity block now, and the baseline before this event (undefined: none). */
   resource?: ResourceIdentityState;
   baseline?: string[];
-  /** attachment-write: identities of the baseline that an approved write's read-back absorbed, by `idKey` (RULES.md "Order does not matter"). */
+  /** attachment-write: identities of the baseline that an approved write's read-back absorbed, by `idKey` (docs/guarantees.md "Order does not matter"). */
   absorbed?: Record<string, AbsorbedBy>;
   /** identity-delete: what still uses the identity. */
   usage?: { resources: string[]; roleAssignments: string[]; principalId?: string };

@@ -65,7 +65,7 @@ export class DeliveryRecordStore extends TableStore {
   /**
    * Counts a failed delivery of the event and returns how many there were, this one included. The Functions
    * host does not say which delivery a function is handling (its Event Grid extension passes the events
-   * only), so the app counts them itself to know the last one (RULES.md "Nothing lost": `event-undecided`).
+   * only), so the app counts them itself to know the last one (docs/guarantees.md "Nothing lost": `event-undecided`).
    */
   async failedDelivery(eventId: string, now: Date): Promise<{ failures: number; firstFailedAt: Date }> {
     await this.ensure();
@@ -113,7 +113,7 @@ export class AttachmentBaselineStore extends TableStore {
     return (await this.getEntry(resourceId))?.identityIds;
   }
 
-  /** The identities and their provenance (RULES.md "Order does not matter"); a row without any: all known. */
+  /** The identities and their provenance (docs/guarantees.md "Order does not matter"); a row without any: all known. */
   async getEntry(resourceId: string): Promise<AttachmentBaseline | undefined> {
     await this.ensure();
     const rowKey = keyFor(idKey(resourceId));

@@ -33,7 +33,7 @@ export function deadLetterPartition(sink: SinkName): string {
 }
 
 /**
- * Notices are written here before any sink is called (RULES.md "Nothing twice, nothing starved"): partition =
+ * Notices are written here before any sink is called (docs/guarantees.md "Nothing twice, nothing starved"): partition =
  * sink, row = the notice's key. A dispatcher claims an entry before sending it (a conditional update on its
  * ETag: of two instances only one wins, and the loser skips it), and after the send deletes it, or puts it
  * back with a later `dueAt` (backoff per entry), or moves it to `<sink>-dead`. Only entries that are due are

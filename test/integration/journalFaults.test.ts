@@ -16,7 +16,7 @@ const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const cli = (...args: string[]) => spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-describe("leases outlive no holder (RULES.md), judged by the storage service's clock", () => {
+describe("leases outlive no holder (docs/guarantees.md), judged by the storage service's clock", () => {
   it("an instance whose clock runs ten minutes ahead does not take a live lease; one not renewed for the lease time is taken over", async () => {
     const target = await targets.start(cleanupEstate());
     const leases = new TableJournal(target.clients.table(TABLES.journal), 1_500);

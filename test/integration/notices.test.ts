@@ -19,7 +19,7 @@ import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { P, PROTECTED, cleanupEstate, systemEvent } from "../helpers/cleanupEstate.js";
 import { SUB, guid, identityResource } from "../helpers/estate.js";
 
-/** RULES.md "Notices are findings", "Deferred is not dropped", and a failed federated-credential listing resolving nothing. */
+/** docs/guarantees.md "Notices are findings" and "Deferred is not dropped", and a failed federated-credential listing resolving nothing. */
 const targets = azuriteTargets();
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const CONTRIBUTOR = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c`;

@@ -14,7 +14,7 @@ import { startTarget, type TestTarget } from "../helpers/estate.js";
 import { IDS, P, PROTECTED, cleanupEstate, systemEvent } from "../helpers/cleanupEstate.js";
 
 /**
- * RULES.md "Actions: what must hold under faults" — "Nothing lost", "Nothing twice, nothing starved": storage
+ * docs/guarantees.md "Nothing lost" and "Nothing twice, nothing starved": storage
  * failing for a moment (a proxy in front of Azurite answers 503 past the SDK's retries, or drops the
  * connection), Microsoft Graph failing, two handler instances at once, a card Teams refuses. Every case goes
  * through the exported Event Grid handler, as the Functions host calls it.

@@ -134,7 +134,7 @@ export function privilegeOf(assignment: RoleAssignment, definitions: Map<string,
   return privilege;
 }
 
-/** RULES.md grading: admin roles critical and Contributor high at management-group/subscription scope; both medium at resource group. */
+/** docs/rules/privileged-role-broad-scope.md: admin roles critical and Contributor high at management-group/subscription scope; both medium at resource group. */
 export function privilegedSeverity(privilege: Privilege, level: ScopeLevel): Severity | undefined {
   if (privilege === "none" || level === "resource") return undefined;
   if (level === "resourceGroup") return "medium";

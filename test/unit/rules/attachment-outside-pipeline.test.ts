@@ -29,7 +29,7 @@ describe("attachment-outside-pipeline", () => {
     ["read back at the same second as this write: reported", "2026-11-20T08:59:00Z", "2026-11-20T09:00:00Z", [B]],
     ["a row without readBackAt, absorbed at the same time: reported (equal is not after)", "2026-11-20T09:00:00Z", undefined, [B]],
     ["absorbed at a time that cannot be compared: reported", "not a time", undefined, [B]],
-  ])("RULES.md \"Order does not matter\": %s", (_name, absorbedAt, readBackAt, expected) => {
+  ])("docs/guarantees.md \"Order does not matter\": %s", (_name, absorbedAt, readBackAt, expected) => {
     const event = { ...resourceEvent("Microsoft.Compute/virtualMachines/write", VM), eventTime: "2026-11-20T09:00:00Z" };
     const absorbedBy = { eventId: "e2", eventTime: absorbedAt, ...(readBackAt ? { readBackAt } : {}), approvedAs: "approved pipeline deploy" };
     const drafts = rule.evaluate(facts("attachment-write", event, NOT_APPROVED, { resource: state([A, B]), baseline: [A, B], absorbed: { [B.toLowerCase()]: absorbedBy } }), policy());
