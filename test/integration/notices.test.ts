@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { InvocationContext } from "@azure/functions";
-import { parseEstate, saveEstateFile, type Estate } from "../../local/emulator/estate.js";
+import { parseEstate, saveEstateFile } from "../../local/emulator/estate.js";
 import { seedEventStores } from "../../local/seed.js";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import { cleanupHandler } from "../../functions/cleanup.js";
@@ -16,31 +16,17 @@ import { runSweepJob } from "../../shared/engine/sweepJob.js";
 import { budgetNotices } from "../../shared/engine/runCommit.js";
 import type { ActionRecord } from "../../shared/cleanup/record.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { P, PROTECTED, cleanupEstate, systemEvent } from "../helpers/cleanupEstate.js";
-import { SUB, guid, identityResource } from "../helpers/estate.js";
+import { P, PROTECTED, cleanupEstate, grantId, grantsEstate, systemEvent } from "../helpers/cleanupEstate.js";
+import { guid, identityResource } from "../helpers/estate.js";
 
 /** docs/guarantees.md "Notices are findings" and "Deferred is not dropped", and a failed federated-credential listing resolving nothing. */
 const targets = azuriteTargets();
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
-const CONTRIBUTOR = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c`;
-const grantId = (index: number) => `/subscriptions/${SUB}/resourceGroups/rg-n${index}/providers/Microsoft.Authorization/roleAssignments/${guid(7000 + index, "0e")}`;
-
-function grantsEstate(grants: number): Estate {
-  const base = cleanupEstate({ fillers: 20 });
-  const assignments = Array.from({ length: grants }, (_, index) => ({
-    id: grantId(index),
-    name: guid(7000 + index, "0e"),
-    type: "Microsoft.Authorization/roleAssignments",
-    properties: { scope: `/subscriptions/${SUB}/resourceGroups/rg-n${index}`, roleDefinitionId: CONTRIBUTOR, principalId: P.extra, principalType: "ServicePrincipal", createdOn: "2026-11-20T10:00:00Z", updatedOn: "2026-11-20T10:00:00Z" },
-  }));
-  return parseEstate({ ...base, roleAssignments: [...base.roleAssignments, ...assignments] }, "grants estate");
-}
-
 const context = (lines: string[], name: string) => new InvocationContext({ functionName: name, invocationId: `${name}-${lines.length}`, logHandler: (_level, ...args) => lines.push(args.join(" ")) });
 
 describe("notices are findings, reaching every sink in every host", () => {
   it("the Function App: a budget across runs defers the second work item, keeps it queued, and its window's critical notice reaches Teams, Sentinel and Event Grid", async () => {
-    const estate = grantsEstate(2);
+    const estate = grantsEstate(2, 20);
     const target = await targets.start(estate);
     const policy = policySchema.parse({ protected: PROTECTED, cleanup: { dryRun: false, maxActionsPerHour: 1, maxDeletePercent: 100 }, rules: { "role-assignment-outside-pipeline": { mode: "enforce" } } });
     await seedEventStores(estate, eventDependencies(target.clients, policy));
