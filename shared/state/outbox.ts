@@ -1,6 +1,6 @@
 import type { TableEntityResult } from "@azure/data-tables";
 import { statusCodeOf, toServiceCallFailed } from "../errors.js";
-import { TableStore, joinJson, quoted, splitJson } from "./tableStore.js";
+import { TableStore, joinJson, quoted, splitJson, storableText } from "./tableStore.js";
 import type { SinkName } from "../notify/sinks.js";
 
 /** An entry to write: `key` is the notice's identity, so writing it again (a redelivered event) is a no-op. */
@@ -49,7 +49,7 @@ export class NotificationOutbox extends TableStore {
       partitionKey: draft.sink,
       rowKey: draft.key,
       runId: draft.runId,
-      title: draft.title.slice(0, 1000),
+      title: storableText(draft.title.slice(0, 1000)),
       ...(draft.fingerprint ? { fingerprint: draft.fingerprint } : {}),
       ...(draft.ruleId ? { ruleId: draft.ruleId } : {}),
       createdAt: at,
