@@ -36,7 +36,8 @@ function withFaults(estate: Estate, faults: unknown[]): Estate {
 }
 
 function context(target: TestTarget, journal: TableJournal, runId: string, policy = policyWith()) {
-  return { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" as const };
+  // The base of the 24-hour delete budget (a deletion without one waits for a sweep to give one).
+  return { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" as const, roleAssignmentsSeen: 1000 };
 }
 
 function journalOf(target: TestTarget): TableJournal {
