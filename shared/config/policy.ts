@@ -31,6 +31,20 @@ const approvedPipelineSchema = z
     message: "needs an appId or an objectId",
   });
 
+/**
+ * Who may change the guard itself (RULES.md "governance-tampering"): matched like an approved pipeline, by
+ * `appId` (app-only tokens) or `objectId`, but without scopes — a deployer may change every guard resource.
+ */
+const deployerSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    appId: guid.optional(),
+    objectId: guid.optional(),
+  })
+  .refine((deployer) => deployer.appId !== undefined || deployer.objectId !== undefined, {
+    message: "needs an appId or an objectId",
+  });
+
 const ruleSettingsSchema = z.strictObject({
   enabled: z.boolean().optional(),
   severity: severitySchema.optional(),
@@ -66,8 +80,10 @@ export const policySchema = z.strictObject({
       functionAppId: armResourceId.optional(),
       /** Ids or id prefixes of the app's own resources (governance-tampering). */
       resources: z.array(armResourceId).default([]),
+      /** The only callers besides the app itself that may change the guard (approved pipelines may not). */
+      deployers: z.array(deployerSchema).default([]),
     })
-    .default({ resources: [] }),
+    .default({ resources: [], deployers: [] }),
   watchAllPrincipals: z.boolean().default(false),
   orphans: z
     .strictObject({
@@ -118,10 +134,17 @@ export const policySchema = z.strictObject({
   federation: z
     .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
     .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] }),
+  coverage: z
+    .strictObject({
+      /** event-delivery-failing: how far back Event Grid's delivery metrics are read (Azure Monitor keeps platform metrics 93 days). */
+      metricsLookbackHours: z.number().int().min(1).max(720).default(24),
+    })
+    .default({ metricsLookbackHours: 24 }),
 });
 
 export type Policy = z.output<typeof policySchema>;
 export type ApprovedPipeline = Policy["approvedPipelines"][number];
+export type GuardDeployer = Policy["self"]["deployers"][number];
 
 /** Every key optional: the defaults of RULES.md "Policy". */
 export function defaultPolicy(): Policy {

@@ -10,12 +10,13 @@ import { FindingCollector, isRuleEnabled, type Finding } from "../findings.js";
 import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
 import { eventRules } from "../rules/index.js";
-import { approvalOf } from "../rules/lib/approval.js";
+import { approvalOf, guardExemption } from "../rules/lib/approval.js";
+import { eventMatters, ownResourcePrefix } from "../rules/lib/guard.js";
 import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
 import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
 import type { EventFacts, PrincipalStatus } from "../rules/types.js";
-import { operationFor, apiVersionForType, type OperationEntry } from "../events/operations.js";
+import { operationFor, apiVersionForType, type ChangeKind, type OperationEntry } from "../events/operations.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -64,6 +65,10 @@ export interface EventOutcome {
   resolved?: string[];
 }
 
+/** An operation the table does not name, on the guard's own resources. */
+const GUARD_RESOURCE_CHANGE: OperationEntry = { kind: "resource-change" };
+/** Kinds only governance-tampering reads. */
+const GUARD_ONLY = new Set<ChangeKind>(["resource-change", "guard-scope-write", "role-definition-change"]);
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
 const KNOWN_ROLES = new Set<string>(Object.values(BUILT_IN_ROLES));
 const EVENT_RULE_META = new Map(eventRules.map((rule) => [rule.meta.id, rule.meta]));
@@ -88,8 +93,12 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
   const outcome = (status: EventStatus, reason?: string): EventOutcome => ({ eventId: event.id, status, ...(reason ? { reason } : {}), findings: [], incomplete: [] });
   if (!SYSTEM_TYPES.has(event.eventType.toLowerCase())) return outcome("ignored", `event type ${event.eventType}`);
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
-  const operation = operationFor(event.operationName);
+  // RULES.md "governance-tampering": any operation on the guard's own resources counts, named in the table or not.
+  const operation = operationFor(event.operationName) ?? (ownResourcePrefix(event.resourceUri, deps.policy) ? GUARD_RESOURCE_CHANGE : undefined);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
+  if (!eventMatters(operation, event.resourceUri, deps.policy) || (GUARD_ONLY.has(operation.kind) && !isRuleEnabled(deps.policy, "governance-tampering"))) {
+    return outcome("ignored", `${event.operationName} outside the guard's resources`);
+  }
   if (deps.dedupe.recordedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
   let recorded = false;
@@ -200,17 +209,36 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       facts.usage = await identityUsage(event.resourceUri, deps);
       return facts;
     case "role-assignment-delete":
-      if (!approval.approved && deps.selfAssignments) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
+      // The tamper check comes before, and regardless of, pipeline approval: only self and the deployers skip it.
+      if (deps.selfAssignments && !guardExemption(event.caller, deps.policy)) facts.selfRoleAssignment = await deps.selfAssignments.has(event.resourceUri);
       // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
       facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
       return facts;
+    case "role-definition-change":
+      if (!guardExemption(event.caller, deps.policy)) facts.selfRoleDefinition = await heldByGuard(event.resourceUri, deps);
+      return facts;
     case "identity-write":
     case "resource-change":
+    case "guard-scope-write":
       return facts;
     case "federated-credential-delete":
       facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
+}
+
+/**
+ * Whether the guard's identity holds this custom role: as the last sweep saw it (a role can only be deleted once
+ * unassigned, so a delete is known from there alone), or as ARM lists the identity's assignments in the role's
+ * subscription now (a role assigned since). A listing that fails fails the event, for redelivery.
+ */
+async function heldByGuard(roleDefinitionId: string, deps: EventDependencies): Promise<boolean> {
+  if (await deps.selfAssignments?.holdsRole(roleDefinitionId)) return true;
+  const self = deps.policy.self.objectId;
+  const subscription = subscriptionOf(roleDefinitionId);
+  if (!self || !subscription) return false;
+  const guid = roleDefinitionGuid(roleDefinitionId);
+  return (await listRoleAssignmentsFor(deps.clients, subscription, self)).some((held) => roleDefinitionGuid(held.roleDefinitionId) === guid);
 }
 
 const RESTORE_APPROVAL_MS = 24 * 3_600_000;

@@ -34,8 +34,8 @@ export interface SweepOptions extends ReadOptions {
   collectExposure?: boolean;
   /** Receives the index once the rules have run (grades for the identity catalog). */
   onIndex?: (index: SweepIndex) => void;
-  /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
-  onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
+  /** Receives the role assignments held by `self.objectId` (governance-tampering knows them by id and role). */
+  onSelfRoleAssignments?: (assignments: Array<{ id: string; roleDefinitionId: string }>) => void;
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
@@ -115,7 +115,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
-  const selfRoleAssignments: string[] = [];
+  const selfRoleAssignments: Array<{ id: string; roleDefinitionId: string }> = [];
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
@@ -131,7 +131,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     for (const assignment of page) {
       roleAssignments += 1;
       const principal = assignment.principalId.toLowerCase();
-      if (principal === selfObjectId) selfRoleAssignments.push(assignment.id);
+      if (principal === selfObjectId) selfRoleAssignments.push({ id: assignment.id, roleDefinitionId: assignment.roleDefinitionId });
       // Only identities' own assignments are counted: that is all the inventory rules ask about.
       if (index.identityByPrincipal.has(principal)) {
         inventory.assignmentsByPrincipal.set(principal, (inventory.assignmentsByPrincipal.get(principal) ?? 0) + 1);
