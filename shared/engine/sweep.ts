@@ -105,7 +105,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     ...(lastSignIns ? { lastSignIns } : {}),
   };
   if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
-    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
+    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), policy.self.functionAppId, incomplete);
   }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
@@ -192,14 +192,14 @@ async function coverageScope(clients: AzureClients, explicit: string[], seen: Se
 }
 
 /** Event delivery per subscription (lower-case key); a subscription that cannot be read is an incomplete check. */
-async function readEventCoverage(clients: AzureClients, subscriptions: Set<string>, incomplete: Incomplete[]): Promise<Map<string, SubscriptionEventDelivery>> {
+async function readEventCoverage(clients: AzureClients, subscriptions: Set<string>, functionAppId: string, incomplete: Incomplete[]): Promise<Map<string, SubscriptionEventDelivery>> {
   const limit = pLimit(EVENT_COVERAGE_CONCURRENCY);
   const delivery = new Map<string, SubscriptionEventDelivery>();
   await Promise.all(
     [...subscriptions].map((subscription) =>
       limit(async () => {
         try {
-          delivery.set(subscription, await readEventDelivery(clients, subscription));
+          delivery.set(subscription, await readEventDelivery(clients, subscription, { functionAppId }));
         } catch (error) {
           incomplete.push({ check: "event-coverage", reason: `event subscriptions of /subscriptions/${subscription} could not be listed: ${errorMessage(error)}`, affected: 1 });
         }
