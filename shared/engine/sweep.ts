@@ -12,11 +12,14 @@ import {
 import { readLastSignIns } from "../azure/signIns.js";
 import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import { listSubscriptionIds, readEventDelivery } from "../azure/eventDelivery.js";
+import { readDeliveryMetrics } from "../azure/deliveryMetrics.js";
+import { OPERATIONS } from "../events/operations.js";
+import { judgeDelivery } from "../rules/lib/eventDelivery.js";
 import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
+import type { AttachedResource, DeliveryMetrics, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
@@ -45,7 +48,9 @@ export const CHECK_AFFECTS: Record<string, string[]> = {
   "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
   "sign-in-logs": ["stale-identity"],
   "federated-credentials": ["unattached-identity"],
-  "event-coverage": ["event-coverage-missing"],
+  // Without the event subscriptions, which topics deliver to the app (and so whose metrics matter) is unknown too.
+  "event-coverage": ["event-coverage-missing", "event-delivery-failing"],
+  "event-delivery-metrics": ["event-delivery-failing"],
 };
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
@@ -104,8 +109,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     subscriptions,
     ...(lastSignIns ? { lastSignIns } : {}),
   };
-  if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
-    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), policy.self.functionAppId, incomplete);
+  const functionAppId = policy.self.functionAppId;
+  if (functionAppId && (isRuleEnabled(policy, "event-coverage-missing") || isRuleEnabled(policy, "event-delivery-failing"))) {
+    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), functionAppId, incomplete);
+    if (isRuleEnabled(policy, "event-delivery-failing")) inventory.deliveryMetrics = await readDeliveryHealth(clients, inventory.eventDelivery, functionAppId, policy, now, incomplete);
   }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
@@ -207,4 +214,39 @@ async function readEventCoverage(clients: AzureClients, subscriptions: Set<strin
     ),
   );
   return delivery;
+}
+
+/**
+ * Event Grid's delivery metrics of every provisioned system topic with an event subscription to the app
+ * (RULES.md "event-delivery-failing"), by lower-cased topic id. A topic whose metrics cannot be read is an
+ * incomplete check: its absence from the map is never "healthy".
+ */
+async function readDeliveryHealth(
+  clients: AzureClients,
+  delivery: Map<string, SubscriptionEventDelivery>,
+  functionAppId: string,
+  policy: Policy,
+  now: Date,
+  incomplete: Incomplete[],
+): Promise<Map<string, DeliveryMetrics>> {
+  const operations = Object.keys(OPERATIONS);
+  const topics = [...delivery.values()].flatMap((read) => judgeDelivery(read, { functionAppId, now, operations }).topicsToApp);
+  const limit = pLimit(EVENT_COVERAGE_CONCURRENCY);
+  const metrics = new Map<string, DeliveryMetrics>();
+  const failed: string[] = [];
+  await Promise.all(
+    topics.map((topicId) =>
+      limit(async () => {
+        try {
+          metrics.set(topicId.toLowerCase(), await readDeliveryMetrics(clients, topicId, policy.coverage.metricsLookbackHours, now));
+        } catch (error) {
+          failed.push(`${topicId}: ${errorMessage(error)}`);
+        }
+      }),
+    ),
+  );
+  if (failed.length > 0) {
+    incomplete.push({ check: "event-delivery-metrics", reason: `Event Grid delivery metrics of ${failed.length} system topics could not be read (first: ${failed.sort()[0]})`, affected: failed.length });
+  }
+  return metrics;
 }
