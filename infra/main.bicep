@@ -166,6 +166,7 @@ module operations 'app/operations.bicep' = {
     tags: tags
     sweepIntervalMinutes: sweepIntervalMinutes
     alertActionGroupId: alertActionGroupId
+    systemTopicIds: [for (subscriptionId, index) in eventSubscriptionIds: governedEvents[index].outputs.systemTopicId]
   }
 }
 
@@ -285,6 +286,7 @@ module governedEvents 'app/governed-events.bicep' = [
       systemTopicName: '${abbreviations.systemTopic}${environmentName}'
       subscribeToEvents: subscribeToEvents
       governed: contains(governedSubscriptions, subscriptionId)
+      alertActionGroupId: alertActionGroupId
       eventFunctionId: functionApp.outputs.eventFunctionId
       storageSubscriptionId: subscription().subscriptionId
       storageResourceGroupName: rg.name

@@ -27,6 +27,9 @@ param deadLetterContainerName string
 @description('A governed subscription: deliver every operation the app knows. False (the subscription that holds the guard but is not governed): only the guard\'s own resource group, and locks and policy assignments over it.')
 param governed bool = true
 
+@description('Resource id of an action group the delivery alerts notify. Empty: they fire in Azure Monitor only.')
+param alertActionGroupId string = ''
+
 @description('Delivery attempts before an event is dead-lettered.')
 @minValue(1)
 @maxValue(30)
@@ -130,6 +133,47 @@ resource guardEvents 'Microsoft.EventGrid/systemTopics/eventSubscriptions@2022-0
     }
   })
 }
+
+// Delivery health (event-delivery-failing reads the same metrics at each sweep): an alert as soon as Event Grid
+// drops, dead-letters or fails a delivery of this topic. One rule per metric: the criteria of one rule are ANDed.
+// Metric names and their Total aggregation: Learn "Supported metrics for Microsoft.EventGrid/systemTopics".
+var deliveryMetrics = [
+  { name: 'DroppedEventCount', label: 'dropped events' }
+  { name: 'DeadLetteredCount', label: 'dead-lettered events' }
+  { name: 'DeliveryAttemptFailCount', label: 'failed deliveries' }
+]
+
+resource deliveryAlerts 'Microsoft.Insights/metricAlerts@2018-03-01' = [
+  for metric in deliveryMetrics: {
+    name: 'uamiguard-${toLower(metric.name)}-${uniqueString(systemTopic.id)}'
+    location: 'global'
+    tags: tags
+    properties: {
+      description: 'Event Grid ${metric.label} of ${systemTopic.name}: events of this subscription reach uami-guard late or never (event-delivery-failing).'
+      severity: 1
+      enabled: true
+      scopes: [systemTopic.id]
+      evaluationFrequency: 'PT5M'
+      windowSize: 'PT15M'
+      criteria: {
+        'odata.type': 'Microsoft.Azure.Monitor.SingleResourceMultipleMetricCriteria'
+        allOf: [
+          {
+            criterionType: 'StaticThresholdCriterion'
+            name: metric.name
+            metricNamespace: 'Microsoft.EventGrid/systemTopics'
+            metricName: metric.name
+            operator: 'GreaterThan'
+            threshold: 0
+            timeAggregation: 'Total'
+          }
+        ]
+      }
+      autoMitigate: true
+      actions: empty(alertActionGroupId) ? [] : [{ actionGroupId: alertActionGroupId }]
+    }
+  }
+]
 
 output systemTopicId string = systemTopic.id
 output systemTopicName string = systemTopic.name

@@ -27,6 +27,9 @@ param eventFunctionId string
 @description('A governed subscription (every operation the app knows is delivered), or only the guard\'s home.')
 param governed bool = true
 
+@description('Resource id of an action group the delivery alerts notify. Empty: they fire in Azure Monitor only.')
+param alertActionGroupId string = ''
+
 @description('Subscription of the app\'s storage account (dead letters).')
 param storageSubscriptionId string
 
@@ -63,6 +66,7 @@ module subscriptionEvents 'eventgrid.bicep' = {
     tags: tags
     subscribeToEvents: subscribeToEvents
     governed: governed
+    alertActionGroupId: alertActionGroupId
     eventFunctionId: eventFunctionId
     deadLetterStorageAccountId: resourceId(storageSubscriptionId, storageResourceGroupName, 'Microsoft.Storage/storageAccounts', storageAccountName)
     deadLetterContainerName: deadLetterContainerName

@@ -8,6 +8,7 @@ import { TABLES } from "../../shared/composition.js";
 import { OPERATIONS, detachApiVersionForType, detachTargetTypes } from "../../shared/events/operations.js";
 import { ruleIds } from "../../shared/rules/index.js";
 import { judgeDelivery, REQUIRED_EVENT_TYPES } from "../../shared/rules/lib/eventDelivery.js";
+import { DELIVERY_METRIC_NAMES } from "../../shared/azure/deliveryMetrics.js";
 import type { SubscriptionEventDelivery } from "../../shared/model.js";
 
 /*
@@ -310,6 +311,7 @@ describe("infra: resource types and API versions", () => {
       "Microsoft.Insights/components@2020-02-02",
       "Microsoft.Insights/dataCollectionRules@2023-03-11",
       "Microsoft.Insights/workbooks@2023-06-01",
+      "Microsoft.Insights/metricAlerts@2018-03-01",
       "Microsoft.KeyVault/vaults@2023-07-01",
       "Microsoft.KeyVault/vaults/secrets@2023-07-01",
       "Microsoft.Web/serverfarms@2024-04-01",
@@ -631,11 +633,13 @@ describe("infra: operating the guard (workbook and alerts over the uamiguard.* m
     for (const name of METRICS) expect(adapter, name).toContain(`"${name}"`);
   });
 
-  it("alerts on no sweep in twice the schedule, failed events, an outbox backlog older than an hour, and a breaker trip", () => {
+  it("alerts on no sweep in twice the schedule, failed events, an outbox backlog older than an hour, a breaker trip, and the guard's own findings", () => {
     expect(operations).toMatch(/resource alerts 'Microsoft\.Insights\/scheduledQueryRules@2023-03-15-preview' = \[\n\s*for rule in alertRules:/);
     const rules = valueAfter(operations, "var alertRules =");
     const keys = [...rules.matchAll(/key: '([a-z-]+)'/g)].map((match) => match[1]);
-    expect(keys).toEqual(["no-sweep", "failed-events", "outbox-backlog", "breaker-trip"]);
+    expect(keys).toEqual(["no-sweep", "failed-events", "outbox-backlog", "breaker-trip", "guard-findings"]);
+    expect(rules).toContain('where RuleId in ("event-coverage-missing", "event-delivery-failing", "governance-tampering")');
+    for (const ruleId of ["event-coverage-missing", "event-delivery-failing", "governance-tampering"]) expect(ruleIds).toContain(ruleId);
     expect(operations).toContain("var sweepWindowMinutes = min(2 * sweepIntervalMinutes, 2880)");
     expect(rules).toContain("windowSize: 'PT${sweepWindowMinutes}M'");
     expect(rules).toMatch(/name == "uamiguard\.sweep\.duration"[\s\S]*where Sweeps == 0 or isnull\(Sweeps\)/);
@@ -645,6 +649,32 @@ describe("infra: operating the guard (workbook and alerts over the uamiguard.* m
     const resource = valueAfter(operations, "resource alerts ");
     expect(resource).toContain("scopes: [applicationInsights.id]");
     expect(resource).toContain("actionGroups: empty(alertActionGroupId) ? [] : [alertActionGroupId]");
+  });
+
+  it("charts the guard's coverage, delivery and tampering findings, and Event Grid's delivery metrics of its system topics", () => {
+    const findings = workbook.items.find((item) => (item.content.query ?? "").includes("event-delivery-failing"));
+    expect(findings?.content.visualization).toBe("timechart");
+    for (const ruleId of ["event-coverage-missing", "event-delivery-failing", "governance-tampering"]) expect(findings?.content.query).toContain(`"${ruleId}"`);
+    const raw = JSON.parse(read("infra/app/operations-workbook.json")) as { items: Array<{ type: number; content: { resourceType?: string; resourceIds?: string[]; metrics?: Array<{ namespace: string; metric: string; aggregation: number }> } }> };
+    const chart = raw.items.find((item) => item.type === 10);
+    expect(chart?.content.resourceType).toBe("microsoft.eventgrid/systemtopics");
+    expect(chart?.content.resourceIds).toEqual(["__SYSTEM_TOPIC_IDS__"]);
+    // Workbook metric aggregation 1 is Sum (the metrics' Total).
+    expect(chart?.content.metrics?.map((metric) => [metric.metric, metric.aggregation])).toEqual(DELIVERY_METRIC_NAMES.map((name) => [`microsoft.eventgrid/systemtopics--${name}`, 1]));
+    expect(valueAfter(operations, "resource operationsWorkbook ")).toContain("'[\"__SYSTEM_TOPIC_IDS__\"]', string(systemTopicIds)");
+    expect(valueAfter(main, "module operations ")).toContain("systemTopicIds: [for (subscriptionId, index) in eventSubscriptionIds: governedEvents[index].outputs.systemTopicId]");
+  });
+
+  it("alerts on each system topic's dropped, dead-lettered and failed deliveries", () => {
+    const eventgrid = read("infra/app/eventgrid.bicep");
+    expect(stringItems(valueAfter(eventgrid, "var deliveryMetrics =").replace(/\{ name: '(\w+)'.*\}/g, "'$1'"))).toEqual([...DELIVERY_METRIC_NAMES]);
+    const alerts = valueAfter(eventgrid, "resource deliveryAlerts ");
+    expect(eventgrid).toMatch(/resource deliveryAlerts 'Microsoft\.Insights\/metricAlerts@2018-03-01' = \[\n\s*for metric in deliveryMetrics:/);
+    expect(alerts).toContain("scopes: [systemTopic.id]");
+    expect(alerts).toContain("location: 'global'");
+    expect(alerts).toMatch(/metricName: metric\.name\n\s*operator: 'GreaterThan'\n\s*threshold: 0\n\s*timeAggregation: 'Total'/);
+    expect(alerts).toContain("actions: empty(alertActionGroupId) ? [] : [{ actionGroupId: alertActionGroupId }]");
+    expect(valueAfter(main, "module governedEvents ")).toContain("alertActionGroupId: alertActionGroupId");
   });
 
   it("the default sweep interval matches the default schedule (every 6 hours)", () => {
