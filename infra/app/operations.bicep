@@ -1,5 +1,5 @@
 // Operating the guard: an Azure Monitor workbook over the metrics the app sends to Application
-// Insights (uamiguard.*, DESIGN "Telemetry") and over Event Grid's delivery metrics of its system topics,
+// Insights (uamiguard.*, README.md "Watching the guard itself") and over Event Grid's delivery metrics of its system topics,
 // and log search alert rules on the app's metrics: no sweep finished in twice the schedule, any failed
 // event, an outbox backlog older than an hour, a breaker trip, and the guard's own findings (coverage,
 // delivery, tampering). Each system topic has metric alerts of its own (eventgrid.bicep).

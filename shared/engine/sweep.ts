@@ -43,16 +43,6 @@ export interface SweepOptions extends ReadOptions {
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
-/** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
-export const CHECK_AFFECTS: Record<string, string[]> = {
-  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
-  "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity"],
-  // Without the event subscriptions, which topics deliver to the app (and so whose metrics matter) is unknown too.
-  "event-coverage": ["event-coverage-missing", "event-delivery-failing"],
-  "event-delivery-metrics": ["event-delivery-failing"],
-};
-
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
 
@@ -115,7 +105,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     if (isRuleEnabled(policy, "event-delivery-failing")) inventory.deliveryMetrics = await readDeliveryHealth(clients, inventory.eventDelivery, functionAppId, policy, now, incomplete);
   }
   const index = buildSweepIndex(inventory);
-  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
+  // Exposure keeps only the assignments that give a right, indexed while they stream (docs/rules/privileged-identity-exposed.md).
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
@@ -218,7 +208,7 @@ async function readEventCoverage(clients: AzureClients, subscriptions: Set<strin
 
 /**
  * Event Grid's delivery metrics of every provisioned system topic with an event subscription to the app
- * (RULES.md "event-delivery-failing"), by lower-cased topic id. A topic whose metrics cannot be read is an
+ * (docs/rules/event-delivery-failing.md), by lower-cased topic id. A topic whose metrics cannot be read is an
  * incomplete check: its absence from the map is never "healthy".
  */
 async function readDeliveryHealth(

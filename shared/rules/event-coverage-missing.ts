@@ -18,6 +18,8 @@ export const rule: InventoryRule = {
     title: "Subscription not watched by Event Grid",
     severity: "high",
     category: "guard",
+    docs: { url: "docs/rules/event-coverage-missing.md" },
+    needs: ["event-coverage"],
     description:
       "A subscription the sweep read has no Event Grid event subscriptions that deliver its changes to the guard: on a provisioned Microsoft.Resources.Subscriptions system topic, provisioned and unexpired, for ResourceWriteSuccess, ResourceDeleteSuccess and ResourceActionSuccess, with no subject filter and no advanced filter that drops an operation the app watches, to the app's onResourceEvent function. Only when self.functionAppId is set.",
     risk: "Attachments, grants and federated credentials made in this subscription are only seen by the next sweep, hours later, instead of within seconds; an event subscription that is expired, failed, filtered to nothing or pointed elsewhere switches real-time detection off as silently as a deleted one.",

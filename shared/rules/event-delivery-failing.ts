@@ -1,8 +1,16 @@
+import { z } from "zod";
 import type { DeliveryMetrics } from "../model.js";
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { sh } from "./lib/commands.js";
 
 const COUNTS = ["DroppedEventCount", "DeadLetteredCount", "DeliveryAttemptFailCount"] as const;
+
+/** `coverage.metricsLookbackHours`: how far back the metrics are read (Azure Monitor keeps platform metrics 93 days). */
+const OPTIONS = {
+  coverage: z
+    .strictObject({ metricsLookbackHours: z.number().int().min(1).max(720).default(24) })
+    .default({ metricsLookbackHours: 24 }),
+};
 
 /**
  * A system topic that delivers to the app whose Event Grid metrics show dropped, dead-lettered or failed
@@ -10,13 +18,17 @@ const COUNTS = ["DroppedEventCount", "DeadLetteredCount", "DeliveryAttemptFailCo
  * saw late. Off without `self.functionAppId`; a topic whose metrics could not be read is an incomplete check
  * (`event-delivery-metrics`), never healthy.
  */
-export const rule: InventoryRule = {
+export const rule: InventoryRule<typeof OPTIONS> = {
   kind: "inventory",
   meta: {
     id: "event-delivery-failing",
     title: "Event Grid deliveries to the guard are failing",
     severity: "high",
     category: "guard",
+    docs: { url: "docs/rules/event-delivery-failing.md" },
+    // Which topics deliver to the app comes from the event subscriptions; their counts from the metrics.
+    needs: ["event-coverage", "event-delivery-metrics"],
+    options: OPTIONS,
     description:
       "Event Grid's own metrics for a Microsoft.Resources.Subscriptions system topic that delivers to the guard's onResourceEvent function show dropped (DroppedEventCount), dead-lettered (DeadLetteredCount) or failed (DeliveryAttemptFailCount) deliveries in the last coverage.metricsLookbackHours (default 24), read through Azure Monitor's metrics API. Only when self.functionAppId is set.",
     risk: "A dead endpoint, a throttled or stopped app, or a function that keeps failing loses or delays the events of a whole subscription: changes made in that window are only seen by the next sweep, hours later, and a dropped event is never seen by the event rules at all.",

@@ -1,5 +1,5 @@
 import { CHANGE_KINDS } from "../events/operations.js";
-import type { Policy } from "../config/policy.js";
+import type { CorePolicy } from "../config/policyCore.js";
 import type { EventFacts, EventRule, FindingDraft } from "./types.js";
 import { callerLabel, guardExemption } from "./lib/approval.js";
 import { sh } from "./lib/commands.js";
@@ -19,6 +19,8 @@ export const rule: EventRule = {
     title: "Governance app changed by someone other than its deployers",
     severity: "critical",
     category: "guard",
+    docs: { url: "docs/rules/governance-tampering.md" },
+    needs: [],
     description:
       "A caller other than uami-guard's own identity and self.deployers (approved pipelines included) writes, deletes or acts on anything under self.resources (the Function App, its functions, config, slots and plan; storage and its tables, queues and containers; Key Vault; Event Grid system topics and event subscriptions; the findings topic; the DCR and DCE; Application Insights and its workspace), puts a lock or a policy assignment on a scope that contains one of them, writes or deletes a custom role the app's identity holds, or deletes a role assignment of the app's identity (self.objectId).",
     risk: "Deleting the event subscription, a table or the app's role, locking its resource group read-only, or stopping the Function App ends detection without any other signal; it is what an attacker does first, and an app team's pipeline has the rights to do it.",
@@ -63,7 +65,7 @@ interface Tampering {
   evidence: Record<string, unknown>;
 }
 
-function tamperingOf(facts: EventFacts, policy: Policy): Tampering | undefined {
+function tamperingOf(facts: EventFacts, policy: CorePolicy): Tampering | undefined {
   const id = facts.event.resourceUri;
   const own = ownResourcePrefix(id, policy);
   if (own !== undefined) {

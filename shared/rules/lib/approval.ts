@@ -1,4 +1,4 @@
-import type { GuardDeployer, Policy } from "../../config/policy.js";
+import type { CorePolicy, GuardDeployer } from "../../config/policyCore.js";
 import { canonicalIdProblem, type Caller, type ResourceEvent } from "../../events/resourceEvent.js";
 import type { RoleAssignment } from "../../model.js";
 
@@ -14,7 +14,7 @@ function sameGuid(a: string | undefined, b: string | undefined): boolean {
 }
 
 function withinScope(resourceUri: string, scopes: string[] | undefined): boolean {
-  // A prefix says nothing about an id that `..`, `%2e%2e` or `//` can move elsewhere (RULES.md "Canonical ids only").
+  // A prefix says nothing about an id that `..`, `%2e%2e` or `//` can move elsewhere (docs/guarantees.md "Canonical ids only").
   if (canonicalIdProblem(resourceUri)) return false;
   if (!scopes || scopes.length === 0) return true;
   const uri = resourceUri.toLowerCase();
@@ -32,22 +32,21 @@ function matchesPipeline(caller: Caller, pipeline: Pick<GuardDeployer, "appId" |
   return !caller.delegated && sameGuid(caller.appId, pipeline.appId);
 }
 
-function isSelf(caller: Caller, policy: Policy): boolean {
+function isSelf(caller: Caller, policy: CorePolicy): boolean {
   return sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId));
 }
 
 /**
- * RULES.md "governance-tampering": the only callers that may change the guard are the app's own identity
+ * docs/rules/governance-tampering.md: the only callers that may change the guard are the app's own identity
  * and `self.deployers`. Approved pipelines are not among them, whatever their scopes.
  */
-export function guardExemption(caller: Caller, policy: Policy): string | undefined {
+export function guardExemption(caller: Caller, policy: CorePolicy): string | undefined {
   if (isSelf(caller, policy)) return "self";
   const deployer = policy.self.deployers.find((entry) => matchesPipeline(caller, entry));
   return deployer ? `deployer ${deployer.name}` : undefined;
 }
-
-/** RULES.md "Approved": an approved pipeline whose scopes contain the resource, or the app itself. */
-export function approvalOf(caller: Caller, resourceUri: string, policy: Policy): Approval {
+/** docs/policy.md `approvedPipelines`: an approved pipeline whose scopes contain the resource, or the app itself. */
+export function approvalOf(caller: Caller, resourceUri: string, policy: CorePolicy): Approval {
   if (isSelf(caller, policy)) return { approved: true, reason: "self" };
   for (const pipeline of policy.approvedPipelines) {
     if (!matchesPipeline(caller, pipeline)) continue;

@@ -2,7 +2,7 @@ import type { AdvancedFilter, EventDestination, EventSubscriptionState, Subscrip
 import { onAppHost } from "../../model.js";
 
 /**
- * Whether Event Grid delivers a subscription's changes to the app (RULES.md "event-coverage-missing"), judged
+ * Whether Event Grid delivers a subscription's changes to the app (docs/rules/event-coverage-missing.md), judged
  * from what ARM says of its system topics and their event subscriptions. Pure, so the rule, the metrics reader
  * and the infra test share one judgement.
  */

@@ -1,9 +1,9 @@
-import type { Policy } from "../../config/policy.js";
+import type { CorePolicy as Policy } from "../../config/policyCore.js";
 import type { OperationEntry } from "../../events/operations.js";
 import { canonicalIdProblem } from "../../events/resourceEvent.js";
 
 /**
- * What the guard is made of (RULES.md "governance-tampering"): `self.resources` (ids or id prefixes) and the
+ * What the guard is made of (docs/rules/governance-tampering.md): `self.resources` (ids or id prefixes) and the
  * Function App. Pure: the event processor and the rule share it, so an event is only "ignored" when the rule
  * could not report it.
  */
@@ -20,7 +20,7 @@ function within(id: string, prefix: string): boolean {
 
 /** The entry of the guard's resources that contains `id`, by prefix ending at a segment, case-insensitively. */
 export function ownResourcePrefix(id: string, policy: Policy): string | undefined {
-  // A prefix says nothing about an id that `..` or `//` can move elsewhere (RULES.md "Canonical ids only").
+  // A prefix says nothing about an id that `..` or `//` can move elsewhere (docs/guarantees.md "Canonical ids only").
   if (canonicalIdProblem(id)) return undefined;
   return guardResources(policy).find((entry) => within(id, entry));
 }
