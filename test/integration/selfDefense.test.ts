@@ -15,7 +15,9 @@ import { InvocationContext } from "@azure/functions";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import { readAppSettings } from "../../shared/config/settings.js";
 import { runSweepJob } from "../../shared/engine/sweepJob.js";
-import { sweepJobStores } from "../../shared/composition.js";
+import { eventDependencies, sweepJobStores } from "../../shared/composition.js";
+import { replayEvents } from "../../shared/engine/replay.js";
+import { seedEventStores } from "../../local/seed.js";
 import { startServe, untilLogged, type ServeProcess } from "../helpers/serve.js";
 import { APP, NEUTRALISED, S1, TAMPERING, TOPIC, selfDefenseEstate, selfDefensePolicy, tamperingEvents } from "../helpers/selfDefense.js";
 
@@ -44,23 +46,32 @@ function cli(...args: string[]): { code: number | null; report: RunReport; stder
 const keysOf = (report: RunReport, ruleId: string) => report.findings.filter((finding) => finding.ruleId === ruleId).map((finding) => [finding.subjectId, finding.severity]);
 
 describe("self-defense: tampering, replayed through the CLI", () => {
-  const estate = estateFile(selfDefenseEstate(), "estate.json");
-
-  it.each(["pipeline", "user"] as const)("every way to switch the guard off, by an approved pipeline or a user, is a critical governance-tampering (%s)", (caller) => {
-    const events = join(dir, `${caller}.json`);
-    writeFileSync(events, JSON.stringify(tamperingEvents(caller)));
-    const { code, report, stderr } = cli("replay", "--events", events, "--estate", estate);
+  it("every way to switch the guard off, by an approved pipeline whose scopes contain it, is a critical governance-tampering", () => {
+    const events = join(dir, "pipeline.json");
+    writeFileSync(events, JSON.stringify(tamperingEvents("pipeline")));
+    const { code, report, stderr } = cli("replay", "--events", events, "--estate", estateFile(selfDefenseEstate(), "estate.json"));
     expect(code, stderr).toBe(0);
     expect(keysOf(report, "governance-tampering").sort()).toEqual(TAMPERING.map(([, , resourceUri]) => [resourceUri, "critical"]).sort());
     expect(report.incomplete).toEqual([]);
   }, 60_000);
+});
 
-  it("the same by a self.deployers caller gives none", () => {
-    const events = join(dir, "deployer.json");
-    writeFileSync(events, JSON.stringify(tamperingEvents("deployer")));
-    const { code, report } = cli("replay", "--events", events, "--estate", estate);
-    expect(code).toBe(0);
-    expect(keysOf(report, "governance-tampering")).toEqual([]);
+describe("self-defense: tampering by a user, and by a deployer, through the same replay in-process", () => {
+  const targets = azuriteTargets();
+
+  it.each([
+    ["user", TAMPERING.length],
+    ["deployer", 0],
+  ] as const)("%s: %i critical governance-tampering findings", async (caller, expected) => {
+    const estate = selfDefenseEstate();
+    const target = await targets.start(estate);
+    const policy = policySchema.parse(selfDefensePolicy());
+    const deps = eventDependencies(target.clients, policy, { notify: false });
+    await seedEventStores(estate, { ...deps, policy });
+    const report = await replayEvents(tamperingEvents(caller), deps);
+    const tampering = report.findings.filter((finding) => finding.ruleId === "governance-tampering");
+    expect(tampering.map((finding) => finding.severity)).toEqual(Array(expected).fill("critical"));
+    expect(report.events.processed + report.events.ignored).toBe(TAMPERING.length);
   }, 60_000);
 });
 
@@ -81,15 +92,18 @@ describe("self-defense: coverage and delivery health, swept through the CLI", ()
     expect(report.incomplete).toEqual([]);
   }, 60_000);
 
-  it("a metrics read that fails is incomplete, never healthy", () => {
+  it("a metrics read that fails is incomplete, never healthy", async () => {
     const base = selfDefenseEstate();
-    const failing = selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "arm", status: 503, rate: 1, pathContains: "/providers/microsoft.insights/metrics" }] } });
-    const { code, report } = cli("sweep", "--estate", estateFile(failing, "metrics-fault.json"));
-    expect(code).toBe(0);
-    expect(keysOf(report, "event-delivery-failing")).toEqual([]);
-    // Every topic with an event subscription to the app: the guard's own and those whose subscriptions only filter badly.
-    expect(report.incomplete).toEqual([expect.objectContaining({ check: "event-delivery-metrics", affected: 6, reason: expect.stringMatching(/could not be read \(first: .*evgst-uamiguard-prod: arm: HTTP 503/) })]);
-  }, 60_000);
+    const target = await startTarget(selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "arm", status: 503, rate: 1, retryAfterSeconds: 0, pathContains: "/providers/microsoft.insights/metrics" }] } }));
+    try {
+      const report = await runSweep(target.clients, policySchema.parse(selfDefensePolicy()), { subscriptions: [S1, ...NEUTRALISED.map((entry) => entry.subscription)] });
+      expect(keysOf(report, "event-delivery-failing")).toEqual([]);
+      // Every topic with an event subscription to the app: the guard's own and those whose subscriptions only filter badly.
+      expect(report.incomplete).toEqual([expect.objectContaining({ check: "event-delivery-metrics", affected: 6, reason: expect.stringMatching(/could not be read \(first: .*evgst-uamiguard-prod: arm: HTTP 503/) })]);
+    } finally {
+      await target.stop();
+    }
+  });
 });
 
 describe("self-defense: through serve (the local Functions host)", () => {
