@@ -67,15 +67,15 @@ interface Tampering {
 
 function tamperingOf(facts: EventFacts, policy: CorePolicy): Tampering | undefined {
   const id = facts.event.resourceUri;
+  if (facts.change === "guard-scope-write") {
+    const reached = guardResourceUnderScope(id, policy) ?? ownResourcePrefix(id, policy);
+    const scope = extensionScope(id) ?? id;
+    const kind = /\/locks\/[^/]+$/i.test(id) ? "a lock" : "a policy assignment";
+    if (reached !== undefined) return { title: `put ${kind} over the governance app`, what: `put ${kind} on ${scope}, which holds the guard's ${reached}`, evidence: { scope, selfResource: reached } };
+  }
   const own = ownResourcePrefix(id, policy);
   if (own !== undefined) {
     return { title: `changed governance resource ${id.split("/").pop() ?? id}`, what: `changed the guard's own resource ${id}`, evidence: { selfResource: own } };
-  }
-  if (facts.change === "guard-scope-write") {
-    const reached = guardResourceUnderScope(id, policy);
-    const scope = extensionScope(id) ?? id;
-    const kind = /\/locks\/[^/]+$/i.test(id) ? "a lock" : "a policy assignment";
-    if (reached !== undefined) return { title: `put ${kind} over the governance app`, what: `put ${kind} on ${scope}, which contains the guard's ${reached}`, evidence: { scope, selfResource: reached } };
   }
   if (facts.change === "role-definition-change" && facts.selfRoleDefinition === true) {
     return { title: "changed a role the governance app holds", what: `changed the custom role ${id}, which the guard's own identity (${policy.self.objectId ?? "self"}) holds`, evidence: { selfObjectId: policy.self.objectId, roleDefinitionId: id } };

@@ -96,6 +96,13 @@ describe("governance-tampering", () => {
     expect(keys(drafts)).toEqual([["governance-tampering", APP, undefined, "critical"]]);
   });
 
+  it("names a lock or policy assignment as such, with the scope it covers", () => {
+    const [lock] = evaluate("Microsoft.Authorization/locks/write", `${GUARD_RG}/providers/Microsoft.Authorization/locks/freeze`, USER);
+    expect(lock?.message).toMatch(new RegExp(`put a lock on ${GUARD_RG.replace(/[/.]/g, "\\$&")}, which holds the guard's`));
+    const [deny] = evaluate("Microsoft.Authorization/policyAssignments/write", `${S}/providers/Microsoft.Authorization/policyAssignments/deny`, PIPELINE, {}, true);
+    expect(deny?.evidence).toMatchObject({ scope: S, selfResource: GUARD_RG, approval: "pipeline deploy" });
+  });
+
   it("matches ids in another case", () => {
     expect(keys(evaluate("Microsoft.EventGrid/systemTopics/delete", TOPIC.toUpperCase(), USER))).toEqual([["governance-tampering", TOPIC.toUpperCase(), undefined, "critical"]]);
   });
