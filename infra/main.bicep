@@ -23,6 +23,9 @@ param governedSubscriptionIds string = ''
 @minLength(1)
 param owner string = 'platform-security'
 
+@description('Who else may change the guard (policy self.deployers): [{ name, appId } | { name, objectId }]. The principal running this deployment is always one. An app team\'s pipeline does not belong here: a change to the guard by anyone not listed is governance-tampering.')
+param guardDeployers array = []
+
 @description('Enforce mode: grant the uami-guard enforcer custom role in every governed subscription. Policy rules.<id>.mode and cleanup.dryRun decide what runs.')
 param enforce bool = false
 
@@ -107,8 +110,11 @@ var tags = {
   environment: environmentName
 }
 var groupName = empty(resourceGroupName) ? '${abbreviations.resourceGroup}${environmentName}' : resourceGroupName
-var listedSubscriptions = filter(map(split(governedSubscriptionIds, ','), id => trim(id)), id => !empty(id))
-var governedSubscriptions = empty(listedSubscriptions) ? [subscription().subscriptionId] : listedSubscriptions
+var listedSubscriptions = filter(map(split(governedSubscriptionIds, ','), id => toLower(trim(id))), id => !empty(id))
+var governedSubscriptions = empty(listedSubscriptions) ? [toLower(subscription().subscriptionId)] : listedSubscriptions
+// Every governed subscription, and the guard's own even when it is not governed: changes to the guard's
+// resource group must reach the app wherever it lives (governance-tampering).
+var eventSubscriptionIds = union(governedSubscriptions, [toLower(subscription().subscriptionId)])
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
 
@@ -165,6 +171,7 @@ module operations 'app/operations.bicep' = {
     tags: tags
     sweepIntervalMinutes: sweepIntervalMinutes
     alertActionGroupId: alertActionGroupId
+    systemTopicIds: [for (subscriptionId, index) in eventSubscriptionIds: governedEvents[index].outputs.systemTopicId]
   }
 }
 
@@ -231,6 +238,9 @@ var policy = union(loadJsonContent('policy.json'), {
     appId: identity.outputs.clientId
     functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)
     resources: selfResources
+    // Whoever deploys the guard may change it (Learn "Deployment functions for Bicep": deployer().objectId is the
+    // principal running the deployment, a user or a pipeline's service principal).
+    deployers: concat([{ name: 'deploying-principal', objectId: deployer().objectId }], guardDeployers)
   }
 })
 
@@ -275,7 +285,7 @@ module governedAccess 'app/rbac/governed-subscription.bicep' = [
 ]
 
 module governedEvents 'app/governed-events.bicep' = [
-  for subscriptionId in governedSubscriptions: {
+  for subscriptionId in eventSubscriptionIds: {
     name: 'uamiguard-events-${uniqueString(environmentName, subscriptionId)}'
     scope: subscription(subscriptionId)
     params: {
@@ -284,6 +294,8 @@ module governedEvents 'app/governed-events.bicep' = [
       tags: tags
       systemTopicName: '${abbreviations.systemTopic}${environmentName}'
       subscribeToEvents: subscribeToEvents
+      governed: contains(governedSubscriptions, subscriptionId)
+      alertActionGroupId: alertActionGroupId
       eventFunctionId: functionApp.outputs.eventFunctionId
       storageSubscriptionId: subscription().subscriptionId
       storageResourceGroupName: rg.name
@@ -313,5 +325,5 @@ output LOGS_INGESTION_ENDPOINT string = findingsIngestion.outputs.logsIngestionE
 output EVENTGRID_TOPIC_ENDPOINT string = empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
 output UAMI_GUARD_OPERATIONS_WORKBOOK_ID string = operations.outputs.workbookId
 output UAMI_GUARD_GOVERNED_SUBSCRIPTION_IDS array = governedSubscriptions
-// <subscription id>/<resource group>/<system topic name>, one per governed subscription.
-output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in governedSubscriptions: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']
+// <subscription id>/<resource group>/<system topic name>, one per subscription with event plumbing (the governed ones and the guard's own).
+output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in eventSubscriptionIds: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']

@@ -6,7 +6,7 @@ import { errorMessage } from "../errors.js";
 import { isRuleEnabled } from "../findings.js";
 import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, resourceTypeOf, roleDefinitionGuid, subscriptionOf } from "../model.js";
-import { approvalOf } from "../rules/lib/approval.js";
+import { approvalOf, guardExemption } from "../rules/lib/approval.js";
 import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
 import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
@@ -105,14 +105,35 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
 
   "role-assignment-delete": async (event, _operation, sources, gathered) => {
     const { facts } = gathered;
-    if (!facts.approval.approved && sources.selfAssignments) facts.selfRoleAssignment = await sources.selfAssignments.has(event.resourceUri);
+    // The tamper check comes before, and regardless of, pipeline approval: only self and the deployers skip it.
+    if (sources.selfAssignments && !guardExemption(event.caller, sources.policy)) facts.selfRoleAssignment = await sources.selfAssignments.has(event.resourceUri);
     // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
     facts.deleted = (await readRoleAssignment(sources.clients, event.resourceUri)) === undefined;
     if (facts.deleted) gathered.deleted = [event.resourceUri];
   },
 
+  "role-definition-change": async (event, _operation, sources, gathered) => {
+    if (!guardExemption(event.caller, sources.policy)) gathered.facts.selfRoleDefinition = await heldByGuard(event.resourceUri, sources);
+  },
+
   "resource-change": async () => undefined,
+
+  "guard-scope-write": async () => undefined,
 };
+
+/**
+ * Whether the guard's identity holds this custom role: as the last sweep saw it (a role can only be deleted once
+ * unassigned, so a delete is known from there alone), or as ARM lists the identity's assignments in the role's
+ * subscription now (a role assigned since). A listing that fails fails the event, for redelivery.
+ */
+async function heldByGuard(roleDefinitionId: string, sources: FactSources): Promise<boolean> {
+  if (await sources.selfAssignments?.holdsRole(roleDefinitionId)) return true;
+  const self = sources.policy.self.objectId;
+  const subscription = subscriptionOf(roleDefinitionId);
+  if (!self || !subscription) return false;
+  const guid = roleDefinitionGuid(roleDefinitionId);
+  return (await listRoleAssignmentsFor(sources.clients, subscription, self)).some((held) => roleDefinitionGuid(held.roleDefinitionId) === guid);
+}
 
 /** The facts of one event: its approval, then what the gatherer of its change kind reads. */
 export async function gatherFacts(event: ResourceEvent, operation: OperationEntry, sources: FactSources): Promise<Gathered> {

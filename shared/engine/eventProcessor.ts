@@ -5,7 +5,8 @@ import { FindingCollector, isRuleEnabled, sortFindings, type Finding } from "../
 import type { Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { actionForRule, eventRules, ruleMeta } from "../rules/index.js";
-import { operationFor } from "../events/operations.js";
+import { operationFor, type ChangeKind, type OperationEntry } from "../events/operations.js";
+import { eventMatters, ownResourcePrefix } from "../rules/lib/guard.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -70,6 +71,10 @@ export interface DeliveryContext {
   lastAttempt?: boolean;
 }
 
+/** An operation the table does not name, on the guard's own resources. */
+const GUARD_RESOURCE_CHANGE: OperationEntry = { kind: "resource-change" };
+/** Kinds only governance-tampering reads. */
+const GUARD_ONLY = new Set<ChangeKind>(["resource-change", "guard-scope-write", "role-definition-change"]);
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
 
 /** A check an event rule needs failed: the event cannot be decided now (transient, unlike malformed). */
@@ -98,8 +103,12 @@ async function handleEvent(raw: unknown, deps: EventDependencies, delivery: Deli
   const outcome = (status: EventStatus, reason?: string): EventOutcome => ({ eventId: event.id, status, ...(reason ? { reason } : {}), findings: [], incomplete: [] });
   if (!SYSTEM_TYPES.has(event.eventType.toLowerCase())) return outcome("ignored", `event type ${event.eventType}`);
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
-  const operation = operationFor(event.operationName);
+  // docs/rules/governance-tampering.md: any operation on the guard's own resources counts, named in the table or not.
+  const operation = operationFor(event.operationName) ?? (ownResourcePrefix(event.resourceUri, deps.policy) ? GUARD_RESOURCE_CHANGE : undefined);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
+  if (!eventMatters(operation, event.resourceUri, deps.policy) || (GUARD_ONLY.has(operation.kind) && !isRuleEnabled(deps.policy, "governance-tampering"))) {
+    return outcome("ignored", `${event.operationName} outside the guard's resources`);
+  }
   if (deps.dedupe.recordedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
   let recorded = false;

@@ -4,7 +4,7 @@ import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore,
 import type { AttachedResource, GradedIdentity, Identity } from "../model.js";
 import type { SweepIndex } from "../rules/lib/sweepIndex.js";
 import type { Notifier } from "../notify/notifier.js";
-import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
+import type { SelfRoleAssignment, SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { planCleanup } from "../cleanup/plan.js";
@@ -73,13 +73,13 @@ export async function runSweepJob(
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
-  let selfRoleAssignments: string[] = [];
+  let selfRoleAssignments: SelfRoleAssignment[] = [];
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
     ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
-    onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
+    onSelfRoleAssignments: (assignments) => (selfRoleAssignments = assignments),
   });
   const { cleanup } = options;
   const planned = cleanup

@@ -14,6 +14,7 @@ import { rule as federatedCredentialUntrustedIssuer } from "./federated-credenti
 import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
 import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
+import { rule as eventDeliveryFailing } from "./event-delivery-failing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
 import { rule as orphanedRoleAssignment } from "./orphaned-role-assignment.js";
@@ -35,6 +36,7 @@ const SWEEP_RULES = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
   eventCoverageMissing,
+  eventDeliveryFailing,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,
   identityNameInvalid,

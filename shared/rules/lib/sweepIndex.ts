@@ -1,4 +1,4 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery, DeliveryMetrics } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
 import type { CorePolicy } from "../../config/policyCore.js";
@@ -28,6 +28,8 @@ export interface SweepInventory {
    * subscription whose read failed is absent (an incomplete check, never a finding).
    */
   eventDelivery?: Map<string, SubscriptionEventDelivery>;
+  /** event-delivery-failing: Event Grid's delivery metrics per system topic delivering to the app (lower-cased id); a topic that could not be read is absent. */
+  deliveryMetrics?: Map<string, DeliveryMetrics>;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */
