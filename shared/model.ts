@@ -38,6 +38,8 @@ export interface RoleAssignment {
   principalType: string;
   /** ISO timestamp; absent when ARM did not report it. */
   createdOn?: string;
+  /** An ABAC condition on the assignment; absent when it has none. */
+  condition?: string;
 }
 
 /**

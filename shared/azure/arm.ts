@@ -22,6 +22,7 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
       principalType: assignment.principalType ?? "",
     };
     if (assignment.createdOn) read.createdOn = new Date(assignment.createdOn).toISOString();
+    if (assignment.condition) read.condition = assignment.condition;
     return read;
   } catch (error) {
     if (statusCodeOf(error) === 404) return undefined;

@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import { parseJsonText, parseOrThrow, readJsonFile } from "./validation.js";
@@ -54,6 +56,23 @@ export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
 const trustedIssuerSchema = z
   .string()
   .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
+
+/**
+ * A desired-state source: a local file or directory, or an https blob (or container) URL the app reads with
+ * its identity; http only to a loopback storage emulator (Azurite).
+ */
+const desiredStatePath = z
+  .string()
+  .min(1)
+  .refine((path) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || /^https:\/\//i.test(path) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//i.test(path), "must be a file or directory path, or an https:// blob URL");
+
+const desiredStateSourceSchema = z.strictObject({
+  path: desiredStatePath,
+  /** Detected from the document when absent (`format_version`: terraform; `changes`: what-if). */
+  format: z.enum(["terraform", "what-if"]).optional(),
+  /** What the source governs; default everything the sweep reads. */
+  scopes: z.array(z.string().startsWith("/", "must be an ARM scope starting with /")).min(1).default(["/"]),
+});
 
 export const policySchema = z.strictObject({
   requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
@@ -115,6 +134,12 @@ export const policySchema = z.strictObject({
       renotifyAfterHours: z.number().min(0).default(168),
     })
     .default({ minSeverity: "medium", renotifyAfterHours: 168 }),
+  desiredState: z
+    .strictObject({
+      sources: z.array(desiredStateSourceSchema).default([]),
+      approves: z.boolean().default(false),
+    })
+    .default({ sources: [], approves: false }),
   federation: z
     .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
     .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] }),
@@ -122,6 +147,7 @@ export const policySchema = z.strictObject({
 
 export type Policy = z.output<typeof policySchema>;
 export type ApprovedPipeline = Policy["approvedPipelines"][number];
+export type DesiredStateSource = Policy["desiredState"]["sources"][number];
 
 /** Every key optional: the defaults of RULES.md "Policy". */
 export function defaultPolicy(): Policy {
@@ -140,7 +166,20 @@ export function loadPolicy(source: string | undefined, knownRuleIds: readonly st
   const raw = inline ? parseJsonText(trimmed, where) : readJsonFile(source, where);
   const policy = parseOrThrow(policySchema, raw, where);
   checkRuleIds(policy, knownRuleIds, where);
-  return policy;
+  return inline ? policy : withSourcesBesidePolicy(policy, dirname(resolve(source)));
+}
+
+/**
+ * A relative desired-state path is read beside the policy file when it is there (a policy and its state
+ * files travel together), else from the working directory.
+ */
+function withSourcesBesidePolicy(policy: Policy, directory: string): Policy {
+  const sources = policy.desiredState.sources.map((source) => {
+    if (isAbsolute(source.path) || /^https?:\/\//i.test(source.path)) return source;
+    const beside = join(directory, source.path);
+    return existsSync(beside) ? { ...source, path: beside } : source;
+  });
+  return { ...policy, desiredState: { ...policy.desiredState, sources } };
 }
 
 function checkRuleIds(policy: Policy, knownRuleIds: readonly string[], where: string): void {

@@ -22,6 +22,8 @@ import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
+import { DriftComparison } from "../desiredState/compare.js";
+import { readDesiredStateSources } from "./desiredStateSources.js";
 
 export interface SweepOptions extends ReadOptions {
   now?: Date;
@@ -40,12 +42,15 @@ export interface SweepOptions extends ReadOptions {
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
+const DRIFT_RULES = ["drift-changed", "drift-missing-in-azure", "drift-not-in-code"] as const;
+
 /** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
 export const CHECK_AFFECTS: Record<string, string[]> = {
-  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
+  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope", "drift-not-in-code", "drift-missing-in-azure"],
   "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity"],
+  "federated-credentials": ["unattached-identity", ...DRIFT_RULES],
   "event-coverage": ["event-coverage-missing"],
+  "desired-state": [...DRIFT_RULES],
 };
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
@@ -69,12 +74,14 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
   const identitiesRead = readIdentities(clients, options);
+  const driftWanted = policy.desiredState.sources.length > 0 && DRIFT_RULES.some((ruleId) => isRuleEnabled(policy, ruleId));
+  const desiredRead = driftWanted ? readDesiredStateSources(policy.desiredState.sources, clients) : Promise.resolve(undefined);
   // Federated credentials come from ARM, one call per identity, paced by each subscription's read
   // bucket: the listing runs beside the role-assignment stream and joins the index before the
   // inventory rules, the only ones that read it.
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
-  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
+  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns, desired] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
@@ -85,6 +92,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
           return undefined;
         })
       : Promise.resolve(undefined),
+    desiredRead,
   ]);
 
   const subscriptionsInScope = new Set((options.subscriptions ?? []).map((subscription) => subscription.toLowerCase()));
@@ -112,6 +120,11 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
+  // Azure against the desired-state sources: grants are compared as they stream, the rest once read.
+  const drift = desired ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
+  for (const source of desired ?? []) {
+    if (!source.ok) incomplete.push({ check: "desired-state", reason: `${source.path}: ${source.reason}; nothing under its scopes (${source.scopes.join(", ")}) is compared`, affected: 1 });
+  }
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
@@ -120,6 +133,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
       exposure?.add(assignment, principal);
+      drift?.observeRoleAssignment(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
         if (draft) collector.add(draft);
@@ -161,6 +175,20 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     });
   }
 
+  if (drift) {
+    const subscriptionsRead = new Set([...subscriptionsInScope, ...subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())]);
+    const wholeTenant = (options.subscriptions ?? []).length === 0;
+    inventory.drift = drift.finish({
+      attachments,
+      federatedCredentials: listing.credentials,
+      credentialsUnknown: inventory.federatedCredentialsUnknown ?? new Set(),
+      // Absence means something only where the sweep looked: a subscription it read, or (read whole) above them.
+      read: (id) => {
+        const subscription = subscriptionOf(id);
+        return subscription ? subscriptionsRead.has(subscription.toLowerCase()) : wholeTenant;
+      },
+    });
+  }
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
   options.onIndex?.(index);
 
@@ -174,6 +202,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     findings,
     incomplete,
     actions: [],
+    ...(inventory.drift ? { drift: inventory.drift.sources } : {}),
   };
 }
 

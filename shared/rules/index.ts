@@ -11,6 +11,9 @@ import { rule as federatedCredentialRiskySubject } from "./federated-credential-
 import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
 import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
+import { rule as driftChanged } from "./drift-changed.js";
+import { rule as driftMissingInAzure } from "./drift-missing-in-azure.js";
+import { rule as driftNotInCode } from "./drift-not-in-code.js";
 import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
@@ -25,6 +28,9 @@ import { rule as untaggedIdentity } from "./untagged-identity.js";
 export const sweepRules: readonly SweepRule[] = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
+  driftChanged,
+  driftMissingInAzure,
+  driftNotInCode,
   eventCoverageMissing,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,

@@ -3,6 +3,7 @@ import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
 import type { Policy } from "../../config/policy.js";
 import { ExposureCollector } from "./exposure.js";
+import type { DriftResult } from "../../desiredState/compare.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
 export interface SweepInventory {
@@ -28,6 +29,8 @@ export interface SweepInventory {
    * subscription whose read failed is absent (an incomplete check, never a finding).
    */
   eventDelivery?: Map<string, SubscriptionEventDelivery>;
+  /** Azure against the desired-state sources (absent: no sources, or no drift rule on). */
+  drift?: DriftResult;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */

@@ -1,0 +1,86 @@
+import type { DriftEntry, DriftKind } from "../../desiredState/compare.js";
+import type { FindingDraft } from "../types.js";
+import type { Severity } from "../../config/policy.js";
+import type { SweepIndex } from "./sweepIndex.js";
+import { deleteFederatedCredential, deleteRoleAssignment, detachIdentity, sh } from "./commands.js";
+
+/** What the drift rules share: the entries of one kind from the sweep's comparison, as finding drafts. */
+
+const lastSegment = (id: string): string => id.slice(id.lastIndexOf("/") + 1);
+
+const THING_LABEL: Record<DriftEntry["thing"], string> = {
+  identity: "identity",
+  attachment: "attachment",
+  "role-assignment": "role assignment",
+  "federated-credential": "federated credential",
+};
+
+function describe(entry: DriftEntry, index: SweepIndex): string {
+  switch (entry.thing) {
+    case "identity":
+      return `identity ${lastSegment(entry.subjectId)}`;
+    case "attachment":
+      return `identity ${lastSegment(entry.relatedId ?? "")} on ${lastSegment(entry.subjectId)}`;
+    case "federated-credential":
+      return `federated credential ${lastSegment(entry.subjectId)} of ${lastSegment(entry.relatedId ?? "")}`;
+    case "role-assignment": {
+      const facts = entry.actual ?? entry.declared ?? {};
+      const role = String(facts["roleName"] ?? lastSegment(String(facts["roleDefinitionId"] ?? "")));
+      const principal = String(facts["principalId"] ?? "");
+      const holder = index.identityByPrincipal.get(principal.toLowerCase())?.name ?? principal;
+      return `role assignment ${role || "?"} for ${holder || "?"} at ${String(facts["scope"] ?? "")}`;
+    }
+  }
+}
+
+const PHRASE: Record<DriftKind, string> = {
+  "not-in-code": "exists in Azure but in no desired-state source",
+  "missing-in-azure": "is declared but Azure does not have it",
+  changed: "differs from its declaration",
+};
+
+export function driftDrafts(index: SweepIndex, kind: DriftKind, ruleId: string, severity: Severity): FindingDraft[] {
+  const entries = index.inventory.drift?.entries ?? [];
+  return entries
+    .filter((entry) => entry.kind === kind)
+    .map((entry) => {
+      const what = describe(entry, index);
+      const where = entry.sources.join(", ");
+      const differences = entry.differences?.length ? ` (${entry.differences.join(", ")})` : "";
+      return {
+        ruleId,
+        severity,
+        subjectId: entry.subjectId,
+        ...(entry.relatedId !== undefined ? { relatedId: entry.relatedId } : {}),
+        title: `${capitalise(what)} ${PHRASE[kind]}${differences}`,
+        message: `The ${THING_LABEL[entry.thing]} ${entry.subjectId}${entry.relatedId ? ` (${entry.relatedId})` : ""} ${PHRASE[kind]}${differences}; source: ${where}${entry.address ? `, ${entry.address}` : ""}.`,
+        evidence: {
+          thing: entry.thing,
+          source: entry.sources[0] ?? "",
+          sources: entry.sources,
+          ...(entry.address ? { address: entry.address } : {}),
+          ...(entry.declared ? { declared: entry.declared } : {}),
+          ...(entry.actual ? { actual: entry.actual } : {}),
+          ...(entry.differences ? { differences: entry.differences } : {}),
+        },
+      };
+    });
+}
+
+function capitalise(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
+}
+
+/** The `az` command that removes what exists outside the code (after deciding it should not be imported into it). */
+export function removeCommand(subjectId: string, relatedId: string | undefined, thing: unknown, resourceType: unknown): string {
+  switch (thing) {
+    case "role-assignment":
+      return deleteRoleAssignment(subjectId);
+    case "attachment":
+      return detachIdentity(subjectId, typeof resourceType === "string" ? resourceType : "", relatedId ?? "<identity id>");
+    case "federated-credential":
+      return deleteFederatedCredential(subjectId);
+    default:
+      return `az identity delete --ids ${sh(subjectId)}`;
+  }
+}
