@@ -1,6 +1,7 @@
 import { InputError } from "../shared/errors.js";
 import { readJsonFile } from "../shared/config/validation.js";
 import { eventDependencies } from "../shared/composition.js";
+import { cleanupGuard } from "../shared/desiredState/approval.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
@@ -55,7 +56,8 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
       run.progress.note(`role assignments could not be counted (${error instanceof Error ? error.message : String(error)}): no deletion this run`);
       return undefined;
     });
-    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now: new Date(), runId: report.runId, scope: "replay" });
+    const declared = deps.desiredState ? cleanupGuard(await deps.desiredState()) : undefined;
+    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now: new Date(), runId: report.runId, scope: "replay", ...(declared ? { declared } : {}) });
     const planReport = withPlan(report, planned, cleanup.options);
     const actions = await runCleanup(planned.plan, report.runId, cleanup.options);
     const notice = budgetNotice(actions, policy, report.runId, "replay");

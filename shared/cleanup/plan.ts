@@ -19,6 +19,8 @@ export interface PlanOptions {
   /** The run, and the subject of the breaker notice (the sweep scope, `events`, `replay`). */
   runId: string;
   scope: string;
+  /** Why the code forbids removing this target (the desired state declares it, or cannot be read there); undefined: it does not. */
+  declared?: (action: PlannedAction, scope?: string) => string | undefined;
 }
 
 export interface CircuitBreaker {
@@ -156,6 +158,11 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Clea
     const protection = protectionOf(policy, action, scope ? { scope } : {});
     if (protection) {
       records.push(recordOf(action, "skipped", protection));
+      continue;
+    }
+    const declared = options.declared?.(action, scope);
+    if (declared) {
+      records.push(recordOf(action, "skipped", declared));
       continue;
     }
     // RULES.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.

@@ -72,7 +72,7 @@ export class DriftComparison {
   private readonly seenAssignments = new Set<DeclaredRoleAssignment>();
   private readonly managedPrincipals = new Set<string>();
   private readonly entries: DriftEntry[] = [];
-  private readonly roleGuidsByName = new Map<string, Set<string>>();
+  private readonly roles: RoleNames;
 
   constructor(
     private readonly sources: readonly SourceRead[],
@@ -81,13 +81,7 @@ export class DriftComparison {
   ) {
     this.readable = sources.filter((source): source is Extract<SourceRead, { ok: true }> => source.ok);
     this.unreadableScopes = sources.filter((source) => !source.ok).flatMap((source) => source.scopes);
-    for (const definition of roleDefinitions.values()) {
-      const name = definition.roleName.toLowerCase();
-      if (!name) continue;
-      const guids = this.roleGuidsByName.get(name) ?? new Set<string>();
-      guids.add(roleDefinitionGuid(definition.id));
-      this.roleGuidsByName.set(name, guids);
-    }
+    this.roles = new RoleNames(roleDefinitions);
     for (const identity of identities) if (identity.principalId) this.managedPrincipals.add(identity.principalId.toLowerCase());
     for (const source of this.readable) {
       for (const id of source.state.notCompared) this.notCompared.add(idKey(id));
@@ -133,11 +127,11 @@ export class DriftComparison {
     const managed = this.isManaged(assignment.principalId, principal);
     if (managed) this.managedPrincipals.add(assignment.principalId.toLowerCase());
     const byId = this.assignmentsById.get(idKey(assignment.id)) ?? [];
-    const byPair = (this.assignmentsByPair.get(pairKey(assignment.scope, assignment.principalId)) ?? []).filter((owned) => this.sameRole(owned.declaration, assignment) !== false);
+    const byPair = (this.assignmentsByPair.get(pairKey(assignment.scope, assignment.principalId)) ?? []).filter((owned) => this.roles.sameRole(owned.declaration, assignment) !== false);
     const matched = [...byId, ...byPair];
     if (matched.length > 0) {
       for (const owned of matched) this.seenAssignments.add(owned.declaration);
-      const differing = matched.map((owned) => ({ owned, differences: this.assignmentDifferences(owned.declaration, assignment) })).filter((match) => match.differences.length > 0);
+      const differing = matched.map((owned) => ({ owned, differences: assignmentDifferences(owned.declaration, assignment, this.roles) })).filter((match) => match.differences.length > 0);
       // Declared twice (two sources, or a module and its copy): drift only when no declaration agrees.
       const [first] = differing;
       if (first && differing.length === matched.length) {
@@ -158,27 +152,6 @@ export class DriftComparison {
     const sources = this.covering(assignment.id);
     if (sources.length === 0) return;
     this.entries.push({ kind: "not-in-code", thing: "role-assignment", subjectId: assignment.id, sources, actual: actualAssignment(assignment, this.roleDefinitions) });
-  }
-
-  /** undefined: the role could not be told (a name no definition read has), so it is not compared. */
-  private sameRole(declaration: DeclaredRoleAssignment, assignment: RoleAssignment): boolean | undefined {
-    const actual = roleDefinitionGuid(assignment.roleDefinitionId);
-    if (declaration.roleDefinitionId) return roleDefinitionGuid(declaration.roleDefinitionId) === actual;
-    if (declaration.roleName) {
-      const guids = this.roleGuidsByName.get(declaration.roleName.toLowerCase());
-      if (guids) return guids.has(actual);
-      const actualName = this.roleDefinitions.get(actual)?.roleName;
-      return actualName ? actualName.toLowerCase() === declaration.roleName.toLowerCase() : undefined;
-    }
-    return undefined;
-  }
-
-  private assignmentDifferences(declaration: DeclaredRoleAssignment, assignment: RoleAssignment): string[] {
-    const differences: string[] = [];
-    if (this.sameRole(declaration, assignment) === false) differences.push("role");
-    if (declaration.scope !== undefined && normalScope(declaration.scope) !== normalScope(assignment.scope)) differences.push("scope");
-    if (declaration.condition !== undefined && declaration.condition.trim() !== (assignment.condition ?? "").trim()) differences.push("condition");
-    return differences;
   }
 
   /** Everything else, once the role assignments have streamed. */
@@ -356,6 +329,54 @@ export class DriftComparison {
   }
 }
 
+/** Role definitions by name, to resolve a role a source gives by name (`role_definition_name`). */
+export class RoleNames {
+  private readonly guidsByName = new Map<string, Set<string>>();
+
+  constructor(private readonly definitions: ReadonlyMap<string, RoleDefinition>) {
+    for (const definition of definitions.values()) {
+      const name = definition.roleName.toLowerCase();
+      if (!name) continue;
+      const guids = this.guidsByName.get(name) ?? new Set<string>();
+      guids.add(roleDefinitionGuid(definition.id));
+      this.guidsByName.set(name, guids);
+    }
+  }
+
+  /** undefined: the role could not be told (a name no definition read has), so it is not compared. */
+  sameRole(declaration: DeclaredRoleAssignment, assignment: RoleAssignment): boolean | undefined {
+    const actual = roleDefinitionGuid(assignment.roleDefinitionId);
+    if (declaration.roleDefinitionId) return roleDefinitionGuid(declaration.roleDefinitionId) === actual;
+    if (declaration.roleName) {
+      const guids = this.guidsByName.get(declaration.roleName.toLowerCase());
+      if (guids) return guids.has(actual);
+      const actualName = this.definitions.get(actual)?.roleName;
+      return actualName ? actualName.toLowerCase() === declaration.roleName.toLowerCase() : undefined;
+    }
+    return undefined;
+  }
+}
+
+/** What differs in what matters (role, scope, condition); a field the source did not know is not compared. */
+export function assignmentDifferences(declaration: DeclaredRoleAssignment, assignment: RoleAssignment, roles: RoleNames): string[] {
+  const differences: string[] = [];
+  if (roles.sameRole(declaration, assignment) === false) differences.push("role");
+  if (declaration.scope !== undefined && normalScope(declaration.scope) !== normalScope(assignment.scope)) differences.push("scope");
+  if (declaration.condition !== undefined && declaration.condition.trim() !== (assignment.condition ?? "").trim()) differences.push("condition");
+  return differences;
+}
+
+/** Whether the declared assignment names this one: by id, or (id unknown) by scope, principal and role. */
+export function namesAssignment(declaration: DeclaredRoleAssignment, assignment: RoleAssignment, roles: RoleNames): boolean {
+  if (declaration.id) return idKey(declaration.id) === idKey(assignment.id);
+  return (
+    declaration.scope !== undefined &&
+    declaration.principalId !== undefined &&
+    pairKey(declaration.scope, declaration.principalId) === pairKey(assignment.scope, assignment.principalId) &&
+    roles.sameRole(declaration, assignment) !== false
+  );
+}
+
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {
   const list = map.get(key);
   if (list) list.push(value);
@@ -398,12 +419,12 @@ function actualCredential(credential: FederatedCredential): Record<string, unkno
   return { issuer: credential.issuer, subject: credential.subject, audiences: credential.audiences };
 }
 
-function credentialDifferences(declaration: DeclaredCredential, credential: FederatedCredential): string[] {
+export function credentialDifferences(declaration: DeclaredCredential, credential: Pick<FederatedCredential, "issuer" | "subject"> & { audiences?: readonly string[] }): string[] {
   const differences: string[] = [];
   // Entra ID matches a token's issuer and subject exactly: a case or slash difference is a different credential.
   if (declaration.issuer !== undefined && declaration.issuer !== credential.issuer) differences.push("issuer");
   if (declaration.subject !== undefined && declaration.subject !== credential.subject) differences.push("subject");
-  if (declaration.audiences !== undefined && !sameSet(declaration.audiences, credential.audiences)) differences.push("audiences");
+  if (declaration.audiences !== undefined && credential.audiences !== undefined && !sameSet(declaration.audiences, credential.audiences)) differences.push("audiences");
   return differences;
 }
 

@@ -29,6 +29,8 @@ import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanu
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
 import { commitDeletion, commitEvent, type FindingStateStore } from "./findingLifecycle.js";
+import { cleanupGuard, matchingSource, type ReadBack } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface EventDependencies {
   clients: AzureClients;
@@ -48,6 +50,8 @@ export interface EventDependencies {
   cleanup?: CleanupOptions;
   /** The journal, read for restores of the last 24 hours: their own writes are approved. */
   journal?: Journal;
+  /** The policy's desired-state sources, read (and cached) when asked: approvals (`desiredState.approves`) and the cleanup's guard. */
+  desiredState?: () => Promise<SourceRead[]>;
   now?: () => Date;
 }
 
@@ -168,6 +172,7 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (!readBackMatches(assignment.id, event, incomplete)) return facts;
       facts.roleAssignment = assignment;
       [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(clients, assignment.principalId, incomplete), roleDefinitionsFor(clients, assignment.roleDefinitionId)]);
+      if (await approvedByDesiredState(facts, { kind: "role-assignment", assignment, roleDefinitions: facts.roleDefinitions }, deps)) return facts;
       await gatherExposureFacts(facts, assignment, deps, incomplete);
       return facts;
     }
@@ -177,12 +182,13 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (!resource) return facts;
       if (!readBackMatches(resource.id, event, incomplete)) return facts;
       facts.resource = resource;
+      if (!approval.approved) await approvedByDesiredState(facts, { kind: "attachment", resourceId: resource.id, identityIds: resource.userAssignedIdentityIds }, deps);
       const baseline = entry?.identityIds;
       const known = new Set((baseline ?? []).map(idKey));
       // An absorbed identity may be new to this write (RULES.md "Order does not matter"): a restore may have re-attached it too.
       const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)) || entry?.absorbed[idKey(id)]);
       // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
-      const restored = added.length > 0 && !approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
+      const restored = added.length > 0 && !facts.approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
       if (entry) stored.baseline = entry;
       if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
       const restoredKeys = new Set(restored.map(idKey));
@@ -194,6 +200,7 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       if (approval.approved) return facts;
       const credential = await readFederatedCredential(clients, event.resourceUri);
       if (credential) facts.federatedCredential = credential;
+      if (credential) await approvedByDesiredState(facts, { kind: "federated-credential", id: event.resourceUri, ...credential }, deps);
       return facts;
     }
     case "identity-delete":
@@ -205,12 +212,25 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       facts.deleted = (await readRoleAssignment(clients, event.resourceUri)) === undefined;
       return facts;
     case "identity-write":
+      if (!approval.approved) await approvedByDesiredState(facts, { kind: "identity", id: event.resourceUri }, deps);
+      return facts;
     case "resource-change":
       return facts;
     case "federated-credential-delete":
       facts.deleted = (await readFederatedCredential(clients, event.resourceUri)) === undefined;
       return facts;
   }
+}
+
+/**
+ * `desiredState.approves`: a change whose read-back is what a desired-state source declares is approved as
+ * `desired-state <source>`, as an approved pipeline's would be. A source that cannot be read approves nothing.
+ */
+async function approvedByDesiredState(facts: EventFacts, readBack: ReadBack, deps: EventDependencies): Promise<boolean> {
+  if (facts.approval.approved || !deps.policy.desiredState.approves || !deps.desiredState) return facts.approval.approved;
+  const source = matchingSource(await deps.desiredState(), readBack);
+  if (source) facts.approval = { approved: true, reason: `desired-state ${source}` };
+  return source !== undefined;
 }
 
 const RESTORE_APPROVAL_MS = 24 * 3_600_000;
@@ -329,7 +349,8 @@ async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId
   const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
-  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });
+  const declared = deps.desiredState ? cleanupGuard(await deps.desiredState()) : undefined;
+  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events", ...(declared ? { declared } : {}) });
 }
 
 /**

@@ -24,6 +24,7 @@ import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/ty
 import { DirectoryResolver } from "./directoryResolver.js";
 import { DriftComparison } from "../desiredState/compare.js";
 import { readDesiredStateSources } from "./desiredStateSources.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepOptions extends ReadOptions {
   now?: Date;
@@ -38,6 +39,8 @@ export interface SweepOptions extends ReadOptions {
   onIndex?: (index: SweepIndex) => void;
   /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
   onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
+  /** Receives the desired-state sources as read (the cleanup never removes what they declare). */
+  onDesiredState?: (sources: SourceRead[]) => void;
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
@@ -75,7 +78,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
   const identitiesRead = readIdentities(clients, options);
   const driftWanted = policy.desiredState.sources.length > 0 && DRIFT_RULES.some((ruleId) => isRuleEnabled(policy, ruleId));
-  const desiredRead = driftWanted ? readDesiredStateSources(policy.desiredState.sources, clients) : Promise.resolve(undefined);
+  // Read whenever the policy names sources: besides the drift rules, the cleanup never removes what they declare.
+  const desiredRead = policy.desiredState.sources.length > 0 ? readDesiredStateSources(policy.desiredState.sources, clients) : Promise.resolve(undefined);
   // Federated credentials come from ARM, one call per identity, paced by each subscription's read
   // bucket: the listing runs beside the role-assignment stream and joins the index before the
   // inventory rules, the only ones that read it.
@@ -121,7 +125,8 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
   // Azure against the desired-state sources: grants are compared as they stream, the rest once read.
-  const drift = desired ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
+  const drift = desired && driftWanted ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
+  if (desired) options.onDesiredState?.(desired);
   for (const source of desired ?? []) {
     if (!source.ok) incomplete.push({ check: "desired-state", reason: `${source.path}: ${source.reason}; nothing under its scopes (${source.scopes.join(", ")}) is compared`, affected: 1 });
   }

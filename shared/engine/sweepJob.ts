@@ -13,6 +13,8 @@ import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.j
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
+import { cleanupGuard } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepJobResult {
   report: RunReport;
@@ -72,16 +74,26 @@ export async function runSweepJob(
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
   let selfRoleAssignments: string[] = [];
+  let desired: SourceRead[] | undefined;
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
     ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
     onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
+    onDesiredState: (sources) => (desired = sources),
   });
   const { cleanup } = options;
   const planned = cleanup
-    ? planCleanup(report.findings, policy, { forceEnforce: cleanup.forceEnforce, ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now, runId: report.runId, scope })
+    ? planCleanup(report.findings, policy, {
+        forceEnforce: cleanup.forceEnforce,
+        ...sightingsFrom(previous),
+        roleAssignmentsSeen: report.summary.roleAssignments,
+        now,
+        runId: report.runId,
+        scope,
+        ...(desired ? { declared: cleanupGuard(desired) } : {}),
+      })
     : undefined;
   if (planned && cleanup) report = withPlan(report, planned, cleanup);
   const notifier = stores.notifier;

@@ -2,6 +2,7 @@ import type { DriftEntry, DriftKind } from "../../desiredState/compare.js";
 import type { FindingDraft } from "../types.js";
 import type { Severity } from "../../config/policy.js";
 import type { SweepIndex } from "./sweepIndex.js";
+import { roleDefinitionGuid } from "../../model.js";
 import { deleteFederatedCredential, deleteRoleAssignment, detachIdentity, sh } from "./commands.js";
 
 /** What the drift rules share: the entries of one kind from the sweep's comparison, as finding drafts. */
@@ -25,7 +26,8 @@ function describe(entry: DriftEntry, index: SweepIndex): string {
       return `federated credential ${lastSegment(entry.subjectId)} of ${lastSegment(entry.relatedId ?? "")}`;
     case "role-assignment": {
       const facts = entry.actual ?? entry.declared ?? {};
-      const role = String(facts["roleName"] ?? lastSegment(String(facts["roleDefinitionId"] ?? "")));
+      const guid = roleDefinitionGuid(String(facts["roleDefinitionId"] ?? ""));
+      const role = String(facts["roleName"] ?? index.roleDefinitionByGuid.get(guid)?.roleName ?? guid);
       const principal = String(facts["principalId"] ?? "");
       const holder = index.identityByPrincipal.get(principal.toLowerCase())?.name ?? principal;
       return `role assignment ${role || "?"} for ${holder || "?"} at ${String(facts["scope"] ?? "")}`;
