@@ -13,6 +13,15 @@ describe("layering", () => {
     }
   });
 
+  it("the desired-state readers and comparison are pure: no I/O, no SDK, no engine", () => {
+    for (const file of sources("shared/desiredState")) {
+      for (const target of imports(file)) {
+        expect(target, `${file} imports ${target}`).not.toMatch(/^(node:|fs|http|https|net|child_process|@azure|@azure-rest|p-limit)/);
+        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|cleanup|rules)\//);
+      }
+    }
+  });
+
   it("nothing in shared/ imports @azure/functions, cli/ or local/", () => {
     for (const file of sources("shared")) {
       for (const target of imports(file)) {
