@@ -90,13 +90,20 @@ describe("drift against source control (state with child modules, plan with unkn
     expect(report.incomplete.filter((entry) => entry.check === "desired-state").map((entry) => entry.reason)).toEqual([expect.stringContaining("missing-dir"), expect.stringContaining(CORRUPT)]);
   });
 
-  it("shows drift per source in the table and in markdown", () => {
+  it("shows drift per source in the table, in markdown and in the access-review report", () => {
     const table = cli(["sweep", "--estate", "estate.json", "--policy", "policy.json", "--output", "table"]);
     expect(table.stdout).toMatch(/desired state \(drift per source\)/);
     expect(table.stdout).toMatch(/UNREADABLE/);
     const markdown = cli(["sweep", "--estate", "estate.json", "--policy", "policy.json", "--output", "markdown"]).stdout;
     expect(markdown).toContain("## Drift against source control");
     expect(markdown).toContain("`module.data.module.kv.azurerm_role_assignment.secrets`");
+    const model = JSON.parse(cli(["report", "--estate", "estate.json", "--policy", "policy.json", "--output", "json"]).stdout) as { drift: Array<{ status: string; drift: Record<string, number> }> };
+    expect(model.drift.map((source) => [source.status, source.drift["not-in-code"], source.drift["missing-in-azure"], source.drift["changed"]])).toEqual([
+      ["read", 4, 3, 2],
+      ["read", 0, 0, 1],
+      ["read", 2, 2, 0],
+      ["unreadable", 0, 0, 0],
+    ]);
   });
 });
 
