@@ -1,11 +1,39 @@
+import { z } from "zod";
 import type { DriftEntry, DriftKind } from "../../desiredState/compare.js";
 import type { FindingDraft } from "../types.js";
-import type { Severity } from "../../config/policy.js";
+import type { Severity } from "../../config/policyCore.js";
 import type { SweepIndex } from "./sweepIndex.js";
 import { roleDefinitionGuid } from "../../model.js";
 import { deleteFederatedCredential, deleteRoleAssignment, detachIdentity, sh } from "./commands.js";
 
-/** What the drift rules share: the entries of one kind from the sweep's comparison, as finding drafts. */
+/** What the drift rules share: their policy section, and the entries of one kind from the sweep's comparison as finding drafts. */
+
+/**
+ * A desired-state source: a local file or directory, or an https blob (or container) URL the app reads with
+ * its identity; http only to a loopback storage emulator (Azurite).
+ */
+const desiredStatePath = z
+  .string()
+  .min(1)
+  .refine((path) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || /^https:\/\//i.test(path) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//i.test(path), "must be a file or directory path, or an https:// blob URL");
+
+const desiredStateSourceSchema = z.strictObject({
+  path: desiredStatePath,
+  /** Told by each document when absent (`format_version`: terraform; `changes`: what-if). */
+  format: z.enum(["terraform", "what-if"]).optional(),
+  /** What the source governs; default everything the sweep reads. */
+  scopes: z.array(z.string().startsWith("/", "must be an ARM scope starting with /")).min(1).default(["/"]),
+});
+
+/** The `desiredState` policy key, owned by the three drift rules together (the event path's approvals and the cleanup's guard read it too). */
+export const desiredStateOptions = z
+  .strictObject({
+    sources: z.array(desiredStateSourceSchema).default([]),
+    approves: z.boolean().default(false),
+  })
+  .default({ sources: [], approves: false });
+
+export const DRIFT_OPTIONS = { desiredState: desiredStateOptions };
 
 const lastSegment = (id: string): string => id.slice(id.lastIndexOf("/") + 1);
 
