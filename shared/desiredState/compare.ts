@@ -60,6 +60,7 @@ export interface ActualInventory {
 }
 
 const MANAGED_IDENTITY = "managedidentity";
+const NONE: readonly never[] = [];
 
 export class DriftComparison {
   private readonly readable: Array<Extract<SourceRead, { ok: true }>>;
@@ -126,9 +127,11 @@ export class DriftComparison {
   observeRoleAssignment(assignment: RoleAssignment, principal: PrincipalStatus): void {
     const managed = this.isManaged(assignment.principalId, principal);
     if (managed) this.managedPrincipals.add(assignment.principalId.toLowerCase());
-    const byId = this.assignmentsById.get(idKey(assignment.id)) ?? [];
-    const byPair = (this.assignmentsByPair.get(pairKey(assignment.scope, assignment.principalId)) ?? []).filter((owned) => this.roles.sameRole(owned.declaration, assignment) !== false);
-    const matched = [...byId, ...byPair];
+    // Every assignment of the tenant passes here: no key is built for a map that is empty.
+    const byId = this.assignmentsById.size > 0 ? (this.assignmentsById.get(idKey(assignment.id)) ?? NONE) : NONE;
+    const paired = this.assignmentsByPair.size > 0 ? this.assignmentsByPair.get(pairKey(assignment.scope, assignment.principalId)) : undefined;
+    const byPair = paired ? paired.filter((owned) => this.roles.sameRole(owned.declaration, assignment) !== false) : NONE;
+    const matched = byPair.length === 0 ? byId : [...byId, ...byPair];
     if (matched.length > 0) {
       for (const owned of matched) this.seenAssignments.add(owned.declaration);
       const differing = matched.map((owned) => ({ owned, differences: assignmentDifferences(owned.declaration, assignment, this.roles) })).filter((match) => match.differences.length > 0);
@@ -361,7 +364,7 @@ export class RoleNames {
 export function assignmentDifferences(declaration: DeclaredRoleAssignment, assignment: RoleAssignment, roles: RoleNames): string[] {
   const differences: string[] = [];
   if (roles.sameRole(declaration, assignment) === false) differences.push("role");
-  if (declaration.scope !== undefined && normalScope(declaration.scope) !== normalScope(assignment.scope)) differences.push("scope");
+  if (declaration.scope !== undefined && declaration.scope !== assignment.scope && normalScope(declaration.scope) !== normalScope(assignment.scope)) differences.push("scope");
   if (declaration.condition !== undefined && declaration.condition.trim() !== (assignment.condition ?? "").trim()) differences.push("condition");
   return differences;
 }
