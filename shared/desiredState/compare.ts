@@ -20,6 +20,8 @@ export interface DriftEntry {
   relatedId?: string;
   /** The sources that declare it (missing, changed) or whose scopes hold it (not in code). */
   sources: string[];
+  /** A federated credential's identity (evidence only: the related id is an attachment's alone). */
+  identityId?: string;
   /** Terraform address or what-if resourceId of the declaration. */
   address?: string;
   declared?: Record<string, unknown>;
@@ -134,19 +136,17 @@ export class DriftComparison {
     const matched = byPair.length === 0 ? byId : [...byId, ...byPair];
     if (matched.length > 0) {
       for (const owned of matched) this.seenAssignments.add(owned.declaration);
-      const differing = matched.map((owned) => ({ owned, differences: assignmentDifferences(owned.declaration, assignment, this.roles) })).filter((match) => match.differences.length > 0);
-      // Declared twice (two sources, or a module and its copy): drift only when no declaration agrees.
-      const [first] = differing;
-      if (first && differing.length === matched.length) {
+      const differ = disagreement(matched, (declaration) => assignmentDifferences(declaration, assignment, this.roles));
+      if (differ) {
         this.entries.push({
           kind: "changed",
           thing: "role-assignment",
           subjectId: assignment.id,
-          sources: unique(differing.map((match) => match.owned.source)),
-          address: first.owned.declaration.address,
-          declared: declaredAssignment(first.owned.declaration),
+          sources: differ.sources,
+          address: differ.declaration.address,
+          declared: declaredAssignment(differ.declaration),
           actual: actualAssignment(assignment, this.roleDefinitions),
-          differences: first.differences,
+          differences: differ.differences,
         });
       }
       return;
@@ -252,26 +252,25 @@ export class DriftComparison {
       present.add(key);
       const owned = declared.get(key);
       if (owned) {
-        const differing = owned.map((item) => ({ item, differences: credentialDifferences(item.declaration, credential) })).filter((match) => match.differences.length > 0);
-        const [first] = differing;
-        if (first && differing.length === owned.length) {
+        const differ = disagreement(owned, (declaration) => credentialDifferences(declaration, credential));
+        if (differ) {
           this.entries.push({
             kind: "changed",
             thing: "federated-credential",
             subjectId: credential.id,
-            relatedId: credential.identityId,
-            sources: unique(differing.map((match) => match.item.source)),
-            address: first.item.declaration.address,
-            declared: pick(first.item.declaration, ["issuer", "subject", "audiences"]),
+            sources: differ.sources,
+            address: differ.declaration.address,
+            declared: pick(differ.declaration, ["issuer", "subject", "audiences"]),
             actual: actualCredential(credential),
-            differences: first.differences,
+            identityId: credential.identityId,
+            differences: differ.differences,
           });
         }
         continue;
       }
       const sources = this.covering(credential.id);
       if (sources.length === 0) continue;
-      this.entries.push({ kind: "not-in-code", thing: "federated-credential", subjectId: credential.id, relatedId: credential.identityId, sources, actual: actualCredential(credential) });
+      this.entries.push({ kind: "not-in-code", thing: "federated-credential", subjectId: credential.id, identityId: credential.identityId, sources, actual: actualCredential(credential) });
     }
     for (const [key, owned] of declared) {
       const [first] = owned;
@@ -284,7 +283,7 @@ export class DriftComparison {
         kind: "missing-in-azure",
         thing: "federated-credential",
         subjectId: id,
-        relatedId: identityId,
+        identityId,
         sources: unique(owned.map((item) => item.source)),
         address: first.declaration.address,
         declared: pick(first.declaration, ["issuer", "subject", "audiences"]),
@@ -378,6 +377,14 @@ export function namesAssignment(declaration: DeclaredRoleAssignment, assignment:
     pairKey(declaration.scope, declaration.principalId) === pairKey(assignment.scope, assignment.principalId) &&
     roles.sameRole(declaration, assignment) !== false
   );
+}
+
+/** Declared twice (two sources, or a module and its copy): drift only when no declaration agrees; the first that differs speaks. */
+function disagreement<T extends { address: string }>(owned: readonly Owned<T>[], differencesOf: (declaration: T) => string[]): { declaration: T; differences: string[]; sources: string[] } | undefined {
+  const differing = owned.map((item) => ({ item, differences: differencesOf(item.declaration) })).filter((match) => match.differences.length > 0);
+  const [first] = differing;
+  if (!first || differing.length !== owned.length) return undefined;
+  return { declaration: first.item.declaration, differences: first.differences, sources: unique(differing.map((match) => match.item.source)) };
 }
 
 function push<T>(map: Map<string, T[]>, key: string, value: T): void {

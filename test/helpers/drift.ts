@@ -2,6 +2,7 @@ import { DriftComparison, type DriftResult } from "../../shared/desiredState/com
 import { emptyDesiredState, type DesiredState, type SourceRead } from "../../shared/desiredState/model.js";
 import type { AttachedResource, FederatedCredential, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../shared/model.js";
 import { roleDefinitionGuid } from "../../shared/model.js";
+import { fingerprintOf, type Finding } from "../../shared/findings.js";
 import { S } from "./sweep.js";
 
 /** A readable source with these declarations (the rest empty). */
@@ -44,4 +45,19 @@ export function compare(sources: SourceRead[], actual: Actual = {}): DriftResult
 /** (kind, subjectId, relatedId) of each entry, for table assertions. */
 export function driftKeys(result: DriftResult): Array<[string, string, string | undefined]> {
   return result.entries.map((entry) => [entry.kind, entry.subjectId, entry.relatedId]);
+}
+
+/** A finding as a run reports it (severity high), for planner and lifecycle tests. */
+export function findingOf(ruleId: string, subjectId: string, evidence: Record<string, unknown> = {}, relatedId?: string): Finding {
+  return {
+    ruleId,
+    severity: "high",
+    subjectId,
+    ...(relatedId ? { relatedId } : {}),
+    fingerprint: fingerprintOf(ruleId, subjectId, relatedId),
+    title: ruleId,
+    message: "",
+    evidence,
+    remediation: { summary: "", cli: [] },
+  };
 }

@@ -51,7 +51,7 @@ function describe(entry: DriftEntry, index: SweepIndex): string {
     case "attachment":
       return `identity ${lastSegment(entry.relatedId ?? "")} on ${lastSegment(entry.subjectId)}`;
     case "federated-credential":
-      return `federated credential ${lastSegment(entry.subjectId)} of ${lastSegment(entry.relatedId ?? "")}`;
+      return `federated credential ${lastSegment(entry.subjectId)} of ${lastSegment(entry.identityId ?? "")}`;
     case "role-assignment": {
       const facts = entry.actual ?? entry.declared ?? {};
       const guid = roleDefinitionGuid(String(facts["roleDefinitionId"] ?? ""));
@@ -89,6 +89,7 @@ export function driftDrafts(index: SweepIndex, kind: DriftKind, ruleId: string, 
           source: entry.sources[0] ?? "",
           sources: entry.sources,
           ...(entry.address ? { address: entry.address } : {}),
+          ...(entry.identityId ? { identityId: entry.identityId } : {}),
           ...(entry.declared ? { declared: entry.declared } : {}),
           ...(entry.actual ? { actual: entry.actual } : {}),
           ...(entry.differences ? { differences: entry.differences } : {}),

@@ -2,9 +2,8 @@ import { describe, expect, it } from "vitest";
 import { cleanupGuard, matchingSource } from "../../../shared/desiredState/approval.js";
 import { planCleanup } from "../../../shared/cleanup/plan.js";
 import { policySchema } from "../../../shared/config/policy.js";
-import { fingerprintOf, type Finding } from "../../../shared/findings.js";
 import { assignment, identity, RG, S } from "../../helpers/sweep.js";
-import { roleDefinition, source, unreadable } from "../../helpers/drift.js";
+import { findingOf, roleDefinition, source, unreadable } from "../../helpers/drift.js";
 
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const roleDefinitions = new Map([[READER, roleDefinition(READER, "Reader")]]);
@@ -39,17 +38,7 @@ describe("matchingSource (desiredState.approves)", () => {
 });
 
 describe("the cleanup never removes what the code declares", () => {
-  const finding = (ruleId: string, subjectId: string, evidence: Record<string, unknown>, relatedId?: string): Finding => ({
-    ruleId,
-    severity: "high",
-    subjectId,
-    ...(relatedId ? { relatedId } : {}),
-    fingerprint: fingerprintOf(ruleId, subjectId, relatedId),
-    title: ruleId,
-    message: "",
-    evidence,
-    remediation: { summary: "", cli: [] },
-  });
+  const finding = findingOf;
   const other = assignment("hand", READER, app.principalId, RG);
   const findings = [
     finding("role-assignment-outside-pipeline", grant.id, { principalId: app.principalId, scope: RG }),

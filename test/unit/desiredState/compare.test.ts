@@ -81,10 +81,10 @@ describe("DriftComparison: federated credentials", () => {
   const declared = { address: "azurerm_federated_identity_credential.gh", id: credential.id.toLowerCase(), identityId: app.id, name: "gh", issuer: credential.issuer, subject: credential.subject, audiences: ["api://b", "api://AzureADTokenExchange"] };
   it.each([
     ["the same, audiences in another order", [declared], [credential], [], []],
-    ["subject changed", [declared], [{ ...credential, subject: "repo:contoso/app:pull_request" }], [], [["changed", credential.id, app.id]]],
-    ["issuer changed", [declared], [{ ...credential, issuer: "https://evil.example" }], [], [["changed", credential.id, app.id]]],
-    ["not in code", [], [credential], [], [["not-in-code", credential.id, app.id]]],
-    ["declared and missing", [declared], [], [], [["missing-in-azure", declared.id, app.id]]],
+    ["subject changed", [declared], [{ ...credential, subject: "repo:contoso/app:pull_request" }], [], [["changed", credential.id, undefined]]],
+    ["issuer changed", [declared], [{ ...credential, issuer: "https://evil.example" }], [], [["changed", credential.id, undefined]]],
+    ["not in code", [], [credential], [], [["not-in-code", credential.id, undefined]]],
+    ["declared and missing", [declared], [], [], [["missing-in-azure", declared.id, undefined]]],
     ["declared, but ARM did not list the identity's credentials", [declared], [], [app.id], []],
   ])("%s", (_, federatedCredentials, actual, credentialsUnknown, expected) => {
     expect(driftKeys(compare([source("tf", [S], { identities: identitiesInCode, federatedCredentials })], { identities: [app, hand], federatedCredentials: actual, credentialsUnknown }))).toEqual(expected);

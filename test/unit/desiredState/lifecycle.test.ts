@@ -1,18 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { applyRun, rulesWithUnknowns } from "../../../shared/engine/findingLifecycle.js";
 import { CHECK_AFFECTS } from "../../../shared/rules/index.js";
-import { fingerprintOf, type Finding } from "../../../shared/findings.js";
-
-const finding = (ruleId: string, subjectId: string): Finding => ({
-  ruleId,
-  severity: "high",
-  subjectId,
-  fingerprint: fingerprintOf(ruleId, subjectId),
-  title: ruleId,
-  message: "",
-  evidence: {},
-  remediation: { summary: "", cli: [] },
-});
+import { findingOf as finding } from "../../helpers/drift.js";
 
 describe("drift findings when a desired-state source cannot be read", () => {
   it("stay open and unconfirmed, never resolved", () => {

@@ -24,15 +24,15 @@ describe("drift-changed", () => {
     if (differences) expect(drafts[0]?.evidence).toMatchObject({ differences, address: "azurerm_role_assignment.x" });
   });
 
-  it("reports a federated credential whose subject differs, related to its identity", () => {
+  it("reports a federated credential whose subject differs (its identity in evidence, not as the related id)", () => {
     const sweepIndex = index({ identities: [app] });
     sweepIndex.inventory.drift = compare(
       [source("w.json", [S], { identities: [{ address: "a", id: app.id }], federatedCredentials: [{ address: credential.id, id: credential.id, identityId: app.id, issuer: credential.issuer, subject: "repo:contoso/app:environment:prod", audiences: credential.audiences }] })],
       { identities: [app], federatedCredentials: [credential] },
     );
     const drafts = runRule(rule, sweepIndex, policy());
-    expect(keys(drafts)).toEqual([["drift-changed", credential.id, app.id, "high"]]);
-    expect(drafts[0]?.evidence).toMatchObject({ declared: { subject: "repo:contoso/app:environment:prod" }, actual: { subject: "repo:contoso/app:pull_request" } });
+    expect(keys(drafts)).toEqual([["drift-changed", credential.id, undefined, "high"]]);
+    expect(drafts[0]?.evidence).toMatchObject({ identityId: app.id, declared: { subject: "repo:contoso/app:environment:prod" }, actual: { subject: "repo:contoso/app:pull_request" } });
     expect(rule.meta.remediation(drafts[0]!).cli[0]).toMatch(/^az identity federated-credential show /);
   });
 });

@@ -24,7 +24,7 @@ describe("drift-missing-in-azure", () => {
     expect(keys(drafts)).toEqual([
       ["drift-missing-in-azure", gone.id, undefined, "medium"],
       ["drift-missing-in-azure", vm.id, app.id, "medium"],
-      ["drift-missing-in-azure", declared.federatedCredentials[0]!.id, app.id, "medium"],
+      ["drift-missing-in-azure", declared.federatedCredentials[0]!.id, undefined, "medium"],
       ["drift-missing-in-azure", declared.roleAssignments[0]!.id, undefined, "medium"],
     ]);
     expect(drafts[0]?.evidence).toMatchObject({ source: "state.json", address: "module.x.azurerm_user_assigned_identity.gone" });

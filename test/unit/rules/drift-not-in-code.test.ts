@@ -26,7 +26,7 @@ describe("drift-not-in-code", () => {
       [
         ["drift-not-in-code", hand.id, undefined, "high"],
         ["drift-not-in-code", grant.id, undefined, "high"],
-        ["drift-not-in-code", credential.id, app.id, "high"],
+        ["drift-not-in-code", credential.id, undefined, "high"],
         ["drift-not-in-code", resource("vm1", []).id, hand.id, "high"],
       ].sort(),
     );
