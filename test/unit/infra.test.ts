@@ -271,7 +271,7 @@ describe("infra: files and parameters", () => {
     };
     expect(() => loadPolicy(JSON.stringify(deployed), ruleIds)).not.toThrow();
     // With UAMI_GUARD_DESIRED_STATE_SCOPES: the desired-state container is the one source, its documents' format told by each.
-    const withDesiredState = { ...deployed, desiredState: { sources: [{ path: "https://stx.blob.core.windows.net/desired-state", scopes: ["/subscriptions/00000000-0000-0000-0000-00000000000b"] }], approves: false } };
+    const withDesiredState = { ...deployed, desiredState: { sources: [{ path: "https://stuamiguardx.blob.core.windows.net/desired-state", scopes: ["/subscriptions/00000000-0000-0000-0000-00000000000b"] }], approves: false } };
     expect(() => loadPolicy(JSON.stringify(withDesiredState), ruleIds)).not.toThrow();
     const main = read("infra/main.bicep");
     expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), desiredState, \{\s*self: \{/);

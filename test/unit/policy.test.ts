@@ -47,7 +47,9 @@ describe("policy", () => {
     ['{"rules":{"no-such-rule":{"enabled":false}}}', /rules\.no-such-rule: unknown rule id/],
     ['{"suppressions":[{"ruleId":"nope","subjectId":"*","reason":"x"}]}', /suppressions\[0\]\.ruleId = "nope": unknown rule id/],
     ["{not json", /not valid JSON/],
-    ['{"desiredState":{"sources":[{"path":"http://example.com/state.json"}]}}', /desiredState\.sources\[0\]\.path .*https:\/\/ blob URL/],
+    ['{"desiredState":{"sources":[{"path":"http://example.com/state.json"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
+    ['{"desiredState":{"sources":[{"path":"https://evil.example/state.json"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
+    ['{"desiredState":{"sources":[{"path":"https://st.blob.core.windows.net.evil.example/c"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
     ['{"desiredState":{"sources":[{"path":"s.json","format":"bicep"}]}}', /desiredState\.sources\[0\]\.format = "bicep"/],
     ['{"desiredState":{"sources":[{"path":"s.json","scopes":["subscriptions/x"]}]}}', /desiredState\.sources\[0\]\.scopes\[0\].*must be an ARM scope/],
     ['{"desiredState":{"sources":[{"path":"s.json","scopes":[]}]}}', /desiredState\.sources\[0\]\.scopes/],
@@ -59,12 +61,12 @@ describe("policy", () => {
     const directory = mkdtempSync(join(tmpdir(), "uami-guard-policy-"));
     writeFileSync(join(directory, "state.json"), "{}");
     const file = join(directory, "policy.json");
-    writeFileSync(file, JSON.stringify({ desiredState: { sources: [{ path: "state.json" }, { path: "elsewhere.json" }, { path: "https://st.blob.core.windows.net/desired-state" }] } }));
+    writeFileSync(file, JSON.stringify({ desiredState: { sources: [{ path: "state.json" }, { path: "elsewhere.json" }, { path: "https://stuamiguard.blob.core.windows.net/desired-state" }] } }));
     const policy = loadPolicy(file, RULES);
     expect(policy.desiredState.sources).toEqual([
       { path: join(directory, "state.json"), scopes: ["/"] },
       { path: "elsewhere.json", scopes: ["/"] },
-      { path: "https://st.blob.core.windows.net/desired-state", scopes: ["/"] },
+      { path: "https://stuamiguard.blob.core.windows.net/desired-state", scopes: ["/"] },
     ]);
     expect(policy.desiredState.approves).toBe(false);
   });

@@ -9,13 +9,19 @@ import { deleteFederatedCredential, deleteRoleAssignment, detachIdentity, sh } f
 /** What the drift rules share: their policy section, and the entries of one kind from the sweep's comparison as finding drafts. */
 
 /**
+ * Blob endpoints of Azure's clouds (Learn "Storage account overview", endpoints; Azure DNS zone endpoints
+ * `<account>.zNN.blob.storage.azure.net`): the app's token goes to no other host.
+ */
+const BLOB_URL = /^https:\/\/[a-z0-9]{3,24}\.(blob\.core\.windows\.net|blob\.core\.usgovcloudapi\.net|blob\.core\.chinacloudapi\.cn|z\d{1,2}\.blob\.storage\.azure\.net)\/[^?#]+$/i;
+
+/**
  * A desired-state source: a local file or directory, or an https blob (or container) URL the app reads with
  * its identity; http only to a loopback storage emulator (Azurite).
  */
 const desiredStatePath = z
   .string()
   .min(1)
-  .refine((path) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || /^https:\/\//i.test(path) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//i.test(path), "must be a file or directory path, or an https:// blob URL");
+  .refine((path) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(path) || BLOB_URL.test(path) || /^http:\/\/(127\.0\.0\.1|localhost)(:\d+)?\//i.test(path), "must be a file or directory path, or an https:// Azure Blob Storage URL (<account>.blob.core.windows.net/<container>[/<blob>])");
 
 const desiredStateSourceSchema = z.strictObject({
   path: desiredStatePath,
