@@ -82,6 +82,12 @@ param teamsWebhookUrl string = ''
 @description('Key that seals cleanup work items (base64 of at least 32 random bytes: azd env set UAMI_GUARD_WORK_ITEM_KEY "$(openssl rand -base64 32)"); stored in Key Vault, read through a Key Vault reference.')
 param workItemKey string
 
+@description('Scopes (comma-separated ARM scopes) that the desired state published to the desired-state container governs. Empty: no desired-state comparison.')
+param desiredStateScopes string = ''
+
+@description('Object id of the service principal of the pipeline that publishes desired state after apply. Empty: grant it yourself.')
+param desiredStatePublisherPrincipalId string = ''
+
 @description('Endpoint of an existing Event Grid topic for findings. Empty: uami-guard creates its own topic (Entra auth only).')
 param findingsTopicEndpoint string = ''
 
@@ -146,6 +152,8 @@ module storage 'app/storage.bicep' = {
     appPrincipalId: identity.outputs.principalId
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    desiredStateContainerName: 'desired-state'
+    desiredStatePublisherPrincipalId: desiredStatePublisherPrincipalId
   }
 }
 
@@ -232,7 +240,20 @@ module findingsTopic 'app/findings-topic.bicep' = if (empty(findingsTopicEndpoin
 // is its own (governance-tampering).
 var functionAppName = '${abbreviations.functionApp}${resourceToken}'
 var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))
-var policy = union(loadJsonContent('policy.json'), {
+// Every .json blob of the container is one source; each document says its own format (Terraform or what-if).
+var listedDesiredStateScopes = filter(map(split(desiredStateScopes, ','), scope => trim(scope)), scope => !empty(scope))
+var desiredState = empty(listedDesiredStateScopes) ? {} : {
+  desiredState: {
+    sources: [
+      {
+        path: storage.outputs.desiredStateContainerUrl
+        scopes: listedDesiredStateScopes
+      }
+    ]
+    approves: false
+  }
+}
+var policy = union(loadJsonContent('policy.json'), desiredState, {
   self: {
     objectId: identity.outputs.principalId
     appId: identity.outputs.clientId
@@ -317,6 +338,7 @@ output UAMI_GUARD_IDENTITY_ID string = identity.outputs.id
 output UAMI_GUARD_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output UAMI_GUARD_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output UAMI_GUARD_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output UAMI_GUARD_DESIRED_STATE_URL string = storage.outputs.desiredStateContainerUrl
 output UAMI_GUARD_KEY_VAULT_NAME string = keyVault.outputs.name
 output UAMI_GUARD_LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceId
 output UAMI_GUARD_LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.workspaceCustomerId

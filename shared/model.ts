@@ -38,6 +38,8 @@ export interface RoleAssignment {
   principalType: string;
   /** ISO timestamp; absent when ARM did not report it. */
   createdOn?: string;
+  /** An ABAC condition on the assignment; absent when it has none. */
+  condition?: string;
 }
 
 /**
@@ -107,7 +109,7 @@ export type PrincipalStatus =
  * The checks a run makes that a rule's verdict can depend on (a rule's `meta.needs`). When one is
  * `incomplete`, the rules that need it neither confirm nor resolve their findings.
  */
-export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "event-delivery-metrics", "role-definitions"] as const;
+export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "event-delivery-metrics", "role-definitions", "desired-state"] as const;
 export type CheckId = (typeof CHECKS)[number];
 
 /** What cleanup can change (docs/guarantees.md "Cleanup actions"); which rule takes which is in each rule's `meta.action`. No action deletes an identity. */

@@ -17,6 +17,8 @@ import type { AttachmentBaselineStore, GradedIdentityStore, IdentityCatalogStore
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
+import { matchingSource, type ReadBack } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 /** What the gatherers read from: ARM and Graph, and the stores the sweeps and earlier events left. */
 export interface FactSources {
@@ -27,6 +29,8 @@ export interface FactSources {
   graded?: GradedIdentityStore;
   selfAssignments?: SelfRoleAssignmentStore;
   journal?: Journal;
+  /** The policy's desired-state sources (read and cached by the composition root): approvals with `desiredState.approves`. */
+  desiredState?: () => Promise<SourceRead[]>;
   now: Date;
 }
 
@@ -60,6 +64,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (!assignment || !readBackMatches(assignment.id, event, gathered.incomplete)) return;
     facts.roleAssignment = assignment;
     [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(sources.clients, assignment.principalId, gathered.incomplete), roleDefinitionsFor(sources.clients, assignment.roleDefinitionId)]);
+    if (await approvedByDesiredState(facts, { kind: "role-assignment", assignment, roleDefinitions: facts.roleDefinitions }, sources)) return;
     await gatherExposureFacts(facts, assignment, sources, gathered.incomplete);
   },
 
@@ -69,6 +74,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     const [resource, entry] = await Promise.all([readResourceIdentity(sources.clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), sources.baseline.getEntry(event.resourceUri)]);
     if (!resource || !readBackMatches(resource.id, event, gathered.incomplete)) return;
     facts.resource = resource;
+    if (!facts.approval.approved) await approvedByDesiredState(facts, { kind: "attachment", resourceId: resource.id, identityIds: resource.userAssignedIdentityIds }, sources);
     const baseline = entry?.identityIds;
     const known = new Set((baseline ?? []).map(idKey));
     // An absorbed identity may be new to this write (docs/guarantees.md "Order does not matter"): a restore may have re-attached it too.
@@ -90,6 +96,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (gathered.facts.approval.approved) return;
     const credential = await readFederatedCredential(sources.clients, event.resourceUri);
     if (credential) gathered.facts.federatedCredential = credential;
+    if (credential) await approvedByDesiredState(gathered.facts, { kind: "federated-credential", id: event.resourceUri, ...credential }, sources);
   },
 
   "federated-credential-delete": async (event, _operation, sources, gathered) => {
@@ -97,7 +104,9 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (gathered.facts.deleted) gathered.deleted = [event.resourceUri];
   },
 
-  "identity-write": async () => undefined,
+  "identity-write": async (event, _operation, sources, gathered) => {
+    if (!gathered.facts.approval.approved) await approvedByDesiredState(gathered.facts, { kind: "identity", id: event.resourceUri }, sources);
+  },
 
   "identity-delete": async (event, _operation, sources, gathered) => {
     gathered.facts.usage = await identityUsage(event.resourceUri, sources);
@@ -140,6 +149,17 @@ export async function gatherFacts(event: ResourceEvent, operation: OperationEntr
   const gathered: Gathered = { facts: { event, change: operation.kind, approval: approvalOf(event.caller, event.resourceUri, sources.policy) }, incomplete: [], after: [] };
   await FACT_GATHERERS[operation.kind](event, operation, sources, gathered);
   return gathered;
+}
+
+/**
+ * `desiredState.approves`: a change whose read-back is what a desired-state source declares is approved as
+ * `desired-state <source>`, as an approved pipeline's would be. A source that cannot be read approves nothing.
+ */
+async function approvedByDesiredState(facts: EventFacts, readBack: ReadBack, sources: FactSources): Promise<boolean> {
+  if (facts.approval.approved || !sources.policy.desiredState.approves || !sources.desiredState) return facts.approval.approved;
+  const source = matchingSource(await sources.desiredState(), readBack);
+  if (source) facts.approval = { approved: true, reason: `desired-state ${source}` };
+  return source !== undefined;
 }
 
 const RESTORE_APPROVAL_MS = 24 * 3_600_000;

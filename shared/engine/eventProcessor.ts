@@ -21,6 +21,8 @@ import { eventUndecidedFinding, NOTICES_SCOPE } from "../notices.js";
 import { EVENT_SCOPE, type FindingStateStore } from "./findingLifecycle.js";
 import { gatherFacts } from "./eventFacts.js";
 import { commitRun } from "./runCommit.js";
+import { cleanupGuard } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 /** The event subscription's retry policy (infra/app/eventgrid.bicep), which the app counts deliveries against. */
 export interface DeliveryPolicy {
@@ -48,6 +50,8 @@ export interface EventDependencies {
   cleanup?: CleanupOptions;
   /** The journal, read for restores of the last 24 hours: their own writes are approved. */
   journal?: Journal;
+  /** The policy's desired-state sources, read (and cached) when asked: approvals (`desiredState.approves`) and the cleanup's guard. */
+  desiredState?: () => Promise<SourceRead[]>;
   /** Absent: one delivery (replay), which is then the last. */
   delivery?: DeliveryPolicy;
   now?: () => Date;
@@ -231,5 +235,6 @@ async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId
   const deletes = findings.some((finding) => actionForRule(finding.ruleId) === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
-  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: EVENT_SCOPE });
+  const declared = deps.desiredState ? cleanupGuard(await deps.desiredState()) : undefined;
+  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: EVENT_SCOPE, ...(declared ? { declared } : {}) });
 }

@@ -25,6 +25,9 @@ import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
+import { DriftComparison } from "../desiredState/compare.js";
+import { readDesiredStateSources } from "./desiredStateSources.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepOptions extends ReadOptions {
   now?: Date;
@@ -41,6 +44,8 @@ export interface SweepOptions extends ReadOptions {
   onSelfRoleAssignments?: (assignments: Array<{ id: string; roleDefinitionId: string }>) => void;
   /** Receives everything the sweep reads, as it reads it: the report builds its inventory from the same reads. */
   tap?: SweepTap;
+  /** Receives the desired-state sources as read (the cleanup never removes what they declare). */
+  onDesiredState?: (sources: SourceRead[]) => void;
 }
 
 export interface SweepTap {
@@ -51,6 +56,8 @@ export interface SweepTap {
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
+
+const DRIFT_RULES = ["drift-changed", "drift-missing-in-azure", "drift-not-in-code"] as const;
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
@@ -73,12 +80,15 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
   const identitiesRead = readIdentities(clients, options);
+  const driftWanted = policy.desiredState.sources.length > 0 && DRIFT_RULES.some((ruleId) => isRuleEnabled(policy, ruleId));
+  // Read whenever the policy names sources: besides the drift rules, the cleanup never removes what they declare.
+  const desiredRead = policy.desiredState.sources.length > 0 ? readDesiredStateSources(policy.desiredState.sources, clients) : Promise.resolve(undefined);
   // Federated credentials come from ARM, one call per identity, paced by each subscription's read
   // bucket: the listing runs beside the role-assignment stream and joins the index before the
   // inventory rules, the only ones that read it.
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
-  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
+  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns, desired] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
@@ -89,6 +99,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
           return undefined;
         })
       : Promise.resolve(undefined),
+    desiredRead,
   ]);
 
   const subscriptionsInScope = new Set((options.subscriptions ?? []).map((subscription) => subscription.toLowerCase()));
@@ -119,6 +130,12 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
   options.tap?.estate({ identities, roleDefinitions, attachments, subscriptions });
+  // Azure against the desired-state sources: grants are compared as they stream, the rest once read.
+  const drift = desired && driftWanted ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
+  if (desired) options.onDesiredState?.(desired);
+  for (const source of desired ?? []) {
+    if (!source.ok) incomplete.push({ check: "desired-state", reason: `${source.path}: ${source.reason}; nothing under its scopes (${source.scopes.join(", ")}) is compared`, affected: 1 });
+  }
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
@@ -128,6 +145,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     (assignment, principal) => {
       options.tap?.roleAssignment(assignment, principal);
       exposure?.add(assignment, principal);
+      drift?.observeRoleAssignment(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
         if (draft) collector.add(draft);
@@ -171,6 +189,20 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     });
   }
 
+  if (drift) {
+    const subscriptionsRead = new Set([...subscriptionsInScope, ...subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())]);
+    const wholeTenant = (options.subscriptions ?? []).length === 0;
+    inventory.drift = drift.finish({
+      attachments,
+      federatedCredentials: listing.credentials,
+      credentialsUnknown: inventory.federatedCredentialsUnknown ?? new Set(),
+      // Absence means something only where the sweep looked: a subscription it read, or (read whole) above them.
+      read: (id) => {
+        const subscription = subscriptionOf(id);
+        return subscription ? subscriptionsRead.has(subscription.toLowerCase()) : wholeTenant;
+      },
+    });
+  }
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
   options.onIndex?.(index);
 
@@ -184,6 +216,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     findings,
     incomplete,
     actions: [],
+    ...(inventory.drift ? { drift: inventory.drift.sources } : {}),
   };
 }
 

@@ -15,6 +15,8 @@ import { commitRun } from "./runCommit.js";
 import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS } from "../rules/index.js";
 import { runSweep, type SweepOptions } from "./sweep.js";
+import { cleanupGuard } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepJobResult {
   report: RunReport;
@@ -74,16 +76,26 @@ export async function runSweepJob(
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
   let selfRoleAssignments: SelfRoleAssignment[] = [];
+  let desired: SourceRead[] | undefined;
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
     ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
     onSelfRoleAssignments: (assignments) => (selfRoleAssignments = assignments),
+    onDesiredState: (sources) => (desired = sources),
   });
   const { cleanup } = options;
   const planned = cleanup
-    ? planCleanup(report.findings, policy, { forceEnforce: cleanup.forceEnforce, ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now, runId: report.runId, scope })
+    ? planCleanup(report.findings, policy, {
+        forceEnforce: cleanup.forceEnforce,
+        ...sightingsFrom(previous),
+        roleAssignmentsSeen: report.summary.roleAssignments,
+        now,
+        runId: report.runId,
+        scope,
+        ...(desired ? { declared: cleanupGuard(desired) } : {}),
+      })
     : undefined;
   if (planned && cleanup) report = withPlan(report, planned, cleanup);
   const complete = report.incomplete.length === 0;

@@ -151,6 +151,7 @@ const ROLE = {
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
   storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+  storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   eventGridDataSender: "d5a91429-5739-47e2-a06b-3470a27159e7",
   monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
   keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
@@ -283,8 +284,12 @@ describe("infra: files and parameters", () => {
       },
     };
     expect(() => loadPolicy(JSON.stringify(deployed), ruleIds)).not.toThrow();
+    // With UAMI_GUARD_DESIRED_STATE_SCOPES: the desired-state container is the one source, its documents' format told by each.
+    const withDesiredState = { ...deployed, desiredState: { sources: [{ path: "https://stuamiguardx.blob.core.windows.net/desired-state", scopes: ["/subscriptions/00000000-0000-0000-0000-00000000000b"] }], approves: false } };
+    expect(() => loadPolicy(JSON.stringify(withDesiredState), ruleIds)).not.toThrow();
     const main = read("infra/main.bicep");
-    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), desiredState, \{\s*self: \{/);
+    expect(main).toContain("path: storage.outputs.desiredStateContainerUrl");
     // event-coverage-missing needs the Function App; governance-tampering its own resources.
     const self = valueAfter(main, "var policy =");
     expect(self).toContain("functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)");
@@ -361,6 +366,8 @@ describe("infra: least privilege for the app's identity", () => {
       ["infra/app/storage.bicep", ROLE.storageTableDataContributor],
       ["infra/app/storage.bicep", ROLE.storageQueueDataContributor],
       ["infra/app/storage.bicep", ROLE.storageBlobDataOwner],
+      ["infra/app/storage.bicep", ROLE.storageBlobDataReader],
+      ["infra/app/storage.bicep", ROLE.storageBlobDataContributor],
       ["infra/app/rbac/deadletter-writer.bicep", ROLE.storageBlobDataContributor],
       ["infra/app/findings-topic.bicep", ROLE.eventGridDataSender],
       ["infra/app/dcr.bicep", ROLE.monitoringMetricsPublisher],

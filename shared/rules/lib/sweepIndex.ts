@@ -3,6 +3,7 @@ import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
 import type { CorePolicy } from "../../config/policyCore.js";
 import { ExposureCollector } from "./exposure.js";
+import type { DriftResult } from "../../desiredState/compare.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
 export interface SweepInventory {
@@ -30,6 +31,8 @@ export interface SweepInventory {
   eventDelivery?: Map<string, SubscriptionEventDelivery>;
   /** event-delivery-failing: Event Grid's delivery metrics per system topic delivering to the app (lower-cased id); a topic that could not be read is absent. */
   deliveryMetrics?: Map<string, DeliveryMetrics>;
+  /** Azure against the desired-state sources (absent: no sources, or no drift rule on). */
+  drift?: DriftResult;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */
