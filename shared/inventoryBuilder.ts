@@ -42,8 +42,11 @@ export class InventoryBuilder {
   private readonly identities: Identity[];
   private readonly attachments = new Map<string, AttachedResource[]>();
   readonly exposure: ExposureCollector;
+  /** False when the exposure collector is a sweep's: the sweep feeds it, so role assignments are not added twice. */
+  private readonly feedsExposure: boolean;
 
-  constructor(identities: Identity[], roleDefinitions: RoleDefinition[], policy?: Policy) {
+  /** `exposure`: a sweep's collector to grade from (the report reads the estate once); else one of its own. */
+  constructor(identities: Identity[], roleDefinitions: RoleDefinition[], policy?: Policy, exposure?: ExposureCollector) {
     this.identities = identities;
     const definitions = new Map<string, RoleDefinition>();
     for (const definition of roleDefinitions) {
@@ -51,7 +54,8 @@ export class InventoryBuilder {
       definitions.set(definition.name.toLowerCase(), definition);
     }
     const appIds = policy ? new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : []))) : undefined;
-    this.exposure = new ExposureCollector(definitions, appIds ? { appIds } : {});
+    this.exposure = exposure ?? new ExposureCollector(definitions, appIds ? { appIds } : {});
+    this.feedsExposure = exposure === undefined;
     for (const identity of identities) {
       const entry: InventoryIdentity = {
         id: identity.id,
@@ -99,7 +103,7 @@ export class InventoryBuilder {
   /** `status`: the principal's directory answer when the caller looked it up (unknown: not excluded as missing). */
   addRoleAssignments(assignments: RoleAssignment[], status: PrincipalStatus = UNKNOWN): void {
     for (const assignment of assignments) {
-      this.exposure.add(assignment, status);
+      if (this.feedsExposure) this.exposure.add(assignment, status);
       const holder = this.byPrincipal.get(assignment.principalId.toLowerCase());
       if (!holder) continue;
       holder.roleAssignments.push({

@@ -141,7 +141,7 @@ export interface DirectoryObject {
   appId?: string;
 }
 
-/** A critical or high identity as of the last sweep (docs/rules/privileged-identity-exposed.md: the identity catalog). */
+/** A critical or high identity as of the last sweep (the identity catalog; docs/rules/identity-assign-right-granted.md). */
 export interface GradedIdentity {
   identityId: string;
   principalId: string;
@@ -170,7 +170,9 @@ export const CHECKS = [
   "federated-credentials",
   "sign-in-logs",
   "event-coverage",
+  "event-delivery-metrics",
   "role-definitions",
+  "desired-state",
   // Privilege reads (docs/rules/privileged-identity-exposed.md): Entra directory roles, Graph permissions, group members, PIM eligibility, AKS clusters.
   "entra-roles",
   "graph-app-roles",
@@ -194,13 +196,15 @@ export interface Incomplete {
 
 /**
  * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
- * (docs/guarantees.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
- * the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
+ * (docs/guarantees.md "Order does not matter"): an unapproved write whose `eventTime` is not after that read-back,
+ * delivered later, may be the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
  * reported it, or the row predates provenance).
  */
 export interface AbsorbedBy {
   eventId: string;
   eventTime: string;
+  /** When the approved write's read-back saw the identity (absent on rows written before it was kept: eventTime stands in). */
+  readBackAt?: string;
   /** The approval of the absorbing write (e.g. `approved pipeline deploy-rg-app`). */
   approvedAs: string;
 }
@@ -298,21 +302,82 @@ export function resourceTypeOf(id: string): string | undefined {
 /**
  * Where one event subscription of a subscription's system topic delivers, as ARM's GET returns it
  * (azure-rest-api-specs eventgrid 2022-06-15 examples: an AzureFunction destination carries
- * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL).
+ * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL). For a WebHook on the
+ * app's own host the full URL is asked for (`getFullUrl`), to learn the function it names.
  */
 export interface EventDestination {
   eventSubscriptionId: string;
   endpointType: string;
   resourceId?: string;
   endpointBaseUrl?: string;
+  /** WebHook: the `functionName` of the full URL, when it could be read (`""`: the URL names none). */
+  functionName?: string;
+  /** WebHook: why the full URL could not be read. */
+  fullUrlProblem?: string;
 }
 
-/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their destinations. */
+/** One advanced filter of an event subscription, as ARM returns it (`values` for the *In/*With/Contains operators, `value` for the others). */
+export interface AdvancedFilter {
+  operatorType: string;
+  key: string;
+  values?: unknown[];
+  value?: unknown;
+}
+
+/** An event subscription of a subscription system topic: what decides whether it delivers the app's events. */
+export interface EventSubscriptionState {
+  id: string;
+  provisioningState: string;
+  /** ISO time; absent: never expires. */
+  expirationTimeUtc?: string;
+  /** Absent: every event type of the topic. */
+  includedEventTypes?: string[];
+  subjectBeginsWith?: string;
+  subjectEndsWith?: string;
+  advancedFilters: AdvancedFilter[];
+  destination: EventDestination;
+}
+
+/** A `Microsoft.Resources.Subscriptions` system topic and its event subscriptions. */
+export interface SystemTopicState {
+  id: string;
+  topicType: string;
+  provisioningState: string;
+  eventSubscriptions: EventSubscriptionState[];
+}
+
+/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their event subscriptions. */
 export interface SubscriptionEventDelivery {
   /** As ARM spells it. */
   subscriptionId: string;
-  systemTopicIds: string[];
-  destinations: EventDestination[];
+  systemTopics: SystemTopicState[];
+}
+
+/** Event Grid's delivery metrics of one system topic over the lookback (Azure Monitor, Total aggregation). */
+export interface DeliveryMetrics {
+  systemTopicId: string;
+  DroppedEventCount: number;
+  DeadLetteredCount: number;
+  DeliveryAttemptFailCount: number;
+}
+
+/**
+ * Whether a URL is on the Function App's host: `<name>.azurewebsites.net`, or the unique default hostname
+ * `<name>-<hash>.<region>.azurewebsites.net` that apps created since June 2024 may get (MicrosoftDocs/azure-docs
+ * articles/app-service/includes/regionalization-note.md: "myapp-ds27dh7271aah175.westus-01.azurewebsites.net").
+ */
+export function onAppHost(url: string, functionAppId: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const name = (functionAppId.split("/").filter(Boolean).pop() ?? "").toLowerCase();
+  if (!name) return false;
+  if (host === `${name}.azurewebsites.net`) return true;
+  const unique = /^([a-z0-9-]+)-[a-z0-9]{16}\.[a-z0-9-]+\.azurewebsites\.net$/.exec(host);
+  return unique?.[1] === name;
 }
 
 /**

@@ -241,6 +241,9 @@ export const estateSchema = z.looseObject({
   directoryRoleEligibilities: z.array(directoryRoleGrantSchema).default([]),
   appRoleAssignments: z.array(appRoleAssignmentSchema).default([]),
   roleEligibilityScheduleInstances: z.array(roleEligibilitySchema).default([]),
+  // Azure Monitor metric totals per resource id (docs/estate-format.md): for a system topic, Event Grid's
+  // DroppedEventCount, DeadLetteredCount, DeliveryAttemptFailCount over whatever lookback is asked.
+  metrics: z.record(armId, z.record(z.string(), z.number().min(0))).optional(),
   emulator: emulatorSettingsSchema.default({ latencyMs: 0, faults: [], seed: 1 }),
 });
 

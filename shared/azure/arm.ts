@@ -97,7 +97,8 @@ export async function readFederatedCredential(clients: AzureClients, id: string)
   const body = await getJson(clients, id, FIC_API_VERSION);
   if (!body) return undefined;
   const properties = (body["properties"] ?? {}) as Record<string, unknown>;
-  return { issuer: String(properties["issuer"] ?? ""), subject: String(properties["subject"] ?? "") };
+  const audiences = Array.isArray(properties["audiences"]) ? properties["audiences"].filter((audience): audience is string => typeof audience === "string") : undefined;
+  return { issuer: String(properties["issuer"] ?? ""), subject: String(properties["subject"] ?? ""), ...(audiences ? { audiences } : {}) };
 }
 
 export async function readRoleDefinition(clients: AzureClients, roleDefinitionId: string): Promise<RoleDefinition | undefined> {

@@ -1,3 +1,4 @@
+import type { DriftSourceSummary } from "../desiredState/compare.js";
 import { SEVERITIES, severityRank, type Severity } from "../config/policy.js";
 import type { Finding, Fix, RunReport } from "../findings.js";
 import type { InventoryIdentity } from "../inventoryBuilder.js";
@@ -68,6 +69,8 @@ export interface ReportModel {
   incomplete: Incomplete[];
   /** The sweep's "Fix first" list (docs/output.md "Fix first"): the removals that clear the most findings. */
   fixes: Fix[];
+  /** Per desired-state source: read or not, what it declares, its drift; null when the policy names none. */
+  drift: DriftSourceSummary[] | null;
   /** Open findings after each recorded sweep; null when no finding state was given. */
   history: HistoryPoint[] | null;
   identities: ReportIdentity[];
@@ -156,6 +159,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     },
     incomplete: input.sweep.incomplete,
     fixes: input.sweep.fixes ?? [],
+    drift: input.sweep.drift ?? null,
     history: input.findingState ? historyOf(input.findingState) : null,
     identities,
     findings,
