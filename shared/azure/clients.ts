@@ -53,6 +53,7 @@ export interface AzureClients {
   readonly restOptions: ClientOptions;
   /** Per call and per run; a run wraps its work in withRunDeadline(deadlines.runMs, ...). */
   readonly deadlines: Deadlines;
+  /** Its GETs are paced like `msi`'s. */
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs). */
   logsQuery(): LogsQueryClient;
@@ -149,6 +150,8 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       let client = authorizationClients.get(subscriptionId);
       if (!client) {
         client = new AuthorizationManagementClient(credential, subscriptionId, sdkOptions);
+        // Its GETs (PIM eligibility lists, role assignment reads) drain the same read bucket as the credential listings.
+        client.pipeline.addPolicy(armReadPacingPolicy(armReadPacer(subscriptionId)), { afterPhase: "Retry" });
         authorizationClients.set(subscriptionId, client);
       }
       return client;
