@@ -18,7 +18,8 @@ const DEMO_POLICY = join(ROOT, "local", "demo", "policy.json");
 const ATTACK = `<img src=x onerror="document.title='pwned'">`;
 
 function cli(...args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+  // The demo sweep's JSON is ~2 MB: above spawnSync's default 1 MB buffer the child is killed.
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", maxBuffer: 64 * 1024 * 1024, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
