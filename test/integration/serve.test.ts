@@ -57,7 +57,8 @@ describe("uami-guard serve (the local Functions host)", () => {
   it("runs the sweep timer on demand and serves HTTP routes", async () => {
     expect((await fetch(`${url}/admin/functions/sweep`, { method: "POST", headers: { "x-functions-key": serve.keys.master } })).status).toBe(202);
     await untilLogged(serve, /sweep sweep-[^:]+: \d+ findings/);
-    expect(serve.stderr).toMatch(/sweep sweep-[^:]+: 6 findings/);
+    // 6 before issue 24; then federated-credential-untrusted-subject: no GitHub owner is allowed by default (docs/policy.md federation.subjects).
+    expect(serve.stderr).toMatch(/sweep sweep-[^:]+: 7 findings/);
     const inventory = (await (await fetch(`${url}/api/identities`, { headers: { "x-functions-key": serve.keys.function } })).json()) as { identities: unknown[] };
     expect(inventory.identities).toHaveLength(2);
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);
