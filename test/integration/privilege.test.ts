@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { runSweep } from "../../shared/engine/sweep.js";
 import { collectInventory } from "../../shared/engine/inventory.js";
+import { collectReport } from "../../shared/engine/report.js";
 import type { Finding } from "../../shared/findings.js";
 import { startTarget, SUB, type TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
@@ -188,6 +189,16 @@ describe("privilege: grades, holders and fixes through the emulator", () => {
       roleAssignmentId: ASSIGNMENT.operators,
       viaGroup: HOLDER.operators,
     });
+  });
+
+  it("the access-review report's identities (one read of the estate, the sweep's) have the inventory's grades, reasons and holders", async () => {
+    target = await startTarget(privilegeEstate());
+    const inventory = await collectInventory(target.clients, { policy: PRIVILEGE_POLICY });
+    const report = await collectReport(target.clients, PRIVILEGE_POLICY);
+    const summary = (identities: Array<{ name: string; grade?: string | null; gradeReasons?: unknown[]; exposure?: unknown[] }>) =>
+      identities.map((identity) => ({ name: identity.name, grade: identity.grade, gradeReasons: identity.gradeReasons, exposure: identity.exposure })).sort((a, b) => a.name.localeCompare(b.name));
+    expect(summary(report.identities)).toEqual(summary(inventory.identities));
+    expect(report.identities.find((identity) => identity.name === "id-via-group")?.grade).toBe("critical");
   });
 
   it("the estate's own AKS cluster is trusted, and read only because a credential trusts an AKS issuer", async () => {
