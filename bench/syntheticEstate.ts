@@ -438,7 +438,7 @@ const GRAPH_APP_ROLES = ["7ab1d382-f21e-4acd-a863-ba3e13f7da61", "df021288-bdef-
  * has 3–12 people as members (one group in ten nests another; one in two hundred has a managed identity in it); PIM
  * eligibility for Owner, Contributor and User Access Administrator at each subscription and two at the intermediate root;
  * a few dozen directory role holders whatever the size (one identity in 2,000 among them), one role-assignable group;
- * Graph application permissions on one identity in 50 and one application in five (half of them tiered). Drawn from a
+ * Graph application permissions on one identity in 50 and one application in five (three of the four permissions drawn are tiered high). Drawn from a
  * stream of its own, so the rest of the estate is what it was.
  */
 function plantPrivilege(
