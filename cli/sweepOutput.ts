@@ -1,7 +1,7 @@
 import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
-import { displayId, renderCsv, renderTable, type Column } from "./format.js";
+import { displayId, renderCsv, renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
 import { colourWanted, terminalSafe, type Style } from "./log.js";
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
@@ -9,20 +9,21 @@ const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", me
 export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** 120 columns, or the terminal's width: the title says what was found (names, roles), the subject where (`rg/type/name`). */
-export function tableWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
-  return stream.isTTY && stream.columns ? Math.max(120, stream.columns) : 120;
-}
-
-function findingColumns(findings: Finding[], width: number): Column<Finding>[] {
+/**
+ * The title says what was found (names, roles), the subject where (`rg/type/name`, cut in the middle so
+ * the name stays); both share what the layout's width leaves after severity and rule. `--wide`: the
+ * subject's whole id and the whole title.
+ */
+function findingColumns(findings: Finding[], layout: TableLayout): Column<Finding>[] {
   // As wide as the longest rule id shown, so the subject and title get the rest.
   const rule = Math.max(4, ...findings.map((finding) => finding.ruleId.length));
-  const rest = width - 8 - rule - 3;
-  const subject = Math.min(64, Math.max(...findings.map((finding) => displayId(finding.subjectId).length), 7), Math.floor(rest / 2));
+  const rest = Math.max(20, layout.width - 8 - rule - 3);
+  const subjectOf = (finding: Finding): string => (layout.wide ? finding.subjectId : displayId(finding.subjectId));
+  const subject = Math.min(Math.max(...findings.map((finding) => subjectOf(finding).length), 7), Math.floor(rest / 2));
   return [
     { header: "SEVERITY", width: 8, value: (finding) => finding.severity, style: (finding) => SEVERITY_STYLE[finding.severity] },
     { header: "RULE", width: rule, value: (finding) => finding.ruleId },
-    { header: "SUBJECT", width: subject, value: (finding) => displayId(finding.subjectId) },
+    { header: "SUBJECT", width: subject, value: subjectOf, cut: "middle" },
     { header: "TITLE", width: rest - subject - 1, value: (finding) => finding.title },
   ];
 }
@@ -43,27 +44,27 @@ function incompleteLines(report: RunReport): string {
 
 const ACTION_COLUMNS: Column<ActionRecord>[] = [
   { header: "ACTION", width: 8, value: (action) => action.status },
-  { header: "CHANGE", width: 70, value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${displayId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${displayId(action.relatedId)}` : ""}` },
+  { header: "CHANGE", width: 70, cut: "middle", value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${displayId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${displayId(action.relatedId)}` : ""}` },
   { header: "WHY", width: 36, value: (action) => action.reason ?? "" },
 ];
 
 /** The cleanup part of a table report: what was (or, in a dry run, would be) changed, and the journal. */
-function actionLines(report: RunReport): string {
+function actionLines(report: RunReport, layout: TableLayout): string {
   const cleanup = report.cleanup;
   if (!cleanup || cleanup.mode === "off") return "";
   const header = `\ncleanup (${cleanup.mode}${cleanup.journal ? `, journal ${cleanup.journal}` : ""})${cleanup.breaker ? `: CIRCUIT BREAKER TRIPPED, nothing changed: ${cleanup.breaker}` : ""}\n`;
   if (report.actions.length === 0) return `${header}no actions\n`;
   const counts = new Map<string, number>();
   for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
-  return `${header}${renderTable(report.actions, ACTION_COLUMNS)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
+  return `${header}${renderTable(report.actions, ACTION_COLUMNS, undefined, false, layout)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
 }
 
-export function renderReport(report: RunReport, format: ReportFormat, width = tableWidth()): string {
+export function renderReport(report: RunReport, format: ReportFormat, layout: TableLayout = tableLayout()): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
+      return `${renderTable(report.findings, findingColumns(report.findings, layout), undefined, colourWanted(process.stdout), layout)}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report, layout)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
