@@ -27,8 +27,11 @@ export interface ReportOptions extends ReadOptions {
 export async function collectReport(clients: AzureClients, policy: Policy, options: ReportOptions = {}): Promise<ReportModel> {
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
+  // The inventory reads what the sweep reads, side by side: progress counts the sweep's reads only, so
+  // what it reports matches the sweep's summary instead of doubling it.
+  const { onPage: _inventoryPages, ...inventoryOptions } = options;
   const [inventory, sweep, previous] = await Promise.all([
-    collectInventory(clients, { ...options, policy }),
+    collectInventory(clients, { ...inventoryOptions, policy }),
     runSweep(clients, policy, { ...options, now }),
     options.findingState
       ? Promise.resolve()
@@ -45,5 +48,6 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     findingState = [...previous.values()].map((record) => changed.get(record.fingerprint) ?? record);
     for (const record of lifecycle.changed) if (!previous.has(record.fingerprint)) findingState.push(record);
   }
-  return buildReportModel({ inventory, sweep, now, ...(findingState ? { findingState } : {}) });
+  const findingStateBefore = previous && !(previous instanceof Error) ? [...previous.values()] : undefined;
+  return buildReportModel({ inventory, sweep, now, ...(findingState ? { findingState } : {}), ...(findingStateBefore ? { findingStateBefore } : {}) });
 }

@@ -24,6 +24,7 @@ export class Notifier {
       at: now.toISOString(),
       counts: report.summary.bySeverity,
       notices: plan.notices.filter((notice) => notice.status === "new"),
+      minSeverity: policy.notify.minSeverity,
       resolved: plan.notices.filter((notice) => notice.status === "resolved").length,
       incomplete: report.incomplete.map((entry) => `${entry.check}: ${entry.reason}`),
     };
