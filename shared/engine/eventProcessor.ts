@@ -25,7 +25,8 @@ import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
 import { budgetNotice, cleanupMode, planCleanup } from "../cleanup/plan.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
-import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import type { ActionRecord } from "../cleanup/record.js";
+import { actionForRule } from "../rules/index.js";
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
 import { commitDeletion, commitEvent, type FindingStateStore } from "./findingLifecycle.js";
@@ -326,7 +327,7 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
  */
 async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId: string, deps: EventDependencies, cleanup: CleanupOptions, now: Date) {
   if (cleanupMode(deps.policy, cleanup.forceEnforce) === "off") return undefined;
-  const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
+  const deletes = findings.some((finding) => actionForRule(finding.ruleId) === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
   return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });

@@ -40,14 +40,6 @@ export interface SweepOptions extends ReadOptions {
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
-/** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
-export const CHECK_AFFECTS: Record<string, string[]> = {
-  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
-  "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity"],
-  "event-coverage": ["event-coverage-missing"],
-};
-
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
 

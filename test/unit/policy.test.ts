@@ -22,7 +22,7 @@ describe("policy", () => {
     expect(policy.orphans).toEqual({ minAgeMinutes: 60, confirmations: 2 });
     // cleanup.maxActionsPerHour is new (issue 13, docs/guarantees.md "One budget across runs").
     expect(policy.cleanup).toEqual({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 });
-    expect(policy.notify).toEqual({ minSeverity: "medium", renotifyAfterHours: 168 });
+    expect(policy.notify).toEqual({ minSeverity: "medium", renotifyAfterHours: 168, maxAttempts: 10 });
     expect(policy.sprawl.maxResourceGroups).toBe(3);
     expect(policy.naming.pattern).toBeNull();
     expect(policy.signInLogs).toEqual({ workspaceId: null, lookbackDays: 90 });

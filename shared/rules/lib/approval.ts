@@ -1,4 +1,4 @@
-import type { ApprovedPipeline, Policy } from "../../config/policy.js";
+import type { ApprovedPipeline, CorePolicy } from "../../config/policyCore.js";
 import { canonicalIdProblem, type Caller, type ResourceEvent } from "../../events/resourceEvent.js";
 import type { RoleAssignment } from "../../model.js";
 
@@ -32,7 +32,7 @@ function matchesPipeline(caller: Caller, pipeline: ApprovedPipeline): boolean {
 }
 
 /** docs/policy.md `approvedPipelines`: an approved pipeline whose scopes contain the resource, or the app itself. */
-export function approvalOf(caller: Caller, resourceUri: string, policy: Policy): Approval {
+export function approvalOf(caller: Caller, resourceUri: string, policy: CorePolicy): Approval {
   if (sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId))) {
     return { approved: true, reason: "self" };
   }

@@ -1,4 +1,4 @@
-import type { ApprovedPipeline, Policy, Severity } from "../../config/policy.js";
+import type { ApprovedPipeline, CorePolicy, Severity } from "../../config/policyCore.js";
 import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
@@ -276,10 +276,10 @@ export class ExposureCollector {
   }
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
-  private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
+  private readonly policyFacts = new WeakMap<CorePolicy, PolicyFacts>();
   private appIdsVersion = 0;
 
-  private factsFor(policy: Policy): PolicyFacts {
+  private factsFor(policy: CorePolicy): PolicyFacts {
     let facts = this.policyFacts.get(policy);
     if (!facts || facts.appIdsVersion !== this.appIdsVersion) {
       const excluded = new Set<number>();
@@ -314,7 +314,7 @@ export class ExposureCollector {
    * lookup found missing, and principals already as privileged. Walks only the rights indexed at the scopes
    * that contain the identity (or the resource it is attached to).
    */
-  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): IdentityExposure | undefined {
+  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): IdentityExposure | undefined {
     const graded = this.gradeOf(identity);
     if (!graded) return undefined;
     const facts = this.factsFor(policy);
@@ -400,7 +400,7 @@ export function exposureOf(
   collector: ExposureCollector,
   attachments: readonly AttachedResource[],
   tree: ScopeTree,
-  policy: Policy,
+  policy: CorePolicy,
 ): IdentityExposure | undefined {
   return collector.exposureOf(identity, attachments, tree, policy);
 }

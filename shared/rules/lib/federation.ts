@@ -1,3 +1,24 @@
+import { z } from "zod";
+
+/** docs/policy.md `federation.trustedIssuers`: the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
+export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
+  "https://token.actions.githubusercontent.com",
+  "https://*.oic.prod-aks.azure.com/",
+  "https://vstoken.dev.azure.com/",
+  "https://login.microsoftonline.com/",
+  "https://gitlab.com",
+  "https://app.terraform.io",
+];
+
+const trustedIssuerSchema = z
+  .string()
+  .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
+
+/** The `federation` policy key, owned by every federation rule together (each names this one schema in its `meta.options`). */
+export const federationOptions = z
+  .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
+  .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] });
+
 /**
  * docs/rules/federated-credential-untrusted-issuer.md: an issuer is trusted when an entry of `federation.trustedIssuers` matches it,
  * case-insensitively. In an entry `*` stands for one or more characters other than `/` and `.` (so

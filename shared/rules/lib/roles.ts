@@ -1,6 +1,6 @@
 import type { RoleAssignment, RoleDefinition, ScopeLevel } from "../../model.js";
 import { roleDefinitionGuid, scopeLevel } from "../../model.js";
-import { severityRank, type Severity } from "../../config/policy.js";
+import { severityRank, type Severity } from "../../config/policyCore.js";
 import { grantsAction, permissionsOf, type ActionPermission } from "./actions.js";
 
 export const BUILT_IN_ROLES = {
