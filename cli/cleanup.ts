@@ -3,7 +3,7 @@ import type { Policy } from "../shared/config/policy.js";
 import { InputError } from "../shared/errors.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { cleanupMode } from "../shared/cleanup/plan.js";
-import { ACTION_FOR_RULE } from "../shared/cleanup/record.js";
+import { ACTION_FOR_RULE } from "../shared/rules/index.js";
 import { LEASE_MS, ProcessLeases, type Journal, type LeaseStore } from "../shared/cleanup/journal.js";
 import type { CleanupOptions } from "../shared/cleanup/pipeline.js";
 import type { FindingStateStore } from "../shared/engine/findingLifecycle.js";

@@ -78,19 +78,20 @@ function hostileEstate(): unknown {
 
 /** Every text the page shows: text nodes (HTML and SVG, <title> tooltips included) and attribute values. */
 async function shownText(page: Page): Promise<string[]> {
-  return page.evaluate(() => {
-    const texts: string[] = [];
+  // A string, as the other browser tests evaluate: this project compiles without the DOM's types.
+  return page.evaluate(`(() => {
+    const texts = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT | NodeFilter.SHOW_ELEMENT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       if (node.nodeType === Node.TEXT_NODE) {
-        if (node.parentElement?.tagName !== "SCRIPT") texts.push(node.textContent ?? "");
+        if (node.parentElement && node.parentElement.tagName !== "SCRIPT") texts.push(node.textContent || "");
       } else {
-        for (const attribute of Array.from((node as Element).attributes)) texts.push(attribute.value);
+        for (const attribute of Array.from(node.attributes)) texts.push(attribute.value);
       }
     }
     texts.push(document.title);
     return texts;
-  });
+  })()`) as Promise<string[]>;
 }
 
 sayWhenBrowserMissing(it);
@@ -119,12 +120,12 @@ describe.skipIf(!BROWSER_TESTS)("the report with names Azure allows (and attacke
     const { page, problems } = await openReport(browser, path, viewport);
     try {
       expect(problems).toEqual([]);
-      const width = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, window: window.innerWidth }));
+      const width = (await page.evaluate("({ scroll: document.documentElement.scrollWidth, window: window.innerWidth })")) as { scroll: number; window: number };
       expect(width.scroll, `page ${width.scroll} px wide in a ${width.window} px window`).toBeLessThanOrEqual(width.window);
       const tags = await page.$eval("#identity-list .tags", (list) => list.textContent ?? "");
       expect(tags).toContain(`${TAG_NAME}=${TAG_VALUE}`);
       // No element sticks out of the page either (a scrolled-away overflow would not widen the document).
-      const widest = await page.evaluate(() => Math.max(...Array.from(document.querySelectorAll("body *")).map((element) => element.getBoundingClientRect().right)));
+      const widest = (await page.evaluate('Math.max(...Array.from(document.querySelectorAll("body *")).map((element) => element.getBoundingClientRect().right))')) as number;
       expect(widest).toBeLessThanOrEqual(viewport.width);
     } finally {
       await page.close();
