@@ -22,6 +22,7 @@ import { checkPortFree } from "./preflight.js";
 import { tableLayout } from "./format.js";
 import { stopOnSignals } from "./signals.js";
 import { withRun } from "./runtime.js";
+import type { Progress } from "./progress.js";
 import { replay, type ReplayCommandOptions } from "./replay.js";
 import { cliCleanup, enforceAsDryRun, findingStatePathFor, readOnlyFindingState } from "./cleanup.js";
 import { FileFindingStateStore } from "./fileFindingState.js";
@@ -90,8 +91,16 @@ function logFor(flags: Omit<AzFlags, "output">): Log {
   return new Log(verbosity);
 }
 
-function print(output: CommandOutput, flags: AzFlags): void {
-  process.stdout.write(render(output, flags.output, flags.query, tableLayout(flags.wide)));
+function print(output: CommandOutput, flags: AzFlags, progress?: Progress): void {
+  const text = render(output, flags.output, flags.query, tableLayout(flags.wide));
+  process.stdout.write(text);
+  progress?.completed(`printed the result (${flags.output}${flags.query ? `, --query` : ""}, ${text.length.toLocaleString("en-US")} characters)`);
+}
+
+/** What a run found and did, for the --verbose step line. */
+function runSummary(report: RunReport): string {
+  const actions = report.actions.length > 0 ? `, ${report.actions.length} cleanup action${report.actions.length === 1 ? "" : "s"}` : "";
+  return `${report.summary.findings} finding${report.summary.findings === 1 ? "" : "s"}${actions}${report.incomplete.length > 0 ? `, ${report.incomplete.length} incomplete` : ""}`;
 }
 
 function reportOutput(report: RunReport): CommandOutput {
@@ -167,7 +176,8 @@ function program(): Command {
         onPage: (query, rows) => run.progress.page(query, rows),
       });
       run.progress.clear();
-      print(inventoryOutput(inventory), options);
+      run.progress.completed(`inventory: ${inventory.identities.length} identities`);
+      print(inventoryOutput(inventory), options, run.progress);
     });
   });
 
@@ -214,7 +224,8 @@ function program(): Command {
             report = (await runSweepJob(run.clients, policy, { findings: cleanup.findingState }, { ...sweepOptions, cleanup: cleanup.options })).report;
           }
           run.progress.clear();
-          print(reportOutput(report), options);
+          run.progress.completed(`sweep (rules, finding state${report.cleanup && report.cleanup.mode !== "off" ? `, cleanup ${report.cleanup.mode}` : ""}): ${runSummary(report)}`);
+          print(reportOutput(report), options, run.progress);
           failOn(report, options.failOn);
           if (actionsFailed(report)) process.exitCode = EXIT.internal;
         } finally {
@@ -241,7 +252,8 @@ function program(): Command {
       await withRun({ ...options, storage: true, log: logFor(options) }, async (run) => {
         const report = await replay(run, options);
         run.progress.clear();
-        print(replayOutput(report), options);
+        run.progress.completed(`replay: ${report.events.received} events, ${runSummary(report)}`);
+        print(replayOutput(report), options, run.progress);
         failOn(report, options.failOn);
         if (actionsFailed(report)) process.exitCode = EXIT.internal;
       });
@@ -260,7 +272,8 @@ function program(): Command {
       await withRun({ ...options, journal: undefined, storage: !options.journal, log: logFor(options) }, async (run) => {
         const { results, restoreRunId } = await restoreCommand(run, options);
         run.progress.clear();
-        print({ document: { restoreRunId, results }, rows: () => results, table: (layout) => renderRestore(restoreRunId, results, "table", layout) }, options);
+        run.progress.completed(`restore: ${results.length} journal entries`);
+        print({ document: { restoreRunId, results }, rows: () => results, table: (layout) => renderRestore(restoreRunId, results, "table", layout) }, options, run.progress);
         if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
       });
     });

@@ -35,7 +35,7 @@ function summaryLine(report: RunReport): string {
     report.mode === "replay"
       ? "from the replayed events"
       : `across ${report.summary.identities} identities and ${report.summary.roleAssignments.toLocaleString("en-US")} role assignments`;
-  return `${report.summary.findings} findings (${counts}${suppressed}) ${scope}`;
+  return `${report.summary.findings} finding${report.summary.findings === 1 ? "" : "s"} (${counts}${suppressed}) ${scope}`;
 }
 
 function incompleteLines(report: RunReport): string {
@@ -104,8 +104,9 @@ function exposureByIdentity(findings: Finding[]): string[] {
     if (!first) continue;
     const name = first.subjectId.slice(first.subjectId.lastIndexOf("/") + 1);
     const ways = new Set(group.flatMap((finding) => rightsOf(finding).map((right) => String(right.right))));
-    const verbs = [ways.has("assign") ? "assigned" : "", ways.has("federate") ? "federated" : "", ways.has("run-code") ? "run code as" : ""].filter(Boolean).join(", ");
-    lines.push(`### ${code(name)} (${first.severity}) can be ${verbs} by ${group.length} principal${group.length === 1 ? "" : "s"}`, "", `Identity ${code(first.subjectId)}.`, "");
+    const verbs = [ways.has("assign") ? "assign it" : "", ways.has("federate") ? "add a federated credential to it" : "", ways.has("run-code") ? "run code as it" : ""].filter(Boolean);
+    const how = verbs.length > 1 ? `${verbs.slice(0, -1).join(", ")} or ${verbs[verbs.length - 1] ?? ""}` : (verbs[0] ?? "act as it");
+    lines.push(`### ${code(name)} (${first.severity}): ${group.length} principal${group.length === 1 ? " can" : "s can"} ${how}`, "", `Identity ${code(first.subjectId)}.`, "");
     lines.push("| principal | type | right | role | scope | resource |", "|---|---|---|---|---|---|");
     for (const finding of group) {
       for (const right of rightsOf(finding)) {

@@ -11,6 +11,7 @@ import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDe
 import { idKey, roleDefinitionGuid, resourceTypeOf, subscriptionOf } from "../model.js";
 import { eventRules } from "../rules/index.js";
 import { approvalOf } from "../rules/lib/approval.js";
+import { whyNoFinding } from "../rules/lib/quiet.js";
 import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
 import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
@@ -63,6 +64,10 @@ export interface EventOutcome {
   actions?: ActionRecord[];
   /** Fingerprints of open findings this event resolved (a delete of what they were about). */
   resolved?: string[];
+}
+
+function enabledRules(change: OperationEntry["kind"], policy: Policy): string[] {
+  return eventRules.filter((rule) => rule.changes.includes(change) && isRuleEnabled(policy, rule.meta.id)).map((rule) => rule.meta.id);
 }
 
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
@@ -127,6 +132,8 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     return {
       eventId: event.id,
       status: "processed",
+      // Why nothing was found, for `replay --verbose` and the host's log.
+      ...(findings.length === 0 ? { reason: whyNoFinding(facts, deps.policy, enabledRules(operation.kind, deps.policy)) } : {}),
       findings,
       incomplete,
       ...(actions && actions.length > 0 ? { actions } : {}),
