@@ -8,8 +8,11 @@ export interface Column<T> {
   align?: "left" | "right";
   /** Colour for this cell on a terminal (after padding, so columns stay aligned). */
   style?: (row: T) => Style | undefined;
-  /** Where a value too long for the cell is cut: titles at the end, ids in the middle (the name is at the end). */
-  cut?: "end" | "middle";
+  /**
+   * A shorter form of the value for when it does not fit (an id without its type segments: the names
+   * stay); what still does not fit is cut at its end, as every cell is.
+   */
+  compact?: (row: T) => string;
 }
 
 /** How wide a table may be: `width` columns, or (`--wide`) as wide as its longest cell, nothing cut. */
@@ -33,26 +36,11 @@ export function tableLayout(wide = false, stream: { isTTY?: boolean; columns?: n
   return { width: Math.max(MIN_TABLE_WIDTH, width), wide };
 }
 
-/** Shortens at the end: the start of a sentence is what says what it is about. */
+/** Shortens at the end: the start of a sentence or of an id is what identifies it. */
 export function fit(text: string, width: number): string {
   if (text.length <= width) return text;
   if (width <= 1) return text.slice(0, width);
   return `${text.slice(0, width - 1)}…`;
-}
-
-/**
- * Shortens an id in the middle: the name (the last segment) stays whole and the start fills what is
- * left — `rg-cicd-prod/userAssi…/id-cicd-prod-uks-01` still says which resource group and which
- * identity. When even the name does not fit, its end stays.
- */
-export function fitId(text: string, width: number): string {
-  if (text.length <= width) return text;
-  if (width <= 1) return text.slice(0, width);
-  const slash = text.lastIndexOf("/");
-  const tail = slash >= 0 ? text.slice(slash) : "";
-  const head = width - tail.length - 1;
-  if (tail && head >= 1) return `${text.slice(0, head)}…${tail}`;
-  return `…${text.slice(text.length - (width - 1))}`;
 }
 
 /**
@@ -83,12 +71,40 @@ export function displayId(id: string): string {
   return parts.filter(Boolean).join("/") || id;
 }
 
+/**
+ * An ARM id as its resource group (or subscription) and names only: `rg-cicd-prod/id-cicd-prod-uks-01`,
+ * `rg-orders-prod/vm-orders-prod-uks-01/<guid>`. For a cell too narrow for `displayId`: the names are what
+ * says which one it is, the title says what kind.
+ */
+export function compactId(id: string): string {
+  const segments = id.split("/").filter(Boolean);
+  const parts: string[] = [];
+  for (let i = 0; i < segments.length; ) {
+    const segment = (segments[i] ?? "").toLowerCase();
+    const next = segments[i + 1] ?? "";
+    if (segment === "subscriptions") {
+      if ((segments[i + 2] ?? "").toLowerCase() !== "resourcegroups") parts.push(`subscriptions/${next.slice(0, 8)}`);
+      i += 2;
+    } else if (segment === "resourcegroups") {
+      parts.push(next);
+      i += 2;
+    } else if (segment === "providers") {
+      i += 2;
+    } else {
+      // A type segment and its name: keep the name.
+      parts.push(next || segments[i] || "");
+      i += 2;
+    }
+  }
+  return parts.filter(Boolean).join("/") || id;
+}
+
 function oneLine(text: string): string {
   return terminalSafe(text.replace(/[\r\n\t]+/g, " "));
 }
 
-function cell(text: string, width: number, align: "left" | "right" = "left", cut: "end" | "middle" = "end"): string {
-  const fitted = (cut === "middle" ? fitId : fit)(text, width);
+function cell(text: string, width: number, align: "left" | "right" = "left"): string {
+  const fitted = fit(text, width);
   return align === "right" ? fitted.padStart(width) : fitted.padEnd(width);
 }
 
@@ -107,7 +123,10 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T
     lines.push(
       columns
         .map((column, index) => {
-          const text = cell(texts[rowIndex]?.[index] ?? "", widths[index] ?? 0, column.align, column.cut);
+          const width = widths[index] ?? 0;
+          const value = texts[rowIndex]?.[index] ?? "";
+          const shown = !layout?.wide && value.length > width && column.compact ? oneLine(column.compact(row)) : value;
+          const text = cell(shown, width, column.align);
           const style = colour ? column.style?.(row) : undefined;
           return style ? paint(text, style, true) : text;
         })
@@ -115,7 +134,7 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T
         .trimEnd(),
     );
     const extra = detail?.(row);
-    if (extra) lines.push(`  ${layout?.wide ? oneLine(extra) : fitId(oneLine(extra), total - 2)}`);
+    if (extra) lines.push(`  ${layout?.wide ? oneLine(extra) : fit(oneLine(extra), total - 2)}`);
   });
   return `${lines.join("\n")}\n`;
 }

@@ -1,7 +1,7 @@
 import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
-import { displayId, renderCsv, renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
+import { compactId, displayId, renderCsv, renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
 import { colourWanted, terminalSafe, type Style } from "./log.js";
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
@@ -10,9 +10,9 @@ export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /**
- * The title says what was found (names, roles), the subject where (`rg/type/name`, cut in the middle so
- * the name stays); both share what the layout's width leaves after severity and rule. `--wide`: the
- * subject's whole id and the whole title.
+ * The title says what was found (names, roles), the subject where (`rg/type/name`, or `rg/name` when that
+ * does not fit, so the name stays); both share what the layout's width leaves after severity and rule.
+ * `--wide`: the subject's whole id and the whole title.
  */
 function findingColumns(findings: Finding[], layout: TableLayout): Column<Finding>[] {
   // As wide as the longest rule id shown, so the subject and title get the rest.
@@ -23,7 +23,7 @@ function findingColumns(findings: Finding[], layout: TableLayout): Column<Findin
   return [
     { header: "SEVERITY", width: 8, value: (finding) => finding.severity, style: (finding) => SEVERITY_STYLE[finding.severity] },
     { header: "RULE", width: rule, value: (finding) => finding.ruleId },
-    { header: "SUBJECT", width: subject, value: subjectOf, cut: "middle" },
+    { header: "SUBJECT", width: subject, value: subjectOf, compact: (finding) => compactId(finding.subjectId) },
     { header: "TITLE", width: rest - subject - 1, value: (finding) => finding.title },
   ];
 }
@@ -42,9 +42,15 @@ function incompleteLines(report: RunReport): string {
   return report.incomplete.map((entry) => `INCOMPLETE ${entry.check}: ${entry.reason} (${entry.affected} affected)\n`).join("");
 }
 
+/** `delete rg/type/name`, `detach rg/type/vm ← rg/type/identity`, `tag …`: what an action changes, ids shown by `show`. */
+function changeText(action: ActionRecord, show: (id: string) => string): string {
+  const verb = action.action.replace("-role-assignment", "").replace("-identity", "");
+  return `${verb} ${show(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${show(action.relatedId)}` : ""}`;
+}
+
 const ACTION_COLUMNS: Column<ActionRecord>[] = [
   { header: "ACTION", width: 8, value: (action) => action.status },
-  { header: "CHANGE", width: 70, cut: "middle", value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${displayId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${displayId(action.relatedId)}` : ""}` },
+  { header: "CHANGE", width: 70, value: (action) => changeText(action, displayId), compact: (action) => changeText(action, compactId) },
   { header: "WHY", width: 36, value: (action) => action.reason ?? "" },
 ];
 
