@@ -155,6 +155,7 @@ function program(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .showSuggestionAfterError(true)
     .hook("preAction", (_cli, action) => {
+      oneJournal(action.opts());
       // serve stops itself on a signal (host first, then storage); one-shot commands stop here.
       if (action.name() !== "serve") stopOnSignals();
     });
@@ -274,7 +275,7 @@ function program(): Command {
         run.progress.clear();
         run.progress.completed(`restore: ${results.length} journal entries`);
         print({ document: { restoreRunId, results }, rows: () => results, table: (layout) => renderRestore(restoreRunId, results, "table", layout) }, options, run.progress);
-        if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
+        if (results.some((result) => result.status === "failed" || result.status === "unknown")) process.exitCode = EXIT.internal;
       });
     });
 
@@ -339,6 +340,16 @@ function program(): Command {
     });
 
   return cli;
+}
+
+/**
+ * One journal (docs/guarantees.md "Restore is never enforced against"): with --state the journal is the state's table,
+ * which the event path reads to approve a restore's own writes; a --journal file beside it would be a second
+ * journal that approval never sees. So the two are not given together.
+ */
+function oneJournal(options: { journal?: unknown; state?: unknown }): void {
+  if (options.journal === undefined || options.state === undefined) return;
+  throw new InputError("--journal with --state: give one; with --state the journal is the table uamiguardjournal of that storage (restore reads it with --run), and a --journal file would be a journal the event path never sees");
 }
 
 interface SweepCommandOptions extends AzFlags {

@@ -1,4 +1,4 @@
-import type { Policy } from "../../config/policy.js";
+import type { CorePolicy } from "../../config/policyCore.js";
 import { idKey } from "../../model.js";
 import type { EventFacts } from "../types.js";
 
@@ -8,7 +8,7 @@ import type { EventFacts } from "../types.js";
  * already known… `replay --verbose` prints it, so a documented example that shows nothing says why.
  * `enabled` are the event rules enabled for this change.
  */
-export function whyNoFinding(facts: EventFacts, policy: Policy, enabled: string[]): string {
+export function whyNoFinding(facts: EventFacts, policy: CorePolicy & { watchAllPrincipals?: boolean }, enabled: string[]): string {
   if (enabled.length === 0) return `no rule for ${facts.change} is enabled in the policy`;
   const id = facts.event.resourceUri;
   const approved = facts.approval.approved ? `the caller is approved (${facts.approval.reason})` : undefined;
