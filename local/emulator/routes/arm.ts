@@ -3,6 +3,7 @@ import type { EstateStore } from "../store.js";
 import type { EstateFederatedCredential, EstateResource, EstateRoleAssignment } from "../estate.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
 import { handleEventGridArm } from "./eventGridArm.js";
+import { handleMetrics, isMetricsPath } from "./metrics.js";
 
 const ROLE_ASSIGNMENTS = "/providers/microsoft.authorization/roleassignments";
 const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
@@ -19,6 +20,7 @@ export class ArmRoute {
     const { path } = request;
     if (path === "/subscriptions" || /^\/subscriptions\/[^/]+$/.test(path)) return this.subscriptions(request);
     if (path.endsWith(TAGS)) return this.tags(request, path.slice(0, -TAGS.length));
+    if (isMetricsPath(path)) return handleMetrics(this.store, request);
     const assignments = path.indexOf(ROLE_ASSIGNMENTS);
     if (assignments >= 0) return this.roleAssignments(request, assignments);
     const definitions = path.indexOf(ROLE_DEFINITIONS);

@@ -57,6 +57,7 @@ const PROJECTIONS: Record<string, Projection> = {
       principalId: assignment.properties.principalId,
       principalType: assignment.properties.principalType ?? "",
       createdOn: assignment.properties.createdOn ?? "",
+      condition: assignment.properties.condition ?? "",
     })),
   "role-definitions": (store) =>
     [...store.roleDefinitions.values()].map((definition) => ({

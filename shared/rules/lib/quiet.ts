@@ -50,6 +50,8 @@ export function whyNoFinding(facts: EventFacts, policy: CorePolicy & { watchAllP
     case "federated-credential-delete":
       return `a delete resolves the open findings about ${id}${facts.deleted === false ? " (ARM still has it: nothing resolved)" : ""}; it raises none unless it touches the guard itself`;
     case "resource-change":
-      return `${id} is none of the guard's own resources (self.resources), or the caller may change them`;
+    case "guard-scope-write":
+    case "role-definition-change":
+      return `the change touches the guard, but the caller is the guard's own identity or one of self.deployers, or nothing of the guard is under ${id}`;
   }
 }
