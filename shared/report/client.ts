@@ -1,8 +1,11 @@
+import { INVISIBLE_PATTERN } from "../displayText.js";
+
 /**
  * The page's one inline script (plain ES2020, allowed by its sha256 in the page's CSP). It reads the
  * model from the JSON data block and draws the identity cards and the findings table a page at a
  * time. Estate text only ever reaches the DOM as text nodes (textContent / append of strings): never
- * innerHTML, so a name like `<img src=x onerror=…>` stays text.
+ * innerHTML, so a name like `<img src=x onerror=…>` stays text, and with its invisible characters
+ * shown as escapes (`shown`, the pattern of shared/displayText.ts).
  */
 export const CLIENT_SCRIPT = String.raw`
 (function () {
@@ -35,12 +38,23 @@ export const CLIENT_SCRIPT = String.raw`
     if (children !== undefined) append(node, children);
     return node;
   }
+  /* Control, bidirectional and invisible characters as escapes, as the CLI shows them (shared/displayText.ts). */
+  var INVISIBLE = new RegExp(${JSON.stringify(INVISIBLE_PATTERN)}, "gu");
+  function shown(text) {
+    return String(text).replace(INVISIBLE, function (character) {
+      var code = character.codePointAt(0);
+      var hex = code.toString(16);
+      if (code <= 0xff) return "\\x" + ("0" + hex).slice(-2);
+      if (code <= 0xffff) return "\\u" + ("000" + hex).slice(-4);
+      return "\\u{" + hex + "}";
+    });
+  }
   function append(node, children) {
     if (!Array.isArray(children)) children = [children];
     for (var i = 0; i < children.length; i++) {
       var child = children[i];
       if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+      node.append(typeof child === "string" || typeof child === "number" ? shown(child) : child);
     }
     return node;
   }
@@ -150,7 +164,10 @@ export const CLIENT_SCRIPT = String.raw`
       article.append(el("h4", "", "Who can act as it"));
       article.append(el("p", "muted", "Not analysed: this inventory carries no exposure data."));
     } else {
-      article.append(el("h4", "", "Who can act as it (" + identity.exposure.length + ")"));
+      var holders = {};
+      identity.exposure.forEach(function (entry) { holders[entry.principalId] = true; });
+      var principals = Object.keys(holders).length;
+      article.append(el("h4", "", "Who can act as it (" + principals + (principals === 1 ? " principal, " : " principals, ") + identity.exposure.length + (identity.exposure.length === 1 ? " right)" : " rights)")));
       if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
       else {
         var groupNames = {};
