@@ -12,7 +12,8 @@ const DEMO = fileURLToPath(new URL("../../local/demo/estate.json", import.meta.u
 
 /** A pipeline as a user types it; pipefail so the exit code is uami-guard's, not the last command's. */
 function pipeline(script: string, env: Record<string, string> = {}) {
-  const result = spawnSync("bash", ["-o", "pipefail", "-c", script], { encoding: "utf8", timeout: 90_000, env: { ...process.env, UAMI_GUARD_POLICY: "", G: BIN, E: DEMO, ...env } });
+  // The demo sweep's JSON is ~2 MB: above spawnSync's default 1 MB buffer the output is cut.
+  const result = spawnSync("bash", ["-o", "pipefail", "-c", script], { encoding: "utf8", timeout: 90_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, UAMI_GUARD_POLICY: "", G: BIN, E: DEMO, ...env } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

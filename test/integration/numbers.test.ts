@@ -15,7 +15,8 @@ const DEMO_ESTATE = join(ROOT, "local", "demo", "estate.json");
 const DEMO_POLICY = join(ROOT, "local", "demo", "policy.json");
 
 function cli(args: string[], cwd = ROOT) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd, timeout: 120_000, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+  // The demo sweep's JSON is ~2 MB: above spawnSync's default 1 MB buffer the child is killed.
+  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 

@@ -146,7 +146,11 @@ describe.skipIf(!BROWSER_TESTS)("the report with names Azure allows (and attacke
       expect(card).toContain("a\\u200bb\\u2066c\\u2069");
       expect(card).toContain(showInvisible(ROLE));
       const commands = await page.$$eval("pre code", (codes) => codes.map((code) => code.textContent ?? "").join("\n"));
-      expect(commands).toContain(`--role '${showInvisible(ROLE)}'`);
+      // The exposure's command deletes the holder's assignment by id (docs/rules/privileged-identity-exposed.md); the
+      // role's name is in the Fix first title beside it, escaped.
+      expect(commands).toContain(`az role assignment delete --ids /subscriptions/${SUB}/providers/Microsoft.Authorization/roleAssignments/${guid(2, "0a")}`);
+      const fixFirst = await page.$eval("#fix-first", (section) => section.textContent ?? "");
+      expect(fixFirst).toContain(`Remove ${showInvisible(ROLE)} of`);
       const svg = await page.$$eval("#graphs svg", (svgs) => svgs.map((svg) => svg.textContent ?? "").join("\n"));
       expect(svg).toContain("id-\\u202etxt.exe");
       // The picture cuts a long name; its tooltip (<title>) has it whole.
