@@ -30,18 +30,11 @@ export interface RightEvidence {
 }
 
 /** One right over one identity, as the inventory reports it: group members listed one by one with `viaGroup`. */
-export interface ExposureEntry {
+export interface ExposureEntry extends Omit<RightEvidence, "condition"> {
   principalId: string;
   principalType: string;
   /** The directory's name for the principal; null when the directory did not answer for it. */
   displayName: string | null;
-  right: Right;
-  roleName: string;
-  scope: string;
-  roleAssignmentId: string;
-  eligible?: true;
-  viaGroup?: string;
-  resourceId?: string;
 }
 
 /** What gives an identity its grade: an Azure role assignment or eligibility, a directory role, a Graph permission. */
