@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { loadEstateFile, parseEstate, type Estate } from "./estate.js";
 import { startEmulator, type RunningEmulator } from "./server.js";
 import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
+import { QUERIES } from "../../shared/azure/queries.js";
 
 /**
  * The emulator as a standalone process (the benchmark runs it apart from the sweep so the sweep's
@@ -28,11 +29,11 @@ import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
  * unthrottled and a throttled sweep. The two share resource objects: use it for read-only runs.
  */
 
-const TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
+const COUNTED = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
 
 interface Expected {
-  /** Rows each Resource Graph query returns, by the query's tag. */
-  rows: Record<(typeof TAGS)[number], number>;
+  /** Rows each Resource Graph query returns (and the federated credentials, listed through ARM), by name. */
+  rows: Record<(typeof COUNTED)[number], number>;
   /** Distinct principals of non-ForeignGroup role assignments (what a sweep looks up). */
   lookedUpPrincipals: number;
   directoryObjects: number;
@@ -78,11 +79,13 @@ function expectedOf(emulator: RunningEmulator): Expected {
   };
 }
 
-/** One small Resource Graph request per query tag, so the emulator builds (and sorts) its result cache before the clock starts. */
+/**
+ * One small Resource Graph request per query the sweep sends, so the emulator compiles each and
+ * builds (and sorts) its result before the clock starts.
+ */
 async function warm(emulator: RunningEmulator): Promise<void> {
-  // Federated credentials are counted but not warmed: they are no Resource Graph query (the emulator refuses one).
-  for (const tag of TAGS.filter((name) => name !== "federated-credentials")) {
-    const body = JSON.stringify({ query: `// uami-guard:${tag}\n`, options: { $top: 1, resultFormat: "objectArray" } });
+  for (const [name, query] of Object.entries(QUERIES)) {
+    const body = JSON.stringify({ query, options: { $top: 1, resultFormat: "objectArray" } });
     const url = new URL("/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01", emulator.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpsRequest(
@@ -96,7 +99,7 @@ async function warm(emulator: RunningEmulator): Promise<void> {
       req.on("error", reject);
       req.end(body);
     });
-    if (status !== 200) fail(`warm-up query ${tag} answered ${status}`);
+    if (status !== 200) fail(`warm-up query ${name} answered ${status}`);
   }
 }
 
