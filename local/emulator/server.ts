@@ -11,6 +11,7 @@ import { ArmQuota, FaultInjector, ResourceGraphQuota, faultResponse } from "./fa
 import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
+import { AsyncOperations } from "./asyncOperations.js";
 import { handleGraph } from "./routes/graph.js";
 import { handleAppInsights } from "./routes/appInsights.js";
 import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
@@ -60,7 +61,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   const quota = quotaSettings ? new ResourceGraphQuota(quotaSettings.requests, quotaSettings.windowSeconds * 1000) : undefined;
   const armQuota = ArmQuota.from(estate.emulator.armQuota);
   const resourceGraph = new ResourceGraphRoute(store);
-  const arm = new ArmRoute(store);
+  const arm = new ArmRoute(store, new AsyncOperations(store, estate.emulator.asyncArm));
   const { cert, key } = await loopbackCertificate();
   let base = "https://127.0.0.1";
 
