@@ -6,6 +6,8 @@ import { toFederatedCredential } from "../../shared/azure/federatedCredentials.j
 import { listRoleAssignmentsFor, readResourceIdentity } from "../../shared/azure/arm.js";
 import { deleteRoleAssignment, readRoleAssignmentRaw, recreateRoleAssignment } from "../../shared/azure/armActions.js";
 import { idKey } from "../../shared/model.js";
+import { runSweep } from "../../shared/engine/sweep.js";
+import { defaultPolicy } from "../../shared/config/policy.js";
 import { startTarget, type TestTarget } from "../helpers/estate.js";
 
 /**
@@ -195,6 +197,27 @@ describe("a VM's identity writes as recorded (vm_explicit_msi.json)", () => {
       const answer = await send(interaction.request);
       expect([interaction.request.method, answer.status]).toEqual([interaction.request.method, interaction.response.status]);
     }
+  });
+
+  it("a sweep of the recorded objects: identities spelled resourcegroups, attached by ids spelled resourceGroups, are attached and not dangling", async () => {
+    const settled = recorded.interactions[5]?.response.body as { identity: { userAssignedIdentities: Record<string, { principalId: string }> } };
+    const identities = [recorded.interactions[0], recorded.interactions[1]].map((interaction) => interaction?.response.body as { id: string; name: string; properties: { principalId: string } });
+    target = await startTarget(
+      parseEstate(
+        {
+          tenantId: TENANT,
+          subscriptions: [{ subscriptionId: SUB }],
+          resources: [...identities, { ...vm, identity: settled.identity }],
+          directory: identities.map((identity) => ({ id: identity.properties.principalId, "@odata.type": "#microsoft.graph.servicePrincipal", servicePrincipalType: "ManagedIdentity", displayName: identity.name })),
+        },
+        "recorded objects",
+      ),
+    );
+    const report = await runSweep(target.clients, defaultPolicy());
+    const about = (ruleId: string) => report.findings.filter((finding) => finding.ruleId === ruleId);
+    expect(about("unattached-identity")).toEqual([]);
+    expect(about("dangling-identity-reference")).toEqual([]);
+    expect(report.summary.identities).toBe(2);
   });
 
   it("the product reads the recorded VM: identity ids in another casing than the identities' own are the same identities", async () => {
