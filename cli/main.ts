@@ -247,7 +247,7 @@ function program(): Command {
     .command("report")
     .description("The access-review report: one self-contained HTML page (summary charts, identity cards, findings table, identity graphs)")
     .option("--estate <file>", "run against the local emulator seeded from this estate file")
-    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else the defaults in docs/policy.md)")
     .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
     .option("--state <dir|connection>", "finding state to draw open findings over time from (read only): a directory or a storage connection string")
     .option("--out <file>", "write the report to this file (default: stdout)")
@@ -261,7 +261,7 @@ function program(): Command {
     .command("serve")
     .description("Run the Functions app locally behind the Functions host's URLs (Event Grid webhook, timers, HTTP routes)")
     .option("--estate <file>", "serve against the local emulator seeded from this estate file")
-    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else RULES.md defaults)")
+    .option("--policy <file>", "policy file (default: the UAMI_GUARD_POLICY app setting, else the defaults in docs/policy.md)")
     .option("--port <port>", "port on 127.0.0.1", parsePort, 7071)
     .option("--sweep-every <seconds>", "also run the sweep timer every N seconds", parsePositive)
     .option("--quiet", "log warnings and errors only")
@@ -328,7 +328,7 @@ function describeDispatch(result: DispatchResult): string {
 }
 
 /**
- * RULES.md "Exit codes": a run in which any action failed or stayed unknown exits 1 (after its report),
+ * docs/guarantees.md "Exit codes": a run in which any action failed or stayed unknown exits 1 (after its report),
  * before the findings' exit 3: a CI gate must not read a failed cleanup as success.
  */
 function actionsFailed(report: RunReport): boolean {

@@ -93,7 +93,7 @@ interface ExposureRight {
   resourceId?: unknown;
 }
 
-/** RULES.md "Exposure" as an access review reads it: per identity, who can act as it and through which grant. */
+/** docs/rules/privileged-identity-exposed.md as an access review reads it: per identity, who can act as it and through which grant. */
 function exposureByIdentity(findings: Finding[]): string[] {
   const lines: string[] = [];
   const byIdentity = new Map<string, Finding[]>();

@@ -33,7 +33,7 @@ export function cleanupHandler(dependencies: DependencyProvider) {
     const line = `cleanup ${item.runId}: ${record.status}: ${record.change}${record.reason ? ` (${record.reason})` : ""}`;
     if (record.status === "failed" || record.status === "unknown") context.error(line);
     else context.log(line);
-    // The window's one critical notice (RULES.md "One budget across runs").
+    // The window's one critical notice (docs/guarantees.md "One budget across runs").
     if (record.budgetNotice) context.error(`cleanup ${item.runId}: critical cleanup-circuit-breaker: ${record.budgetNotice}; further actions are deferred`);
     return record;
   };

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
-import type { Policy, Severity } from "./config/policy.js";
-import { SEVERITIES, severityRank } from "./config/policy.js";
+import type { CorePolicy, Severity } from "./config/policyCore.js";
+import { SEVERITIES, severityRank } from "./config/policyCore.js";
 import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
 import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
 
-/** A finding as the DESIGN.md "Findings" contract prints it. */
+/** A finding as docs/output.md "The JSON document" prints it. */
 export interface Finding {
   ruleId: string;
   severity: Severity;
@@ -47,9 +47,7 @@ export function fingerprintOf(ruleId: string, subjectId: string, relatedId?: str
     .slice(0, 32);
 }
 
-export function isRuleEnabled(policy: Policy, ruleId: string): boolean {
-  return policy.rules[ruleId]?.enabled ?? true;
-}
+export { isRuleEnabled } from "./config/policyCore.js";
 
 function globToRegExp(glob: string): RegExp {
   const escaped = glob.replace(/[.+^${}()|[\]\\]/g, "\\$&").replace(/\*/g, ".*").replace(/\?/g, ".");
@@ -62,7 +60,7 @@ export class FindingCollector {
   private suppressedCount = 0;
   private readonly suppressions: Array<{ ruleId: string; subject: RegExp }>;
 
-  constructor(private readonly policy: Policy, private readonly metaById: Map<string, RuleMeta>, now: Date) {
+  constructor(private readonly policy: CorePolicy, private readonly metaById: Map<string, RuleMeta>, now: Date) {
     this.suppressions = policy.suppressions
       .filter((suppression) => !suppression.expires || Date.parse(suppression.expires) > now.getTime())
       .map((suppression) => ({ ruleId: suppression.ruleId, subject: globToRegExp(suppression.subjectId) }));

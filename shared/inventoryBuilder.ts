@@ -18,9 +18,9 @@ export interface InventoryIdentity {
   attachedTo: string[];
   roleAssignments: Array<{ id: string; scope: string; roleDefinitionId: string; roleName: string | null }>;
   federatedCredentials: Array<{ id: string; issuer: string; subject: string }>;
-  /** RULES.md "Exposure": critical or high, else null. */
+  /** docs/rules/privileged-identity-exposed.md: critical or high, else null. */
   grade: Extract<Severity, "critical" | "high"> | null;
-  /** Who can act as the identity (graded identities only), after the exclusions of RULES.md "Exposure". */
+  /** Who can act as the identity (graded identities only), after the exclusions of docs/rules/privileged-identity-exposed.md "What it reports" (not holders). */
   exposure: ExposureEntry[];
 }
 
@@ -110,7 +110,7 @@ export class InventoryBuilder {
   exposureHolders(policy: Policy, subscriptions: Subscription[]): string[] {
     const holders = new Set<string>();
     for (const entry of this.exposures(policy, subscriptions).values()) for (const right of entry.exposure) {
-        // Only these types can be looked up (DESIGN.md "Principal types"); the rest stay unknown, never missing.
+        // Only these types can be looked up (docs/guarantees.md "Unknown is never deleted"); the rest stay unknown, never missing.
         if (LOOKED_UP_TYPES.has(right.principalType.toLowerCase())) holders.add(right.principalId);
       }
     return [...holders];

@@ -86,7 +86,7 @@ export interface DirectoryObject {
   appId?: string;
 }
 
-/** A critical or high identity as of the last sweep (RULES.md "Exposure": the identity catalog). */
+/** A critical or high identity as of the last sweep (docs/rules/privileged-identity-exposed.md: the identity catalog). */
 export interface GradedIdentity {
   identityId: string;
   principalId: string;
@@ -103,8 +103,20 @@ export type PrincipalStatus =
   | { state: "missing" }
   | { state: "unknown" };
 
+/**
+ * The checks a run makes that a rule's verdict can depend on (a rule's `meta.needs`). When one is
+ * `incomplete`, the rules that need it neither confirm nor resolve their findings.
+ */
+export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "role-definitions"] as const;
+export type CheckId = (typeof CHECKS)[number];
+
+/** What cleanup can change (docs/guarantees.md "Cleanup actions"); which rule takes which is in each rule's `meta.action`. No action deletes an identity. */
+export const ACTION_KINDS = ["delete-role-assignment", "detach-identity", "tag-identity"] as const;
+export type ActionKind = (typeof ACTION_KINDS)[number];
+
 /** Something a run could not check; reported, never turned into a finding. */
 export interface Incomplete {
+  /** A CheckId, or another label (`event <id>`, `notification`, `finding-history`) no rule depends on. */
   check: string;
   reason: string;
   affected: number;
@@ -112,7 +124,7 @@ export interface Incomplete {
 
 /**
  * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
- * (RULES.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
+ * (docs/guarantees.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
  * the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
  * reported it, or the row predates provenance).
  */

@@ -4,7 +4,7 @@ import type { Incomplete } from "./model.js";
 import type { ActionRecord } from "./cleanup/record.js";
 
 /**
- * The telemetry port (DESIGN.md "Telemetry"): what the engine and the triggers report about the guard
+ * The telemetry port (README.md "Watching the guard itself"): what the engine and the triggers report about the guard
  * itself. No-op until an adapter is installed (shared/azure/telemetry.ts, when
  * APPLICATIONINSIGHTS_CONNECTION_STRING is set), so rules and engine never see an SDK and a run
  * without telemetry pays nothing.

@@ -1,5 +1,5 @@
 // Operating the guard: an Azure Monitor workbook over the metrics the app sends to Application
-// Insights (uamiguard.*, DESIGN "Telemetry") and log search alert rules on the same metrics: no sweep
+// Insights (uamiguard.*, README.md "Watching the guard itself") and log search alert rules on the same metrics: no sweep
 // finished in twice the schedule, any failed event, an outbox backlog older than an hour, a breaker trip.
 
 @description('Application Insights component the app sends its telemetry to.')

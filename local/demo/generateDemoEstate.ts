@@ -1,6 +1,6 @@
 import { mulberry32 } from "../random.js";
 /*
- * Deterministic demo estate (estate-file format of DESIGN.md) for `uami-guard --estate`.
+ * Deterministic demo estate (format: docs/estate-format.md) for `uami-guard --estate`.
  * Everything comes from two seeded mulberry32 streams: `rand` (background) and `plantRand` (planted problems,
  * so planted GUIDs do not move when the background changes). Timestamps are relative to DEMO_NOW.
  *
@@ -8,7 +8,7 @@ import { mulberry32 } from "../random.js";
  * shared-services 33333333-3333-4333-8333-333333333333. Below, ".../rg-x/<Type>/name" abbreviates
  * "/subscriptions/<sub>/resourceGroups/rg-x/providers/<Type>/name"; "UAMI" = Microsoft.ManagedIdentity/userAssignedIdentities.
  *
- * PLANTED PROBLEMS (RULES.md) - the background is built so that it produces no other finding:
+ * PLANTED PROBLEMS (docs/rules) - the background is built so that it produces no other finding:
  * - orphaned-role-assignment (15): principals absent from `directory`, createdOn 2024-02..2025-06. Assignment names:
  *   3bb82e4e-5357-4f85-b96e-19ef828cc7fe f520db03-a505-4f6f-8ffd-f73145cfd4ab 08ce1fdd-799f-481e-932f-bff0f65d3c01
  *   d6924113-505e-41bb-b5d1-c8b5b2d76c66 02b24c71-7dec-4be5-9bfe-c542c1e2089d bcf12dad-5edd-4e22-9045-daf65023bebc
@@ -60,7 +60,7 @@ import { mulberry32 } from "../random.js";
 /** Fixed "now" of the demo estate; every timestamp in it is relative to this instant. */
 export const DEMO_NOW = "2026-11-20T12:00:00Z";
 
-// ---- Estate-file shape (DESIGN.md, "The estate file"); plain types, no project imports ----
+// ---- Estate-file shape (docs/estate-format.md); plain types, no project imports ----
 export type Tags = Record<string, string>;
 export interface DemoUserAssignedRef { principalId: string; clientId: string }
 export interface DemoResourceIdentity {

@@ -3,7 +3,7 @@ import { z } from "zod";
 import { InputError } from "../../shared/errors.js";
 import { parseOrThrow, readJsonFile } from "../../shared/config/validation.js";
 
-/** The estate-file contract of DESIGN.md. Extra ARM fields are kept as they are (loose objects). */
+/** The estate file of docs/estate-format.md. Extra ARM fields are kept as they are (loose objects). */
 const tags = z.record(z.string(), z.string());
 const armId = z.string().startsWith("/", "must be an ARM id starting with /");
 
@@ -121,7 +121,7 @@ export const EMULATED_SERVICES = [
 export type EmulatedService = (typeof EMULATED_SERVICES)[number];
 
 /**
- * One injected fault (DESIGN.md "Fault injection (extended)"): which requests it matches and one effect —
+ * One injected fault (docs/estate-format.md `emulator.faults`): which requests it matches and one effect —
  * `status` instead of doing the request, `status` + `afterApply` (the change happens, the answer is N),
  * `reset` (the connection is destroyed, optionally after the change), `hangMs` (the answer comes that late).
  */
@@ -189,7 +189,7 @@ export const estateSchema = z.looseObject({
       z.looseObject({
         subscriptionId: z.string().min(1),
         displayName: z.string().optional(),
-        // As Resource Graph resourcecontainers gives it, nearest first (DESIGN.md "Estate additions").
+        // As Resource Graph resourcecontainers gives it, nearest first (docs/estate-format.md `subscriptions`).
         managementGroupAncestorsChain: z.array(z.looseObject({ name: z.string().min(1), displayName: z.string().optional() })).optional(),
       }),
     )

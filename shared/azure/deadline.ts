@@ -2,7 +2,7 @@ import { AsyncLocalStorage } from "node:async_hooks";
 import { RestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
 
 /**
- * Every outgoing call has a deadline (DESIGN.md "Fidelity": a request that does not answer is an
+ * Every outgoing call has a deadline (docs/guarantees.md "Every call has a deadline": a request that does not answer is an
  * outcome unknown, never a hang), and a run as a whole has one too. Both are the SDK's own
  * mechanisms: the pipeline request's `timeout` (per attempt) and its `abortSignal` (the call, its
  * retries included), set by one pipeline policy that every client of this project carries.

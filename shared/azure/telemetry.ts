@@ -9,7 +9,7 @@ import type { GuardMetrics, Telemetry } from "../telemetry.js";
 
 /**
  * Application Insights through `applicationinsights` v3 (the OpenTelemetry-based SDK): the metrics of
- * DESIGN.md "Telemetry" on one meter, spans around the triggers, and the SDK's requests, dependencies
+ * README.md "Watching the guard itself" on one meter, spans around the triggers, and the SDK's requests, dependencies
  * and logs. Only the connection string's ingestion endpoint is ever called: statsbeat, SDK stats, live
  * metrics, offline storage and OneSettings polling (the exporter's dynamic configuration, fetched from
  * settings.sdk.monitor.azure.com: @azure/monitor-opentelemetry-exporter 1.0.0-beta.47

@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { JournalEntry, JournalStatus } from "./types.js";
 
 /**
- * Where changes are written before they are made (RULES.md "Actions"): Table storage in the app,
+ * Where changes are written before they are made (docs/guarantees.md "Cleanup actions"): Table storage in the app,
  * a JSON Lines file in the CLI. An entry is `pending` from before the change until the change is
  * known to have happened (`done`), not to have happened (`failed`/`skipped`), or was undone (`reverted`).
  */

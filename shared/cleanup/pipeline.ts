@@ -270,7 +270,7 @@ export async function executeAction(action: PlannedAction, context: ActionContex
 }
 
 /**
- * RULES.md "Truth of the journal": an error from the change says nothing certain about the target (a
+ * docs/guarantees.md "Truth of the journal": an error from the change says nothing certain about the target (a
  * 409/412/404 can be the retry of an attempt that landed and lost its answer), so the target is re-read
  * and what is observed is journaled.
  */
@@ -316,7 +316,7 @@ const DEFERRED = "deferred past a budget:";
 const COUNTED = new Set(["pending", "done", "failed", "reverted"]);
 
 /**
- * RULES.md "One budget across runs", counted from the journal (so every trigger and instance shares
+ * docs/guarantees.md "One budget across runs", counted from the journal (so every trigger and instance shares
  * it): cleanup.maxActionsPerHour over a rolling hour, and maxDeletePercent of the role assignments
  * over a rolling 24 hours. Restores are not counted. `notice` when no deferral raised one yet in this window.
  */

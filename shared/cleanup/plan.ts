@@ -1,7 +1,9 @@
 import { createHash } from "node:crypto";
 import type { Policy } from "../config/policy.js";
 import { fingerprintOf, type Finding } from "../findings.js";
-import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId, type CleanupMode } from "./record.js";
+import { ACTION_FOR_RULE, actionForRule } from "../rules/index.js";
+import type { ActionKind } from "../model.js";
+import type { ActionRecord, CleanupMode } from "./record.js";
 import { STATUS_TAG, recordOf, type PlannedAction } from "./types.js";
 
 export const CIRCUIT_BREAKER_RULE_ID = "cleanup-circuit-breaker";
@@ -43,10 +45,6 @@ export interface CleanupPlan {
 export interface Planned {
   plan: CleanupPlan;
   breakerNotice?: Finding;
-}
-
-function isActionRule(ruleId: string): ruleId is ActionRuleId {
-  return Object.hasOwn(ACTION_FOR_RULE, ruleId);
 }
 
 function enforced(policy: Policy, ruleId: string, options: PlanOptions): boolean {
@@ -93,8 +91,7 @@ export function protectionOf(policy: Policy, action: PlannedAction, extra: { sco
   return undefined;
 }
 
-function plannedActionFor(finding: Finding & { ruleId: ActionRuleId }, options: PlanOptions): PlannedAction {
-  const kind = ACTION_FOR_RULE[finding.ruleId];
+function plannedActionFor(finding: Finding, kind: ActionKind, options: PlanOptions): PlannedAction {
   const base = {
     kind,
     targetId: finding.subjectId,
@@ -129,7 +126,7 @@ function alreadyMarked(finding: Finding): boolean {
 }
 
 /**
- * The one cleanup planner. RULES.md "Actions", decided on findings alone (pure: the findings and the
+ * The one cleanup planner. docs/guarantees.md "Cleanup actions", decided on findings alone (pure: the findings and the
  * report are not touched): which findings lead to a change, which wait for confirmations, which are
  * protected, and whether the circuit breaker holds the whole run. The breaker notice is raised only
  * when the run was going to act (enforce mode); the caller adds it to its findings.
@@ -148,8 +145,9 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Clea
   const candidates: PlannedAction[] = [];
   const seen = new Set<string>();
   for (const finding of findings) {
-    if (!isActionRule(finding.ruleId) || !enforced(policy, finding.ruleId, options)) continue;
-    const action = plannedActionFor(finding as Finding & { ruleId: ActionRuleId }, options);
+    const kind = actionForRule(finding.ruleId);
+    if (!kind || !enforced(policy, finding.ruleId, options)) continue;
+    const action = plannedActionFor(finding, kind, options);
     if (seen.has(action.actionId)) continue;
     seen.add(action.actionId);
     const scope = typeof finding.evidence["scope"] === "string" ? finding.evidence["scope"] : undefined;
@@ -158,7 +156,7 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Clea
       records.push(recordOf(action, "skipped", protection));
       continue;
     }
-    // RULES.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.
+    // docs/guarantees.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.
     if (action.kind === "detach-identity" && typeof finding.evidence["absorbedBy"] === "object" && finding.evidence["absorbedBy"] !== null) {
       records.push(recordOf(action, "skipped", "report only: an approved write read it back after this write, so it may have attached the identity itself"));
       continue;

@@ -1,18 +1,12 @@
+import type { ActionKind } from "../model.js";
+
 /**
  * What a run reports about cleanup: the leaf of shared/cleanup/, imported by findings.ts for the run
- * report, so it imports nothing (findings.ts ↔ cleanup would otherwise be a cycle).
+ * report, so it imports only model types (findings.ts ↔ cleanup would otherwise be a cycle). Which rule
+ * takes which action is each rule's `meta.action` (ACTION_FOR_RULE in shared/rules/index.ts).
  */
 
-/** RULES.md "Actions": which rule's finding leads to which change. No action ever deletes an identity. */
-export const ACTION_FOR_RULE = {
-  "orphaned-role-assignment": "delete-role-assignment",
-  "role-assignment-outside-pipeline": "delete-role-assignment",
-  "attachment-outside-pipeline": "detach-identity",
-  "untagged-identity": "tag-identity",
-} as const;
-
-export type ActionRuleId = keyof typeof ACTION_FOR_RULE;
-export type ActionKind = (typeof ACTION_FOR_RULE)[ActionRuleId];
+export type { ActionKind } from "../model.js";
 
 export type CleanupMode = "off" | "dry-run" | "enforce";
 

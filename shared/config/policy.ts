@@ -1,129 +1,22 @@
 import { z } from "zod";
 import { InputError } from "../errors.js";
+import { ruleOptionSchemas } from "../rules/index.js";
+import { corePolicyShape } from "./policyCore.js";
 import { parseJsonText, parseOrThrow, readJsonFile } from "./validation.js";
 
-export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
-export type Severity = (typeof SEVERITIES)[number];
-export const severitySchema = z.enum(SEVERITIES);
+export { SEVERITIES, severityRank, severitySchema, type ApprovedPipeline, type CorePolicy, type Severity } from "./policyCore.js";
+export { DEFAULT_TRUSTED_ISSUERS } from "../rules/lib/federation.js";
 
-export function severityRank(severity: Severity): number {
-  return SEVERITIES.length - SEVERITIES.indexOf(severity);
-}
-
-const guid = z.string().regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID");
-const regexString = z.string().refine((pattern) => {
-  try {
-    new RegExp(pattern);
-    return true;
-  } catch {
-    return false;
-  }
-}, "must be a valid regular expression");
-
-const approvedPipelineSchema = z
-  .strictObject({
-    name: z.string().min(1),
-    appId: guid.optional(),
-    objectId: guid.optional(),
-    scopes: z.array(z.string().startsWith("/", "must be an ARM scope starting with /")).optional(),
-  })
-  .refine((pipeline) => pipeline.appId !== undefined || pipeline.objectId !== undefined, {
-    message: "needs an appId or an objectId",
-  });
-
-const ruleSettingsSchema = z.strictObject({
-  enabled: z.boolean().optional(),
-  severity: severitySchema.optional(),
-  mode: z.enum(["audit", "enforce"]).optional(),
-});
-
-const armResourceId = z.string().regex(/^\/subscriptions\/[^/]+(\/[^/]+)*$/i, "must be an ARM id starting with /subscriptions/");
-
-const isoDate = z.string().refine((text) => !Number.isNaN(Date.parse(text)), "must be an ISO date such as 2027-01-01");
-
-/** RULES.md "Policy": the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
-export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
-  "https://token.actions.githubusercontent.com",
-  "https://*.oic.prod-aks.azure.com/",
-  "https://vstoken.dev.azure.com/",
-  "https://login.microsoftonline.com/",
-  "https://gitlab.com",
-  "https://app.terraform.io",
-];
-
-const trustedIssuerSchema = z
-  .string()
-  .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
-
-export const policySchema = z.strictObject({
-  requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]),
-  approvedPipelines: z.array(approvedPipelineSchema).default([]),
-  self: z
-    .strictObject({
-      objectId: guid.optional(),
-      appId: guid.optional(),
-      /** The Function App that receives the Event Grid deliveries (event-coverage-missing is off without it). */
-      functionAppId: armResourceId.optional(),
-      /** Ids or id prefixes of the app's own resources (governance-tampering). */
-      resources: z.array(armResourceId).default([]),
-    })
-    .default({ resources: [] }),
-  watchAllPrincipals: z.boolean().default(false),
-  orphans: z
-    .strictObject({
-      minAgeMinutes: z.number().int().min(0).default(60),
-      confirmations: z.number().int().min(1).max(100).default(2),
-    })
-    .default({ minAgeMinutes: 60, confirmations: 2 }),
-  sprawl: z.strictObject({ maxResourceGroups: z.number().int().min(1).default(3) }).default({ maxResourceGroups: 3 }),
-  naming: z.strictObject({ pattern: regexString.nullable().default(null) }).default({ pattern: null }),
-  signInLogs: z
-    .strictObject({
-      workspaceId: z.string().min(1).nullable().default(null),
-      lookbackDays: z.number().int().min(1).max(730).default(90),
-    })
-    .default({ workspaceId: null, lookbackDays: 90 }),
-  rules: z.record(z.string(), ruleSettingsSchema).default({}),
-  suppressions: z
-    .array(
-      z.strictObject({
-        ruleId: z.string().min(1),
-        subjectId: z.string().min(1),
-        reason: z.string().min(1),
-        expires: isoDate.optional(),
-      }),
-    )
-    .default([]),
-  protected: z
-    .strictObject({
-      scopes: z.array(z.string().startsWith("/")).default([]),
-      principals: z.array(z.string().min(1)).default([]),
-    })
-    .default({ scopes: [], principals: [] }),
-  cleanup: z
-    .strictObject({
-      dryRun: z.boolean().default(true),
-      maxActionsPerRun: z.number().int().min(0).default(50),
-      maxDeletePercent: z.number().min(0).max(100).default(5),
-      /** All runs together (sweeps, events, work items, CLI runs sharing --state), counted from the journal over a rolling hour. */
-      maxActionsPerHour: z.number().int().min(0).default(100),
-    })
-    .default({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 }),
-  notify: z
-    .strictObject({
-      minSeverity: severitySchema.default("medium"),
-      renotifyAfterHours: z.number().min(0).default(168),
-    })
-    .default({ minSeverity: "medium", renotifyAfterHours: 168 }),
-  federation: z
-    .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
-    .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] }),
-});
+/**
+ * The policy schema of docs/policy.md: the core keys (policyCore.ts) and every rule's own options, as
+ * each rule's `meta.options` declares them. Nothing here names a rule: a new rule's options appear here by
+ * being registered.
+ */
+export const policySchema = z.strictObject({ ...corePolicyShape, ...ruleOptionSchemas });
 
 export type Policy = z.output<typeof policySchema>;
-export type ApprovedPipeline = Policy["approvedPipelines"][number];
 
-/** Every key optional: the defaults of RULES.md "Policy". */
+/** Every key optional: the defaults of docs/policy.md. */
 export function defaultPolicy(): Policy {
   return policySchema.parse({});
 }

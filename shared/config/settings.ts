@@ -33,7 +33,7 @@ function seconds(min: number, max: number) {
  * a structural test keeps the three in step.
  */
 export const appSettingsSchema = z.object({
-  /** Policy file path or inline JSON (RULES.md "Policy"). */
+  /** Policy file path or inline JSON (docs/policy.md). */
   UAMI_GUARD_POLICY: z.string().optional(),
   /** Subscriptions to govern; empty means every subscription the app's identity can read. */
   UAMI_GUARD_SUBSCRIPTIONS: list.pipe(z.array(guid)).default([]),

@@ -25,7 +25,8 @@ import { sortFindings } from "../findings.js";
 import { countRoleAssignments } from "../azure/armActions.js";
 import { budgetNotice, cleanupMode, planCleanup } from "../cleanup/plan.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
-import { ACTION_FOR_RULE, type ActionRecord, type ActionRuleId } from "../cleanup/record.js";
+import type { ActionRecord } from "../cleanup/record.js";
+import { actionForRule } from "../rules/index.js";
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
 import { commitDeletion, commitEvent, type FindingStateStore } from "./findingLifecycle.js";
@@ -133,7 +134,7 @@ async function handleEvent(raw: unknown, deps: EventDependencies): Promise<Event
     };
   } catch (error) {
     if (recorded) await deps.dedupe.forget(event.id).catch(() => undefined);
-    // RULES.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
+    // docs/guarantees.md "Poison never loops": what a redelivery cannot change is acknowledged and logged.
     if (isPermanent(error)) return outcome("malformed", `permanent failure, not redelivered: ${errorMessage(error)}`);
     return { ...outcome("failed", errorMessage(error)), incomplete: [{ check: `event ${event.id}`, reason: errorMessage(error), affected: 1 }] };
   }
@@ -179,9 +180,9 @@ async function gatherFacts(event: ResourceEvent, operation: OperationEntry, deps
       facts.resource = resource;
       const baseline = entry?.identityIds;
       const known = new Set((baseline ?? []).map(idKey));
-      // An absorbed identity may be new to this write (RULES.md "Order does not matter"): a restore may have re-attached it too.
+      // An absorbed identity may be new to this write (docs/guarantees.md "Order does not matter"): a restore may have re-attached it too.
       const added = resource.userAssignedIdentityIds.filter((id) => !known.has(idKey(id)) || entry?.absorbed[idKey(id)]);
-      // RULES.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
+      // docs/guarantees.md "Restore is never enforced against": what a restore of the last 24 hours re-attached is known.
       const restored = added.length > 0 && !approval.approved ? (await restoresOf(event.resourceUri, deps)).flatMap((entry) => (entry.action.identityId ? [entry.action.identityId] : [])) : [];
       if (entry) stored.baseline = entry;
       if (baseline || restored.length > 0) facts.baseline = [...(baseline ?? []), ...restored];
@@ -226,7 +227,7 @@ async function restoresOf(targetId: string, deps: EventDependencies): Promise<Jo
     .sort((a, b) => b.createdAt.localeCompare(a.createdAt));
 }
 
-/** RULES.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
+/** docs/guarantees.md "Canonical ids only": ARM answering for another id than the event's is not trusted (no finding, no baseline write). */
 function readBackMatches(readId: string, event: ResourceEvent, incomplete: Incomplete[]): boolean {
   if (idKey(readId) === idKey(event.resourceUri)) return true;
   incomplete.push({ check: `event ${event.id}`, reason: `ARM answered for ${readId.slice(0, 300)}, not the event's ${event.resourceUri.slice(0, 300)}: not trusted`, affected: 1 });
@@ -321,19 +322,19 @@ async function identityUsage(identityId: string, deps: EventDependencies): Promi
 }
 
 /**
- * One event is one run for RULES.md "Actions": its enforced findings become work items unless the
+ * One event is one run for docs/guarantees.md "Cleanup actions": its enforced findings become work items unless the
  * breaker trips; maxDeletePercent is judged against the role assignments there are now.
  */
 async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId: string, deps: EventDependencies, cleanup: CleanupOptions, now: Date) {
   if (cleanupMode(deps.policy, cleanup.forceEnforce) === "off") return undefined;
-  const deletes = findings.some((finding) => ACTION_FOR_RULE[finding.ruleId as ActionRuleId] === "delete-role-assignment");
+  const deletes = findings.some((finding) => actionForRule(finding.ruleId) === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
   return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: "events" });
 }
 
 /**
- * RULES.md "Order does not matter": the provenance kept after a write. Identities already in the baseline keep
+ * docs/guarantees.md "Order does not matter": the provenance kept after a write. Identities already in the baseline keep
  * theirs; what an approved write's read-back adds is recorded as absorbed by it (its event id and time), so an
  * unapproved write with an earlier eventTime, delivered later, still reports it. What an unapproved write adds
  * was judged by the rule just now: known.

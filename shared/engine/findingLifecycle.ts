@@ -122,8 +122,8 @@ export function applyRun(
 }
 
 /** Rules whose checks were incomplete in this run. */
-export function rulesWithUnknowns(incomplete: Incomplete[], checkAffects: Record<string, string[]>): Set<string> {
-  return new Set(incomplete.flatMap((entry) => checkAffects[entry.check] ?? []));
+export function rulesWithUnknowns(incomplete: Incomplete[], checkAffects: Readonly<Record<string, readonly string[]>>): Set<string> {
+  return new Set(incomplete.flatMap((entry) => (Object.hasOwn(checkAffects, entry.check) ? (checkAffects[entry.check] ?? []) : [])));
 }
 
 /** What the finding state says of a finding seen in this run: its confirmations and its first sighting. */

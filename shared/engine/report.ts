@@ -7,7 +7,8 @@ import { sweepScopeKey } from "../state/findingStateTable.js";
 import type { FindingStateStore } from "./findingLifecycle.js";
 import { applyRun, rulesWithUnknowns } from "./findingLifecycle.js";
 import { collectInventory } from "./inventory.js";
-import { CHECK_AFFECTS, runSweep } from "./sweep.js";
+import { CHECK_AFFECTS } from "../rules/index.js";
+import { runSweep } from "./sweep.js";
 
 export interface ReportOptions extends ReadOptions {
   now?: Date;

@@ -40,14 +40,6 @@ export interface SweepOptions extends ReadOptions {
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
 
-/** Which incomplete checks make which rules' absence of a finding meaningless (for resolution). */
-export const CHECK_AFFECTS: Record<string, string[]> = {
-  "directory-lookup": ["orphaned-role-assignment", "privileged-role-broad-scope"],
-  "sign-in-logs": ["stale-identity"],
-  "federated-credentials": ["unattached-identity"],
-  "event-coverage": ["event-coverage-missing"],
-};
-
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
 
@@ -108,7 +100,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
   }
   const index = buildSweepIndex(inventory);
-  // Exposure keeps only the assignments that give a right, indexed while they stream (RULES.md "Exposure").
+  // Exposure keeps only the assignments that give a right, indexed while they stream (docs/rules/privileged-identity-exposed.md).
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);

@@ -12,7 +12,8 @@ import { sortFindings, type RunReport } from "../findings.js";
 import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
 import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 import { recordSweep } from "../telemetry.js";
-import { CHECK_AFFECTS, runSweep, type SweepOptions } from "./sweep.js";
+import { CHECK_AFFECTS } from "../rules/index.js";
+import { runSweep, type SweepOptions } from "./sweep.js";
 
 export interface SweepJobResult {
   report: RunReport;

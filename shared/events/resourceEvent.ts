@@ -82,7 +82,7 @@ export function callerOf(claims: Record<string, unknown> | undefined): Caller {
   return caller;
 }
 
-/** Longest ARM id accepted (RULES.md "Canonical ids only"). */
+/** Longest ARM id accepted (docs/guarantees.md "Canonical ids only"). */
 export const MAX_RESOURCE_ID_LENGTH = 2048;
 /** Event Grid's system topics send GUIDs; a longer id cannot be one of theirs, nor a Table property we can keep. */
 export const MAX_EVENT_ID_LENGTH = 1024;
@@ -136,7 +136,7 @@ function measure(raw: object): { depth: number; bytes: number } | { tooDeep: tru
 }
 
 /**
- * RULES.md "Canonical ids only": an id with `.`/`..` or empty segments, percent-encoding, control
+ * docs/guarantees.md "Canonical ids only": an id with `.`/`..` or empty segments, percent-encoding, control
  * characters, or over 2,048 characters is malformed — never approved by a scope prefix, never sent to
  * ARM (whose URL parsing would resolve it to some other resource).
  */

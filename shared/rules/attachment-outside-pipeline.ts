@@ -12,6 +12,9 @@ export const rule: EventRule = {
     title: "Identity attached outside a pipeline",
     severity: "high",
     category: "pipeline",
+    docs: { url: "docs/rules/attachment-outside-pipeline.md" },
+    needs: [],
+    action: "detach-identity",
     description:
       "A write on a resource (VM, VMSS, web/function app, slot, container app, …) by a non-approved caller after which the resource, read back from ARM, has a user-assigned identity attached that its baseline does not list (no baseline: every attached identity counts). One finding per (resource, identity).",
     risk: "Attaching an identity hands the resource's code every permission the identity holds — the quickest way to reach a Key Vault or storage account without a role change anyone reviews.",
@@ -59,7 +62,7 @@ export const rule: EventRule = {
 };
 
 /**
- * RULES.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
+ * docs/guarantees.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
  * absorbed it is not known to a write that happened before that one. Times that cannot be compared count as
  * "before" (reported, and report only), never as known.
  */

@@ -11,6 +11,8 @@ export const rule: InventoryRule = {
     title: "Identity used across environments",
     severity: "high",
     category: "attachment",
+    docs: { url: "docs/rules/cross-environment-attachment.md" },
+    needs: [],
     description: "A user-assigned identity whose environment tag differs (case-insensitively) from the environment tag of a resource it is attached to; both must be tagged. One finding per (identity, resource).",
     risk: "A dev or test workload holding a prod identity can read and change production data with production permissions.",
     remediation: (finding) => ({

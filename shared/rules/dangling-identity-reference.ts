@@ -14,6 +14,8 @@ export const rule: InventoryRule = {
     title: "Resource references a deleted identity",
     severity: "medium",
     category: "attachment",
+    docs: { url: "docs/rules/dangling-identity-reference.md" },
+    needs: [],
     description: "A resource's identity.userAssignedIdentities names a user-assigned identity that does not exist. One finding per (resource, missing identity).",
     risk: "Token requests for the missing identity fail at run time, and re-creating an identity with the same name silently gives the resource a new principal without its old grants.",
     remediation: (finding) => ({

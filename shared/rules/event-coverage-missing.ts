@@ -15,6 +15,8 @@ export const rule: InventoryRule = {
     title: "Subscription not watched by Event Grid",
     severity: "high",
     category: "guard",
+    docs: { url: "docs/rules/event-coverage-missing.md" },
+    needs: ["event-coverage"],
     description:
       "A subscription the sweep read has no Event Grid system topic (topicType Microsoft.Resources.Subscriptions) with an event subscription whose destination is the guard's Function App. Only when self.functionAppId is set.",
     risk: "Attachments, grants and federated credentials made in this subscription are only seen by the next sweep, hours later, instead of within seconds; a deleted event subscription silently switches real-time detection off.",

@@ -12,6 +12,8 @@ export const rule: EventRule = {
     title: "Federated credential added outside a pipeline",
     severity: "high",
     category: "pipeline",
+    docs: { url: "docs/rules/federated-credential-outside-pipeline.md" },
+    needs: [],
     description: "A …/userAssignedIdentities/federatedIdentityCredentials/write by a caller that is not an approved pipeline.",
     risk: "A federated credential lets an external workload (any repository or cluster its subject matches) get tokens for the identity without any secret: a persistent, hard-to-see backdoor.",
     remediation: (finding) => ({

@@ -10,6 +10,8 @@ export const rule: InventoryRule = {
     title: "Federated credential trusts more than one workload",
     severity: "high",
     category: "privilege",
+    docs: { url: "docs/rules/federated-credential-risky-subject.md" },
+    needs: ["federated-credentials"],
     description:
       "A federated identity credential that trusts more than one protected workload: GitHub's issuer with subject repo:<owner>/<repo>:pull_request (high: any pull request's workflow run gets the token), or a flexible credential with a claims matching expression (medium).",
     risk: "A pull request's workflow, or any workload a wildcard expression matches, exchanges its token for this identity's access token: code nobody reviewed runs with the identity's permissions (ATT&CK T1098.001).",

@@ -1,15 +1,21 @@
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { deleteFederatedCredential, showFederatedCredential } from "./lib/commands.js";
-import { trustedIssuer } from "./lib/federation.js";
+import { federationOptions, trustedIssuer } from "./lib/federation.js";
+
+/** `federation` is shared with the other federation rules (shared/rules/lib/federation.ts). */
+const OPTIONS = { federation: federationOptions };
 
 /** A federated credential whose issuer `federation.trustedIssuers` does not trust. */
-export const rule: InventoryRule = {
+export const rule: InventoryRule<typeof OPTIONS> = {
   kind: "inventory",
   meta: {
     id: "federated-credential-untrusted-issuer",
     title: "Federated credential trusts an unknown issuer",
     severity: "high",
     category: "privilege",
+    docs: { url: "docs/rules/federated-credential-untrusted-issuer.md" },
+    needs: ["federated-credentials"],
+    options: OPTIONS,
     description:
       "A federated identity credential on a user-assigned identity whose issuer matches no entry of federation.trustedIssuers (a * stands for one or more characters other than / and .; an entry ending in / matches every issuer that begins with it; other entries must equal the issuer, one trailing / ignored).",
     risk: "Whoever runs the issuer can mint tokens that Entra ID exchanges for this identity's access token (ATT&CK T1098.001): an attacker-run OIDC issuer, or a look-alike host, acts as the identity without any secret.",

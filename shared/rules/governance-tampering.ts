@@ -1,5 +1,5 @@
 import { CHANGE_KINDS } from "../events/operations.js";
-import type { Policy } from "../config/policy.js";
+import type { CorePolicy } from "../config/policyCore.js";
 import type { EventRule, FindingDraft } from "./types.js";
 import { callerLabel } from "./lib/approval.js";
 import { sh } from "./lib/commands.js";
@@ -18,6 +18,8 @@ export const rule: EventRule = {
     title: "Governance app changed outside a pipeline",
     severity: "critical",
     category: "guard",
+    docs: { url: "docs/rules/governance-tampering.md" },
+    needs: [],
     description:
       "A caller that is not approved writes, deletes or stops one of uami-guard's own resources (self.resources: the Function App, its storage, Key Vault, Event Grid system topics and event subscriptions, the findings topic, the DCR), or deletes a role assignment of the app's own identity (self.objectId).",
     risk: "Deleting the event subscription, the app's Reader role or stopping the Function App ends detection without any other signal; it is what an attacker does first.",
@@ -59,7 +61,7 @@ export const rule: EventRule = {
 };
 
 /** The entry of `self.resources` (or the Function App id) that contains `id`, by prefix, case-insensitively. */
-function ownResourcePrefix(id: string, policy: Policy): string | undefined {
+function ownResourcePrefix(id: string, policy: CorePolicy): string | undefined {
   const uri = id.toLowerCase();
   const own = [...policy.self.resources, ...(policy.self.functionAppId ? [policy.self.functionAppId] : [])];
   return own.find((entry) => {

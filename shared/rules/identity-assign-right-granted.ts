@@ -6,19 +6,19 @@ import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { rightsOfPermissions, rightsGiven } from "./lib/exposure.js";
 import { atLeast, privilegedSeverity, privilegeOf, roleLabel, rolePermissions } from "./lib/roles.js";
 import { identityScopeTree, type ScopeTree } from "./lib/scopes.js";
-import type { Policy } from "../config/policy.js";
+import type { CorePolicy } from "../config/policyCore.js";
 
 const sameGuid = (a: string | undefined, b: string | undefined): boolean =>
   a !== undefined && b !== undefined && a.replace(/-/g, "").toLowerCase() === b.replace(/-/g, "").toLowerCase();
 
 
-/** RULES.md "Exposure" exclusions for the assignee of a new grant over one graded identity. */
+/** docs/rules/privileged-identity-exposed.md "What it reports" exclusions (not holders) for the assignee of a new grant over one graded identity. */
 function excluded(
   assignment: RoleAssignment,
   identity: GradedIdentity,
   tree: ScopeTree,
   facts: { appId?: string; missing: boolean; others?: RoleAssignment[]; definitions: Map<string, RoleDefinition> },
-  policy: Policy,
+  policy: CorePolicy,
 ): boolean {
   const assignee = assignment.principalId;
   if (sameGuid(assignee, identity.principalId) || sameGuid(assignee, policy.self.objectId) || facts.missing) return true;
@@ -45,6 +45,8 @@ export const rule: EventRule = {
     title: "Right to act as a privileged identity granted outside a pipeline",
     severity: "critical",
     category: "privilege",
+    docs: { url: "docs/rules/identity-assign-right-granted.md" },
+    needs: ["role-definitions"],
     description:
       "A Microsoft.Authorization/roleAssignments/write by a caller that is not an approved pipeline, where the assignment read back from ARM gives its principal userAssignedIdentities/assign/action or federatedIdentityCredentials/write at the scope of a user-assigned identity of grade critical or high (as of the last sweep) or above, unless the assignee is excluded as for privileged-identity-exposed. Critical when the identity's grade is critical, else high.",
     risk: "Whoever can assign the identity to a resource they control, or add a federated credential to it, gets all its permissions: a grant like this opens the way to a subscription-wide identity's token.",

@@ -11,6 +11,8 @@ export const rule: EventRule = {
     title: "Identity changed outside a pipeline",
     severity: "medium",
     category: "pipeline",
+    docs: { url: "docs/rules/identity-change-outside-pipeline.md" },
+    needs: [],
     description: "A user-assigned identity created, updated or deleted by a caller that is not an approved pipeline.",
     risk: "Identities made by hand have no owner, no review and usually no clean-up; changes outside the pipeline drift from what is in code.",
     remediation: (finding) => ({

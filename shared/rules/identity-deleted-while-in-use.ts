@@ -11,6 +11,8 @@ export const rule: EventRule = {
     title: "Identity deleted while still in use",
     severity: "high",
     category: "attachment",
+    docs: { url: "docs/rules/identity-deleted-while-in-use.md" },
+    needs: [],
     description: "Microsoft.ManagedIdentity/userAssignedIdentities/delete (any caller) while resources still reference the identity or role assignments still name its principal. Evidence lists both.",
     risk: "Workloads using the identity start failing to get tokens; re-creating it with the same name gives a new principal without the old grants, and the old assignments become orphans.",
     remediation: (finding) => ({

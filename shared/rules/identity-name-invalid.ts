@@ -11,6 +11,8 @@ export const rule: InventoryRule = {
     title: "Identity name that breaks assignment",
     severity: "medium",
     category: "hygiene",
+    docs: { url: "docs/rules/identity-name-invalid.md" },
+    needs: [],
     description: `Name longer than ${MAX_LENGTH} characters (assigning it to a VM or scale set fails) or not matching ^[A-Za-z0-9][A-Za-z0-9_-]*$.`,
     risk: "Deployments that attach this identity to a VM or VMSS fail, which tends to be found during an incident.",
     remediation: (finding) => ({

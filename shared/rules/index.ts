@@ -1,4 +1,6 @@
-import type { EventRule, SweepRule } from "./types.js";
+import type { z } from "zod";
+import { CHECKS, type ActionKind, type CheckId } from "../model.js";
+import type { EventRule, NoticeRule, OptionSchemas, Rule, RuleMeta, SweepRule } from "./types.js";
 import { rule as attachmentOutsidePipeline } from "./attachment-outside-pipeline.js";
 import { rule as federatedCredentialOutsidePipeline } from "./federated-credential-outside-pipeline.js";
 import { rule as identityAssignRightGranted } from "./identity-assign-right-granted.js";
@@ -20,9 +22,16 @@ import { rule as sharedIdentitySprawl } from "./shared-identity-sprawl.js";
 import { rule as staleIdentity } from "./stale-identity.js";
 import { rule as unattachedIdentity } from "./unattached-identity.js";
 import { rule as untaggedIdentity } from "./untagged-identity.js";
+import { rule as cleanupCircuitBreaker } from "./cleanup-circuit-breaker.js";
+import { rule as cleanupWorkItemRejected } from "./cleanup-work-item-rejected.js";
+import { rule as eventUndecided } from "./event-undecided.js";
+import { rule as notificationDeadLettered } from "./notification-dead-lettered.js";
 
-/** The sweep rules, sorted by id. Each lives in shared/rules/<rule-id>.ts (a test keeps this in step). */
-export const sweepRules: readonly SweepRule[] = [
+/**
+ * The registry: every rule, by kind, sorted by id (a test keeps it in step with shared/rules/<id>.ts). Adding a
+ * rule is its file and one line here; everything else about it is read from its `meta`.
+ */
+const SWEEP_RULES = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
   eventCoverageMissing,
@@ -37,10 +46,9 @@ export const sweepRules: readonly SweepRule[] = [
   staleIdentity,
   unattachedIdentity,
   untaggedIdentity,
-];
+] as const;
 
-/** The event rules, sorted by id. */
-export const eventRules: readonly EventRule[] = [
+const EVENT_RULES = [
   attachmentOutsidePipeline,
   federatedCredentialOutsidePipeline,
   governanceTampering,
@@ -48,7 +56,57 @@ export const eventRules: readonly EventRule[] = [
   identityChangeOutsidePipeline,
   identityDeletedWhileInUse,
   roleAssignmentOutsidePipeline,
-];
+] as const;
 
-/** Every rule id a policy may name. */
+/** Findings the engine raises about itself: committed and notified like any other, never switched off. */
+const NOTICE_RULES = [cleanupCircuitBreaker, cleanupWorkItemRejected, eventUndecided, notificationDeadLettered] as const;
+
+export const sweepRules: readonly SweepRule[] = SWEEP_RULES;
+export const eventRules: readonly EventRule<OptionSchemas>[] = EVENT_RULES;
+export const noticeRules: readonly NoticeRule[] = NOTICE_RULES;
+export const allRules: readonly Rule[] = [...SWEEP_RULES, ...EVENT_RULES, ...NOTICE_RULES];
+
+/** Every rule id a policy may name (`rules.<id>`, `suppressions[].ruleId`): notices are not among them. */
 export const ruleIds: readonly string[] = [...sweepRules, ...eventRules].map((rule) => rule.meta.id).sort();
+
+/** The manifest of every rule and notice, by id. */
+export const ruleMeta: ReadonlyMap<string, RuleMeta> = new Map(allRules.map((rule) => [rule.meta.id, rule.meta]));
+
+/** Which incomplete check leaves which rules' findings open and unconfirmed: each rule's `meta.needs`, inverted. */
+export const CHECK_AFFECTS: Readonly<Record<CheckId, readonly string[]>> = Object.fromEntries(
+  CHECKS.map((check) => [check, allRules.filter((rule) => rule.meta.needs.includes(check)).map((rule) => rule.meta.id)]),
+) as unknown as Record<CheckId, readonly string[]>;
+
+/** Which rule's finding leads to which change: each rule's `meta.action`. */
+export const ACTION_FOR_RULE: Readonly<Record<string, ActionKind>> = Object.fromEntries(
+  allRules.flatMap((rule) => (rule.meta.action ? [[rule.meta.id, rule.meta.action] as const] : [])),
+);
+
+export function actionForRule(ruleId: string): ActionKind | undefined {
+  return Object.hasOwn(ACTION_FOR_RULE, ruleId) ? ACTION_FOR_RULE[ruleId] : undefined;
+}
+
+type OptionsOf<R> = R extends { meta: { options?: infer O } } ? (O extends OptionSchemas ? O : never) : never;
+type UnionToIntersection<U> = (U extends unknown ? (value: U) => void : never) extends (value: infer I) => void ? I : never;
+
+/** The policy keys the rules own, with their schemas: the rules' part of the policy schema (shared/config/policy.ts). */
+export type RuleOptionSchemas = UnionToIntersection<OptionsOf<(typeof SWEEP_RULES)[number] | (typeof EVENT_RULES)[number]>>;
+
+/**
+ * Every rule's options joined. A key two rules both declare must be the same schema object (a shared
+ * section such as `federation` lives in shared/rules/lib/); anything else is a programming error caught at load.
+ */
+export const ruleOptionSchemas: RuleOptionSchemas = (() => {
+  const joined: Record<string, z.ZodType> = {};
+  const owner: Record<string, string> = {};
+  for (const rule of allRules) {
+    const options: OptionSchemas = rule.meta.options ?? {};
+    for (const [key, schema] of Object.entries(options)) {
+      const known = joined[key];
+      if (known && known !== schema) throw new Error(`policy key ${key}: declared by ${owner[key] ?? "?"} and ${rule.meta.id} with different schemas`);
+      joined[key] = schema;
+      owner[key] ??= rule.meta.id;
+    }
+  }
+  return joined as RuleOptionSchemas;
+})();

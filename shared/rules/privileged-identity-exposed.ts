@@ -17,6 +17,8 @@ export const rule: InventoryRule = {
     title: "Someone else can act as a privileged identity",
     severity: "critical",
     category: "privilege",
+    docs: { url: "docs/rules/privileged-identity-exposed.md" },
+    needs: ["directory-lookup", "role-definitions"],
     description:
       "For a user-assigned identity of grade critical or high, a principal (other than the identity, an approved pipeline in scope, the governance app, a protected principal, a deleted principal, or one already as privileged) holds a role that can assign the identity (userAssignedIdentities/assign/action), add a federated credential to it (federatedIdentityCredentials/write), or run code on a resource it is attached to. Critical when the identity's grade is critical, else high.",
     risk: "Whoever can assign a user-assigned identity, add a federated credential to it, or run code where it is attached gets all of its permissions: attach it to a VM they control and read its token from IMDS (ATRM AZT601.1, ATT&CK T1552.005), run commands where it is attached (AZT301.1), or trust their own OIDC issuer (T1098.001).",

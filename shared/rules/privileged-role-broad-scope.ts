@@ -11,6 +11,8 @@ export const rule: AssignmentRule = {
     title: "Managed identity with a privileged role at broad scope",
     severity: "critical",
     category: "privilege",
+    docs: { url: "docs/rules/privileged-role-broad-scope.md" },
+    needs: ["directory-lookup", "role-definitions"],
     description:
       "A managed identity principal holds Owner, User Access Administrator, RBAC Administrator or a custom role that can write role assignments (critical), or Contributor (high), at management-group or subscription scope; any of these at resource-group scope is medium. Resource-level scope is not reported.",
     risk: "Anyone who can run code as this identity (a compromised VM, app or pipeline) controls the whole scope, and with the access-administration roles can grant themselves more.",

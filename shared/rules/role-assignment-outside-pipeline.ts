@@ -1,11 +1,15 @@
+import { z } from "zod";
 import type { EventRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { privilegedSeverity, privilegeOf, roleLabel } from "./lib/roles.js";
 import { scopeLevel } from "../model.js";
 
+/** `watchAllPrincipals`: report grants to any principal, not only managed identities. */
+const OPTIONS = { watchAllPrincipals: z.boolean().default(false) };
+
 /** A role granted to a managed identity by someone who is not an approved pipeline (read back from ARM). */
-export const rule: EventRule = {
+export const rule: EventRule<typeof OPTIONS> = {
   kind: "event",
   changes: ["role-assignment-write"],
   meta: {
@@ -13,6 +17,10 @@ export const rule: EventRule = {
     title: "Role granted to a managed identity outside a pipeline",
     severity: "high",
     category: "pipeline",
+    docs: { url: "docs/rules/role-assignment-outside-pipeline.md" },
+    needs: ["directory-lookup"],
+    action: "delete-role-assignment",
+    options: OPTIONS,
     description:
       "A Microsoft.Authorization/roleAssignments/write by a caller that is not an approved pipeline, where the assignment read back from ARM grants a role to a managed identity principal (any principal with watchAllPrincipals). Critical when the role and scope would be critical under privileged-role-broad-scope.",
     risk: "Manual grants to workload identities bypass review and are how standing privilege creeps in; a grant to a broadly used identity reaches every workload that uses it.",

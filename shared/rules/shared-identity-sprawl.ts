@@ -1,14 +1,21 @@
+import { z } from "zod";
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { idKey } from "../model.js";
 
+/** `sprawl.maxResourceGroups`: attached in more resource groups than this is a finding. */
+const OPTIONS = { sprawl: z.strictObject({ maxResourceGroups: z.number().int().min(1).default(3) }).default({ maxResourceGroups: 3 }) };
+
 /** A UAMI attached in more than sprawl.maxResourceGroups distinct resource groups. */
-export const rule: InventoryRule = {
+export const rule: InventoryRule<typeof OPTIONS> = {
   kind: "inventory",
   meta: {
     id: "shared-identity-sprawl",
     title: "Identity shared by too many workloads",
     severity: "medium",
     category: "attachment",
+    docs: { url: "docs/rules/shared-identity-sprawl.md" },
+    needs: [],
+    options: OPTIONS,
     description: "A user-assigned identity attached to resources in more than sprawl.maxResourceGroups distinct resource groups (default 3).",
     risk: "Every workload sharing the identity holds the union of its permissions; one compromised workload reaches all the others' data.",
     remediation: () => ({

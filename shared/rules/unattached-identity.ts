@@ -11,6 +11,8 @@ export const rule: InventoryRule = {
     title: "Identity attached nowhere",
     severity: "low",
     category: "hygiene",
+    docs: { url: "docs/rules/unattached-identity.md" },
+    needs: ["federated-credentials"],
     description: "A user-assigned identity that no resource's identity.userAssignedIdentities references and that has no federated identity credential. Medium when it still holds role assignments.",
     risk: "An unused identity with standing permissions is access nobody watches: anyone who can assign it (Managed Identity Operator) inherits its roles.",
     remediation: (finding) => ({

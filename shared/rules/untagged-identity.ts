@@ -1,15 +1,23 @@
+import { z } from "zod";
 import type { FindingDraft, InventoryRule } from "./types.js";
 import { tagIdentity } from "./lib/commands.js";
 import { tagValue } from "./lib/tags.js";
 
+/** `requiredTags`: tags every identity must carry (keys case-insensitive; a blank value counts as missing). */
+const OPTIONS = { requiredTags: z.array(z.string().trim().min(1)).default(["owner", "environment"]) };
+
 /** A UAMI missing a required tag (key case-insensitive; an empty or blank value counts as missing). */
-export const rule: InventoryRule = {
+export const rule: InventoryRule<typeof OPTIONS> = {
   kind: "inventory",
   meta: {
     id: "untagged-identity",
     title: "Identity without required tags",
     severity: "medium",
     category: "hygiene",
+    docs: { url: "docs/rules/untagged-identity.md" },
+    needs: [],
+    action: "tag-identity",
+    options: OPTIONS,
     description: "A user-assigned identity lacks one of the policy's requiredTags (default owner and environment); keys match case-insensitively and blank values count as missing.",
     risk: "Nobody can say who owns an untagged identity or whether it may be removed; it survives every clean-up and every access review.",
     remediation: (finding) => ({

@@ -86,7 +86,7 @@ export class AttachmentBaselineStore extends TableStore {
     return (await this.getEntry(resourceId))?.identityIds;
   }
 
-  /** The identities and their provenance (RULES.md "Order does not matter"); a row without any: all known. */
+  /** The identities and their provenance (docs/guarantees.md "Order does not matter"); a row without any: all known. */
   async getEntry(resourceId: string): Promise<AttachmentBaseline | undefined> {
     await this.ensure();
     const rowKey = keyFor(idKey(resourceId));

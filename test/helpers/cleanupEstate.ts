@@ -50,7 +50,7 @@ function servicePrincipal(id: string, name: string) {
 }
 
 /**
- * A small estate with one of everything RULES.md "Actions" decides on: an orphan (and orphans on a
+ * A small estate with one of everything docs/guarantees.md "Cleanup actions" decides on: an orphan (and orphans on a
  * protected scope, of a protected principal, and too young), untagged identities (one on a protected
  * scope, one a protected principal), a VM with a system-assigned and two user-assigned identities of
  * which the baseline knows one, a Contributor grant made outside a pipeline, and `fillers` ordinary

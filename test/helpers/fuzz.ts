@@ -2,7 +2,7 @@ import { mulberry32 } from "../../local/random.js";
 import { SUB } from "./estate.js";
 
 /**
- * A poison corpus for RULES.md "Poison never loops", as JSON text (JSON.stringify itself overflows on
+ * A poison corpus for docs/guarantees.md "Poison never loops", as JSON text (JSON.stringify itself overflows on
  * the deepest events): nesting to ~6,000 levels, 32K-character ids, prototype keys, wrong types,
  * unicode and control characters, non-canonical ids, and well-formed events for resources that do not
  * exist. Deterministic per seed.

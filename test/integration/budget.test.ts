@@ -15,7 +15,7 @@ import { SUB, TENANT, guid } from "../helpers/estate.js";
 import { startServe } from "../helpers/serve.js";
 
 /**
- * RULES.md "One budget across runs": maxActionsPerHour and maxDeletePercent over 24 hours are counted
+ * docs/guarantees.md "One budget across runs": maxActionsPerHour and maxDeletePercent over 24 hours are counted
  * from the journal, so runs of one event each share them (before, 120 events through serve deleted
  * 23% of the role assignments with maxDeletePercent 5).
  */

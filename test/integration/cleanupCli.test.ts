@@ -63,7 +63,7 @@ function sortedById(estate: Estate, recreated: Set<string>): unknown {
 
 const lower = (id: string): string => id.toLowerCase();
 
-describe("enforce runs through the CLI change exactly what RULES.md says, and restore undoes it", () => {
+describe("enforce runs through the CLI change exactly what docs/guarantees.md \"Cleanup actions\" says, and restore undoes it", () => {
   let dir: string;
   let input: string;
   let policy: string;

@@ -77,7 +77,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
   });
 
   it.each([
-    // RULES.md "Truth of the journal" (issue 13): a 404 is checked by re-reading; the assignment is still there, so nothing was changed and the entry is failed (it was "skipped: already gone").
+    // docs/guarantees.md "Truth of the journal" (issue 13): a 404 is checked by re-reading; the assignment is still there, so nothing was changed and the entry is failed (it was "skipped: already gone").
     [404, "failed", /re-read: the change was not made/],
     [409, "failed", /conflict \(409 ScopeLocked\)/],
     [412, "failed", /changed since it was read \(412\)/],

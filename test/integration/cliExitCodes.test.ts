@@ -8,7 +8,7 @@ import { parseEstate, saveEstateFile } from "../../local/emulator/estate.js";
 import type { RunReport } from "../../shared/findings.js";
 import { cleanupEstate } from "../helpers/cleanupEstate.js";
 
-/** RULES.md "Exit codes": any action failed (or stayed unknown) → exit 1, after the report is printed. */
+/** docs/guarantees.md "Exit codes": any action failed (or stayed unknown) → exit 1, after the report is printed. */
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 
 describe("CLI exit codes after cleanup", () => {

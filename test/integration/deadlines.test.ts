@@ -13,7 +13,7 @@ import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
 
 /**
- * DESIGN.md "Every call has a deadline": a request that does not answer is an outcome unknown, never a
+ * docs/guarantees.md "Every call has a deadline": a request that does not answer is an outcome unknown, never a
  * hang. The emulator's `hangMs` stalls one call far past the client's deadline.
  */
 const targets = azuriteTargets();

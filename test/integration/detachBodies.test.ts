@@ -53,7 +53,7 @@ function run(target: TestTarget, journal: TableJournal, actions: PlannedAction[]
   );
 }
 
-describe("detach bodies as each provider accepts them (DESIGN.md Fidelity)", () => {
+describe("detach bodies as each provider accepts them (as Azure CLI's recorded traffic shows)", () => {
   it("builds the three shapes with each provider's type string", () => {
     expect(detachIdentityBlock("Microsoft.Compute/virtualMachines", true, ID_A, 0)).toEqual({ type: "SystemAssigned" });
     expect(detachIdentityBlock("Microsoft.Compute/virtualMachines", false, ID_A, 0)).toEqual({ type: "None" });

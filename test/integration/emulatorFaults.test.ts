@@ -5,7 +5,7 @@ import { startEmulator, type RunningEmulator } from "../../local/emulator/server
 import { IDS, cleanupEstate } from "../helpers/cleanupEstate.js";
 
 /**
- * DESIGN.md "Fault injection (extended)": `method`, `pathContains` (case-insensitive), `status` with
+ * docs/estate-format.md `emulator.faults`: `method`, `pathContains` (case-insensitive), `status` with
  * `afterApply`, `reset` (optionally after applying), `hangMs`. Raw HTTPS here, so what the emulator
  * does is seen without an SDK's retries in between.
  */

@@ -9,7 +9,7 @@ import { loadFixture, SUB, type TestTarget } from "../helpers/estate.js";
 import { PIPELINE_APP, PIPELINE_CLAIMS, USER_CLAIMS } from "../helpers/events.js";
 
 /**
- * RULES.md "Order does not matter": Event Grid does not guarantee order
+ * docs/guarantees.md "Order does not matter": Event Grid does not guarantee order
  * (https://learn.microsoft.com/azure/event-grid/delivery-and-retry — "Event Grid doesn't guarantee order for event
  * delivery"), so the approved pipeline's later write (E2) may be handled before the user's earlier manual
  * attachment (E1). Both read-backs see the VM as it is now: the pipeline's identity, the user's X and, in the
@@ -72,7 +72,7 @@ async function handle(events: unknown[], deps: EventDependencies) {
 const reported = (outcomes: Awaited<ReturnType<typeof handle>>) =>
   outcomes.flatMap((outcome) => outcome.findings).filter((finding) => finding.ruleId === "attachment-outside-pipeline").map((finding) => finding.relatedId);
 
-describe("delivery order does not hide an attachment (RULES.md \"Order does not matter\")", () => {
+describe("delivery order does not hide an attachment (docs/guarantees.md \"Order does not matter\")", () => {
   it("normal order (E1 then E2): X reported once, by E1, as a plain finding; E2 adds nothing", async () => {
     const deps = await setup();
     const outcomes = await handle([E1, E2], deps);

@@ -11,7 +11,7 @@ import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { IDS, P, PROTECTED, cleanupEstate, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
- * RULES.md "Truth of the journal": when a change's answer is lost (reset, 5xx) and the SDK's retry
+ * docs/guarantees.md "Truth of the journal": when a change's answer is lost (reset, 5xx) and the SDK's retry
  * answers 204/404/409/412, the executor re-reads the target and journals what it observes. The
  * emulator's `afterApply` makes the change and then loses or falsifies the answer.
  */

@@ -14,7 +14,7 @@ import { IDS, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
 import { poisonCorpus } from "../helpers/fuzz.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
 
-/** RULES.md "Poison never loops": acknowledged and logged, never a crash, never a redelivery. */
+/** docs/guarantees.md "Poison never loops": acknowledged and logged, never a crash, never a redelivery. */
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const CORPUS = 10_000;
 const targets = azuriteTargets();

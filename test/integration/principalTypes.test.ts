@@ -11,7 +11,7 @@ import { PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
 import { SUB, guid } from "../helpers/estate.js";
 
 /**
- * DESIGN.md "Principal types": Graph getByIds returns only the `types` asked for, so a live Device
+ * docs/guarantees.md "Unknown is never deleted": Graph getByIds returns only the `types` asked for, so a live Device
  * principal looked up as user/group/servicePrincipal looks deleted. Every type that can be looked up
  * is asked for; a type that cannot be is never an orphan.
  */

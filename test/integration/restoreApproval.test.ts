@@ -9,7 +9,7 @@ import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
- * RULES.md "Restore is never enforced against": the events of a restore's own writes (the re-attached
+ * docs/guarantees.md "Restore is never enforced against": the events of a restore's own writes (the re-attached
  * identity, the recreated assignment), by whichever caller ran it, are approved as `restore <entry id>`
  * for 24 hours — so the rule in enforce mode does not detach and delete again.
  */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { MAX_RESOURCE_ID_LENGTH, canonicalIdProblem, parseResourceEvent } from "../../shared/events/resourceEvent.js";
 
-/** RULES.md "Canonical ids only" and "Poison never loops: parsing never throws". */
+/** docs/guarantees.md "Canonical ids only" and "Poison never loops" (parsing never throws). */
 const VM = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1";
 
 function event(resourceUri: unknown, extra: Record<string, unknown> = {}) {

@@ -26,7 +26,7 @@ const untagged = (name: string, principalId = "pid") => finding("untagged-identi
 
 const options = (overrides: Partial<PlanOptions> = {}): PlanOptions => ({ forceEnforce: true, consecutive: () => 2, roleAssignmentsSeen: 1000, now: new Date("2026-11-23T12:00:00Z"), runId: "run-test", scope: "sweep-all", ...overrides });
 
-describe("planCleanup (RULES.md Actions)", () => {
+describe("planCleanup (docs/guarantees.md \"Cleanup actions\")", () => {
   it("acts only in enforce mode with dryRun false; --enforce forces both", () => {
     expect(cleanupMode(policySchema.parse({}), false)).toBe("off");
     expect(cleanupMode(policySchema.parse({ rules: { "untagged-identity": { mode: "enforce" } } }), false)).toBe("dry-run");
@@ -119,7 +119,7 @@ describe("planCleanup (RULES.md Actions)", () => {
     expect(plan.records).toMatchObject([{ status: "skipped", reason: "already tagged uami-guard-status" }]);
   });
 
-  it("RULES.md \"Order does not matter\": an attachment an approved write may have made (absorbedBy) is report only; a plain one is detached", () => {
+  it("docs/guarantees.md \"Order does not matter\": an attachment an approved write may have made (absorbedBy) is report only; a plain one is detached", () => {
     const vm = `${SUB}/resourceGroups/rg/providers/Microsoft.Compute/virtualMachines/vm1`;
     const id = (name: string) => `${SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`;
     const ambiguous = finding("attachment-outside-pipeline", vm, { absorbedBy: { eventId: "e2", eventTime: "2026-11-20T10:00:00Z", approvedAs: "approved pipeline p" } }, id("x"));

@@ -3,7 +3,8 @@ import { dirname, join, relative, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
-import { eventRules, ruleIds, sweepRules } from "../../shared/rules/index.js";
+import { allRules, eventRules, noticeRules, sweepRules } from "../../shared/rules/index.js";
+import { ruleIds } from "../../shared/rules/index.js";
 import { loadPolicy, policySchema } from "../../shared/config/policy.js";
 import { emulatorSettingsSchema, estateSchema, parseEstate } from "../../local/emulator/estate.js";
 import { parseResourceEvent } from "../../shared/events/resourceEvent.js";
@@ -57,14 +58,15 @@ function section(markdown: string, heading: string): string {
 }
 
 const SECTIONS = ["What it reports", "Why it matters", "How to fix", "False positives", "Policy knobs"];
-const rules = [...sweepRules, ...eventRules];
+const rules = allRules;
+const allIds = allRules.map((rule) => rule.meta.id);
 
 describe("rule pages (docs/rules/<rule-id>.md, checked against each rule's meta)", () => {
   const pages = readdirSync(RULE_DOCS).filter((file) => file.endsWith(".md") && file !== "README.md").map((file) => file.replace(/\.md$/, ""));
 
   it("has a page for every rule and a rule for every page", () => {
-    expect(pages.filter((page) => !ruleIds.includes(page))).toEqual([]);
-    expect(ruleIds.filter((id) => !pages.includes(id))).toEqual([]);
+    expect(pages.filter((page) => !allIds.includes(page))).toEqual([]);
+    expect(allIds.filter((id) => !pages.includes(id))).toEqual([]);
   });
 
   it.each(rules.map((rule) => [rule.meta.id, rule] as const))("%s: the page agrees with meta", (id, rule) => {
@@ -74,7 +76,7 @@ describe("rule pages (docs/rules/<rule-id>.md, checked against each rule's meta)
     expect(page.split("\n")[0]).toBe(`# ${id}`);
     const row = fields(page);
     expect(row.get("Title")).toBe(rule.meta.title);
-    expect(row.get("Kind")).toBe(rule.kind === "event" ? "event" : "sweep");
+    expect(row.get("Kind")).toBe(rule.kind === "event" || rule.kind === "notice" ? rule.kind : "sweep");
     expect(row.get("Severity")?.startsWith(rule.meta.severity)).toBe(true);
     expect(row.get("Category")).toBe(rule.meta.category);
     for (const field of ["Subject (`subjectId`)", "Related (`relatedId`)", "Cleanup action"]) expect(row.get(field), field).toBeTruthy();
@@ -94,9 +96,11 @@ describe("rule pages (docs/rules/<rule-id>.md, checked against each rule's meta)
     const index = read(join(RULE_DOCS, "README.md"));
     const ids = (part: string) => [...part.matchAll(/^\| \[`([a-z-]+)`\]\(([a-z-]+)\.md\) \|/gm)].map((match) => { expect(match[2]).toBe(match[1]); return match[1]; }).sort();
     const sweep = index.slice(index.indexOf("## Sweep rules"), index.indexOf("## Event rules"));
-    const events = index.slice(index.indexOf("## Event rules"), index.indexOf("## Writing a rule page"));
+    const events = index.slice(index.indexOf("## Event rules"), index.indexOf("## Notices"));
+    const notices = index.slice(index.indexOf("## Notices"), index.indexOf("## Writing a rule"));
     expect(ids(sweep)).toEqual(sweepRules.map((rule) => rule.meta.id).sort());
     expect(ids(events)).toEqual(eventRules.map((rule) => rule.meta.id).sort());
+    expect(ids(notices)).toEqual(noticeRules.map((rule) => rule.meta.id).sort());
   });
 });
 

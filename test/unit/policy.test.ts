@@ -16,13 +16,13 @@ function failure(source: string): string {
 }
 
 describe("policy", () => {
-  it("applies the RULES.md defaults when empty", () => {
+  it("applies the docs/policy.md defaults when empty", () => {
     const policy = defaultPolicy();
     expect(policy.requiredTags).toEqual(["owner", "environment"]);
     expect(policy.orphans).toEqual({ minAgeMinutes: 60, confirmations: 2 });
-    // cleanup.maxActionsPerHour is new (issue 13, RULES.md "One budget across runs").
+    // cleanup.maxActionsPerHour is new (issue 13, docs/guarantees.md "One budget across runs").
     expect(policy.cleanup).toEqual({ dryRun: true, maxActionsPerRun: 50, maxDeletePercent: 5, maxActionsPerHour: 100 });
-    expect(policy.notify).toEqual({ minSeverity: "medium", renotifyAfterHours: 168 });
+    expect(policy.notify).toEqual({ minSeverity: "medium", renotifyAfterHours: 168, maxAttempts: 10 });
     expect(policy.sprawl.maxResourceGroups).toBe(3);
     expect(policy.naming.pattern).toBeNull();
     expect(policy.signInLogs).toEqual({ workspaceId: null, lookbackDays: 90 });

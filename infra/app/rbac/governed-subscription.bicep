@@ -15,7 +15,7 @@ param enforce bool
 
 var reader = 'acdd72a7-3385-48ef-bd42-f606fba81ae7'
 
-// RULES.md "Actions": delete and recreate (restore) role assignments, detach and re-attach identities on
+// docs/guarantees.md "Cleanup actions": delete and recreate (restore) role assignments, detach and re-attach identities on
 // the compute and web resources, tag identities. Reads are listed so the role stands on its own.
 var enforcerActions = [
   'Microsoft.Authorization/roleAssignments/read'

@@ -3,7 +3,7 @@ import type { RoleDefinition, RolePermission } from "../../model.js";
 /** What matching needs of a permission entry (data actions never grant a control-plane action). */
 export type ActionPermission = Pick<RolePermission, "actions" | "notActions">;
 
-// Azure RBAC action matching (RULES.md "Exposure"; Learn "Azure role definitions", section Actions: the
+// Azure RBAC action matching (docs/rules/privileged-identity-exposed.md; Learn "Azure role definitions", section Actions: the
 // wildcard character matches zero or more characters): case-insensitive; `*` matches any run of characters,
 // `/` included, possibly empty; `/*/` also matches a single `/`, so Managed Identity Operator's
 // `Microsoft.ManagedIdentity/userAssignedIdentities/*/assign/action` grants

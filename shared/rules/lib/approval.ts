@@ -1,4 +1,4 @@
-import type { ApprovedPipeline, Policy } from "../../config/policy.js";
+import type { ApprovedPipeline, CorePolicy } from "../../config/policyCore.js";
 import { canonicalIdProblem, type Caller, type ResourceEvent } from "../../events/resourceEvent.js";
 import type { RoleAssignment } from "../../model.js";
 
@@ -14,7 +14,7 @@ function sameGuid(a: string | undefined, b: string | undefined): boolean {
 }
 
 function withinScope(resourceUri: string, scopes: string[] | undefined): boolean {
-  // A prefix says nothing about an id that `..`, `%2e%2e` or `//` can move elsewhere (RULES.md "Canonical ids only").
+  // A prefix says nothing about an id that `..`, `%2e%2e` or `//` can move elsewhere (docs/guarantees.md "Canonical ids only").
   if (canonicalIdProblem(resourceUri)) return false;
   if (!scopes || scopes.length === 0) return true;
   const uri = resourceUri.toLowerCase();
@@ -31,8 +31,8 @@ function matchesPipeline(caller: Caller, pipeline: ApprovedPipeline): boolean {
   return !caller.delegated && sameGuid(caller.appId, pipeline.appId);
 }
 
-/** RULES.md "Approved": an approved pipeline whose scopes contain the resource, or the app itself. */
-export function approvalOf(caller: Caller, resourceUri: string, policy: Policy): Approval {
+/** docs/policy.md `approvedPipelines`: an approved pipeline whose scopes contain the resource, or the app itself. */
+export function approvalOf(caller: Caller, resourceUri: string, policy: CorePolicy): Approval {
   if (sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId))) {
     return { approved: true, reason: "self" };
   }

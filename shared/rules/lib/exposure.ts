@@ -1,17 +1,17 @@
-import type { ApprovedPipeline, Policy, Severity } from "../../config/policy.js";
+import type { ApprovedPipeline, CorePolicy, Severity } from "../../config/policyCore.js";
 import type { AttachedResource, Identity, PrincipalStatus, RoleAssignment, RoleDefinition } from "../../model.js";
 import { resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { grantsAction, type ActionPermission } from "./actions.js";
 import { privilegedSeverity, privilegeOfPermissions, roleNameOf, rolePermissions, type Privilege } from "./roles.js";
 import type { ScopeTree } from "./scopes.js";
 
-/** RULES.md "Exposure": the three ways to act as an identity. */
+/** docs/rules/privileged-identity-exposed.md: the three ways to act as an identity. */
 export type Right = "assign" | "federate" | "run-code";
 
 export const ASSIGN_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/assign/action";
 export const FEDERATE_ACTION = "Microsoft.ManagedIdentity/userAssignedIdentities/federatedIdentityCredentials/write";
 
-/** RULES.md "Exposure" run-code table: per attached resource type, the actions that run code as its identities. */
+/** docs/rules/privileged-identity-exposed.md run-code table: per attached resource type, the actions that run code as its identities. */
 export const RUN_CODE_ACTIONS: ReadonlyArray<readonly [type: string, actions: readonly string[]]> = [
   ["Microsoft.Compute/virtualMachines", ["Microsoft.Compute/virtualMachines/runCommand/action", "Microsoft.Compute/virtualMachines/runCommands/write", "Microsoft.Compute/virtualMachines/extensions/write"]],
   [
@@ -266,7 +266,7 @@ export class ExposureCollector {
     return this.packedPrivileged(at).map((packed) => ({ scope: this.scopeNames[Math.floor(packed / 4)] ?? "", grade: packed % 4 === GRADE_CRITICAL ? "critical" : "high" }));
   }
 
-  /** RULES.md "Grade": the highest critical/high grade of the identity's assignments, and the scopes at that grade. */
+  /** docs/rules/privileged-identity-exposed.md "What it reports", grade: the highest critical/high grade of the identity's assignments, and the scopes at that grade. */
   gradeOf(identity: Identity): { grade: Severity; scopes: string[] } | undefined {
     if (!identity.principalId) return undefined;
     const held = this.privilegedOf(identity.principalId);
@@ -276,10 +276,10 @@ export class ExposureCollector {
   }
 
   /** What evaluating one policy needs to know of the principals, worked out once per policy. */
-  private readonly policyFacts = new WeakMap<Policy, PolicyFacts>();
+  private readonly policyFacts = new WeakMap<CorePolicy, PolicyFacts>();
   private appIdsVersion = 0;
 
-  private factsFor(policy: Policy): PolicyFacts {
+  private factsFor(policy: CorePolicy): PolicyFacts {
     let facts = this.policyFacts.get(policy);
     if (!facts || facts.appIdsVersion !== this.appIdsVersion) {
       const excluded = new Set<number>();
@@ -309,12 +309,12 @@ export class ExposureCollector {
   }
 
   /**
-   * RULES.md "Exposure" for one identity: who can act as it, minus the identity's own principal, an approved
+   * docs/rules/privileged-identity-exposed.md for one identity: who can act as it, minus the identity's own principal, an approved
    * pipeline whose scopes contain the target, `self.objectId`, `protected.principals`, principals the directory
    * lookup found missing, and principals already as privileged. Walks only the rights indexed at the scopes
    * that contain the identity (or the resource it is attached to).
    */
-  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: Policy): IdentityExposure | undefined {
+  exposureOf(identity: Identity, attachments: readonly AttachedResource[], tree: ScopeTree, policy: CorePolicy): IdentityExposure | undefined {
     const graded = this.gradeOf(identity);
     if (!graded) return undefined;
     const facts = this.factsFor(policy);
@@ -394,13 +394,13 @@ export interface IdentityExposure {
   exposure: ExposureEntry[];
 }
 
-/** RULES.md "Exposure" for one identity: its grade (critical/high, else undefined) and who can act as it. */
+/** docs/rules/privileged-identity-exposed.md for one identity: its grade (critical/high, else undefined) and who can act as it. */
 export function exposureOf(
   identity: Identity,
   collector: ExposureCollector,
   attachments: readonly AttachedResource[],
   tree: ScopeTree,
-  policy: Policy,
+  policy: CorePolicy,
 ): IdentityExposure | undefined {
   return collector.exposureOf(identity, attachments, tree, policy);
 }

@@ -1,5 +1,26 @@
+import { z } from "zod";
+
+/** docs/policy.md `federation.trustedIssuers`: the issuers of GitHub Actions, AKS, Azure DevOps, Entra ID, GitLab and HCP Terraform. */
+export const DEFAULT_TRUSTED_ISSUERS: readonly string[] = [
+  "https://token.actions.githubusercontent.com",
+  "https://*.oic.prod-aks.azure.com/",
+  "https://vstoken.dev.azure.com/",
+  "https://login.microsoftonline.com/",
+  "https://gitlab.com",
+  "https://app.terraform.io",
+];
+
+const trustedIssuerSchema = z
+  .string()
+  .regex(/^https:\/\/[^\s]+$/i, "must be an https:// issuer URL (a * stands for one host label part; a trailing / matches every issuer that begins with it)");
+
+/** The `federation` policy key, owned by every federation rule together (each names this one schema in its `meta.options`). */
+export const federationOptions = z
+  .strictObject({ trustedIssuers: z.array(trustedIssuerSchema).default([...DEFAULT_TRUSTED_ISSUERS]) })
+  .default({ trustedIssuers: [...DEFAULT_TRUSTED_ISSUERS] });
+
 /**
- * RULES.md "Federation": an issuer is trusted when an entry of `federation.trustedIssuers` matches it,
+ * docs/rules/federated-credential-untrusted-issuer.md: an issuer is trusted when an entry of `federation.trustedIssuers` matches it,
  * case-insensitively. In an entry `*` stands for one or more characters other than `/` and `.` (so
  * `https://*.oic.prod-aks.azure.com/` names one AKS OIDC host, never `evil.example/x.oic…`); an entry
  * ending in `/` matches every issuer that begins with it; any other entry must equal the issuer, one
@@ -29,7 +50,7 @@ export interface RiskyReason {
   reason: string;
 }
 
-/** Why a credential trusts more than one protected workload (RULES.md `federated-credential-risky-subject`). */
+/** Why a credential trusts more than one protected workload (docs/rules/federated-credential-risky-subject.md). */
 export function riskyReasons(credential: { issuer: string; subject: string; claimsMatchingExpression?: { value: string } }): RiskyReason[] {
   const reasons: RiskyReason[] = [];
   if (GITHUB_ISSUER.test(credential.issuer) && PULL_REQUEST_SUBJECT.test(credential.subject.trim())) {

@@ -1,6 +1,6 @@
 import type { RoleAssignment, RoleDefinition, ScopeLevel } from "../../model.js";
 import { roleDefinitionGuid, scopeLevel } from "../../model.js";
-import { severityRank, type Severity } from "../../config/policy.js";
+import { severityRank, type Severity } from "../../config/policyCore.js";
 import { grantsAction, permissionsOf, type ActionPermission } from "./actions.js";
 
 export const BUILT_IN_ROLES = {
@@ -134,7 +134,7 @@ export function privilegeOf(assignment: RoleAssignment, definitions: Map<string,
   return privilege;
 }
 
-/** RULES.md grading: admin roles critical and Contributor high at management-group/subscription scope; both medium at resource group. */
+/** docs/rules/privileged-role-broad-scope.md: admin roles critical and Contributor high at management-group/subscription scope; both medium at resource group. */
 export function privilegedSeverity(privilege: Privilege, level: ScopeLevel): Severity | undefined {
   if (privilege === "none" || level === "resource") return undefined;
   if (level === "resourceGroup") return "medium";

@@ -14,7 +14,7 @@ function trimKey(scope: string): string {
 }
 
 /**
- * Scope containment with management groups (RULES.md "Management groups"): a management group contains a
+ * Scope containment with management groups (docs/rules/privileged-identity-exposed.md "What it reports", management groups): a management group contains a
  * subscription, and all below it, when the subscription's `managementGroupAncestorsChain` names it; a group
  * contains another when some chain lists the outer one after (above) the inner one. `/` contains everything.
  */

@@ -1,7 +1,7 @@
 import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
-import type { Policy } from "../../config/policy.js";
+import type { CorePolicy } from "../../config/policyCore.js";
 import { ExposureCollector } from "./exposure.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
@@ -89,7 +89,7 @@ export function inScope(index: SweepIndex, id: string): boolean {
  * The exposure collector a sweep feeds: rights at a resource that is not one of the index's identities are
  * dropped as they stream, and with a policy only its approved pipelines' application ids are kept.
  */
-export function exposureCollectorFor(index: SweepIndex, policy?: Policy): ExposureCollector {
+export function exposureCollectorFor(index: SweepIndex, policy?: CorePolicy): ExposureCollector {
   const appIds = policy ? new Set(policy.approvedPipelines.flatMap((pipeline) => (pipeline.appId ? [pipeline.appId.toLowerCase()] : []))) : undefined;
   return new ExposureCollector(index.roleDefinitionByGuid, { ...(appIds ? { appIds } : {}), isIdentity: (key) => index.identityById.has(key) });
 }

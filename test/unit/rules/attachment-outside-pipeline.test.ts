@@ -26,7 +26,7 @@ describe("attachment-outside-pipeline", () => {
     ["absorbed by an earlier approved write: known", "2026-11-20T08:00:00Z", []],
     ["absorbed at the same time: known", "2026-11-20T09:00:00Z", []],
     ["absorbed at a time that cannot be compared: reported", "not a time", [B]],
-  ])("RULES.md \"Order does not matter\": %s", (_name, absorbedAt, expected) => {
+  ])("docs/guarantees.md \"Order does not matter\": %s", (_name, absorbedAt, expected) => {
     const event = { ...resourceEvent("Microsoft.Compute/virtualMachines/write", VM), eventTime: "2026-11-20T09:00:00Z" };
     const absorbedBy = { eventId: "e2", eventTime: absorbedAt, approvedAs: "approved pipeline deploy" };
     const drafts = rule.evaluate(facts("attachment-write", event, NOT_APPROVED, { resource: state([A, B]), baseline: [A, B], absorbed: { [B.toLowerCase()]: absorbedBy } }), policy());
