@@ -120,6 +120,7 @@ function stampRequests(emulator: RunningEmulator): void {
 
 function clearRequests(emulator: RunningEmulator): void {
   emulator.requests.length = 0;
+  cpuAtReset = process.cpuUsage();
   gcPauses.length = 0;
   const stamps = answeredAt.get(emulator);
   if (stamps) stamps.length = 0;
@@ -158,7 +159,13 @@ function gcSummary() {
   return { count: gcPauses.length, totalMs: Math.round(totalMs), maxMs, over100ms: gcPauses.filter(([, ms]) => ms >= 100) };
 }
 
+/** This process's CPU time at the last reset (µs): the emulator's own cost of a measured run. */
+let cpuAtReset = process.cpuUsage();
+
 function counts(emulator: RunningEmulator) {
+  const cpu = process.cpuUsage(cpuAtReset);
+  const busyMsByService: Record<string, number> = {};
+  for (const served of emulator.requests) busyMsByService[served.service] = (busyMsByService[served.service] ?? 0) + (served.busyMs ?? 0);
   const byService: Record<string, number> = {};
   const byStatus: Record<string, number> = {};
   const byServiceStatus: Record<string, Record<string, number>> = {};
@@ -168,7 +175,8 @@ function counts(emulator: RunningEmulator) {
     const perService = (byServiceStatus[served.service] ??= {});
     perService[served.status] = (perService[served.status] ?? 0) + 1;
   }
-  return { total: emulator.requests.length, byService, byStatus, byServiceStatus, gc: gcSummary() };
+  const rounded = Object.fromEntries(Object.entries(busyMsByService).map(([service, ms]) => [service, Math.round(ms)]));
+  return { total: emulator.requests.length, byService, byStatus, byServiceStatus, gc: gcSummary(), busyMsByService: rounded, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
 }
 
 async function main(): Promise<void> {

@@ -19,13 +19,18 @@ const MG_PREFIX = "/providers/microsoft.management/managementgroups/";
 /** A role assignment's or definition's scope, parsed once (lower case). */
 export type RbacScope = { kind: "root" } | { kind: "managementGroup"; name: string } | { kind: "subscription"; id: string; exact: boolean };
 
+/** Parsed in place (every role assignment of a scan passes through here): only the parts needed are lower-cased. */
 export function parseRbacScope(scope: string): RbacScope {
-  const lower = scope.toLowerCase().replace(/\/+$/, "");
-  if (lower === "" || lower === "/") return { kind: "root" };
-  if (lower.startsWith(MG_PREFIX)) return { kind: "managementGroup", name: lower.slice(MG_PREFIX.length).split("/", 1)[0] ?? "" };
-  if (lower.startsWith("/subscriptions/")) {
-    const end = lower.indexOf("/", 15);
-    return { kind: "subscription", id: end < 0 ? lower.slice(15) : lower.slice(15, end), exact: end < 0 };
+  const end = scope.endsWith("/") ? scope.length - 1 : scope.length;
+  if (end <= 0) return { kind: "root" };
+  if (end > 15 && scope.slice(0, 15).toLowerCase() === "/subscriptions/") {
+    const slash = scope.indexOf("/", 15);
+    const exact = slash < 0 || slash >= end;
+    return { kind: "subscription", id: scope.slice(15, exact ? end : slash).toLowerCase(), exact };
+  }
+  if (end > MG_PREFIX.length && scope.slice(0, MG_PREFIX.length).toLowerCase() === MG_PREFIX) {
+    const slash = scope.indexOf("/", MG_PREFIX.length);
+    return { kind: "managementGroup", name: scope.slice(MG_PREFIX.length, slash < 0 || slash > end ? end : slash).toLowerCase() };
   }
   return { kind: "root" };
 }

@@ -6,12 +6,15 @@ import type { CallContext } from "./functions.js";
 import { Timespan, formatDatetime } from "./values.js";
 import { LOG_ANALYTICS_TABLES, RESOURCE_GRAPH_TABLES } from "./schema.js";
 import { loadPlan, storePlan } from "./planCache.js";
+import { hintsOf, type ScanHints } from "./hints.js";
+
+export type { ScanHints } from "./hints.js";
 
 export { QueryError, lineAndColumn } from "./errors.js";
 export type { Row } from "./operators.js";
 
 /** Feeds every row of a table (already narrowed to the request's scope) to `push`. */
-export type Scan = (table: string, push: (row: Row) => void) => void;
+export type Scan = (table: string, push: (row: Row) => void, hints?: ScanHints) => void;
 
 export interface QueryResult {
   columns: Query["columns"];
@@ -41,13 +44,19 @@ function compile(query: Query): CompiledQuery {
     }
     return stages;
   };
+  const hints = new Map<Query, ScanHints>();
   const execute = (q: Query, scan: Scan): Row[] => {
     const rows: Row[] = [];
     let head: Sink = { push: (row) => void rows.push(row), end: () => undefined };
     const run = (sub: Query): Row[] => execute(sub, scan);
     const stages = plan(q);
     for (let index = stages.length - 1; index >= 0; index -= 1) head = (stages[index] as (typeof stages)[number])(head, run);
-    scan(q.table, head.push);
+    let hinted = hints.get(q);
+    if (!hinted) {
+      hinted = hintsOf(q);
+      hints.set(q, hinted);
+    }
+    scan(q.table, head.push, hinted);
     head.end();
     return rows;
   };

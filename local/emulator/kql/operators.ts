@@ -42,19 +42,50 @@ function sortComparator(keys: Array<{ get: Getter; key: SortKey }>): (a: { value
   };
 }
 
+/** One string key (`order by id asc`, the product's paging order): compared directly, no conversions. */
+function byString(descending: boolean): (a: { row: Row; key: string }, b: { row: Row; key: string }) => number {
+  return descending ? (a, b) => (a.key < b.key ? 1 : a.key > b.key ? -1 : 0) : (a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
+}
+
 function sorted(keys: SortKey[], context: CallContext, limit: number): Stage {
   const getters = keys.map((key) => ({ get: compileExpr(key.e, context), key }));
   const compare = sortComparator(getters);
+  const [single] = getters;
   return (next) => {
     const buffer: Array<{ row: Row; values: Value[] }> = [];
+    const keyed: Array<{ row: Row; key: string }> = [];
+    let strings = getters.length === 1;
+    const emit = (rows: Array<{ row: Row }>): void => {
+      const count = Math.min(limit, rows.length);
+      for (let index = 0; index < count; index += 1) next.push((rows[index] as { row: Row }).row);
+      next.end();
+    };
     return {
-      push: (row) => void buffer.push({ row, values: getters.map((getter) => getter.get(row)) }),
+      push: (row) => {
+        if (strings && single) {
+          const key = single.get(row);
+          if (typeof key === "string") {
+            keyed.push({ row, key });
+            return;
+          }
+          // A key that is not a string: every row goes the general way.
+          strings = false;
+          for (const entry of keyed) buffer.push({ row: entry.row, values: [entry.key] });
+          keyed.length = 0;
+          buffer.push({ row, values: [key] });
+          return;
+        }
+        buffer.push({ row, values: getters.map((getter) => getter.get(row)) });
+      },
       end: () => {
         // Array.prototype.sort is stable: rows with equal keys keep their order.
+        if (strings && single) {
+          keyed.sort(byString(single.key.descending));
+          emit(keyed);
+          return;
+        }
         buffer.sort(compare);
-        const count = Math.min(limit, buffer.length);
-        for (let index = 0; index < count; index += 1) next.push((buffer[index] as { row: Row }).row);
-        next.end();
+        emit(buffer);
       },
     };
   };
