@@ -101,7 +101,8 @@ export class AsyncOperations {
         resource.identity = operation.priorIdentity;
       }
       resource.properties = { ...(resource.properties ?? {}), provisioningState: operation.outcome };
-      this.store.changed(operation.resourceKey);
+      // Recorded: the VM's ETag after the operation is the one the PATCH answered with.
+      this.store.touch();
     }
   }
 

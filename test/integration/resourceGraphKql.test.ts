@@ -235,7 +235,7 @@ describe("what Resource Graph refuses: 400 BadRequest, details InvalidQuery and 
     ["a join flavor Resource Graph lacks", "resources | join kind=rightouter (resources | project id) on id"],
     ["a custom join strategy", "resources | join hint.strategy=broadcast (resources | project id) on id"],
     ["four joins", "resources | join (resources) on id | join (resources) on id | join (resources) on id | join (resources) on id"],
-    ["mv-expand past its 400-row limit", "resources | mv-expand limit 1000 k = bag_keys(tags)"],
+    ["mv-expand past its 400-row limit", "resources | mv-expand k = bag_keys(tags) limit 1000"],
     ["a function the emulator does not evaluate", "resources | extend h = hash_sha256(name)"],
     ["a let statement", "let x = 1; resources | take 1"],
   ])("%s", async (_what, text) => {
