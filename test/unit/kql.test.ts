@@ -77,6 +77,18 @@ describe("tabular operators", () => {
     expect(run("resources | summarize countif(location == 'uksouth'), sum(toint(properties.n))")).toEqual([{ countif_: 2, sum_properties_n: 17 }]);
   });
 
+  it("arg_max and arg_min: the columns of the row holding the extreme, named or all (*)", () => {
+    expect(run("resources | summarize arg_max(toint(properties.n), name, location) by type | order by type asc")).toEqual([
+      { type: "x/one", properties_n: 5, name: "Alpha", location: "uksouth" },
+      { type: "x/two", properties_n: 12, name: "beta", location: "uksouth" },
+    ]);
+    const oldest = run("resources | summarize arg_min(name, *) by type | order by type asc");
+    expect(oldest.map((row) => [row["type"], row["name"], row["id"], row["location"]])).toEqual([
+      ["x/one", "Alpha", "/r/a", "uksouth"],
+      ["x/two", "beta", "/r/b", "uksouth"],
+    ]);
+  });
+
   it("order by: descending unless asc, nulls last descending and first ascending; top; take; distinct", () => {
     expect(names("resources | order by toint(properties.n) | project name")).toEqual(["beta", "Alpha", "gamma-ray"]);
     expect(names("resources | order by toint(properties.n) asc | project name")).toEqual(["gamma-ray", "Alpha", "beta"]);

@@ -113,6 +113,27 @@ function sum(conditional: boolean, average: boolean): Accumulator {
   };
 }
 
+/** arg_max/arg_min: the extreme value and the row that holds it (the first such row). */
+export interface RowAccumulator {
+  add(args: Value[], row: Record<string, unknown>): void;
+  best(): { value: Value; row: Record<string, unknown> | undefined };
+}
+
+export function extremeRow(sign: number): RowAccumulator {
+  let value: Value = null;
+  let holder: Record<string, unknown> | undefined;
+  return {
+    add: ([candidate], row) => {
+      if (isNull(candidate)) return;
+      if (holder === undefined || compareValues(candidate, value) * sign > 0) {
+        value = candidate;
+        holder = row;
+      }
+    },
+    best: () => ({ value, row: holder }),
+  };
+}
+
 const AGGREGATES: Record<string, () => Accumulator> = {
   count,
   countif: countIf,
@@ -136,7 +157,7 @@ const AGGREGATES: Record<string, () => Accumulator> = {
   avgif: () => sum(true, true),
 };
 
-export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set(Object.keys(AGGREGATES));
+export const AGGREGATE_FUNCTIONS: ReadonlySet<string> = new Set([...Object.keys(AGGREGATES), "arg_max", "arg_min"]);
 
 export function accumulatorFor(name: string): () => Accumulator {
   const factory = AGGREGATES[name];

@@ -97,7 +97,10 @@ function reads(op: Operator, into: Set<string>): "continue" | "shapes" | "needs 
       return "shapes";
     case "summarize":
       for (const column of op.by) columnsIn(column.e, into);
-      for (const aggregate of op.aggregates) for (const arg of aggregate.args) columnsIn(arg, into);
+      for (const aggregate of op.aggregates) {
+        for (const arg of aggregate.args) columnsIn(arg, into);
+        for (const field of aggregate.fields ?? []) columnsIn(field.e, into);
+      }
       return "shapes";
     case "count":
       return "shapes";

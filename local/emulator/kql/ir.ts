@@ -43,6 +43,8 @@ export interface Aggregate {
   args: Expr[];
   argTypes: ScalarType[];
   t: ScalarType;
+  /** arg_max/arg_min: the other columns, read from the row that holds the extreme. */
+  fields?: NamedExpr[];
 }
 
 export interface SortKey {

@@ -1,6 +1,6 @@
-import type { Operator, Query, SortKey } from "./ir.js";
+import type { Aggregate, Operator, Query, SortKey } from "./ir.js";
 import { compileExpr, type Getter } from "./expressions.js";
-import { accumulatorFor, type Accumulator } from "./aggregates.js";
+import { accumulatorFor, extremeRow } from "./aggregates.js";
 import { compareValues, groupKey, isNull, toBool, toDynamic, type Value } from "./values.js";
 import type { CallContext } from "./functions.js";
 
@@ -91,32 +91,62 @@ function sorted(keys: SortKey[], context: CallContext, limit: number): Stage {
   };
 }
 
+/** One aggregate of one group: takes rows, writes its column(s) of the group's output row. */
+interface Slot {
+  add(args: Value[], row: Row): void;
+  write(out: Row): void;
+}
+
+function slotFactory(aggregate: Aggregate, context: CallContext): () => Slot {
+  const name = aggregate.name;
+  if (aggregate.fields) {
+    const fields = aggregate.fields.map((field) => ({ name: field.name, get: compileExpr(field.e, context) }));
+    const sign = aggregate.fn === "arg_max" ? 1 : -1;
+    return () => {
+      const extreme = extremeRow(sign);
+      return {
+        add: (args, row) => extreme.add(args, row),
+        write: (out) => {
+          const { value, row } = extreme.best();
+          out[name] = value;
+          for (const field of fields) out[field.name] = row ? (field.get(row) ?? null) : null;
+        },
+      };
+    };
+  }
+  const create = accumulatorFor(aggregate.fn);
+  return () => {
+    const accumulator = create();
+    return { add: (args) => accumulator.add(args), write: (out) => void (out[name] = accumulator.result()) };
+  };
+}
+
 function summarize(op: Extract<Operator, { op: "summarize" }>, context: CallContext): Stage {
   const by = op.by.map((column) => ({ name: column.name, get: compileExpr(column.e, context) }));
-  const aggregates = op.aggregates.map((aggregate) => ({ name: aggregate.name, args: aggregate.args.map((arg) => compileExpr(arg, context)), create: accumulatorFor(aggregate.fn) }));
+  const aggregates = op.aggregates.map((aggregate) => ({ args: aggregate.args.map((arg) => compileExpr(arg, context)), create: slotFactory(aggregate, context) }));
   return (next) => {
-    const groups = new Map<string, { keys: Value[]; accumulators: Accumulator[] }>();
+    const groups = new Map<string, { keys: Value[]; slots: Slot[] }>();
     return {
       push: (row) => {
         const keys = by.map((column) => column.get(row));
         const id = keys.length === 1 ? groupKey(keys[0]) : keys.map(groupKey).join("\u0001");
         let group = groups.get(id);
         if (!group) {
-          group = { keys, accumulators: aggregates.map((aggregate) => aggregate.create()) };
+          group = { keys, slots: aggregates.map((aggregate) => aggregate.create()) };
           groups.set(id, group);
         }
         for (let index = 0; index < aggregates.length; index += 1) {
           const aggregate = aggregates[index] as (typeof aggregates)[number];
-          (group.accumulators[index] as Accumulator).add(aggregate.args.map((arg) => arg(row)));
+          (group.slots[index] as Slot).add(aggregate.args.map((arg) => arg(row)), row);
         }
       },
       end: () => {
         // Without `by`, an empty input still gives one row (count() is 0).
-        if (by.length === 0 && groups.size === 0) groups.set("", { keys: [], accumulators: aggregates.map((aggregate) => aggregate.create()) });
+        if (by.length === 0 && groups.size === 0) groups.set("", { keys: [], slots: aggregates.map((aggregate) => aggregate.create()) });
         for (const group of groups.values()) {
           const out: Row = {};
           by.forEach((column, index) => (out[column.name] = group.keys[index] ?? null));
-          aggregates.forEach((aggregate, index) => (out[aggregate.name] = (group.accumulators[index] as Accumulator).result()));
+          for (const slot of group.slots) slot.write(out);
           next.push(out);
         }
         next.end();

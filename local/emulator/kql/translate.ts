@@ -166,18 +166,36 @@ function namedFrom(expressions: KNode[], fresh: string[]): NamedExpr[] {
   });
 }
 
+const ARG_EXTREMES = new Set(["arg_max", "arg_min"]);
+
 function summarize(node: KNode, names: string[]): Operator {
   rejectParameters(node);
   const byClause = node["ByClause"] as KNode | null;
   if (byClause?.["BinClause"]) throw unsupported(byClause, "summarize's bin= clause");
   const byExpressions = byClause ? listOf(byClause["Expressions"]) : [];
   const by = named(byExpressions, names);
-  const aggregates: Aggregate[] = listOf(node["Aggregates"]).map((entry, index) => {
+  const entries = listOf(node["Aggregates"]);
+  // Each aggregate takes one output column, arg_max/arg_min one per field (all the rest for `*`).
+  let next = byExpressions.length;
+  const aggregates: Aggregate[] = entries.map((entry, index) => {
     const call = kindOf(entry) === "SimpleNamedExpression" ? child(entry, "Expression") : entry;
     const fn = kindOf(call) === "FunctionCallExpression" ? simpleName(child(call, "Name")) : "";
     if (!AGGREGATE_FUNCTIONS.has(fn)) throw unsupported(call, `the aggregate ${fn ? `${fn}()` : call.toString().trim()}`);
     const args = listOf(child(child(call, "ArgumentList"), "Expressions"));
-    return { name: names[byExpressions.length + index] ?? fn, fn, args: args.map(translateExpr), argTypes: args.map(typeOf), t: typeOf(call) };
+    if (!ARG_EXTREMES.has(fn)) {
+      const name = names[next] ?? fn;
+      next += 1;
+      return { name, fn, args: args.map(translateExpr), argTypes: args.map(typeOf), t: typeOf(call) };
+    }
+    const [value, ...fields] = args;
+    if (!value) throw unsupported(call, `${fn}() without arguments`);
+    const star = fields.length === 1 && kindOf(fields[0] as KNode) === "StarExpression";
+    const later = entries.length - index - 1;
+    const span = star ? names.length - next - later : 1 + fields.length;
+    const outputs = names.slice(next, next + span);
+    next += span;
+    const fieldExprs = star ? outputs.slice(1).map((name) => ({ k: "col" as const, name, t: "unknown" as const })) : fields.map(translateExpr);
+    return { name: outputs[0] ?? fn, fn, args: [translateExpr(value)], argTypes: [typeOf(value)], t: typeOf(call), fields: fieldExprs.map((e, position) => ({ name: outputs[position + 1] ?? `field${position}`, e })) };
   });
   return { op: "summarize", by, aggregates };
 }
