@@ -135,6 +135,7 @@ function program(): Command {
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .showSuggestionAfterError(true)
     .hook("preAction", (_cli, action) => {
+      oneJournal(action.opts());
       // serve stops itself on a signal (host first, then storage); one-shot commands stop here.
       if (action.name() !== "serve") stopOnSignals();
     });
@@ -239,7 +240,7 @@ function program(): Command {
         const { results, restoreRunId } = await restoreCommand(run, options);
         run.progress.clear();
         print({ document: { restoreRunId, results }, rows: () => results, table: () => renderRestore(restoreRunId, results, "table") }, options);
-        if (results.some((result) => result.status === "failed")) process.exitCode = EXIT.internal;
+        if (results.some((result) => result.status === "failed" || result.status === "unknown")) process.exitCode = EXIT.internal;
       });
     });
 
@@ -300,6 +301,16 @@ function program(): Command {
     });
 
   return cli;
+}
+
+/**
+ * One journal (docs/guarantees.md "Restore is never enforced against"): with --state the journal is the state's table,
+ * which the event path reads to approve a restore's own writes; a --journal file beside it would be a second
+ * journal that approval never sees. So the two are not given together.
+ */
+function oneJournal(options: { journal?: unknown; state?: unknown }): void {
+  if (options.journal === undefined || options.state === undefined) return;
+  throw new InputError("--journal with --state: give one; with --state the journal is the table uamiguardjournal of that storage (restore reads it with --run), and a --journal file would be a journal the event path never sees");
 }
 
 interface SweepCommandOptions extends AzFlags {

@@ -4,9 +4,11 @@ import { eventDependencies } from "../shared/composition.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
-import { budgetNotice, cleanupMode, planCleanup } from "../shared/cleanup/plan.js";
+import { cleanupMode, planCleanup } from "../shared/cleanup/plan.js";
 import { sortFindings } from "../shared/findings.js";
-import { runCleanup, withPlan } from "../shared/cleanup/pipeline.js";
+import { withPlan } from "../shared/cleanup/pipeline.js";
+import { commitRun } from "../shared/engine/runCommit.js";
+import { EVENT_SCOPE } from "../shared/engine/findingLifecycle.js";
 import { countRoleAssignments } from "../shared/azure/armActions.js";
 import { seedEventStores } from "../local/seed.js";
 import { cliCleanup } from "./cleanup.js";
@@ -55,11 +57,16 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
       run.progress.note(`role assignments could not be counted (${error instanceof Error ? error.message : String(error)}): no deletion this run`);
       return undefined;
     });
-    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now: new Date(), runId: report.runId, scope: "replay" });
+    const now = new Date();
+    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId: report.runId, scope: EVENT_SCOPE });
     const planReport = withPlan(report, planned, cleanup.options);
-    const actions = await runCleanup(planned.plan, report.runId, cleanup.options);
-    const notice = budgetNotice(actions, policy, report.runId, "replay");
-    return { ...planReport, actions, ...(notice ? { findings: sortFindings([...planReport.findings, notice]) } : {}) };
+    // The events committed their findings; this run commits its cleanup (and the notices it raises) the same way.
+    const committed = await commitRun(
+      { runId: report.runId, mode: "replay", now, policy, state: { scope: EVENT_SCOPE, inHand: true }, findings: planned.breakerNotice ? [planned.breakerNotice] : [], plan: planned.plan },
+      { findings: deps.findingState, ...(deps.notifier ? { notifier: deps.notifier } : {}), cleanup: cleanup.options },
+    );
+    const raised = committed.notices.filter((notice) => !planReport.findings.some((finding) => finding.fingerprint === notice.fingerprint));
+    return { ...planReport, actions: committed.actions, ...(raised.length > 0 ? { findings: sortFindings([...planReport.findings, ...raised]) } : {}) };
   } finally {
     cleanup.close();
   }

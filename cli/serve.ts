@@ -4,6 +4,7 @@ import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies } from "../share
 import { existsSync } from "node:fs";
 import { generateHostKeys, startHost, type HostKeys, type HostLog } from "../local/host.js";
 import { readJsonFile } from "../shared/config/validation.js";
+import { workItemKeyOf } from "../shared/config/settings.js";
 import { InputError } from "../shared/errors.js";
 import { seedEventStores } from "../local/seed.js";
 import type { AppDependencies } from "../functions/dependencies.js";
@@ -82,7 +83,9 @@ export function hostKeys(path = "local.settings.json"): { keys: HostKeys; source
 export async function serve(run: Run, options: ServeOptions, keys = hostKeys()): Promise<void> {
   const { identitiesHandler, onResourceEventHandler, sweepHandler, healthHandler, cleanupHandler, reportHandler } = await loadFunctions();
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
-  const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients };
+  // Without UAMI_GUARD_WORK_ITEM_KEY, a key for this process: the one process queues and carries out.
+  const workItemKey = workItemKeyOf(run.settings, { ephemeral: true });
+  const dependencies: AppDependencies = { settings: run.settings, policy, clients: run.clients, ...(workItemKey ? { workItemKey } : {}) };
   if (run.estate) await seedEventStores(run.estate, eventDependencies(run.clients, policy));
   const provider = async (): Promise<AppDependencies> => dependencies;
   const log: HostLog = options.quiet
@@ -105,7 +108,7 @@ export async function serve(run: Run, options: ServeOptions, keys = hostKeys()):
           queue: run.clients.queue(CLEANUP_QUEUE),
           poison: run.clients.queue(CLEANUP_POISON_QUEUE),
           maxDequeueCount: MAX_DEQUEUE_COUNT,
-          handler: cleanupHandler(provider),
+          handler: cleanupHandler(provider, { notify: options.notify ?? false }),
         },
       },
     },

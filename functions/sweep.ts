@@ -4,7 +4,7 @@ import { appCleanup, sweepJobStores } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { withRunDeadline } from "../shared/azure/deadline.js";
 import { telemetry } from "../shared/telemetry.js";
-import { appDependencies, type DependencyProvider } from "./dependencies.js";
+import { appDependencies, workItemKeyFor, type DependencyProvider } from "./dependencies.js";
 
 const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
@@ -17,10 +17,11 @@ export function sweepHandler(dependencies: DependencyProvider, options: { notify
 }
 
 async function runSweepFunction(dependencies: DependencyProvider, options: { notify: boolean }, timer: Timer, context: InvocationContext, runId: string): Promise<void> {
-  const { clients, policy, settings } = await dependencies();
+  const provided = await dependencies();
+  const { clients, policy, settings } = provided;
   if (timer.isPastDue) context.warn("sweep: timer is past due; running now");
   const stores = sweepJobStores(clients, policy, options);
-  const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true });
+  const cleanup = appCleanup(clients, policy, await actingIdentity(clients), { reconcile: true, key: workItemKeyFor(provided) });
   const { report, lifecycle, notifications } = await withRunDeadline(clients.deadlines.runMs, () =>
     runSweepJob(clients, policy, stores, { subscriptions: settings.UAMI_GUARD_SUBSCRIPTIONS, runId, cleanup }),
   );
@@ -33,6 +34,7 @@ async function runSweepFunction(dependencies: DependencyProvider, options: { not
   for (const entry of report.incomplete) context.warn(`sweep ${report.runId}: incomplete ${entry.check}: ${entry.reason}`);
   for (const error of notifications?.errors ?? []) context.warn(`sweep ${report.runId}: notification pending: ${error}`);
   if (report.cleanup?.breaker) context.error(`sweep ${report.runId}: cleanup circuit breaker tripped, no action taken: ${report.cleanup.breaker}`);
+  for (const notice of report.findings.filter((finding) => finding.ruleId === "cleanup-circuit-breaker")) context.error(`sweep ${report.runId}: critical cleanup-circuit-breaker ${notice.subjectId}: ${notice.message}`);
   const counts = new Map<string, number>();
   for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
   if (counts.size > 0) context.log(`sweep ${report.runId}: cleanup (${report.cleanup?.mode ?? "off"}): ${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}`);

@@ -74,6 +74,11 @@ param keyVaultPurgeProtection bool = true
 @description('Teams Workflows webhook URL; stored in Key Vault and read through a Key Vault reference. Empty: no Teams notifications.')
 param teamsWebhookUrl string = ''
 
+@secure()
+@minLength(44)
+@description('Key that seals cleanup work items (base64 of at least 32 random bytes: azd env set UAMI_GUARD_WORK_ITEM_KEY "$(openssl rand -base64 32)"); stored in Key Vault, read through a Key Vault reference.')
+param workItemKey string
+
 @description('Endpoint of an existing Event Grid topic for findings. Empty: uami-guard creates its own topic (Entra auth only).')
 param findingsTopicEndpoint string = ''
 
@@ -199,6 +204,7 @@ module keyVault 'app/keyvault.bicep' = {
     enablePurgeProtection: keyVaultPurgeProtection
     teamsWebhookUrl: teamsWebhookUrl
     eventGridTopicKey: findingsTopicKey
+    workItemKey: workItemKey
   }
 }
 
@@ -250,6 +256,9 @@ module functionApp 'app/functionapp.bicep' = {
     logsIngestionStream: findingsIngestion.outputs.streamName
     findingsTopicEndpoint: empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
     findingsTopicKeySecretUri: empty(findingsTopicKey) ? '' : keyVault.outputs.eventGridTopicKeySecretUri
+    workItemKeySecretUri: keyVault.outputs.workItemKeySecretUri
+    maxDeliveryAttempts: maxDeliveryAttempts
+    eventTimeToLiveInMinutes: eventTimeToLiveInMinutes
   }
 }
 

@@ -92,12 +92,16 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
 
 export async function startHost(functions: HostFunctions, options: { keys: HostKeys; port?: number; log?: HostLog }): Promise<RunningHost> {
   const keys = options.keys;
+  // Names from a URL are looked up in Maps of the registered functions only: `constructor` or `__proto__` is no function.
+  const eventGridFunctions = new Map(Object.entries(functions.eventGrid));
+  const timerFunctions = new Map(Object.entries(functions.timers));
+  const httpFunctions = new Map(Object.entries(functions.http));
   const log = options.log ?? ((level, message) => process.stderr.write(`${level} ${message}\n`));
   const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: "", next: "", lastUpdated: new Date().toISOString() } };
 
   const eventGrid = async (req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> => {
     const name = url.searchParams.get("functionName") ?? "";
-    const handler = functions.eventGrid[name];
+    const handler = eventGridFunctions.get(name);
     if (!handler) return send(res, 404, { error: `no Event Grid function named '${name}'` });
     const contentType = String(req.headers["content-type"] ?? "").split(";")[0]?.trim().toLowerCase() ?? "";
     if (!EVENT_CONTENT_TYPES.has(contentType)) {
@@ -150,13 +154,13 @@ export async function startHost(functions: HostFunctions, options: { keys: HostK
     if (url.pathname.startsWith("/admin/") && !allowed()) return unauthorized();
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && method === "POST") {
-      const entry = functions.timers[admin[1] ?? ""];
+      const entry = timerFunctions.get(admin[1] ?? "");
       if (!entry) return send(res, 404, { error: `no timer function named '${admin[1] ?? ""}'` });
       await entry.handler(timer, context(admin[1] ?? "", log));
       return send(res, 202);
     }
     const api = /^\/api\/(.+)$/.exec(url.pathname);
-    const entry = api ? functions.http[api[1] ?? ""] : undefined;
+    const entry = api ? httpFunctions.get(api[1] ?? "") : undefined;
     if (entry && entry.methods.includes(method)) {
       if (entry.authLevel === "function" && !allowed(keys.function)) return unauthorized();
       const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
@@ -186,7 +190,7 @@ export async function startHost(functions: HostFunctions, options: { keys: HostK
     server.listen(options.port ?? 7071, "127.0.0.1", () => resolve());
   });
   const { port } = server.address() as AddressInfo;
-  const intervals = Object.entries(functions.timers).flatMap(([name, entry]) =>
+  const intervals = [...timerFunctions].flatMap(([name, entry]) =>
     entry.everyMs
       ? [
           setInterval(() => {

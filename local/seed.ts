@@ -15,12 +15,18 @@ export async function seedEventStores(
   stores: Pick<EventDependencies, "baseline" | "catalog"> & Partial<Pick<EventDependencies, "policy" | "selfAssignments" | "graded">>,
 ): Promise<void> {
   await stores.baseline.setMany(Object.entries(estate.baseline.attachments));
+  // Who uses each identity, as a sweep would have read it: the resources whose identity block names it.
+  const usedBy = new Map<string, string[]>();
+  for (const resource of estate.resources) {
+    for (const identityId of Object.keys(resource.identity?.userAssignedIdentities ?? {})) usedBy.set(identityId.toLowerCase(), [...(usedBy.get(identityId.toLowerCase()) ?? []), resource.id]);
+  }
   const identities = estate.resources
     .filter((resource) => resource.type.toLowerCase() === "microsoft.managedidentity/userassignedidentities")
     .map((resource) => ({
       identityId: resource.id,
       principalId: String(resource.properties?.["principalId"] ?? ""),
       clientId: String(resource.properties?.["clientId"] ?? ""),
+      attachedTo: usedBy.get(resource.id.toLowerCase()) ?? [],
     }))
     .filter((identity) => identity.principalId !== "");
   await stores.catalog.putMany(identities);

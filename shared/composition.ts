@@ -1,8 +1,9 @@
 import type { AzureClients, AzureTarget } from "./azure/clients.js";
 import type { Policy } from "./config/policy.js";
+import type { AppSettings } from "./config/settings.js";
 import { LEASE_MS } from "./cleanup/journal.js";
 import type { CleanupOptions } from "./cleanup/pipeline.js";
-import type { EventDependencies } from "./engine/eventProcessor.js";
+import type { DeliveryPolicy, EventDependencies } from "./engine/eventProcessor.js";
 import type { SweepJobStores } from "./engine/sweepJob.js";
 import { NotificationOutbox } from "./state/outbox.js";
 import { Notifier } from "./notify/notifier.js";
@@ -72,11 +73,16 @@ export function notifierFor(clients: AzureClients): Notifier | undefined {
   return new Notifier(sinks, new NotificationOutbox(clients.table(TABLES.outbox)));
 }
 
-/** The stores the event path uses, on the target's Table storage. */
-export function eventDependencies(clients: AzureClients, policy: Policy, options: { notify?: boolean } = {}): EventDependencies {
+/**
+ * The stores the event path uses, on the target's Table storage. `delivery`: the event subscription's retry
+ * policy the app counts deliveries against (absent: one delivery, as replay makes).
+ */
+export function eventDependencies(clients: AzureClients, policy: Policy, options: { notify?: boolean; delivery?: DeliveryPolicy } = {}): EventDependencies {
   const notifier = options.notify ? notifierFor(clients) : undefined;
   return {
-    ...(notifier ? { notifier, findingState: findingStateStore(clients) } : {}),
+    ...(notifier ? { notifier } : {}),
+    ...(options.delivery ? { delivery: options.delivery } : {}),
+    findingState: findingStateStore(clients),
     clients,
     policy,
     dedupe: new DeliveryRecordStore(clients.table(TABLES.dedupe)),
@@ -87,6 +93,11 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     // The app's own role assignments live in the identities table, in a partition of their own.
     selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
   };
+}
+
+/** The event subscription's retry policy as the app settings give it (infra sets both from one parameter). */
+export function deliveryPolicyOf(settings: Pick<AppSettings, "UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS" | "UAMI_GUARD_EVENT_TTL_MINUTES">): DeliveryPolicy {
+  return { maxAttempts: settings.UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS, ttlMinutes: settings.UAMI_GUARD_EVENT_TTL_MINUTES };
 }
 
 /** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */
@@ -101,7 +112,7 @@ export function sweepJobStores(clients: AzureClients, policy: Policy, options: {
  * queue. `reconcile`: the sweep reconciles pending entries older than a lease (younger ones may be
  * work items in flight on another instance); the event path leaves that to the sweeps.
  */
-export function appCleanup(clients: AzureClients, policy: Policy, caller: string, options: { reconcile: boolean }): CleanupOptions {
+export function appCleanup(clients: AzureClients, policy: Policy, caller: string, options: { reconcile: boolean; key: Buffer }): CleanupOptions {
   const journal = journalTable(clients);
   return {
     clients,
@@ -110,7 +121,7 @@ export function appCleanup(clients: AzureClients, policy: Policy, caller: string
     caller,
     journal,
     leases: journal,
-    dispatch: { kind: "queue", queue: clients.queue(CLEANUP_QUEUE) },
+    dispatch: { kind: "queue", queue: clients.queue(CLEANUP_QUEUE), key: options.key },
     ...(options.reconcile ? { reconcileOlderThanMs: LEASE_MS } : {}),
   };
 }

@@ -86,7 +86,7 @@ export interface DirectoryObject {
   appId?: string;
 }
 
-/** A critical or high identity as of the last sweep (docs/rules/privileged-identity-exposed.md: the identity catalog). */
+/** A critical or high identity as of the last sweep (the identity catalog; docs/rules/identity-assign-right-granted.md). */
 export interface GradedIdentity {
   identityId: string;
   principalId: string;
@@ -124,13 +124,15 @@ export interface Incomplete {
 
 /**
  * How an identity got into a resource's attachment baseline when an approved write's read-back absorbed it
- * (docs/guarantees.md "Order does not matter"): an unapproved write with an earlier `eventTime`, delivered later, may be
- * the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
+ * (docs/guarantees.md "Order does not matter"): an unapproved write whose `eventTime` is not after that read-back,
+ * delivered later, may be the one that attached it. An identity without this record is known (a sweep saw it, an unapproved write
  * reported it, or the row predates provenance).
  */
 export interface AbsorbedBy {
   eventId: string;
   eventTime: string;
+  /** When the approved write's read-back saw the identity (absent on rows written before it was kept: eventTime stands in). */
+  readBackAt?: string;
   /** The approval of the absorbing write (e.g. `approved pipeline deploy-rg-app`). */
   approvedAs: string;
 }

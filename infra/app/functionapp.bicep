@@ -78,6 +78,19 @@ param findingsTopicEndpoint string
 @description('Key Vault secret URI of the findings topic access key; empty when the identity (EventGrid Data Sender) is used.')
 param findingsTopicKeySecretUri string = ''
 
+@description('Key Vault secret URI of the key that seals cleanup work items.')
+param workItemKeySecretUri string
+
+@description('The event subscriptions\' maxDeliveryAttempts: the app counts failed deliveries against it (event-undecided on the last).')
+@minValue(1)
+@maxValue(30)
+param maxDeliveryAttempts int = 10
+
+@description('The event subscriptions\' eventTimeToLiveInMinutes.')
+@minValue(1)
+@maxValue(1440)
+param eventTimeToLiveInMinutes int = 1440
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -106,6 +119,9 @@ var appSettings = {
   LOGS_INGESTION_STREAM: logsIngestionStream
   EVENTGRID_TOPIC_ENDPOINT: findingsTopicEndpoint
   EVENTGRID_TOPIC_KEY: empty(findingsTopicKeySecretUri) ? '' : '${keyVaultReference}${findingsTopicKeySecretUri})'
+  UAMI_GUARD_WORK_ITEM_KEY: '${keyVaultReference}${workItemKeySecretUri})'
+  UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS: string(maxDeliveryAttempts)
+  UAMI_GUARD_EVENT_TTL_MINUTES: string(eventTimeToLiveInMinutes)
   // Every outgoing call has a deadline; a run ends inside Flex Consumption's 30-minute function timeout.
   UAMI_GUARD_CALL_TIMEOUT_SECONDS: '30'
   UAMI_GUARD_RUN_TIMEOUT_SECONDS: '1500'

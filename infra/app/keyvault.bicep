@@ -26,9 +26,14 @@ param teamsWebhookUrl string = ''
 @description('Access key of an external Event Grid topic; stored as secret eventgrid-topic-key when not empty.')
 param eventGridTopicKey string = ''
 
+@secure()
+@description('Key that seals cleanup work items (HMAC-SHA256); stored as secret work-item-key.')
+param workItemKey string
+
 var keyVaultSecretsUser = '4633458b-17de-408a-b874-0445c86b69e6'
 var teamsWebhookSecretName = 'teams-webhook-url'
 var eventGridTopicKeySecretName = 'eventgrid-topic-key'
+var workItemKeySecretName = 'work-item-key'
 
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
   name: name
@@ -66,6 +71,15 @@ resource eventGridTopicKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' 
   }
 }
 
+// Whoever can write to the cleanup queue must not be able to make the enforcer act: work items are sealed with this key.
+resource workItemKeySecret 'Microsoft.KeyVault/vaults/secrets@2023-07-01' = {
+  parent: vault
+  name: workItemKeySecretName
+  properties: {
+    value: workItemKey
+  }
+}
+
 resource secretsReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
   name: guid(vault.id, appPrincipalId, keyVaultSecretsUser)
   scope: vault
@@ -82,3 +96,4 @@ output name string = vault.name
 // whether a secret was stored (these outputs never look at the secret values).
 output teamsWebhookSecretUri string = '${vault.properties.vaultUri}secrets/${teamsWebhookSecretName}'
 output eventGridTopicKeySecretUri string = '${vault.properties.vaultUri}secrets/${eventGridTopicKeySecretName}'
+output workItemKeySecretUri string = '${vault.properties.vaultUri}secrets/${workItemKeySecretName}'

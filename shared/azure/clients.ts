@@ -167,13 +167,20 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     table(name) {
       const storage = storageFor(target);
       return storage.connectionString
-        ? TableClient.fromConnectionString(storage.connectionString, name, { allowInsecureConnection: storage.local, additionalPolicies: storagePolicies })
+        ? TableClient.fromConnectionString(storage.connectionString, name, {
+            allowInsecureConnection: storage.local,
+            additionalPolicies: storagePolicies,
+            // Azurite on loopback needs no real back-off between attempts (as the emulator's ARM clients).
+            ...(storage.local ? { retryOptions: { maxRetries: 3, retryDelayInMs: 20, maxRetryDelayInMs: 200 } } : {}),
+          })
         : new TableClient(`${storage.tableServiceUri}`, name, credential, { additionalPolicies: storagePolicies });
     },
     queue(name) {
       const storage = storageFor(target);
       // The queue SDK has its own pipeline: its per-try timeout, over its four tries, is the call deadline.
-      const options = { retryOptions: { maxTries: 4, tryTimeoutInMs: Math.max(1000, Math.floor(deadlines.callMs / 4)) } };
+      const options = {
+        retryOptions: { maxTries: 4, tryTimeoutInMs: Math.max(1000, Math.floor(deadlines.callMs / 4)), ...(storage.local ? { retryDelayInMs: 20, maxRetryDelayInMs: 200 } : {}) },
+      };
       return storage.connectionString
         ? new QueueClient(storage.connectionString, name, options)
         : new QueueClient(`${storage.queueServiceUri?.replace(/\/$/, "")}/${name}`, credential, options);

@@ -22,11 +22,16 @@ export interface Journal {
 
 /**
  * A lease: an exclusive, expiring hold on one target while a change is made, so two runs (two
- * sweeps, or a sweep and a redelivered work item) never act on the same target at once. It expires
- * after LEASE_MS, so a crashed holder does not block the target for ever.
+ * sweeps, or a sweep and a redelivered work item) never act on the same target at once. Its holder renews
+ * it while the change runs; one not renewed for LEASE_MS expires, so a crashed holder does not block the
+ * target for ever. Expiry is judged by the store's clock (Table storage: the entity's Timestamp against the
+ * service's Date), never by an instance's, whose clock may be wrong.
  */
 export interface LeaseStore {
+  /** `now` is this instance's time, used only where the store has no clock of its own (in process). */
   acquire(targetKey: string, holder: { runId: string; entryId: string }, now: Date): Promise<{ ok: true } | { ok: false; heldBy: string }>;
+  /** Extends the holder's lease; false when it is not the holder's any more (expired and taken over). */
+  renew(targetKey: string, holder: { runId: string; entryId: string }): Promise<boolean>;
   release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void>;
 }
 
@@ -51,6 +56,13 @@ export class ProcessLeases implements LeaseStore {
     if (current && current.entryId !== holder.entryId && now.getTime() - current.at < LEASE_MS) return { ok: false, heldBy: current.runId };
     this.held.set(targetKey, { ...holder, at: now.getTime() });
     return { ok: true };
+  }
+
+  async renew(targetKey: string, holder: { runId: string; entryId: string }): Promise<boolean> {
+    const current = this.held.get(targetKey);
+    if (current?.entryId !== holder.entryId) return false;
+    this.held.set(targetKey, { ...current, at: Date.now() });
+    return true;
   }
 
   async release(targetKey: string, holder: { runId: string; entryId: string }): Promise<void> {

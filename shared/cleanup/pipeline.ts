@@ -5,11 +5,14 @@ import type { Policy } from "../config/policy.js";
 import { ServiceCallFailed, errorMessage, toServiceCallFailed } from "../errors.js";
 import { sortFindings, summarize, type RunReport } from "../findings.js";
 import { changeVisible, prepareChange, type Prepared } from "./changes.js";
-import { entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journal.js";
+import { LEASE_MS, entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journal.js";
 import type { CleanupPlan, Planned } from "./plan.js";
 import type { ActionRecord } from "./record.js";
 import { recordOf, type JournalEntry, type PlannedAction } from "./types.js";
-import { encodeWorkItem, type WorkItem } from "./workItem.js";
+import { encodeWorkItem, sealIsValid, sealWorkItem, type WorkItem } from "./workItem.js";
+import { actionForRule } from "../rules/index.js";
+import { idKey } from "../model.js";
+import type { FindingStateStore } from "../engine/findingLifecycle.js";
 
 /**
  * The one cleanup pipeline after planning: lease → re-read → journal → change → verify → finish, and
@@ -17,8 +20,11 @@ import { encodeWorkItem, type WorkItem } from "./workItem.js";
  * CLI (`sweep`, `replay`) all come through `runCleanup` or `runWorkItem`; both end in `executeAction`.
  */
 
-/** How a run carries its actions out: in-process (CLI) or as work items for the queue trigger (app). */
-export type CleanupDispatch = { kind: "inline"; concurrency: number } | { kind: "queue"; queue: QueueClient };
+/**
+ * How a run carries its actions out: in-process (CLI) or as work items for the queue trigger (app), sealed
+ * with the app's work-item key (UAMI_GUARD_WORK_ITEM_KEY).
+ */
+export type CleanupDispatch = { kind: "inline"; concurrency: number } | { kind: "queue"; queue: QueueClient; key: Buffer };
 
 /** How an entry point cleans up (the one options bag): built by the composition root or the CLI. */
 export interface CleanupOptions {
@@ -54,7 +60,7 @@ export interface ActionContext {
    * `report`: the CLI reports it failed; the next run reconciles the entry.
    */
   onUnknownOutcome: "throw" | "report";
-  /** The base of maxDeletePercent over 24 hours (the run's role assignments). Unknown: no deletion passes. */
+  /** The base of maxDeletePercent over 24 hours (the last complete sweep's role assignments, else the run's). Unknown: no deletion passes. */
   roleAssignmentsSeen?: number;
 }
 
@@ -100,27 +106,41 @@ export async function runCleanup(plan: CleanupPlan, runId: string, options: Clea
   if (plan.toRun.length === 0) return [...reconciled, ...plan.records];
   const done =
     options.dispatch.kind === "queue"
-      ? await enqueue(plan.toRun, runId, options.caller, options.dispatch.queue, plan.roleAssignmentsSeen)
+      ? await enqueue(plan.toRun, { runId, caller: options.caller, scope: plan.scope, ...(plan.roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen: plan.roleAssignmentsSeen }) }, options.dispatch)
       : await executeInline(plan.toRun, runId, options, plan.roleAssignmentsSeen);
   return [...reconciled, ...plan.records, ...done];
 }
 
-async function enqueue(actions: PlannedAction[], runId: string, caller: string, queue: QueueClient, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
+/**
+ * Sealed work items on the queue. A queue that does not take one fails the run (docs/guarantees.md "Nothing lost": the
+ * trigger fails and its redelivery queues again; the executor finds a repeated item's journal entry).
+ */
+async function enqueue(actions: PlannedAction[], run: { runId: string; caller: string; scope: string; roleAssignmentsSeen?: number }, dispatch: Extract<CleanupDispatch, { kind: "queue" }>): Promise<ActionRecord[]> {
+  const queue = dispatch.queue;
+  const queued: ActionRecord[] = [];
   try {
     await queue.createIfNotExists();
+    for (const action of actions) {
+      await queue.sendMessage(encodeWorkItem(sealWorkItem({ version: 2, ...run, action }, dispatch.key)));
+      queued.push(recordOf(action, "queued", `work item on ${queue.name}`));
+    }
   } catch (error) {
     throw toServiceCallFailed("queueStorage", error);
   }
-  const queued: ActionRecord[] = [];
-  for (const action of actions) {
-    try {
-      await queue.sendMessage(encodeWorkItem({ version: 1, runId, caller, action, ...(roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen }) }));
-      queued.push(recordOf(action, "queued", `work item on ${queue.name}`));
-    } catch (error) {
-      queued.push(recordOf(action, "failed", `not queued: ${toServiceCallFailed("queueStorage", error).message}`));
-    }
-  }
   return queued;
+}
+
+/** A later run's copy of a deferred item, invisible on the queue until its budget window has room. */
+export async function requeueDeferred(item: WorkItem, dispatch: Extract<CleanupDispatch, { kind: "queue" }>, roomAt: Date, now: Date): Promise<void> {
+  const { seal: _seal, ...rest } = item;
+  const next = sealWorkItem({ ...rest, deferredSince: item.deferredSince ?? now.toISOString() }, dispatch.key);
+  // Storage queues hide a message for at most 7 days; a budget window is at most 24 hours.
+  const seconds = Math.min(7 * 86_400, Math.max(1, Math.ceil((roomAt.getTime() - now.getTime()) / 1000)));
+  try {
+    await dispatch.queue.sendMessage(encodeWorkItem(next), { visibilityTimeout: seconds });
+  } catch (error) {
+    throw toServiceCallFailed("queueStorage", error);
+  }
 }
 
 async function executeInline(actions: PlannedAction[], runId: string, options: CleanupOptions, roleAssignmentsSeen: number | undefined): Promise<ActionRecord[]> {
@@ -161,17 +181,30 @@ async function executeInline(actions: PlannedAction[], runId: string, options: C
   return done.flat();
 }
 
+/** What a work item's executor needs besides the cleanup options: the key, the finding state, the base of the delete budget. */
+export interface WorkItemContext {
+  key: Buffer;
+  findingState: FindingStateStore;
+  /** Role assignments of the last complete sweep (the base of maxDeletePercent over 24 hours); absent: the run's. */
+  lastSweepRoleAssignments?: number;
+}
+
 /**
- * One work item from the cleanup queue. The policy of now decides: an item whose rule is no longer
- * enforced is dropped (the reason is returned). A change whose outcome is unknown, or a target whose
- * lease another run holds, throws (OutcomeUnknown, TargetBusy) so the host retries the item.
+ * One work item from the cleanup queue, trusted for nothing (docs/guarantees.md "Work items are sealed"): its seal must
+ * be the app's, its action its rule's action, its rule in enforce mode now, and its target the subject of an
+ * open finding of that rule in the finding state — else it is `rejected` (the caller poisons it and raises
+ * the notice). A change whose outcome is unknown, or a target whose lease another run holds, throws
+ * (OutcomeUnknown, TargetBusy) so the host retries the item.
  */
-export async function runWorkItem(item: WorkItem, options: Omit<CleanupOptions, "caller" | "dispatch" | "forceEnforce">): Promise<{ record: ActionRecord } | { dropped: string }> {
-  const ruleId = item.action.finding.ruleId;
-  if (options.policy.cleanup.dryRun || options.policy.rules[ruleId]?.mode !== "enforce") {
-    return { dropped: `${ruleId} is not enforced by the current policy; work item for ${item.action.targetId} (run ${item.runId}) dropped` };
-  }
+export async function runWorkItem(
+  item: WorkItem,
+  options: Omit<CleanupOptions, "caller" | "dispatch" | "forceEnforce">,
+  context: WorkItemContext,
+): Promise<{ record: ActionRecord } | { rejected: string }> {
+  const why = await rejectionOf(item, options, context);
+  if (why) return { rejected: why };
   if (!options.journal) throw new Error("cleanup: a work item needs a journal");
+  const base = context.lastSweepRoleAssignments ?? item.roleAssignmentsSeen;
   const record = await executeAction(item.action, {
     clients: options.clients,
     policy: options.policy,
@@ -180,9 +213,22 @@ export async function runWorkItem(item: WorkItem, options: Omit<CleanupOptions, 
     runId: item.runId,
     caller: item.caller,
     onUnknownOutcome: "throw",
-    ...(item.roleAssignmentsSeen === undefined ? {} : { roleAssignmentsSeen: item.roleAssignmentsSeen }),
+    ...(base === undefined ? {} : { roleAssignmentsSeen: base }),
   });
   return { record };
+}
+
+async function rejectionOf(item: WorkItem, options: Pick<CleanupOptions, "policy">, context: WorkItemContext): Promise<string | undefined> {
+  if (!sealIsValid(item, context.key)) return "its seal is not the app's (written by someone else, or changed since)";
+  const { finding, kind, targetId, identityId } = item.action;
+  const ruleId = finding.ruleId;
+  const expected = actionForRule(ruleId);
+  if (expected !== kind) return `${kind} is not the action of ${ruleId} (${expected ?? "it has none"})`;
+  if (options.policy.cleanup.dryRun || options.policy.rules[ruleId]?.mode !== "enforce") return `${ruleId} is not in enforce mode now (or cleanup.dryRun is on)`;
+  const record = (await context.findingState.loadSome(item.scope, [finding.fingerprint])).get(finding.fingerprint);
+  const subjectOk = record !== undefined && idKey(record.subjectId) === idKey(targetId) && (kind !== "detach-identity" || idKey(record.relatedId ?? "") === idKey(identityId ?? ""));
+  if (!record || record.status !== "open" || record.ruleId !== ruleId || !subjectOk) return `${targetId} is not the subject of an open ${ruleId} finding`;
+  return undefined;
 }
 
 function reconciledRecord(entry: JournalEntry): ActionRecord {
@@ -210,6 +256,9 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     if (context.onUnknownOutcome === "throw") throw new TargetBusy(`another run (${lease.heldBy}) is changing ${action.targetId}; retried later`);
     return recordOf(action, "skipped", `another run (${lease.heldBy}) is changing this target`);
   }
+  // docs/guarantees.md "Leases outlive no holder": renewed while the action runs, so a slow change keeps it, and a crashed holder's expires.
+  const renewal = setInterval(() => void context.leases.renew(targetKey, holder).catch(() => false), LEASE_RENEW_MS);
+  renewal.unref();
   try {
     if (earlier) {
       // A retried work item whose first attempt stopped after journaling: find out what happened.
@@ -242,7 +291,14 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     const over = await overBudget(entry, context, now);
     if (over) {
       await context.journal.finish(entry, "skipped", `${DEFERRED} ${over.reason}`);
-      return { ...recordOf(action, "deferred", over.reason, entryId), ...(over.notice ? { budgetNotice: over.reason } : {}) };
+      const budget = over.budget ? { name: over.budget, reason: over.reason, roomAt: over.roomAt.toISOString(), raise: await raisesNotice(over.budget, entry, context, now) } : undefined;
+      return { ...recordOf(action, "deferred", over.reason, entryId), ...(budget ? { budget } : {}) };
+    }
+    // The last word before the change: a holder whose lease lapsed (and was taken over) changes nothing.
+    if (!(await context.leases.renew(targetKey, holder))) {
+      await context.journal.finish(entry, "skipped", "the target's lease was lost before the change");
+      if (context.onUnknownOutcome === "throw") throw new TargetBusy(`the lease on ${action.targetId} was lost; retried later`);
+      return recordOf(action, "skipped", "the target's lease was lost before the change", entryId);
     }
 
     let outcome: "applied" | "absent";
@@ -265,9 +321,23 @@ export async function executeAction(action: PlannedAction, context: ActionContex
     await context.journal.finish(entry, "done", problem ? `applied; verification: ${problem}` : "applied and verified");
     return recordOf(action, problem ? "failed" : "done", problem ? `applied, but verification found: ${problem}` : undefined, entryId);
   } finally {
+    clearInterval(renewal);
     await context.leases.release(targetKey, holder).catch(() => undefined);
   }
 }
+
+/**
+ * Concurrent deferrals (a queue batch on several instances) each see the window's notice as new: one lease per
+ * budget window picks the one that raises it. The others defer quietly; the notice is one finding either way.
+ */
+async function raisesNotice(budget: "hour" | "day", entry: JournalEntry, context: ActionContext, now: Date): Promise<boolean> {
+  const size = budget === "hour" ? HOUR_MS : DAY_MS;
+  const lease = await context.leases.acquire(`budget-notice|${budget}|${Math.floor(now.getTime() / size)}`, { runId: context.runId, entryId: entry.entryId }, now);
+  return lease.ok;
+}
+
+/** A third of the lease: two renewals may fail before another run could take the target. */
+const LEASE_RENEW_MS = Math.floor(LEASE_MS / 3);
 
 /**
  * docs/guarantees.md "Truth of the journal": an error from the change says nothing certain about the target (a
@@ -316,34 +386,29 @@ const DEFERRED = "deferred past a budget:";
 const COUNTED = new Set(["pending", "done", "failed", "reverted"]);
 
 /**
- * docs/guarantees.md "One budget across runs", counted from the journal (so every trigger and instance shares
- * it): cleanup.maxActionsPerHour over a rolling hour, and maxDeletePercent of the role assignments
- * over a rolling 24 hours. Restores are not counted. `notice` when no deferral raised one yet in this window.
+ * docs/guarantees.md "One budget across runs", counted from the journal (so every trigger and instance shares it), never
+ * from a work item: cleanup.maxActionsPerHour over a rolling hour, and maxDeletePercent of the role assignments
+ * over a rolling 24 hours. Restores are not counted. `roomAt`: when the window has room again (the oldest
+ * counted entry leaves it). A deletion whose base is unknown waits for a sweep to give one.
  */
-async function overBudget(entry: JournalEntry, context: ActionContext, now: Date): Promise<{ reason: string; notice: boolean } | undefined> {
+async function overBudget(entry: JournalEntry, context: ActionContext, now: Date): Promise<{ reason: string; budget?: "hour" | "day"; roomAt: Date } | undefined> {
   const { maxActionsPerHour, maxDeletePercent } = context.policy.cleanup;
   const recent = (await context.journal.since(new Date(now.getTime() - DAY_MS))).filter((other) => other.kind !== "restore");
   const hourAgo = now.getTime() - HOUR_MS;
-  const lastHour = recent.filter((other) => COUNTED.has(other.status) && Date.parse(other.createdAt) >= hourAgo).length;
-  let reason: string | undefined;
-  let windowMs = HOUR_MS;
-  if (lastHour > maxActionsPerHour) reason = `cleanup.maxActionsPerHour ${maxActionsPerHour} reached: ${lastHour - 1} changes in the last hour`;
-  else if (entry.kind === "delete-role-assignment") {
-    windowMs = DAY_MS;
-    const deletes = recent.filter((other) => other.kind === "delete-role-assignment" && other.status !== "failed" && COUNTED.has(other.status)).length;
-    // Without a base the planner has already refused every deletion of the run (its per-run check).
-    const base = context.roleAssignmentsSeen;
-    if (base !== undefined && base > 0 && (deletes * 100) / base > maxDeletePercent) {
-      reason = `cleanup.maxDeletePercent ${maxDeletePercent} over 24 hours reached: ${deletes - 1} of ${base} role assignments deleted`;
-    }
+  const lastHour = recent.filter((other) => COUNTED.has(other.status) && Date.parse(other.createdAt) >= hourAgo);
+  const oldest = (entries: JournalEntry[], windowMs: number): Date =>
+    new Date(Math.min(...entries.filter((other) => other.entryId !== entry.entryId).map((other) => Date.parse(other.createdAt)), now.getTime()) + windowMs);
+  if (lastHour.length > maxActionsPerHour) {
+    return { budget: "hour", reason: `cleanup.maxActionsPerHour ${maxActionsPerHour} reached: ${lastHour.length - 1} changes in the last hour`, roomAt: oldest(lastHour, HOUR_MS) };
   }
-  if (!reason) return undefined;
-  const since = now.getTime() - windowMs;
-  const noticed = recent.some((other) => other.entryId !== entry.entryId && other.detail?.startsWith(DEFERRED) && Date.parse(other.updatedAt) >= since);
-  if (noticed) return { reason, notice: false };
-  // Concurrent deferrals (a queue batch) race past that check: one lease per window picks the one that raises it.
-  const lease = await context.leases.acquire(`budget-notice|${Math.floor(now.getTime() / windowMs)}`, { runId: context.runId, entryId: entry.entryId }, now);
-  return { reason, notice: lease.ok };
+  if (entry.kind !== "delete-role-assignment") return undefined;
+  const base = context.roleAssignmentsSeen;
+  if (base === undefined || base === 0) return { reason: "how many role assignments there are is unknown (no complete sweep, no count from the run): no deletion passes", roomAt: new Date(now.getTime() + HOUR_MS) };
+  const deletes = recent.filter((other) => other.kind === "delete-role-assignment" && other.status !== "failed" && COUNTED.has(other.status));
+  if ((deletes.length * 100) / base > maxDeletePercent) {
+    return { budget: "day", reason: `cleanup.maxDeletePercent ${maxDeletePercent} over 24 hours reached: ${deletes.length - 1} of ${base} role assignments deleted`, roomAt: oldest(deletes, DAY_MS) };
+  }
+  return undefined;
 }
 
 function statusOfEntry(entry: JournalEntry): ActionRecord["status"] {

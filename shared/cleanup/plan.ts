@@ -1,12 +1,11 @@
 import { createHash } from "node:crypto";
 import type { Policy } from "../config/policy.js";
-import { fingerprintOf, type Finding } from "../findings.js";
+import type { Finding } from "../findings.js";
+import { circuitBreakerNotice } from "../notices.js";
 import { ACTION_FOR_RULE, actionForRule } from "../rules/index.js";
 import type { ActionKind } from "../model.js";
 import type { ActionRecord, CleanupMode } from "./record.js";
 import { STATUS_TAG, recordOf, type PlannedAction } from "./types.js";
-
-export const CIRCUIT_BREAKER_RULE_ID = "cleanup-circuit-breaker";
 
 export interface PlanOptions {
   /** `--enforce`: every rule that has an action is in enforce mode for this run, dry run off. */
@@ -18,7 +17,7 @@ export interface PlanOptions {
   /** Role assignments the run saw: the base of `maxDeletePercent`. Unknown: no deletion passes. */
   roleAssignmentsSeen: number | undefined;
   now: Date;
-  /** The run, and the subject of the breaker notice (the sweep scope, `events`, `replay`). */
+  /** The run, and the finding-state partition of its findings (the sweep scope, or `events`): work items name it. */
   runId: string;
   scope: string;
 }
@@ -39,6 +38,8 @@ export interface CleanupPlan {
   breaker?: CircuitBreaker;
   /** The base of maxDeletePercent, carried to execution (the 24-hour budget is checked there). */
   roleAssignmentsSeen?: number;
+  /** Where the findings of the plan are kept in the finding state (a work item's executor checks them there). */
+  scope: string;
 }
 
 /** The planner's answer: the plan, and the critical notice a tripped breaker raises in enforce mode. */
@@ -132,13 +133,13 @@ function alreadyMarked(finding: Finding): boolean {
  * when the run was going to act (enforce mode); the caller adds it to its findings.
  */
 export function planCleanup(findings: Finding[], policy: Policy, options: PlanOptions): Planned {
-  const decided = decide(findings, policy, options);
+  const decided = { ...decide(findings, policy, options), scope: options.scope };
   const plan = options.roleAssignmentsSeen === undefined || decided.toRun.length === 0 ? decided : { ...decided, roleAssignmentsSeen: options.roleAssignmentsSeen };
-  const breakerNotice = plan.breaker && plan.mode === "enforce" ? circuitBreakerNotice(plan.breaker, policy, options.runId, options.scope) : undefined;
+  const breakerNotice = plan.breaker && plan.mode === "enforce" ? runBreakerNotice(plan.breaker, policy, options) : undefined;
   return { plan, ...(breakerNotice ? { breakerNotice } : {}) };
 }
 
-function decide(findings: Finding[], policy: Policy, options: PlanOptions): CleanupPlan {
+function decide(findings: Finding[], policy: Policy, options: PlanOptions): Omit<CleanupPlan, "scope"> {
   const mode = cleanupMode(policy, options.forceEnforce);
   if (mode === "off") return { mode, records: [], toRun: [] };
   const records: ActionRecord[] = [];
@@ -200,56 +201,20 @@ function circuitBreaker(candidates: PlannedAction[], policy: Policy, seen: numbe
   return undefined;
 }
 
-/**
- * The critical notice of a budget across runs (maxActionsPerHour, maxDeletePercent over 24 hours):
- * once per window, raised by the first deferral in it; what came before in the window was done.
- */
-export function budgetNotice(records: ActionRecord[], policy: Policy, runId: string, subjectId: string): Finding | undefined {
-  const first = records.find((record) => record.budgetNotice);
-  if (!first?.budgetNotice) return undefined;
-  const deferred = records.filter((record) => record.status === "deferred" && record.reason === first.budgetNotice).length;
-  return {
-    ruleId: CIRCUIT_BREAKER_RULE_ID,
-    severity: "critical",
-    subjectId,
-    fingerprint: fingerprintOf(CIRCUIT_BREAKER_RULE_ID, subjectId),
-    title: "Cleanup circuit breaker tripped: the budget across runs is spent",
-    message: `Run ${runId}: ${first.budgetNotice}. ${deferred} action(s) of this run deferred; nothing more is changed until the window has room.`,
+/** The critical notice a tripped breaker raises (a finding, so it reaches every sink): the run is its window. */
+export function runBreakerNotice(breaker: CircuitBreaker, policy: Policy, options: Pick<PlanOptions, "runId" | "now" | "scope">): Finding {
+  return circuitBreakerNotice({
+    budget: "run",
+    runId: options.runId,
+    window: { start: options.now, end: options.now },
+    reason: `would have made ${breaker.actions} changes (${breaker.deletes} role assignment deletions): ${breaker.reason}`,
     evidence: {
-      runId,
-      reason: first.budgetNotice,
-      deferred,
-      maxActionsPerHour: policy.cleanup.maxActionsPerHour,
-      maxDeletePercent: policy.cleanup.maxDeletePercent,
-    },
-    remediation: {
-      summary: "Review what the journal shows for the last hour and day. If the changes are right, raise cleanup.maxActionsPerHour or cleanup.maxDeletePercent; the deferred findings are acted on by a later run.",
-      cli: [],
-    },
-  };
-}
-
-/** The critical notice a tripped breaker raises (a finding, so it reaches Sentinel and Teams). */
-export function circuitBreakerNotice(breaker: CircuitBreaker, policy: Policy, runId: string, subjectId: string): Finding {
-  return {
-    ruleId: CIRCUIT_BREAKER_RULE_ID,
-    severity: "critical",
-    subjectId,
-    fingerprint: fingerprintOf(CIRCUIT_BREAKER_RULE_ID, subjectId),
-    title: "Cleanup circuit breaker tripped: no action was taken",
-    message: `Run ${runId} would have made ${breaker.actions} changes (${breaker.deletes} role assignment deletions): ${breaker.reason}. Nothing was changed.`,
-    evidence: {
-      runId,
-      reason: breaker.reason,
+      scope: options.scope,
       actions: breaker.actions,
       deletes: breaker.deletes,
       roleAssignmentsSeen: breaker.roleAssignmentsSeen ?? null,
       maxActionsPerRun: policy.cleanup.maxActionsPerRun,
       maxDeletePercent: policy.cleanup.maxDeletePercent,
     },
-    remediation: {
-      summary: "Review the findings this run would have acted on. If they are right, raise cleanup.maxActionsPerRun or cleanup.maxDeletePercent for one run, or clean up in smaller scopes (--subscription).",
-      cli: [],
-    },
-  };
+  });
 }

@@ -31,8 +31,12 @@ export interface ActionRecord {
   reason?: string;
   /** The journal entry that records the change (absent when nothing was changed or written). */
   entryId?: string;
-  /** A deferral past a budget that raised the window's one critical cleanup-circuit-breaker notice. */
-  budgetNotice?: string;
+  /**
+   * A deferral past a budget across runs (docs/guarantees.md "One budget across runs"): which budget, why, and when its
+   * window has room again (a work item waits on the queue until then). The run raises the window's
+   * cleanup-circuit-breaker notice from it.
+   */
+  budget?: { name: "hour" | "day"; reason: string; roomAt: string; raise: boolean };
 }
 
 /** What a run reports about cleanup beside its `actions`: the mode, the journal, a tripped breaker. */

@@ -9,7 +9,8 @@ import { entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journa
 import { reconcileEntry } from "./pipeline.js";
 import { STATUS_TAG, describeChange, type JournalEntry } from "./types.js";
 
-export type RestoreStatus = "restored" | "already-restored" | "not-restorable" | "failed" | "nothing-to-undo";
+/** `unknown`: whether the change happened could not be read (the entry stays pending); the CLI exits 1. */
+export type RestoreStatus = "restored" | "already-restored" | "not-restorable" | "failed" | "nothing-to-undo" | "unknown";
 
 export interface RestoreResult {
   entryId: string;
@@ -54,6 +55,11 @@ export async function restore(options: RestoreOptions): Promise<{ restoreRunId: 
     let entry = original;
     if (entry.status === "pending") entry = (await reconcileEntry(entry, options.clients, options.journal)) ?? entry;
     const base = { entryId: entry.entryId, runId: entry.runId, change: describeChange(entry.action) };
+    if (entry.status === "pending") {
+      // Never "nothing to undo" for what may have happened: say it is not known.
+      results.push({ ...base, status: "unknown", detail: "whether the change was made could not be read now (the entry stays pending); run restore again" });
+      continue;
+    }
     if (entry.status === "reverted") {
       results.push({ ...base, status: "already-restored", detail: entry.detail ?? "restored before" });
       continue;

@@ -1,3 +1,4 @@
+import { randomBytes } from "node:crypto";
 import { Cron } from "croner";
 import { z } from "zod";
 import { parseOrThrow } from "./validation.js";
@@ -59,6 +60,19 @@ export const appSettingsSchema = z.object({
   EVENTGRID_TOPIC_ENDPOINT: httpsUrl.optional(),
   /** Optional topic access key; without it the app's identity (EventGrid Data Sender) is used. */
   EVENTGRID_TOPIC_KEY: z.string().min(1).optional(),
+  /**
+   * The key that seals cleanup work items (HMAC-SHA256; docs/guarantees.md "Work items are sealed"): base64 of at least
+   * 32 random bytes, a Key Vault reference in infra. Without it the Function App queues no cleanup; `serve`
+   * and the CLI make one for their own process.
+   */
+  UAMI_GUARD_WORK_ITEM_KEY: z
+    .string()
+    .refine((text) => /^[A-Za-z0-9+/_=-]+$/.test(text) && Buffer.from(text, "base64").length >= 32, "must be base64 of at least 32 random bytes (openssl rand -base64 32)")
+    .optional(),
+  /** The event subscription's maxDeliveryAttempts (infra sets both from one parameter): the last delivery raises event-undecided. */
+  UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS: z.coerce.number({ error: "must be a number" }).int().min(1).max(30).default(10),
+  /** The event subscription's eventTimeToLiveInMinutes. */
+  UAMI_GUARD_EVENT_TTL_MINUTES: z.coerce.number({ error: "must be a number" }).int().min(1).max(1440).default(1440),
   /** Deadline of one outgoing call (ARM, Resource Graph, Graph, storage, a sink), SDK retries included. */
   UAMI_GUARD_CALL_TIMEOUT_SECONDS: seconds(1, 600).default(30),
   /** Deadline of one run (sweep, event, work item, CLI command): no call continues past it. */
@@ -83,4 +97,10 @@ export function readAppSettings(env: NodeJS.ProcessEnv = process.env): AppSettin
     if (value !== undefined && value !== "") present[name] = value;
   }
   return parseOrThrow(appSettingsSchema, present, "app setting");
+}
+
+/** The work-item key of the settings; without one, `ephemeral` gives a key for this process only (serve, CLI). */
+export function workItemKeyOf(settings: Pick<AppSettings, "UAMI_GUARD_WORK_ITEM_KEY">, options: { ephemeral: boolean }): Buffer | undefined {
+  if (settings.UAMI_GUARD_WORK_ITEM_KEY) return Buffer.from(settings.UAMI_GUARD_WORK_ITEM_KEY, "base64");
+  return options.ephemeral ? randomBytes(32) : undefined;
 }

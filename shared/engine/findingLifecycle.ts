@@ -3,9 +3,8 @@ import type { Finding } from "../findings.js";
 import type { Incomplete } from "../model.js";
 
 /**
- * The one owner of the finding lifecycle (new → open → resolved, first/last seen, confirmations):
- * `applyRun` computes a run's transition (pure), and `commitSweep` / `commitEvent` save it once per
- * run, after the notifier said what it sent. Nothing else writes finding state.
+ * The finding lifecycle (new → open → resolved, first/last seen, confirmations): `applyRun` computes a run's
+ * transition (pure). The run commit (runCommit.ts) saves it, once per run; nothing else writes finding state.
  */
 
 /** The partition of event findings (they are never resolved by absence). */
@@ -50,12 +49,6 @@ export interface FindingStateStore {
   save(scope: string, records: FindingRecord[]): Promise<void>;
   /** Open records, in any scope, whose subject is one of these ids (compared as ARM compares ids); a store without it resolves nothing on deletes. */
   openForSubjects?(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>>;
-}
-
-/** What a notifier reports back: what it dispatched, and which fingerprints it told the sinks about. */
-export interface Notified<T> {
-  result: T;
-  notified: string[];
 }
 
 const SNAPSHOT_LIMIT = 30_000;
@@ -136,67 +129,9 @@ export function sightingsFrom(previous: Map<string, FindingRecord>): { consecuti
   return { consecutive: (fingerprint) => (open(fingerprint)?.consecutive ?? 0) + 1, firstSeen: (fingerprint) => open(fingerprint)?.firstSeen };
 }
 
-function stampNotified(records: FindingRecord[], fingerprints: string[], now: Date): FindingRecord[] {
+/** The records with lastNotifiedAt = now for the fingerprints the notices of this run name. */
+export function stampNotified(records: FindingRecord[], fingerprints: string[], now: Date): FindingRecord[] {
   const notified = new Set(fingerprints);
   const at = now.toISOString();
   return records.map((record) => (notified.has(record.fingerprint) ? { ...record, lastNotifiedAt: at } : record));
-}
-
-/**
- * A sweep's transition, saved once: the notifier (if any) is told first, and the records go to the
- * store with lastNotifiedAt set for what it sent. Saved even when notifying throws, so the run's
- * sightings are not lost (an unsent notice waits in the outbox).
- */
-export async function commitSweep<T>(
-  store: FindingStateStore,
-  scope: string,
-  previous: Map<string, FindingRecord>,
-  findings: Finding[],
-  options: { now: Date; unknownRules: Set<string> },
-  notify?: (lifecycle: LifecycleResult) => Promise<Notified<T>>,
-): Promise<{ lifecycle: LifecycleResult; notifications?: T }> {
-  const lifecycle = applyRun(previous, findings, options);
-  let sent: Notified<T> | undefined;
-  try {
-    sent = await notify?.(lifecycle);
-  } finally {
-    await store.save(scope, stampNotified(lifecycle.changed, sent?.notified ?? [], options.now));
-  }
-  return { lifecycle, ...(sent ? { notifications: sent.result } : {}) };
-}
-
-/**
- * An event's findings: new ones (by fingerprint, across deliveries and events) are notified, and the
- * state of every finding in hand is saved once. Event findings are never resolved by absence, and
- * there are no reminders for them: only the findings in hand are considered.
- */
-export async function commitEvent<T>(store: FindingStateStore, findings: Finding[], now: Date, notify: (lifecycle: LifecycleResult) => Promise<Notified<T>>): Promise<T | undefined> {
-  if (findings.length === 0) return undefined;
-  const previous = await store.loadSome(EVENT_SCOPE, findings.map((finding) => finding.fingerprint));
-  const lifecycle = { ...applyRun(previous, findings, { now, unknownRules: new Set() }), resolved: [], open: new Map<string, FindingRecord>() };
-  const sent = await notify(lifecycle);
-  await store.save(EVENT_SCOPE, stampNotified(lifecycle.changed, sent.notified, now));
-  return sent.result;
-}
-
-/**
- * After a delete event (a role assignment, a federated credential) that ARM confirms: the open
- * findings about what was deleted are resolved in every scope, and their resolutions go out as a
- * sweep's would. No finding is raised. Returns the records resolved.
- */
-export async function commitDeletion<T>(store: FindingStateStore, subjectIds: string[], now: Date, notify: (lifecycle: LifecycleResult) => Promise<Notified<T>>): Promise<FindingRecord[]> {
-  const open = (await store.openForSubjects?.(subjectIds)) ?? [];
-  if (open.length === 0) return [];
-  const at = now.toISOString();
-  const byScope = new Map<string, FindingRecord[]>();
-  for (const { scope, record } of open) {
-    const closed: FindingRecord = { ...record, status: "resolved", consecutive: 0, resolvedAt: at };
-    const list = byScope.get(scope);
-    if (list) list.push(closed);
-    else byScope.set(scope, [closed]);
-  }
-  const resolved = [...byScope.values()].flat();
-  await notify({ changed: resolved, opened: [], resolved, open: new Map() });
-  for (const [scope, records] of byScope) await store.save(scope, records);
-  return resolved;
 }

@@ -1,14 +1,15 @@
 import type { AzureClients } from "../azure/clients.js";
 import type { ReadOptions } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
-import { errorMessage } from "../errors.js";
+import { ServiceCallFailed, errorMessage } from "../errors.js";
+import { InventoryBuilder } from "../inventoryBuilder.js";
+import type { Subscription } from "../model.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import type { FindingStateStore } from "./findingLifecycle.js";
 import { applyRun, rulesWithUnknowns } from "./findingLifecycle.js";
-import { collectInventory } from "./inventory.js";
 import { CHECK_AFFECTS } from "../rules/index.js";
-import { runSweep } from "./sweep.js";
+import { runSweep, type SweepTap } from "./sweep.js";
 
 export interface ReportOptions extends ReadOptions {
   now?: Date;
@@ -20,23 +21,42 @@ export interface ReportOptions extends ReadOptions {
 }
 
 /**
- * The access-review report: the inventory and a sweep read side by side, joined by the pure
- * builder. With finding state, this run is applied to it in memory (applyRun) so the history ends
+ * The access-review report: one read of the estate (the sweep's), from which both the sweep's findings and
+ * the inventory are built, joined by the pure builder. With finding state, this run is applied to it in memory (applyRun) so the history ends
  * at this run; nothing is saved. A state store that cannot be read leaves the history out and says
  * so under `incomplete`: it never fails the report or turns into findings.
  */
 export async function collectReport(clients: AzureClients, policy: Policy, options: ReportOptions = {}): Promise<ReportModel> {
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
-  const [inventory, sweep, previous] = await Promise.all([
-    collectInventory(clients, { ...options, policy }),
-    runSweep(clients, policy, { ...options, now }),
+  let builder: InventoryBuilder | undefined;
+  let subscriptions: Subscription[] = [];
+  let failedListing: Array<{ identityId: string; reason: string }> = [];
+  const tap: SweepTap = {
+    estate: (read) => {
+      builder = new InventoryBuilder(read.identities, read.roleDefinitions);
+      builder.addAttachments(read.attachments);
+      subscriptions = read.subscriptions;
+    },
+    roleAssignment: (assignment, principal) => builder?.addRoleAssignments([assignment], principal),
+    federatedCredentials: (listing) => {
+      builder?.addFederatedCredentials(listing.credentials);
+      failedListing = listing.failed;
+    },
+  };
+  const [sweep, previous] = await Promise.all([
+    runSweep(clients, policy, { ...options, now, tap }),
     options.findingState
       ? Promise.resolve()
           .then(() => options.findingState?.().load(scope))
           .catch((error: unknown) => new Error(errorMessage(error)))
       : Promise.resolve(undefined),
   ]);
+  // The inventory is evidence: an identity whose credentials could not be listed fails it (as `uami-guard inventory`).
+  const [failure] = failedListing;
+  if (failure) throw new ServiceCallFailed("arm", undefined, `arm: federated credentials of ${failedListing.length} identities could not be listed (first: ${failure.identityId}: ${failure.reason})`);
+  if (!builder) throw new Error("report: the sweep read no estate");
+  const inventory = builder.build(policy, subscriptions);
   let findingState;
   if (previous instanceof Error) {
     sweep.incomplete.push({ check: "finding-history", reason: `finding state could not be read: ${previous.message}`, affected: 0 });

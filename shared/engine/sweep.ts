@@ -16,7 +16,7 @@ import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { AttachedResource, Identity, Incomplete, SubscriptionEventDelivery } from "../model.js";
+import type { AttachedResource, FederatedCredential, Identity, Incomplete, RoleAssignment, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
@@ -36,6 +36,15 @@ export interface SweepOptions extends ReadOptions {
   onIndex?: (index: SweepIndex) => void;
   /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
   onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
+  /** Receives everything the sweep reads, as it reads it: the report builds its inventory from the same reads. */
+  tap?: SweepTap;
+}
+
+export interface SweepTap {
+  estate(read: { identities: Identity[]; roleDefinitions: RoleDefinition[]; attachments: AttachedResource[]; subscriptions: Subscription[] }): void;
+  /** Each role assignment, with its principal as the directory answered (unknown when it could not or need not be asked). */
+  roleAssignment(assignment: RoleAssignment, principal: PrincipalStatus): void;
+  federatedCredentials(listing: { credentials: FederatedCredential[]; failed: Array<{ identityId: string; reason: string }> }): void;
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
@@ -104,6 +113,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const exposure = isRuleEnabled(policy, "privileged-identity-exposed") || options.collectExposure ? exposureCollectorFor(index, policy) : undefined;
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
+  options.tap?.estate({ identities, roleDefinitions, attachments, subscriptions });
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
@@ -111,6 +121,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
+      options.tap?.roleAssignment(assignment, principal);
       exposure?.add(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
@@ -131,6 +142,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
       // ForeignGroup principals live in another tenant: Graph here cannot answer for them.
       if (assignment.principalType.toLowerCase() === "foreigngroup") {
         exposure?.add(assignment, UNKNOWN_PRINCIPAL);
+        options.tap?.roleAssignment(assignment, UNKNOWN_PRINCIPAL);
         continue;
       }
       await resolver.submit(assignment);
@@ -141,6 +153,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   options.onSelfRoleAssignments?.(selfRoleAssignments);
 
   const listing = await credentialsListed;
+  options.tap?.federatedCredentials(listing);
   inventory.federatedCredentials = listing.credentials;
   index.credentialsByIdentity = indexCredentials(listing.credentials);
   for (const failure of listing.failed) inventory.federatedCredentialsUnknown?.add(failure.identityId.toLowerCase());

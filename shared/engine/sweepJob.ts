@@ -7,10 +7,11 @@ import type { Notifier } from "../notify/notifier.js";
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
-import { budgetNotice, planCleanup } from "../cleanup/plan.js";
+import { planCleanup } from "../cleanup/plan.js";
 import { sortFindings, type RunReport } from "../findings.js";
-import { runCleanup, withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
-import { commitSweep, rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { withPlan, type CleanupOptions } from "../cleanup/pipeline.js";
+import { rulesWithUnknowns, sightingsFrom, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { commitRun } from "./runCommit.js";
 import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS } from "../rules/index.js";
 import { runSweep, type SweepOptions } from "./sweep.js";
@@ -57,9 +58,9 @@ export function gradedIdentities(index: SweepIndex): { identities: GradedIdentit
 
 
 /**
- * One sweep, trigger to cleanup: read the estate and run the rules; plan cleanup from the findings
- * and the finding state (the breaker notice joins the findings); commit the finding lifecycle and
- * notify; refresh the event path's stores; then carry the plan out.
+ * One sweep, trigger to cleanup: read the estate and run the rules; plan cleanup from the findings and the
+ * finding state (the breaker notice joins the findings); then the run commit (runCommit.ts) — outbox,
+ * finding state, cleanup, notices, and last the event path's stores (baseline, identity catalog).
  */
 export async function runSweepJob(
   clients: AzureClients,
@@ -85,28 +86,48 @@ export async function runSweepJob(
     ? planCleanup(report.findings, policy, { forceEnforce: cleanup.forceEnforce, ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now, runId: report.runId, scope })
     : undefined;
   if (planned && cleanup) report = withPlan(report, planned, cleanup);
-  const notifier = stores.notifier;
-  const sweptReport = report;
-  const { lifecycle, notifications } = await commitSweep(
-    stores.findings,
-    scope,
-    previous,
-    report.findings,
-    { now, unknownRules: rulesWithUnknowns(report.incomplete, CHECK_AFFECTS) },
-    notifier ? (changes) => notifier.afterSweep(changes, sweptReport, policy, now) : undefined,
+  const complete = report.incomplete.length === 0;
+  const after: Array<() => Promise<unknown>> = [];
+  const snapshot = read;
+  if (snapshot) {
+    after.push(() => stores.baseline?.setMany(snapshot.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds])) ?? Promise.resolve());
+    after.push(() => stores.catalog?.putMany(catalogEntries(snapshot.identities, snapshot.attachments)) ?? Promise.resolve());
+  }
+  const gradedNow = graded;
+  if (gradedNow) after.push(() => stores.graded?.replace(gradedNow.identities, gradedNow.subscriptions) ?? Promise.resolve());
+  after.push(() => stores.selfAssignments?.putMany(selfRoleAssignments, now) ?? Promise.resolve());
+  // The base of the 24-hour delete budget for work items: the role assignments of the last complete sweep.
+  if (complete) after.push(() => stores.catalog?.putSweepStats({ roleAssignments: report.summary.roleAssignments, at: now.toISOString() }) ?? Promise.resolve());
+  after.push(() => stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS)) ?? Promise.resolve());
+  const committed = await commitRun(
+    {
+      runId: report.runId,
+      mode: "sweep",
+      now,
+      policy,
+      state: { scope, previous, unknownRules: rulesWithUnknowns(report.incomplete, CHECK_AFFECTS) },
+      findings: report.findings,
+      ...(planned ? { plan: planned.plan } : {}),
+      report,
+      after,
+    },
+    { findings: stores.findings, ...(stores.notifier ? { notifier: stores.notifier } : {}), ...(cleanup ? { cleanup } : {}) },
   );
-  if (read) {
-    await stores.baseline?.setMany(read.attachments.map((resource) => [resource.id, resource.userAssignedIdentityIds]));
-    await stores.catalog?.putMany(read.identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId })));
+  if (planned) report = { ...report, actions: committed.actions };
+  const raised = committed.notices.filter((notice) => !report.findings.some((finding) => finding.fingerprint === notice.fingerprint));
+  if (raised.length > 0) report = { ...report, findings: sortFindings([...report.findings, ...raised]) };
+  recordSweep(report, policy, committed.notifications?.pending);
+  return { report, lifecycle: committed.lifecycle, ...(committed.notifications ? { notifications: committed.notifications } : {}) };
+}
+
+/** The identity catalog: each identity's principal and the resources it was attached to when the sweep read them. */
+function catalogEntries(identities: Identity[], attachments: AttachedResource[]) {
+  const usedBy = new Map<string, string[]>();
+  for (const resource of attachments) {
+    for (const identityId of resource.userAssignedIdentityIds) {
+      const key = identityId.toLowerCase();
+      usedBy.set(key, [...(usedBy.get(key) ?? []), resource.id]);
+    }
   }
-  if (graded) await stores.graded?.replace(graded.identities, graded.subscriptions);
-  await stores.selfAssignments?.putMany(selfRoleAssignments, now);
-  await stores.dedupe?.purge(new Date(now.getTime() - DEDUPE_RETENTION_MS));
-  if (planned && cleanup) {
-    const actions = await runCleanup(planned.plan, report.runId, cleanup);
-    const notice = budgetNotice(actions, policy, report.runId, scope);
-    report = { ...report, actions, ...(notice ? { findings: sortFindings([...report.findings, notice]) } : {}) };
-  }
-  recordSweep(report, policy, notifications?.pending);
-  return { report, lifecycle, ...(notifications ? { notifications } : {}) };
+  return identities.map((identity) => ({ identityId: identity.id, principalId: identity.principalId, clientId: identity.clientId, attachedTo: usedBy.get(identity.id.toLowerCase()) ?? [] }));
 }

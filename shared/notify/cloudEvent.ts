@@ -1,4 +1,5 @@
 import type { Notice } from "./notification.js";
+import { ruleMeta } from "../rules/index.js";
 
 export interface FindingCloudEvent {
   id: string;
@@ -24,6 +25,6 @@ export function findingCloudEvent(notice: Notice): FindingCloudEvent {
     subject: finding.subjectId,
     time: notice.at,
     dataContentType: "application/json",
-    data: { ...finding, status: notice.status, runId: notice.runId, mode: notice.mode },
+    data: { ...finding, status: notice.status, runId: notice.runId, mode: notice.mode, ...(ruleMeta.get(finding.ruleId) ? { ruleDocs: ruleMeta.get(finding.ruleId)?.docs.url } : {}) },
   };
 }

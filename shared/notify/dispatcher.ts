@@ -1,11 +1,12 @@
-import { severityRank, type Policy } from "../config/policy.js";
+import { createHash } from "node:crypto";
+import { severityRank, type CorePolicy } from "../config/policyCore.js";
 import type { LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding } from "../findings.js";
 import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
 import { findingCloudEvent } from "./cloudEvent.js";
 import type { Digest, Notice } from "./notification.js";
-import type { NotificationOutbox } from "../state/outbox.js";
+import type { NotificationOutbox, OutboxDraft, OutboxEntry } from "../state/outbox.js";
 import type { Sink, SinkName } from "./sinks.js";
 
 export interface NotificationPlan {
@@ -17,26 +18,32 @@ export interface NotificationPlan {
 /**
  * Pure: what to tell the sinks after a run. New findings and resolutions at or above
  * notify.minSeverity; open findings not told about for notify.renotifyAfterHours as reminders.
+ * `always`: rules whose notices go out whatever notify.minSeverity says (the engine's own notices).
  */
-export function planNotifications(lifecycle: LifecycleResult, policy: Policy, context: { at: Date; runId: string; mode: Notice["mode"] }): NotificationPlan {
+export function planNotifications(
+  lifecycle: LifecycleResult,
+  policy: Pick<CorePolicy, "notify">,
+  context: { at: Date; runId: string; mode: Notice["mode"]; always?: ReadonlySet<string> },
+): NotificationPlan {
   const at = context.at.toISOString();
   const floor = severityRank(policy.notify.minSeverity);
+  const wanted = (ruleId: string, severity: Finding["severity"]): boolean => context.always?.has(ruleId) === true || severityRank(severity) >= floor;
   const notices: Notice[] = [];
   const notified: string[] = [];
   const opened = new Set(lifecycle.opened.map((finding) => finding.fingerprint));
   for (const finding of lifecycle.opened) {
-    if (severityRank(finding.severity) < floor) continue;
+    if (!wanted(finding.ruleId, finding.severity)) continue;
     notices.push({ status: "new", finding, runId: context.runId, mode: context.mode, at });
     notified.push(finding.fingerprint);
   }
   for (const record of lifecycle.resolved) {
-    if (severityRank(record.severity) < floor || !record.lastNotifiedAt) continue;
+    if (!wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
     notices.push({ status: "resolved", finding: JSON.parse(record.snapshot) as Finding, runId: context.runId, mode: context.mode, at });
   }
   const renotifyMs = policy.notify.renotifyAfterHours * 3_600_000;
   if (renotifyMs > 0) {
     for (const record of lifecycle.open.values()) {
-      if (opened.has(record.fingerprint) || severityRank(record.severity) < floor || !record.lastNotifiedAt) continue;
+      if (opened.has(record.fingerprint) || !wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
       if (context.at.getTime() - Date.parse(record.lastNotifiedAt) < renotifyMs) continue;
       notices.push({ status: "reminder", finding: JSON.parse(record.snapshot) as Finding, runId: context.runId, mode: context.mode, at });
       notified.push(record.fingerprint);
@@ -47,49 +54,113 @@ export function planNotifications(lifecycle: LifecycleResult, policy: Policy, co
 
 /** Per sink, what goes out: Teams a digest (sweep) or a card per finding (events); Sentinel and Event Grid one item per new/resolved finding. */
 export function payloadsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined): unknown[] {
+  return draftsFor(sink, notices, digest).map((draft) => draft.payload);
+}
+
+/**
+ * The outbox entries of a run's notices, each keyed by what it says — the notice's identity, not the time it
+ * was written — so writing them again (the redelivery of an event whose commit failed) adds nothing. A notice
+ * the engine raises about itself (`identity`) is keyed without the run: two instances raising the same
+ * notice at once write it once.
+ */
+export function outboxDrafts(sinks: readonly Sink[], notices: Notice[], digest: Digest | undefined, options: { runWide?: ReadonlySet<string> } = {}): OutboxDraft[] {
+  return sinks.flatMap((sink) => draftsFor(sink.name, notices, digest, options.runWide));
+}
+
+function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined, runWide?: ReadonlySet<string>): OutboxDraft[] {
+  const keyOf = (notice: Notice): string => `${notice.finding.fingerprint}|${notice.status}${runWide?.has(notice.finding.ruleId) ? "" : `|${notice.runId}`}`;
+  const draft = (notice: Notice, payload: unknown): OutboxDraft => ({
+    sink,
+    key: outboxKey(sink, keyOf(notice)),
+    payload,
+    runId: notice.runId,
+    title: `${notice.status}: ${notice.finding.title}`,
+    fingerprint: notice.finding.fingerprint,
+    ruleId: notice.finding.ruleId,
+  });
   const lasting = notices.filter((notice) => notice.status !== "reminder");
   switch (sink) {
-    case "teams":
-      if (digest) return digest.notices.length > 0 || digest.resolved > 0 ? [digestCard(digest)] : [];
-      return notices.map((notice) => findingCard(notice));
+    case "teams": {
+      // A sweep's own findings go in its digest; the engine's notices about itself get a card each, as in an event.
+      const carded = digest ? notices.filter((notice) => runWide?.has(notice.finding.ruleId)) : notices;
+      const cards = carded.map((notice) => draft(notice, findingCard(notice)));
+      if (!digest || (digest.notices.length === 0 && digest.resolved === 0)) return cards;
+      return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest` }, ...cards];
+    }
     case "sentinel":
-      return lasting.map(sentinelRow);
+      return lasting.map((notice) => draft(notice, sentinelRow(notice)));
     case "eventgrid":
-      return lasting.map(findingCloudEvent);
+      return lasting.map((notice) => draft(notice, findingCloudEvent(notice)));
   }
+}
+
+function outboxKey(sink: SinkName, identity: string): string {
+  return createHash("sha256").update(`${sink}\n${identity}`).digest("hex").slice(0, 40);
 }
 
 export interface DispatchResult {
   delivered: Partial<Record<SinkName, number>>;
+  /** Entries this dispatch took and did not deliver (they wait in the outbox). */
   pending: Partial<Record<SinkName, number>>;
   errors: string[];
 }
 
+/** An entry that will not be sent again, and why. */
+export interface DeadLetter {
+  entry: OutboxEntry;
+  reason: string;
+}
+
+/** How long a claimed entry is held: longer than any send takes (a Teams card, a Logs Ingestion upload). */
+const CLAIM_MS = 2 * 60_000;
+const BACKOFF_BASE_MS = 30_000;
+const BACKOFF_MAX_MS = 3_600_000;
+
+/** The wait before the next attempt after `attempts` failed ones: 30 s, doubling, at most an hour. */
+export function backoffMs(attempts: number): number {
+  return Math.min(BACKOFF_MAX_MS, BACKOFF_BASE_MS * 2 ** Math.max(0, attempts - 1));
+}
+
 /**
- * Writes every payload to the outbox first, then lets each sink drain its own entries (older ones
- * first). Sinks run side by side: one that keeps failing delays nobody and loses nothing.
+ * Sends what is due: each sink takes a bounded batch of its due entries, claims each (an entry another
+ * instance claimed first is skipped: losing that race is no error) and delivers them. Delivered entries go,
+ * deferred ones are released, failed ones wait out their backoff or — a permanent answer, or
+ * `maxAttempts` reached — are dead-lettered. Sinks run side by side: one that keeps failing delays nobody.
+ * Storage failing throws (the run fails and its redelivery dispatches again); a sink failing never does.
  */
-export async function dispatch(sinks: Sink[], outbox: NotificationOutbox, notices: Notice[], digest: Digest | undefined, now: Date): Promise<DispatchResult> {
-  for (const sink of sinks) await outbox.enqueue(sink.name, payloadsFor(sink.name, notices, digest), now);
+export async function dispatchDue(sinks: readonly Sink[], outbox: NotificationOutbox, maxAttempts: number, now: Date): Promise<{ result: DispatchResult; deadLetters: DeadLetter[] }> {
   const result: DispatchResult = { delivered: {}, pending: {}, errors: [] };
+  const deadLetters: DeadLetter[] = [];
   await Promise.all(
     sinks.map(async (sink) => {
-      const entries = await outbox.pending(sink.name);
-      if (entries.length === 0) return;
-      const outcome = await sink.deliver(entries.map((entry) => entry.payload));
+      const due = await outbox.due(sink.name, now, sink.batchLimit);
+      const claimed: OutboxEntry[] = [];
+      for (const entry of due) {
+        const held = await outbox.claim(entry, now, CLAIM_MS);
+        if (held) claimed.push(held);
+      }
+      if (claimed.length === 0) return;
+      const deliveries = await sink.deliver(claimed.map((entry) => entry.payload));
       let delivered = 0;
-      for (const [index, entry] of entries.entries()) {
-        if (outcome.delivered[index]) {
+      for (const [index, entry] of claimed.entries()) {
+        const delivery = deliveries[index] ?? { status: "deferred" as const };
+        if (delivery.status === "delivered") {
           await outbox.delivered(entry);
           delivered += 1;
-        } else if (outcome.error) {
-          await outbox.failed(entry, outcome.error);
+        } else if (delivery.status === "deferred") {
+          await outbox.release(entry, now);
+        } else if (delivery.permanent || entry.attempts + 1 >= maxAttempts) {
+          const reason = delivery.permanent ? `${delivery.error} (refused for good)` : `${delivery.error} (attempt ${entry.attempts + 1} of ${maxAttempts})`;
+          if (await outbox.deadLetter(entry, reason, now)) deadLetters.push({ entry: { ...entry, attempts: entry.attempts + 1 }, reason });
+          result.errors.push(`${sink.name}: ${reason}; dead-lettered`);
+        } else {
+          await outbox.retryLater(entry, delivery.error, new Date(now.getTime() + backoffMs(entry.attempts + 1)));
+          result.errors.push(`${sink.name}: ${delivery.error}`);
         }
       }
       result.delivered[sink.name] = delivered;
-      result.pending[sink.name] = entries.length - delivered;
-      if (outcome.error) result.errors.push(`${sink.name}: ${outcome.error}`);
+      result.pending[sink.name] = claimed.length - delivered;
     }),
   );
-  return result;
+  return { result, deadLetters };
 }

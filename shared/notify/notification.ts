@@ -5,7 +5,7 @@ export interface Notice {
   status: "new" | "resolved" | "reminder";
   finding: Finding;
   runId: string;
-  mode: "sweep" | "replay" | "event";
+  mode: "sweep" | "replay" | "event" | "work-item";
   at: string;
 }
 

@@ -5,17 +5,35 @@ import { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AzureClients } from "../azure/clients.js";
 import { deadlinePolicy } from "../azure/deadline.js";
-import { errorMessage } from "../errors.js";
+import { errorMessage, statusCodeOf } from "../errors.js";
 
 export type SinkName = "teams" | "sentinel" | "eventgrid";
 
 /**
- * A sink takes payloads (in order) and says which were delivered; it never throws. An undelivered
- * payload with no error was deferred (rate limit), not failed: it waits in the outbox.
+ * What became of one payload: delivered; deferred (the sink's pace, not a failure: it waits in the outbox
+ * with no attempt counted); or failed, `permanent` when a resend cannot help (a 4xx other than 408/429).
  */
+export type Delivery = { status: "delivered" } | { status: "deferred" } | { status: "failed"; error: string; permanent: boolean };
+
+/** A sink takes payloads (in order) and says what became of each; it never throws. */
 export interface Sink {
   name: SinkName;
-  deliver(payloads: unknown[]): Promise<{ delivered: boolean[]; error?: string }>;
+  /** How many outbox entries one dispatch hands it (Teams: what its pace allows in a second). */
+  batchLimit: number;
+  deliver(payloads: unknown[]): Promise<Delivery[]>;
+}
+
+/**
+ * docs/guarantees.md "Nothing twice, nothing starved": a 4xx other than 408 (timeout) and 429 (throttled) answers the
+ * same on every resend (Teams 400 to a card it cannot render, Logs Ingestion 403/404 for a stream it does not
+ * know); a timeout, 408, 429 and 5xx may pass later.
+ */
+export function permanentStatus(status: number | undefined): boolean {
+  return status !== undefined && status >= 400 && status < 500 && status !== 408 && status !== 429;
+}
+
+function failed(error: string, status: number | undefined): Delivery {
+  return { status: "failed", error, permanent: permanentStatus(status) };
 }
 
 /** Webhook URLs carry their signature in the query: never log one whole. */
@@ -43,14 +61,14 @@ export function teamsSink(clients: AzureClients, url: string): Sink {
   let last = 0;
   return {
     name: "teams",
+    batchLimit: Math.floor(TEAMS_MAX_WAIT_MS / TEAMS_INTERVAL_MS) + 1,
     async deliver(payloads) {
-      const delivered: boolean[] = [];
-      let error: string | undefined;
+      const results: Delivery[] = [];
       const started = Date.now();
       for (const payload of payloads) {
         const wait = last + TEAMS_INTERVAL_MS - Date.now();
         if (Date.now() + Math.max(0, wait) - started > TEAMS_MAX_WAIT_MS) {
-          delivered.push(false);
+          results.push({ status: "deferred" });
           continue;
         }
         if (wait > 0) await sleep(wait);
@@ -64,14 +82,12 @@ export function teamsSink(clients: AzureClients, url: string): Sink {
           });
           const response = await pipeline.sendRequest(http, request);
           const ok = response.status >= 200 && response.status < 300;
-          if (!ok) error = `Teams webhook answered ${response.status}`;
-          delivered.push(ok);
+          results.push(ok ? { status: "delivered" } : failed(`Teams webhook answered ${response.status}`, response.status));
         } catch (cause) {
-          error = `Teams webhook: ${redactUrl(errorMessage(cause))}`;
-          delivered.push(false);
+          results.push(failed(`Teams webhook: ${redactUrl(errorMessage(cause))}`, statusCodeOf(cause)));
         }
       }
-      return error ? { delivered, error } : { delivered };
+      return results;
     },
   };
 }
@@ -84,21 +100,22 @@ export function sentinelSink(clients: AzureClients, target: NonNullable<SinkEndp
   });
   return {
     name: "sentinel",
+    batchLimit: 500,
     async deliver(payloads) {
-      const failed = new Set<unknown>();
-      let error: string | undefined;
+      const failures = new Map<unknown, Delivery>();
+      let whole: Delivery | undefined;
       try {
         await client.upload(target.dcrImmutableId, target.stream, payloads as Record<string, unknown>[], {
           maxConcurrency: 1,
           onError: (upload) => {
-            for (const row of upload.failedLogs) failed.add(row);
-            error = `Logs Ingestion: ${redactUrl(errorMessage(upload.cause))}`;
+            const result = failed(`Logs Ingestion: ${redactUrl(errorMessage(upload.cause))}`, statusCodeOf(upload.cause));
+            for (const row of upload.failedLogs) failures.set(row, result);
           },
         });
       } catch (cause) {
-        error ??= `Logs Ingestion: ${redactUrl(errorMessage(cause))}`;
+        whole = failed(`Logs Ingestion: ${redactUrl(errorMessage(cause))}`, statusCodeOf(cause));
       }
-      return { delivered: payloads.map((payload) => !failed.has(payload)), ...(error ? { error } : {}) };
+      return payloads.map((payload) => failures.get(payload) ?? whole ?? { status: "delivered" });
     },
   };
 }
@@ -111,20 +128,20 @@ export function eventGridSink(clients: AzureClients, target: NonNullable<SinkEnd
   const client = new EventGridPublisherClient(target.endpoint, "CloudEvent", credential, clients.restOptions);
   return {
     name: "eventgrid",
+    batchLimit: 500,
     async deliver(payloads) {
-      const delivered: boolean[] = [];
-      let error: string | undefined;
+      const results: Delivery[] = [];
       for (let start = 0; start < payloads.length; start += EVENT_GRID_BATCH) {
         const batch = payloads.slice(start, start + EVENT_GRID_BATCH) as Array<Parameters<typeof client.send>[0][number]>;
         try {
           await client.send(batch.map((event) => ({ ...event, time: new Date(String((event as { time?: unknown }).time)) })));
-          delivered.push(...batch.map(() => true));
+          results.push(...batch.map((): Delivery => ({ status: "delivered" })));
         } catch (cause) {
-          error = `Event Grid: ${redactUrl(errorMessage(cause))}`;
-          delivered.push(...batch.map(() => false));
+          const result = failed(`Event Grid: ${redactUrl(errorMessage(cause))}`, statusCodeOf(cause));
+          results.push(...batch.map(() => result));
         }
       }
-      return error ? { delivered, error } : { delivered };
+      return results;
     },
   };
 }

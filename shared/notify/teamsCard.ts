@@ -1,12 +1,12 @@
 import { SEVERITIES } from "../config/policy.js";
-import { eventRules, sweepRules } from "../rules/index.js";
+import { ruleMeta } from "../rules/index.js";
 import type { Digest, Notice } from "./notification.js";
 import { callerOf, resourceGroupOfFinding, subscriptionOfFinding } from "./notification.js";
 
 /** Teams accepts at most 28 KB a message; keep a margin for the envelope Workflows adds. */
 export const TEAMS_MESSAGE_LIMIT = 27 * 1024;
 
-const RULES = new Map([...sweepRules, ...eventRules].map((rule) => [rule.meta.id, rule.meta]));
+const RULES = ruleMeta;
 const ICON: Record<string, string> = { critical: "🟥", high: "🟧", medium: "🟨", low: "🟦" };
 
 /**
@@ -61,6 +61,8 @@ export function findingCard(notice: Notice, textLimit = 2000): Record<string, un
     fact("Subscription", subscriptionOfFinding(finding) || "n/a"),
     fact("Resource group", resourceGroupOfFinding(finding) || "n/a"),
     fact("When", notice.at),
+    // The rule's page (its manifest's docs.url): what it reports, why it matters, how to fix it.
+    ...(meta ? [fact("Rule page", meta.docs.url)] : []),
   ];
   const card = message([
     { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: `${ICON[finding.severity] ?? ""} ${state}: ${escapeText(shorten(finding.title, 300))}` },

@@ -34,7 +34,7 @@ export const rule: EventRule = {
       if (known.has(idKey(identityId)) && !absorbedBy) continue;
       const name = identityId.split("/").pop() ?? identityId;
       const why = absorbedBy
-        ? `which its baseline lists only since the approved write ${absorbedBy.eventId} (${absorbedBy.eventTime}, ${absorbedBy.approvedAs}) read it back — later than this write, so either write may have attached it; reported only, never detached automatically`
+        ? `which its baseline lists only since the approved write ${absorbedBy.eventId} (${absorbedBy.eventTime}, ${absorbedBy.approvedAs}) read it back at ${absorbedBy.readBackAt ?? absorbedBy.eventTime} — not before this write, so either write may have attached it; reported only, never detached automatically`
         : "which its baseline does not list";
       findings.push({
         ruleId: "attachment-outside-pipeline",
@@ -53,7 +53,9 @@ export const rule: EventRule = {
           eventId: facts.event.id,
           eventTime: facts.event.eventTime,
           operationName: facts.event.operationName,
-          ...(absorbedBy ? { absorbedBy: { eventId: absorbedBy.eventId, eventTime: absorbedBy.eventTime, approvedAs: absorbedBy.approvedAs } } : {}),
+          ...(absorbedBy
+            ? { absorbedBy: { eventId: absorbedBy.eventId, eventTime: absorbedBy.eventTime, readBackAt: absorbedBy.readBackAt ?? absorbedBy.eventTime, approvedAs: absorbedBy.approvedAs } }
+            : {}),
         },
       });
     }
@@ -63,12 +65,14 @@ export const rule: EventRule = {
 
 /**
  * docs/guarantees.md "Order does not matter": an identity the baseline holds only because an approved write's read-back
- * absorbed it is not known to a write that happened before that one. Times that cannot be compared count as
- * "before" (reported, and report only), never as known.
+ * absorbed it is known only to a write that happened after that read-back (strictly: the same instant is
+ * not after). The read-back time is what counts, not the approved write's eventTime: a user who attached the
+ * identity seconds after the pipeline's write, before its read-back, is reported. Times that cannot be
+ * compared count as "not after" (reported, and report only), never as known.
  */
 function absorbedAfter(absorbed: AbsorbedBy | undefined, eventTime: string): AbsorbedBy | undefined {
   if (!absorbed) return undefined;
-  const absorbedAt = Date.parse(absorbed.eventTime);
+  const readBackAt = Date.parse(absorbed.readBackAt ?? absorbed.eventTime);
   const writtenAt = Date.parse(eventTime);
-  return writtenAt >= absorbedAt ? undefined : absorbed;
+  return writtenAt > readBackAt ? undefined : absorbed;
 }

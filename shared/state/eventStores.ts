@@ -62,14 +62,41 @@ export class DeliveryRecordStore extends TableStore {
     }
   }
 
+  /**
+   * Counts a failed delivery of the event and returns how many there were, this one included. The Functions
+   * host does not say which delivery a function is handling (its Event Grid extension passes the events
+   * only), so the app counts them itself to know the last one (docs/guarantees.md "Nothing lost": `event-undecided`).
+   */
+  async failedDelivery(eventId: string, now: Date): Promise<{ failures: number; firstFailedAt: Date }> {
+    await this.ensure();
+    const partitionKey = spreadPartition("attempts", eventId);
+    const rowKey = keyFor(eventId);
+    for (let attempt = 0; attempt < 5; attempt += 1) {
+      const current = await this.find<{ failures: number; receivedAt: string }>(partitionKey, rowKey);
+      const failures = Number(current?.failures ?? 0) + 1;
+      const firstFailedAt = current ? new Date(Date.parse(current.receivedAt)) : now;
+      try {
+        if (current) await this.table.updateEntity({ partitionKey, rowKey, failures, lastFailedAt: now.toISOString() }, "Merge", { etag: current.etag });
+        else await this.table.createEntity({ partitionKey, rowKey, eventId, failures, receivedAt: now.toISOString(), lastFailedAt: now.toISOString() });
+        return { failures, firstFailedAt: Number.isNaN(firstFailedAt.getTime()) ? now : firstFailedAt };
+      } catch (error) {
+        // Another instance counted a delivery of the same event at the same moment: read again.
+        if (statusCodeOf(error) !== 412 && statusCodeOf(error) !== 409) throw toServiceCallFailed("tableStorage", error);
+      }
+    }
+    throw toServiceCallFailed("tableStorage", new Error(`failed deliveries of ${eventId} could not be counted`));
+  }
+
   /** Forgets records older than `before` (Event Grid retries for at most 24 hours). */
   async purge(before: Date): Promise<number> {
     await this.ensure();
     let removed = 0;
-    const filter = `${allPartitions("event")} and receivedAt lt '${before.toISOString()}'`;
-    for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ["PartitionKey", "RowKey"] } })) {
-      await this.table.deleteEntity(String(entity.partitionKey), String(entity.rowKey)).catch(() => undefined);
-      removed += 1;
+    for (const prefix of ["event", "attempts"]) {
+      const filter = `${allPartitions(prefix)} and receivedAt lt '${before.toISOString()}'`;
+      for await (const entity of this.table.listEntities({ queryOptions: { filter, select: ["PartitionKey", "RowKey"] } })) {
+        await this.table.deleteEntity(String(entity.partitionKey), String(entity.rowKey)).catch(() => undefined);
+        removed += 1;
+      }
     }
     return removed;
   }
@@ -196,19 +223,62 @@ export interface CatalogedIdentity {
   identityId: string;
   principalId: string;
   clientId: string;
+  /** The resources it was attached to when last read (a sweep; an attachment event adds to it). */
+  attachedTo?: string[];
 }
 
-/** Identity id → principal id, as last inventoried: a deleted identity cannot be read back. */
+/** At most this many resources are kept per identity (an identity attached to more is in a fleet: the delete event re-reads them all). */
+const ATTACHED_TO_LIMIT = 500;
+
+/**
+ * Identity id → principal id and the resources it is attached to, as last inventoried: a deleted identity
+ * cannot be read back, and a delete event asks here who used it (one point read, not a page of the tenant).
+ */
 export class IdentityCatalogStore extends TableStore {
   async get(identityId: string): Promise<CatalogedIdentity | undefined> {
     await this.ensure();
-    const entity = await this.find<CatalogedIdentity>("identity", keyFor(idKey(identityId)));
-    return entity ? { identityId: entity.identityId, principalId: entity.principalId, clientId: entity.clientId } : undefined;
+    const entity = await this.find<{ identityId: string; principalId: string; clientId: string; attachedTo?: string }>("identity", keyFor(idKey(identityId)));
+    if (!entity) return undefined;
+    return { identityId: entity.identityId, principalId: entity.principalId, clientId: entity.clientId, ...(entity.attachedTo ? { attachedTo: parseList(entity.attachedTo) } : {}) };
   }
 
   async putMany(identities: CatalogedIdentity[]): Promise<void> {
     await this.ensure();
-    await this.transact(identities.map((identity) => ["upsert", { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity }, "Replace"]));
+    await this.transact(
+      identities.map(({ attachedTo, ...identity }) => [
+        "upsert",
+        { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity, ...(attachedTo ? { attachedTo: JSON.stringify(attachedTo.slice(0, ATTACHED_TO_LIMIT)) } : {}) },
+        attachedTo ? "Replace" : "Merge",
+      ]),
+    );
+  }
+
+  /** An attachment event: these identities are attached to `resourceId` now (merged into what the catalog knew). */
+  async addAttachment(resourceId: string, identityIds: string[]): Promise<void> {
+    for (const identityId of identityIds) {
+      const known = await this.get(identityId);
+      const attachedTo = known?.attachedTo ?? [];
+      if (attachedTo.some((id) => idKey(id) === idKey(resourceId))) continue;
+      await this.ensure();
+      await this.call(() =>
+        this.table.upsertEntity(
+          { partitionKey: "identity", rowKey: keyFor(idKey(identityId)), identityId, attachedTo: JSON.stringify([...attachedTo, resourceId].slice(-ATTACHED_TO_LIMIT)) },
+          "Merge",
+        ),
+      );
+    }
+  }
+
+  /** What the last complete sweep counted (the base of the 24-hour delete budget of work items). */
+  async putSweepStats(stats: { roleAssignments: number; at: string }): Promise<void> {
+    await this.ensure();
+    await this.call(() => this.table.upsertEntity({ partitionKey: "sweep", rowKey: "last-complete", ...stats }, "Replace"));
+  }
+
+  async sweepStats(): Promise<{ roleAssignments: number; at: string } | undefined> {
+    await this.ensure();
+    const entity = await this.find<{ roleAssignments: number; at: string }>("sweep", "last-complete");
+    return entity ? { roleAssignments: Number(entity.roleAssignments), at: String(entity.at) } : undefined;
   }
 }
 

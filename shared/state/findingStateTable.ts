@@ -1,4 +1,4 @@
-import { TableStore, quoted } from "./tableStore.js";
+import { TableStore, quoted, storableText } from "./tableStore.js";
 import type { FindingRecord, FindingStateStore } from "../engine/findingLifecycle.js";
 
 /** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
@@ -41,7 +41,13 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     await this.ensure();
-    await this.transact(records.map(({ fingerprint, ...rest }) => ["upsert", { partitionKey: scope, rowKey: fingerprint, ...rest }, "Replace"]));
+    await this.transact(
+      records.map(({ fingerprint, ...rest }) => [
+        "upsert",
+        { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) },
+        "Replace",
+      ]),
+    );
   }
 }
 

@@ -19,6 +19,15 @@ export function keyFor(value: string): string {
   return /^[A-Za-z0-9._-]{1,200}$/.test(value) ? value : createHash("sha256").update(value).digest("hex");
 }
 
+/**
+ * Text from outside (an event's resource name, a tag) can hold NUL, lone UTF-16 surrogates, the noncharacters
+ * U+FFFE/U+FFFF, or the line and paragraph separators U+2028/U+2029 (Azurite refuses a transaction holding one:
+ * the whole batch fails): a string property is stored with each replaced by U+FFFD. JSON payloads need nothing (JSON.stringify escapes lone surrogates).
+ */
+export function storableText(value: string): string {
+  return value.replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]|[\u0000\u2028\u2029\ufffe\uffff]/g, "\ufffd");
+}
+
 /** A string literal for an OData filter (`PartitionKey eq ${quoted(x)}`). */
 export function quoted(value: string): string {
   return `'${value.replace(/'/g, "''")}'`;

@@ -170,3 +170,18 @@ export function deleteOutsideGrantAction(fingerprint: string): PlannedAction {
     finding: { ruleId: "role-assignment-outside-pipeline", severity: "high", subjectId: IDS.outside, fingerprint, title: "grant", evidence: { principalId: P.extra } },
   };
 }
+
+/** The id of the `index`th Contributor grant of grantsEstate. */
+export const grantId = (index: number): string => `/subscriptions/${SUB}/resourceGroups/rg-g${index}/providers/Microsoft.Authorization/roleAssignments/${guid(5000 + index, "0e")}`;
+
+/** The cleanup estate with `grants` Contributor grants to the managed identity id-extra, each made by a user outside a pipeline. */
+export function grantsEstate(grants: number, fillers: number): Estate {
+  const base = cleanupEstate({ fillers });
+  const assignments = Array.from({ length: grants }, (_, index) => ({
+    id: grantId(index),
+    name: guid(5000 + index, "0e"),
+    type: "Microsoft.Authorization/roleAssignments",
+    properties: { scope: `/subscriptions/${SUB}/resourceGroups/rg-g${index}`, roleDefinitionId: CONTRIBUTOR, principalId: P.extra, principalType: "ServicePrincipal", createdOn: "2026-11-20T10:00:00Z", updatedOn: "2026-11-20T10:00:00Z" },
+  }));
+  return parseEstate({ ...base, roleAssignments: [...base.roleAssignments, ...assignments] }, "grants estate");
+}

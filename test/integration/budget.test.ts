@@ -2,16 +2,16 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { parseEstate, saveEstateFile, type Estate } from "../../local/emulator/estate.js";
+import { saveEstateFile } from "../../local/emulator/estate.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { executeAction } from "../../shared/cleanup/pipeline.js";
+import { budgetNotices } from "../../shared/engine/runCommit.js";
 import { actionIdOf } from "../../shared/cleanup/plan.js";
 import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TABLES } from "../../shared/composition.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { P, PROTECTED, cleanupEstate, systemEvent } from "../helpers/cleanupEstate.js";
-import { SUB, TENANT, guid } from "../helpers/estate.js";
+import { P, PROTECTED, grantId, grantsEstate, systemEvent } from "../helpers/cleanupEstate.js";
 import { startServe } from "../helpers/serve.js";
 
 /**
@@ -20,21 +20,6 @@ import { startServe } from "../helpers/serve.js";
  * 23% of the role assignments with maxDeletePercent 5).
  */
 const targets = azuriteTargets();
-const CONTRIBUTOR = `/subscriptions/${SUB}/providers/Microsoft.Authorization/roleDefinitions/b24988ac-6180-42a0-ab88-20f7382dd24c`;
-const grantId = (index: number) => `/subscriptions/${SUB}/resourceGroups/rg-g${index}/providers/Microsoft.Authorization/roleAssignments/${guid(5000 + index, "0e")}`;
-
-/** The cleanup estate with `grants` Contributor grants to the managed identity id-extra, each made by a user outside a pipeline. */
-function grantsEstate(grants: number, fillers: number): Estate {
-  const base = cleanupEstate({ fillers });
-  const assignments = Array.from({ length: grants }, (_, index) => ({
-    id: grantId(index),
-    name: guid(5000 + index, "0e"),
-    type: "Microsoft.Authorization/roleAssignments",
-    properties: { scope: `/subscriptions/${SUB}/resourceGroups/rg-g${index}`, roleDefinitionId: CONTRIBUTOR, principalId: P.extra, principalType: "ServicePrincipal", createdOn: "2026-11-20T10:00:00Z", updatedOn: "2026-11-20T10:00:00Z" },
-  }));
-  return parseEstate({ ...base, roleAssignments: [...base.roleAssignments, ...assignments] }, "grants estate");
-}
-
 function grantEvent(index: number) {
   return systemEvent(`grant-${index}`, grantId(index), "Microsoft.Authorization/roleAssignments/write");
 }
@@ -57,7 +42,9 @@ describe("one budget across runs", () => {
       records.push(await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: `event-${index}`, caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 }));
     }
     expect(records.map((record) => record.status)).toEqual(["done", "done", "done", "done", "done", "deferred", "deferred", "deferred"]);
-    expect(records.filter((record) => record.budgetNotice)).toHaveLength(1);
+    // Every deferral says which budget; the window gets one notice (the same subject, whichever run raises it).
+    expect(new Set(records.filter((record) => record.budget).map((record) => record.budget?.name))).toEqual(new Set(["hour"]));
+    expect(budgetNotices(records, "any", new Date())).toHaveLength(1);
     expect(records[5]?.reason).toMatch(/cleanup.maxActionsPerHour 5 reached/);
     const left = [...target.emulator.store.roleAssignments.keys()].filter((key) => key.includes("/rg-g")).length;
     expect(left).toBe(3);

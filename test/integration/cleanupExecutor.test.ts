@@ -36,7 +36,8 @@ function withFaults(estate: Estate, faults: unknown[]): Estate {
 }
 
 function context(target: TestTarget, journal: TableJournal, runId: string, policy = policyWith()) {
-  return { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" as const };
+  // The base of the 24-hour delete budget (a deletion without one waits for a sweep to give one).
+  return { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" as const, roleAssignmentsSeen: 1000 };
 }
 
 function journalOf(target: TestTarget): TableJournal {
@@ -180,7 +181,7 @@ describe("cleanup executor against the emulator with the journal on Azurite", ()
     const journal = journalOf(target);
     const detachApp: PlannedAction = { ...detachExtra(), actionId: actionIdOf("detach-identity", IDS.vm, IDS.app), identityId: IDS.app };
     const records = await runCleanup(
-      { mode: "enforce", records: [], toRun: [detachExtra(), detachApp] },
+      { mode: "enforce", scope: "sweep-all", records: [], toRun: [detachExtra(), detachApp] },
       "run-two",
       { clients: target.clients, policy: policyWith(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 8 } },
     );

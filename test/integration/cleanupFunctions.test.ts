@@ -5,7 +5,7 @@ import { cleanupHandler } from "../../functions/cleanup.js";
 import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import { policySchema, type Policy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
-import { CLEANUP_QUEUE, eventDependencies, TABLES } from "../../shared/composition.js";
+import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies, findingStateStore, TABLES } from "../../shared/composition.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
 import { seedEventStores } from "../../local/seed.js";
 import type { TestTarget } from "../helpers/estate.js";
@@ -51,6 +51,8 @@ async function start(policy: Policy) {
   const target = await targets.start(cleanupEstate());
   await target.clients.queue(CLEANUP_QUEUE).createIfNotExists();
   await target.clients.queue(CLEANUP_QUEUE).clearMessages();
+  await target.clients.queue(CLEANUP_POISON_QUEUE).createIfNotExists();
+  await target.clients.queue(CLEANUP_POISON_QUEUE).clearMessages();
   const dependencies = async () => ({ settings: readAppSettings({}), policy, clients: target.clients });
   return { target, dependencies };
 }
@@ -81,20 +83,29 @@ describe("cleanup in the Functions app: work items on the queue, the queue trigg
     expect(target.emulator.requests.filter((request) => request.method === "DELETE")).toHaveLength(1);
   });
 
-  it("drops malformed work items and items whose rule the current policy no longer enforces", async () => {
+  it("refuses malformed, unsealed, forged and no-longer-enforced work items: poison queue, a critical notice each, nothing changed", async () => {
     const { target, dependencies } = await start(ENFORCING);
     const log = logs();
     await sweepHandler(dependencies, { notify: false })(timer, log.context("sweep"));
-    const [item] = await drainQueue(target);
-    const handle = cleanupHandler(dependencies);
+    const [item] = (await drainQueue(target)) as Array<{ action: Record<string, unknown>; seal: string }>;
+    if (!item) throw new Error("the sweep queued nothing");
+    const handle = cleanupHandler(dependencies, { notify: false });
     expect(await handle("not json", log.context("cleanup"))).toBeUndefined();
-    expect(await handle({ version: 1, runId: "r", caller: "c", action: { kind: "delete-everything" } }, log.context("cleanup"))).toBeUndefined();
-    expect(log.lines.filter((line) => /malformed work item .* dropped/.test(line))).toHaveLength(2);
-
-    const audit = cleanupHandler(async () => ({ ...(await dependencies()), policy: policySchema.parse({}) }));
+    // An item made by someone who can write to the queue, without the app's key: the Owner grant outside a pipeline.
+    const forged = { version: 2, runId: "r", caller: "c", scope: "events", action: { ...item.action, targetId: IDS.outside, kind: "delete-role-assignment" }, seal: item.seal };
+    expect(await handle(forged, log.context("cleanup"))).toBeUndefined();
+    // A sealed item of a rule whose action is not its kind never gets as far as the seal being enough.
+    const audit = cleanupHandler(async () => ({ ...(await dependencies()), policy: policySchema.parse({}) }), { notify: false });
     expect(await audit(item, log.context("cleanup"))).toBeUndefined();
-    expect(log.lines.some((line) => /not enforced by the current policy/.test(line))).toBe(true);
+    expect(log.lines.filter((line) => /rejected and moved to uamiguard-cleanup-poison/.test(line))).toHaveLength(3);
+    expect(log.lines.some((line) => /not in enforce mode now/.test(line))).toBe(true);
+    expect(log.lines.some((line) => /seal is not the app's/.test(line))).toBe(true);
     expect(target.emulator.requests.filter((request) => request.method !== "GET" && request.service === "arm")).toHaveLength(0);
+    const poison = await target.clients.queue(CLEANUP_POISON_QUEUE).peekMessages({ numberOfMessages: 32 });
+    expect(poison.peekedMessageItems).toHaveLength(3);
+    const notices = [...(await findingStateStore(target.clients).load("notices")).values()];
+    expect(notices.filter((record) => record.ruleId === "cleanup-work-item-rejected" && record.severity === "critical")).toHaveLength(3);
+    expect(notices.map((record) => record.subjectId)).toContain(IDS.outside);
   });
 
   it("an event trigger with enforced event rules queues the detach and the delete", async () => {

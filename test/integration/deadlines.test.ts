@@ -67,7 +67,7 @@ describe("deadlines on every outgoing call", () => {
       finding: { ruleId: "orphaned-role-assignment", severity: "high" as const, subjectId: IDS.orphan, fingerprint: "fp-stall", title: "orphan", evidence: { principalId: P.gone } },
     };
     const policy = { ...defaultPolicy(), protected: { ...PROTECTED } };
-    const record = await within(10_000, executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: "run-stall", caller: "test", onUnknownOutcome: "report" }));
+    const record = await within(10_000, executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId: "run-stall", caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 }));
     // The emulator drops a request whose client gave up: the assignment is still there, and the journal says so.
     expect(target.emulator.store.roleAssignments.has(IDS.orphan.toLowerCase())).toBe(true);
     expect(record.status).toBe("failed");
@@ -78,7 +78,7 @@ describe("deadlines on every outgoing call", () => {
 
   it("an event whose ARM read stalls fails for redelivery within the deadline (a timeout is transient)", async () => {
     const target = await targets.start(withFaults([{ service: "arm", method: "GET", hangMs: STALL }]), FAST);
-    const outcome = await within(10_000, handleResourceEvent(cleanupEvents()[0], eventDependencies(target.clients, defaultPolicy(), { notify: false })));
+    const outcome = await within(10_000, handleResourceEvent(cleanupEvents()[0], eventDependencies(target.clients, defaultPolicy(), { notify: false, delivery: { maxAttempts: 10, ttlMinutes: 1440 } })));
     expect(outcome.status).toBe("failed");
   });
 

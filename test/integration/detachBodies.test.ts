@@ -47,7 +47,7 @@ async function patch(target: TestTarget, id: string, apiVersion: string, identit
 
 function run(target: TestTarget, journal: TableJournal, actions: PlannedAction[]) {
   return runCleanup(
-    { mode: "enforce", records: [], toRun: actions },
+    { mode: "enforce", scope: "sweep-all", records: [], toRun: actions },
     "run-detach",
     { clients: target.clients, policy: defaultPolicy(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 1 } },
   );

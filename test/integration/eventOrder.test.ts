@@ -88,7 +88,7 @@ describe("delivery order does not hide an attachment (docs/guarantees.md \"Order
     expect(outcomes.map((outcome) => outcome.status)).toEqual(["processed", "processed"]);
     expect(outcomes[0]?.findings).toEqual([]);
     expect(reported(outcomes)).toEqual([X]);
-    expect(outcomes[1]?.findings[0]?.evidence["absorbedBy"]).toEqual({ eventId: "order-e2", eventTime: "2026-11-20T10:00:00Z", approvedAs: expect.stringMatching(/deploy-rg-app/) });
+    expect(outcomes[1]?.findings[0]?.evidence["absorbedBy"]).toEqual({ eventId: "order-e2", eventTime: "2026-11-20T10:00:00Z", readBackAt: expect.any(String), approvedAs: expect.stringMatching(/deploy-rg-app/) });
     // The identity the pipeline held before E1 (in the baseline before either event) is not reported.
     expect(reported(outcomes)).not.toContain(ID_APP);
   });

@@ -32,7 +32,8 @@ async function setup(estateChanges: (estate: Estate) => void = () => undefined, 
   estate.baseline.attachments = { [VM]: [ID_APP] };
   estateChanges(estate);
   target = await targets.start(estate);
-  const deps = eventDependencies(target.clients, policy);
+  // The app's delivery policy (infra's defaults): a failed delivery is retried, not yet undecided.
+  const deps = eventDependencies(target.clients, policy, { delivery: { maxAttempts: 10, ttlMinutes: 1440 } });
   await seedEventStores(estate, deps);
   return deps;
 }

@@ -25,7 +25,7 @@ async function run(faults: unknown[], action: PlannedAction, runId: string) {
   const target = await targets.start(parseEstate({ ...base, emulator: { ...base.emulator, faults } }, "faulty estate"));
   const journal = new TableJournal(target.clients.table(TABLES.journal));
   const policy = { ...defaultPolicy(), protected: { ...PROTECTED } };
-  const record = await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report" });
+  const record = await executeAction(action, { clients: target.clients, policy, journal, leases: journal, runId, caller: "test", onUnknownOutcome: "report", roleAssignmentsSeen: 1000 });
   const [entry] = await journal.entries({ runId });
   return { target, journal, record, entry };
 }

@@ -20,7 +20,7 @@ async function setup(faults: Fault[] = []) {
   const { baseline, catalog, dedupe } = eventDependencies(clients, policy);
   const notifier = notifierFor(clients);
   const findings = new TableFindingStateStore(clients.table(TABLES.findings));
-  const sweep = () => runSweepJob(clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) });
+  const sweep = (now?: Date) => runSweepJob(clients, policy, { findings, baseline, catalog, dedupe, ...(notifier ? { notifier } : {}) }, now ? { now } : {});
   return { sweep, received: target.emulator.capture.received, emulator: target.emulator };
 }
 
@@ -57,7 +57,8 @@ describe("notifications through the emulator's sinks", () => {
     expect(first.notifications?.errors.join(" ")).toMatch(/teams: Teams webhook answered 500/);
     expect(received["teams"]).toHaveLength(0);
     expect(rows(received).length).toBeGreaterThan(0);
-    const second = await sweep();
+    // The failed card waits out its backoff (30 s after the first failure); a sweep after that sends it.
+    const second = await sweep(new Date(Date.now() + 60_000));
     expect(second.notifications?.delivered.teams).toBe(1);
     expect(received["teams"]).toHaveLength(1);
   });

@@ -30,7 +30,7 @@ describe("poison events are acknowledged, not redelivered", () => {
     }
     const base = cleanupEstate();
     const busy = await targets.start(parseEstate({ ...base, emulator: { ...base.emulator, faults: [{ service: "arm", method: "GET", status: 429, retryAfterSeconds: 0 }] } }, "e"));
-    expect((await handleResourceEvent(cleanupEvents()[0], eventDependencies(busy.clients, defaultPolicy(), { notify: false }))).status).toBe("failed");
+    expect((await handleResourceEvent(cleanupEvents()[0], eventDependencies(busy.clients, defaultPolicy(), { notify: false, delivery: { maxAttempts: 10, ttlMinutes: 1440 } }))).status).toBe("failed");
   });
 
   it("an identity-delete event with a 32K-character id is dropped without touching the dedupe table", async () => {

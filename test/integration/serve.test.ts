@@ -62,6 +62,12 @@ describe("uami-guard serve (the local Functions host)", () => {
     expect(inventory.identities).toHaveLength(2);
     expect((await fetch(`${url}/api/nope`)).status).toBe(404);
     expect((await fetch(serve.webhook("nope"), { method: "POST", headers: serve.eventHeaders, body: "[]" })).status).toBe(404);
+    // Names from the URL are looked up among the registered functions only, never among an object's own names.
+    for (const name of ["constructor", "__proto__", "toString", "hasOwnProperty"]) {
+      expect((await fetch(`${url}/api/${name}`)).status, `/api/${name}`).toBe(404);
+      expect((await fetch(`${url}/admin/functions/${name}`, { method: "POST", headers: { "x-functions-key": serve.keys.master } })).status, `/admin/functions/${name}`).toBe(404);
+      expect((await fetch(serve.webhook(name), { method: "POST", headers: serve.eventHeaders, body: "[]" })).status, `functionName=${name}`).toBe(404);
+    }
   });
 
   it("requires keys as the Functions host does: function key for /api, eventgrid_extension for the webhook, master key for /admin", async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from "vitest";
 import { policySchema } from "../../shared/config/policy.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
-import { CIRCUIT_BREAKER_RULE_ID, circuitBreakerNotice, cleanupMode, planCleanup, protectedScopeOf, type PlanOptions } from "../../shared/cleanup/plan.js";
+import { cleanupMode, planCleanup, protectedScopeOf, runBreakerNotice, type PlanOptions } from "../../shared/cleanup/plan.js";
 import { identityTypeAfter } from "../../shared/cleanup/changes.js";
-import { parseWorkItem, encodeWorkItem } from "../../shared/cleanup/workItem.js";
+import { encodeWorkItem, parseWorkItem, sealIsValid, sealWorkItem } from "../../shared/cleanup/workItem.js";
 
 const SUB = "/subscriptions/11111111-1111-1111-1111-111111111111";
 
@@ -33,7 +33,7 @@ describe("planCleanup (docs/guarantees.md \"Cleanup actions\")", () => {
     expect(cleanupMode(policySchema.parse({ rules: { "untagged-identity": { mode: "enforce" } }, cleanup: { dryRun: false } }), false)).toBe("enforce");
     expect(cleanupMode(policySchema.parse({}), true)).toBe("enforce");
     const audit = planCleanup([orphan(1), untagged("a")], policySchema.parse({}), options({ forceEnforce: false })).plan;
-    expect(audit).toEqual({ mode: "off", records: [], toRun: [] });
+    expect(audit).toEqual({ mode: "off", records: [], toRun: [], scope: "sweep-all" });
   });
 
   it("only rules in enforce mode act; the others report nothing", () => {
@@ -98,7 +98,7 @@ describe("planCleanup (docs/guarantees.md \"Cleanup actions\")", () => {
     const before = structuredClone(findings);
     const tripped = planCleanup(findings, policy, options({ roleAssignmentsSeen: 2, runId: "sweep-9", scope: "sweep-all" }));
     expect(findings).toEqual(before);
-    expect(tripped.breakerNotice).toEqual(circuitBreakerNotice(tripped.plan.breaker!, policy, "sweep-9", "sweep-all"));
+    expect(tripped.breakerNotice).toEqual(runBreakerNotice(tripped.plan.breaker!, policy, options({ runId: "sweep-9", scope: "sweep-all" })));
     const dryRun = planCleanup(findings, policySchema.parse({ rules: { "orphaned-role-assignment": { mode: "enforce" } } }), options({ forceEnforce: false, roleAssignmentsSeen: 2 }));
     expect(dryRun.plan.breaker).toBeDefined();
     expect(dryRun.breakerNotice).toBeUndefined();
@@ -108,8 +108,9 @@ describe("planCleanup (docs/guarantees.md \"Cleanup actions\")", () => {
     const policy = policySchema.parse({});
     const breaker = planCleanup([orphan(1)], policy, options({ roleAssignmentsSeen: 2 })).plan.breaker;
     expect(breaker).toBeDefined();
-    const notice = circuitBreakerNotice(breaker!, policy, "sweep-1", "sweep-all");
-    expect(notice).toMatchObject({ ruleId: CIRCUIT_BREAKER_RULE_ID, severity: "critical", subjectId: "sweep-all", evidence: { deletes: 1, roleAssignmentsSeen: 2, maxDeletePercent: 5 } });
+    const notice = runBreakerNotice(breaker!, policy, options({ runId: "sweep-1", scope: "sweep-all" }));
+    // The subject names the budget and its window (the run), so every trip is a new finding.
+    expect(notice).toMatchObject({ ruleId: "cleanup-circuit-breaker", severity: "critical", subjectId: "cleanup-budget/run/sweep-1", evidence: { deletes: 1, roleAssignmentsSeen: 2, maxDeletePercent: 5 } });
   });
 
   it("the status tag says since when (first sighting), and an identity already marked is skipped", () => {
@@ -142,12 +143,25 @@ describe("detach keeps the system-assigned identity", () => {
 });
 
 describe("work items", () => {
-  it("round-trip through the queue's base64 text and reject what is not one", () => {
+  const key = Buffer.alloc(32, 7);
+  it("round-trip through the queue's base64 text, sealed, and reject what is not one", () => {
     const action = planCleanup([untagged("a")], policySchema.parse({}), options()).plan.toRun[0]!;
-    const text = encodeWorkItem({ version: 1, runId: "sweep-1", caller: "oid x", action });
-    expect(parseWorkItem(text)).toEqual({ ok: true, item: { version: 1, runId: "sweep-1", caller: "oid x", action } });
+    const item = sealWorkItem({ version: 2, runId: "sweep-1", caller: "oid x", scope: "sweep-all", action }, key);
+    const text = encodeWorkItem(item);
+    expect(parseWorkItem(text)).toEqual({ ok: true, item });
     expect(parseWorkItem(JSON.parse(Buffer.from(text, "base64").toString("utf8")))).toMatchObject({ ok: true });
-    expect(parseWorkItem({ version: 1, runId: "r", caller: "c", action: { ...action, targetId: "relative" } })).toEqual({ ok: false, reason: "action.targetId: Invalid string: must start with \"/\"" });
+    expect(parseWorkItem({ ...item, action: { ...action, targetId: "relative" } })).toEqual({ ok: false, reason: "action.targetId: Invalid string: must start with \"/\"" });
     expect(parseWorkItem(42)).toMatchObject({ ok: false });
+  });
+
+  it("the seal covers every field in any key order, and only the app's key makes it", () => {
+    const action = planCleanup([untagged("a")], policySchema.parse({}), options()).plan.toRun[0]!;
+    const item = sealWorkItem({ version: 2, runId: "sweep-1", caller: "oid x", scope: "sweep-all", action }, key);
+    expect(sealIsValid(item, key)).toBe(true);
+    const reordered = JSON.parse(JSON.stringify({ seal: item.seal, action: item.action, scope: item.scope, caller: item.caller, runId: item.runId, version: 2 })) as typeof item;
+    expect(sealIsValid(reordered, key)).toBe(true);
+    expect(sealIsValid({ ...item, action: { ...action, targetId: `${action.targetId}x` } }, key)).toBe(false);
+    expect(sealIsValid({ ...item, roleAssignmentsSeen: 1_000_000 }, key)).toBe(false);
+    expect(sealIsValid(item, Buffer.alloc(32, 8))).toBe(false);
   });
 });

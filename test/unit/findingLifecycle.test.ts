@@ -1,5 +1,8 @@
 import { describe, expect, it } from "vitest";
-import { applyRun, commitEvent, commitSweep, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
+import { applyRun, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
+import { commitRun } from "../../shared/engine/runCommit.js";
+import { defaultPolicy } from "../../shared/config/policy.js";
+import type { Notifier, PlannedNotices } from "../../shared/notify/notifier.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 
 function finding(ruleId: string, subjectId: string): Finding {
@@ -57,32 +60,53 @@ function countingStore(records: FindingRecord[] = []) {
   return { store, saves };
 }
 
-describe("the lifecycle owner saves each run once", () => {
-  it("a sweep: one save, with lastNotifiedAt on what the notifier said it sent, even when notifying throws", async () => {
-    const { store, saves } = countingStore();
-    const { lifecycle, notifications } = await commitSweep(store, "sweep-all", new Map(), [A, B], { now: T(1), unknownRules: new Set() }, async () => ({ result: "sent", notified: [A.fingerprint] }));
-    expect(notifications).toBe("sent");
-    expect(lifecycle.opened).toHaveLength(2);
-    expect(saves).toHaveLength(1);
-    expect(saves[0]?.records.find((record) => record.fingerprint === A.fingerprint)?.lastNotifiedAt).toBe(T(1).toISOString());
-    expect(saves[0]?.records.find((record) => record.fingerprint === B.fingerprint)?.lastNotifiedAt).toBeUndefined();
+/** A notifier that plans a notice for every opened finding and records the order of what the commit asks of it. */
+function recordingNotifier(steps: string[], options: { failEnqueue?: boolean } = {}): Notifier {
+  return {
+    plan: (lifecycle: { opened: Finding[] }) => ({ drafts: [], notices: [], notified: lifecycle.opened.map((opened) => opened.fingerprint) }),
+    enqueue: async (planned: PlannedNotices) => {
+      if (options.failEnqueue) throw new Error("outbox down");
+      if (planned.notified.length > 0) steps.push("outbox");
+    },
+    dispatch: async () => {
+      steps.push("dispatch");
+      return { result: { delivered: {}, pending: {}, errors: [] }, deadLetters: [] };
+    },
+  } as unknown as Notifier;
+}
 
-    const failing = countingStore();
-    await expect(commitSweep(failing.store, "sweep-all", new Map(), [A], { now: T(1), unknownRules: new Set() }, async () => Promise.reject(new Error("outbox down")))).rejects.toThrow("outbox down");
-    expect(failing.saves).toHaveLength(1);
+describe("the run commit saves each run once, in order", () => {
+  it("a sweep: outbox, one save with lastNotifiedAt on what was planned, notices, and what later runs compare against last", async () => {
+    const steps: string[] = [];
+    const { store, saves } = countingStore();
+    const tracked: FindingStateStore = { ...store, save: async (scope, records) => { steps.push(`save ${scope}`); await store.save(scope, records); } };
+    const { lifecycle } = await commitRun(
+      { runId: "sweep-1", mode: "sweep", now: T(1), policy: defaultPolicy(), state: { scope: "sweep-all", previous: new Map(), unknownRules: new Set() }, findings: [A, B], after: [async () => void steps.push("baseline")] },
+      { findings: tracked, notifier: recordingNotifier(steps) },
+    );
+    expect(lifecycle.opened).toHaveLength(2);
+    expect(steps).toEqual(["outbox", "save sweep-all", "dispatch", "baseline"]);
+    expect(saves[0]?.records.find((record) => record.fingerprint === A.fingerprint)?.lastNotifiedAt).toBe(T(1).toISOString());
+  });
+
+  it("a failed outbox write saves nothing and writes no baseline: the redelivery finds the same findings new", async () => {
+    const steps: string[] = [];
+    const { store, saves } = countingStore();
+    const run = commitRun(
+      { runId: "event-1", mode: "event", now: T(1), policy: defaultPolicy(), state: { scope: "events", inHand: true }, findings: [A], after: [async () => void steps.push("baseline")] },
+      { findings: store, notifier: recordingNotifier(steps, { failEnqueue: true }) },
+    );
+    await expect(run).rejects.toThrow("outbox down");
+    expect(saves).toEqual([]);
+    expect(steps).toEqual([]);
   });
 
   it("an event: only the findings in hand, never resolved, one save in the events partition", async () => {
     const seenBefore = run(new Map(), [A], 1).result.changed;
     const { store, saves } = countingStore(seenBefore);
-    const seen: string[][] = [];
-    await commitEvent(store, [A, B], T(2), async (lifecycle) => {
-      seen.push(lifecycle.opened.map((finding) => finding.fingerprint));
-      expect(lifecycle.resolved).toEqual([]);
-      return { result: undefined, notified: [B.fingerprint] };
-    });
-    expect(seen).toEqual([[B.fingerprint]]);
+    const { lifecycle } = await commitRun({ runId: "event-2", mode: "event", now: T(2), policy: defaultPolicy(), state: { scope: "events", inHand: true }, findings: [A, B] }, { findings: store });
+    expect(lifecycle.opened.map((finding) => finding.fingerprint)).toEqual([B.fingerprint]);
+    expect(lifecycle.resolved).toEqual([]);
     expect(saves.map((save) => [save.scope, save.records.length])).toEqual([["events", 2]]);
-    expect(await commitEvent(store, [], T(3), async () => ({ result: "x", notified: [] }))).toBeUndefined();
   });
 });

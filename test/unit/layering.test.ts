@@ -1,41 +1,58 @@
 import { readFileSync } from "node:fs";
-import { join, relative } from "node:path";
-import { describe, expect, it } from "vitest";
-import { ROOT, imports, sources } from "../helpers/sources.js";
+import { createRequire } from "node:module";
+import { join } from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { cruise, type ICruiseResult, type IForbiddenRuleType } from "dependency-cruiser";
+import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
+import { ROOT, sources } from "../helpers/sources.js";
 
-describe("layering", () => {
-  it("rules are pure: no node built-ins for I/O, no Azure SDK, no @azure/functions, no adapters", () => {
-    for (const file of sources("shared/rules")) {
-      for (const target of imports(file)) {
-        expect(target, `${file} imports ${target}`).not.toMatch(/^(node:|fs|http|https|net|child_process|@azure|@azure-rest|p-limit)/);
-        expect(target, `${file} imports ${target}`).not.toMatch(/\/(azure|engine|state|notify|cleanup)\//);
-      }
-    }
+/**
+ * ARCHITECTURE.md's import table, enforced: .dependency-cruiser.cjs holds one rule per row (and no-circular),
+ * and dependency-cruiser reads every import — type-only (tsPreCompilationDeps) and side-effect ones included.
+ */
+const config = createRequire(import.meta.url)(join(ROOT, ".dependency-cruiser.cjs")) as { forbidden: IForbiddenRuleType[]; options: Record<string, unknown> };
+let result: ICruiseResult;
+
+beforeAll(async () => {
+  const cwd = process.cwd();
+  process.chdir(ROOT);
+  try {
+    const reporting = await cruise(["shared", "functions", "cli", "local", "bench", "test"], { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
+      tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")),
+    });
+    result = reporting.output as ICruiseResult;
+  } finally {
+    process.chdir(cwd);
+  }
+}, 120_000);
+
+describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)", () => {
+  it("no import breaks a row of the table, and there is no import cycle", () => {
+    expect(result.summary.totalCruised).toBeGreaterThan(200);
+    expect(result.summary.violations.map((violation) => `${violation.rule.name}: ${violation.from} → ${violation.to}`)).toEqual([]);
   });
 
-  it("nothing in shared/ imports @azure/functions, cli/ or local/", () => {
-    for (const file of sources("shared")) {
-      for (const target of imports(file)) {
-        expect(target, `${relative(ROOT, file)} imports ${target}`).not.toMatch(/^@azure\/functions$|\/cli\/|\/local\//);
-      }
-    }
+  it("sees side-effect and type-only imports", () => {
+    const entry = result.modules.find((module) => module.source === "functions/index.ts");
+    expect(entry?.dependencies.map((dependency) => dependency.resolved)).toContain("functions/telemetry.ts");
+    const types = result.modules.find((module) => module.source === "shared/rules/types.ts");
+    expect(types?.dependencies.some((dependency) => dependency.resolved === "shared/config/policyCore.ts" && dependency.dependencyTypes.includes("type-only"))).toBe(true);
   });
 
-  it("Azure SDK packages are imported only by adapters in shared/azure/ (and the notify/state adapters)", () => {
-    for (const file of sources("shared")) {
-      if (/^shared\/(azure|notify|state|cleanup)\//.test(file)) continue;
-      for (const target of imports(file)) {
-        expect(target, `${file} imports ${target}`).not.toMatch(/^@azure(-rest)?\/(arm-|identity|data-tables|storage-|monitor-|eventgrid|core-client)/);
-      }
-    }
-  });
-
-  it("the telemetry SDK is imported only by its adapter (shared/azure/telemetry.ts); the engine reports through the port", () => {
-    for (const directory of ["shared", "functions", "cli", "local"]) {
-      for (const file of sources(directory)) {
-        if (file === join("shared", "azure", "telemetry.ts")) continue;
-        for (const target of imports(file)) expect(target, `${file} imports ${target}`).not.toMatch(/^(applicationinsights|@opentelemetry\/|@azure\/monitor-opentelemetry)/);
-      }
+  it("has a rule for every row of the table that restricts imports", () => {
+    const architecture = readFileSync(join(ROOT, "ARCHITECTURE.md"), "utf8");
+    const table = architecture.slice(architecture.indexOf("## Folder map and what each may import"), architecture.indexOf("\n## ", architecture.indexOf("## Folder map") + 5));
+    const rows = [...table.matchAll(/^\| `([^`]+)` \|[^|]*\| ([^|]*) \|$/gm)].map((match) => ({ folder: match[1] ?? "", may: match[2] ?? "" }));
+    expect(rows.length).toBeGreaterThan(10);
+    for (const { folder, may } of rows) {
+      if (/^(everything|—)$/.test(may.trim()) || folder === "infra/") continue;
+      const sample = folder.endsWith("/") ? sources(folder.replace(/\/$/, ""))[0] : folder.replace("*.ts", "model.ts");
+      expect(sample, folder).toBeDefined();
+      const covered = config.forbidden.some((rule) => {
+        const from = rule.from as { path?: string; pathNot?: string };
+        return (from.path === undefined || new RegExp(from.path).test(sample ?? "")) && (from.pathNot === undefined || !new RegExp(from.pathNot).test(sample ?? "")) && rule.name !== "no-circular";
+      });
+      expect(covered, `a rule for the row ${folder}`).toBe(true);
     }
   });
 

@@ -37,6 +37,9 @@ describe("Teams cards", () => {
     expect(text).toContain("Subscription");
     expect(text).toContain("Why it matters");
     expect(text).toContain("Remediation");
+    // The card links the rule's page, as its manifest names it.
+    expect(text).toContain("Rule page");
+    expect(text).toContain(`docs/rules/${escapeText(evil.ruleId)}`.replace(/\\/g, "\\\\"));
     expect(text).not.toContain("](https://");
     expect(card).toMatchObject({ type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.4" } }] });
   });

@@ -21,17 +21,20 @@ describe("attachment-outside-pipeline", () => {
     expect(keys(drafts)).toEqual(expected.map((id) => ["attachment-outside-pipeline", VM, id, "high"]));
   });
 
+  // The user's write is at 09:00:00; the approved write's eventTime and when its read-back happened vary.
   it.each([
-    ["absorbed by a later approved write: reported, with absorbedBy", "2026-11-20T10:00:00Z", [B]],
-    ["absorbed by an earlier approved write: known", "2026-11-20T08:00:00Z", []],
-    ["absorbed at the same time: known", "2026-11-20T09:00:00Z", []],
-    ["absorbed at a time that cannot be compared: reported", "not a time", [B]],
-  ])("docs/guarantees.md \"Order does not matter\": %s", (_name, absorbedAt, expected) => {
+    ["absorbed by a later approved write: reported, with absorbedBy", "2026-11-20T10:00:00Z", "2026-11-20T10:00:05Z", [B]],
+    ["an earlier approved write read back before this write: known", "2026-11-20T08:00:00Z", "2026-11-20T08:00:05Z", []],
+    ["an earlier approved write (5 s before) read back after this write: reported", "2026-11-20T08:59:55Z", "2026-11-20T09:00:10Z", [B]],
+    ["read back at the same second as this write: reported", "2026-11-20T08:59:00Z", "2026-11-20T09:00:00Z", [B]],
+    ["a row without readBackAt, absorbed at the same time: reported (equal is not after)", "2026-11-20T09:00:00Z", undefined, [B]],
+    ["absorbed at a time that cannot be compared: reported", "not a time", undefined, [B]],
+  ])("docs/guarantees.md \"Order does not matter\": %s", (_name, absorbedAt, readBackAt, expected) => {
     const event = { ...resourceEvent("Microsoft.Compute/virtualMachines/write", VM), eventTime: "2026-11-20T09:00:00Z" };
-    const absorbedBy = { eventId: "e2", eventTime: absorbedAt, approvedAs: "approved pipeline deploy" };
+    const absorbedBy = { eventId: "e2", eventTime: absorbedAt, ...(readBackAt ? { readBackAt } : {}), approvedAs: "approved pipeline deploy" };
     const drafts = rule.evaluate(facts("attachment-write", event, NOT_APPROVED, { resource: state([A, B]), baseline: [A, B], absorbed: { [B.toLowerCase()]: absorbedBy } }), policy());
     expect(keys(drafts)).toEqual(expected.map((id) => ["attachment-outside-pipeline", VM, id, "high"]));
-    for (const draft of drafts) expect(draft.evidence["absorbedBy"]).toEqual(absorbedBy);
+    for (const draft of drafts) expect(draft.evidence["absorbedBy"]).toEqual({ ...absorbedBy, readBackAt: readBackAt ?? absorbedAt });
   });
 
   it("reports nothing when the resource is gone", () => {
