@@ -55,7 +55,7 @@ function detach(identityId: string): PlannedAction {
 
 function run(target: TestTarget, journal: TableJournal, actions: PlannedAction[]) {
   return runCleanup(
-    { mode: "enforce", records: [], toRun: actions },
+    { mode: "enforce", scope: "sweep-all", records: [], toRun: actions },
     "run-async",
     { clients: target.clients, policy: defaultPolicy(), forceEnforce: false, caller: "test", journal, leases: new ProcessLeases(), dispatch: { kind: "inline", concurrency: 1 } },
   );
