@@ -12,8 +12,14 @@ module.exports = {
     only(
       "rules-are-pure",
       "^shared/rules/",
-      "^(shared/rules/|shared/model\\.ts$|shared/config/policyCore\\.ts$|shared/events/|node_modules/zod/)",
-      "shared/rules/: the model, the core policy, event types and zod. No I/O, no SDK, no node: modules.",
+      "^(shared/rules/|shared/model\\.ts$|shared/config/policyCore\\.ts$|shared/events/|shared/desiredState/|node_modules/zod/)",
+      "shared/rules/: the model, the core policy, event types, the desired-state comparison and zod. No I/O, no SDK, no node: modules.",
+    ),
+    only(
+      "desired-state-is-pure",
+      "^shared/desiredState/",
+      "^(shared/desiredState/|shared/model\\.ts$)",
+      "shared/desiredState/: the readers and the comparison over the model only. No I/O, no SDK.",
     ),
     only("events-are-leaves", "^shared/events/", "^(shared/events/|shared/model\\.ts$|node_modules/zod/)", "shared/events/: parsing and the operation table only."),
     only(
@@ -64,7 +70,7 @@ module.exports = {
     only(
       "report-is-pure",
       "^shared/report/",
-      "^(shared/report/|shared/[^/]+\\.ts$|shared/config/|shared/rules/lib/exposure\\.ts$|shared/engine/findingLifecycle\\.ts$|(node:)?(crypto|zlib)$)",
+      "^(shared/report/|shared/[^/]+\\.ts$|shared/config/|shared/rules/lib/exposure\\.ts$|shared/desiredState/|shared/engine/findingLifecycle\\.ts$|(node:)?(crypto|zlib)$)",
       "shared/report/: the pure report builder and page.",
     ),
     only(

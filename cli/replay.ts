@@ -1,6 +1,7 @@
 import { InputError } from "../shared/errors.js";
 import { readJsonFile } from "../shared/config/validation.js";
 import { eventDependencies } from "../shared/composition.js";
+import { cleanupGuard } from "../shared/desiredState/approval.js";
 import { replayEvents, type ReplayReport } from "../shared/engine/replay.js";
 import { loadPolicy, type Severity } from "../shared/config/policy.js";
 import { ruleIds } from "../shared/rules/index.js";
@@ -58,7 +59,8 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
       return undefined;
     });
     const now = new Date();
-    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId: report.runId, scope: EVENT_SCOPE });
+    const declared = deps.desiredState ? cleanupGuard(await deps.desiredState()) : undefined;
+    const planned = planCleanup(report.findings, policy, { forceEnforce: cleanup.options.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId: report.runId, scope: EVENT_SCOPE, ...(declared ? { declared } : {}) });
     const planReport = withPlan(report, planned, cleanup.options);
     // The events committed their findings; this run commits its cleanup (and the notices it raises) the same way.
     const committed = await commitRun(

@@ -3,6 +3,7 @@ import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
 import { displayId, renderCsv, renderTable, type Column } from "./format.js";
 import { colourWanted, terminalSafe, type Style } from "./log.js";
+import { driftMarkdown, driftTable } from "./driftOutput.js";
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
 
@@ -63,7 +64,7 @@ export function renderReport(report: RunReport, format: ReportFormat, width = ta
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${actionLines(report)}`;
+      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${driftTable(report, colourWanted(process.stdout))}${actionLines(report)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
@@ -143,6 +144,7 @@ function renderMarkdown(report: RunReport): string {
     for (const action of report.actions) lines.push(`- **${action.status}** ${plain(action.change)}${action.reason ? ` (${plain(action.reason)})` : ""}`);
     lines.push("");
   }
+  lines.push(...driftMarkdown(report, code, plain));
   const byRule = new Map<string, Finding[]>();
   for (const finding of report.findings) byRule.set(finding.ruleId, [...(byRule.get(finding.ruleId) ?? []), finding]);
   for (const [ruleId, findings] of byRule) {

@@ -23,6 +23,9 @@ param governedSubscriptionIds string = ''
 @minLength(1)
 param owner string = 'platform-security'
 
+@description('Who else may change the guard (policy self.deployers): [{ name, appId } | { name, objectId }]. The principal running this deployment is always one. An app team\'s pipeline does not belong here: a change to the guard by anyone not listed is governance-tampering.')
+param guardDeployers array = []
+
 @description('Enforce mode: grant the uami-guard enforcer custom role in every governed subscription. Policy rules.<id>.mode and cleanup.dryRun decide what runs.')
 param enforce bool = false
 
@@ -79,6 +82,12 @@ param teamsWebhookUrl string = ''
 @description('Key that seals cleanup work items (base64 of at least 32 random bytes: azd env set UAMI_GUARD_WORK_ITEM_KEY "$(openssl rand -base64 32)"); stored in Key Vault, read through a Key Vault reference.')
 param workItemKey string
 
+@description('Scopes (comma-separated ARM scopes) that the desired state published to the desired-state container governs. Empty: no desired-state comparison.')
+param desiredStateScopes string = ''
+
+@description('Object id of the service principal of the pipeline that publishes desired state after apply. Empty: grant it yourself.')
+param desiredStatePublisherPrincipalId string = ''
+
 @description('Endpoint of an existing Event Grid topic for findings. Empty: uami-guard creates its own topic (Entra auth only).')
 param findingsTopicEndpoint string = ''
 
@@ -107,8 +116,11 @@ var tags = {
   environment: environmentName
 }
 var groupName = empty(resourceGroupName) ? '${abbreviations.resourceGroup}${environmentName}' : resourceGroupName
-var listedSubscriptions = filter(map(split(governedSubscriptionIds, ','), id => trim(id)), id => !empty(id))
-var governedSubscriptions = empty(listedSubscriptions) ? [subscription().subscriptionId] : listedSubscriptions
+var listedSubscriptions = filter(map(split(governedSubscriptionIds, ','), id => toLower(trim(id))), id => !empty(id))
+var governedSubscriptions = empty(listedSubscriptions) ? [toLower(subscription().subscriptionId)] : listedSubscriptions
+// Every governed subscription, and the guard's own even when it is not governed: changes to the guard's
+// resource group must reach the app wherever it lives (governance-tampering).
+var eventSubscriptionIds = union(governedSubscriptions, [toLower(subscription().subscriptionId)])
 var deploymentContainerName = 'app-package'
 var deadLetterContainerName = 'eventgrid-deadletter'
 
@@ -140,6 +152,8 @@ module storage 'app/storage.bicep' = {
     appPrincipalId: identity.outputs.principalId
     deploymentContainerName: deploymentContainerName
     deadLetterContainerName: deadLetterContainerName
+    desiredStateContainerName: 'desired-state'
+    desiredStatePublisherPrincipalId: desiredStatePublisherPrincipalId
   }
 }
 
@@ -165,6 +179,7 @@ module operations 'app/operations.bicep' = {
     tags: tags
     sweepIntervalMinutes: sweepIntervalMinutes
     alertActionGroupId: alertActionGroupId
+    systemTopicIds: [for (subscriptionId, index) in eventSubscriptionIds: governedEvents[index].outputs.systemTopicId]
   }
 }
 
@@ -225,12 +240,28 @@ module findingsTopic 'app/findings-topic.bicep' = if (empty(findingsTopicEndpoin
 // is its own (governance-tampering).
 var functionAppName = '${abbreviations.functionApp}${resourceToken}'
 var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))
-var policy = union(loadJsonContent('policy.json'), {
+// Every .json blob of the container is one source; each document says its own format (Terraform or what-if).
+var listedDesiredStateScopes = filter(map(split(desiredStateScopes, ','), scope => trim(scope)), scope => !empty(scope))
+var desiredState = empty(listedDesiredStateScopes) ? {} : {
+  desiredState: {
+    sources: [
+      {
+        path: storage.outputs.desiredStateContainerUrl
+        scopes: listedDesiredStateScopes
+      }
+    ]
+    approves: false
+  }
+}
+var policy = union(loadJsonContent('policy.json'), desiredState, {
   self: {
     objectId: identity.outputs.principalId
     appId: identity.outputs.clientId
     functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)
     resources: selfResources
+    // Whoever deploys the guard may change it (Learn "Deployment functions for Bicep": deployer().objectId is the
+    // principal running the deployment, a user or a pipeline's service principal).
+    deployers: concat([{ name: 'deploying-principal', objectId: deployer().objectId }], guardDeployers)
   }
 })
 
@@ -275,7 +306,7 @@ module governedAccess 'app/rbac/governed-subscription.bicep' = [
 ]
 
 module governedEvents 'app/governed-events.bicep' = [
-  for subscriptionId in governedSubscriptions: {
+  for subscriptionId in eventSubscriptionIds: {
     name: 'uamiguard-events-${uniqueString(environmentName, subscriptionId)}'
     scope: subscription(subscriptionId)
     params: {
@@ -284,6 +315,8 @@ module governedEvents 'app/governed-events.bicep' = [
       tags: tags
       systemTopicName: '${abbreviations.systemTopic}${environmentName}'
       subscribeToEvents: subscribeToEvents
+      governed: contains(governedSubscriptions, subscriptionId)
+      alertActionGroupId: alertActionGroupId
       eventFunctionId: functionApp.outputs.eventFunctionId
       storageSubscriptionId: subscription().subscriptionId
       storageResourceGroupName: rg.name
@@ -305,6 +338,7 @@ output UAMI_GUARD_IDENTITY_ID string = identity.outputs.id
 output UAMI_GUARD_IDENTITY_CLIENT_ID string = identity.outputs.clientId
 output UAMI_GUARD_IDENTITY_PRINCIPAL_ID string = identity.outputs.principalId
 output UAMI_GUARD_STORAGE_ACCOUNT_NAME string = storage.outputs.name
+output UAMI_GUARD_DESIRED_STATE_URL string = storage.outputs.desiredStateContainerUrl
 output UAMI_GUARD_KEY_VAULT_NAME string = keyVault.outputs.name
 output UAMI_GUARD_LOG_ANALYTICS_WORKSPACE_ID string = monitoring.outputs.workspaceId
 output UAMI_GUARD_LOG_ANALYTICS_CUSTOMER_ID string = monitoring.outputs.workspaceCustomerId
@@ -313,5 +347,5 @@ output LOGS_INGESTION_ENDPOINT string = findingsIngestion.outputs.logsIngestionE
 output EVENTGRID_TOPIC_ENDPOINT string = empty(findingsTopicEndpoint) ? findingsTopic.outputs.endpoint : findingsTopicEndpoint
 output UAMI_GUARD_OPERATIONS_WORKBOOK_ID string = operations.outputs.workbookId
 output UAMI_GUARD_GOVERNED_SUBSCRIPTION_IDS array = governedSubscriptions
-// <subscription id>/<resource group>/<system topic name>, one per governed subscription.
-output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in governedSubscriptions: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']
+// <subscription id>/<resource group>/<system topic name>, one per subscription with event plumbing (the governed ones and the guard's own).
+output UAMI_GUARD_SYSTEM_TOPIC_NAMES array = [for (subscriptionId, index) in eventSubscriptionIds: '${subscriptionId}/${governedEvents[index].outputs.resourceGroupName}/${governedEvents[index].outputs.systemTopicName}']

@@ -33,7 +33,7 @@ export async function seedEventStores(
   if (stores.graded) await stores.graded.replace(estateGrades(estate), new Set(estate.subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())));
   const self = stores.policy?.self.objectId?.toLowerCase();
   if (self && stores.selfAssignments) {
-    const own = estate.roleAssignments.filter((assignment) => assignment.properties.principalId.toLowerCase() === self).map((assignment) => assignment.id);
+    const own = estate.roleAssignments.filter((assignment) => assignment.properties.principalId.toLowerCase() === self).map((assignment) => ({ id: assignment.id, roleDefinitionId: assignment.properties.roleDefinitionId }));
     await stores.selfAssignments.putMany(own, new Date());
   }
 }

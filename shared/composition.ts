@@ -12,6 +12,8 @@ import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, Iden
 import { TableFindingStateStore } from "./state/findingStateTable.js";
 import { TableJournal } from "./state/journalTable.js";
 import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
+import { readDesiredStateSources } from "./engine/desiredStateSources.js";
+import type { SourceRead } from "./desiredState/model.js";
 
 /**
  * The composition root: the one place that names every table and queue and builds the stores,
@@ -89,6 +91,7 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
     baseline: new AttachmentBaselineStore(clients.table(TABLES.baseline)),
     catalog: new IdentityCatalogStore(clients.table(TABLES.identities)),
     journal: journalTable(clients),
+    ...(policy.desiredState.sources.length > 0 ? { desiredState: desiredStateReader(clients, policy) } : {}),
     graded: new GradedIdentityStore(clients.table(TABLES.identities)),
     // The app's own role assignments live in the identities table, in a partition of their own.
     selfAssignments: new SelfRoleAssignmentStore(clients.table(TABLES.identities)),
@@ -98,6 +101,25 @@ export function eventDependencies(clients: AzureClients, policy: Policy, options
 /** The event subscription's retry policy as the app settings give it (infra sets both from one parameter). */
 export function deliveryPolicyOf(settings: Pick<AppSettings, "UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS" | "UAMI_GUARD_EVENT_TTL_MINUTES">): DeliveryPolicy {
   return { maxAttempts: settings.UAMI_GUARD_EVENT_MAX_DELIVERY_ATTEMPTS, ttlMinutes: settings.UAMI_GUARD_EVENT_TTL_MINUTES };
+}
+
+/** How long the event path keeps the desired-state sources it read: a pipeline publishes after each apply, events come in bursts. */
+const DESIRED_STATE_CACHE_MS = 60_000;
+
+/** The policy's desired-state sources for the event path, read at most once a minute per process (an unreadable read is not kept). */
+export function desiredStateReader(clients: AzureClients, policy: Policy): () => Promise<SourceRead[]> {
+  let cached: { at: number; sources: Promise<SourceRead[]> } | undefined;
+  return () => {
+    const now = Date.now();
+    if (!cached || now - cached.at > DESIRED_STATE_CACHE_MS) {
+      const sources = readDesiredStateSources(policy.desiredState.sources, clients);
+      cached = { at: now, sources };
+      void sources.then((read) => {
+        if (read.some((source) => !source.ok) && cached?.sources === sources) cached = undefined;
+      });
+    }
+    return cached.sources;
+  };
 }
 
 /** The stores a sweep job writes (finding state, and the event path's baseline, catalog and dedupe). */

@@ -4,6 +4,7 @@ import { SEVERITIES, severityRank } from "./config/policyCore.js";
 import type { Incomplete } from "./model.js";
 import type { FindingDraft, Remediation, RuleMeta } from "./rules/types.js";
 import type { ActionRecord, CleanupSummary } from "./cleanup/record.js";
+import type { DriftSourceSummary } from "./desiredState/compare.js";
 
 /** A finding as docs/output.md "The JSON document" prints it. */
 export interface Finding {
@@ -37,6 +38,8 @@ export interface RunReport {
   actions: ActionRecord[];
   /** Present when cleanup actions were considered: enforce, dry run, the journal, a tripped breaker. */
   cleanup?: CleanupSummary;
+  /** Present when the policy names desired-state sources: each source, whether it was read, and its drift. */
+  drift?: DriftSourceSummary[];
 }
 
 /** Stable across runs and id casing: the state store and notifications key on it. */

@@ -38,6 +38,8 @@ export interface RoleAssignment {
   principalType: string;
   /** ISO timestamp; absent when ARM did not report it. */
   createdOn?: string;
+  /** An ABAC condition on the assignment; absent when it has none. */
+  condition?: string;
 }
 
 /**
@@ -107,7 +109,7 @@ export type PrincipalStatus =
  * The checks a run makes that a rule's verdict can depend on (a rule's `meta.needs`). When one is
  * `incomplete`, the rules that need it neither confirm nor resolve their findings.
  */
-export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "role-definitions"] as const;
+export const CHECKS = ["directory-lookup", "federated-credentials", "sign-in-logs", "event-coverage", "event-delivery-metrics", "role-definitions", "desired-state"] as const;
 export type CheckId = (typeof CHECKS)[number];
 
 /** What cleanup can change (docs/guarantees.md "Cleanup actions"); which rule takes which is in each rule's `meta.action`. No action deletes an identity. */
@@ -230,21 +232,82 @@ export function resourceTypeOf(id: string): string | undefined {
 /**
  * Where one event subscription of a subscription's system topic delivers, as ARM's GET returns it
  * (azure-rest-api-specs eventgrid 2022-06-15 examples: an AzureFunction destination carries
- * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL).
+ * `properties.resourceId`; a WebHook only `properties.endpointBaseUrl`, never the full URL). For a WebHook on the
+ * app's own host the full URL is asked for (`getFullUrl`), to learn the function it names.
  */
 export interface EventDestination {
   eventSubscriptionId: string;
   endpointType: string;
   resourceId?: string;
   endpointBaseUrl?: string;
+  /** WebHook: the `functionName` of the full URL, when it could be read (`""`: the URL names none). */
+  functionName?: string;
+  /** WebHook: why the full URL could not be read. */
+  fullUrlProblem?: string;
 }
 
-/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their destinations. */
+/** One advanced filter of an event subscription, as ARM returns it (`values` for the *In/*With/Contains operators, `value` for the others). */
+export interface AdvancedFilter {
+  operatorType: string;
+  key: string;
+  values?: unknown[];
+  value?: unknown;
+}
+
+/** An event subscription of a subscription system topic: what decides whether it delivers the app's events. */
+export interface EventSubscriptionState {
+  id: string;
+  provisioningState: string;
+  /** ISO time; absent: never expires. */
+  expirationTimeUtc?: string;
+  /** Absent: every event type of the topic. */
+  includedEventTypes?: string[];
+  subjectBeginsWith?: string;
+  subjectEndsWith?: string;
+  advancedFilters: AdvancedFilter[];
+  destination: EventDestination;
+}
+
+/** A `Microsoft.Resources.Subscriptions` system topic and its event subscriptions. */
+export interface SystemTopicState {
+  id: string;
+  topicType: string;
+  provisioningState: string;
+  eventSubscriptions: EventSubscriptionState[];
+}
+
+/** A governed subscription's event delivery: its `Microsoft.Resources.Subscriptions` system topics and their event subscriptions. */
 export interface SubscriptionEventDelivery {
   /** As ARM spells it. */
   subscriptionId: string;
-  systemTopicIds: string[];
-  destinations: EventDestination[];
+  systemTopics: SystemTopicState[];
+}
+
+/** Event Grid's delivery metrics of one system topic over the lookback (Azure Monitor, Total aggregation). */
+export interface DeliveryMetrics {
+  systemTopicId: string;
+  DroppedEventCount: number;
+  DeadLetteredCount: number;
+  DeliveryAttemptFailCount: number;
+}
+
+/**
+ * Whether a URL is on the Function App's host: `<name>.azurewebsites.net`, or the unique default hostname
+ * `<name>-<hash>.<region>.azurewebsites.net` that apps created since June 2024 may get (MicrosoftDocs/azure-docs
+ * articles/app-service/includes/regionalization-note.md: "myapp-ds27dh7271aah175.westus-01.azurewebsites.net").
+ */
+export function onAppHost(url: string, functionAppId: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  const name = (functionAppId.split("/").filter(Boolean).pop() ?? "").toLowerCase();
+  if (!name) return false;
+  if (host === `${name}.azurewebsites.net`) return true;
+  const unique = /^([a-z0-9-]+)-[a-z0-9]{16}\.[a-z0-9-]+\.azurewebsites\.net$/.exec(host);
+  return unique?.[1] === name;
 }
 
 /**

@@ -1,5 +1,6 @@
-// Event plumbing in one governed subscription: a resource group there, the subscription's system topic
-// with its event subscriptions, and write access for the topic's identity to the dead-letter container.
+// Event plumbing in one subscription (a governed one, or the one holding the guard): a resource group
+// there, the subscription's system topic with its event subscriptions, and write access for the topic's
+// identity to the dead-letter container.
 targetScope = 'subscription'
 
 @description('Resource group for the system topic in the governed subscription.')
@@ -22,6 +23,12 @@ param subscribeToEvents bool
 
 @description('Resource id of the onResourceEvent function.')
 param eventFunctionId string
+
+@description('A governed subscription (every operation the app knows is delivered), or only the guard\'s home.')
+param governed bool = true
+
+@description('Resource id of an action group the delivery alerts notify. Empty: they fire in Azure Monitor only.')
+param alertActionGroupId string = ''
 
 @description('Subscription of the app\'s storage account (dead letters).')
 param storageSubscriptionId string
@@ -58,6 +65,8 @@ module subscriptionEvents 'eventgrid.bicep' = {
     systemTopicName: systemTopicName
     tags: tags
     subscribeToEvents: subscribeToEvents
+    governed: governed
+    alertActionGroupId: alertActionGroupId
     eventFunctionId: eventFunctionId
     deadLetterStorageAccountId: resourceId(storageSubscriptionId, storageResourceGroupName, 'Microsoft.Storage/storageAccounts', storageAccountName)
     deadLetterContainerName: deadLetterContainerName
@@ -77,5 +86,6 @@ module deadLetterAccess 'rbac/deadletter-writer.bicep' = {
   }
 }
 
+output systemTopicId string = subscriptionEvents.outputs.systemTopicId
 output systemTopicName string = subscriptionEvents.outputs.systemTopicName
 output resourceGroupName string = eventsGroup.name

@@ -1,6 +1,8 @@
 // Operating the guard: an Azure Monitor workbook over the metrics the app sends to Application
-// Insights (uamiguard.*, README.md "Watching the guard itself") and log search alert rules on the same metrics: no sweep
-// finished in twice the schedule, any failed event, an outbox backlog older than an hour, a breaker trip.
+// Insights (uamiguard.*, README.md "Watching the guard itself") and over Event Grid's delivery metrics of its system topics,
+// and log search alert rules on the app's metrics: no sweep finished in twice the schedule, any failed
+// event, an outbox backlog older than an hour, a breaker trip, and the guard's own findings (coverage,
+// delivery, tampering). Each system topic has metric alerts of its own (eventgrid.bicep).
 
 @description('Application Insights component the app sends its telemetry to.')
 param applicationInsightsName string
@@ -19,6 +21,9 @@ param sweepIntervalMinutes int = 360
 @description('Resource id of an action group the alerts notify. Empty: the alerts fire in Azure Monitor only.')
 param alertActionGroupId string = ''
 
+@description('Resource ids of the Event Grid system topics that deliver to the app (the workbook charts their delivery metrics).')
+param systemTopicIds array = []
+
 resource applicationInsights 'Microsoft.Insights/components@2020-02-02' existing = {
   name: applicationInsightsName
 }
@@ -33,7 +38,7 @@ resource operationsWorkbook 'Microsoft.Insights/workbooks@2023-06-01' = {
     category: 'workbook'
     sourceId: applicationInsights.id
     version: 'Notebook/1.0'
-    serializedData: replace(loadTextContent('operations-workbook.json'), '__APP_INSIGHTS_ID__', applicationInsights.id)
+    serializedData: replace(replace(loadTextContent('operations-workbook.json'), '__APP_INSIGHTS_ID__', applicationInsights.id), '["__SYSTEM_TOPIC_IDS__"]', string(systemTopicIds))
   }
 }
 
@@ -97,6 +102,22 @@ customMetrics
 | where name == "uamiguard.breaker.trips"
 | summarize Trips = sum(valueSum)
 | where Trips > 0
+'''
+  }
+  {
+    key: 'guard-findings'
+    displayName: 'uami-guard: the guard is blinded or tampered with'
+    description: 'A run reported event-coverage-missing (a subscription\'s changes do not all reach the app), event-delivery-failing (Event Grid dropped, dead-lettered or failed deliveries to it) or governance-tampering (someone other than its deployers changed it). See the README, "Watching the guard itself".'
+    severity: 0
+    evaluationFrequency: 'PT5M'
+    windowSize: 'PT15M'
+    query: '''
+customMetrics
+| where name == "uamiguard.findings"
+| extend RuleId = tostring(customDimensions.ruleId)
+| where RuleId in ("event-coverage-missing", "event-delivery-failing", "governance-tampering")
+| summarize Findings = sum(valueSum) by RuleId
+| where Findings > 0
 '''
   }
 ]

@@ -30,6 +30,12 @@ param deploymentContainerName string
 @description('Blob container that receives events Event Grid could not deliver.')
 param deadLetterContainerName string
 
+@description('Blob container where pipelines publish `terraform show -json` and what-if JSON (desired state).')
+param desiredStateContainerName string
+
+@description('Object id of the service principal of the pipeline that publishes desired state (Storage Blob Data Contributor on that container only). Empty: none.')
+param desiredStatePublisherPrincipalId string = ''
+
 // Tables the app's stores use (shared/composition.ts TABLES); the app also creates them on demand.
 var tableNames = [
   'uamiguardfindings'
@@ -50,6 +56,8 @@ var roles = {
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b' // the Functions host: deployment package, leases
   storageQueueDataContributor: '974c5e8b-45b9-4653-ba55-5f855dd0fb88'
   storageTableDataContributor: '0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3'
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1' // the app: reads the desired state
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe' // the publishing pipeline: writes it
 }
 
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
@@ -84,6 +92,10 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
 
     resource deadLetterContainer 'containers' = {
       name: deadLetterContainerName
+    }
+
+    resource desiredStateContainer 'containers' = {
+      name: desiredStateContainerName
     }
   }
 
@@ -120,6 +132,28 @@ resource appDataRoles 'Microsoft.Authorization/roleAssignments@2022-04-01' = [
   }
 ]
 
+// Scoped to the container: the app's read of the desired state does not depend on the host's account-wide role,
+// and the pipeline that publishes it can write nothing else.
+resource desiredStateReader 'Microsoft.Authorization/roleAssignments@2022-04-01' = {
+  name: guid(storage::blobService::desiredStateContainer.id, appPrincipalId, roles.storageBlobDataReader)
+  scope: storage::blobService::desiredStateContainer
+  properties: {
+    principalId: appPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataReader)
+  }
+}
+
+resource desiredStatePublisher 'Microsoft.Authorization/roleAssignments@2022-04-01' = if (!empty(desiredStatePublisherPrincipalId)) {
+  name: guid(storage::blobService::desiredStateContainer.id, desiredStatePublisherPrincipalId, roles.storageBlobDataContributor)
+  scope: storage::blobService::desiredStateContainer
+  properties: {
+    principalId: desiredStatePublisherPrincipalId
+    principalType: 'ServicePrincipal'
+    roleDefinitionId: subscriptionResourceId('Microsoft.Authorization/roleDefinitions', roles.storageBlobDataContributor)
+  }
+}
+
 output id string = storage.id
 output name string = storage.name
 output blobEndpoint string = storage.properties.primaryEndpoints.blob
@@ -127,3 +161,4 @@ output queueEndpoint string = storage.properties.primaryEndpoints.queue
 output tableEndpoint string = storage.properties.primaryEndpoints.table
 output deploymentContainerName string = storage::blobService::deploymentContainer.name
 output deadLetterContainerName string = storage::blobService::deadLetterContainer.name
+output desiredStateContainerUrl string = '${storage.properties.primaryEndpoints.blob}${storage::blobService::desiredStateContainer.name}'

@@ -201,6 +201,9 @@ export const estateSchema = z.looseObject({
   federatedCredentials: z.array(federatedCredentialSchema).default([]),
   signIns: z.array(z.looseObject({ servicePrincipalId: z.string().min(1), lastSignIn: z.string().min(1) })).default([]),
   baseline: z.looseObject({ attachments: z.record(z.string(), z.array(z.string())).default({}) }).default({ attachments: {} }),
+  // Azure Monitor metric totals per resource id (docs/estate-format.md): for a system topic, Event Grid's
+  // DroppedEventCount, DeadLetteredCount, DeliveryAttemptFailCount over whatever lookback is asked.
+  metrics: z.record(armId, z.record(z.string(), z.number().min(0))).optional(),
   emulator: emulatorSettingsSchema.default({ latencyMs: 0, faults: [], seed: 1 }),
 });
 

@@ -83,6 +83,14 @@ export class EstateStore {
     return this.estate.signIns;
   }
 
+  private metricsByKey: Map<string, Record<string, number>> | undefined;
+
+  /** The estate's Azure Monitor metric totals for one resource (lower-cased id), over any lookback. */
+  metricsOf(resourceKey: string): Record<string, number> | undefined {
+    this.metricsByKey ??= new Map(Object.entries(this.estate.metrics ?? {}).map(([id, values]) => [id.toLowerCase(), values]));
+    return this.metricsByKey.get(resourceKey);
+  }
+
   touch(): void {
     this.generation += 1;
   }

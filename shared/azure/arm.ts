@@ -22,6 +22,7 @@ export async function readRoleAssignment(clients: AzureClients, id: string): Pro
       principalType: assignment.principalType ?? "",
     };
     if (assignment.createdOn) read.createdOn = new Date(assignment.createdOn).toISOString();
+    if (assignment.condition) read.condition = assignment.condition;
     return read;
   } catch (error) {
     if (statusCodeOf(error) === 404) return undefined;
@@ -86,7 +87,8 @@ export async function readFederatedCredential(clients: AzureClients, id: string)
   const body = await getJson(clients, id, FIC_API_VERSION);
   if (!body) return undefined;
   const properties = (body["properties"] ?? {}) as Record<string, unknown>;
-  return { issuer: String(properties["issuer"] ?? ""), subject: String(properties["subject"] ?? "") };
+  const audiences = Array.isArray(properties["audiences"]) ? properties["audiences"].filter((audience): audience is string => typeof audience === "string") : undefined;
+  return { issuer: String(properties["issuer"] ?? ""), subject: String(properties["subject"] ?? ""), ...(audiences ? { audiences } : {}) };
 }
 
 export async function readRoleDefinition(clients: AzureClients, roleDefinitionId: string): Promise<RoleDefinition | undefined> {

@@ -7,6 +7,7 @@ import { getClient, type Client, type ClientOptions } from "@azure-rest/core-cli
 import { TableClient } from "@azure/data-tables";
 import { QueueClient } from "@azure/storage-queue";
 import { LogsQueryClient } from "@azure/monitor-query-logs";
+import type { MonitorClient } from "@azure/arm-monitor";
 import type { AppSettings } from "../config/settings.js";
 import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
@@ -57,6 +58,11 @@ export interface AzureClients {
   logsQuery(): LogsQueryClient;
   /** Its GETs are paced by the subscription's ARM read bucket (`armReadPacer`). */
   msi(subscriptionId: string): ManagedServiceIdentityClient;
+  /**
+   * Azure Monitor's ARM API (metrics of a resource), paced like `msi`. Loaded on first use: only sweeps read
+   * metrics, and the package is large, so the event trigger's cold start does not pay for it.
+   */
+  monitor(subscriptionId: string): Promise<MonitorClient>;
   /** One per subscription and process: ARM's read bucket is per subscription and principal. */
   armReadPacer(subscriptionId: string): ArmBucketPacer;
   /** Table storage; throws InputError when no storage is configured. */
@@ -112,6 +118,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
   const msiClients = new Map<string, ManagedServiceIdentityClient>();
+  const monitorClients = new Map<string, Promise<MonitorClient>>();
   const armReadPacers = new Map<string, ArmBucketPacer>();
   const armReadPacer = (subscriptionId: string): ArmBucketPacer => {
     const key = subscriptionId.toLowerCase();
@@ -160,6 +167,19 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         // After the retry policy: every attempt is paced, not only the first.
         client.pipeline.addPolicy(armReadPacingPolicy(armReadPacer(subscriptionId)), { afterPhase: "Retry" });
         msiClients.set(subscriptionId, client);
+      }
+      return client;
+    },
+    monitor(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      let client = monitorClients.get(key);
+      if (!client) {
+        client = import("@azure/arm-monitor").then(({ MonitorClient }) => {
+          const created = new MonitorClient(credential, subscriptionId, { ...sdkOptions, credentials: { scopes: [armScope] } });
+          created.pipeline.addPolicy(armReadPacingPolicy(armReadPacer(subscriptionId)), { afterPhase: "Retry" });
+          return created;
+        });
+        monitorClients.set(key, client);
       }
       return client;
     },

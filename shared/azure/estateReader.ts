@@ -186,6 +186,8 @@ export function toRoleAssignment(row: ResourceGraphRow): RoleAssignment | undefi
     principalType: str(row["principalType"]),
   };
   if (createdOn) assignment.createdOn = createdOn;
+  const condition = str(row["condition"]);
+  if (condition) assignment.condition = condition;
   return assignment;
 }
 

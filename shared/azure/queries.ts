@@ -24,7 +24,7 @@ export const QUERIES = {
 | where type =~ 'microsoft.authorization/roleassignments'
 | project id, scope = tostring(properties.scope), roleDefinitionId = tostring(properties.roleDefinitionId),
     principalId = tostring(properties.principalId), principalType = tostring(properties.principalType),
-    createdOn = tostring(properties.createdOn)
+    createdOn = tostring(properties.createdOn), condition = tostring(properties.condition)
 | order by id asc`,
 
   roleDefinitions: `authorizationresources

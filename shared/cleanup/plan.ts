@@ -20,6 +20,8 @@ export interface PlanOptions {
   /** The run, and the finding-state partition of its findings (the sweep scope, or `events`): work items name it. */
   runId: string;
   scope: string;
+  /** Why the code forbids removing this target (the desired state declares it, or cannot be read there); undefined: it does not. */
+  declared?: (action: PlannedAction, scope?: string) => string | undefined;
 }
 
 export interface CircuitBreaker {
@@ -155,6 +157,11 @@ function decide(findings: Finding[], policy: Policy, options: PlanOptions): Omit
     const protection = protectionOf(policy, action, scope ? { scope } : {});
     if (protection) {
       records.push(recordOf(action, "skipped", protection));
+      continue;
+    }
+    const declared = options.declared?.(action, scope);
+    if (declared) {
+      records.push(recordOf(action, "skipped", declared));
       continue;
     }
     // docs/guarantees.md "Order does not matter": the approved write that absorbed the identity may have attached it itself.

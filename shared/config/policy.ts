@@ -1,3 +1,5 @@
+import { existsSync } from "node:fs";
+import { dirname, isAbsolute, join, resolve } from "node:path";
 import { z } from "zod";
 import { InputError } from "../errors.js";
 import { ruleOptionSchemas } from "../rules/index.js";
@@ -15,6 +17,7 @@ export { DEFAULT_TRUSTED_ISSUERS } from "../rules/lib/federation.js";
 export const policySchema = z.strictObject({ ...corePolicyShape, ...ruleOptionSchemas });
 
 export type Policy = z.output<typeof policySchema>;
+export type DesiredStateSource = Policy["desiredState"]["sources"][number];
 
 /** Every key optional: the defaults of docs/policy.md. */
 export function defaultPolicy(): Policy {
@@ -33,7 +36,20 @@ export function loadPolicy(source: string | undefined, knownRuleIds: readonly st
   const raw = inline ? parseJsonText(trimmed, where) : readJsonFile(source, where);
   const policy = parseOrThrow(policySchema, raw, where);
   checkRuleIds(policy, knownRuleIds, where);
-  return policy;
+  return inline ? policy : withSourcesBesidePolicy(policy, dirname(resolve(source)));
+}
+
+/**
+ * A relative desired-state path is read beside the policy file when it is there (a policy and its state
+ * files travel together), else from the working directory.
+ */
+function withSourcesBesidePolicy(policy: Policy, directory: string): Policy {
+  const sources = policy.desiredState.sources.map((source) => {
+    if (isAbsolute(source.path) || /^https?:\/\//i.test(source.path)) return source;
+    const beside = join(directory, source.path);
+    return existsSync(beside) ? { ...source, path: beside } : source;
+  });
+  return { ...policy, desiredState: { ...policy.desiredState, sources } };
 }
 
 function checkRuleIds(policy: Policy, knownRuleIds: readonly string[], where: string): void {

@@ -37,6 +37,20 @@ const approvedPipelineSchema = z
     message: "needs an appId or an objectId",
   });
 
+/**
+ * Who may change the guard itself (docs/rules/governance-tampering.md): matched like an approved pipeline, by
+ * `appId` (app-only tokens) or `objectId`, but without scopes — a deployer may change every guard resource.
+ */
+const deployerSchema = z
+  .strictObject({
+    name: z.string().min(1),
+    appId: guid.optional(),
+    objectId: guid.optional(),
+  })
+  .refine((deployer) => deployer.appId !== undefined || deployer.objectId !== undefined, {
+    message: "needs an appId or an objectId",
+  });
+
 const ruleSettingsSchema = z.strictObject({
   enabled: z.boolean().optional(),
   severity: severitySchema.optional(),
@@ -58,8 +72,10 @@ export const corePolicyShape = {
       functionAppId: armResourceId.optional(),
       /** Ids or id prefixes of the app's own resources (governance-tampering). */
       resources: z.array(armResourceId).default([]),
+      /** The only callers besides the app itself that may change the guard (approved pipelines may not). */
+      deployers: z.array(deployerSchema).default([]),
     })
-    .default({ resources: [] }),
+    .default({ resources: [], deployers: [] }),
   rules: z.record(z.string(), ruleSettingsSchema).default({}),
   suppressions: z
     .array(
@@ -101,6 +117,7 @@ const corePolicySchema = z.strictObject(corePolicyShape);
 /** What every rule may read of the policy, besides its own options. */
 export type CorePolicy = z.output<typeof corePolicySchema>;
 export type ApprovedPipeline = CorePolicy["approvedPipelines"][number];
+export type GuardDeployer = CorePolicy["self"]["deployers"][number];
 
 export function isRuleEnabled(policy: Pick<CorePolicy, "rules">, ruleId: string): boolean {
   return policy.rules[ruleId]?.enabled ?? true;

@@ -6,7 +6,7 @@ import { errorMessage } from "../errors.js";
 import { isRuleEnabled } from "../findings.js";
 import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, resourceTypeOf, roleDefinitionGuid, subscriptionOf } from "../model.js";
-import { approvalOf } from "../rules/lib/approval.js";
+import { approvalOf, guardExemption } from "../rules/lib/approval.js";
 import { BUILT_IN_ROLES, rolePermissions } from "../rules/lib/roles.js";
 import { rightsGiven, rightsOfPermissions } from "../rules/lib/exposure.js";
 import { identityScopeTree } from "../rules/lib/scopes.js";
@@ -17,6 +17,8 @@ import type { AttachmentBaselineStore, GradedIdentityStore, IdentityCatalogStore
 import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { Journal } from "../cleanup/journal.js";
 import type { JournalEntry } from "../cleanup/types.js";
+import { matchingSource, type ReadBack } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 /** What the gatherers read from: ARM and Graph, and the stores the sweeps and earlier events left. */
 export interface FactSources {
@@ -27,6 +29,8 @@ export interface FactSources {
   graded?: GradedIdentityStore;
   selfAssignments?: SelfRoleAssignmentStore;
   journal?: Journal;
+  /** The policy's desired-state sources (read and cached by the composition root): approvals with `desiredState.approves`. */
+  desiredState?: () => Promise<SourceRead[]>;
   now: Date;
 }
 
@@ -60,6 +64,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (!assignment || !readBackMatches(assignment.id, event, gathered.incomplete)) return;
     facts.roleAssignment = assignment;
     [facts.principal, facts.roleDefinitions] = await Promise.all([principalStatus(sources.clients, assignment.principalId, gathered.incomplete), roleDefinitionsFor(sources.clients, assignment.roleDefinitionId)]);
+    if (await approvedByDesiredState(facts, { kind: "role-assignment", assignment, roleDefinitions: facts.roleDefinitions }, sources)) return;
     await gatherExposureFacts(facts, assignment, sources, gathered.incomplete);
   },
 
@@ -69,6 +74,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     const [resource, entry] = await Promise.all([readResourceIdentity(sources.clients, event.resourceUri, operation.apiVersion ?? "2024-03-01"), sources.baseline.getEntry(event.resourceUri)]);
     if (!resource || !readBackMatches(resource.id, event, gathered.incomplete)) return;
     facts.resource = resource;
+    if (!facts.approval.approved) await approvedByDesiredState(facts, { kind: "attachment", resourceId: resource.id, identityIds: resource.userAssignedIdentityIds }, sources);
     const baseline = entry?.identityIds;
     const known = new Set((baseline ?? []).map(idKey));
     // An absorbed identity may be new to this write (docs/guarantees.md "Order does not matter"): a restore may have re-attached it too.
@@ -90,6 +96,7 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (gathered.facts.approval.approved) return;
     const credential = await readFederatedCredential(sources.clients, event.resourceUri);
     if (credential) gathered.facts.federatedCredential = credential;
+    if (credential) await approvedByDesiredState(gathered.facts, { kind: "federated-credential", id: event.resourceUri, ...credential }, sources);
   },
 
   "federated-credential-delete": async (event, _operation, sources, gathered) => {
@@ -97,7 +104,9 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
     if (gathered.facts.deleted) gathered.deleted = [event.resourceUri];
   },
 
-  "identity-write": async () => undefined,
+  "identity-write": async (event, _operation, sources, gathered) => {
+    if (!gathered.facts.approval.approved) await approvedByDesiredState(gathered.facts, { kind: "identity", id: event.resourceUri }, sources);
+  },
 
   "identity-delete": async (event, _operation, sources, gathered) => {
     gathered.facts.usage = await identityUsage(event.resourceUri, sources);
@@ -105,20 +114,52 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
 
   "role-assignment-delete": async (event, _operation, sources, gathered) => {
     const { facts } = gathered;
-    if (!facts.approval.approved && sources.selfAssignments) facts.selfRoleAssignment = await sources.selfAssignments.has(event.resourceUri);
+    // The tamper check comes before, and regardless of, pipeline approval: only self and the deployers skip it.
+    if (sources.selfAssignments && !guardExemption(event.caller, sources.policy)) facts.selfRoleAssignment = await sources.selfAssignments.has(event.resourceUri);
     // Resolving is not destructive, but the event still only says what was asked: ARM says what is.
     facts.deleted = (await readRoleAssignment(sources.clients, event.resourceUri)) === undefined;
     if (facts.deleted) gathered.deleted = [event.resourceUri];
   },
 
+  "role-definition-change": async (event, _operation, sources, gathered) => {
+    if (!guardExemption(event.caller, sources.policy)) gathered.facts.selfRoleDefinition = await heldByGuard(event.resourceUri, sources);
+  },
+
   "resource-change": async () => undefined,
+
+  "guard-scope-write": async () => undefined,
 };
+
+/**
+ * Whether the guard's identity holds this custom role: as the last sweep saw it (a role can only be deleted once
+ * unassigned, so a delete is known from there alone), or as ARM lists the identity's assignments in the role's
+ * subscription now (a role assigned since). A listing that fails fails the event, for redelivery.
+ */
+async function heldByGuard(roleDefinitionId: string, sources: FactSources): Promise<boolean> {
+  if (await sources.selfAssignments?.holdsRole(roleDefinitionId)) return true;
+  const self = sources.policy.self.objectId;
+  const subscription = subscriptionOf(roleDefinitionId);
+  if (!self || !subscription) return false;
+  const guid = roleDefinitionGuid(roleDefinitionId);
+  return (await listRoleAssignmentsFor(sources.clients, subscription, self)).some((held) => roleDefinitionGuid(held.roleDefinitionId) === guid);
+}
 
 /** The facts of one event: its approval, then what the gatherer of its change kind reads. */
 export async function gatherFacts(event: ResourceEvent, operation: OperationEntry, sources: FactSources): Promise<Gathered> {
   const gathered: Gathered = { facts: { event, change: operation.kind, approval: approvalOf(event.caller, event.resourceUri, sources.policy) }, incomplete: [], after: [] };
   await FACT_GATHERERS[operation.kind](event, operation, sources, gathered);
   return gathered;
+}
+
+/**
+ * `desiredState.approves`: a change whose read-back is what a desired-state source declares is approved as
+ * `desired-state <source>`, as an approved pipeline's would be. A source that cannot be read approves nothing.
+ */
+async function approvedByDesiredState(facts: EventFacts, readBack: ReadBack, sources: FactSources): Promise<boolean> {
+  if (facts.approval.approved || !sources.policy.desiredState.approves || !sources.desiredState) return facts.approval.approved;
+  const source = matchingSource(await sources.desiredState(), readBack);
+  if (source) facts.approval = { approved: true, reason: `desired-state ${source}` };
+  return source !== undefined;
 }
 
 const RESTORE_APPROVAL_MS = 24 * 3_600_000;

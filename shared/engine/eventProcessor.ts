@@ -5,7 +5,8 @@ import { FindingCollector, isRuleEnabled, sortFindings, type Finding } from "../
 import type { Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { actionForRule, eventRules, ruleMeta } from "../rules/index.js";
-import { operationFor } from "../events/operations.js";
+import { operationFor, type ChangeKind, type OperationEntry } from "../events/operations.js";
+import { eventMatters, ownResourcePrefix } from "../rules/lib/guard.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
 import type { Notifier } from "../notify/notifier.js";
@@ -20,6 +21,8 @@ import { eventUndecidedFinding, NOTICES_SCOPE } from "../notices.js";
 import { EVENT_SCOPE, type FindingStateStore } from "./findingLifecycle.js";
 import { gatherFacts } from "./eventFacts.js";
 import { commitRun } from "./runCommit.js";
+import { cleanupGuard } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 /** The event subscription's retry policy (infra/app/eventgrid.bicep), which the app counts deliveries against. */
 export interface DeliveryPolicy {
@@ -47,6 +50,8 @@ export interface EventDependencies {
   cleanup?: CleanupOptions;
   /** The journal, read for restores of the last 24 hours: their own writes are approved. */
   journal?: Journal;
+  /** The policy's desired-state sources, read (and cached) when asked: approvals (`desiredState.approves`) and the cleanup's guard. */
+  desiredState?: () => Promise<SourceRead[]>;
   /** Absent: one delivery (replay), which is then the last. */
   delivery?: DeliveryPolicy;
   now?: () => Date;
@@ -70,6 +75,10 @@ export interface DeliveryContext {
   lastAttempt?: boolean;
 }
 
+/** An operation the table does not name, on the guard's own resources. */
+const GUARD_RESOURCE_CHANGE: OperationEntry = { kind: "resource-change" };
+/** Kinds only governance-tampering reads. */
+const GUARD_ONLY = new Set<ChangeKind>(["resource-change", "guard-scope-write", "role-definition-change"]);
 const SYSTEM_TYPES = new Set(SYSTEM_TOPIC_EVENT_TYPES.map((type) => type.toLowerCase()));
 
 /** A check an event rule needs failed: the event cannot be decided now (transient, unlike malformed). */
@@ -98,8 +107,12 @@ async function handleEvent(raw: unknown, deps: EventDependencies, delivery: Deli
   const outcome = (status: EventStatus, reason?: string): EventOutcome => ({ eventId: event.id, status, ...(reason ? { reason } : {}), findings: [], incomplete: [] });
   if (!SYSTEM_TYPES.has(event.eventType.toLowerCase())) return outcome("ignored", `event type ${event.eventType}`);
   if (event.status.toLowerCase() !== "succeeded") return outcome("ignored", `status ${event.status}`);
-  const operation = operationFor(event.operationName);
+  // docs/rules/governance-tampering.md: any operation on the guard's own resources counts, named in the table or not.
+  const operation = operationFor(event.operationName) ?? (ownResourcePrefix(event.resourceUri, deps.policy) ? GUARD_RESOURCE_CHANGE : undefined);
   if (!operation) return outcome("ignored", `operation ${event.operationName}`);
+  if (!eventMatters(operation, event.resourceUri, deps.policy) || (GUARD_ONLY.has(operation.kind) && !isRuleEnabled(deps.policy, "governance-tampering"))) {
+    return outcome("ignored", `${event.operationName} outside the guard's resources`);
+  }
   if (deps.dedupe.recordedHere(event.id)) return outcome("duplicate");
   const now = deps.now?.() ?? new Date();
   let recorded = false;
@@ -222,5 +235,6 @@ async function planEventCleanup(findings: Finding[], event: ResourceEvent, runId
   const deletes = findings.some((finding) => actionForRule(finding.ruleId) === "delete-role-assignment");
   const subscription = subscriptionOf(event.resourceUri);
   const roleAssignmentsSeen = deletes ? await countRoleAssignments(deps.clients, subscription ? [subscription] : []).catch(() => undefined) : 0;
-  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: EVENT_SCOPE });
+  const declared = deps.desiredState ? cleanupGuard(await deps.desiredState()) : undefined;
+  return planCleanup(findings, deps.policy, { forceEnforce: cleanup.forceEnforce, consecutive: () => 1, roleAssignmentsSeen, now, runId, scope: EVENT_SCOPE, ...(declared ? { declared } : {}) });
 }

@@ -12,16 +12,22 @@ import {
 import { readLastSignIns } from "../azure/signIns.js";
 import { listFederatedCredentials } from "../azure/federatedCredentials.js";
 import { listSubscriptionIds, readEventDelivery } from "../azure/eventDelivery.js";
+import { readDeliveryMetrics } from "../azure/deliveryMetrics.js";
+import { OPERATIONS } from "../events/operations.js";
+import { judgeDelivery } from "../rules/lib/eventDelivery.js";
 import pLimit from "p-limit";
 import type { Policy } from "../config/policy.js";
 import { errorMessage } from "../errors.js";
 import { FindingCollector, isRuleEnabled, summarize, type RunReport } from "../findings.js";
-import type { AttachedResource, FederatedCredential, Identity, Incomplete, RoleAssignment, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../model.js";
+import type { AttachedResource, DeliveryMetrics, FederatedCredential, Identity, Incomplete, RoleAssignment, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { sweepRules } from "../rules/index.js";
 import { buildSweepIndex, exposureCollectorFor, indexCredentials, type SweepIndex, type SweepInventory } from "../rules/lib/sweepIndex.js";
 import type { AssignmentRule, InventoryRule, PrincipalStatus } from "../rules/types.js";
 import { DirectoryResolver } from "./directoryResolver.js";
+import { DriftComparison } from "../desiredState/compare.js";
+import { readDesiredStateSources } from "./desiredStateSources.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepOptions extends ReadOptions {
   now?: Date;
@@ -34,10 +40,12 @@ export interface SweepOptions extends ReadOptions {
   collectExposure?: boolean;
   /** Receives the index once the rules have run (grades for the identity catalog). */
   onIndex?: (index: SweepIndex) => void;
-  /** Receives the ids of the role assignments held by `self.objectId` (governance-tampering knows them by id). */
-  onSelfRoleAssignments?: (roleAssignmentIds: string[]) => void;
+  /** Receives the role assignments held by `self.objectId` (governance-tampering knows them by id and role). */
+  onSelfRoleAssignments?: (assignments: Array<{ id: string; roleDefinitionId: string }>) => void;
   /** Receives everything the sweep reads, as it reads it: the report builds its inventory from the same reads. */
   tap?: SweepTap;
+  /** Receives the desired-state sources as read (the cleanup never removes what they declare). */
+  onDesiredState?: (sources: SourceRead[]) => void;
 }
 
 export interface SweepTap {
@@ -48,6 +56,8 @@ export interface SweepTap {
 }
 
 const UNKNOWN_PRINCIPAL: PrincipalStatus = { state: "unknown" };
+
+const DRIFT_RULES = ["drift-changed", "drift-missing-in-azure", "drift-not-in-code"] as const;
 
 /** Subscriptions whose event subscriptions are listed at the same time (two ARM reads each, or more). */
 const EVENT_COVERAGE_CONCURRENCY = 4;
@@ -70,12 +80,15 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
 
   const signInsWanted = policy.signInLogs.workspaceId !== null && isRuleEnabled(policy, "stale-identity");
   const identitiesRead = readIdentities(clients, options);
+  const driftWanted = policy.desiredState.sources.length > 0 && DRIFT_RULES.some((ruleId) => isRuleEnabled(policy, ruleId));
+  // Read whenever the policy names sources: besides the drift rules, the cleanup never removes what they declare.
+  const desiredRead = policy.desiredState.sources.length > 0 ? readDesiredStateSources(policy.desiredState.sources, clients) : Promise.resolve(undefined);
   // Federated credentials come from ARM, one call per identity, paced by each subscription's read
   // bucket: the listing runs beside the role-assignment stream and joins the index before the
   // inventory rules, the only ones that read it.
   const credentialsListed = identitiesRead.then((read) => listFederatedCredentials(clients, read, { ...(options.signal ? { signal: options.signal } : {}) }));
   credentialsListed.catch(() => undefined);
-  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns] = await Promise.all([
+  const [identities, roleDefinitions, attachments, subscriptions, lastSignIns, desired] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
     readAttachments(clients, options),
@@ -86,6 +99,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
           return undefined;
         })
       : Promise.resolve(undefined),
+    desiredRead,
   ]);
 
   const subscriptionsInScope = new Set((options.subscriptions ?? []).map((subscription) => subscription.toLowerCase()));
@@ -105,8 +119,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     subscriptions,
     ...(lastSignIns ? { lastSignIns } : {}),
   };
-  if (policy.self.functionAppId && isRuleEnabled(policy, "event-coverage-missing")) {
-    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), incomplete);
+  const functionAppId = policy.self.functionAppId;
+  if (functionAppId && (isRuleEnabled(policy, "event-coverage-missing") || isRuleEnabled(policy, "event-delivery-failing"))) {
+    inventory.eventDelivery = await readEventCoverage(clients, await coverageScope(clients, options.subscriptions ?? [], subscriptionsInScope, incomplete), functionAppId, incomplete);
+    if (isRuleEnabled(policy, "event-delivery-failing")) inventory.deliveryMetrics = await readDeliveryHealth(clients, inventory.eventDelivery, functionAppId, policy, now, incomplete);
   }
   const index = buildSweepIndex(inventory);
   // Exposure keeps only the assignments that give a right, indexed while they stream (docs/rules/privileged-identity-exposed.md).
@@ -114,15 +130,22 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   if (exposure) inventory.exposure = exposure;
   options.onInventory?.(identities, attachments);
   options.tap?.estate({ identities, roleDefinitions, attachments, subscriptions });
+  // Azure against the desired-state sources: grants are compared as they stream, the rest once read.
+  const drift = desired && driftWanted ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
+  if (desired) options.onDesiredState?.(desired);
+  for (const source of desired ?? []) {
+    if (!source.ok) incomplete.push({ check: "desired-state", reason: `${source.path}: ${source.reason}; nothing under its scopes (${source.scopes.join(", ")}) is compared`, affected: 1 });
+  }
 
   let roleAssignments = 0;
   const selfObjectId = policy.self.objectId?.toLowerCase();
-  const selfRoleAssignments: string[] = [];
+  const selfRoleAssignments: Array<{ id: string; roleDefinitionId: string }> = [];
   const resolver = new DirectoryResolver(
     (ids) => getDirectoryObjectsByIds(clients.graph, ids),
     (assignment, principal) => {
       options.tap?.roleAssignment(assignment, principal);
       exposure?.add(assignment, principal);
+      drift?.observeRoleAssignment(assignment, principal);
       for (const rule of assignmentRules) {
         const draft = rule.evaluate(assignment, principal, index, policy);
         if (draft) collector.add(draft);
@@ -134,7 +157,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     for (const assignment of page) {
       roleAssignments += 1;
       const principal = assignment.principalId.toLowerCase();
-      if (principal === selfObjectId) selfRoleAssignments.push(assignment.id);
+      if (principal === selfObjectId) selfRoleAssignments.push({ id: assignment.id, roleDefinitionId: assignment.roleDefinitionId });
       // Only identities' own assignments are counted: that is all the inventory rules ask about.
       if (index.identityByPrincipal.has(principal)) {
         inventory.assignmentsByPrincipal.set(principal, (inventory.assignmentsByPrincipal.get(principal) ?? 0) + 1);
@@ -166,6 +189,20 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     });
   }
 
+  if (drift) {
+    const subscriptionsRead = new Set([...subscriptionsInScope, ...subscriptions.map((subscription) => subscription.subscriptionId.toLowerCase())]);
+    const wholeTenant = (options.subscriptions ?? []).length === 0;
+    inventory.drift = drift.finish({
+      attachments,
+      federatedCredentials: listing.credentials,
+      credentialsUnknown: inventory.federatedCredentialsUnknown ?? new Set(),
+      // Absence means something only where the sweep looked: a subscription it read, or (read whole) above them.
+      read: (id) => {
+        const subscription = subscriptionOf(id);
+        return subscription ? subscriptionsRead.has(subscription.toLowerCase()) : wholeTenant;
+      },
+    });
+  }
   for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
   options.onIndex?.(index);
 
@@ -179,6 +216,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
     findings,
     incomplete,
     actions: [],
+    ...(inventory.drift ? { drift: inventory.drift.sources } : {}),
   };
 }
 
@@ -197,14 +235,14 @@ async function coverageScope(clients: AzureClients, explicit: string[], seen: Se
 }
 
 /** Event delivery per subscription (lower-case key); a subscription that cannot be read is an incomplete check. */
-async function readEventCoverage(clients: AzureClients, subscriptions: Set<string>, incomplete: Incomplete[]): Promise<Map<string, SubscriptionEventDelivery>> {
+async function readEventCoverage(clients: AzureClients, subscriptions: Set<string>, functionAppId: string, incomplete: Incomplete[]): Promise<Map<string, SubscriptionEventDelivery>> {
   const limit = pLimit(EVENT_COVERAGE_CONCURRENCY);
   const delivery = new Map<string, SubscriptionEventDelivery>();
   await Promise.all(
     [...subscriptions].map((subscription) =>
       limit(async () => {
         try {
-          delivery.set(subscription, await readEventDelivery(clients, subscription));
+          delivery.set(subscription, await readEventDelivery(clients, subscription, { functionAppId }));
         } catch (error) {
           incomplete.push({ check: "event-coverage", reason: `event subscriptions of /subscriptions/${subscription} could not be listed: ${errorMessage(error)}`, affected: 1 });
         }
@@ -212,4 +250,39 @@ async function readEventCoverage(clients: AzureClients, subscriptions: Set<strin
     ),
   );
   return delivery;
+}
+
+/**
+ * Event Grid's delivery metrics of every provisioned system topic with an event subscription to the app
+ * (docs/rules/event-delivery-failing.md), by lower-cased topic id. A topic whose metrics cannot be read is an
+ * incomplete check: its absence from the map is never "healthy".
+ */
+async function readDeliveryHealth(
+  clients: AzureClients,
+  delivery: Map<string, SubscriptionEventDelivery>,
+  functionAppId: string,
+  policy: Policy,
+  now: Date,
+  incomplete: Incomplete[],
+): Promise<Map<string, DeliveryMetrics>> {
+  const operations = Object.keys(OPERATIONS);
+  const topics = [...delivery.values()].flatMap((read) => judgeDelivery(read, { functionAppId, now, operations }).topicsToApp);
+  const limit = pLimit(EVENT_COVERAGE_CONCURRENCY);
+  const metrics = new Map<string, DeliveryMetrics>();
+  const failed: string[] = [];
+  await Promise.all(
+    topics.map((topicId) =>
+      limit(async () => {
+        try {
+          metrics.set(topicId.toLowerCase(), await readDeliveryMetrics(clients, topicId, policy.coverage.metricsLookbackHours, now));
+        } catch (error) {
+          failed.push(`${topicId}: ${errorMessage(error)}`);
+        }
+      }),
+    ),
+  );
+  if (failed.length > 0) {
+    incomplete.push({ check: "event-delivery-metrics", reason: `Event Grid delivery metrics of ${failed.length} system topics could not be read (first: ${failed.sort()[0]})`, affected: failed.length });
+  }
+  return metrics;
 }

@@ -4,7 +4,7 @@ import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore,
 import type { AttachedResource, GradedIdentity, Identity } from "../model.js";
 import type { SweepIndex } from "../rules/lib/sweepIndex.js";
 import type { Notifier } from "../notify/notifier.js";
-import type { SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
+import type { SelfRoleAssignment, SelfRoleAssignmentStore } from "../state/selfRoleAssignments.js";
 import type { DispatchResult } from "../notify/dispatcher.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import { planCleanup } from "../cleanup/plan.js";
@@ -15,6 +15,8 @@ import { commitRun } from "./runCommit.js";
 import { recordSweep } from "../telemetry.js";
 import { CHECK_AFFECTS } from "../rules/index.js";
 import { runSweep, type SweepOptions } from "./sweep.js";
+import { cleanupGuard } from "../desiredState/approval.js";
+import type { SourceRead } from "../desiredState/model.js";
 
 export interface SweepJobResult {
   report: RunReport;
@@ -73,17 +75,27 @@ export async function runSweepJob(
   const previous = await stores.findings.load(scope);
   let read: { identities: Identity[]; attachments: AttachedResource[] } | undefined;
   let graded: { identities: GradedIdentity[]; subscriptions: Set<string> } | undefined;
-  let selfRoleAssignments: string[] = [];
+  let selfRoleAssignments: SelfRoleAssignment[] = [];
+  let desired: SourceRead[] | undefined;
   let report = await runSweep(clients, policy, {
     ...options,
     now,
     onInventory: (identities, attachments) => (read = { identities, attachments }),
     ...(stores.graded ? { collectExposure: true, onIndex: (index: SweepIndex) => (graded = gradedIdentities(index)) } : {}),
-    onSelfRoleAssignments: (ids) => (selfRoleAssignments = ids),
+    onSelfRoleAssignments: (assignments) => (selfRoleAssignments = assignments),
+    onDesiredState: (sources) => (desired = sources),
   });
   const { cleanup } = options;
   const planned = cleanup
-    ? planCleanup(report.findings, policy, { forceEnforce: cleanup.forceEnforce, ...sightingsFrom(previous), roleAssignmentsSeen: report.summary.roleAssignments, now, runId: report.runId, scope })
+    ? planCleanup(report.findings, policy, {
+        forceEnforce: cleanup.forceEnforce,
+        ...sightingsFrom(previous),
+        roleAssignmentsSeen: report.summary.roleAssignments,
+        now,
+        runId: report.runId,
+        scope,
+        ...(desired ? { declared: cleanupGuard(desired) } : {}),
+      })
     : undefined;
   if (planned && cleanup) report = withPlan(report, planned, cleanup);
   const complete = report.incomplete.length === 0;

@@ -10,8 +10,12 @@ export type ChangeKind =
   | "federated-credential-delete"
   | "identity-write"
   | "identity-delete"
-  /** A write, delete or stop of a resource type the guard itself is made of: only governance-tampering reads it. */
-  | "resource-change";
+  /** A write, delete or action on a resource type the guard itself is made of: only governance-tampering reads it, on the guard's own resources. */
+  | "resource-change"
+  /** A lock or policy assignment: governance-tampering reads it when its scope contains a guard resource. */
+  | "guard-scope-write"
+  /** A custom role written or deleted: governance-tampering reads it when the app's identity holds the role. */
+  | "role-definition-change";
 
 export const CHANGE_KINDS: readonly ChangeKind[] = [
   "role-assignment-write",
@@ -22,6 +26,8 @@ export const CHANGE_KINDS: readonly ChangeKind[] = [
   "identity-write",
   "identity-delete",
   "resource-change",
+  "guard-scope-write",
+  "role-definition-change",
 ];
 
 export interface OperationEntry {
@@ -33,11 +39,29 @@ export interface OperationEntry {
    * grants `<type>/read` and `<type>/write` for exactly these (a test checks both ways). Others are detected only.
    */
   detach?: true;
+  /** Where Microsoft documents the operation name (the guard's own operations; the others are in the issue history). */
+  source?: string;
 }
 
 const attachment = (apiVersion: string): OperationEntry => ({ kind: "attachment-write", apiVersion });
 const detachable = (apiVersion: string): OperationEntry => ({ kind: "attachment-write", apiVersion, detach: true });
-const resourceChange: OperationEntry = { kind: "resource-change" };
+/**
+ * Learn "Azure permissions for …" (the resource provider operations, by service). Event Grid's `data.operationName`
+ * is the operation as these pages name it; they spell some in another case (`microsoft.web/sites/config/delete`,
+ * `Microsoft.Insights/Components/Delete`), which is why every lookup here and Event Grid's StringIn compare
+ * case-insensitively (Learn "Understand event filtering for Event Grid subscriptions": string comparisons are not
+ * case-sensitive).
+ */
+const LEARN = {
+  web: "https://learn.microsoft.com/azure/role-based-access-control/permissions/web-and-mobile#microsoftweb",
+  storage: "https://learn.microsoft.com/azure/role-based-access-control/permissions/storage#microsoftstorage",
+  keyVault: "https://learn.microsoft.com/azure/role-based-access-control/permissions/security#microsoftkeyvault",
+  eventGrid: "https://learn.microsoft.com/azure/role-based-access-control/permissions/integration#microsofteventgrid",
+  insights: "https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor#microsoftinsights",
+  logAnalytics: "https://learn.microsoft.com/azure/role-based-access-control/permissions/monitor#microsoftoperationalinsights",
+  authorization: "https://learn.microsoft.com/azure/role-based-access-control/permissions/management-and-governance#microsoftauthorization",
+};
+const resourceChange = (source: string): OperationEntry => ({ kind: "resource-change", source });
 
 export const OPERATIONS: Readonly<Record<string, OperationEntry>> = {
   "Microsoft.Authorization/roleAssignments/write": { kind: "role-assignment-write" },
@@ -58,22 +82,42 @@ export const OPERATIONS: Readonly<Record<string, OperationEntry>> = {
   "Microsoft.DataFactory/factories/write": attachment("2018-06-01"),
   "Microsoft.Automation/automationAccounts/write": attachment("2023-11-01"),
   "Microsoft.ApiManagement/service/write": attachment("2022-08-01"),
-  // The guard's own resources (governance-tampering): switching it off is a change like any other.
-  "Microsoft.Web/sites/delete": resourceChange,
-  "Microsoft.Web/sites/stop/action": resourceChange,
-  "Microsoft.Web/sites/config/write": resourceChange,
-  "Microsoft.Storage/storageAccounts/write": resourceChange,
-  "Microsoft.Storage/storageAccounts/delete": resourceChange,
-  "Microsoft.KeyVault/vaults/write": resourceChange,
-  "Microsoft.KeyVault/vaults/delete": resourceChange,
-  "Microsoft.EventGrid/systemTopics/write": resourceChange,
-  "Microsoft.EventGrid/systemTopics/delete": resourceChange,
-  "Microsoft.EventGrid/systemTopics/eventSubscriptions/write": resourceChange,
-  "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete": resourceChange,
-  "Microsoft.EventGrid/topics/write": resourceChange,
-  "Microsoft.EventGrid/topics/delete": resourceChange,
-  "Microsoft.Insights/dataCollectionRules/write": resourceChange,
-  "Microsoft.Insights/dataCollectionRules/delete": resourceChange,
+  // The guard's own resources (governance-tampering): switching it off is a change like any other. A change
+  // of any other name under `self.resources` is one too (the guard's resource groups are delivered unfiltered).
+  "Microsoft.Web/sites/delete": resourceChange(LEARN.web),
+  "Microsoft.Web/sites/stop/action": resourceChange(LEARN.web),
+  "Microsoft.Web/sites/config/write": resourceChange(LEARN.web),
+  "Microsoft.Web/sites/config/delete": resourceChange(LEARN.web),
+  "Microsoft.Web/sites/functions/delete": resourceChange(LEARN.web),
+  "Microsoft.Web/sites/slots/delete": resourceChange(LEARN.web),
+  "Microsoft.Web/serverfarms/write": resourceChange(LEARN.web),
+  "Microsoft.Web/serverfarms/delete": resourceChange(LEARN.web),
+  "Microsoft.Storage/storageAccounts/write": resourceChange(LEARN.storage),
+  "Microsoft.Storage/storageAccounts/delete": resourceChange(LEARN.storage),
+  "Microsoft.Storage/storageAccounts/tableServices/tables/delete": resourceChange(LEARN.storage),
+  "Microsoft.Storage/storageAccounts/queueServices/queues/delete": resourceChange(LEARN.storage),
+  "Microsoft.Storage/storageAccounts/blobServices/containers/delete": resourceChange(LEARN.storage),
+  "Microsoft.KeyVault/vaults/write": resourceChange(LEARN.keyVault),
+  "Microsoft.KeyVault/vaults/delete": resourceChange(LEARN.keyVault),
+  "Microsoft.KeyVault/vaults/secrets/write": resourceChange(LEARN.keyVault),
+  "Microsoft.EventGrid/systemTopics/write": resourceChange(LEARN.eventGrid),
+  "Microsoft.EventGrid/systemTopics/delete": resourceChange(LEARN.eventGrid),
+  "Microsoft.EventGrid/systemTopics/eventSubscriptions/write": resourceChange(LEARN.eventGrid),
+  "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete": resourceChange(LEARN.eventGrid),
+  "Microsoft.EventGrid/topics/write": resourceChange(LEARN.eventGrid),
+  "Microsoft.EventGrid/topics/delete": resourceChange(LEARN.eventGrid),
+  "Microsoft.Insights/dataCollectionRules/write": resourceChange(LEARN.insights),
+  "Microsoft.Insights/dataCollectionRules/delete": resourceChange(LEARN.insights),
+  "Microsoft.Insights/dataCollectionEndpoints/delete": resourceChange(LEARN.insights),
+  "Microsoft.Insights/components/write": resourceChange(LEARN.insights),
+  "Microsoft.Insights/components/delete": resourceChange(LEARN.insights),
+  "Microsoft.OperationalInsights/workspaces/delete": resourceChange(LEARN.logAnalytics),
+  // Outside the guard's resources, still aimed at it: a lock or a (deny) policy assignment on a scope above it,
+  // and the custom roles its identity holds (the enforcer role).
+  "Microsoft.Authorization/locks/write": { kind: "guard-scope-write", source: LEARN.authorization },
+  "Microsoft.Authorization/policyAssignments/write": { kind: "guard-scope-write", source: LEARN.authorization },
+  "Microsoft.Authorization/roleDefinitions/write": { kind: "role-definition-change", source: LEARN.authorization },
+  "Microsoft.Authorization/roleDefinitions/delete": { kind: "role-definition-change", source: LEARN.authorization },
 };
 
 const BY_LOWER = new Map(Object.entries(OPERATIONS).map(([name, entry]) => [name.toLowerCase(), entry]));

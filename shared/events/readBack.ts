@@ -9,4 +9,5 @@ export interface ResourceIdentityState {
 export interface FederatedCredentialState {
   issuer: string;
   subject: string;
+  audiences?: string[];
 }

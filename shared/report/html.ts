@@ -117,12 +117,25 @@ function summarySection(model: ReportModel): string {
 <h2 id="summary-title">Summary</h2>
 <dl class="stats">${stats.map(([label, value]) => `<div><dt>${escapeHtml(label)}</dt><dd>${value.toLocaleString("en-US")}</dd></div>`).join("")}</dl>
 ${incomplete}
+${driftTable(model)}
 <div class="charts">
 ${gradeChart}
 ${barChart("Findings by severity", severityBars, { labelWidth: 90 })}
 ${barChart("Findings by rule", ruleBars, { labelWidth: 250 })}
 </div>
 </section>`;
+}
+
+/** Drift per desired-state source: the access review's "is what exists what the code says?". */
+function driftTable(model: ReportModel): string {
+  if (!model.drift || model.drift.length === 0) return "";
+  const rows = model.drift
+    .map((source) => {
+      const counts = source.status === "read" ? [source.drift["not-in-code"], source.drift["missing-in-azure"], source.drift.changed].map((count) => `<td class="num">${count}</td>`).join("") : `<td colspan="3">not read: ${escapeHtml(source.reason ?? "")}; nothing under its scopes was compared</td>`;
+      return `<tr><td><code>${escapeHtml(source.path)}</code></td><td>${escapeHtml(source.format)}</td><td>${escapeHtml(source.scopes.join(", "))}</td>${counts}</tr>`;
+    })
+    .join("");
+  return `<h3>Drift against source control</h3><table class="drift"><thead><tr><th scope="col">Source</th><th scope="col">Format</th><th scope="col">Scopes</th><th scope="col">Not in code</th><th scope="col">Missing in Azure</th><th scope="col">Changed</th></tr></thead><tbody>${rows}</tbody></table>`;
 }
 
 function historySection(model: ReportModel): string {

@@ -1,3 +1,4 @@
+import type { DriftSourceSummary } from "../desiredState/compare.js";
 import { SEVERITIES, severityRank, type Severity } from "../config/policy.js";
 import type { Finding, RunReport } from "../findings.js";
 import type { InventoryIdentity } from "../inventoryBuilder.js";
@@ -66,6 +67,8 @@ export interface ReportModel {
     byGrade: { critical: number; high: number; none: number } | null;
   };
   incomplete: Incomplete[];
+  /** Per desired-state source: read or not, what it declares, its drift; null when the policy names none. */
+  drift: DriftSourceSummary[] | null;
   /** Open findings after each recorded sweep; null when no finding state was given. */
   history: HistoryPoint[] | null;
   identities: ReportIdentity[];
@@ -153,6 +156,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
       byGrade,
     },
     incomplete: input.sweep.incomplete,
+    drift: input.sweep.drift ?? null,
     history: input.findingState ? historyOf(input.findingState) : null,
     identities,
     findings,

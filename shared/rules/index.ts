@@ -13,7 +13,11 @@ import { rule as federatedCredentialRiskySubject } from "./federated-credential-
 import { rule as federatedCredentialUntrustedIssuer } from "./federated-credential-untrusted-issuer.js";
 import { rule as privilegedIdentityExposed } from "./privileged-identity-exposed.js";
 import { rule as danglingIdentityReference } from "./dangling-identity-reference.js";
+import { rule as driftChanged } from "./drift-changed.js";
+import { rule as driftMissingInAzure } from "./drift-missing-in-azure.js";
+import { rule as driftNotInCode } from "./drift-not-in-code.js";
 import { rule as eventCoverageMissing } from "./event-coverage-missing.js";
+import { rule as eventDeliveryFailing } from "./event-delivery-failing.js";
 import { rule as identityNameInvalid } from "./identity-name-invalid.js";
 import { rule as namingConvention } from "./naming-convention.js";
 import { rule as orphanedRoleAssignment } from "./orphaned-role-assignment.js";
@@ -34,7 +38,11 @@ import { rule as notificationDeadLettered } from "./notification-dead-lettered.j
 const SWEEP_RULES = [
   crossEnvironmentAttachment,
   danglingIdentityReference,
+  driftChanged,
+  driftMissingInAzure,
+  driftNotInCode,
   eventCoverageMissing,
+  eventDeliveryFailing,
   federatedCredentialRiskySubject,
   federatedCredentialUntrustedIssuer,
   identityNameInvalid,

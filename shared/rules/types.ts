@@ -106,6 +106,8 @@ export interface EventFacts {
   deleted?: boolean;
   /** role-assignment-delete: the deleted assignment was the app's own (its principal was `self.objectId` at the last sweep). */
   selfRoleAssignment?: boolean;
+  /** role-definition-change: the app's own identity holds the role (as the last sweep saw it, or ARM lists it now). */
+  selfRoleDefinition?: boolean;
 }
 
 export interface EventRule<O extends OptionSchemas = Record<never, z.ZodType>> {

@@ -33,15 +33,30 @@ function deleteEvent(id: string, operationName: string, resourceUri: string, cla
 const coverage = (findings: Array<{ ruleId: string; subjectId: string }>) => findings.filter((finding) => finding.ruleId === "event-coverage-missing").map((finding) => finding.subjectId);
 
 describe("event coverage through ARM (emulator)", () => {
-  it("lists system topics and event subscriptions as ARM answers them: WebHooks without their endpointUrl", async () => {
+  it("lists system topics and event subscriptions as ARM answers them: WebHooks without their endpointUrl, the app's function from getFullUrl", async () => {
     const target = await startTarget(loadFixture("guard-estate.json"));
     try {
-      const delivery = await readEventDelivery(target.clients, S4);
-      expect(delivery.systemTopicIds).toHaveLength(1);
-      expect(delivery.destinations).toEqual([
-        { eventSubscriptionId: expect.stringContaining("/eventSubscriptions/uami-guard"), endpointType: "WebHook", endpointBaseUrl: "https://func-uamiguard-x.azurewebsites.net/runtime/webhooks/eventgrid" },
+      const delivery = await readEventDelivery(target.clients, S4, { functionAppId: APP });
+      expect(delivery.systemTopics).toHaveLength(1);
+      expect(delivery.systemTopics[0]).toMatchObject({ topicType: "Microsoft.Resources.Subscriptions", provisioningState: "Succeeded" });
+      expect(delivery.systemTopics[0]?.eventSubscriptions).toEqual([
+        {
+          id: expect.stringContaining("/eventSubscriptions/uami-guard"),
+          provisioningState: "Succeeded",
+          // ARM lists every event type of the topic when none were asked for (azure-cli recording, routes/eventGridArm.ts).
+          includedEventTypes: expect.arrayContaining(["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Resources.ResourceActionSuccess"]),
+          advancedFilters: [],
+          destination: {
+            eventSubscriptionId: expect.stringContaining("/eventSubscriptions/uami-guard"),
+            endpointType: "WebHook",
+            endpointBaseUrl: "https://func-uamiguard-x.azurewebsites.net/runtime/webhooks/eventgrid",
+            functionName: "onResourceEvent",
+          },
+        },
       ]);
       expect(JSON.stringify(delivery)).not.toContain("secret-key");
+      const raw = await target.clients.arm.path(`${delivery.systemTopics[0]!.id}/eventSubscriptions`).get({ queryParameters: { "api-version": "2022-06-15" } });
+      expect(JSON.stringify(raw.body)).not.toContain("secret-key");
     } finally {
       await target.stop();
     }

@@ -7,6 +7,9 @@ import { APP_SETTING_NAMES, readAppSettings } from "../../shared/config/settings
 import { TABLES } from "../../shared/composition.js";
 import { OPERATIONS, detachApiVersionForType, detachTargetTypes } from "../../shared/events/operations.js";
 import { ruleIds } from "../../shared/rules/index.js";
+import { judgeDelivery, REQUIRED_EVENT_TYPES } from "../../shared/rules/lib/eventDelivery.js";
+import { DELIVERY_METRIC_NAMES } from "../../shared/azure/deliveryMetrics.js";
+import type { SubscriptionEventDelivery } from "../../shared/model.js";
 
 /*
  * The Bicep compiler cannot be installed here, so these checks read infra/ as text: the resource types
@@ -137,12 +140,18 @@ function resourceDeclarations(text: string): { symbol: string; type: string; api
   }));
 }
 
+/** The guard as infra deploys it: its resource group in its own subscription and in a governed one. */
+const HOME_RG = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-env";
+const GOVERNED_RG = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-env";
+const DEPLOYED_APP = `${HOME_RG}/providers/Microsoft.Web/sites/func-uamiguard-x`;
+
 const ROLE = {
   reader: "acdd72a7-3385-48ef-bd42-f606fba81ae7",
   storageBlobDataOwner: "b7e6dc6d-f1e8-4753-8033-0f276bb0955b",
   storageBlobDataContributor: "ba92f5b4-2d11-453d-a403-e96b0029c9fe",
   storageQueueDataContributor: "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
   storageTableDataContributor: "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
+  storageBlobDataReader: "2a2b9908-6ea1-4ae2-8e65-a410df84e7d1",
   eventGridDataSender: "d5a91429-5739-47e2-a06b-3470a27159e7",
   monitoringMetricsPublisher: "3913510d-42f4-4e42-8a64-420c390055eb",
   keyVaultSecretsUser: "4633458b-17de-408a-b874-0445c86b69e6",
@@ -266,15 +275,28 @@ describe("infra: files and parameters", () => {
     const rg = "/subscriptions/00000000-0000-0000-0000-00000000000a/resourceGroups/rg-env";
     const deployed = {
       ...policy,
-      self: { objectId: "00000000-0000-0000-0000-000000000001", appId: "00000000-0000-0000-0000-000000000002", functionAppId: `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x`, resources: [rg] },
+      self: {
+        objectId: "00000000-0000-0000-0000-000000000001",
+        appId: "00000000-0000-0000-0000-000000000002",
+        functionAppId: `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x`,
+        resources: [rg],
+        deployers: [{ name: "deploying-principal", objectId: "00000000-0000-0000-0000-000000000003" }, { name: "guard-pipeline", appId: "00000000-0000-0000-0000-000000000004" }],
+      },
     };
     expect(() => loadPolicy(JSON.stringify(deployed), ruleIds)).not.toThrow();
+    // With UAMI_GUARD_DESIRED_STATE_SCOPES: the desired-state container is the one source, its documents' format told by each.
+    const withDesiredState = { ...deployed, desiredState: { sources: [{ path: "https://stuamiguardx.blob.core.windows.net/desired-state", scopes: ["/subscriptions/00000000-0000-0000-0000-00000000000b"] }], approves: false } };
+    expect(() => loadPolicy(JSON.stringify(withDesiredState), ruleIds)).not.toThrow();
     const main = read("infra/main.bicep");
-    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), \{\s*self: \{/);
+    expect(main).toMatch(/union\(loadJsonContent\('policy\.json'\), desiredState, \{\s*self: \{/);
+    expect(main).toContain("path: storage.outputs.desiredStateContainerUrl");
     // event-coverage-missing needs the Function App; governance-tampering its own resources.
     const self = valueAfter(main, "var policy =");
     expect(self).toContain("functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)");
     expect(self).toContain("resources: selfResources");
+    // governance-tampering: whoever deploys the guard may change it, and the deployers listed; nobody else.
+    expect(self).toContain("deployers: concat([{ name: 'deploying-principal', objectId: deployer().objectId }], guardDeployers)");
+    expect(main).toMatch(/^param guardDeployers array = \[\]$/m);
     expect(main).toContain("var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))");
     expect(valueAfter(main, "module functionApp ")).toContain("name: functionAppName");
   });
@@ -294,6 +316,7 @@ describe("infra: resource types and API versions", () => {
       "Microsoft.Insights/components@2020-02-02",
       "Microsoft.Insights/dataCollectionRules@2023-03-11",
       "Microsoft.Insights/workbooks@2023-06-01",
+      "Microsoft.Insights/metricAlerts@2018-03-01",
       "Microsoft.KeyVault/vaults@2023-07-01",
       "Microsoft.KeyVault/vaults/secrets@2023-07-01",
       "Microsoft.Web/serverfarms@2024-04-01",
@@ -343,6 +366,8 @@ describe("infra: least privilege for the app's identity", () => {
       ["infra/app/storage.bicep", ROLE.storageTableDataContributor],
       ["infra/app/storage.bicep", ROLE.storageQueueDataContributor],
       ["infra/app/storage.bicep", ROLE.storageBlobDataOwner],
+      ["infra/app/storage.bicep", ROLE.storageBlobDataReader],
+      ["infra/app/storage.bicep", ROLE.storageBlobDataContributor],
       ["infra/app/rbac/deadletter-writer.bicep", ROLE.storageBlobDataContributor],
       ["infra/app/findings-topic.bicep", ROLE.eventGridDataSender],
       ["infra/app/dcr.bicep", ROLE.monitoringMetricsPublisher],
@@ -444,72 +469,136 @@ describe("infra: the Function App", () => {
 
 describe("infra: Event Grid", () => {
   const text = read("infra/app/eventgrid.bicep");
+  const main = read("infra/main.bicep");
   const operationNames = JSON.parse(read("infra/app/event-operations.json")) as string[];
+  const guardScopeNames = JSON.parse(read("infra/app/guard-scope-operations.json")) as string[];
+  const maxFilterValues = Number(/^var maxFilterValues = (\d+)$/m.exec(text)?.[1]);
+  const batchesOf = (names: string[]) => Array.from({ length: Math.ceil(names.length / maxFilterValues) }, (_, batch) => names.slice(batch * maxFilterValues, (batch + 1) * maxFilterValues));
 
-  it("filters on exactly the operationNames the event handlers know", () => {
+  it("filters on exactly the operationNames the event handlers know; outside governed subscriptions, on the guard's scope operations", () => {
     expect([...operationNames].sort()).toEqual(Object.keys(OPERATIONS).sort());
-    expect(text).toContain("var operationNames = loadJsonContent('event-operations.json')");
-    const filter = valueAfter(text, "advancedFilters:");
+    expect([...guardScopeNames].sort()).toEqual(Object.entries(OPERATIONS).filter(([, entry]) => entry.kind === "guard-scope-write").map(([name]) => name).sort());
+    expect(text).toContain("var operationNames = governed ? loadJsonContent('event-operations.json') : loadJsonContent('guard-scope-operations.json')");
+    const filter = valueAfter(valueAfter(text, "resource resourceEvents "), "advancedFilters:");
     expect(filter).toMatch(/operatorType: 'StringIn'\n\s*key: 'data.operationName'\n\s*values: operations\n/);
   });
 
-  it("keeps every StringIn filter within Event Grid's 25 values", () => {
-    const size = Number(/^var maxFilterValues = (\d+)$/m.exec(text)?.[1]);
-    expect(size).toBeGreaterThan(0);
-    expect(size).toBeLessThanOrEqual(25);
-    expect(text).toContain("take(skip(operationNames, batch * maxFilterValues), maxFilterValues)");
-    expect(text).toMatch(/for \(operations, batch\) in operationBatches: if \(subscribeToEvents\)/);
-    // What the template computes, for today's list.
-    const batches = Array.from({ length: Math.ceil(operationNames.length / size) }, (_, batch) => operationNames.slice(batch * size, (batch + 1) * size));
-    for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(25);
-    expect(batches.flat()).toEqual(operationNames);
-  });
-
-  it("keeps each event subscription within Event Grid's 25 filter values across all its advanced filters", () => {
+  it("keeps every event subscription within Event Grid's 25 filter values across all its advanced filters", () => {
     // https://learn.microsoft.com/azure/event-grid/event-filtering#limitations: "25 advanced filters and
     // 25 filter values across all the filters per Event Grid subscription".
-    const filters = valueAfter(text, "advancedFilters:");
-    expect([...filters.matchAll(/operatorType:/g)]).toHaveLength(1);
-    const size = Number(/^var maxFilterValues = (\d+)$/m.exec(text)?.[1]);
-    const subscriptions = Math.ceil(operationNames.length / size);
-    const perSubscription = Array.from({ length: subscriptions }, (_, batch) => operationNames.slice(batch * size, (batch + 1) * size).length);
-    for (const count of perSubscription) expect(count).toBeLessThanOrEqual(25);
-    expect(perSubscription.reduce((sum, count) => sum + count, 0)).toBe(operationNames.length);
+    expect(maxFilterValues).toBeGreaterThan(0);
+    expect(maxFilterValues).toBeLessThanOrEqual(25);
+    expect(text).toContain("take(skip(operationNames, batch * maxFilterValues), maxFilterValues)");
+    expect(text).toMatch(/for \(operations, batch\) in operationBatches: if \(subscribeToEvents\)/);
+    expect([...valueAfter(valueAfter(text, "resource resourceEvents "), "advancedFilters:").matchAll(/operatorType:/g)]).toHaveLength(1);
+    expect(valueAfter(text, "resource guardEvents ")).not.toContain("advancedFilters");
+    for (const names of [operationNames, guardScopeNames]) {
+      const batches = batchesOf(names);
+      for (const batch of batches) expect(batch.length).toBeLessThanOrEqual(25);
+      expect(batches.flat()).toEqual(names);
+    }
     expect(valueAfter(text, "resource resourceEvents ")).toContain("name: batch == 0 ? 'uami-guard' : 'uami-guard-${batch + 1}'");
   });
 
-  it("delivers the operations governance-tampering watches", () => {
-    for (const operation of [
-      "Microsoft.Authorization/roleAssignments/delete",
-      "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete",
-      "Microsoft.EventGrid/systemTopics/delete",
-      "Microsoft.Web/sites/stop/action",
-      "Microsoft.Web/sites/delete",
-      "Microsoft.Web/sites/config/write",
-    ]) {
-      expect(operationNames, operation).toContain(operation);
-    }
-  });
-
   it("subscribes to the subscription's write, delete and action successes", () => {
-    expect(stringItems(valueAfter(text, "includedEventTypes:"))).toEqual([
-      "Microsoft.Resources.ResourceWriteSuccess",
-      "Microsoft.Resources.ResourceDeleteSuccess",
-      "Microsoft.Resources.ResourceActionSuccess",
-    ]);
+    expect(stringItems(valueAfter(text, "var includedEventTypes ="))).toEqual([...REQUIRED_EVENT_TYPES]);
+    expect(valueAfter(text, "resource resourceEvents ")).toContain("includedEventTypes: includedEventTypes");
+    expect(valueAfter(text, "resource guardEvents ")).toContain("includedEventTypes: includedEventTypes");
     const topic = valueAfter(text, "resource systemTopic ");
     expect(topic).toContain("topicType: 'Microsoft.Resources.Subscriptions'");
     expect(topic).toContain("source: subscription().id");
     expect(topic).toContain("location: 'global'");
   });
 
+  it("delivers every operation on the guard's own resource group, by subject, in every subscription with event plumbing", () => {
+    const guard = valueAfter(text, "resource guardEvents ");
+    expect(text).toMatch(/^resource guardEvents 'Microsoft\.EventGrid\/systemTopics\/eventSubscriptions@2022-06-15' = if \(subscribeToEvents\) \{/m);
+    expect(guard).toContain("name: 'uami-guard-self'");
+    expect(guard).toContain("subjectBeginsWith: resourceGroup().id");
+    expect(guard).toContain("isSubjectCaseSensitive: false");
+    expect(guard).toContain("properties: union(delivery, {");
+    // The topic lives in the guard's resource group of its subscription, which self.resources names.
+    expect(valueAfter(read("infra/app/governed-events.bicep"), "module subscriptionEvents ")).toContain("scope: eventsGroup");
+    expect(main).toContain("var selfResources = concat([rg.id], map(governedSubscriptions, subscriptionId => '/subscriptions/${subscriptionId}/resourceGroups/${groupName}'))");
+    // ... and the subscription holding the guard has its own plumbing even when it is not governed.
+    expect(main).toContain("var eventSubscriptionIds = union(governedSubscriptions, [toLower(subscription().subscriptionId)])");
+    expect(main).toMatch(/module governedEvents 'app\/governed-events\.bicep' = \[\s*for subscriptionId in eventSubscriptionIds:/);
+    expect(valueAfter(main, "module governedEvents ")).toContain("governed: contains(governedSubscriptions, subscriptionId)");
+    expect(valueAfter(main, "module governedEvents ")).toContain("resourceGroupName: groupName");
+    expect(valueAfter(read("infra/app/governed-events.bicep"), "module subscriptionEvents ")).toContain("governed: governed");
+  });
+
   it("delivers to the onResourceEvent function, retries, then dead-letters to blob", () => {
-    const subscription = valueAfter(text, "resource resourceEvents ");
-    expect(subscription).toMatch(/endpointType: 'AzureFunction'\n\s*properties: \{\n\s*resourceId: eventFunctionId/);
-    expect(subscription).toMatch(/retryPolicy: \{\n\s*maxDeliveryAttempts: maxDeliveryAttempts\n\s*eventTimeToLiveInMinutes: eventTimeToLiveInMinutes/);
-    expect(subscription).toMatch(/deadLetterWithResourceIdentity: \{[\s\S]*endpointType: 'StorageBlob'/);
+    const delivery = valueAfter(text, "var delivery =");
+    expect(delivery).toMatch(/endpointType: 'AzureFunction'\n\s*properties: \{\n\s*resourceId: eventFunctionId/);
+    expect(delivery).toMatch(/retryPolicy: \{\n\s*maxDeliveryAttempts: maxDeliveryAttempts\n\s*eventTimeToLiveInMinutes: eventTimeToLiveInMinutes/);
+    expect(delivery).toMatch(/deadLetterWithResourceIdentity: \{[\s\S]*endpointType: 'StorageBlob'/);
+    expect(valueAfter(text, "resource resourceEvents ")).toContain("properties: union(delivery, {");
     expect(read("infra/app/functionapp.bicep")).toContain("output eventFunctionId string = '${functionApp.id}/functions/onResourceEvent'");
     expect(read("functions/onResourceEvent.ts")).toContain('app.eventGrid("onResourceEvent"');
+  });
+
+  /** What infra/ declares for one subscription, as ARM's GET would list it once deployed. */
+  function declared(governed: boolean, resourceGroupId: string): SubscriptionEventDelivery {
+    const topicId = `${resourceGroupId}/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-env`;
+    const destination = (id: string) => ({ eventSubscriptionId: id, endpointType: "AzureFunction", resourceId: `${DEPLOYED_APP}/functions/onResourceEvent` });
+    const types = stringItems(valueAfter(text, "var includedEventTypes ="));
+    const batches = batchesOf(governed ? operationNames : guardScopeNames).map((values, batch) => {
+      const id = `${topicId}/eventSubscriptions/${batch === 0 ? "uami-guard" : `uami-guard-${batch + 1}`}`;
+      return { id, provisioningState: "Succeeded", includedEventTypes: types, advancedFilters: [{ operatorType: "StringIn", key: "data.operationName", values }], destination: destination(id) };
+    });
+    const selfId = `${topicId}/eventSubscriptions/uami-guard-self`;
+    const self = { id: selfId, provisioningState: "Succeeded", includedEventTypes: types, subjectBeginsWith: resourceGroupId, advancedFilters: [], destination: destination(selfId) };
+    return { subscriptionId: "s", systemTopics: [{ id: topicId, topicType: "Microsoft.Resources.Subscriptions", provisioningState: "Succeeded", eventSubscriptions: [...batches, self] }] };
+  }
+
+  it("is judged to deliver by event-coverage-missing, as deployed in a governed subscription", () => {
+    // The Function App id the policy names (main.bicep: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)).
+    expect(valueAfter(main, "var policy =")).toContain("functionAppId: resourceId(subscription().subscriptionId, groupName, 'Microsoft.Web/sites', functionAppName)");
+    const verdict = judgeDelivery(declared(true, GOVERNED_RG), { functionAppId: DEPLOYED_APP, now: new Date(), operations: Object.keys(OPERATIONS) });
+    expect(verdict.missing).toEqual([]);
+    expect(verdict.delivers).toBe(true);
+    expect(verdict.topicsToApp).toHaveLength(1);
+  });
+
+  /** Event Grid's routing (Learn "Understand event filtering"): event type, subject prefix, advanced filters, all case-insensitive. */
+  function routes(delivery: SubscriptionEventDelivery, event: { eventType: string; subject: string; operationName: string }): string[] {
+    return delivery.systemTopics[0]!.eventSubscriptions
+      .filter((subscription) => !subscription.includedEventTypes || subscription.includedEventTypes.some((type) => type.toLowerCase() === event.eventType.toLowerCase()))
+      .filter((subscription) => !subscription.subjectBeginsWith || event.subject.toLowerCase().startsWith(subscription.subjectBeginsWith.toLowerCase()))
+      .filter((subscription) => subscription.advancedFilters.every((filter) => (filter.values as string[]).some((value) => value.toLowerCase() === event.operationName.toLowerCase())))
+      .map((subscription) => subscription.id.split("/").pop() ?? "");
+  }
+
+  const tampering = (rg: string, subscription: string): Array<[string, string, string]> => [
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete", `${rg}/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-env/eventSubscriptions/uami-guard`],
+    ["Microsoft.Resources.ResourceActionSuccess", "Microsoft.Web/sites/stop/action", `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Storage/storageAccounts/tableServices/tables/delete", `${rg}/providers/Microsoft.Storage/storageAccounts/st/tableServices/default/tables/uamiguardfindings`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Storage/storageAccounts/queueServices/queues/delete", `${rg}/providers/Microsoft.Storage/storageAccounts/st/queueServices/default/queues/uamiguard-cleanup`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Storage/storageAccounts/blobServices/containers/delete", `${rg}/providers/Microsoft.Storage/storageAccounts/st/blobServices/default/containers/app-package`],
+    ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Authorization/locks/write", `${rg}/providers/Microsoft.Authorization/locks/readonly`],
+    ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Authorization/locks/write", `${subscription}/providers/Microsoft.Authorization/locks/readonly`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Web/serverfarms/delete", `${rg}/providers/Microsoft.Web/serverfarms/plan-x`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Web/sites/functions/delete", `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x/functions/onResourceEvent`],
+    ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Authorization/policyAssignments/write", `${subscription}/providers/Microsoft.Authorization/policyAssignments/deny`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Insights/components/delete", `${rg}/providers/Microsoft.Insights/components/appi-x`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Web/sites/config/delete", `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x/config/appsettings`],
+    ["Microsoft.Resources.ResourceActionSuccess", "Microsoft.Web/sites/host/listkeys/action", `${rg}/providers/Microsoft.Web/sites/func-uamiguard-x/host/default`],
+    ["Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Resources/subscriptions/resourceGroups/delete", rg],
+  ];
+
+  it.each([
+    ["a governed subscription", true, GOVERNED_RG, "/subscriptions/11111111-1111-1111-1111-111111111111"],
+    ["the guard's own subscription when it is not governed", false, HOME_RG, "/subscriptions/00000000-0000-0000-0000-00000000000a"],
+  ] as const)("routes each way to switch the guard off to the app: %s", (_name, governed, rg, subscription) => {
+    const delivery = declared(governed, rg);
+    for (const [eventType, operationName, subject] of tampering(rg, subscription)) {
+      expect(routes(delivery, { eventType, subject, operationName }), `${operationName} on ${subject}`).not.toEqual([]);
+    }
+    // Elsewhere in a governed subscription the operation filter decides; outside governance, nothing else arrives.
+    const vmWrite = { eventType: "Microsoft.Resources.ResourceWriteSuccess", operationName: "Microsoft.Compute/virtualMachines/write", subject: `${subscription}/resourceGroups/rg-app/providers/Microsoft.Compute/virtualMachines/vm1` };
+    expect(routes(delivery, vmWrite).length > 0).toBe(governed);
+    expect(routes(delivery, { ...vmWrite, operationName: "Microsoft.Network/virtualNetworks/write" })).toEqual([]);
   });
 });
 
@@ -551,11 +640,13 @@ describe("infra: operating the guard (workbook and alerts over the uamiguard.* m
     for (const name of METRICS) expect(adapter, name).toContain(`"${name}"`);
   });
 
-  it("alerts on no sweep in twice the schedule, failed events, an outbox backlog older than an hour, and a breaker trip", () => {
+  it("alerts on no sweep in twice the schedule, failed events, an outbox backlog older than an hour, a breaker trip, and the guard's own findings", () => {
     expect(operations).toMatch(/resource alerts 'Microsoft\.Insights\/scheduledQueryRules@2023-03-15-preview' = \[\n\s*for rule in alertRules:/);
     const rules = valueAfter(operations, "var alertRules =");
     const keys = [...rules.matchAll(/key: '([a-z-]+)'/g)].map((match) => match[1]);
-    expect(keys).toEqual(["no-sweep", "failed-events", "outbox-backlog", "breaker-trip"]);
+    expect(keys).toEqual(["no-sweep", "failed-events", "outbox-backlog", "breaker-trip", "guard-findings"]);
+    expect(rules).toContain('where RuleId in ("event-coverage-missing", "event-delivery-failing", "governance-tampering")');
+    for (const ruleId of ["event-coverage-missing", "event-delivery-failing", "governance-tampering"]) expect(ruleIds).toContain(ruleId);
     expect(operations).toContain("var sweepWindowMinutes = min(2 * sweepIntervalMinutes, 2880)");
     expect(rules).toContain("windowSize: 'PT${sweepWindowMinutes}M'");
     expect(rules).toMatch(/name == "uamiguard\.sweep\.duration"[\s\S]*where Sweeps == 0 or isnull\(Sweeps\)/);
@@ -565,6 +656,32 @@ describe("infra: operating the guard (workbook and alerts over the uamiguard.* m
     const resource = valueAfter(operations, "resource alerts ");
     expect(resource).toContain("scopes: [applicationInsights.id]");
     expect(resource).toContain("actionGroups: empty(alertActionGroupId) ? [] : [alertActionGroupId]");
+  });
+
+  it("charts the guard's coverage, delivery and tampering findings, and Event Grid's delivery metrics of its system topics", () => {
+    const findings = workbook.items.find((item) => (item.content.query ?? "").includes("event-delivery-failing"));
+    expect(findings?.content.visualization).toBe("timechart");
+    for (const ruleId of ["event-coverage-missing", "event-delivery-failing", "governance-tampering"]) expect(findings?.content.query).toContain(`"${ruleId}"`);
+    const raw = JSON.parse(read("infra/app/operations-workbook.json")) as { items: Array<{ type: number; content: { resourceType?: string; resourceIds?: string[]; metrics?: Array<{ namespace: string; metric: string; aggregation: number }> } }> };
+    const chart = raw.items.find((item) => item.type === 10);
+    expect(chart?.content.resourceType).toBe("microsoft.eventgrid/systemtopics");
+    expect(chart?.content.resourceIds).toEqual(["__SYSTEM_TOPIC_IDS__"]);
+    // Workbook metric aggregation 1 is Sum (the metrics' Total).
+    expect(chart?.content.metrics?.map((metric) => [metric.metric, metric.aggregation])).toEqual(DELIVERY_METRIC_NAMES.map((name) => [`microsoft.eventgrid/systemtopics--${name}`, 1]));
+    expect(valueAfter(operations, "resource operationsWorkbook ")).toContain("'[\"__SYSTEM_TOPIC_IDS__\"]', string(systemTopicIds)");
+    expect(valueAfter(main, "module operations ")).toContain("systemTopicIds: [for (subscriptionId, index) in eventSubscriptionIds: governedEvents[index].outputs.systemTopicId]");
+  });
+
+  it("alerts on each system topic's dropped, dead-lettered and failed deliveries", () => {
+    const eventgrid = read("infra/app/eventgrid.bicep");
+    expect(stringItems(valueAfter(eventgrid, "var deliveryMetrics =").replace(/\{ name: '(\w+)'.*\}/g, "'$1'"))).toEqual([...DELIVERY_METRIC_NAMES]);
+    const alerts = valueAfter(eventgrid, "resource deliveryAlerts ");
+    expect(eventgrid).toMatch(/resource deliveryAlerts 'Microsoft\.Insights\/metricAlerts@2018-03-01' = \[\n\s*for metric in deliveryMetrics:/);
+    expect(alerts).toContain("scopes: [systemTopic.id]");
+    expect(alerts).toContain("location: 'global'");
+    expect(alerts).toMatch(/metricName: metric\.name\n\s*operator: 'GreaterThan'\n\s*threshold: 0\n\s*timeAggregation: 'Total'/);
+    expect(alerts).toContain("actions: empty(alertActionGroupId) ? [] : [{ actionGroupId: alertActionGroupId }]");
+    expect(valueAfter(main, "module governedEvents ")).toContain("alertActionGroupId: alertActionGroupId");
   });
 
   it("the default sweep interval matches the default schedule (every 6 hours)", () => {

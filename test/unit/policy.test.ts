@@ -1,3 +1,6 @@
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { defaultPolicy, loadPolicy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
@@ -44,8 +47,28 @@ describe("policy", () => {
     ['{"rules":{"no-such-rule":{"enabled":false}}}', /rules\.no-such-rule: unknown rule id/],
     ['{"suppressions":[{"ruleId":"nope","subjectId":"*","reason":"x"}]}', /suppressions\[0\]\.ruleId = "nope": unknown rule id/],
     ["{not json", /not valid JSON/],
+    ['{"desiredState":{"sources":[{"path":"http://example.com/state.json"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
+    ['{"desiredState":{"sources":[{"path":"https://evil.example/state.json"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
+    ['{"desiredState":{"sources":[{"path":"https://st.blob.core.windows.net.evil.example/c"}]}}', /desiredState\.sources\[0\]\.path .*Azure Blob Storage URL/],
+    ['{"desiredState":{"sources":[{"path":"s.json","format":"bicep"}]}}', /desiredState\.sources\[0\]\.format = "bicep"/],
+    ['{"desiredState":{"sources":[{"path":"s.json","scopes":["subscriptions/x"]}]}}', /desiredState\.sources\[0\]\.scopes\[0\].*must be an ARM scope/],
+    ['{"desiredState":{"sources":[{"path":"s.json","scopes":[]}]}}', /desiredState\.sources\[0\]\.scopes/],
   ])("rejects %s naming the key", (source, message) => {
     expect(failure(source)).toMatch(message);
+  });
+
+  it("desiredState: scopes default to everything; a relative path is read beside the policy file when it is there", () => {
+    const directory = mkdtempSync(join(tmpdir(), "uami-guard-policy-"));
+    writeFileSync(join(directory, "state.json"), "{}");
+    const file = join(directory, "policy.json");
+    writeFileSync(file, JSON.stringify({ desiredState: { sources: [{ path: "state.json" }, { path: "elsewhere.json" }, { path: "https://stuamiguard.blob.core.windows.net/desired-state" }] } }));
+    const policy = loadPolicy(file, RULES);
+    expect(policy.desiredState.sources).toEqual([
+      { path: join(directory, "state.json"), scopes: ["/"] },
+      { path: "elsewhere.json", scopes: ["/"] },
+      { path: "https://stuamiguard.blob.core.windows.net/desired-state", scopes: ["/"] },
+    ]);
+    expect(policy.desiredState.approves).toBe(false);
   });
 
   it("names the file when it cannot be read", () => {

@@ -33,7 +33,9 @@ describe("rule registry", () => {
 
   it("derives CHECK_AFFECTS and ACTION_FOR_RULE from the manifests", () => {
     // A failed federated-credential listing must not resolve any finding that depends on the credentials.
-    expect([...CHECK_AFFECTS["federated-credentials"]].sort()).toEqual(["federated-credential-risky-subject", "federated-credential-untrusted-issuer", "unattached-identity"]);
+    expect([...CHECK_AFFECTS["federated-credentials"]].sort()).toEqual(["drift-changed", "drift-missing-in-azure", "drift-not-in-code", "federated-credential-risky-subject", "federated-credential-untrusted-issuer", "unattached-identity"]);
+    // An unreadable desired-state source leaves every drift finding open and unconfirmed.
+    expect([...CHECK_AFFECTS["desired-state"]].sort()).toEqual(["drift-changed", "drift-missing-in-azure", "drift-not-in-code"]);
     expect(CHECK_AFFECTS["directory-lookup"]).toContain("orphaned-role-assignment");
     expect(CHECK_AFFECTS["directory-lookup"]).toContain("role-assignment-outside-pipeline");
     expect(ACTION_FOR_RULE).toEqual({

@@ -6,6 +6,7 @@ import { handleEventGridArm } from "./eventGridArm.js";
 import { ROLE_ASSIGNMENTS, RoleAssignmentRoute } from "./roleAssignments.js";
 import { methodNotAllowed, msiId, notFound, paged } from "./armCommon.js";
 import type { AsyncOperations } from "../asyncOperations.js";
+import { handleMetrics, isMetricsPath } from "./metrics.js";
 
 const ROLE_DEFINITIONS = "/providers/microsoft.authorization/roledefinitions";
 const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
@@ -33,6 +34,7 @@ export class ArmRoute {
     const operation = COMPUTE_OPERATION.exec(path);
     if (operation && request.method === "GET") return this.operations.status(operation[1] ?? "");
     if (path.endsWith(TAGS)) return this.tags(request, path.slice(0, -TAGS.length));
+    if (isMetricsPath(path)) return handleMetrics(this.store, request);
     const assignments = path.indexOf(ROLE_ASSIGNMENTS);
     if (assignments >= 0) return this.assignments.handle(request, assignments);
     const definitions = path.indexOf(ROLE_DEFINITIONS);

@@ -15,6 +15,13 @@ const EVENT_SUBSCRIPTION = "microsoft.eventgrid/systemtopics/eventsubscriptions"
 const LIST_TOPICS = /^\/subscriptions\/[^/]+\/providers\/microsoft\.eventgrid\/systemtopics$/;
 const LIST_EVENT_SUBSCRIPTIONS = /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.eventgrid\/systemtopics\/[^/]+)\/eventsubscriptions$/;
 const ONE_EVENT_SUBSCRIPTION = /^\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.eventgrid\/systemtopics\/[^/]+\/eventsubscriptions\/[^/]+$/;
+const FULL_URL = /^(\/subscriptions\/[^/]+\/resourcegroups\/[^/]+\/providers\/microsoft\.eventgrid\/systemtopics\/[^/]+\/eventsubscriptions\/[^/]+)\/getfullurl$/;
+/**
+ * What ARM answers for an event subscription created without `includedEventTypes`: every event type of the topic
+ * (azure-cli eventgrid/tests/latest/recordings/test_create_event_subscriptions_to_arm_resource_group.yaml @2e497659,
+ * a Resources source: Write, Delete and Action, each Success, Failure and Cancel).
+ */
+const RESOURCE_EVENT_TYPES = ["Write", "Delete", "Action"].flatMap((verb) => ["Success", "Failure", "Cancel"].map((outcome) => `Microsoft.Resources.Resource${verb}${outcome}`));
 
 /** An answer for the Event Grid paths this route owns; undefined for any other path. */
 export function handleEventGridArm(store: EstateStore, request: EmulatorRequest): EmulatorResponse | undefined {
@@ -35,6 +42,13 @@ export function handleEventGridArm(store: EstateStore, request: EmulatorRequest)
     const subscriptions = [...store.resources.values()].filter((resource) => resource.type.toLowerCase() === EVENT_SUBSCRIPTION && resource.id.toLowerCase().startsWith(`${topicKey}/eventsubscriptions/`));
     return json(200, { value: subscriptions.map((resource) => shapeEventSubscription(resource, topicKey)) });
   }
+  const fullUrl = FULL_URL.exec(path);
+  if (fullUrl) {
+    if (request.method !== "POST") return undefined;
+    const found = store.resources.get(fullUrl[1] ?? "");
+    if (!found || found.type.toLowerCase() !== EVENT_SUBSCRIPTION) return armError(404, "ResourceNotFound", `The Resource '${request.url.pathname}' was not found.`);
+    return fullUrlOf(found);
+  }
   if (ONE_EVENT_SUBSCRIPTION.test(path) && request.method === "GET") {
     const found = store.resources.get(path);
     if (!found) return armError(404, "ResourceNotFound", `The Resource '${request.url.pathname}' was not found.`);
@@ -47,16 +61,34 @@ function shapeTopic(resource: EstateResource): Record<string, unknown> {
   return { ...resource, properties: { provisioningState: "Succeeded", ...(resource.properties ?? {}) }, location: resource.location ?? "global", tags: resource.tags ?? null };
 }
 
+type Destination = { endpointType?: unknown; properties?: Record<string, unknown> };
+
 function shapeEventSubscription(resource: EstateResource, topicKey: string): Record<string, unknown> {
   const properties = { ...(resource.properties ?? {}) } as Record<string, unknown>;
-  const destination = properties["destination"] as { endpointType?: unknown; properties?: Record<string, unknown> } | undefined;
+  const destination = properties["destination"] as Destination | undefined;
   if (destination && String(destination.endpointType ?? "").toLowerCase() === "webhook") {
     const { endpointUrl, ...rest } = destination.properties ?? {};
     const base = typeof rest["endpointBaseUrl"] === "string" ? rest["endpointBaseUrl"] : typeof endpointUrl === "string" ? baseUrlOf(endpointUrl) : undefined;
-    properties["destination"] = { ...destination, properties: { ...rest, ...(base ? { endpointBaseUrl: base } : {}) } };
+    // The recording above: `"endpointUrl": null`, the base URL beside it.
+    properties["destination"] = { ...destination, properties: { ...rest, endpointUrl: null, ...(base ? { endpointBaseUrl: base } : {}) } };
   }
+  const filter = (properties["filter"] ?? {}) as Record<string, unknown>;
+  properties["filter"] = { ...filter, includedEventTypes: Array.isArray(filter["includedEventTypes"]) ? filter["includedEventTypes"] : RESOURCE_EVENT_TYPES };
   const topic = topicIdOf(resource, topicKey);
   return { ...resource, properties: { topic, provisioningState: "Succeeded", ...properties } };
+}
+
+/**
+ * `POST …/getFullUrl` (EventSubscriptions_GetFullUrlForSubscription.json @d293271e: `{"endpointUrl": …}`): the
+ * WebHook's URL with its query, as created. Other destinations have no URL to give.
+ */
+function fullUrlOf(resource: EstateResource): EmulatorResponse {
+  const destination = (resource.properties ?? {})["destination"] as Destination | undefined;
+  const url = destination?.properties?.["endpointUrl"] ?? destination?.properties?.["endpointBaseUrl"];
+  if (String(destination?.endpointType ?? "").toLowerCase() !== "webhook" || typeof url !== "string") {
+    return armError(400, "InvalidRequest", "The full URL is available for WebHook destinations only.");
+  }
+  return json(200, { endpointUrl: url });
 }
 
 /** The topic's id in the event subscription's own spelling. */

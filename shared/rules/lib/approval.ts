@@ -1,4 +1,4 @@
-import type { ApprovedPipeline, CorePolicy } from "../../config/policyCore.js";
+import type { CorePolicy, GuardDeployer } from "../../config/policyCore.js";
 import { canonicalIdProblem, type Caller, type ResourceEvent } from "../../events/resourceEvent.js";
 import type { RoleAssignment } from "../../model.js";
 
@@ -24,18 +24,30 @@ function withinScope(resourceUri: string, scopes: string[] | undefined): boolean
   });
 }
 
-function matchesPipeline(caller: Caller, pipeline: ApprovedPipeline): boolean {
+/** A pipeline or a deployer: by object id, or by app id for an app-only token. */
+function matchesPipeline(caller: Caller, pipeline: Pick<GuardDeployer, "appId" | "objectId">): boolean {
   // A user's token is never a pipeline because of the app it used (e.g. Azure CLI's app id):
   // only its own object id, listed explicitly, approves it.
   if (sameGuid(caller.objectId, pipeline.objectId)) return true;
   return !caller.delegated && sameGuid(caller.appId, pipeline.appId);
 }
 
+function isSelf(caller: Caller, policy: CorePolicy): boolean {
+  return sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId));
+}
+
+/**
+ * docs/rules/governance-tampering.md: the only callers that may change the guard are the app's own identity
+ * and `self.deployers`. Approved pipelines are not among them, whatever their scopes.
+ */
+export function guardExemption(caller: Caller, policy: CorePolicy): string | undefined {
+  if (isSelf(caller, policy)) return "self";
+  const deployer = policy.self.deployers.find((entry) => matchesPipeline(caller, entry));
+  return deployer ? `deployer ${deployer.name}` : undefined;
+}
 /** docs/policy.md `approvedPipelines`: an approved pipeline whose scopes contain the resource, or the app itself. */
 export function approvalOf(caller: Caller, resourceUri: string, policy: CorePolicy): Approval {
-  if (sameGuid(caller.objectId, policy.self.objectId) || (!caller.delegated && sameGuid(caller.appId, policy.self.appId))) {
-    return { approved: true, reason: "self" };
-  }
+  if (isSelf(caller, policy)) return { approved: true, reason: "self" };
   for (const pipeline of policy.approvedPipelines) {
     if (!matchesPipeline(caller, pipeline)) continue;
     if (withinScope(resourceUri, pipeline.scopes)) return { approved: true, reason: `pipeline ${pipeline.name}` };

@@ -1,8 +1,9 @@
-import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery } from "../../model.js";
+import type { AttachedResource, FederatedCredential, Identity, RoleDefinition, Subscription, SubscriptionEventDelivery, DeliveryMetrics } from "../../model.js";
 import { idKey, roleDefinitionGuid, subscriptionOf } from "../../model.js";
 import { ScopeTree } from "./scopes.js";
 import type { CorePolicy } from "../../config/policyCore.js";
 import { ExposureCollector } from "./exposure.js";
+import type { DriftResult } from "../../desiredState/compare.js";
 
 /** What a sweep read, as the sweep rules see it (the index below is built from it). */
 export interface SweepInventory {
@@ -28,6 +29,10 @@ export interface SweepInventory {
    * subscription whose read failed is absent (an incomplete check, never a finding).
    */
   eventDelivery?: Map<string, SubscriptionEventDelivery>;
+  /** event-delivery-failing: Event Grid's delivery metrics per system topic delivering to the app (lower-cased id); a topic that could not be read is absent. */
+  deliveryMetrics?: Map<string, DeliveryMetrics>;
+  /** Azure against the desired-state sources (absent: no sources, or no drift rule on). */
+  drift?: DriftResult;
 }
 
 /** Lookups every rule needs, built once per sweep (pure). */
