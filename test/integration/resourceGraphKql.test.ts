@@ -1,3 +1,8 @@
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runSweep } from "../../shared/engine/sweep.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
@@ -11,6 +16,7 @@ import { emptyEstate, guid, identityResource, startTarget, SUB, TENANT, type Tes
  * scope (subscriptions, managementGroups, authorizationScopeFilter) decides which rows exist at all.
  */
 
+const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const SUB2 = "33333333-3333-3333-3333-333333333333";
 const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
 const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
@@ -282,6 +288,17 @@ describe("scope: subscriptions, managementGroups, authorizationScopeFilter", () 
     const report = await runSweep(target.clients, defaultPolicy(), { subscriptions: [SUB] });
     const broad = report.findings.filter((finding) => finding.ruleId === "privileged-role-broad-scope").map((finding) => [finding.subjectId, finding.severity]);
     expect(broad).toContainEqual([ASSIGNMENTS[1]?.id, "high"]);
+  });
+
+  it("so does the CLI's sweep --subscription, and the other subscription's grants stay out", () => {
+    const file = join(mkdtempSync(join(tmpdir(), "uami-guard-kql-")), "estate.json");
+    writeFileSync(file, JSON.stringify(estate()));
+    const run = spawnSync(process.execPath, [BIN, "sweep", "--estate", file, "--subscription", "corp-prod", "--output", "json"], { encoding: "utf8", timeout: 60_000, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as { findings: Array<{ ruleId: string; subjectId: string; severity: string }> };
+    const subjects = report.findings.map((finding) => finding.subjectId);
+    expect(report.findings.filter((finding) => finding.ruleId === "privileged-role-broad-scope").map((finding) => [finding.subjectId, finding.severity])).toContainEqual([ASSIGNMENTS[1]?.id, "high"]);
+    expect(subjects).not.toContain(ASSIGNMENTS[5]?.id);
   });
 });
 
