@@ -221,6 +221,11 @@ describe("ad-hoc queries get the rows Resource Graph would give", () => {
   it("a query may start with an operator: Resources is the default table", async () => {
     expect(await names("where name == 'st-1' | project name")).toEqual(["st-1"]);
   });
+
+  it("a comment is only a comment: the old tag before another query gets that query's rows; a tag alone is refused", async () => {
+    expect(await names("// uami-guard:identities\nresources | where type =~ 'microsoft.compute/virtualmachines' | project name | order by name asc")).toEqual(["vm-1", "vm-2"]);
+    expect((await query("// uami-guard:identities")).status).toBe(400);
+  });
 });
 
 describe("what Resource Graph refuses: 400 BadRequest, details InvalidQuery and the reason", () => {
