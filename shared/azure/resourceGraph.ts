@@ -81,10 +81,10 @@ export class QuotaPacer {
 export interface ResourceGraphQuery {
   query: string;
   subscriptions?: string[];
-  /** Which authorization resources a subscription-scoped query sees (REST `QueryRequestOptions.authorizationScopeFilter`). */
-  authorizationScopeFilter?: "AtScopeAndBelow" | "AtScopeAndAbove" | "AtScopeAboveAndBelow" | "AtScopeExact";
   pageSize?: number;
   signal?: AbortSignal;
+  /** For role assignments and definitions: which scopes relative to `subscriptions` (REST QueryRequestOptions). */
+  authorizationScopeFilter?: "AtScopeAndBelow" | "AtScopeAndAbove" | "AtScopeExact" | "AtScopeAboveAndBelow";
 }
 
 export type ResourceGraphRow = Record<string, unknown>;
