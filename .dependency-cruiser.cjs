@@ -97,6 +97,7 @@ module.exports = {
       "^(local/|shared/|bench/syntheticEstate\\.ts$|node_modules/|(node:)?[a-z_/]+$)",
       "local/: the emulator, Azurite, the host; it reads shared/ (the estate's shapes, errors) and the bench's synthetic estate (emulator main), and is read by nothing in shared/ or functions/.",
     ),
+    only("tools-are-build-steps", "^tools/", "^(tools/|node_modules/dependency-cruiser/|(node:)?[a-z_/]+$)", "tools/: build steps over files; they import no product code."),
     {
       name: "functions-are-triggers",
       comment: "functions/: shared/ and @azure/functions; never cli/ or local/.",
@@ -114,7 +115,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    includeOnly: "^(shared|functions|cli|local|bench|test)/|^node_modules/",
+    includeOnly: "^(shared|functions|cli|local|tools|bench|test)/|^node_modules/",
     exclude: { path: "^(dist|node_modules/.*/node_modules)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },

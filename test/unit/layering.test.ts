@@ -17,7 +17,7 @@ beforeAll(async () => {
   const cwd = process.cwd();
   process.chdir(ROOT);
   try {
-    const reporting = await cruise(["shared", "functions", "cli", "local", "bench", "test"], { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
+    const reporting = await cruise(["shared", "functions", "cli", "local", "tools", "bench", "test"], { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
       tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")),
     });
     result = reporting.output as ICruiseResult;
