@@ -55,6 +55,13 @@ module.exports = {
       from: { pathNot: "^shared/azure/telemetry\\.ts$|^(test|bench)/" },
       to: { path: "^node_modules/(applicationinsights|@opentelemetry/(?!api/)|@azure/monitor-opentelemetry)" },
     },
+    {
+      name: "telemetry-adapter-on-demand",
+      comment: "The telemetry adapter takes seconds to load: cli/ and functions/ import() it only when a connection string is set.",
+      severity: "error",
+      from: { pathNot: "^(test|bench)/" },
+      to: { path: "^shared/azure/telemetry\\.ts$", dependencyTypesNot: ["dynamic-import"] },
+    },
     only(
       "adapters-translate",
       "^shared/azure/",

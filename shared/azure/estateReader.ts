@@ -6,7 +6,6 @@ import type {
   Identity,
   RoleAssignment,
   RoleDefinition,
-  RolePermission,
   Subscription,
   Tags,
 } from "../model.js";

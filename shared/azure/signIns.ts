@@ -1,4 +1,5 @@
 import type { AzureClients } from "./clients.js";
+import { LogsQueryResultStatus } from "@azure/monitor-query-logs";
 import { toServiceCallFailed } from "../errors.js";
 
 /** Tagged like the Resource Graph queries so the emulator can answer it. */
@@ -17,7 +18,7 @@ export async function readLastSignIns(clients: AzureClients, workspaceId: string
   } catch (error) {
     throw toServiceCallFailed("logAnalytics", error);
   }
-  if (result.status !== "Success") throw toServiceCallFailed("logAnalytics", new Error(`query status ${result.status}`));
+  if (result.status !== LogsQueryResultStatus.Success) throw toServiceCallFailed("logAnalytics", new Error(`query status ${result.status}`));
   const lastSignIns = new Map<string, Date>();
   for (const table of result.tables) {
     const idColumn = table.columnDescriptors.findIndex((column) => column.name === "ServicePrincipalId");

@@ -112,6 +112,7 @@ export const corePolicyShape = {
     .default({ minSeverity: "medium", renotifyAfterHours: 168, maxAttempts: 10 }),
 };
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- it exists for its type: CorePolicy is what it parses.
 const corePolicySchema = z.strictObject(corePolicyShape);
 
 /** What every rule may read of the policy, besides its own options. */

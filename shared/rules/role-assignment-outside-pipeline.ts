@@ -3,7 +3,7 @@ import type { EventRule, FindingDraft } from "./types.js";
 import { deleteRoleAssignment } from "./lib/commands.js";
 import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { privilegedSeverity, privilegeOf, roleLabel } from "./lib/roles.js";
-import { scopeLevel } from "../model.js";
+import { scopeLevel, type RoleDefinition } from "../model.js";
 
 /** `watchAllPrincipals`: report grants to any principal, not only managed identities. */
 const OPTIONS = { watchAllPrincipals: z.boolean().default(false) };
@@ -35,7 +35,7 @@ export const rule: EventRule<typeof OPTIONS> = {
     const principal = facts.principal ?? { state: "unknown" as const };
     const managed = principal.state === "found" && principal.object.servicePrincipalType?.toLowerCase() === "managedidentity";
     if (!managed && !policy.watchAllPrincipals) return [];
-    const definitions = facts.roleDefinitions ?? new Map();
+    const definitions = facts.roleDefinitions ?? new Map<string, RoleDefinition>();
     const graded = privilegedSeverity(privilegeOf(assignment, definitions), scopeLevel(assignment.scope));
     const role = roleLabel(assignment, definitions);
     const who = callerLabel(facts.event.caller);

@@ -41,7 +41,7 @@ describe("the Function App's deployment package", () => {
 
   it("keeps node_modules for azd (its .funcignore does not exclude it), as azure.yaml says", () => {
     expect(readFileSync(join(directory, ".funcignore"), "utf8")).not.toMatch(/^node_modules/m);
-    const api = /^services:\n  api:\n((?: {4}.*\n)+)/m.exec(readFileSync(join(ROOT, "azure.yaml"), "utf8"))?.[1] ?? "";
+    const api = /^services:\n {2}api:\n((?: {4}.*\n)+)/m.exec(readFileSync(join(ROOT, "azure.yaml"), "utf8"))?.[1] ?? "";
     expect(api).toMatch(/^ {4}dist: \.deploy$/m);
     expect(api).toMatch(/^ {4}remoteBuild: false$/m);
   });
