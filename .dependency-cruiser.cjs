@@ -104,7 +104,7 @@ module.exports = {
       "^(local/|shared/|bench/syntheticEstate\\.ts$|node_modules/|(node:)?[a-z_/]+$)",
       "local/: the emulator, Azurite, the host; it reads shared/ (the estate's shapes, errors) and the bench's synthetic estate (emulator main), and is read by nothing in shared/ or functions/.",
     ),
-    only("tools-are-build-steps", "^tools/", "^(tools/|node_modules/dependency-cruiser/|(node:)?[a-z_/]+$)", "tools/: build steps over files; they import no product code."),
+    only("tools-are-build-steps", "^tools/", "^(tools/|node_modules/(dependency-cruiser|typescript)/|(node:)?[a-z_/]+$)", "tools/: build steps over files; they import no product code."),
     {
       name: "functions-are-triggers",
       comment: "functions/: shared/ and @azure/functions; never cli/ or local/.",

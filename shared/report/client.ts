@@ -1,17 +1,30 @@
 /**
- * The page's one inline script (plain ES2020, allowed by its sha256 in the page's CSP). It reads the
+ * The page's one inline script, type-checked against the DOM and the report model (tsconfig.client.json) and
+ * compiled to ES2020 by tools/reportScript.ts into clientScript.ts, whose sha256 the page's CSP allows. It reads the
  * model from the JSON data block and draws the identity cards and the findings table a page at a
  * time. Estate text only ever reaches the DOM as text nodes (textContent / append of strings): never
  * innerHTML, so a name like `<img src=x onerror=…>` stays text.
  */
-export const CLIENT_SCRIPT = String.raw`
+import type { ReportFinding, ReportIdentity, ReportModel } from "./model.js";
+
+type Child = Node | string | number | null | undefined | false;
+type Children = Child | Child[];
+interface PageState { page: number; matches: number[] }
+interface PagedList { state: PageState; size: number; make: (index: number) => Node; container: HTMLElement; status: HTMLElement; pager: HTMLElement; noun: string; nouns: string; total: number }
+
 (function () {
   "use strict";
+  /** An element the page's HTML (html.ts) always has. */
+  function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+    var node = document.getElementById(id);
+    if (!node) throw new Error("the page has no #" + id);
+    return node as T;
+  }
   var started = performance.now();
-  var block = JSON.parse(document.getElementById("report-data").textContent);
-  function fail(error) {
-    ["finding-status", "identity-status"].forEach(function (id) { document.getElementById(id).textContent = "The report data could not be read: " + error; });
-    console.error("uami-guard report: " + error);
+  var block = JSON.parse(byId("report-data").textContent ?? "") as { packed?: string; data: string } & ReportModel;
+  function fail(error: unknown) {
+    ["finding-status", "identity-status"].forEach(function (id) { byId(id).textContent = "The report data could not be read: " + String(error); });
+    console.error("uami-guard report: " + String(error));
   }
   if (!block.packed) { draw(block); return; }
   try {
@@ -19,36 +32,35 @@ export const CLIENT_SCRIPT = String.raw`
     var bytes = new Uint8Array(text.length);
     for (var b = 0; b < text.length; b++) bytes[b] = text.charCodeAt(b);
     new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
-      .then(function (json) { draw(JSON.parse(json)); })
+      .then(function (json) { draw(JSON.parse(json) as ReportModel); })
       .catch(fail);
   } catch (error) { fail(error); }
 
-  function draw(data) {
-  var SEVERITIES = ["critical", "high", "medium", "low"];
-  var RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+  function draw(data: ReportModel) {
+  var RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1 };
   var CARD_PAGE = 20;
   var ROW_PAGE = 100;
 
-  function el(tag, className, children) {
+  function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, children?: Children): HTMLElementTagNameMap[K] {
     var node = document.createElement(tag);
     if (className) node.className = className;
     if (children !== undefined) append(node, children);
     return node;
   }
-  function append(node, children) {
-    if (!Array.isArray(children)) children = [children];
-    for (var i = 0; i < children.length; i++) {
-      var child = children[i];
+  function append(node: HTMLElement, children: Children) {
+    var list = Array.isArray(children) ? children : [children];
+    for (var i = 0; i < list.length; i++) {
+      var child = list[i];
       if (child === null || child === undefined || child === false) continue;
       node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
     }
     return node;
   }
-  function badge(level, text) {
-    return el("span", "badge " + (RANK[level] || level === "none" ? level : "none"), text || String(level).toUpperCase());
+  function badge(level: string, text?: string) {
+    return el("span", "badge " + (RANK[level] || level === "none" ? level : "none"), text || level.toUpperCase());
   }
-  function number(value) { return Number(value).toLocaleString("en-US"); }
-  function tableOf(caption, headers, rows) {
+  function number(value: number) { return Number(value).toLocaleString("en-US"); }
+  function tableOf(caption: string, headers: string[], rows: Child[][]) {
     var table = el("table", "data");
     table.append(el("caption", "", caption));
     var head = el("tr");
@@ -63,35 +75,35 @@ export const CLIENT_SCRIPT = String.raw`
     table.append(body);
     return table;
   }
-  function code(text) { return el("code", "", text); }
-  function definition(list, term, value) {
+  function code(text: string) { return el("code", "", text); }
+  function definition(list: HTMLElement, term: string, value: Child) {
     list.append(el("dt", "", term));
     list.append(el("dd", "", value));
   }
 
   /* ---- identity cards ---- */
-  var identitySearch = document.getElementById("identity-search");
-  var identityLevel = document.getElementById("identity-level");
-  var identityList = document.getElementById("identity-list");
-  var identityStatus = document.getElementById("identity-status");
-  var identityPager = document.getElementById("identity-pager");
-  var haystacks = null;
-  var identityState = { page: 0, matches: [] };
+  var identitySearch = byId<HTMLInputElement>("identity-search");
+  var identityLevel = byId<HTMLSelectElement>("identity-level");
+  var identityList = byId("identity-list");
+  var identityStatus = byId("identity-status");
+  var identityPager = byId("identity-pager");
+  var haystacks: string[] | null = null;
+  var identityState: PageState = { page: 0, matches: [] };
 
-  function haystackOf(identity) {
+  function haystackOf(identity: ReportIdentity) {
     var parts = [identity.name, identity.id, identity.clientId, identity.principalId, identity.owner || ""];
     Object.keys(identity.tags).forEach(function (key) { parts.push(key + "=" + identity.tags[key]); });
     return parts.join("\n").toLowerCase();
   }
   /* Cards come most exposed first: grade, then the most severe finding, then the estate's order. */
   var cardOrder = data.identities.map(function (identity, index) { return index; });
-  function priority(identity) { return (identity.grade ? RANK[identity.grade] * 10 : 0) + (identity.worstSeverity ? RANK[identity.worstSeverity] : 0); }
+  function priority(identity: ReportIdentity) { return (identity.grade ? RANK[identity.grade] * 10 : 0) + (identity.worstSeverity ? RANK[identity.worstSeverity] : 0); }
   cardOrder.sort(function (a, b) { return priority(data.identities[b]) - priority(data.identities[a]) || a - b; });
   function identityMatches() {
     var text = identitySearch.value.trim().toLowerCase();
     var level = identityLevel.value;
     if (text && !haystacks) haystacks = data.identities.map(haystackOf);
-    var out = [];
+    var out: number[] = [];
     for (var position = 0; position < cardOrder.length; position++) {
       var i = cardOrder[position];
       var identity = data.identities[i];
@@ -100,12 +112,12 @@ export const CLIENT_SCRIPT = String.raw`
         if (identity.grade !== level && identity.worstSeverity !== level) continue;
       }
       if (level === "exposed" && !(identity.exposure && identity.exposure.length > 0)) continue;
-      if (text && haystacks[i].indexOf(text) < 0) continue;
+      if (text && haystacks && haystacks[i].indexOf(text) < 0) continue;
       out.push(i);
     }
     return out;
   }
-  function card(index) {
+  function card(index: number) {
     var identity = data.identities[index];
     var article = el("article", "card");
     article.id = "identity-" + index;
@@ -166,7 +178,7 @@ export const CLIENT_SCRIPT = String.raw`
     }
     return article;
   }
-  function findingItem(finding) {
+  function findingItem(finding: ReportFinding) {
     var item = el("li", "finding");
     item.append(el("p", "", [badge(finding.severity), " ", el("strong", "", finding.title), " ", el("span", "rule", "(" + finding.ruleId + ")")]));
     item.append(el("p", "", finding.message));
@@ -174,7 +186,7 @@ export const CLIENT_SCRIPT = String.raw`
     if (finding.remediation.cli.length > 0) item.append(el("pre", "", code(finding.remediation.cli.join("\n"))));
     return item;
   }
-  function pager(container, state, total, size, redraw) {
+  function pager(container: HTMLElement, state: PageState, total: number, size: number, redraw: () => void) {
     container.replaceChildren();
     var pages = Math.max(1, Math.ceil(total / size));
     var previous = el("button", "", "← Previous");
@@ -188,7 +200,7 @@ export const CLIENT_SCRIPT = String.raw`
     container.append(previous, el("span", "", " page " + (state.page + 1) + " of " + pages + " "), next);
   }
   /* One page of a filtered list (all of it when printing), its status line and its pager. */
-  function drawPage(list, all) {
+  function drawPage(list: PagedList, all: boolean) {
     var matches = list.state.matches;
     var from = all ? 0 : list.state.page * list.size;
     var to = all ? matches.length : Math.min(matches.length, from + list.size);
@@ -200,8 +212,8 @@ export const CLIENT_SCRIPT = String.raw`
       (matches.length !== list.total ? " (filtered from " + number(list.total) + ")" : "") + ".";
     pager(list.pager, list.state, matches.length, list.size, function () { drawPage(list, false); list.status.scrollIntoView(); });
   }
-  var identityPages = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
-  function drawIdentities(all) { drawPage(identityPages, all); }
+  var identityPages: PagedList = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
+  function drawIdentities(all: boolean) { drawPage(identityPages, all); }
   function filterIdentities() {
     identityState.matches = identityMatches();
     identityState.page = 0;
@@ -211,33 +223,33 @@ export const CLIENT_SCRIPT = String.raw`
   identityLevel.addEventListener("change", filterIdentities);
 
   /* ---- findings table ---- */
-  var findingSeverity = document.getElementById("finding-severity");
-  var findingRule = document.getElementById("finding-rule");
-  var findingSearch = document.getElementById("finding-search");
-  var findingBody = document.getElementById("finding-rows");
-  var findingStatus = document.getElementById("finding-status");
-  var findingPager = document.getElementById("finding-pager");
-  var headers = Array.prototype.slice.call(document.querySelectorAll("#finding-table th[data-key]"));
-  var findingState = { page: 0, matches: [], key: "severity", descending: true };
+  var findingSeverity = byId<HTMLSelectElement>("finding-severity");
+  var findingRule = byId<HTMLSelectElement>("finding-rule");
+  var findingSearch = byId<HTMLInputElement>("finding-search");
+  var findingBody = byId("finding-rows");
+  var findingStatus = byId("finding-status");
+  var findingPager = byId("finding-pager");
+  var headers = Array.from(document.querySelectorAll<HTMLTableCellElement>("#finding-table th[data-key]"));
+  var findingState: PageState & { key: string; descending: boolean } = { page: 0, matches: [], key: "severity", descending: true };
 
   data.summary.byRule.forEach(function (entry) {
     var option = el("option", "", entry.ruleId + " (" + entry.count + ")");
     option.value = entry.ruleId;
     findingRule.append(option);
   });
-  function subjectName(finding) {
+  function subjectName(finding: ReportFinding) {
     return finding.identity === null ? finding.subjectId : data.identities[finding.identity].name;
   }
-  function sortValue(finding, key) {
+  function sortValue(finding: ReportFinding, key: string): string | number {
     if (key === "severity") return RANK[finding.severity];
     if (key === "subject") return subjectName(finding).toLowerCase();
-    return String(finding[key]).toLowerCase();
+    return String((finding as unknown as Record<string, unknown>)[key]).toLowerCase();
   }
   function findingMatches() {
     var severity = findingSeverity.value;
     var rule = findingRule.value;
     var text = findingSearch.value.trim().toLowerCase();
-    var out = [];
+    var out: number[] = [];
     for (var i = 0; i < data.findings.length; i++) {
       var finding = data.findings[i];
       if (severity && finding.severity !== severity) continue;
@@ -254,7 +266,7 @@ export const CLIENT_SCRIPT = String.raw`
     });
     return out;
   }
-  function findingRow(index) {
+  function findingRow(index: number) {
     var finding = data.findings[index];
     var tr = el("tr");
     tr.dataset.severity = finding.severity;
@@ -265,7 +277,8 @@ export const CLIENT_SCRIPT = String.raw`
     if (finding.identity !== null) {
       var link = el("a", "", subjectName(finding));
       link.href = "#identities";
-      link.addEventListener("click", function () { identitySearch.value = data.identities[finding.identity].id; identityLevel.value = ""; filterIdentities(); });
+      var about = finding.identity;
+      link.addEventListener("click", function () { identitySearch.value = data.identities[about].id; identityLevel.value = ""; filterIdentities(); });
       subject.append(link);
     } else subject.append(code(finding.subjectId));
     tr.append(subject);
@@ -276,8 +289,8 @@ export const CLIENT_SCRIPT = String.raw`
     tr.append(fix);
     return tr;
   }
-  var findingPages = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
-  function drawFindings(all) {
+  var findingPages: PagedList = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
+  function drawFindings(all: boolean) {
     headers.forEach(function (th) {
       th.setAttribute("aria-sort", th.dataset.key === findingState.key ? (findingState.descending ? "descending" : "ascending") : "none");
     });
@@ -289,9 +302,10 @@ export const CLIENT_SCRIPT = String.raw`
     drawFindings(false);
   }
   headers.forEach(function (th) {
-    th.querySelector("button").addEventListener("click", function () {
-      if (findingState.key === th.dataset.key) findingState.descending = !findingState.descending;
-      else { findingState.key = th.dataset.key; findingState.descending = th.dataset.key === "severity"; }
+    var key = th.dataset["key"] ?? "";
+    th.querySelector("button")?.addEventListener("click", function () {
+      if (findingState.key === key) findingState.descending = !findingState.descending;
+      else { findingState.key = key; findingState.descending = key === "severity"; }
       filterFindings();
     });
   });
@@ -310,4 +324,3 @@ export const CLIENT_SCRIPT = String.raw`
   document.body.dataset.ready = "true";
   }
 })();
-`;
