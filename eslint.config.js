@@ -37,7 +37,7 @@ export default tseslint.config(
   },
   {
     // ARM and Microsoft Graph calls through @azure-rest/core-client's untyped `path()`: the adapters check the
-    // response's status and shape themselves and hand back plain types (ARCHITECTURE.md "Adapters translate").
+    // response's status and shape themselves and hand back plain types (ARCHITECTURE.md "Invariants").
     files: ["shared/azure/arm.ts", "shared/azure/armActions.ts", "shared/azure/directory.ts"],
     rules: {
       "@typescript-eslint/no-unsafe-assignment": "off",

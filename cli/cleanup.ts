@@ -3,6 +3,7 @@ import type { Policy } from "../shared/config/policy.js";
 import { InputError } from "../shared/errors.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { cleanupMode } from "../shared/cleanup/plan.js";
+import { ACTION_FOR_RULE } from "../shared/rules/index.js";
 import { LEASE_MS, ProcessLeases, type Journal, type LeaseStore } from "../shared/cleanup/journal.js";
 import type { CleanupOptions } from "../shared/cleanup/pipeline.js";
 import type { FindingStateStore } from "../shared/engine/findingLifecycle.js";
@@ -71,6 +72,22 @@ export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags):
       file?.close();
     },
   };
+}
+
+/**
+ * `--enforce --dry-run`: the policy under which the planner decides exactly what `--enforce` would (every
+ * rule that has an action in enforce mode, the same confirmations, protections and circuit breaker) and
+ * reports it `planned`, carrying nothing out.
+ */
+export function enforceAsDryRun(policy: Policy): Policy {
+  const rules = { ...policy.rules };
+  for (const ruleId of Object.keys(ACTION_FOR_RULE)) rules[ruleId] = { ...rules[ruleId], mode: "enforce" };
+  return { ...policy, rules, cleanup: { ...policy.cleanup, dryRun: true } };
+}
+
+/** Finding state a dry run reads (orphan sightings count as the enforce run will count them) and never writes. */
+export function readOnlyFindingState(store: FindingStateStore): FindingStateStore {
+  return { load: (scope) => store.load(scope), loadSome: (scope, fingerprints) => store.loadSome(scope, fingerprints), save: async () => undefined };
 }
 
 /** `restore`: the journal to undo from. */

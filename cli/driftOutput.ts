@@ -1,6 +1,6 @@
 import type { RunReport } from "../shared/findings.js";
 import type { DriftSourceSummary } from "../shared/desiredState/compare.js";
-import { renderTable, type Column } from "./format.js";
+import { renderTable, type Column, type TableLayout } from "./format.js";
 import { terminalSafe } from "./log.js";
 
 /** The end of a path or URL is what names it: keep the tail. */
@@ -21,9 +21,9 @@ const COLUMNS: Column<DriftSourceSummary>[] = [
 ];
 
 /** Drift per desired-state source, under the findings table. */
-export function driftTable(report: RunReport, colour: boolean): string {
+export function driftTable(report: RunReport, colour: boolean, layout?: TableLayout): string {
   if (!report.drift || report.drift.length === 0) return "";
-  return `\ndesired state (drift per source)\n${renderTable(report.drift, COLUMNS, (summary) => (summary.status === "read" ? undefined : `not read: ${summary.reason ?? ""}; nothing under its scopes was compared`), colour)}`;
+  return `\ndesired state (drift per source)\n${renderTable(report.drift, COLUMNS, (summary) => (summary.status === "read" ? undefined : `not read: ${summary.reason ?? ""}; nothing under its scopes was compared`), colour, layout)}`;
 }
 
 /** The same as a markdown section: one row per source, then its drift findings by rule. */

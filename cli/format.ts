@@ -8,9 +8,35 @@ export interface Column<T> {
   align?: "left" | "right";
   /** Colour for this cell on a terminal (after padding, so columns stay aligned). */
   style?: (row: T) => Style | undefined;
+  /**
+   * A shorter form of the value for when it does not fit (an id without its type segments: the names
+   * stay); what still does not fit is cut at its end, as every cell is.
+   */
+  compact?: (row: T) => string;
 }
 
-/** Shortens at the end: the start of a sentence or of an `rg/type/name` id is what identifies it. */
+/** How wide a table may be: `width` columns, or (`--wide`) as wide as its longest cell, nothing cut. */
+export interface TableLayout {
+  width: number;
+  wide: boolean;
+}
+
+/** Narrower than this, no table is readable: a terminal or COLUMNS below it still gets this many. */
+export const MIN_TABLE_WIDTH = 60;
+/** A pipe or file without COLUMNS: wide enough for a title and an `rg/type/name` id side by side. */
+export const DEFAULT_TABLE_WIDTH = 120;
+
+/**
+ * The table's width: COLUMNS when set (as `ls` and `git` read it), else the terminal's width, else
+ * 120 (a pipe or a file); `--wide` lifts the limit.
+ */
+export function tableLayout(wide = false, stream: { isTTY?: boolean; columns?: number } = process.stdout, env: NodeJS.ProcessEnv = process.env): TableLayout {
+  const columns = Number(env["COLUMNS"]);
+  const width = Number.isInteger(columns) && columns > 0 ? columns : stream.isTTY && stream.columns ? stream.columns : DEFAULT_TABLE_WIDTH;
+  return { width: Math.max(MIN_TABLE_WIDTH, width), wide };
+}
+
+/** Shortens at the end: the start of a sentence or of an id is what identifies it. */
 export function fit(text: string, width: number): string {
   if (text.length <= width) return text;
   if (width <= 1) return text.slice(0, width);
@@ -45,20 +71,62 @@ export function displayId(id: string): string {
   return parts.filter(Boolean).join("/") || id;
 }
 
+/**
+ * An ARM id as its resource group (or subscription) and names only: `rg-cicd-prod/id-cicd-prod-uks-01`,
+ * `rg-orders-prod/vm-orders-prod-uks-01/<guid>`. For a cell too narrow for `displayId`: the names are what
+ * says which one it is, the title says what kind.
+ */
+export function compactId(id: string): string {
+  const segments = id.split("/").filter(Boolean);
+  const parts: string[] = [];
+  for (let i = 0; i < segments.length; ) {
+    const segment = (segments[i] ?? "").toLowerCase();
+    const next = segments[i + 1] ?? "";
+    if (segment === "subscriptions") {
+      if ((segments[i + 2] ?? "").toLowerCase() !== "resourcegroups") parts.push(`subscriptions/${next.slice(0, 8)}`);
+      i += 2;
+    } else if (segment === "resourcegroups") {
+      parts.push(next);
+      i += 2;
+    } else if (segment === "providers") {
+      i += 2;
+    } else {
+      // A type segment and its name: keep the name.
+      parts.push(next || segments[i] || "");
+      i += 2;
+    }
+  }
+  return parts.filter(Boolean).join("/") || id;
+}
+
+function oneLine(text: string): string {
+  return terminalSafe(text.replace(/[\r\n\t]+/g, " "));
+}
+
 function cell(text: string, width: number, align: "left" | "right" = "left"): string {
-  const fitted = fit(terminalSafe(text.replace(/[\r\n\t]+/g, " ")), width);
+  const fitted = fit(text, width);
   return align === "right" ? fitted.padStart(width) : fitted.padEnd(width);
 }
 
-export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T) => string | undefined, colour = false): string {
-  const lines = [columns.map((column) => cell(column.header, column.width, column.align)).join(" ").trimEnd()];
-  lines.push(columns.map((column) => "-".repeat(column.width)).join(" "));
-  const total = columns.reduce((sum, column) => sum + column.width + 1, -1);
-  for (const row of rows) {
+/**
+ * A fixed-width table: each column as wide as it says (values cut to fit), or with `layout.wide` as
+ * wide as its longest value (nothing cut, detail lines whole). Estate text is shown on one line with
+ * invisible characters escaped.
+ */
+export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T) => string | undefined, colour = false, layout?: TableLayout): string {
+  const texts = rows.map((row) => columns.map((column) => oneLine(column.value(row))));
+  const widths = columns.map((column, index) => (layout?.wide ? Math.max(column.header.length, ...texts.map((values) => (values[index] ?? "").length)) : column.width));
+  const lines = [columns.map((column, index) => cell(column.header, widths[index] ?? 0, column.align)).join(" ").trimEnd()];
+  lines.push(widths.map((width) => "-".repeat(width)).join(" "));
+  const total = widths.reduce((sum, width) => sum + width + 1, -1);
+  rows.forEach((row, rowIndex) => {
     lines.push(
       columns
-        .map((column) => {
-          const text = cell(column.value(row), column.width, column.align);
+        .map((column, index) => {
+          const width = widths[index] ?? 0;
+          const value = texts[rowIndex]?.[index] ?? "";
+          const shown = !layout?.wide && value.length > width && column.compact ? oneLine(column.compact(row)) : value;
+          const text = cell(shown, width, column.align);
           const style = colour ? column.style?.(row) : undefined;
           return style ? paint(text, style, true) : text;
         })
@@ -66,8 +134,8 @@ export function renderTable<T>(rows: T[], columns: Column<T>[], detail?: (row: T
         .trimEnd(),
     );
     const extra = detail?.(row);
-    if (extra) lines.push(`  ${fit(terminalSafe(extra.replace(/[\r\n\t]+/g, " ")), total - 2)}`);
-  }
+    if (extra) lines.push(`  ${layout?.wide ? oneLine(extra) : fit(oneLine(extra), total - 2)}`);
+  });
   return `${lines.join("\n")}\n`;
 }
 

@@ -1,3 +1,5 @@
+import { showInvisible } from "../shared/displayText.js";
+
 /**
  * stderr for everything that is not the result, at az's levels: `--only-show-errors` (errors only),
  * default (notes and warnings), `--verbose` (steps), `--debug` (stacks, every detail). Colour on a
@@ -16,20 +18,14 @@ export function colourWanted(stream: { isTTY?: boolean }, env: NodeJS.ProcessEnv
 const STYLES = { red: "31", yellow: "33", cyan: "36", dim: "2", bold: "1", magenta: "35" } as const;
 export type Style = keyof typeof STYLES;
 
-// C0 controls but tab and line feed (a table cell turns those into spaces itself; a log message may span
-// lines), DEL, C1 controls (0x9b is a CSI on its own), and the bidirectional embeddings, overrides and isolates.
-const UNSAFE = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/g;
-
 /**
- * Text from Azure (names, tags, messages) made safe to print on a terminal: control characters and
- * bidirectional overrides are shown as escapes, so a name cannot move the cursor, clear the screen,
- * retitle the window (ECMA-48 CSI/OSC) or reorder what is shown (CVE-2021-42574, "Trojan Source").
+ * Text from Azure (names, tags, messages) made safe to print on a terminal: control characters,
+ * bidirectional overrides and invisible characters are shown as escapes (shared/displayText.ts), so a
+ * name cannot move the cursor, clear the screen, retitle the window (ECMA-48 CSI/OSC) or reorder what
+ * is shown (CVE-2021-42574, "Trojan Source").
  */
 export function terminalSafe(text: string): string {
-  return text.replace(UNSAFE, (char) => {
-    const code = char.charCodeAt(0);
-    return code <= 0xff ? `\\x${code.toString(16).padStart(2, "0")}` : `\\u${code.toString(16).padStart(4, "0")}`;
-  });
+  return showInvisible(text);
 }
 
 export function paint(text: string, style: Style, enabled: boolean): string {

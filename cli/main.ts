@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from "node:fs";
 import { createInterface } from "node:readline/promises";
-import { dirname, join } from "node:path";
+import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
 import type { DispatchResult } from "../shared/notify/dispatcher.js";
@@ -12,7 +12,9 @@ import { AZ_FORMATS, REPORT_FORMATS } from "./formats.js";
 import type { CommandOutput, OutputFormat } from "./output.js";
 import { Log, colourWanted, paint, type Verbosity } from "./log.js";
 import { checkPortFree } from "./preflight.js";
+import { tableLayout } from "./format.js";
 import { stopOnSignals } from "./signals.js";
+import type { Progress } from "./progress.js";
 import type { ReplayCommandOptions } from "./replay.js";
 import type { ReportCommandOptions } from "./reportCommand.js";
 import type { RestoreCommandOptions } from "./restore.js";
@@ -26,6 +28,8 @@ let collectInventory: typeof import("../shared/engine/inventory.js").collectInve
 let runSweep: typeof import("../shared/engine/sweep.js").runSweep;
 let runSweepJob: typeof import("../shared/engine/sweepJob.js").runSweepJob;
 let sweepJobStores: typeof import("../shared/composition.js").sweepJobStores;
+let findingStateStore: typeof import("../shared/composition.js").findingStateStore;
+let readAppSettings: typeof import("../shared/config/settings.js").readAppSettings;
 let loadPolicy: typeof import("../shared/config/policy.js").loadPolicy;
 let ruleIds: typeof import("../shared/rules/index.js").ruleIds;
 let renderReport: typeof import("./sweepOutput.js").renderReport;
@@ -34,13 +38,17 @@ let render: typeof import("./output.js").render;
 let withRun: typeof import("./runtime.js").withRun;
 let replay: typeof import("./replay.js").replay;
 let cliCleanup: typeof import("./cleanup.js").cliCleanup;
+let enforceAsDryRun: typeof import("./cleanup.js").enforceAsDryRun;
+let findingStatePathFor: typeof import("./cleanup.js").findingStatePathFor;
+let readOnlyFindingState: typeof import("./cleanup.js").readOnlyFindingState;
+let FileFindingStateStore: typeof import("./fileFindingState.js").FileFindingStateStore;
 let checkOutFile: typeof import("./reportCommand.js").checkOutFile;
 let reportCommand: typeof import("./reportCommand.js").reportCommand;
 let restoreCommand: typeof import("./restore.js").restoreCommand;
 let renderRestore: typeof import("./restore.js").renderRestore;
 
 async function loadCommands(): Promise<void> {
-  const [inventory, sweep, sweepJob, composition, policy, rules, sweepOutput, inventoryOutput, output, runtime, replayModule, cleanup, report, restore] = await Promise.all([
+  const [inventory, sweep, sweepJob, composition, policy, rules, sweepOutput, inventoryOutput, output, runtime, replayModule, cleanup, report, restore, settings, fileFindingState] = await Promise.all([
     import("../shared/engine/inventory.js"),
     import("../shared/engine/sweep.js"),
     import("../shared/engine/sweepJob.js"),
@@ -55,11 +63,15 @@ async function loadCommands(): Promise<void> {
     import("./cleanup.js"),
     import("./reportCommand.js"),
     import("./restore.js"),
+    import("../shared/config/settings.js"),
+    import("./fileFindingState.js"),
   ]);
   ({ collectInventory } = inventory);
   ({ runSweep } = sweep);
   ({ runSweepJob } = sweepJob);
-  ({ sweepJobStores } = composition);
+  ({ sweepJobStores, findingStateStore } = composition);
+  ({ readAppSettings } = settings);
+  ({ FileFindingStateStore } = fileFindingState);
   ({ loadPolicy } = policy);
   ({ ruleIds } = rules);
   ({ renderReport } = sweepOutput);
@@ -67,7 +79,7 @@ async function loadCommands(): Promise<void> {
   ({ render } = output);
   ({ withRun } = runtime);
   ({ replay } = replayModule);
-  ({ cliCleanup } = cleanup);
+  ({ cliCleanup, enforceAsDryRun, findingStatePathFor, readOnlyFindingState } = cleanup);
   ({ checkOutFile, reportCommand } = report);
   ({ restoreCommand, renderRestore } = restore);
 }
@@ -79,9 +91,15 @@ export const DEMO_ESTATE = findUpward(dirname(fileURLToPath(import.meta.url)), j
 /** The demo policy turns on the optional rules (sign-in logs, naming) so every rule shows. */
 export const DEMO_POLICY = join(dirname(DEMO_ESTATE), "policy.json");
 
-function findUpward(start: string, relative: string): string {
+/** A path as the user would type it from here: relative when it is below the working directory. */
+function shownPath(path: string): string {
+  const shown = relative(process.cwd(), path);
+  return shown && !shown.startsWith("..") && !isAbsolute(shown) ? shown : path;
+}
+
+function findUpward(start: string, wanted: string): string {
   for (let directory = start; ; directory = dirname(directory)) {
-    const candidate = join(directory, relative);
+    const candidate = join(directory, wanted);
     if (existsSync(candidate) || dirname(directory) === directory) return candidate;
   }
 }
@@ -109,6 +127,7 @@ interface AzFlags {
   verbose?: boolean;
   debug?: boolean;
   onlyShowErrors?: boolean;
+  wide?: boolean;
 }
 
 function withAzOptions(command: Command, formats: readonly string[]): Command {
@@ -117,7 +136,8 @@ function withAzOptions(command: Command, formats: readonly string[]): Command {
     .option("--query <jmespath>", "JMESPath query applied to the JSON result (as az --query)")
     .option("--verbose", "more on stderr: each step and its timing")
     .option("--debug", "everything on stderr, stack traces included")
-    .option("--only-show-errors", "only errors on stderr: no progress, notes or warnings");
+    .option("--only-show-errors", "only errors on stderr: no progress, notes or warnings")
+    .option("--wide", "tables show whole ids and titles, nothing cut (otherwise they fit COLUMNS or the terminal, 120 in a pipe)");
 }
 
 function logFor(flags: Omit<AzFlags, "output">): Log {
@@ -125,22 +145,30 @@ function logFor(flags: Omit<AzFlags, "output">): Log {
   return new Log(verbosity);
 }
 
-function print(output: CommandOutput, flags: AzFlags): void {
-  process.stdout.write(render(output, flags.output, flags.query));
+function print(output: CommandOutput, flags: AzFlags, progress?: Progress): void {
+  const text = render(output, flags.output, flags.query, tableLayout(flags.wide));
+  process.stdout.write(text);
+  progress?.completed(`printed the result (${flags.output}${flags.query ? `, --query` : ""}, ${text.length.toLocaleString("en-US")} characters)`);
+}
+
+/** What a run found and did, for the --verbose step line. */
+function runSummary(report: RunReport): string {
+  const actions = report.actions.length > 0 ? `, ${report.actions.length} cleanup action${report.actions.length === 1 ? "" : "s"}` : "";
+  return `${report.summary.findings} finding${report.summary.findings === 1 ? "" : "s"}${actions}${report.incomplete.length > 0 ? `, ${report.incomplete.length} incomplete` : ""}`;
 }
 
 function reportOutput(report: RunReport): CommandOutput {
   return {
     document: report,
     rows: () => report.findings,
-    table: () => renderReport(report, "table"),
+    table: (layout) => renderReport(report, "table", layout),
     csv: () => renderReport(report, "csv"),
     markdown: () => renderReport(report, "markdown"),
   };
 }
 
 function inventoryOutput(inventory: Inventory): CommandOutput {
-  return { document: inventory, rows: () => inventory.identities, table: () => renderInventory(inventory, "table"), csv: () => renderInventory(inventory, "csv") };
+  return { document: inventory, rows: () => inventory.identities, table: (layout) => renderInventory(inventory, "table", layout), csv: () => renderInventory(inventory, "csv") };
 }
 
 /** `--fail-on`: exit 3, and say why on stderr (a CI log must show what failed the gate). */
@@ -196,15 +224,16 @@ function program(): Command {
       .option("--policy <file>", "policy file for the exposure exclusions (default: the UAMI_GUARD_POLICY app setting, else the defaults of docs/policy.md)"),
     [...AZ_FORMATS, "csv"],
   ).action(async (options: { estate?: string; subscription?: string[]; policy?: string } & AzFlags) => {
+    const policy = loadPolicy(options.policy ?? readAppSettings().UAMI_GUARD_POLICY, ruleIds);
     await withRun({ ...options, log: logFor(options) }, async (run) => {
-      const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
       const inventory = await collectInventory(run.clients, {
         policy,
         subscriptions: run.subscriptions,
         onPage: (query, rows) => run.progress.page(query, rows),
       });
       run.progress.clear();
-      print(inventoryOutput(inventory), options);
+      run.progress.completed(`inventory: ${inventory.identities.length} identities`);
+      print(inventoryOutput(inventory), options, run.progress);
     });
   });
 
@@ -218,18 +247,29 @@ function program(): Command {
     .option("--state <dir|connection>", "keep finding state between runs: a directory (local Azurite) or a storage connection string")
     .option("--capture <dir>", "with --estate: write what each sink received to DIR/teams.json, sentinel.json, eventgrid.json, appinsights.json")
     .option("--enforce", "carry out the cleanup actions of every rule that has one (docs/rules), dry run off; needs --journal or --state")
+    .option("--dry-run", "with --enforce: plan what it would change, against real Azure too, and change nothing (no finding state either); needs neither --journal nor --yes")
+    .addOption(new Option("--dryrun").hideHelp())
     .option("--yes", "with --enforce against Azure: do not ask for confirmation")
     .option("--journal <file>", "journal every change to this JSON Lines file before making it (restore undoes from it)")
     .option("--save-estate <file>", "with --estate: write the emulator's estate after the run (diff it against the input)")
     .action(async (options: SweepCommandOptions) => {
-      await confirmEnforce(options);
-      await withRun({ ...options, storage: Boolean(options.notify || options.state), log: logFor(options) }, async (run) => {
-        const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+      // az spells it --dryrun (az storage blob delete-batch, az webapp up): both are taken.
+      const dryRun = Boolean(options.dryRun || options.dryrun);
+      if (dryRun && options.notify) throw new InputError("--dry-run: changes nothing, not even the finding state, so it notifies nobody: leave out --notify");
+      // Read before any work (a pipe can be read once): a bad policy is bad input.
+      const loaded = loadPolicy(options.policy ?? readAppSettings().UAMI_GUARD_POLICY, ruleIds);
+      const policy = dryRun ? enforceAsDryRun(loaded) : loaded;
+      if (!dryRun) await confirmEnforce(options);
+      await withRun({ ...options, ...(dryRun ? { journal: undefined } : {}), storage: Boolean(options.notify || options.state), log: logFor(options) }, async (run) => {
         const sweepOptions = { subscriptions: run.subscriptions, onPage: (query: string, rows: number) => run.progress.page(query, rows) };
-        const cleanup = await cliCleanup(run, policy, options);
+        const cleanup = await cliCleanup(run, policy, dryRun ? { ...(options.state ? { state: options.state } : {}) } : options);
         try {
           let report;
-          if (options.notify || options.state) {
+          if (dryRun) {
+            // What the next --enforce run would plan: the same finding state (orphan sightings), read, never saved.
+            const findings = readOnlyFindingState(options.state ? findingStateStore(run.clients) : options.journal ? new FileFindingStateStore(findingStatePathFor(options.journal)) : cleanup.findingState);
+            report = (await runSweepJob(run.clients, policy, { findings }, { ...sweepOptions, cleanup: cleanup.options })).report;
+          } else if (options.notify || options.state) {
             const stores = sweepJobStores(run.clients, policy, { notify: Boolean(options.notify) });
             const job = await runSweepJob(run.clients, policy, stores, { ...sweepOptions, cleanup: cleanup.options });
             report = job.report;
@@ -240,7 +280,8 @@ function program(): Command {
             report = (await runSweepJob(run.clients, policy, { findings: cleanup.findingState }, { ...sweepOptions, cleanup: cleanup.options })).report;
           }
           run.progress.clear();
-          print(reportOutput(report), options);
+          run.progress.completed(`sweep (rules, finding state${report.cleanup && report.cleanup.mode !== "off" ? `, cleanup ${report.cleanup.mode}` : ""}): ${runSummary(report)}`);
+          print(reportOutput(report), options, run.progress);
           failOn(report, options.failOn);
           if (actionsFailed(report)) process.exitCode = EXIT.internal;
         } finally {
@@ -267,7 +308,8 @@ function program(): Command {
       await withRun({ ...options, storage: true, log: logFor(options) }, async (run) => {
         const report = await replay(run, options);
         run.progress.clear();
-        print(replayOutput(report), options);
+        run.progress.completed(`replay: ${report.events.received} events, ${runSummary(report)}`);
+        print(replayOutput(report), options, run.progress);
         failOn(report, options.failOn);
         if (actionsFailed(report)) process.exitCode = EXIT.internal;
       });
@@ -286,7 +328,8 @@ function program(): Command {
       await withRun({ ...options, journal: undefined, storage: !options.journal, log: logFor(options) }, async (run) => {
         const { results, restoreRunId } = await restoreCommand(run, options);
         run.progress.clear();
-        print({ document: { restoreRunId, results }, rows: () => results, table: () => renderRestore(restoreRunId, results, "table") }, options);
+        run.progress.completed(`restore: ${results.length} journal entries`);
+        print({ document: { restoreRunId, results }, rows: () => results, table: (layout) => renderRestore(restoreRunId, results, "table", layout) }, options, run.progress);
         if (results.some((result) => result.status === "failed" || result.status === "unknown")) process.exitCode = EXIT.internal;
       });
     });
@@ -335,15 +378,19 @@ function program(): Command {
         const inventory = await collectInventory(run.clients, { onPage, policy });
         run.progress.clear();
         const out = (text: string): boolean => process.stdout.write(text);
-        out(`uami-guard demo — the embedded demo estate (${DEMO_ESTATE}) on the local Azure emulator\n\n`);
+        const estate = shownPath(DEMO_ESTATE);
+        const demoPolicy = shownPath(DEMO_POLICY);
+        out(`uami-guard demo — the demo estate (${estate}) on the local Azure emulator, with the demo policy (${demoPolicy}:\n`);
+        out(`naming and sign-in-log rules on, one approved pipeline). The same sweep: npx uami-guard sweep --estate ${estate} --policy ${demoPolicy}\n\n`);
         out(`== Sweep findings ==\n${renderReport(report, "table")}\n`);
         const identities = inventory.identities;
         const attached = identities.filter((identity) => identity.attachedTo.length > 0).length;
         const withRoles = identities.filter((identity) => identity.roleAssignments.length > 0).length;
         out(`== Inventory ==\n${identities.length} identities: ${attached} attached, ${withRoles} holding role assignments, `);
         out(`${identities.reduce((sum, identity) => sum + identity.federatedCredentials.length, 0)} federated credentials.\n`);
-        out(`Full inventory: npx uami-guard inventory --estate ${DEMO_ESTATE} --output table|json|csv\n`);
-        out(`Ticket-ready report: npx uami-guard sweep --estate ${DEMO_ESTATE} --policy ${DEMO_POLICY} --output markdown\n`);
+        out(`Full inventory: npx uami-guard inventory --estate ${estate} --policy ${demoPolicy} --output table|json|csv\n`);
+        out(`Ticket-ready report: npx uami-guard sweep --estate ${estate} --policy ${demoPolicy} --output markdown\n`);
+        out(`Access-review page: npx uami-guard report --estate ${estate} --policy ${demoPolicy} --out report.html\n`);
       });
     });
 
@@ -362,6 +409,8 @@ function oneJournal(options: { journal?: unknown; state?: unknown }): void {
 
 interface SweepCommandOptions extends AzFlags {
   enforce?: boolean;
+  dryRun?: boolean;
+  dryrun?: boolean;
   yes?: boolean;
   journal?: string;
   saveEstate?: string;
@@ -377,7 +426,7 @@ interface SweepCommandOptions extends AzFlags {
 function replayOutput(report: ReplayReport): CommandOutput {
   const { events } = report;
   const summary = `${events.received} events: ${events.processed} processed, ${events.duplicate} duplicate, ${events.ignored} ignored, ${events.malformed} malformed, ${events.failed} failed\n`;
-  return { ...reportOutput(report), table: () => `${renderReport(report, "table")}${summary}` };
+  return { ...reportOutput(report), table: (layout) => `${renderReport(report, "table", layout)}${summary}` };
 }
 
 function describeDispatch(result: DispatchResult): string {
@@ -393,8 +442,23 @@ function actionsFailed(report: RunReport): boolean {
   return report.actions.some((action) => action.status === "failed" || action.status === "unknown");
 }
 
+/**
+ * `uami-guard … | head`: when the reader has gone (EPIPE), what is left of the result has nowhere to go,
+ * and that is not a failure of the run: it finishes its work (a cleanup, the finding state) quietly and
+ * keeps its own exit code. Any other write error of the result is one line and exit 1.
+ */
+function endQuietlyOnClosedPipe(): void {
+  process.stdout.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code === "EPIPE" || error.code === "ERR_STREAM_DESTROYED") return;
+    process.stderr.write(`uami-guard: cannot write the result: ${error.message}\n`);
+    process.exitCode = EXIT.internal;
+  });
+  process.stderr.on("error", () => undefined);
+}
+
 /** Runs the CLI; sets process.exitCode (0 ok, 1 internal, 2 bad input, 3 findings at --fail-on). */
 export async function main(argv: string[]): Promise<void> {
+  endQuietlyOnClosedPipe();
   try {
     await program().parseAsync(argv);
   } catch (error) {

@@ -1,7 +1,7 @@
 import jmespath from "jmespath";
 import { stringify as toYaml } from "yaml";
 import { InputError, errorMessage } from "../shared/errors.js";
-import { fit, renderCsv } from "./format.js";
+import { fit, renderCsv, tableLayout, type TableLayout } from "./format.js";
 import { colourWanted, paint, terminalSafe } from "./log.js";
 
 /**
@@ -21,12 +21,12 @@ export interface CommandOutput {
   document: unknown;
   /** The rows `-o tsv` prints, one per line (findings, identities, restore results). */
   rows: () => unknown[];
-  table: () => string;
+  table: (layout: TableLayout) => string;
   csv?: () => string;
   markdown?: () => string;
 }
 
-export function render(output: CommandOutput, format: OutputFormat, query?: string): string {
+export function render(output: CommandOutput, format: OutputFormat, query?: string, layout: TableLayout = tableLayout()): string {
   if (query === undefined) {
     switch (format) {
       case "json":
@@ -38,7 +38,7 @@ export function render(output: CommandOutput, format: OutputFormat, query?: stri
       case "tsv":
         return tsv(output.rows());
       case "table":
-        return output.table();
+        return output.table(layout);
       case "csv":
         return output.csv?.() ?? csv(output.rows());
       case "markdown":
@@ -59,7 +59,7 @@ export function render(output: CommandOutput, format: OutputFormat, query?: stri
     case "tsv":
       return tsv(value);
     case "table":
-      return table(value);
+      return table(value, layout);
     case "csv":
       return csv(value);
     case "markdown":
@@ -119,12 +119,17 @@ function cells(value: unknown): { header: string[]; rows: string[][] } {
   return { header: keys, rows: items.map((item) => keys.map((key) => (item && typeof item === "object" ? text((item as Record<string, unknown>)[key]) : ""))) };
 }
 
-/** A --query result as a table: like az, a column per scalar key; cells cut at the end past 60 characters. */
-function table(value: unknown): string {
+/** A --query result as a table: like az, a column per scalar key; cells cut at the end past 60 characters (`--wide`: never). */
+function table(value: unknown, layout: TableLayout): string {
   const { header, rows } = cells(value);
-  const widths = header.map((name, index) => Math.min(60, Math.max(name.length, ...rows.map((row) => (row[index] ?? "").length))));
-  const line = (row: string[]): string => row.map((cell, index) => fit(terminalSafe(cell.replace(/[\r\n\t]+/g, " ")), widths[index] ?? 0).padEnd(widths[index] ?? 0)).join("  ").trimEnd();
+  const limit = layout.wide ? Infinity : 60;
+  const widths = header.map((name, index) => Math.min(limit, Math.max(name.length, ...rows.map((row) => oneLine(row[index] ?? "").length))));
+  const line = (row: string[]): string => row.map((cell, index) => fit(oneLine(cell), widths[index] ?? 0).padEnd(widths[index] ?? 0)).join("  ").trimEnd();
   return `${[line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line)].join("\n")}\n`;
+}
+
+function oneLine(text: string): string {
+  return terminalSafe(text.replace(/[\r\n\t]+/g, " "));
 }
 
 function csv(value: unknown): string {

@@ -1,7 +1,8 @@
 import { closeSync, mkdirSync, openSync, statSync, unlinkSync } from "node:fs";
 import { createServer } from "node:net";
 import { dirname, resolve } from "node:path";
-import { InputError, errorMessage } from "../shared/errors.js";
+import { TableClient } from "@azure/data-tables";
+import { InputError, errorMessage, firstLine } from "../shared/errors.js";
 
 /**
  * Checks made before any work: an output that cannot be written must stop the run before it reads
@@ -98,7 +99,8 @@ export type StateTarget = { kind: "directory"; directory: string } | { kind: "co
 /**
  * `--state`: a storage connection string (account key or SAS, as Learn "Configure Azure Storage
  * connection strings" lists them: https://learn.microsoft.com/azure/storage/common/storage-configure-connection-string)
- * or a directory for Azurite to persist in (absolute: Azurite runs in a folder of its own).
+ * or a directory for Azurite to persist in (absolute: Azurite runs in a folder of its own). A value
+ * that looks like neither (`typo;;`, `AccountName=x`) is refused rather than made into a directory.
  */
 export function resolveState(state: string): StateTarget {
   const pairs = new Map<string, string>();
@@ -107,13 +109,60 @@ export function resolveState(state: string): StateTarget {
     if (at > 0) pairs.set(part.slice(0, at).trim().toLowerCase(), part.slice(at + 1).trim());
   }
   const looksLikeConnection = CONNECTION_KEYS.some((key) => pairs.has(key.toLowerCase()));
-  if (!looksLikeConnection) return { kind: "directory", directory: ensureDirectory("--state", state) };
+  if (!looksLikeConnection) {
+    // A directory that already exists is taken whatever its name; a new one named like a broken
+    // connection string is a typo, not a place to keep state.
+    if (/[;=]/.test(state) && kindOf(resolve(state)) !== "directory") {
+      throw new InputError(`--state: neither a directory nor a storage connection string (a connection string is Key=Value pairs separated by ';': DefaultEndpointsProtocol, AccountName and AccountKey, or TableEndpoint and SharedAccessSignature)`);
+    }
+    return { kind: "directory", directory: ensureDirectory("--state", state) };
+  }
   const has = (key: string): boolean => (pairs.get(key.toLowerCase()) ?? "") !== "";
   const development = pairs.get("usedevelopmentstorage")?.toLowerCase() === "true";
   const accountKey = has("AccountName") && has("AccountKey");
   const sas = has("SharedAccessSignature") && has("TableEndpoint");
-  if (development || accountKey || sas) return { kind: "connection", connectionString: state };
-  const missing = has("SharedAccessSignature") ? "a SAS connection string needs TableEndpoint (and QueueEndpoint)" : "needs AccountName and AccountKey, or SharedAccessSignature with TableEndpoint";
-  // Never echo the value: it may hold a signature or a key.
-  throw new InputError(`--state: connection string is not usable: ${missing} (keys given: ${[...pairs.keys()].join(", ")})`);
+  if (!development && !accountKey && !sas) {
+    const missing = has("SharedAccessSignature") ? "a SAS connection string needs TableEndpoint" : "needs AccountName and AccountKey, or SharedAccessSignature with TableEndpoint";
+    // Never echo the value: it may hold a signature or a key.
+    throw new InputError(`--state: connection string is not usable: ${missing} (keys given: ${[...pairs.keys()].join(", ")})`);
+  }
+  const problem = connectionStringProblem(state, pairs);
+  if (problem) throw new InputError(`--state: connection string is not usable: ${problem} (keys given: ${[...pairs.keys()].join(", ")})`);
+  return { kind: "connection", connectionString: state };
+}
+
+const ENDPOINT_KEYS = ["BlobEndpoint", "QueueEndpoint", "TableEndpoint", "FileEndpoint", "DevelopmentStorageProxyUri"];
+
+/**
+ * What the storage SDK would refuse once the run is under way, found before any work: the SDK's own
+ * parser (@azure/data-tables builds its client from the string without a
+ * request; `--state` keeps tables only), plus what they let through and a request would fail on: an endpoint that is not an
+ * http(s) URL, a protocol other than http/https, an account key that is not base64. Their messages
+ * name keys, never values.
+ */
+function connectionStringProblem(connectionString: string, pairs: Map<string, string>): string | undefined {
+  for (const key of ENDPOINT_KEYS) {
+    const value = pairs.get(key.toLowerCase());
+    if (value === undefined || value === "") continue;
+    let url: URL | undefined;
+    try {
+      url = new URL(value);
+    } catch {
+      url = undefined;
+    }
+    if (!url || !/^https?:$/.test(url.protocol) || !url.hostname) return `${key} is not an http(s) URL`;
+  }
+  const protocol = pairs.get("defaultendpointsprotocol");
+  if (protocol !== undefined && !/^https?$/i.test(protocol)) return "DefaultEndpointsProtocol must be https or http";
+  if (pairs.has("accountkey") && !pairs.has("defaultendpointsprotocol") && pairs.get("usedevelopmentstorage")?.toLowerCase() !== "true") {
+    return "with AccountKey it needs DefaultEndpointsProtocol=https (the storage account's Access keys page gives the whole string)";
+  }
+  const key = pairs.get("accountkey");
+  if (key !== undefined && key !== "" && !/^[A-Za-z0-9+/]+={0,2}$/.test(key)) return "AccountKey is not base64 (copy it from the storage account's Access keys)";
+  try {
+    TableClient.fromConnectionString(connectionString, "uamiguardprobe");
+  } catch (error) {
+    return firstLine(errorMessage(error));
+  }
+  return undefined;
 }

@@ -14,6 +14,9 @@ export class Progress {
   /** Reads are timed from the run's start (or the last summary): they run in parallel, not one after another. */
   private started = Date.now();
   private bar: SingleBar | undefined;
+  /** `--verbose`: when the run began and when the last step ended, so each step says how long it took. */
+  private readonly began = Date.now();
+  private lastStep = this.began;
   private step: { name: string; total: number; done: number; started: number } | undefined;
 
   constructor(private readonly log: Log = new Log(), private readonly live: boolean = log.tty && log.at("normal")) {}
@@ -50,6 +53,27 @@ export class Progress {
     if (elapsed >= SUMMARY_AFTER_MS || this.log.at("verbose")) this.log.note(`${step.name}: ${step.done.toLocaleString("en-US")} of ${step.total.toLocaleString("en-US")} in ${seconds(elapsed)}`);
   }
 
+  /** `--verbose`: one step of the run done, with the time it took (since the step before it ended). */
+  completed(message: string): void {
+    const now = Date.now();
+    this.verbose(`${message} (${seconds(now - this.lastStep)})`);
+    this.lastStep = now;
+  }
+
+  /** `--verbose`: the run's last line, with its whole time. */
+  done(message = "done"): void {
+    this.clear();
+    this.verbose(`${message} in ${seconds(Date.now() - this.began)} (${seconds(process.uptime() * 1000)} since the process started, loading included)`);
+  }
+
+  /** A detail for --verbose, between the live line's redraws. */
+  verbose(message: string): void {
+    if (!this.log.at("verbose")) return;
+    this.stopBar();
+    this.log.verbose(message);
+    if (this.step && this.live) this.draw(this.step.name, this.step.done, this.step.total);
+  }
+
   note(message: string): void {
     const step = this.step;
     this.stopBar();
@@ -72,6 +96,7 @@ export class Progress {
     this.started = Date.now();
     this.stopBar();
     if (elapsed >= SUMMARY_AFTER_MS || this.log.at("verbose")) this.log.note(`read ${text} in ${seconds(elapsed)}`);
+    this.lastStep = Date.now();
   }
 
   private draw(text: string, value: number, total: number): void {

@@ -30,10 +30,12 @@ export interface ReplayCommandOptions {
   saveEstate?: string;
 }
 
+/** A JSON array of events, as Event Grid delivers a batch, or one event object (a CloudEvent in structured mode, a docs example). */
 export function readEventsFile(path: string): unknown[] {
   const parsed = readJsonFile(path, `events ${path}`);
-  if (!Array.isArray(parsed)) throw new InputError(`events ${path}: must be a JSON array of events (got ${parsed === null ? "null" : typeof parsed})`);
-  return parsed;
+  if (Array.isArray(parsed)) return parsed;
+  if (parsed !== null && typeof parsed === "object") return [parsed];
+  throw new InputError(`events ${path}: must be a JSON array of events, or one event object (got ${parsed === null ? "null" : typeof parsed})`);
 }
 
 /** `uami-guard replay`: the events file through the event handler and dedupe, then cleanup of its findings as one run. */
@@ -50,6 +52,11 @@ export async function replay(run: Run, options: ReplayCommandOptions): Promise<R
       run.progress.advance();
       if (outcome.status === "malformed") run.progress.note(`event ${outcome.eventId}: malformed, dropped: ${outcome.reason ?? ""}`);
       if (outcome.status === "failed") run.progress.note(`event ${outcome.eventId}: failed: ${outcome.reason ?? ""}`);
+      if (outcome.status === "processed" || outcome.status === "ignored" || outcome.status === "duplicate") {
+        const found = outcome.findings.length;
+        const why = outcome.reason ?? (outcome.status === "duplicate" ? "its id was handled before (Event Grid delivers at least once)" : undefined);
+        run.progress.verbose(`event ${outcome.eventId}: ${outcome.status}, ${found === 0 ? "no finding" : `${found} finding${found === 1 ? "" : "s"}`}${why ? `: ${why}` : ""}`);
+      }
     });
     run.progress.end();
     if (cleanupMode(policy, Boolean(options.enforce)) === "off") return report;

@@ -1,7 +1,7 @@
 import { InputError } from "../shared/errors.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { restore, type RestoreResult } from "../shared/cleanup/restore.js";
-import { renderTable, type Column } from "./format.js";
+import { renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
 import { restoreJournal } from "./cleanup.js";
 import { journalTable } from "../shared/composition.js";
 import type { Run } from "./runtime.js";
@@ -60,9 +60,9 @@ const RESTORE_COLUMNS: Column<RestoreResult>[] = [
   { header: "CHANGE UNDONE", width: 70, value: (result) => result.change },
 ];
 
-export function renderRestore(restoreRunId: string, results: RestoreResult[], format: "json" | "table"): string {
+export function renderRestore(restoreRunId: string, results: RestoreResult[], format: "json" | "table", layout: TableLayout = tableLayout()): string {
   if (format === "json") return `${JSON.stringify({ restoreRunId, results }, null, 2)}\n`;
   const details = results.filter((result) => result.status !== "restored").map((result) => `${result.entryId}: ${result.status}: ${result.detail}\n`).join("");
   const restored = results.filter((result) => result.status === "restored").length;
-  return `${renderTable(results, RESTORE_COLUMNS)}${details}${restored} of ${results.length} entries restored (run ${restoreRunId})\n`;
+  return `${renderTable(results, RESTORE_COLUMNS, undefined, false, layout)}${details}${restored} of ${results.length} entries restored (run ${restoreRunId})\n`;
 }

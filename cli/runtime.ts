@@ -64,11 +64,15 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     // A bad connection string is bad input: refused before anything starts.
     const telemetry = await startCliTelemetry(settings);
     const azurite = needsAzurite ? await startAzurite(stateDirectory ? { location: stateDirectory } : {}) : undefined;
+    if (azurite) progress.completed(`Azurite (storage) started${stateDirectory ? `, persisting in ${stateDirectory}` : ""}`);
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     try {
       const clients = createAzureClients({ kind: "azure", settings, ...(storageConnectionString ? { storageConnectionString } : {}) });
       const subscriptions = await subscriptionsFor(clients, options, settings, progress);
-      return await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) }));
+      progress.completed(`subscriptions: ${subscriptions.length > 0 ? subscriptions.join(", ") : "every one the credential can read"}`);
+      const result = await bounded(options, clients, () => work({ clients, settings, subscriptions, progress, ...(azurite ? { azurite } : {}) }));
+      progress.done();
+      return result;
     } finally {
       progress.clear();
       await telemetry?.flush();
@@ -76,10 +80,15 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
     }
   }
   const estate = loadEstateFile(options.estate);
+  progress.completed(`estate ${options.estate}: ${estate.resources.length} resources, ${estate.roleAssignments.length} role assignments, ${estate.directory.length} directory objects`);
   const emulator = await startEmulator(estate);
+  progress.completed(`Azure emulator listening on ${emulator.url}`);
   let azurite: RunningAzurite | undefined;
   try {
-    if (needsAzurite) azurite = await startAzurite(stateDirectory ? { location: stateDirectory } : {});
+    if (needsAzurite) {
+      azurite = await startAzurite(stateDirectory ? { location: stateDirectory } : {});
+      progress.completed(`Azurite (storage) started${stateDirectory ? `, persisting in ${stateDirectory}` : ""}`);
+    }
     const storageConnectionString = stateConnection ?? azurite?.connectionString;
     const clients = createAzureClients({
       kind: "emulator",
@@ -89,6 +98,7 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       ...(storageConnectionString ? { storageConnectionString } : {}),
     });
     const subscriptions = await subscriptionsFor(clients, options, settings, progress);
+    progress.completed(`subscriptions: ${subscriptions.length > 0 ? subscriptions.join(", ") : "every one of the estate"}`);
     const telemetry = await startCliTelemetry(settings, emulator);
     let result: T;
     try {
@@ -97,8 +107,15 @@ export async function withRun<T>(options: TargetOptions, work: (run: Run) => Pro
       // Before --capture writes appinsights.json, and before the emulator stops.
       await telemetry?.flush();
     }
-    if (saveEstate) saveEstateFile(saveEstate, emulator.store.snapshot());
-    if (capture) writeCapture(capture, emulator);
+    if (saveEstate) {
+      saveEstateFile(saveEstate, emulator.store.snapshot());
+      progress.completed(`saved the estate to ${saveEstate}`);
+    }
+    if (capture) {
+      writeCapture(capture, emulator);
+      progress.completed(`wrote what the sinks received to ${capture}`);
+    }
+    progress.done();
     return result;
   } finally {
     progress.clear();

@@ -1,7 +1,7 @@
 import type { Finding, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
-import { displayId, renderCsv, renderTable, type Column } from "./format.js";
+import { compactId, displayId, renderCsv, renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
 import { colourWanted, terminalSafe, type Style } from "./log.js";
 import { driftMarkdown, driftTable } from "./driftOutput.js";
 
@@ -12,20 +12,21 @@ import { REPORT_FORMATS } from "./formats.js";
 export { REPORT_FORMATS };
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
-/** 120 columns, or the terminal's width: the title says what was found (names, roles), the subject where (`rg/type/name`). */
-export function tableWidth(stream: { isTTY?: boolean; columns?: number } = process.stdout): number {
-  return stream.isTTY && stream.columns ? Math.max(120, stream.columns) : 120;
-}
-
-function findingColumns(findings: Finding[], width: number): Column<Finding>[] {
+/**
+ * The title says what was found (names, roles), the subject where (`rg/type/name`, or `rg/name` when that
+ * does not fit, so the name stays); both share what the layout's width leaves after severity and rule.
+ * `--wide`: the subject's whole id and the whole title.
+ */
+function findingColumns(findings: Finding[], layout: TableLayout): Column<Finding>[] {
   // As wide as the longest rule id shown, so the subject and title get the rest.
   const rule = Math.max(4, ...findings.map((finding) => finding.ruleId.length));
-  const rest = width - 8 - rule - 3;
-  const subject = Math.min(64, Math.max(...findings.map((finding) => displayId(finding.subjectId).length), 7), Math.floor(rest / 2));
+  const rest = Math.max(20, layout.width - 8 - rule - 3);
+  const subjectOf = (finding: Finding): string => (layout.wide ? finding.subjectId : displayId(finding.subjectId));
+  const subject = Math.min(Math.max(...findings.map((finding) => subjectOf(finding).length), 7), Math.floor(rest / 2));
   return [
     { header: "SEVERITY", width: 8, value: (finding) => finding.severity, style: (finding) => SEVERITY_STYLE[finding.severity] },
     { header: "RULE", width: rule, value: (finding) => finding.ruleId },
-    { header: "SUBJECT", width: subject, value: (finding) => displayId(finding.subjectId) },
+    { header: "SUBJECT", width: subject, value: subjectOf, compact: (finding) => compactId(finding.subjectId) },
     { header: "TITLE", width: rest - subject - 1, value: (finding) => finding.title },
   ];
 }
@@ -37,36 +38,42 @@ function summaryLine(report: RunReport): string {
     report.mode === "replay"
       ? "from the replayed events"
       : `across ${report.summary.identities} identities and ${report.summary.roleAssignments.toLocaleString("en-US")} role assignments`;
-  return `${report.summary.findings} findings (${counts}${suppressed}) ${scope}`;
+  return `${report.summary.findings} finding${report.summary.findings === 1 ? "" : "s"} (${counts}${suppressed}) ${scope}`;
 }
 
 function incompleteLines(report: RunReport): string {
   return report.incomplete.map((entry) => `INCOMPLETE ${entry.check}: ${entry.reason} (${entry.affected} affected)\n`).join("");
 }
 
+/** `delete rg/type/name`, `detach rg/type/vm ← rg/type/identity`, `tag …`: what an action changes, ids shown by `show`. */
+function changeText(action: ActionRecord, show: (id: string) => string): string {
+  const verb = action.action.replace("-role-assignment", "").replace("-identity", "");
+  return `${verb} ${show(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${show(action.relatedId)}` : ""}`;
+}
+
 const ACTION_COLUMNS: Column<ActionRecord>[] = [
   { header: "ACTION", width: 8, value: (action) => action.status },
-  { header: "CHANGE", width: 70, value: (action) => `${action.action.replace("-role-assignment", "").replace("-identity", "")} ${displayId(action.target)}${action.action === "detach-identity" && action.relatedId ? ` ← ${displayId(action.relatedId)}` : ""}` },
+  { header: "CHANGE", width: 70, value: (action) => changeText(action, displayId), compact: (action) => changeText(action, compactId) },
   { header: "WHY", width: 36, value: (action) => action.reason ?? "" },
 ];
 
 /** The cleanup part of a table report: what was (or, in a dry run, would be) changed, and the journal. */
-function actionLines(report: RunReport): string {
+function actionLines(report: RunReport, layout: TableLayout): string {
   const cleanup = report.cleanup;
   if (!cleanup || cleanup.mode === "off") return "";
   const header = `\ncleanup (${cleanup.mode}${cleanup.journal ? `, journal ${cleanup.journal}` : ""})${cleanup.breaker ? `: CIRCUIT BREAKER TRIPPED, nothing changed: ${cleanup.breaker}` : ""}\n`;
   if (report.actions.length === 0) return `${header}no actions\n`;
   const counts = new Map<string, number>();
   for (const action of report.actions) counts.set(action.status, (counts.get(action.status) ?? 0) + 1);
-  return `${header}${renderTable(report.actions, ACTION_COLUMNS)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
+  return `${header}${renderTable(report.actions, ACTION_COLUMNS, undefined, false, layout)}${[...counts].map(([status, count]) => `${count} ${status}`).join(", ")}\n`;
 }
 
-export function renderReport(report: RunReport, format: ReportFormat, width = tableWidth()): string {
+export function renderReport(report: RunReport, format: ReportFormat, layout: TableLayout = tableLayout()): string {
   switch (format) {
     case "json":
       return `${JSON.stringify(report, null, 2)}\n`;
     case "table":
-      return `${renderTable(report.findings, findingColumns(report.findings, width), undefined, colourWanted(process.stdout))}${summaryLine(report)}\n${incompleteLines(report)}${driftTable(report, colourWanted(process.stdout))}${actionLines(report)}`;
+      return `${renderTable(report.findings, findingColumns(report.findings, layout), undefined, colourWanted(process.stdout), layout)}${summaryLine(report)}\n${incompleteLines(report)}${driftTable(report, colourWanted(process.stdout), layout)}${actionLines(report, layout)}`;
     case "csv":
       return renderCsv(
         ["ruleId", "severity", "subjectId", "relatedId", "fingerprint", "title", "remediation"],
@@ -106,8 +113,9 @@ function exposureByIdentity(findings: Finding[]): string[] {
     if (!first) continue;
     const name = first.subjectId.slice(first.subjectId.lastIndexOf("/") + 1);
     const ways = new Set(group.flatMap((finding) => rightsOf(finding).map((right) => String(right.right))));
-    const verbs = [ways.has("assign") ? "assigned" : "", ways.has("federate") ? "federated" : "", ways.has("run-code") ? "run code as" : ""].filter(Boolean).join(", ");
-    lines.push(`### ${code(name)} (${first.severity}) can be ${verbs} by ${group.length} principal${group.length === 1 ? "" : "s"}`, "", `Identity ${code(first.subjectId)}.`, "");
+    const verbs = [ways.has("assign") ? "assign it" : "", ways.has("federate") ? "add a federated credential to it" : "", ways.has("run-code") ? "run code as it" : ""].filter(Boolean);
+    const how = verbs.length > 1 ? `${verbs.slice(0, -1).join(", ")} or ${verbs[verbs.length - 1] ?? ""}` : (verbs[0] ?? "act as it");
+    lines.push(`### ${code(name)} (${first.severity}): ${group.length} principal${group.length === 1 ? " can" : "s can"} ${how}`, "", `Identity ${code(first.subjectId)}.`, "");
     lines.push("| principal | type | right | role | scope | resource |", "|---|---|---|---|---|---|");
     for (const finding of group) {
       for (const right of rightsOf(finding)) {

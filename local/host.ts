@@ -142,16 +142,20 @@ export async function startHost(functions: HostFunctions, options: { keys: HostK
     const header = req.headers["x-functions-key"];
     const given = url.searchParams.get("code") ?? (typeof header === "string" ? header : undefined);
     const allowed = (...accepted: string[]): boolean => [keys.master, ...accepted].some((key) => sameKey(given, key));
-    const unauthorized = (): void => send(res, 401, { error: "a valid key is required (?code= or x-functions-key)" });
+    // 401 as the Functions host answers; the body says which key the route takes, never a key itself.
+    const unauthorized = (needed: string): void => {
+      const wrongKey = given !== undefined && [keys.function, keys.eventGrid, keys.master].some((key) => sameKey(given, key));
+      send(res, 401, { error: `${needed} is required (?code= or x-functions-key)${wrongKey ? "; the key given is another one" : ""}` });
+    };
     if (url.pathname === "/runtime/webhooks/eventgrid") {
-      if (!allowed(keys.eventGrid)) return unauthorized();
+      if (!allowed(keys.eventGrid)) return unauthorized("the eventgrid_extension system key (or the master key)");
       if (method === "OPTIONS") {
         // CloudEvents abuse-protection handshake.
         return send(res, 200, undefined, { "WebHook-Allowed-Origin": String(req.headers["webhook-request-origin"] ?? "*"), "WebHook-Allowed-Rate": "*" });
       }
       if (method === "POST") return eventGrid(req, res, url);
     }
-    if (url.pathname.startsWith("/admin/") && !allowed()) return unauthorized();
+    if (url.pathname.startsWith("/admin/") && !allowed()) return unauthorized("the master key (a function key does not open /admin)");
     const admin = /^\/admin\/functions\/([^/]+)$/.exec(url.pathname);
     if (admin && method === "POST") {
       const entry = timerFunctions.get(admin[1] ?? "");
@@ -162,7 +166,7 @@ export async function startHost(functions: HostFunctions, options: { keys: HostK
     const api = /^\/api\/(.+)$/.exec(url.pathname);
     const entry = api ? httpFunctions.get(api[1] ?? "") : undefined;
     if (entry && entry.methods.includes(method)) {
-      if (entry.authLevel === "function" && !allowed(keys.function)) return unauthorized();
+      if (entry.authLevel === "function" && !allowed(keys.function)) return unauthorized("a function key (or the master key)");
       const body = method === "GET" || method === "HEAD" ? undefined : await readBody(req);
       const request = new HttpRequest({
         method,

@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, writeFileSync } from "node:fs";
 import { basename, dirname, join } from "node:path";
-import { fileURLToPath } from "node:url";
+import { fileURLToPath, pathToFileURL } from "node:url";
 import ts from "typescript";
 
 /**
@@ -15,8 +15,11 @@ const ROOT = basename(dirname(HERE)) === "dist" ? join(HERE, "..", "..") : join(
 export const CLIENT_SOURCE = join(ROOT, "shared", "report", "client.ts");
 export const CLIENT_MODULE = join(ROOT, "shared", "report", "clientScript.ts");
 
-/** The page's script as the browser gets it. */
-export function compileClientScript(source = readFileSync(CLIENT_SOURCE, "utf8")): string {
+/**
+ * The page's script as the browser gets it. The page imports nothing: a value client.ts imports (a constant of
+ * shared/, such as displayText.ts's pattern) is written into the script as a `var` holding its JSON.
+ */
+export async function compileClientScript(source = readFileSync(CLIENT_SOURCE, "utf8")): Promise<string> {
   const output = ts.transpileModule(source, {
     compilerOptions: { target: ts.ScriptTarget.ES2020, module: ts.ModuleKind.ES2020, removeComments: true, verbatimModuleSyntax: false },
     fileName: "client.ts",
@@ -25,7 +28,19 @@ export function compileClientScript(source = readFileSync(CLIENT_SOURCE, "utf8")
   const errors = (output.diagnostics ?? []).map((diagnostic) => ts.flattenDiagnosticMessageText(diagnostic.messageText, "\n"));
   if (errors.length > 0) throw new Error(`shared/report/client.ts: ${errors.join("; ")}`);
   // Type-only imports leave an empty module marker: the page runs the script as a classic script.
-  const script = output.outputText.replace(/^export \{\};\s*$/m, "").trim();
+  let script = output.outputText.replace(/^export \{\};\s*$/m, "").trim();
+  for (const match of [...script.matchAll(/^import \{([^}]+)\} from "([^"]+)";$/gm)]) {
+    const [statement, names = "", specifier = ""] = match;
+    // Beside the generator, client.ts's directory is ../shared/report (in dist/ and in the sources alike).
+    const module = (await import(pathToFileURL(join(HERE, "..", "shared", "report", specifier)).href)) as Record<string, unknown>;
+    const values = names.split(",").map((name) => name.trim()).filter(Boolean).map((name) => {
+      const value = module[name];
+      if (!["string", "number", "boolean"].includes(typeof value)) throw new Error(`shared/report/client.ts: ${name} from ${specifier} is no constant to inline`);
+      return `var ${name} = ${JSON.stringify(value)};`;
+    });
+    script = script.replace(statement, values.join("\n"));
+  }
+  if (/^\s*(import|export)\b/m.test(script)) throw new Error("shared/report/client.ts: the compiled script still has module syntax (import values as named constants only)");
   if (/<\/script|<!--/i.test(script)) throw new Error("shared/report/client.ts: the compiled script must not contain </script or <!-- (it is inlined into the page)");
   return `${script}\n`;
 }
@@ -44,7 +59,7 @@ export function clientModule(script: string): string {
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
-  const generated = clientModule(compileClientScript());
+  const generated = clientModule(await compileClientScript());
   const current = readFileSync(CLIENT_MODULE, { encoding: "utf8", flag: "a+" });
   if (current === generated) process.stdout.write("shared/report/clientScript.ts is up to date\n");
   else {

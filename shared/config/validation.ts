@@ -1,4 +1,4 @@
-import { readFileSync, statSync } from "node:fs";
+import { closeSync, openSync, readFileSync, readSync, statSync } from "node:fs";
 import type { z } from "zod";
 import { InputError, errorMessage } from "../errors.js";
 
@@ -77,13 +77,48 @@ function withLineAndColumn(message: string, text: string): string {
   return `${message.replace(/ in JSON at position \d+/, "").replace(/ at position \d+/, "")} at line ${line}, column ${column}`;
 }
 
-/** A JSON file to a value; an unreadable file or bad JSON is an InputError naming `where`. */
+/** The most a pipe or FIFO is read (a regular file is read whole): far above any policy or events file. */
+export const MAX_PIPE_BYTES = 256 * 1024 * 1024;
+
+/**
+ * A regular file, or a pipe or FIFO (`--policy <(jq … policy.json)`, `mkfifo`), read to its end; a pipe
+ * is read at most `MAX_PIPE_BYTES`. A device (/dev/zero, a terminal) would be read without bound: refused.
+ */
+function readInput(path: string, where: string): string {
+  const stat = statSync(path);
+  if (stat.isFile()) return readFileSync(path, "utf8");
+  if (!stat.isFIFO()) throw new InputError(`${where}: not a regular file or a pipe`);
+  const descriptor = openSync(path, "r");
+  try {
+    const chunks: Buffer[] = [];
+    let total = 0;
+    const chunk = Buffer.alloc(64 * 1024);
+    for (;;) {
+      let read: number;
+      try {
+        read = readSync(descriptor, chunk, 0, chunk.length, null);
+      } catch (error) {
+        // A pipe another process set non-blocking: wait for its writer.
+        if ((error as NodeJS.ErrnoException).code !== "EAGAIN") throw error;
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10);
+        continue;
+      }
+      if (read === 0) break;
+      total += read;
+      if (total > MAX_PIPE_BYTES) throw new InputError(`${where}: more than ${MAX_PIPE_BYTES / 1_048_576} MB from a pipe`);
+      chunks.push(Buffer.from(chunk.subarray(0, read)));
+    }
+    return Buffer.concat(chunks).toString("utf8");
+  } finally {
+    closeSync(descriptor);
+  }
+}
+
+/** A JSON file (or pipe) to a value; an unreadable file or bad JSON is an InputError naming `where`. */
 export function readJsonFile(path: string, where: string): unknown {
   let text: string;
   try {
-    // A device or a pipe (/dev/zero, /dev/stdin) would be read without bound: only regular files.
-    if (!statSync(path).isFile()) throw new InputError(`${where}: not a regular file`);
-    text = readFileSync(path, "utf8");
+    text = readInput(path, where);
   } catch (error) {
     if (error instanceof InputError) throw error;
     throw new InputError(`${where}: cannot read file: ${errorMessage(error)}`);

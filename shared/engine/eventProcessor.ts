@@ -6,6 +6,7 @@ import type { Incomplete } from "../model.js";
 import { subscriptionOf } from "../model.js";
 import { actionForRule, eventRules, ruleMeta } from "../rules/index.js";
 import { operationFor, type ChangeKind, type OperationEntry } from "../events/operations.js";
+import { whyNoFinding } from "../rules/lib/quiet.js";
 import { eventMatters, ownResourcePrefix } from "../rules/lib/guard.js";
 import { parseResourceEvent, SYSTEM_TOPIC_EVENT_TYPES, type ResourceEvent } from "../events/resourceEvent.js";
 import type { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../state/eventStores.js";
@@ -147,10 +148,13 @@ async function handleEvent(raw: unknown, deps: EventDependencies, delivery: Deli
     const incomplete = [...gathered.incomplete, ...(committed.notifications?.errors ?? []).map((error) => ({ check: "notification", reason: `${error} (kept in the outbox)`, affected: 1 }))];
     recordOutbox(committed.notifications?.pending);
     const raised = committed.notices.filter((notice) => !findings.some((finding) => finding.fingerprint === notice.fingerprint));
+    const reported = sortFindings([...findings, ...raised]);
     return {
       eventId: event.id,
       status: "processed",
-      findings: sortFindings([...findings, ...raised]),
+      // Why nothing was found, for `replay --verbose` and the host's log.
+      ...(reported.length === 0 ? { reason: whyNoFinding(gathered.facts, deps.policy, rules.map((rule) => rule.meta.id)) } : {}),
+      findings: reported,
       incomplete,
       ...(committed.actions.length > 0 ? { actions: committed.actions } : {}),
       ...(committed.resolved.length > 0 ? { resolved: committed.resolved.map((record) => record.fingerprint) } : {}),

@@ -66,5 +66,6 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     findingState = [...previous.values()].map((record) => changed.get(record.fingerprint) ?? record);
     for (const record of lifecycle.changed) if (!previous.has(record.fingerprint)) findingState.push(record);
   }
-  return buildReportModel({ inventory, sweep, now, ...(findingState ? { findingState } : {}) });
+  const findingStateBefore = previous && !(previous instanceof Error) ? [...previous.values()] : undefined;
+  return buildReportModel({ inventory, sweep, now, ...(findingState ? { findingState } : {}), ...(findingStateBefore ? { findingStateBefore } : {}) });
 }

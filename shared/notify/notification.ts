@@ -13,8 +13,12 @@ export interface Notice {
 export interface Digest {
   runId: string;
   at: string;
+  /** Every finding of the sweep by severity (the sweep's `summary.bySeverity`), new or not, sent or not. */
   counts: Record<string, number>;
+  /** The new findings sent (at or above `minSeverity`). */
   notices: Notice[];
+  /** `notify.minSeverity`: what `notices` and `resolved` count from. */
+  minSeverity?: string;
   resolved: number;
   incomplete: string[];
 }

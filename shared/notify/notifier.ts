@@ -41,6 +41,7 @@ export class Notifier {
           at: context.now.toISOString(),
           counts: report.summary.bySeverity,
           notices: plan.notices.filter((notice) => notice.status === "new" && !context.engineNotices.has(notice.finding.ruleId)),
+          minSeverity: policy.notify.minSeverity,
           resolved: plan.notices.filter((notice) => notice.status === "resolved" && !context.engineNotices.has(notice.finding.ruleId)).length,
           incomplete: report.incomplete.map((entry) => `${entry.check}: ${entry.reason}`),
         }

@@ -76,8 +76,16 @@ export function findingCard(notice: Notice, textLimit = 2000): Record<string, un
   return sizeOf(card) <= TEAMS_MESSAGE_LIMIT || textLimit < 100 ? card : findingCard(notice, Math.floor(textLimit / 2));
 }
 
-/** One card a sweep: counts by severity, the most severe new findings, and where the full report is. */
+/** What changed, counted as it was sent: the new and resolved findings at or above notify.minSeverity. */
+function digestHeadline(digest: Digest): string {
+  const count = (n: number, what: string): string => `${n} ${what} finding${n === 1 ? "" : "s"}`;
+  const floor = digest.minSeverity && digest.minSeverity !== "low" ? ` (${digest.minSeverity} and above)` : "";
+  return `uami-guard sweep: ${count(digest.notices.length, "new")}, ${count(digest.resolved, "resolved")}${floor}`;
+}
+
+/** One card a sweep: what is new and resolved, every finding by severity, the most severe new ones, where the full report is. */
 export function digestCard(digest: Digest): Record<string, unknown> {
+  const total = SEVERITIES.reduce((sum, severity) => sum + (digest.counts[severity] ?? 0), 0);
   const build = (shown: number): Record<string, unknown> => {
     const rows = digest.notices.slice(0, shown).map((notice) => ({
       type: "TextBlock",
@@ -87,7 +95,8 @@ export function digestCard(digest: Digest): Record<string, unknown> {
     }));
     const hidden = digest.notices.length - shown;
     return message([
-      { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: `uami-guard sweep: ${digest.notices.length} new finding(s), ${digest.resolved} resolved` },
+      { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: digestHeadline(digest) },
+      { type: "TextBlock", wrap: true, spacing: "Small", text: `All ${total} finding${total === 1 ? "" : "s"} of this sweep, new or not:` },
       { type: "FactSet", facts: SEVERITIES.map((severity) => ({ title: `${ICON[severity] ?? ""} ${severity}`, value: String(digest.counts[severity] ?? 0) })) },
       ...(digest.incomplete.length > 0
         ? [{ type: "TextBlock", wrap: true, color: "Warning", text: `Incomplete: ${escapeText(shorten(digest.incomplete.join("; "), 600))}` }]

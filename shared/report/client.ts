@@ -3,9 +3,12 @@
  * compiled to ES2020 by tools/reportScript.ts into clientScript.ts, whose sha256 the page's CSP allows. It reads the
  * model from the JSON data block and draws the identity cards and the findings table a page at a
  * time. Estate text only ever reaches the DOM as text nodes (textContent / append of strings): never
- * innerHTML, so a name like `<img src=x onerror=…>` stays text.
+ * innerHTML, so a name like `<img src=x onerror=…>` stays text, and with its invisible characters
+ * shown as escapes (`shown`, the pattern of shared/displayText.ts).
  */
 import type { ReportFinding, ReportIdentity, ReportModel } from "./model.js";
+// A constant: tools/reportScript.ts writes its value into the compiled script (the page imports nothing).
+import { INVISIBLE_PATTERN } from "../displayText.js";
 
 type Child = Node | string | number | null | undefined | false;
 type Children = Child | Child[];
@@ -47,12 +50,23 @@ interface PagedList { state: PageState; size: number; make: (index: number) => N
     if (children !== undefined) append(node, children);
     return node;
   }
+  /* Control, bidirectional and invisible characters as escapes, as the CLI shows them (shared/displayText.ts). */
+  var INVISIBLE = new RegExp(INVISIBLE_PATTERN, "gu");
+  function shown(text: string | number) {
+    return String(text).replace(INVISIBLE, function (character) {
+      var code = character.codePointAt(0) ?? 0;
+      var hex = code.toString(16);
+      if (code <= 0xff) return "\\x" + ("0" + hex).slice(-2);
+      if (code <= 0xffff) return "\\u" + ("000" + hex).slice(-4);
+      return "\\u{" + hex + "}";
+    });
+  }
   function append(node: HTMLElement, children: Children) {
     var list = Array.isArray(children) ? children : [children];
     for (var i = 0; i < list.length; i++) {
       var child = list[i];
       if (child === null || child === undefined || child === false) continue;
-      node.append(typeof child === "string" || typeof child === "number" ? String(child) : child);
+      node.append(typeof child === "string" || typeof child === "number" ? shown(child) : child);
     }
     return node;
   }
@@ -162,7 +176,10 @@ interface PagedList { state: PageState; size: number; make: (index: number) => N
       article.append(el("h4", "", "Who can act as it"));
       article.append(el("p", "muted", "Not analysed: this inventory carries no exposure data."));
     } else {
-      article.append(el("h4", "", "Who can act as it (" + identity.exposure.length + ")"));
+      var holders: Record<string, boolean> = {};
+      identity.exposure.forEach(function (entry) { holders[entry.principalId] = true; });
+      var principals = Object.keys(holders).length;
+      article.append(el("h4", "", "Who can act as it (" + principals + (principals === 1 ? " principal, " : " principals, ") + identity.exposure.length + (identity.exposure.length === 1 ? " right)" : " rights)")));
       if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
       else article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource"], identity.exposure.map(function (entry) {
         return [code(entry.principalId), entry.principalType, entry.right, entry.roleName, code(entry.scope), entry.resourceId ? code(entry.resourceId) : "—"];

@@ -92,7 +92,8 @@ function summarySection(model: ReportModel): string {
     ["Identities", s.identities],
     ["Attached to a resource", s.attached],
     ["Holding role assignments", s.withRoleAssignments],
-    ["Role assignments", s.roleAssignments],
+    ["Role assignments (all principals)", s.roleAssignments],
+    ["Role assignments of these identities", s.identityRoleAssignments],
     ["With federated credentials", s.withFederatedCredentials],
     ["Findings", s.findings],
     ["Suppressed by policy", s.suppressed],
@@ -214,7 +215,7 @@ const CSS = `
 :root{--fg:#1f2328;--muted:#59636e;--line:#d1d9e0;--bg:#fff;--panel:#f6f8fa;--accent:#0b5cad;
 --critical:#b42318;--high:#c4320a;--medium:#8a6100;--low:#175cd3;--none:#59636e}
 *{box-sizing:border-box}
-body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg)}
+body{margin:0;font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:var(--fg);background:var(--bg);overflow-wrap:anywhere}
 .page-header{padding:20px 32px 12px;background:#0d1b2a;color:#f0f4f8}
 .page-header h1{margin:0 0 4px;font-size:22px}
 .page-header .meta{margin:0 0 10px;color:#c5d1dc;font-size:12.5px}
@@ -236,7 +237,8 @@ pre{background:var(--panel);border:1px solid var(--line);border-radius:6px;paddi
 .stats dt{color:var(--muted);font-size:12px}
 .stats dd{margin:0;font-size:24px;font-weight:700}
 .charts{display:flex;flex-wrap:wrap;gap:14px 40px;margin-top:14px}
-.chart{margin:0}
+.chart{margin:0;max-width:100%}
+svg{max-width:100%;height:auto}
 .chart figcaption,.graph figcaption{font-weight:700;margin-bottom:4px}
 svg text{font:12px system-ui,-apple-system,"Segoe UI",Roboto,Arial,sans-serif;fill:var(--fg)}
 .bar rect{fill:var(--accent)}
@@ -272,7 +274,7 @@ circle{fill:var(--accent)}
 .pager{margin:10px 0;display:flex;gap:8px;align-items:center}
 button{font:inherit;padding:3px 10px;border:1px solid #8c959f;border-radius:5px;background:#fff;cursor:pointer}
 button:disabled{opacity:.45;cursor:default}
-table.data{border-collapse:collapse;width:100%;margin:4px 0 8px}
+table.data{border-collapse:collapse;width:100%;margin:4px 0 8px;table-layout:fixed}
 table.data caption{text-align:left;color:var(--muted);font-size:12px;padding-bottom:2px}
 table.data th,table.data td{border:1px solid var(--line);padding:4px 8px;text-align:left;vertical-align:top}
 table.data th{background:var(--panel)}
@@ -287,11 +289,11 @@ table.data th{background:var(--panel)}
 .findings-table pre{margin:0;font-size:11.5px}
 .message{color:var(--muted)}
 .card{border:1px solid var(--line);border-radius:8px;padding:14px 18px;margin:12px 0;break-inside:avoid-page}
-.ids{display:grid;grid-template-columns:max-content 1fr;gap:2px 14px;margin:0}
+.ids{display:grid;grid-template-columns:minmax(0,max-content) minmax(0,1fr);gap:2px 14px;margin:0}
 .ids dt{color:var(--muted);font-weight:600}
 .ids dd{margin:0}
 .tags{list-style:none;padding:0;margin:0;display:flex;flex-wrap:wrap;gap:4px}
-.tags li{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:0 6px}
+.tags li{background:var(--panel);border:1px solid var(--line);border-radius:4px;padding:0 6px;min-width:0;max-width:100%}
 .tag-key{font-weight:600}
 .card table.data th:first-child{width:25%}
 .ids-list{margin:0;padding-left:18px}

@@ -46,6 +46,8 @@ export interface ReportFinding extends Finding {
 export interface HistoryPoint {
   at: string;
   open: number;
+  /** This report's own sweep (applied to the finding state in memory), not one the state recorded. */
+  current?: true;
 }
 
 export interface ReportModel {
@@ -57,7 +59,10 @@ export interface ReportModel {
     attached: number;
     withRoleAssignments: number;
     withFederatedCredentials: number;
+    /** Every role assignment the sweep read (all principals): the sweep JSON's `summary.roleAssignments`. */
     roleAssignments: number;
+    /** Of those, the ones held by the inventoried identities themselves. */
+    identityRoleAssignments: number;
     federatedCredentials: number;
     findings: number;
     suppressed: number;
@@ -80,6 +85,12 @@ export interface ReportInput {
   sweep: RunReport;
   /** Finding state records (after this run), for the open-findings-over-time chart. */
   findingState?: FindingRecord[];
+  /**
+   * The records as the store held them before this run: their times are the recorded sweeps (this
+   * run's in-memory update would overwrite the last sweep's lastSeen). With them, the chart is the
+   * recorded sweeps, then this run as its own point.
+   */
+  findingStateBefore?: FindingRecord[];
   now?: Date;
 }
 
@@ -145,7 +156,8 @@ export function buildReportModel(input: ReportInput): ReportModel {
       attached: identities.filter((identity) => identity.attachedTo.length > 0).length,
       withRoleAssignments: identities.filter((identity) => identity.roleAssignments.length > 0).length,
       withFederatedCredentials: identities.filter((identity) => identity.federatedCredentials.length > 0).length,
-      roleAssignments: identities.reduce((sum, identity) => sum + identity.roleAssignments.length, 0),
+      roleAssignments: input.sweep.summary.roleAssignments,
+      identityRoleAssignments: identities.reduce((sum, identity) => sum + identity.roleAssignments.length, 0),
       federatedCredentials: identities.reduce((sum, identity) => sum + identity.federatedCredentials.length, 0),
       findings: findings.length,
       suppressed: input.sweep.summary.suppressed,
@@ -157,7 +169,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     },
     incomplete: input.sweep.incomplete,
     drift: input.sweep.drift ?? null,
-    history: input.findingState ? historyOf(input.findingState) : null,
+    history: input.findingState ? historyWithCurrent(input.findingState, input.findingStateBefore, input.now) : null,
     identities,
     findings,
   };
@@ -177,13 +189,22 @@ function ownerOf(tags: Record<string, string>): string | null {
 
 const HISTORY_POINTS = 60;
 
+/** The recorded sweeps (from the state as stored), then this run's own point (from the state after it). */
+function historyWithCurrent(after: FindingRecord[], before: FindingRecord[] | undefined, now: Date | undefined): HistoryPoint[] {
+  const current = historyOf(after, now).find((point) => point.current);
+  if (!before || !current) return historyOf(after, now);
+  return [...historyOf(before).filter((point) => Date.parse(point.at) < Date.parse(current.at)).slice(-(HISTORY_POINTS - 1)), current];
+}
+
 /**
- * Open findings after each sweep that the finding state remembers. A record is open from its
- * firstSeen until its resolvedAt; the sweeps are the distinct times at which records were seen or
- * resolved. A finding that was resolved and came back keeps only its latest firstSeen (the state
- * store keeps one record per finding), so earlier open periods of such findings are not counted.
+ * Open findings at each time the finding state remembers. A record is open from its firstSeen until
+ * its resolvedAt; the times are the distinct times at which records were first seen, last seen or
+ * resolved (a sweep whose every finding was seen again later leaves no time of its own). A finding
+ * that was resolved and came back keeps only its latest firstSeen (the state store keeps one record
+ * per finding), so earlier open periods of such findings are not counted. The point at `now` (this
+ * report's own sweep, applied in memory) is marked `current`.
  */
-export function historyOf(records: FindingRecord[]): HistoryPoint[] {
+export function historyOf(records: FindingRecord[], now?: Date): HistoryPoint[] {
   const times = new Set<string>();
   for (const record of records) {
     times.add(record.firstSeen);
@@ -193,9 +214,10 @@ export function historyOf(records: FindingRecord[]): HistoryPoint[] {
   const sorted = [...times].filter((time) => !Number.isNaN(Date.parse(time))).sort((a, b) => Date.parse(a) - Date.parse(b)).slice(-HISTORY_POINTS);
   const opened = records.map((record) => Date.parse(record.firstSeen)).sort((a, b) => a - b);
   const closed = records.flatMap((record) => (record.status === "resolved" && record.resolvedAt ? [Date.parse(record.resolvedAt)] : [])).sort((a, b) => a - b);
+  const current = now?.getTime();
   return sorted.map((at) => {
     const time = Date.parse(at);
-    return { at, open: countAtMost(opened, time) - countAtMost(closed, time) };
+    return { at, open: countAtMost(opened, time) - countAtMost(closed, time), ...(time === current ? { current: true as const } : {}) };
   });
 }
 

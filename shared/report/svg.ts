@@ -1,9 +1,14 @@
+import { showInvisible } from "../displayText.js";
 import { resourceTypeOf, scopeLevel } from "../model.js";
 import type { HistoryPoint, ReportIdentity } from "./model.js";
 
-/** Escapes text for HTML and SVG element content and double-quoted attribute values. */
+/**
+ * Escapes text for HTML and SVG element content and double-quoted attribute values; control,
+ * bidirectional and invisible characters are shown as escapes (`\u202e`), as the CLI shows them, so a
+ * name can neither reorder the page around it nor hide text.
+ */
 export function escapeHtml(text: string): string {
-  return text.replace(/[&<>"']/g, (character) => ESCAPES[character] ?? character);
+  return showInvisible(text).replace(/[&<>"']/g, (character) => ESCAPES[character] ?? character);
 }
 
 const ESCAPES: Record<string, string> = { "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" };
@@ -64,7 +69,7 @@ export function historyChart(points: HistoryPoint[]): string {
       const cx = x(times[index] ?? first).toFixed(1);
       const cy = y(point.open).toFixed(1);
       const label = labelled.has(index) ? `<text x="${cx}" y="${(Number(cy) - 7).toFixed(1)}" text-anchor="middle" class="point-value">${point.open}</text>` : "";
-      return `<circle cx="${cx}" cy="${cy}" r="3.5"><title>${escapeHtml(`${point.at}: ${point.open} open`)}</title></circle>${label}`;
+      return `<circle cx="${cx}" cy="${cy}" r="3.5"><title>${escapeHtml(`${point.at}${point.current ? " (this report)" : ""}: ${point.open} open`)}</title></circle>${label}`;
     })
     .join("");
   const axis =
@@ -76,9 +81,16 @@ export function historyChart(points: HistoryPoint[]): string {
     `<text x="${width - right}" y="${height - bottom + 18}" text-anchor="end" class="tick">${escapeHtml(points[points.length - 1]?.at.slice(0, 19).replace("T", " ") ?? "")}</text>` +
     `<text x="${(width + left) / 2}" y="${height - 6}" text-anchor="middle" class="tick">sweep time (UTC)</text>`;
   return (
-    `<figure class="chart"><figcaption id="chart-history">Open findings after each recorded sweep (${points.length} sweeps)</figcaption>` +
+    `<figure class="chart"><figcaption id="chart-history">${escapeHtml(historyCaption(points))}</figcaption>` +
     `<svg role="img" aria-labelledby="chart-history" viewBox="0 0 ${width} ${height}" width="${width}" height="${height}">${axis}<path d="${path}" class="history-line"/>${dots}</svg></figure>`
   );
+}
+
+/** Says what the points are: times the finding state recorded, and (last) this report's own sweep. */
+export function historyCaption(points: HistoryPoint[]): string {
+  const recorded = points.filter((point) => !point.current).length;
+  const times = `${recorded} time${recorded === 1 ? "" : "s"} recorded in the finding state`;
+  return `Open findings over time: ${times}${points.some((point) => point.current) ? ", then this report's sweep" : ""}`;
 }
 
 interface GraphNode {

@@ -27,15 +27,15 @@ export const rule: InventoryRule = {
     const findings: FindingDraft[] = [];
     for (const identity of index.inventory.identities) {
       const problems: string[] = [];
-      if (identity.name.length > MAX_LENGTH) problems.push(`longer than ${MAX_LENGTH} characters (${identity.name.length})`);
-      if (!VALID_NAME.test(identity.name)) problems.push("contains characters outside letters, digits, '-' and '_' or does not start with a letter or digit");
+      if (identity.name.length > MAX_LENGTH) problems.push(`is longer than ${MAX_LENGTH} characters (${identity.name.length})`);
+      if (!VALID_NAME.test(identity.name)) problems.push("has characters other than letters, digits, '-' and '_', or does not start with a letter or digit");
       if (problems.length === 0) continue;
       findings.push({
         ruleId: "identity-name-invalid",
         severity: "medium",
         subjectId: identity.id,
         title: `Identity name ${identity.name} is invalid`,
-        message: `The name of identity ${identity.name} is ${problems.join(" and ")}.`,
+        message: `The name of identity ${identity.name} ${problems.join(" and ")}.`,
         evidence: { name: identity.name, length: identity.name.length, problems, resourceGroup: identity.resourceGroup, principalId: identity.principalId },
       });
     }

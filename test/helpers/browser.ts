@@ -8,6 +8,16 @@ export const CHROMIUM = process.env["CHROMIUM_PATH"] ?? "/usr/bin/chromium";
 /** Browser tests run when Chromium is installed, and under CI=true always: there a missing browser fails them. */
 export const BROWSER_TESTS = existsSync(CHROMIUM) || process.env["CI"] === "true";
 
+/** Why the browser tests did not run, for the test output (a silent skip looks like a pass). */
+export const BROWSER_SKIPPED = `browser tests SKIPPED: no Chromium at ${CHROMIUM} (apt-get install -y chromium, or set CHROMIUM_PATH; under CI=true they fail instead)`;
+
+/** Says so in the test output when the browser tests cannot run: a warning, and a skipped test named for it. */
+export function sayWhenBrowserMissing(it: { skip: (name: string, test: () => void) => void }): void {
+  if (BROWSER_TESTS) return;
+  console.warn(`uami-guard: ${BROWSER_SKIPPED}`);
+  it.skip(BROWSER_SKIPPED, () => undefined);
+}
+
 export async function launchBrowser(): Promise<Browser> {
   if (!existsSync(CHROMIUM)) throw new Error(`no Chromium at ${CHROMIUM}: apt-get install -y chromium (or set CHROMIUM_PATH)`);
   // --no-sandbox: CI and the dev machines run as root, where Chromium's sandbox refuses to start.

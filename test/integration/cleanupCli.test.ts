@@ -16,6 +16,11 @@ function cli(...args: string[]) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
+/** stderr without the progress summaries a slow step prints when stderr is a pipe (a loaded machine makes any step slow). */
+function unexpectedStderr(stderr: string): string[] {
+  return stderr.split("\n").filter((line) => line !== "" && !/ in \d+\.\d s$/.test(line));
+}
+
 function readEstate(path: string): Estate {
   return JSON.parse(readFileSync(path, "utf8")) as Estate;
 }
@@ -63,7 +68,9 @@ function sortedById(estate: Estate, recreated: Set<string>): unknown {
 
 const lower = (id: string): string => id.toLowerCase();
 
-describe("enforce runs through the CLI change exactly what docs/guarantees.md \"Cleanup actions\" says, and restore undoes it", () => {
+// Each test runs up to four CLI processes one after the other, each starting its own emulator: on a shared, loaded
+// machine that alone can pass the default minute.
+describe("enforce runs through the CLI change exactly what docs/guarantees.md \"Cleanup actions\" says, and restore undoes it", { timeout: 180_000 }, () => {
   let dir: string;
   let input: string;
   let policy: string;
@@ -82,7 +89,7 @@ describe("enforce runs through the CLI change exactly what docs/guarantees.md \"
     const journal = join(dir, "journal.jsonl");
     const s1 = join(dir, "s1.json");
     const first = cli("sweep", "--estate", input, "--policy", policy, "--enforce", "--journal", journal, "--save-estate", s1, "--output", "json");
-    expect(first.stderr).toBe("");
+    expect(unexpectedStderr(first.stderr)).toEqual([]);
     expect(first.code).toBe(0);
     const report1 = JSON.parse(first.stdout) as RunReport;
     expect(report1.cleanup).toMatchObject({ mode: "enforce", journal });

@@ -105,7 +105,8 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     const report = JSON.parse(stdout) as { mode: string; findings: Array<{ ruleId: string; relatedId: string }> };
     expect(report.mode).toBe("replay");
     expect(report.findings.map((finding) => finding.ruleId)).toEqual(["attachment-outside-pipeline", "attachment-outside-pipeline"]);
-    writeFileSync(events, JSON.stringify({ not: "an array" }));
+    // One event object is taken as a batch of one (a docs example, a structured-mode CloudEvent); a string is not.
+    writeFileSync(events, JSON.stringify("not an event"));
     const bad = cli("replay", "--events", events, "--estate", fixturePath("small-estate.json"));
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/must be a JSON array of events/);

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
 import { buildReportModel, type ReportModel } from "../../shared/report/model.js";
 import { modelFromHtml, renderReportHtml } from "../../shared/report/html.js";
-import { BROWSER_TESTS, launchBrowser, openReport } from "../helpers/browser.js";
+import { BROWSER_TESTS, launchBrowser, openReport, sayWhenBrowserMissing } from "../helpers/browser.js";
 import { reportInputFromEstate } from "../helpers/reportInput.js";
 
 const ROOT = fileURLToPath(new URL("../../", import.meta.url));
@@ -35,6 +35,8 @@ async function allCards(page: Page): Promise<Array<{ name: string; text: string 
     await next.click();
   }
 }
+
+sayWhenBrowserMissing(it);
 
 describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
   let browser: Browser;
@@ -73,7 +75,8 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
         expect(card?.text).toContain(`Role assignments (${identity.roleAssignments.length})`);
         for (const resourceId of identity.attachedTo) expect(card?.text).toContain(resourceId);
         for (const assignment of identity.roleAssignments) expect(card?.text).toContain(assignment.roleName ?? assignment.roleDefinitionId);
-        expect(card?.text).toMatch(identity.exposure === undefined ? /Not analysed/ : new RegExp(`Who can act as it \\(${identity.exposure.length}\\)`));
+        const holders = new Set((identity.exposure ?? []).map((entry) => entry.principalId)).size;
+        expect(card?.text).toMatch(identity.exposure === undefined ? /Not analysed/ : new RegExp(`Who can act as it \\(${holders} principals?, ${identity.exposure.length} rights?\\)`));
       }
       // The summary's numbers are the model's.
       const stats = await page.$$eval(".stats div", (divs) => Object.fromEntries(divs.map((div) => [div.querySelector("dt")?.textContent, div.querySelector("dd")?.textContent])));

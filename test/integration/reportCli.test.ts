@@ -102,7 +102,7 @@ describe("GET /api/report", () => {
     // The recorded sweep had 1 open finding; this run resolves it and opens its own.
     expect(model.history).toEqual([
       { at: seen, open: 1 },
-      { at: now.toISOString(), open: model.summary.findings },
+      { at: now.toISOString(), open: model.summary.findings, current: true },
     ]);
   });
 

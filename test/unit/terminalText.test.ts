@@ -44,6 +44,6 @@ describe("text for a terminal", () => {
       firstSeen: "2026-12-01T00:00:00Z", lastSeen: "2026-12-01T00:00:00Z", status: "open", category: "hygiene",
     };
     const report = { runId: "r", mode: "sweep", startedAt: "2026-12-01T00:00:00Z", finishedAt: "2026-12-01T00:00:01Z", summary: { findings: 1, bySeverity: { low: 1 }, identities: 1, roleAssignments: 0, suppressed: 0 }, findings: [finding], incomplete: [], actions: [] } as unknown as RunReport;
-    for (const format of ["markdown", "table"] as const) expect(renderReport(report, format, 200)).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
+    for (const format of ["markdown", "table"] as const) expect(renderReport(report, format, { width: 200, wide: false })).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u202a-\u202e\u2066-\u2069]/);
   });
 });

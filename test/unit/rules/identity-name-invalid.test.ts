@@ -17,4 +17,10 @@ describe("identity-name-invalid", () => {
     const drafts = runRule(rule, index({ identities: [subject] }), policy());
     expect(keys(drafts)).toEqual(invalid ? [["identity-name-invalid", subject.id, undefined, "medium"]] : []);
   });
+
+  it("says what is wrong in a sentence", () => {
+    const subject = identity(`${"a".repeat(25)}.x`);
+    const [draft] = runRule(rule, index({ identities: [subject] }), policy());
+    expect(draft?.message).toBe(`The name of identity ${subject.name} is longer than 24 characters (27) and has characters other than letters, digits, '-' and '_', or does not start with a letter or digit.`);
+  });
 });
