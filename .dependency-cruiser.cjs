@@ -62,6 +62,16 @@ module.exports = {
       from: { pathNot: "^(test|bench)/" },
       to: { path: "^shared/azure/telemetry\\.ts$", dependencyTypesNot: ["dynamic-import"] },
     },
+    {
+      name: "cli-start-up-stays-light",
+      comment: "cli/main.ts defines the command line only: what a command runs is import()ed when it runs, so --version and --help answer at once.",
+      severity: "error",
+      from: { path: "^cli/main\\.ts$" },
+      to: {
+        pathNot: "^(node_modules/commander/|cli/(formats|log|format|signals)\\.ts$|shared/errors\\.ts$|shared/config/severities\\.ts$|local/azurite\\.ts$|shared/displayText\\.ts$|(node:)?[a-z_/]+$)",
+        dependencyTypesNot: ["type-only", "type-import", "dynamic-import"],
+      },
+    },
     only(
       "adapters-translate",
       "^shared/azure/",

@@ -11,7 +11,6 @@ import type { Inventory } from "../shared/inventoryBuilder.js";
 import { AZ_FORMATS, REPORT_FORMATS } from "./formats.js";
 import type { CommandOutput, OutputFormat } from "./output.js";
 import { Log, colourWanted, paint, type Verbosity } from "./log.js";
-import { checkPortFree } from "./preflight.js";
 import { tableLayout } from "./format.js";
 import { stopOnSignals } from "./signals.js";
 import type { Progress } from "./progress.js";
@@ -46,9 +45,10 @@ let checkOutFile: typeof import("./reportCommand.js").checkOutFile;
 let reportCommand: typeof import("./reportCommand.js").reportCommand;
 let restoreCommand: typeof import("./restore.js").restoreCommand;
 let renderRestore: typeof import("./restore.js").renderRestore;
+let checkPortFree: typeof import("./preflight.js").checkPortFree;
 
 async function loadCommands(): Promise<void> {
-  const [inventory, sweep, sweepJob, composition, policy, rules, sweepOutput, inventoryOutput, output, runtime, replayModule, cleanup, report, restore, settings, fileFindingState] = await Promise.all([
+  const [inventory, sweep, sweepJob, composition, policy, rules, sweepOutput, inventoryOutput, output, runtime, replayModule, cleanup, report, restore, settings, fileFindingState, preflight] = await Promise.all([
     import("../shared/engine/inventory.js"),
     import("../shared/engine/sweep.js"),
     import("../shared/engine/sweepJob.js"),
@@ -65,6 +65,7 @@ async function loadCommands(): Promise<void> {
     import("./restore.js"),
     import("../shared/config/settings.js"),
     import("./fileFindingState.js"),
+    import("./preflight.js"),
   ]);
   ({ collectInventory } = inventory);
   ({ runSweep } = sweep);
@@ -72,6 +73,7 @@ async function loadCommands(): Promise<void> {
   ({ sweepJobStores, findingStateStore } = composition);
   ({ readAppSettings } = settings);
   ({ FileFindingStateStore } = fileFindingState);
+  ({ checkPortFree } = preflight);
   ({ loadPolicy } = policy);
   ({ ruleIds } = rules);
   ({ renderReport } = sweepOutput);
