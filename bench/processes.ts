@@ -10,6 +10,10 @@ export interface RequestCounts {
   byServiceStatus: Record<string, Record<string, number>>;
   /** The emulator process's GC pauses since the last reset (a long one stalls the sweep too). */
   gc: { count: number; totalMs: number; maxMs: number; over100ms: Array<[at: number, ms: number, kind: string]> };
+  /** Time the emulator spent computing and writing answers since the last reset, by service. */
+  busyMsByService: Record<string, number>;
+  /** The emulator process's CPU time since the last reset (both instances share the process). */
+  cpuMs: number;
 }
 
 export interface ExpectedRows {

@@ -21,7 +21,7 @@ export function renderTable(results: BenchResults): string {
     out.push("Sweep without quota (emulator in its own process; medians where repeated)");
     out.push(
       table(
-        ["assignments", "runs", "RG requests / floor", "Graph requests / floor", "other", "wall s", "assignments/s", "rows/s", "peak RSS MB", "findings", "rules M asg/s"],
+        ["assignments", "runs", "RG requests / floor", "Graph requests / floor", "other", "wall s", "emulator CPU s (share)", "emulator RG ms", "assignments/s", "rows/s", "peak RSS MB", "findings", "rules M asg/s"],
         results.sizes.map((size) => [
           int(size.size),
           String(size.sweep.runs.length),
@@ -29,6 +29,8 @@ export function renderTable(results: BenchResults): string {
           `${size.sweep.requests.graph} / ${size.floor.graph} (${fixed(size.sweep.ratio.graph)})`,
           String(size.sweep.requests.arm + size.sweep.requests.other),
           fixed(size.sweep.wallMs / 1000),
+          size.sweep.emulator ? `${fixed(size.sweep.emulator.cpuMs / 1000)} (${fixed(size.sweep.emulator.share * 100, 0)} %)` : "-",
+          size.sweep.emulator ? int(size.sweep.emulator.busyMsByService["resourceGraph"] ?? 0) : "-",
           int(size.sweep.roleAssignmentsPerSecond),
           int(size.sweep.rowsPerSecond),
           mb(size.sweep.maxRssBytes),

@@ -26,6 +26,11 @@ export interface SizeResult {
     maxRssBytes: number;
     requests: { resourceGraph: number; graph: number; arm: number; other: number; total: number };
     ratio: { resourceGraph: number; graph: number; total: number };
+    /**
+     * The stand-in's own cost (medians): the emulator process's CPU during the sweep, its time computing
+     * answers by service, and that CPU as a share of the sweep's wall time (what a faster Azure would save at most).
+     */
+    emulator: { cpuMs: number; busyMsByService: Record<string, number>; share: number };
   };
   quota?: {
     requests: number;

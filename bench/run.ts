@@ -94,7 +94,7 @@ async function benchSize(
       });
       const requests = await emulator.stats();
       runs.push({ ...result, requests });
-      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}`);
+      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}, emulator CPU ${(requests.cpuMs / 1000).toFixed(2)} s (busy ms ${JSON.stringify(requests.busyMsByService)})`);
     }
     const last = runs[runs.length - 1];
     if (!last) throw new Error("no sweep ran");
@@ -111,6 +111,11 @@ async function benchSize(
         resourceGraph: requests.resourceGraph / floor.resourceGraph,
         graph: floor.graph === 0 ? (requests.graph === 0 ? 1 : Infinity) : requests.graph / floor.graph,
         total: requests.total / floor.total,
+      },
+      emulator: {
+        cpuMs: median(runs.map((run) => run.requests.cpuMs)),
+        busyMsByService: Object.fromEntries(Object.keys(last.requests.busyMsByService).map((service) => [service, median(runs.map((run) => run.requests.busyMsByService[service] ?? 0))])),
+        share: median(runs.map((run) => run.requests.cpuMs / run.wallMs)),
       },
     };
 

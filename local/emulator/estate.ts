@@ -39,8 +39,11 @@ export const roleAssignmentSchema = z.looseObject({
     createdOn: z.string().optional(),
     updatedOn: z.string().optional(),
     createdBy: z.string().nullish(),
+    updatedBy: z.string().nullish(),
     condition: z.string().nullish(),
+    conditionVersion: z.string().nullish(),
     description: z.string().nullish(),
+    delegatedManagedIdentityResourceId: z.string().nullish(),
   }),
 });
 
@@ -167,6 +170,15 @@ export const emulatorSettingsSchema = z.strictObject({
       z.boolean(),
       z.strictObject({ reads: bucketSchema.optional(), writes: bucketSchema.optional(), deletes: bucketSchema.optional() }),
     ])
+    .optional(),
+  /**
+   * Compute answers a VM (or scale set) PATCH/PUT asynchronously: 200 with provisioningState "Updating"
+   * and an Azure-AsyncOperation header, a newly assigned identity's entry `{}` until the operation
+   * completes (azure-cli vm/tests/latest/recordings/test_vm_explicit_msi.yaml). `true`, or how long the
+   * operation runs and how it ends.
+   */
+  asyncArm: z
+    .union([z.boolean(), z.strictObject({ operationMs: z.number().int().min(0).optional(), outcome: z.enum(["Succeeded", "Failed"]).optional() })])
     .optional(),
 });
 

@@ -7,6 +7,7 @@ import { parseArgs } from "node:util";
 import { loadEstateFile, parseEstate, type Estate } from "./estate.js";
 import { startEmulator, type RunningEmulator } from "./server.js";
 import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
+import { QUERIES } from "../../shared/azure/queries.js";
 
 /**
  * The emulator as a standalone process (the benchmark runs it apart from the sweep so the sweep's
@@ -28,11 +29,11 @@ import { generateSyntheticEstate } from "../../bench/syntheticEstate.js";
  * unthrottled and a throttled sweep. The two share resource objects: use it for read-only runs.
  */
 
-const TAGS = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
+const COUNTED = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
 
 interface Expected {
-  /** Rows each Resource Graph query returns, by the query's tag. */
-  rows: Record<(typeof TAGS)[number], number>;
+  /** Rows each Resource Graph query returns (and the federated credentials, listed through ARM), by name. */
+  rows: Record<(typeof COUNTED)[number], number>;
   /** Distinct principals of non-ForeignGroup role assignments (what a sweep looks up). */
   lookedUpPrincipals: number;
   directoryObjects: number;
@@ -78,11 +79,13 @@ function expectedOf(emulator: RunningEmulator): Expected {
   };
 }
 
-/** One small Resource Graph request per query tag, so the emulator builds (and sorts) its result cache before the clock starts. */
+/**
+ * One small Resource Graph request per query the sweep sends, so the emulator compiles each and
+ * builds (and sorts) its result before the clock starts.
+ */
 async function warm(emulator: RunningEmulator): Promise<void> {
-  // Federated credentials are counted but not warmed: they are no Resource Graph query (the emulator refuses one).
-  for (const tag of TAGS.filter((name) => name !== "federated-credentials")) {
-    const body = JSON.stringify({ query: `// uami-guard:${tag}\n`, options: { $top: 1, resultFormat: "objectArray" } });
+  for (const [name, query] of Object.entries(QUERIES)) {
+    const body = JSON.stringify({ query, options: { $top: 1, resultFormat: "objectArray" } });
     const url = new URL("/providers/Microsoft.ResourceGraph/resources?api-version=2022-10-01", emulator.url);
     const status = await new Promise<number>((resolve, reject) => {
       const req = httpsRequest(
@@ -96,7 +99,7 @@ async function warm(emulator: RunningEmulator): Promise<void> {
       req.on("error", reject);
       req.end(body);
     });
-    if (status !== 200) fail(`warm-up query ${tag} answered ${status}`);
+    if (status !== 200) fail(`warm-up query ${name} answered ${status}`);
   }
 }
 
@@ -117,6 +120,7 @@ function stampRequests(emulator: RunningEmulator): void {
 
 function clearRequests(emulator: RunningEmulator): void {
   emulator.requests.length = 0;
+  cpuAtReset = process.cpuUsage();
   gcPauses.length = 0;
   const stamps = answeredAt.get(emulator);
   if (stamps) stamps.length = 0;
@@ -155,7 +159,13 @@ function gcSummary() {
   return { count: gcPauses.length, totalMs: Math.round(totalMs), maxMs, over100ms: gcPauses.filter(([, ms]) => ms >= 100) };
 }
 
+/** This process's CPU time at the last reset (µs): the emulator's own cost of a measured run. */
+let cpuAtReset = process.cpuUsage();
+
 function counts(emulator: RunningEmulator) {
+  const cpu = process.cpuUsage(cpuAtReset);
+  const busyMsByService: Record<string, number> = {};
+  for (const served of emulator.requests) busyMsByService[served.service] = (busyMsByService[served.service] ?? 0) + (served.busyMs ?? 0);
   const byService: Record<string, number> = {};
   const byStatus: Record<string, number> = {};
   const byServiceStatus: Record<string, Record<string, number>> = {};
@@ -165,7 +175,8 @@ function counts(emulator: RunningEmulator) {
     const perService = (byServiceStatus[served.service] ??= {});
     perService[served.status] = (perService[served.status] ?? 0) + 1;
   }
-  return { total: emulator.requests.length, byService, byStatus, byServiceStatus, gc: gcSummary() };
+  const rounded = Object.fromEntries(Object.entries(busyMsByService).map(([service, ms]) => [service, Math.round(ms)]));
+  return { total: emulator.requests.length, byService, byStatus, byServiceStatus, gc: gcSummary(), busyMsByService: rounded, cpuMs: Math.round((cpu.user + cpu.system) / 1000) };
 }
 
 async function main(): Promise<void> {

@@ -11,6 +11,7 @@ import { ArmQuota, FaultInjector, ResourceGraphQuota, faultResponse } from "./fa
 import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
+import { AsyncOperations } from "./asyncOperations.js";
 import { handleGraph } from "./routes/graph.js";
 import { handleAppInsights } from "./routes/appInsights.js";
 import { SinkCapture, handleEventGrid, handleLogAnalytics, handleLogsIngestion, handleTeams } from "./routes/sinks.js";
@@ -20,6 +21,8 @@ export interface ServedRequest {
   method: string;
   path: string;
   status: number;
+  /** Time the emulator spent answering (routing, executing, serializing), not waiting for the client. */
+  busyMs?: number;
 }
 
 export interface RunningEmulator {
@@ -60,7 +63,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   const quota = quotaSettings ? new ResourceGraphQuota(quotaSettings.requests, quotaSettings.windowSeconds * 1000) : undefined;
   const armQuota = ArmQuota.from(estate.emulator.armQuota);
   const resourceGraph = new ResourceGraphRoute(store);
-  const arm = new ArmRoute(store);
+  const arm = new ArmRoute(store, new AsyncOperations(store, estate.emulator.asyncArm));
   const { cert, key } = await loopbackCertificate();
   let base = "https://127.0.0.1";
 
@@ -103,9 +106,14 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
       req.socket.destroy();
       return;
     }
-    requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: response.status });
+    const writing = performance.now();
     writeResponse(res, response);
+    const busyMs = (busy.get(response) ?? 0) + performance.now() - writing;
+    requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: response.status, busyMs });
   };
+
+  /** How long each answer took to compute (the bench sums it per service). */
+  const busy = new WeakMap<EmulatorResponse, number>();
 
   const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string, gone: AbortSignal): Promise<EmulatorResponse | "reset"> => {
     const received = await readBody(req, BODY_LIMIT);
@@ -162,8 +170,11 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
         return armError(400, "InvalidRequestContent", "The request content was invalid and could not be deserialized.");
       }
     }
-    const response = route(service, { method: req.method ?? "GET", url, path, headers: req.headers, body, rawBody: raw });
-    return { ...response, headers: { ...quotaHeaders, ...(response.headers ?? {}) } };
+    const started = performance.now();
+    const routed = route(service, { method: req.method ?? "GET", url, path, headers: req.headers, body, rawBody: raw });
+    const response = { ...routed, headers: { ...quotaHeaders, ...(routed.headers ?? {}) } };
+    busy.set(response, performance.now() - started);
+    return response;
   };
 
   const server: Server = createServer({ cert, key }, (req, res) => {

@@ -118,6 +118,36 @@ export class EstateStore {
     return index.byIdentity.get(identityKey) ?? [];
   }
 
+  private containers: { generation: number; groups: Array<{ subscriptionId: string; name: string }> } | undefined;
+
+  /**
+   * The resource groups the estate's resources are in (as their ids spell them, first seen wins), once
+   * per generation: Resource Graph's resourcecontainers lists them beside the subscriptions.
+   */
+  resourceGroups(): Array<{ subscriptionId: string; name: string }> {
+    if (this.containers?.generation === this.generation) return this.containers.groups;
+    const seen = new Map<string, { subscriptionId: string; name: string }>();
+    for (const resource of this.resources.values()) {
+      const match = /^\/subscriptions\/([^/]+)\/resourcegroups\/([^/]+)/i.exec(resource.id);
+      if (!match) continue;
+      const key = `${match[1]}/${match[2]}`.toLowerCase();
+      if (!seen.has(key)) seen.set(key, { subscriptionId: match[1] ?? "", name: match[2] ?? "" });
+    }
+    this.containers = { generation: this.generation, groups: [...seen.values()] };
+    return this.containers.groups;
+  }
+
+  /** The management groups the subscriptions' ancestor chains name (first spelling wins). */
+  managementGroups(): Array<{ name: string; displayName?: string }> {
+    const seen = new Map<string, { name: string; displayName?: string }>();
+    for (const subscription of this.subscriptions) {
+      for (const entry of subscription.managementGroupAncestorsChain ?? []) {
+        if (!seen.has(entry.name.toLowerCase())) seen.set(entry.name.toLowerCase(), { name: entry.name, ...(entry.displayName ? { displayName: entry.displayName } : {}) });
+      }
+    }
+    return [...seen.values()];
+  }
+
   customRoleDefinitions(): EstateRoleDefinition[] {
     return [...this.roleDefinitions.values()].filter((definition) => !isBuiltInRole(definition.name));
   }

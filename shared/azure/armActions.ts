@@ -1,3 +1,4 @@
+import { createHttpPoller } from "@azure/core-lro";
 import type { AzureClients } from "./clients.js";
 import { QUERIES } from "./queries.js";
 import { queryPages } from "./resourceGraph.js";
@@ -75,7 +76,10 @@ export async function deleteRoleAssignment(clients: AzureClients, id: string): P
   return status === 204 ? "absent" : "deleted";
 }
 
-/** Recreates a role assignment from its journaled ARM JSON: same name, scope, role and principal. */
+/**
+ * Recreates a role assignment from its journaled ARM JSON: same name, scope, role and principal, and
+ * every property one can set (description, condition with its version, the delegated managed identity).
+ */
 export async function recreateRoleAssignment(clients: AzureClients, prior: ArmJson): Promise<"created" | "exists"> {
   const properties = (prior["properties"] ?? {}) as Record<string, unknown>;
   const text = (key: string): string | undefined => (typeof properties[key] === "string" ? (properties[key] as string) : undefined);
@@ -88,6 +92,7 @@ export async function recreateRoleAssignment(clients: AzureClients, prior: ArmJs
   const condition = text("condition");
   const conditionVersion = text("conditionVersion");
   const principalType = text("principalType");
+  const delegatedManagedIdentityResourceId = text("delegatedManagedIdentityResourceId");
   try {
     await clients.authorization(subscriptionOf(scope) ?? NO_SUBSCRIPTION).roleAssignments.create(scope, name, {
       roleDefinitionId,
@@ -95,6 +100,7 @@ export async function recreateRoleAssignment(clients: AzureClients, prior: ArmJs
       ...(principalType ? { principalType } : {}),
       ...(description ? { description } : {}),
       ...(condition ? { condition, ...(conditionVersion ? { conditionVersion } : {}) } : {}),
+      ...(delegatedManagedIdentityResourceId ? { delegatedManagedIdentityResourceId } : {}),
     });
     return "created";
   } catch (error) {
@@ -104,11 +110,57 @@ export async function recreateRoleAssignment(clients: AzureClients, prior: ArmJs
   }
 }
 
-/** PATCH a resource's `identity` block (ARM merges user-assigned entries; null removes one). */
+/**
+ * PATCH a resource's `identity` block (ARM merges user-assigned entries; null removes one), and wait
+ * until the write is done: Compute answers a VM PATCH 200 with provisioningState "Updating" and an
+ * Azure-AsyncOperation header, the new identity's entry empty until the operation completes
+ * (azure-cli vm/tests/latest/recordings/test_vm_explicit_msi.yaml). What is read back before then is
+ * not the outcome.
+ */
 export async function patchIdentity(clients: AzureClients, id: string, apiVersion: string, identity: ArmJson, etag?: string): Promise<void> {
   const response = await send(clients, "PATCH", id, apiVersion, { body: { identity }, ...(etag ? { ifMatch: etag } : {}) });
   const status = Number(response.status);
   if (status !== 200 && status !== 201 && status !== 202) throw failure("PATCH", id, status, response.body);
+  await untilDone(clients, "PATCH", id, apiVersion, { status, headers: response.headers as Record<string, string>, body: response.body });
+}
+
+/** How often an operation is polled when ARM sends no Retry-After (the SDKs' default for ARM is 2 s; the emulator needs no wait). */
+function pollIntervalMs(clients: AzureClients): number {
+  return clients.target === "emulator" ? 20 : 2_000;
+}
+
+/**
+ * Waits for an ARM write's long-running operation with the SDK's poller (@azure/core-lro: Azure-AsyncOperation,
+ * Location or provisioningState, Retry-After honoured), then reads the resource. A failed or canceled
+ * operation throws: the change did not happen as asked. Polling URLs are followed only on ARM's own host.
+ */
+async function untilDone(clients: AzureClients, method: "PATCH" | "PUT", id: string, apiVersion: string, initial: { status: number; headers: Record<string, string>; body: unknown }): Promise<void> {
+  const armOrigin = new URL(clients.endpoints.arm).origin;
+  const lowerHeaders = (headers: Record<string, string>): Record<string, string> =>
+    Object.fromEntries(Object.entries(headers).map(([name, value]) => [name.toLowerCase(), String(value)]));
+  const initialResponse = { flatResponse: initial.body, rawResponse: { statusCode: initial.status, headers: lowerHeaders(initial.headers), body: initial.body } };
+  try {
+    const poller = await createHttpPoller(
+      {
+        requestMethod: method,
+        requestPath: `${id}?api-version=${encodeURIComponent(apiVersion)}`,
+        sendInitialRequest: async () => initialResponse,
+        sendPollRequest: async (path, options) => {
+          const url = path.startsWith("/") ? `${armOrigin}${path}` : path;
+          if (new URL(url).origin !== armOrigin) throw new ServiceCallFailed("arm", undefined, `arm: ${method} ${id}: operation URL ${new URL(url).origin} is not ARM's host`);
+          const response = await clients.arm.pathUnchecked(url).get(options?.abortSignal ? { abortSignal: options.abortSignal } : {});
+          const status = Number(response.status);
+          if (status >= 400) throw failure("GET", url.split("?", 1)[0] ?? url, status, response.body);
+          return { flatResponse: response.body, rawResponse: { statusCode: status, headers: lowerHeaders(response.headers as Record<string, string>), body: response.body } };
+        },
+      },
+      { intervalInMs: pollIntervalMs(clients) },
+    );
+    await poller.pollUntilDone();
+  } catch (error) {
+    if (error instanceof ServiceCallFailed) throw error;
+    throw toServiceCallFailed("arm", error);
+  }
 }
 
 function tagsPath(id: string): string {

@@ -1,5 +1,5 @@
 import type { AzureClients } from "./clients.js";
-import { QUERIES, type QueryName } from "./queries.js";
+import { INHERITING_QUERIES, QUERIES, type QueryName } from "./queries.js";
 import { queryPages, type ResourceGraphRow } from "./resourceGraph.js";
 import type {
   AttachedResource,
@@ -9,7 +9,7 @@ import type {
   Subscription,
   Tags,
 } from "../model.js";
-import { resourceGroupOf, subscriptionOf } from "../model.js";
+import { resourceGroupOf, resourceTypeOf, subscriptionOf } from "../model.js";
 import { toRolePermissions } from "./rolePermissions.js";
 
 /** Reads the estate through Resource Graph and turns rows into the plain snapshot types. */
@@ -38,6 +38,22 @@ export class StringPool {
     if (pooled !== undefined) return pooled;
     this.strings.set(value, value);
     return value;
+  }
+
+  private readonly typeSpellings = new Map<string, string>();
+
+  /**
+   * A resource type as ARM spells it in the id (Resource Graph's `type` column is lower case), worked
+   * out once per type: every attached resource of a sweep passes through here.
+   */
+  typeOf(rowType: string, id: string): string {
+    if (rowType === "") return this.of(resourceTypeOf(id) ?? "");
+    const known = this.typeSpellings.get(rowType);
+    if (known !== undefined) return known;
+    const fromId = resourceTypeOf(id);
+    const spelled = this.of(fromId && fromId.toLowerCase() === rowType.toLowerCase() ? fromId : rowType);
+    this.typeSpellings.set(rowType, spelled);
+    return spelled;
   }
 
   /** The tags of a row as a frozen object shared by every row with the same tags. */
@@ -88,10 +104,13 @@ async function* rowsOf<T>(
 ): AsyncGenerator<T[]> {
   const { pool, leave } = joinPool(clients);
   try {
+    const narrowed = (options.subscriptions?.length ?? 0) > 0;
     const pages = queryPages(clients.resourceGraph, clients.resourceGraphPacer, {
       query: QUERIES[name],
       subscriptions: options.subscriptions,
       signal: options.signal,
+      // Grants at the management groups above and the root reach into the subscriptions asked for.
+      ...(narrowed && INHERITING_QUERIES.has(name) ? { authorizationScopeFilter: "AtScopeAboveAndBelow" as const } : {}),
     });
     for await (const page of pages) {
       options.onPage?.(name, page.length);
@@ -122,8 +141,9 @@ export function toIdentity(row: ResourceGraphRow, pool = new StringPool()): Iden
     // Attachments name it too.
     id: pool.of(id),
     name: str(row["name"]),
-    subscriptionId: pool.of(str(row["subscriptionId"]) || (subscriptionOf(id) ?? "")),
-    resourceGroup: pool.of(str(row["resourceGroup"]) || (resourceGroupOf(id) ?? "")),
+    // From the id, as ARM spells it: Resource Graph answers resourceGroup in lower case.
+    subscriptionId: pool.of(subscriptionOf(id) ?? str(row["subscriptionId"])),
+    resourceGroup: pool.of(resourceGroupOf(id) ?? str(row["resourceGroup"])),
     location: pool.of(str(row["location"])),
     tags: pool.tags(row["tags"]),
     principalId: str(row["principalId"]),
@@ -142,9 +162,10 @@ export function toAttachedResource(row: ResourceGraphRow, pool = new StringPool(
   return {
     id,
     name: str(row["name"]),
-    type: pool.of(str(row["type"])),
-    subscriptionId: pool.of(str(row["subscriptionId"]) || (subscriptionOf(id) ?? "")),
-    resourceGroup: pool.of(str(row["resourceGroup"]) || (resourceGroupOf(id) ?? "")),
+    // Resource Graph answers `type` and `resourceGroup` in lower case; the id keeps ARM's spelling.
+    type: pool.typeOf(str(row["type"]), id),
+    subscriptionId: pool.of(subscriptionOf(id) ?? str(row["subscriptionId"])),
+    resourceGroup: pool.of(resourceGroupOf(id) ?? str(row["resourceGroup"])),
     tags: pool.tags(row["tags"]),
     identityType: pool.of(str(row["identityType"])),
     userAssignedIdentityIds,

@@ -121,11 +121,16 @@ export function toFederatedCredential(value: unknown, identityId: string): Feder
   const raw = value as { id?: unknown; name?: unknown; properties?: unknown } & Record<string, unknown>;
   // The SDK flattens `properties`; a raw ARM body keeps them nested.
   const properties = (raw.properties && typeof raw.properties === "object" ? raw.properties : raw) as Record<string, unknown>;
-  const id = typeof raw.id === "string" ? raw.id : undefined;
-  if (!id) return undefined;
+  const armId = typeof raw.id === "string" ? raw.id : undefined;
+  if (!armId) return undefined;
+  const name = typeof raw.name === "string" ? raw.name : armId.slice(armId.lastIndexOf("/") + 1);
+  // The Managed Identity provider spells `resourcegroups` whatever the identity's id says: the credential
+  // keeps its identity's spelling, so one identity's ids read alike in every output.
+  const composed = `${identityId}/federatedIdentityCredentials/${name}`;
+  const id = composed.toLowerCase() === armId.toLowerCase() ? composed : armId;
   const credential: FederatedCredential = {
     id,
-    name: typeof raw.name === "string" ? raw.name : id.slice(id.lastIndexOf("/") + 1),
+    name,
     identityId,
     issuer: typeof properties["issuer"] === "string" ? properties["issuer"] : "",
     subject: typeof properties["subject"] === "string" ? properties["subject"] : "",

@@ -1,36 +1,33 @@
 /**
- * Every Resource Graph query the project sends, in one place. Each starts with a tag comment: the
- * local emulator answers by tag (it cannot run KQL) with the same projection. Each projects `id`
- * (Resource Graph pages with $skipToken only then) and orders by it, so pages are stable; the one
- * aggregate (a count) answers in a single row. Federated identity credentials are not in any Resource
- * Graph table: they are listed through ARM (federatedCredentials.ts).
+ * Every Resource Graph query the project sends, in one place. Each projects `id` (Resource Graph pages
+ * with $skipToken only then) and orders by it, so pages are stable; the one aggregate (a count)
+ * answers in a single row. `type` is compared with =~: Resource Graph answers it in lower case.
+ * Federated identity credentials are not in any Resource Graph table: they are listed through ARM
+ * (federatedCredentials.ts). test/unit/queries.test.ts runs each through Microsoft's Kusto language
+ * service against the declared Resource Graph schema.
  */
 export const QUERIES = {
-  identities: `// uami-guard:identities
-resources
+  identities: `resources
 | where type =~ 'microsoft.managedidentity/userassignedidentities'
 | project id, name, type, subscriptionId, resourceGroup, location, tags,
     principalId = tostring(properties.principalId), clientId = tostring(properties.clientId),
     tenantId = tostring(properties.tenantId)
 | order by id asc`,
 
-  attachments: `// uami-guard:attachments
-resources
+  attachments: `resources
 | where isnotnull(identity.userAssignedIdentities)
 | project id, name, type, subscriptionId, resourceGroup, tags,
     identityType = tostring(identity.type), userAssignedIdentities = identity.userAssignedIdentities
 | order by id asc`,
 
-  roleAssignments: `// uami-guard:role-assignments
-authorizationresources
+  roleAssignments: `authorizationresources
 | where type =~ 'microsoft.authorization/roleassignments'
 | project id, scope = tostring(properties.scope), roleDefinitionId = tostring(properties.roleDefinitionId),
     principalId = tostring(properties.principalId), principalType = tostring(properties.principalType),
     createdOn = tostring(properties.createdOn), condition = tostring(properties.condition)
 | order by id asc`,
 
-  roleDefinitions: `// uami-guard:role-definitions
-authorizationresources
+  roleDefinitions: `authorizationresources
 | where type =~ 'microsoft.authorization/roledefinitions'
 | project id, name, roleName = tostring(properties.roleName), roleType = tostring(properties.type),
     permissions = properties.permissions
@@ -38,17 +35,22 @@ authorizationresources
 
   // Management groups above each subscription, nearest first: Learn "Resource Graph sample queries for
   // management groups" (resourcecontainers, properties.managementGroupAncestorsChain[].name).
-  subscriptions: `// uami-guard:subscriptions
-resourcecontainers
+  subscriptions: `resourcecontainers
 | where type =~ 'microsoft.resources/subscriptions'
 | project id, subscriptionId, name, managementGroupAncestorsChain = properties.managementGroupAncestorsChain
 | order by id asc`,
 
   // One row: how many role assignments there are (the base of cleanup.maxDeletePercent for event runs).
-  roleAssignmentCount: `// uami-guard:role-assignment-count
-authorizationresources
+  roleAssignmentCount: `authorizationresources
 | where type =~ 'microsoft.authorization/roleassignments'
 | summarize count_ = count()`,
 } as const;
 
 export type QueryName = keyof typeof QUERIES;
+
+/**
+ * Queries of role assignments and definitions: narrowed to subscriptions they must still see what is
+ * inherited from the management groups above and the tenant root (Learn "Resource Graph query
+ * language": the default AtScopeAndBelow returns nothing from above).
+ */
+export const INHERITING_QUERIES: ReadonlySet<QueryName> = new Set<QueryName>(["roleAssignments", "roleDefinitions"]);

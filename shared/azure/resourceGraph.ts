@@ -83,6 +83,8 @@ export interface ResourceGraphQuery {
   subscriptions?: string[];
   pageSize?: number;
   signal?: AbortSignal;
+  /** For role assignments and definitions: which scopes relative to `subscriptions` (REST QueryRequestOptions). */
+  authorizationScopeFilter?: "AtScopeAndBelow" | "AtScopeAndAbove" | "AtScopeExact" | "AtScopeAboveAndBelow";
 }
 
 export type ResourceGraphRow = Record<string, unknown>;
@@ -107,7 +109,12 @@ export async function* queryPages(
         {
           query: request.query,
           ...(subscriptions ? { subscriptions } : {}),
-          options: { top: request.pageSize ?? RESOURCE_GRAPH_PAGE_SIZE, resultFormat: "objectArray", ...(skipToken ? { skipToken } : {}) },
+          options: {
+            top: request.pageSize ?? RESOURCE_GRAPH_PAGE_SIZE,
+            resultFormat: "objectArray",
+            ...(skipToken ? { skipToken } : {}),
+            ...(request.authorizationScopeFilter ? { authorizationScopeFilter: request.authorizationScopeFilter } : {}),
+          },
         },
         {
           abortSignal: request.signal,

@@ -2,10 +2,9 @@ import type { AzureClients } from "./clients.js";
 import { LogsQueryResultStatus } from "@azure/monitor-query-logs";
 import { toServiceCallFailed } from "../errors.js";
 
-/** Tagged like the Resource Graph queries so the emulator can answer it. */
+/** Last sign-in per managed identity's service principal (Learn: AADManagedIdentitySignInLogs). */
 export function signInQuery(lookbackDays: number): string {
-  return `// uami-guard:sign-ins
-AADManagedIdentitySignInLogs
+  return `AADManagedIdentitySignInLogs
 | where TimeGenerated > ago(${lookbackDays}d)
 | summarize LastSignIn = max(TimeGenerated) by ServicePrincipalId`;
 }

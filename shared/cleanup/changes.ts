@@ -95,6 +95,17 @@ function hasSystemAssigned(identity: IdentityBlock): boolean {
   return /systemassigned/i.test(identity.type ?? "");
 }
 
+/**
+ * A resource whose last write has not settled: still "Updating" (an asynchronous write not waited
+ * for) or "Failed" (the provider rolled it back). Its identity block is not the outcome yet.
+ */
+export function unsettledState(body: ArmJson): string | undefined {
+  const state = ((body["properties"] ?? {}) as { provisioningState?: unknown }).provisioningState;
+  if (typeof state !== "string" || /^(succeeded|)$/i.test(state)) return undefined;
+  if (/^(updating|creating|accepted|running|inprogress)$/i.test(state)) return `the resource is still ${state}`;
+  return /^(failed|canceled|cancelled)$/i.test(state) ? `the resource's last write ended ${state}` : undefined;
+}
+
 /** The identity type after removing one user-assigned identity, keeping system-assigned as it is. */
 export function identityTypeAfter(systemAssigned: boolean, userAssignedLeft: number): string {
   if (userAssignedLeft > 0) return systemAssigned ? "SystemAssigned, UserAssigned" : "UserAssigned";
@@ -129,6 +140,8 @@ async function prepareDetach(action: PlannedAction, context: { clients: AzureCli
     verify: async () => {
       const after = await readArm(clients, action.targetId, apiVersion);
       if (!after) return "the resource is gone";
+      const unsettled = unsettledState(after.body);
+      if (unsettled) return unsettled;
       const now = identityOf(after.body);
       const nowKeys = new Set(userAssignedKeys(now).map(idKey));
       if (nowKeys.has(idKey(key))) return "the identity is still attached";

@@ -4,6 +4,7 @@ import { patchIdentity, readArm, readRoleAssignmentRaw, readTags, recreateRoleAs
 import { ServiceCallFailed, errorMessage } from "../errors.js";
 import { idKey, resourceTypeOf } from "../model.js";
 import { attachIdentityBlock } from "../azure/identityBlock.js";
+import { unsettledState } from "./changes.js";
 import { entryIdFor, targetKeyOf, type Journal, type LeaseStore } from "./journal.js";
 import { reconcileEntry } from "./pipeline.js";
 import { STATUS_TAG, describeChange, type JournalEntry } from "./types.js";
@@ -160,6 +161,8 @@ async function planUndo(entry: JournalEntry, clients: AzureClients): Promise<Und
         apply: async () => {
           await patchIdentity(clients, action.targetId, apiVersion, block, read.etag);
           const after = await readArm(clients, action.targetId, apiVersion);
+          const unsettled = after ? unsettledState(after.body) : undefined;
+          if (unsettled) throw new ServiceCallFailed("arm", undefined, `re-attached, but ${unsettled}`);
           const attached = Object.keys(((after?.body["identity"] ?? {}) as { userAssignedIdentities?: Record<string, unknown> }).userAssignedIdentities ?? {});
           if (!attached.some((key) => idKey(key) === idKey(identityKey))) throw new ServiceCallFailed("arm", undefined, "re-attached, but the identity is not on the resource when read back");
           return "identity re-attached";

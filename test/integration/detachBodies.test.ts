@@ -68,15 +68,25 @@ describe("detach bodies as each provider accepts them (as Azure CLI's recorded t
       // A map beside SystemAssigned (what the last-identity detach used to send).
       [VM, "2024-07-01", { type: "SystemAssigned", userAssignedIdentities: { [ID_A]: null } }],
       [VM, "2024-07-01", { type: "None", userAssignedIdentities: { [ID_A]: null } }],
-      // Each provider's own spelling of the combined type.
-      [VM, "2024-07-01", { type: "SystemAssigned,UserAssigned", userAssignedIdentities: { [ID_B]: {} } }],
-      [APP, "2024-03-01", { type: "SystemAssigned, UserAssigned", userAssignedIdentities: { [ID_A]: null } }],
+      [VM, "2024-07-01", { type: "SystemAssigned+UserAssigned", userAssignedIdentities: { [ID_B]: {} } }],
     ];
     for (const [id, apiVersion, identity] of cases) {
       const response = await patch(target, id, apiVersion, identity);
       expect([response.status, (response.body as { error?: { code?: string } }).error?.code]).toEqual(["400", "InvalidParameter"]);
     }
-    expect((await patch(target, APP, "2024-03-01", { type: "SystemAssigned,UserAssigned", userAssignedIdentities: { [ID_A]: null } })).status).toBe("200");
+  });
+
+  it("accepts the combined type with or without the space, and answers in the provider's spelling", async () => {
+    // Compute took "SystemAssigned,UserAssigned" from Azure CLI and answered 200 with "SystemAssigned, UserAssigned"
+    // (test/fixtures/azure-cli/vm_explicit_msi.json).
+    const target = await targets.start(estate());
+    const vm = await patch(target, VM, "2024-07-01", { type: "SystemAssigned,UserAssigned", userAssignedIdentities: { [ID_B]: {} } });
+    expect(vm.status).toBe("200");
+    expect((vm.body as { identity: { type: string; userAssignedIdentities: object } }).identity.type).toBe("SystemAssigned, UserAssigned");
+    expect(Object.keys((vm.body as { identity: { userAssignedIdentities: object } }).identity.userAssignedIdentities).sort()).toEqual([ID_A, ID_B].sort());
+    const app = await patch(target, APP, "2024-03-01", { type: "SystemAssigned, UserAssigned", userAssignedIdentities: { [ID_A]: null } });
+    expect(app.status).toBe("200");
+    expect((app.body as { identity: { type: string } }).identity.type).toBe("SystemAssigned,UserAssigned");
   });
 
   it("detaching the last user-assigned identity from a VM leaves {type: SystemAssigned}; restore puts it back", async () => {

@@ -118,7 +118,7 @@ describe("federated credentials through ARM", () => {
 
   it("the emulator answers no Resource Graph query for federated credentials (Azure has no table for them)", async () => {
     target = await startTarget(emptyEstate());
-    const query = "// uami-guard:identities\nresources | where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials' | project id";
+    const query = "resources | where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials' | project id";
     const pages = queryPages(target.clients.resourceGraph, target.clients.resourceGraphPacer, { query });
     await expect(pages.next()).rejects.toThrow(/400|InvalidQuery|not in Resource Graph/);
   });

@@ -1,98 +1,55 @@
+import { createHash, randomUUID } from "node:crypto";
 import type { EstateStore } from "../store.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
-
-type Row = Record<string, unknown>;
-type Projection = (store: EstateStore) => Row[];
-
-const IDENTITY_TYPE = "microsoft.managedidentity/userassignedidentities";
-
-function subscriptionOf(id: string): string {
-  return /^\/subscriptions\/([^/]+)/i.exec(id)?.[1] ?? "";
-}
-function resourceGroupOf(id: string): string {
-  return /\/resourcegroups\/([^/]+)/i.exec(id)?.[1] ?? "";
-}
-function text(value: unknown): string {
-  return typeof value === "string" ? value : "";
-}
+import { compileQuery, lineAndColumn, QueryError, RESOURCE_GRAPH, type QueryResult } from "../kql/index.js";
+import { AUTHORIZATION_SCOPE_FILTERS, ManagementGroupTree, type AuthorizationScopeFilter, type RequestScope } from "../resourceGraphScope.js";
+import { scanFor } from "../resourceGraphTables.js";
 
 /**
- * Answers the project's queries by their tag comment with the projection the real KQL returns
- * (shared/azure/queries.ts). The emulator cannot run KQL; the tag is the contract.
+ * POST /providers/Microsoft.ResourceGraph/resources: the query is executed (kql/), never answered by
+ * name. Request and answer as azure-rest-api-specs resourcegraph 2022-10-01 defines them
+ * (QueryRequest, QueryResponse; examples ResourcesFirstPageQuery.json, ResourcesNextPageQuery.json):
+ * `$top` at most 1,000, `$skip`, `$skipToken` only when the result has an `id` column (Learn "Working
+ * with large Azure resource data sets"), `resultTruncated` a string, `resultFormat` objectArray or table.
  */
-const PROJECTIONS: Record<string, Projection> = {
-  identities: (store) =>
-    [...store.resources.values()]
-      .filter((resource) => resource.type.toLowerCase() === IDENTITY_TYPE)
-      .map((resource) => ({
-        id: resource.id,
-        name: resource.name,
-        type: resource.type,
-        subscriptionId: subscriptionOf(resource.id),
-        resourceGroup: resourceGroupOf(resource.id),
-        location: resource.location ?? "",
-        tags: resource.tags ?? {},
-        principalId: text(resource.properties?.["principalId"]),
-        clientId: text(resource.properties?.["clientId"]),
-        tenantId: text(resource.properties?.["tenantId"]),
-      })),
-  attachments: (store) =>
-    [...store.resources.values()]
-      .filter((resource) => resource.identity?.userAssignedIdentities != null)
-      .map((resource) => ({
-        id: resource.id,
-        name: resource.name,
-        type: resource.type,
-        subscriptionId: subscriptionOf(resource.id),
-        resourceGroup: resourceGroupOf(resource.id),
-        tags: resource.tags ?? {},
-        identityType: resource.identity?.type ?? "",
-        userAssignedIdentities: resource.identity?.userAssignedIdentities ?? {},
-      })),
-  "role-assignments": (store) =>
-    [...store.roleAssignments.values()].map((assignment) => ({
-      id: assignment.id,
-      scope: assignment.properties.scope,
-      roleDefinitionId: assignment.properties.roleDefinitionId,
-      principalId: assignment.properties.principalId,
-      principalType: assignment.properties.principalType ?? "",
-      createdOn: assignment.properties.createdOn ?? "",
-      condition: assignment.properties.condition ?? "",
-    })),
-  "role-definitions": (store) =>
-    [...store.roleDefinitions.values()].map((definition) => ({
-      id: definition.id,
-      name: definition.name,
-      roleName: definition.properties.roleName,
-      roleType: definition.properties.type ?? "CustomRole",
-      // Resource Graph's casing (Microsoft's sample query reads permissionsList.Actions / .DataActions;
-      // MicrosoftDocs/azure-docs articles/governance/includes/resource-graph/query/authorization-resources-role-definitions-actions-list.md),
-      // not ARM's `actions`: the emulator answers each API as that API does.
-      permissions: definition.properties.permissions.map((permission) => ({
-        Actions: permission.actions,
-        NotActions: permission.notActions,
-        DataActions: permission.dataActions,
-        NotDataActions: permission.notDataActions,
-      })),
-    })),
-  subscriptions: (store) =>
-    store.subscriptions.map((subscription) => ({
-      id: `/subscriptions/${subscription.subscriptionId}`,
-      subscriptionId: subscription.subscriptionId,
-      name: subscription.displayName ?? subscription.subscriptionId,
-      managementGroupAncestorsChain: subscription.managementGroupAncestorsChain ?? [],
-    })),
-};
+
+const MAX_TOP = 1000;
+const DEFAULT_TOP = 1000;
+const MAX_CACHED_RESULTS = 16;
 
 interface CachedResult {
   generation: number;
-  rows: Row[];
+  result: QueryResult;
 }
 
-const MAX_TOP = 1000;
+/**
+ * Resource Graph's answer to a query it will not run: 400 BadRequest whose details name InvalidQuery
+ * and what is wrong (the shape of real answers quoted in azure-powershell #13762 and grafana #35225).
+ */
+function invalidQuery(text: string, error: QueryError): EmulatorResponse {
+  const where = error.position === undefined ? {} : lineAndColumn(text, error.position);
+  const detail: Record<string, unknown> = { code: error.code, message: error.message, ...where };
+  if (error.token !== undefined) detail["token"] = error.token;
+  return {
+    status: 400,
+    body: {
+      error: {
+        code: "BadRequest",
+        message: `Please provide below info when asking for support: timestamp = ${new Date().toISOString()}, correlationId = ${randomUUID()}.`,
+        details: [{ code: "InvalidQuery", message: "Query is invalid. Please refer to the documentation for the Azure Resource Graph service and fix the error before retrying." }, detail],
+      },
+    },
+  };
+}
+
+function stringList(value: unknown): string[] | undefined | "invalid" {
+  if (value === undefined || value === null) return undefined;
+  if (!Array.isArray(value) || value.some((entry) => typeof entry !== "string" || entry.trim() === "")) return "invalid";
+  return value as string[];
+}
 
 export class ResourceGraphRoute {
-  private readonly cache = new Map<string, CachedResult>();
+  private readonly results = new Map<string, CachedResult>();
 
   constructor(private readonly store: EstateStore) {}
 
@@ -100,79 +57,91 @@ export class ResourceGraphRoute {
     if (request.method !== "POST" || !request.path.endsWith("/providers/microsoft.resourcegraph/resources")) {
       return armError(404, "NotFound", `No route for ${request.method} ${request.url.pathname}`);
     }
-    const body = request.body as { query?: unknown; subscriptions?: unknown; options?: Record<string, unknown> } | null;
-    if (!body || typeof body.query !== "string") return armError(400, "BadRequest", "The request body must contain a query.");
-    // No Resource Graph table lists federated identity credentials (they are read through ARM); a
-    // query for them would come back empty from Azure, so the emulator refuses it loudly instead.
-    if (/federatedidentitycredentials/i.test(body.query)) {
-      return armError(400, "InvalidQuery", "Query is invalid: federated identity credentials are not in Resource Graph; list them through ARM.");
-    }
-    const tag = /^\s*\/\/\s*uami-guard:([a-z0-9-]+)/.exec(body.query)?.[1];
-    if (tag === "role-assignment-count") return this.count(body.subscriptions);
-    const projection = tag ? PROJECTIONS[tag] : undefined;
-    if (!tag || !projection) {
-      return armError(400, "InvalidQuery", `Query is invalid: the emulator answers tagged queries only (got tag '${tag ?? "none"}').`);
-    }
+    const body = request.body as { query?: unknown; subscriptions?: unknown; managementGroups?: unknown; options?: Record<string, unknown> | null; facets?: unknown } | null;
+    if (!body || typeof body.query !== "string" || body.query.trim() === "") return armError(400, "BadRequest", "The request body must contain a query.");
+    const text = body.query;
+    const subscriptions = stringList(body.subscriptions);
+    const managementGroups = stringList(body.managementGroups);
+    if (subscriptions === "invalid" || managementGroups === "invalid") return armError(400, "BadRequest", "subscriptions and managementGroups must be arrays of non-empty strings.");
+    if (subscriptions?.length && managementGroups?.length) return armError(400, "BadRequest", "Specify either subscriptions or managementGroups, not both.");
+    if (Array.isArray(body.facets) && body.facets.length > 0) return armError(400, "BadRequest", "The emulator does not compute facets.");
     const options = body.options ?? {};
-    const top = options["$top"] === undefined ? 100 : Number(options["$top"]);
-    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) {
-      return armError(400, "BadRequest", `Please provide below info when asking for support: $top must be between 1 and ${MAX_TOP}.`);
+    const filter = (options["authorizationScopeFilter"] ?? "AtScopeAndBelow") as AuthorizationScopeFilter;
+    if (!AUTHORIZATION_SCOPE_FILTERS.includes(filter)) {
+      return armError(400, "BadRequest", `authorizationScopeFilter must be one of ${AUTHORIZATION_SCOPE_FILTERS.join(", ")}.`);
     }
-    const offset = decodeSkipToken(options["$skipToken"]);
-    if (offset === undefined) return armError(400, "BadRequest", "The $skipToken is invalid.");
-    const subscriptions = Array.isArray(body.subscriptions) ? (body.subscriptions as unknown[]).map(String) : [];
-    const rows = this.rows(tag, projection, subscriptions);
+    const top = options["$top"] === undefined ? DEFAULT_TOP : Number(options["$top"]);
+    if (!Number.isInteger(top) || top < 1 || top > MAX_TOP) return armError(400, "BadRequest", `$top must be an integer between 1 and ${MAX_TOP}.`);
+    const skip = options["$skip"] === undefined ? 0 : Number(options["$skip"]);
+    if (!Number.isInteger(skip) || skip < 0) return armError(400, "BadRequest", "$skip must be a non-negative integer.");
+    const format = options["resultFormat"] ?? "objectArray";
+    if (format !== "objectArray" && format !== "table") return armError(400, "BadRequest", "resultFormat must be objectArray or table.");
+    // No Resource Graph table lists federated identity credentials (they are read through ARM): a
+    // query for them is refused loudly, so no code can come to rely on it.
+    if (/federatedidentitycredentials/i.test(text)) {
+      return invalidQuery(text, new QueryError("InvalidQuery", "federated identity credentials are not in any Resource Graph table; list them through ARM"));
+    }
+
+    const scope: RequestScope = subscriptions?.length
+      ? { kind: "subscriptions", ids: new Set(subscriptions.map((id) => id.toLowerCase())) }
+      : managementGroups?.length
+        ? { kind: "managementGroups", names: new Set(managementGroups.map((name) => name.toLowerCase())) }
+        : { kind: "tenant" };
+    const identity = `${text}\u0000${JSON.stringify(scope.kind === "tenant" ? [] : [...(scope.kind === "subscriptions" ? scope.ids : scope.names)].sort())}\u0000${scope.kind}\u0000${filter}`;
+    const fingerprint = createHash("sha256").update(identity).digest("base64url").slice(0, 16);
+    const offset = options["$skipToken"] ? decodeSkipToken(options["$skipToken"], fingerprint) : skip;
+    if (offset === undefined) return armError(400, "BadRequest", "The $skipToken is invalid for this query.");
+
+    let result: QueryResult;
+    try {
+      result = this.resultOf(identity, text, scope, filter);
+    } catch (error) {
+      if (error instanceof QueryError) return invalidQuery(text, error);
+      throw error;
+    }
+    const rows = result.rows;
     const page = rows.slice(offset, offset + top);
-    const next = offset + top < rows.length ? encodeSkipToken(offset + top) : undefined;
+    const more = offset + top < rows.length;
+    // Paging needs the id column; without it Resource Graph answers the first page and says the result was truncated.
+    const pageable = result.columns.some((column) => column.name === "id");
     const response: Record<string, unknown> = {
       totalRecords: rows.length,
       count: page.length,
-      resultTruncated: "false",
-      data: page,
+      resultTruncated: more && !pageable ? "true" : "false",
+      ...(more && pageable ? { $skipToken: encodeSkipToken(offset + top, fingerprint) } : {}),
+      data: format === "table" ? { columns: result.columns.map((column) => ({ name: column.name, type: column.type })), rows: page.map((row) => result.columns.map((column) => row[column.name] ?? null)) } : page,
       facets: [],
     };
-    if (next) response["$skipToken"] = next;
     return json(200, response);
   }
 
-  /** `summarize count_ = count()` over the role assignments: one row, no paging. */
-  private count(subscriptions: unknown): EmulatorResponse {
-    const wanted = Array.isArray(subscriptions) ? subscriptions.map(String) : [];
-    const rows = this.rows("role-assignments", PROJECTIONS["role-assignments"] as Projection, wanted);
-    return json(200, { totalRecords: 1, count: 1, resultTruncated: "false", data: [{ count_: rows.length }], facets: [] });
-  }
-
-  private rows(tag: string, projection: Projection, subscriptions: string[]): Row[] {
-    const key = `${tag}|${subscriptions.map((s) => s.toLowerCase()).sort().join(",")}`;
-    const cached = this.cache.get(key);
-    if (cached && cached.generation === this.store.generation) return cached.rows;
-    const wanted = new Set(subscriptions.map((s) => s.toLowerCase()));
-    // Sorted by the lower-cased id, computed once per row rather than twice per comparison (a million
-    // rows take ~20 comparisons each).
-    const keyed = projection(this.store)
-      .filter((row) => {
-        if (wanted.size === 0) return true;
-        const subscription = subscriptionOf(String(row["id"])).toLowerCase();
-        // Tenant-level rows (built-in role definitions, management-group scopes) are outside any subscription.
-        return subscription === "" ? tag === "role-definitions" : wanted.has(subscription);
-      })
-      .map((row) => ({ sortKey: String(row["id"]).toLowerCase(), row }));
-    keyed.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    const rows = keyed.map((entry) => entry.row);
-    this.cache.set(key, { generation: this.store.generation, rows });
-    return rows;
+  /** The whole result of a query for a scope, computed once per store generation. */
+  private resultOf(identity: string, text: string, scope: RequestScope, filter: AuthorizationScopeFilter): QueryResult {
+    const cached = this.results.get(identity);
+    if (cached && cached.generation === this.store.generation) return cached.result;
+    const compiled = compileQuery(text, RESOURCE_GRAPH);
+    let result: QueryResult;
+    try {
+      result = compiled.run(scanFor(this.store, new ManagementGroupTree(this.store), scope, filter));
+    } catch (error) {
+      // A value the query cannot handle (an invalid regular expression, say) is the query's fault.
+      throw error instanceof QueryError ? error : new QueryError("QueryExecutionFailure", error instanceof Error ? error.message : String(error));
+    }
+    this.results.delete(identity);
+    if (this.results.size >= MAX_CACHED_RESULTS) this.results.delete(this.results.keys().next().value as string);
+    this.results.set(identity, { generation: this.store.generation, result });
+    return result;
   }
 }
 
-function encodeSkipToken(offset: number): string {
-  return Buffer.from(JSON.stringify({ o: offset })).toString("base64");
+function encodeSkipToken(offset: number, fingerprint: string): string {
+  return Buffer.from(JSON.stringify({ o: offset, q: fingerprint })).toString("base64");
 }
 
-function decodeSkipToken(token: unknown): number | undefined {
-  if (token === undefined || token === null || token === "") return 0;
+function decodeSkipToken(token: unknown, fingerprint: string): number | undefined {
   try {
-    const parsed = JSON.parse(Buffer.from(String(token), "base64").toString("utf8")) as { o?: unknown };
-    return typeof parsed.o === "number" && Number.isInteger(parsed.o) && parsed.o >= 0 ? parsed.o : undefined;
+    const parsed = JSON.parse(Buffer.from(String(token), "base64").toString("utf8")) as { o?: unknown; q?: unknown };
+    return typeof parsed.o === "number" && Number.isInteger(parsed.o) && parsed.o >= 0 && parsed.q === fingerprint ? parsed.o : undefined;
   } catch {
     return undefined;
   }

@@ -1,5 +1,6 @@
 import type { EstateStore } from "../store.js";
 import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
+import { compileQuery, LOG_ANALYTICS, QueryError } from "../kql/index.js";
 
 export type SinkName = "teams" | "sentinel" | "eventgrid" | "appinsights";
 
@@ -43,24 +44,47 @@ export function handleTeams(capture: SinkCapture, request: EmulatorRequest): Emu
   return { status: 202 };
 }
 
-/** Log Analytics query API, answering the sign-in query from the estate's `signIns`. */
+/**
+ * Log Analytics query API (`POST /v1/workspaces/{id}/query`): the query is executed over the estate's
+ * `signIns` as rows of AADManagedIdentitySignInLogs, within the request's `timespan` (ISO 8601 duration).
+ * Errors in the API's shape: `{error: {code: "BadArgumentError", message, innererror: {code, message}}}`.
+ */
 export function handleLogAnalytics(store: EstateStore, request: EmulatorRequest): EmulatorResponse {
   const match = /^\/loganalytics\/v1\/workspaces\/([^/]+)\/query$/.exec(request.path);
   if (request.method !== "POST" || !match) return armError(404, "PathNotFoundError", `No route for ${request.url.pathname}`);
-  const query = (request.body as { query?: unknown } | null)?.query;
-  if (typeof query !== "string" || !/^\s*\/\/\s*uami-guard:sign-ins/.test(query)) {
-    return armError(400, "BadArgumentError", "The emulator answers the tagged sign-in query only.");
+  const body = request.body as { query?: unknown; timespan?: unknown } | null;
+  if (typeof body?.query !== "string" || body.query.trim() === "") return armError(400, "BadArgumentError", "The request had some invalid properties: query is required.");
+  const now = new Date();
+  const windowMs = typeof body.timespan === "string" ? isoDurationMs(body.timespan) : undefined;
+  let result;
+  try {
+    result = compileQuery(body.query, LOG_ANALYTICS).run((table, push) => {
+      if (table !== "AADManagedIdentitySignInLogs") return;
+      for (const signIn of store.signIns) {
+        const time = new Date(signIn.lastSignIn);
+        if (windowMs !== undefined && now.getTime() - time.getTime() > windowMs) continue;
+        push({ TimeGenerated: time, Id: "", ServicePrincipalId: signIn.servicePrincipalId, ServicePrincipalName: "", AppId: "", ResourceIdentity: "", ResourceDisplayName: "", ResultType: "0", IPAddress: "", CorrelationId: "", TenantId: store.tenantId, Type: "AADManagedIdentitySignInLogs" });
+      }
+    }, now);
+  } catch (error) {
+    if (!(error instanceof QueryError)) throw error;
+    return { status: 400, body: { error: { code: "BadArgumentError", message: "The request had some invalid properties", innererror: { code: error.code, message: error.message } } } };
   }
   return json(200, {
     tables: [
       {
         name: "PrimaryResult",
-        columns: [
-          { name: "ServicePrincipalId", type: "string" },
-          { name: "LastSignIn", type: "datetime" },
-        ],
-        rows: store.signIns.map((signIn) => [signIn.servicePrincipalId, signIn.lastSignIn]),
+        columns: result.columns.map((column) => ({ name: column.name, type: column.type })),
+        rows: result.rows.map((row) => result.columns.map((column) => row[column.name] ?? null)),
       },
     ],
   });
+}
+
+/** `P30D`, `PT12H`, `P1DT2H30M` → milliseconds. */
+function isoDurationMs(text: string): number | undefined {
+  const match = /^P(?:(\d+(?:\.\d+)?)D)?(?:T(?:(\d+(?:\.\d+)?)H)?(?:(\d+(?:\.\d+)?)M)?(?:(\d+(?:\.\d+)?)S)?)?$/i.exec(text.trim());
+  if (!match) return undefined;
+  const [, days, hours, minutes, seconds] = match;
+  return Number(days ?? 0) * 86_400_000 + Number(hours ?? 0) * 3_600_000 + Number(minutes ?? 0) * 60_000 + Number(seconds ?? 0) * 1000;
 }
