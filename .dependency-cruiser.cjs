@@ -55,6 +55,23 @@ module.exports = {
       from: { pathNot: "^shared/azure/telemetry\\.ts$|^(test|bench)/" },
       to: { path: "^node_modules/(applicationinsights|@opentelemetry/(?!api/)|@azure/monitor-opentelemetry)" },
     },
+    {
+      name: "telemetry-adapter-on-demand",
+      comment: "The telemetry adapter takes seconds to load: cli/ and functions/ import() it only when a connection string is set.",
+      severity: "error",
+      from: { pathNot: "^(test|bench)/" },
+      to: { path: "^shared/azure/telemetry\\.ts$", dependencyTypesNot: ["dynamic-import"] },
+    },
+    {
+      name: "cli-start-up-stays-light",
+      comment: "cli/main.ts defines the command line only: what a command runs is import()ed when it runs, so --version and --help answer at once.",
+      severity: "error",
+      from: { path: "^cli/main\\.ts$" },
+      to: {
+        pathNot: "^(node_modules/commander/|cli/(formats|log|format|signals)\\.ts$|shared/errors\\.ts$|shared/config/severities\\.ts$|local/azurite\\.ts$|shared/displayText\\.ts$|(node:)?[a-z_/]+$)",
+        dependencyTypesNot: ["type-only", "type-import", "dynamic-import"],
+      },
+    },
     only(
       "adapters-translate",
       "^shared/azure/",
@@ -97,6 +114,7 @@ module.exports = {
       "^(local/|shared/|bench/(syntheticEstate|privilegeFloor)\\.ts$|node_modules/|(node:)?[a-z_/]+$)",
       "local/: the emulator, Azurite, the host; it reads shared/ (the estate's shapes, errors) and the bench's synthetic estate and privilege request floor (emulator main), and is read by nothing in shared/ or functions/.",
     ),
+    only("tools-are-build-steps", "^tools/", "^(tools/|node_modules/(dependency-cruiser|typescript)/|(node:)?[a-z_/]+$)", "tools/: build steps over files; they import no product code."),
     {
       name: "functions-are-triggers",
       comment: "functions/: shared/ and @azure/functions; never cli/ or local/.",
@@ -114,7 +132,7 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: "node_modules" },
-    includeOnly: "^(shared|functions|cli|local|bench|test)/|^node_modules/",
+    includeOnly: "^(shared|functions|cli|local|tools|bench|test)/|^node_modules/",
     exclude: { path: "^(dist|node_modules/.*/node_modules)/" },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: "tsconfig.json" },

@@ -1,6 +1,7 @@
 import type { EventBenchResult } from "./events.js";
 import type { FicBenchResult } from "./federatedCredentials.js";
 import type { Pacing } from "./pacing.js";
+import type { StartupBenchResult } from "./startup.js";
 import type { ExpectedRows, RequestCounts } from "./processes.js";
 import type { RuleChildResult } from "./ruleChild.js";
 import type { SweepChildResult } from "./sweepChild.js";
@@ -75,5 +76,6 @@ export interface BenchResults {
   sizes: SizeResult[];
   events?: EventBenchResult;
   fic?: FicBenchResult;
+  startup?: StartupBenchResult;
   targets: Target[];
 }

@@ -11,6 +11,7 @@ import type { BenchResults, SizeResult, SweepRun, Target } from "./results.js";
 import type { RuleChildResult } from "./ruleChild.js";
 import { pacingOf } from "./pacing.js";
 import { median } from "./stats.js";
+import { runStartupBench, startupTargets } from "./startup.js";
 import type { SweepChildResult } from "./sweepChild.js";
 
 /**
@@ -298,6 +299,8 @@ async function main(): Promise<void> {
       "with-events": { type: "boolean", default: false },
       "no-sweep": { type: "boolean", default: false },
       "no-fic": { type: "boolean", default: false },
+      "no-startup": { type: "boolean", default: false },
+      "startup-runs": { type: "string", default: "9" },
       "fic-identities": { type: "string", default: "10000" },
       "fic-subscriptions": { type: "string", default: "5" },
       "fic-bucket": { type: "string", default: "250/25" },
@@ -318,7 +321,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota] [--exposure-pairs P]\n" +
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
-        "                 [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
+        "                 [--no-startup] [--startup-runs N] [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
         "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
         "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n" +
         "                 [--baseline DIR [--baseline-pairs P]] (DIR: a compiled checkout to pair the sweep with, see bench/README.md)\n",
@@ -397,8 +400,9 @@ async function main(): Promise<void> {
       log,
     });
   }
+  if (!values["no-startup"]) results.startup = await runStartupBench({ root: ROOT, runs: Number(values["startup-runs"]), log });
   results.finishedAt = new Date().toISOString();
-  results.targets = targetsOf(results);
+  results.targets = [...targetsOf(results), ...(results.startup ? startupTargets(results.startup) : [])];
   writeFileSync(values.results, `${JSON.stringify(results, null, 2)}\n`);
   log(`results written to ${values.results}`);
   process.stdout.write(values.output === "json" ? `${JSON.stringify(results, null, 2)}\n` : renderTable(results));

@@ -91,7 +91,7 @@ export function readOnlyFindingState(store: FindingStateStore): FindingStateStor
 }
 
 /** `restore`: the journal to undo from. */
-export function restoreJournal(run: Run, flags: { journal?: string; run?: string; state?: string }): { journal: Journal; leases: LeaseStore; close(): void } {
+export function restoreJournal(run: Run, flags: { journal?: string; run?: string; state?: string }): { journal: Journal; leases: LeaseStore; close: () => void } {
   if (flags.journal) {
     if (!existsSync(flags.journal)) throw new InputError(`--journal ${flags.journal}: no such file`);
     const file = new FileJournal(flags.journal);

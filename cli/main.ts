@@ -3,32 +3,88 @@ import { createInterface } from "node:readline/promises";
 import { dirname, isAbsolute, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Command, CommanderError, Option } from "commander";
-import { collectInventory } from "../shared/engine/inventory.js";
-import { runSweep } from "../shared/engine/sweep.js";
-import { runSweepJob } from "../shared/engine/sweepJob.js";
-import { findingStateStore, sweepJobStores } from "../shared/composition.js";
-import { readAppSettings } from "../shared/config/settings.js";
 import type { DispatchResult } from "../shared/notify/dispatcher.js";
-import { loadPolicy, SEVERITIES, severityRank, type Severity } from "../shared/config/policy.js";
-import { ruleIds } from "../shared/rules/index.js";
+import { SEVERITIES, severityRank, type Severity } from "../shared/config/severities.js";
 import type { RunReport } from "../shared/findings.js";
-import { renderReport, REPORT_FORMATS } from "./sweepOutput.js";
 import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
-import { renderInventory } from "./inventoryOutput.js";
 import type { Inventory } from "../shared/inventoryBuilder.js";
-import { AZ_FORMATS, render, type CommandOutput, type OutputFormat } from "./output.js";
+import { AZ_FORMATS, REPORT_FORMATS } from "./formats.js";
+import type { CommandOutput, OutputFormat } from "./output.js";
 import { Log, colourWanted, paint, type Verbosity } from "./log.js";
-import { checkPortFree } from "./preflight.js";
 import { tableLayout } from "./format.js";
 import { stopOnSignals } from "./signals.js";
-import { withRun } from "./runtime.js";
 import type { Progress } from "./progress.js";
-import { replay, type ReplayCommandOptions } from "./replay.js";
-import { cliCleanup, enforceAsDryRun, findingStatePathFor, readOnlyFindingState } from "./cleanup.js";
-import { FileFindingStateStore } from "./fileFindingState.js";
-import { checkOutFile, reportCommand, type ReportCommandOptions } from "./reportCommand.js";
-import { restoreCommand, renderRestore, type RestoreCommandOptions } from "./restore.js";
+import type { ReplayCommandOptions } from "./replay.js";
+import type { ReportCommandOptions } from "./reportCommand.js";
+import type { RestoreCommandOptions } from "./restore.js";
 import type { ReplayReport } from "../shared/engine/replay.js";
+
+/*
+ * What the commands run is imported when one is about to run (the preAction hook), never for --help, --version
+ * or a usage error: those answer in a bare Node start-up's time. The bindings below are set by loadCommands().
+ */
+let collectInventory: typeof import("../shared/engine/inventory.js").collectInventory;
+let runSweep: typeof import("../shared/engine/sweep.js").runSweep;
+let runSweepJob: typeof import("../shared/engine/sweepJob.js").runSweepJob;
+let sweepJobStores: typeof import("../shared/composition.js").sweepJobStores;
+let findingStateStore: typeof import("../shared/composition.js").findingStateStore;
+let readAppSettings: typeof import("../shared/config/settings.js").readAppSettings;
+let loadPolicy: typeof import("../shared/config/policy.js").loadPolicy;
+let ruleIds: typeof import("../shared/rules/index.js").ruleIds;
+let renderReport: typeof import("./sweepOutput.js").renderReport;
+let renderInventory: typeof import("./inventoryOutput.js").renderInventory;
+let render: typeof import("./output.js").render;
+let withRun: typeof import("./runtime.js").withRun;
+let replay: typeof import("./replay.js").replay;
+let cliCleanup: typeof import("./cleanup.js").cliCleanup;
+let enforceAsDryRun: typeof import("./cleanup.js").enforceAsDryRun;
+let findingStatePathFor: typeof import("./cleanup.js").findingStatePathFor;
+let readOnlyFindingState: typeof import("./cleanup.js").readOnlyFindingState;
+let FileFindingStateStore: typeof import("./fileFindingState.js").FileFindingStateStore;
+let checkOutFile: typeof import("./reportCommand.js").checkOutFile;
+let reportCommand: typeof import("./reportCommand.js").reportCommand;
+let restoreCommand: typeof import("./restore.js").restoreCommand;
+let renderRestore: typeof import("./restore.js").renderRestore;
+let checkPortFree: typeof import("./preflight.js").checkPortFree;
+
+async function loadCommands(): Promise<void> {
+  const [inventory, sweep, sweepJob, composition, policy, rules, sweepOutput, inventoryOutput, output, runtime, replayModule, cleanup, report, restore, settings, fileFindingState, preflight] = await Promise.all([
+    import("../shared/engine/inventory.js"),
+    import("../shared/engine/sweep.js"),
+    import("../shared/engine/sweepJob.js"),
+    import("../shared/composition.js"),
+    import("../shared/config/policy.js"),
+    import("../shared/rules/index.js"),
+    import("./sweepOutput.js"),
+    import("./inventoryOutput.js"),
+    import("./output.js"),
+    import("./runtime.js"),
+    import("./replay.js"),
+    import("./cleanup.js"),
+    import("./reportCommand.js"),
+    import("./restore.js"),
+    import("../shared/config/settings.js"),
+    import("./fileFindingState.js"),
+    import("./preflight.js"),
+  ]);
+  ({ collectInventory } = inventory);
+  ({ runSweep } = sweep);
+  ({ runSweepJob } = sweepJob);
+  ({ sweepJobStores, findingStateStore } = composition);
+  ({ readAppSettings } = settings);
+  ({ FileFindingStateStore } = fileFindingState);
+  ({ checkPortFree } = preflight);
+  ({ loadPolicy } = policy);
+  ({ ruleIds } = rules);
+  ({ renderReport } = sweepOutput);
+  ({ renderInventory } = inventoryOutput);
+  ({ render } = output);
+  ({ withRun } = runtime);
+  ({ replay } = replayModule);
+  ({ cliCleanup, enforceAsDryRun, findingStatePathFor, readOnlyFindingState } = cleanup);
+  ({ checkOutFile, reportCommand } = report);
+  ({ restoreCommand, renderRestore } = restore);
+}
 
 export const EXIT = { ok: 0, internal: 1, input: 2, findings: 3 } as const;
 
@@ -154,8 +210,9 @@ function program(): Command {
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) })
     .showSuggestionAfterError(true)
-    .hook("preAction", (_cli, action) => {
+    .hook("preAction", async (_cli, action) => {
       oneJournal(action.opts());
+      await loadCommands();
       // serve stops itself on a signal (host first, then storage); one-shot commands stop here.
       if (action.name() !== "serve") stopOnSignals();
     });

@@ -10,7 +10,9 @@ import { colourWanted, paint, terminalSafe } from "./log.js";
  * and `--query` with JMESPath (the `jmespath` package implements the same specification as the
  * jmespath library az uses). csv and markdown are this tool's own additions.
  */
-export const AZ_FORMATS = ["json", "jsonc", "table", "tsv", "yaml", "none"] as const;
+import { AZ_FORMATS } from "./formats.js";
+
+export { AZ_FORMATS };
 export type OutputFormat = (typeof AZ_FORMATS)[number] | "csv" | "markdown";
 
 /** How one command renders its result when no --query reshapes it. */

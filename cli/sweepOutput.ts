@@ -7,7 +7,9 @@ import { driftMarkdown, driftTable } from "./driftOutput.js";
 
 const SEVERITY_STYLE: Record<string, Style> = { critical: "red", high: "red", medium: "yellow", low: "dim" };
 
-export const REPORT_FORMATS = ["json", "table", "csv", "markdown"] as const;
+import { REPORT_FORMATS } from "./formats.js";
+
+export { REPORT_FORMATS };
 export type ReportFormat = (typeof REPORT_FORMATS)[number];
 
 /**

@@ -1,5 +1,4 @@
 import { fingerprintOf, type Finding } from "./findings.js";
-import type { Severity } from "./config/policyCore.js";
 import { noticeRules, ruleMeta } from "./rules/index.js";
 
 /**
@@ -17,7 +16,7 @@ export const NOTICES_SCOPE = "notices";
 function noticeFinding(ruleId: string, subjectId: string, relatedId: string | undefined, title: string, message: string, evidence: Record<string, unknown>): Finding {
   const meta = ruleMeta.get(ruleId);
   if (!meta) throw new Error(`no manifest for notice ${ruleId}`);
-  const draft = { ruleId, severity: meta.severity as Severity, subjectId, ...(relatedId !== undefined ? { relatedId } : {}), title, message, evidence };
+  const draft = { ruleId, severity: meta.severity, subjectId, ...(relatedId !== undefined ? { relatedId } : {}), title, message, evidence };
   return { ...draft, fingerprint: fingerprintOf(ruleId, subjectId, relatedId), remediation: meta.remediation(draft) };
 }
 

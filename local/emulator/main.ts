@@ -30,11 +30,11 @@ import { QUERIES } from "../../shared/azure/queries.js";
  * unthrottled and a throttled sweep. The two share resource objects: use it for read-only runs.
  */
 
-const COUNTED = ["identities", "role-definitions", "attachments", "federated-credentials", "role-assignments", "subscriptions"] as const;
+type Counted = "identities" | "role-definitions" | "attachments" | "federated-credentials" | "role-assignments" | "subscriptions";
 
 interface Expected {
   /** Rows each Resource Graph query returns (and the federated credentials, listed through ARM), by name. */
-  rows: Record<(typeof COUNTED)[number], number>;
+  rows: Record<Counted, number>;
   /** Distinct principals of non-ForeignGroup role assignments (what a sweep looks up). */
   lookedUpPrincipals: number;
   directoryObjects: number;

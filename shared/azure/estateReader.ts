@@ -7,7 +7,6 @@ import type {
   Identity,
   RoleAssignment,
   RoleDefinition,
-  RolePermission,
   Subscription,
   Tags,
 } from "../model.js";

@@ -1,4 +1,5 @@
 import type { AzureClients } from "./clients.js";
+import { LogsQueryResultStatus } from "@azure/monitor-query-logs";
 import { toServiceCallFailed } from "../errors.js";
 
 /** Last sign-in per managed identity's service principal (Learn: AADManagedIdentitySignInLogs). */
@@ -16,7 +17,7 @@ export async function readLastSignIns(clients: AzureClients, workspaceId: string
   } catch (error) {
     throw toServiceCallFailed("logAnalytics", error);
   }
-  if (result.status !== "Success") throw toServiceCallFailed("logAnalytics", new Error(`query status ${result.status}`));
+  if (result.status !== LogsQueryResultStatus.Success) throw toServiceCallFailed("logAnalytics", new Error(`query status ${result.status}`));
   const lastSignIns = new Map<string, Date>();
   for (const table of result.tables) {
     const idColumn = table.columnDescriptors.findIndex((column) => column.name === "ServicePrincipalId");

@@ -72,7 +72,7 @@ export function startTelemetry(target: TelemetryTarget): Telemetry {
       // Nothing is written to the temp directory for a later retry: a lost batch is lost.
       disableOfflineStorage: true,
       ...(target.ca ? { tlsOptions: { ca: target.ca } } : {}),
-    } as never,
+    },
     enableLiveMetrics: false,
     enableAutoCollectPerformance: false,
     enableStandardMetrics: false,

@@ -84,7 +84,7 @@ interface IdentityBlock {
 
 function identityOf(body: ArmJson): IdentityBlock {
   const identity = body["identity"];
-  return identity && typeof identity === "object" ? (identity as IdentityBlock) : {};
+  return identity && typeof identity === "object" ? identity : {};
 }
 
 function userAssignedKeys(identity: IdentityBlock): string[] {

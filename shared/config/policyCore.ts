@@ -1,4 +1,7 @@
 import { z } from "zod";
+import { SEVERITIES } from "./severities.js";
+
+export { SEVERITIES, severityRank, type Severity } from "./severities.js";
 
 /**
  * The part of the policy that belongs to no one rule: approvals, the app itself, per-rule settings,
@@ -7,13 +10,7 @@ import { z } from "zod";
  * module, never policy.ts, so the schema can be derived from the rules without an import cycle.
  */
 
-export const SEVERITIES = ["critical", "high", "medium", "low"] as const;
-export type Severity = (typeof SEVERITIES)[number];
 export const severitySchema = z.enum(SEVERITIES);
-
-export function severityRank(severity: Severity): number {
-  return SEVERITIES.length - SEVERITIES.indexOf(severity);
-}
 
 export const guid = z.string().regex(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, "must be a GUID");
 
@@ -112,6 +109,7 @@ export const corePolicyShape = {
     .default({ minSeverity: "medium", renotifyAfterHours: 168, maxAttempts: 10 }),
 };
 
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- it exists for its type: CorePolicy is what it parses.
 const corePolicySchema = z.strictObject(corePolicyShape);
 
 /** What every rule may read of the policy, besides its own options. */

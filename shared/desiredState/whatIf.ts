@@ -104,7 +104,7 @@ function declare(state: DesiredState, resourceId: string, after: Json | undefine
       ...(at >= 0 ? { identityId: resourceId.slice(0, at), name: resourceId.slice(at + "/federatedIdentityCredentials/".length) } : {}),
       ...(issuer !== undefined ? { issuer } : {}),
       ...(subject !== undefined ? { subject } : {}),
-      ...(audiences && audiences.every((audience) => audience !== undefined) ? { audiences: audiences as string[] } : {}),
+      ...(audiences && audiences.every((audience) => audience !== undefined) ? { audiences } : {}),
     });
     return;
   }

@@ -1,20 +1,33 @@
-import { INVISIBLE_PATTERN } from "../displayText.js";
-
 /**
- * The page's one inline script (plain ES2020, allowed by its sha256 in the page's CSP). It reads the
+ * The page's one inline script, type-checked against the DOM and the report model (tsconfig.client.json) and
+ * compiled to ES2020 by tools/reportScript.ts into clientScript.ts, whose sha256 the page's CSP allows. It reads the
  * model from the JSON data block and draws the identity cards and the findings table a page at a
  * time. Estate text only ever reaches the DOM as text nodes (textContent / append of strings): never
  * innerHTML, so a name like `<img src=x onerror=…>` stays text, and with its invisible characters
  * shown as escapes (`shown`, the pattern of shared/displayText.ts).
  */
-export const CLIENT_SCRIPT = String.raw`
+import type { ReportFinding, ReportIdentity, ReportModel } from "./model.js";
+// A constant: tools/reportScript.ts writes its value into the compiled script (the page imports nothing).
+import { INVISIBLE_PATTERN } from "../displayText.js";
+
+type Child = Node | string | number | null | undefined | false;
+type Children = Child | Child[];
+interface PageState { page: number; matches: number[] }
+interface PagedList { state: PageState; size: number; make: (index: number) => Node; container: HTMLElement; status: HTMLElement; pager: HTMLElement; noun: string; nouns: string; total: number }
+
 (function () {
   "use strict";
+  /** An element the page's HTML (html.ts) always has. */
+  function byId<T extends HTMLElement = HTMLElement>(id: string): T {
+    var node = document.getElementById(id);
+    if (!node) throw new Error("the page has no #" + id);
+    return node as T;
+  }
   var started = performance.now();
-  var block = JSON.parse(document.getElementById("report-data").textContent);
-  function fail(error) {
-    ["finding-status", "identity-status"].forEach(function (id) { document.getElementById(id).textContent = "The report data could not be read: " + error; });
-    console.error("uami-guard report: " + error);
+  var block = JSON.parse(byId("report-data").textContent ?? "") as { packed?: string; data: string } & ReportModel;
+  function fail(error: unknown) {
+    ["finding-status", "identity-status"].forEach(function (id) { byId(id).textContent = "The report data could not be read: " + String(error); });
+    console.error("uami-guard report: " + String(error));
   }
   if (!block.packed) { draw(block); return; }
   try {
@@ -22,47 +35,46 @@ export const CLIENT_SCRIPT = String.raw`
     var bytes = new Uint8Array(text.length);
     for (var b = 0; b < text.length; b++) bytes[b] = text.charCodeAt(b);
     new Response(new Blob([bytes]).stream().pipeThrough(new DecompressionStream("gzip"))).text()
-      .then(function (json) { draw(JSON.parse(json)); })
+      .then(function (json) { draw(JSON.parse(json) as ReportModel); })
       .catch(fail);
   } catch (error) { fail(error); }
 
-  function draw(data) {
-  var SEVERITIES = ["critical", "high", "medium", "low"];
-  var RANK = { critical: 4, high: 3, medium: 2, low: 1 };
+  function draw(data: ReportModel) {
+  var RANK: Record<string, number> = { critical: 4, high: 3, medium: 2, low: 1 };
   var CARD_PAGE = 20;
   var ROW_PAGE = 100;
 
-  function el(tag, className, children) {
+  function el<K extends keyof HTMLElementTagNameMap>(tag: K, className?: string, children?: Children): HTMLElementTagNameMap[K] {
     var node = document.createElement(tag);
     if (className) node.className = className;
     if (children !== undefined) append(node, children);
     return node;
   }
   /* Control, bidirectional and invisible characters as escapes, as the CLI shows them (shared/displayText.ts). */
-  var INVISIBLE = new RegExp(${JSON.stringify(INVISIBLE_PATTERN)}, "gu");
-  function shown(text) {
+  var INVISIBLE = new RegExp(INVISIBLE_PATTERN, "gu");
+  function shown(text: string | number) {
     return String(text).replace(INVISIBLE, function (character) {
-      var code = character.codePointAt(0);
+      var code = character.codePointAt(0) ?? 0;
       var hex = code.toString(16);
       if (code <= 0xff) return "\\x" + ("0" + hex).slice(-2);
       if (code <= 0xffff) return "\\u" + ("000" + hex).slice(-4);
       return "\\u{" + hex + "}";
     });
   }
-  function append(node, children) {
-    if (!Array.isArray(children)) children = [children];
-    for (var i = 0; i < children.length; i++) {
-      var child = children[i];
+  function append(node: HTMLElement, children: Children) {
+    var list = Array.isArray(children) ? children : [children];
+    for (var i = 0; i < list.length; i++) {
+      var child = list[i];
       if (child === null || child === undefined || child === false) continue;
       node.append(typeof child === "string" || typeof child === "number" ? shown(child) : child);
     }
     return node;
   }
-  function badge(level, text) {
-    return el("span", "badge " + (RANK[level] || level === "none" ? level : "none"), text || String(level).toUpperCase());
+  function badge(level: string, text?: string) {
+    return el("span", "badge " + (RANK[level] || level === "none" ? level : "none"), text || level.toUpperCase());
   }
-  function number(value) { return Number(value).toLocaleString("en-US"); }
-  function tableOf(caption, headers, rows) {
+  function number(value: number) { return Number(value).toLocaleString("en-US"); }
+  function tableOf(caption: string, headers: string[], rows: Child[][]) {
     var table = el("table", "data");
     table.append(el("caption", "", caption));
     var head = el("tr");
@@ -77,35 +89,35 @@ export const CLIENT_SCRIPT = String.raw`
     table.append(body);
     return table;
   }
-  function code(text) { return el("code", "", text); }
-  function definition(list, term, value) {
+  function code(text: string) { return el("code", "", text); }
+  function definition(list: HTMLElement, term: string, value: Child) {
     list.append(el("dt", "", term));
     list.append(el("dd", "", value));
   }
 
   /* ---- identity cards ---- */
-  var identitySearch = document.getElementById("identity-search");
-  var identityLevel = document.getElementById("identity-level");
-  var identityList = document.getElementById("identity-list");
-  var identityStatus = document.getElementById("identity-status");
-  var identityPager = document.getElementById("identity-pager");
-  var haystacks = null;
-  var identityState = { page: 0, matches: [] };
+  var identitySearch = byId<HTMLInputElement>("identity-search");
+  var identityLevel = byId<HTMLSelectElement>("identity-level");
+  var identityList = byId("identity-list");
+  var identityStatus = byId("identity-status");
+  var identityPager = byId("identity-pager");
+  var haystacks: string[] | null = null;
+  var identityState: PageState = { page: 0, matches: [] };
 
-  function haystackOf(identity) {
+  function haystackOf(identity: ReportIdentity) {
     var parts = [identity.name, identity.id, identity.clientId, identity.principalId, identity.owner || ""];
     Object.keys(identity.tags).forEach(function (key) { parts.push(key + "=" + identity.tags[key]); });
     return parts.join("\n").toLowerCase();
   }
   /* Cards come most exposed first: grade, then the most severe finding, then the estate's order. */
   var cardOrder = data.identities.map(function (identity, index) { return index; });
-  function priority(identity) { return (identity.grade ? RANK[identity.grade] * 10 : 0) + (identity.worstSeverity ? RANK[identity.worstSeverity] : 0); }
+  function priority(identity: ReportIdentity) { return (identity.grade ? RANK[identity.grade] * 10 : 0) + (identity.worstSeverity ? RANK[identity.worstSeverity] : 0); }
   cardOrder.sort(function (a, b) { return priority(data.identities[b]) - priority(data.identities[a]) || a - b; });
   function identityMatches() {
     var text = identitySearch.value.trim().toLowerCase();
     var level = identityLevel.value;
     if (text && !haystacks) haystacks = data.identities.map(haystackOf);
-    var out = [];
+    var out: number[] = [];
     for (var position = 0; position < cardOrder.length; position++) {
       var i = cardOrder[position];
       var identity = data.identities[i];
@@ -114,12 +126,12 @@ export const CLIENT_SCRIPT = String.raw`
         if (identity.grade !== level && identity.worstSeverity !== level) continue;
       }
       if (level === "exposed" && !(identity.exposure && identity.exposure.length > 0)) continue;
-      if (text && haystacks[i].indexOf(text) < 0) continue;
+      if (text && haystacks && haystacks[i].indexOf(text) < 0) continue;
       out.push(i);
     }
     return out;
   }
-  function card(index) {
+  function card(index: number) {
     var identity = data.identities[index];
     var article = el("article", "card");
     article.id = "identity-" + index;
@@ -164,13 +176,13 @@ export const CLIENT_SCRIPT = String.raw`
       article.append(el("h4", "", "Who can act as it"));
       article.append(el("p", "muted", "Not analysed: this inventory carries no exposure data."));
     } else {
-      var holders = {};
+      var holders: Record<string, boolean> = {};
       identity.exposure.forEach(function (entry) { holders[entry.principalId] = true; });
       var principals = Object.keys(holders).length;
       article.append(el("h4", "", "Who can act as it (" + principals + (principals === 1 ? " principal, " : " principals, ") + identity.exposure.length + (identity.exposure.length === 1 ? " right)" : " rights)")));
       if (identity.exposure.length === 0) article.append(el("p", "muted", "No principal other than the identity itself (after the exclusions of the exposure analysis)."));
       else {
-        var groupNames = {};
+        var groupNames: Record<string, string> = {};
         identity.exposure.forEach(function (entry) { if (!entry.viaGroup) groupNames[entry.principalId.toLowerCase()] = entry.displayName || entry.principalId; });
         /* A group's members are listed one by one, each "via group <name>"; PIM-eligible rights are marked. */
         article.append(tableOf("Principals that can act as " + identity.name, ["Principal", "Type", "Right", "Role", "Scope", "Resource", "Through"], identity.exposure.map(function (entry) {
@@ -197,7 +209,7 @@ export const CLIENT_SCRIPT = String.raw`
     }
     return article;
   }
-  function findingItem(finding) {
+  function findingItem(finding: ReportFinding) {
     var item = el("li", "finding");
     item.append(el("p", "", [badge(finding.severity), " ", el("strong", "", finding.title), " ", el("span", "rule", "(" + finding.ruleId + ")")]));
     item.append(el("p", "", finding.message));
@@ -205,7 +217,7 @@ export const CLIENT_SCRIPT = String.raw`
     if (finding.remediation.cli.length > 0) item.append(el("pre", "", code(finding.remediation.cli.join("\n"))));
     return item;
   }
-  function pager(container, state, total, size, redraw) {
+  function pager(container: HTMLElement, state: PageState, total: number, size: number, redraw: () => void) {
     container.replaceChildren();
     var pages = Math.max(1, Math.ceil(total / size));
     var previous = el("button", "", "← Previous");
@@ -219,7 +231,7 @@ export const CLIENT_SCRIPT = String.raw`
     container.append(previous, el("span", "", " page " + (state.page + 1) + " of " + pages + " "), next);
   }
   /* One page of a filtered list (all of it when printing), its status line and its pager. */
-  function drawPage(list, all) {
+  function drawPage(list: PagedList, all: boolean) {
     var matches = list.state.matches;
     var from = all ? 0 : list.state.page * list.size;
     var to = all ? matches.length : Math.min(matches.length, from + list.size);
@@ -231,8 +243,8 @@ export const CLIENT_SCRIPT = String.raw`
       (matches.length !== list.total ? " (filtered from " + number(list.total) + ")" : "") + ".";
     pager(list.pager, list.state, matches.length, list.size, function () { drawPage(list, false); list.status.scrollIntoView(); });
   }
-  var identityPages = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
-  function drawIdentities(all) { drawPage(identityPages, all); }
+  var identityPages: PagedList = { state: identityState, size: CARD_PAGE, make: card, container: identityList, status: identityStatus, pager: identityPager, noun: "identity", nouns: "identities", total: data.identities.length };
+  function drawIdentities(all: boolean) { drawPage(identityPages, all); }
   function filterIdentities() {
     identityState.matches = identityMatches();
     identityState.page = 0;
@@ -242,33 +254,33 @@ export const CLIENT_SCRIPT = String.raw`
   identityLevel.addEventListener("change", filterIdentities);
 
   /* ---- findings table ---- */
-  var findingSeverity = document.getElementById("finding-severity");
-  var findingRule = document.getElementById("finding-rule");
-  var findingSearch = document.getElementById("finding-search");
-  var findingBody = document.getElementById("finding-rows");
-  var findingStatus = document.getElementById("finding-status");
-  var findingPager = document.getElementById("finding-pager");
-  var headers = Array.prototype.slice.call(document.querySelectorAll("#finding-table th[data-key]"));
-  var findingState = { page: 0, matches: [], key: "severity", descending: true };
+  var findingSeverity = byId<HTMLSelectElement>("finding-severity");
+  var findingRule = byId<HTMLSelectElement>("finding-rule");
+  var findingSearch = byId<HTMLInputElement>("finding-search");
+  var findingBody = byId("finding-rows");
+  var findingStatus = byId("finding-status");
+  var findingPager = byId("finding-pager");
+  var headers = Array.from(document.querySelectorAll<HTMLTableCellElement>("#finding-table th[data-key]"));
+  var findingState: PageState & { key: string; descending: boolean } = { page: 0, matches: [], key: "severity", descending: true };
 
   data.summary.byRule.forEach(function (entry) {
     var option = el("option", "", entry.ruleId + " (" + entry.count + ")");
     option.value = entry.ruleId;
     findingRule.append(option);
   });
-  function subjectName(finding) {
+  function subjectName(finding: ReportFinding) {
     return finding.identity === null ? finding.subjectId : data.identities[finding.identity].name;
   }
-  function sortValue(finding, key) {
+  function sortValue(finding: ReportFinding, key: string): string | number {
     if (key === "severity") return RANK[finding.severity];
     if (key === "subject") return subjectName(finding).toLowerCase();
-    return String(finding[key]).toLowerCase();
+    return String((finding as unknown as Record<string, unknown>)[key]).toLowerCase();
   }
   function findingMatches() {
     var severity = findingSeverity.value;
     var rule = findingRule.value;
     var text = findingSearch.value.trim().toLowerCase();
-    var out = [];
+    var out: number[] = [];
     for (var i = 0; i < data.findings.length; i++) {
       var finding = data.findings[i];
       if (severity && finding.severity !== severity) continue;
@@ -285,7 +297,7 @@ export const CLIENT_SCRIPT = String.raw`
     });
     return out;
   }
-  function findingRow(index) {
+  function findingRow(index: number) {
     var finding = data.findings[index];
     var tr = el("tr");
     tr.dataset.severity = finding.severity;
@@ -296,7 +308,8 @@ export const CLIENT_SCRIPT = String.raw`
     if (finding.identity !== null) {
       var link = el("a", "", subjectName(finding));
       link.href = "#identities";
-      link.addEventListener("click", function () { identitySearch.value = data.identities[finding.identity].id; identityLevel.value = ""; filterIdentities(); });
+      var about = finding.identity;
+      link.addEventListener("click", function () { identitySearch.value = data.identities[about].id; identityLevel.value = ""; filterIdentities(); });
       subject.append(link);
     } else subject.append(code(finding.subjectId));
     tr.append(subject);
@@ -307,8 +320,8 @@ export const CLIENT_SCRIPT = String.raw`
     tr.append(fix);
     return tr;
   }
-  var findingPages = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
-  function drawFindings(all) {
+  var findingPages: PagedList = { state: findingState, size: ROW_PAGE, make: findingRow, container: findingBody, status: findingStatus, pager: findingPager, noun: "finding", nouns: "findings", total: data.findings.length };
+  function drawFindings(all: boolean) {
     headers.forEach(function (th) {
       th.setAttribute("aria-sort", th.dataset.key === findingState.key ? (findingState.descending ? "descending" : "ascending") : "none");
     });
@@ -320,9 +333,10 @@ export const CLIENT_SCRIPT = String.raw`
     drawFindings(false);
   }
   headers.forEach(function (th) {
-    th.querySelector("button").addEventListener("click", function () {
-      if (findingState.key === th.dataset.key) findingState.descending = !findingState.descending;
-      else { findingState.key = th.dataset.key; findingState.descending = th.dataset.key === "severity"; }
+    var key = th.dataset["key"] ?? "";
+    th.querySelector("button")?.addEventListener("click", function () {
+      if (findingState.key === key) findingState.descending = !findingState.descending;
+      else { findingState.key = key; findingState.descending = key === "severity"; }
       filterFindings();
     });
   });
@@ -341,4 +355,3 @@ export const CLIENT_SCRIPT = String.raw`
   document.body.dataset.ready = "true";
   }
 })();
-`;

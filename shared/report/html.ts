@@ -1,12 +1,11 @@
-import { createHash } from "node:crypto";
 import { gunzipSync, gzipSync } from "node:zlib";
 import { SEVERITIES } from "../config/policy.js";
-import { CLIENT_SCRIPT } from "./client.js";
+import { CLIENT_SCRIPT, SCRIPT_HASH } from "./clientScript.js";
 import type { ReportIdentity, ReportModel } from "./model.js";
 import { barChart, escapeHtml, historyChart, identityGraph, type Bar } from "./svg.js";
 
-/** The CSP hash of the page's one script: the browser runs nothing else. */
-export const SCRIPT_HASH = `sha256-${createHash("sha256").update(CLIENT_SCRIPT).digest("base64")}`;
+/** The CSP hash of the page's one script (computed when it was compiled): the browser runs nothing else. */
+export { SCRIPT_HASH };
 
 /**
  * No source is allowed for anything but inline styles and the one hashed script: the page makes no

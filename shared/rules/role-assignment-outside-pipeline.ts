@@ -4,7 +4,7 @@ import { deleteRoleAssignment } from "./lib/commands.js";
 import { callerLabel, grantEvidence } from "./lib/approval.js";
 import { roleLabel } from "./lib/roles.js";
 import { assignmentSeverity } from "./lib/roleFacts.js";
-import { principalLabel, principalTypeOf } from "../model.js";
+import { principalLabel, principalTypeOf, type RoleDefinition } from "../model.js";
 
 /** `watchAllPrincipals`: report grants to any principal, not only managed identities. */
 const OPTIONS = { watchAllPrincipals: z.boolean().default(false) };
@@ -36,7 +36,7 @@ export const rule: EventRule<typeof OPTIONS> = {
     const principal = facts.principal ?? { state: "unknown" as const };
     const managed = principal.state === "found" && principal.object.servicePrincipalType?.toLowerCase() === "managedidentity";
     if (!managed && !policy.watchAllPrincipals) return [];
-    const definitions = facts.roleDefinitions ?? new Map();
+    const definitions = facts.roleDefinitions ?? new Map<string, RoleDefinition>();
     const graded = assignmentSeverity(assignment, definitions);
     const role = roleLabel(assignment, definitions);
     const who = callerLabel(facts.event.caller);

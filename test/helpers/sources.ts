@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 
@@ -13,10 +13,4 @@ export function sources(directory: string): string[] {
     if (statSync(join(ROOT, path)).isDirectory()) return sources(path);
     return path.endsWith(".ts") ? [path] : [];
   });
-}
-
-/** The module specifiers a file imports or re-exports (static and dynamic), type-only ones included. */
-export function imports(file: string): string[] {
-  const text = readFileSync(join(ROOT, file), "utf8");
-  return [...text.matchAll(/^\s*(?:import|export)[^;]*?from\s+["']([^"']+)["']/gms), ...text.matchAll(/import\(\s*["']([^"']+)["']\s*\)/g)].map((match) => match[1] ?? "");
 }

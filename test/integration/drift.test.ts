@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
+import { startAzurite } from "../../local/azurite.js";
 import { fixturePath } from "../helpers/estate.js";
 
 /** The desired-state estate of test/fixtures/desired-state (README there), through the compiled CLI. */

@@ -8,7 +8,7 @@ import { TableJournal } from "../../shared/state/journalTable.js";
 import { parseEstate } from "../../local/emulator/estate.js";
 import type { TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, P, PROTECTED, cleanupEstate, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
+import { IDS, PROTECTED, cleanupEstate, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
  * docs/guarantees.md "Truth of the journal": when a change's answer is lost (reset, 5xx) and the SDK's retry

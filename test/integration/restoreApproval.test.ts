@@ -6,7 +6,7 @@ import { eventDependencies, journalTable } from "../../shared/composition.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
 import { seedEventStores } from "../../local/seed.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, P, PROTECTED, cleanupEstate, cleanupEvents, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
+import { IDS, PROTECTED, cleanupEstate, cleanupEvents, deleteOutsideGrantAction, detachExtraAction } from "../helpers/cleanupEstate.js";
 
 /**
  * docs/guarantees.md "Restore is never enforced against": the events of a restore's own writes (the re-attached

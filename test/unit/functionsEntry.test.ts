@@ -35,18 +35,8 @@ describe("host.json", () => {
 });
 
 describe("the telemetry SDK is loaded only when telemetry is on", () => {
-  it("no module imports the adapter statically (it takes seconds to load): cli/ and functions/ import() it when the connection string is set", () => {
-    const files = ["cli", "functions", "shared", "local"].flatMap((directory) => sourcesUnder(directory));
-    for (const file of files) {
-      expect(read(file), file).not.toMatch(/^\s*import[^;(]*from\s+["'][./]*(shared\/)?azure\/telemetry\.js["']/m);
-    }
+  it("cli/ and functions/ import() the adapter when the connection string is set (no static import: .dependency-cruiser.cjs)", () => {
     expect(read("cli/telemetry.ts")).toContain('await import("../shared/azure/telemetry.js")');
     expect(read("functions/telemetry.ts")).toContain('await import("../shared/azure/telemetry.js")');
   });
 });
-
-function sourcesUnder(directory: string): string[] {
-  return readdirSync(`${ROOT}${directory}`, { withFileTypes: true }).flatMap((entry) =>
-    entry.isDirectory() ? sourcesUnder(`${directory}/${entry.name}`) : entry.name.endsWith(".ts") ? [`${directory}/${entry.name}`] : [],
-  );
-}

@@ -64,7 +64,10 @@ function maskStringsAndComments(text: string): string {
     while (i < text.length) {
       const char = text[i];
       if (char === "'") i = skipString(i);
-      else if (char === "{") (depth++, i++);
+      else if (char === "{") {
+        depth++;
+        i++;
+      }
       else if (char === "}") {
         if (interpolation && depth === 0) return i + 1;
         depth--;
@@ -208,7 +211,7 @@ describe("infra: files and parameters", () => {
   it("azure.yaml deploys this project as the api function service (TypeScript)", () => {
     const yaml = read("azure.yaml");
     expect(yaml).toMatch(/^name: uami-guard$/m);
-    const api = /^services:\n  api:\n((?: {4}.*\n)+)/m.exec(yaml)?.[1] ?? "";
+    const api = /^services:\n {2}api:\n((?: {4}.*\n)+)/m.exec(yaml)?.[1] ?? "";
     expect(api).toMatch(/^ {4}project: \.$/m);
     expect(api).toMatch(/^ {4}host: function$/m);
     expect(api).toMatch(/^ {4}language: ts$/m);

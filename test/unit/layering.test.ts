@@ -1,6 +1,7 @@
-import { readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { createRequire } from "node:module";
-import { join } from "node:path";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from "dependency-cruiser";
 import extractTSConfig from "dependency-cruiser/config-utl/extract-ts-config";
@@ -17,7 +18,7 @@ beforeAll(async () => {
   const cwd = process.cwd();
   process.chdir(ROOT);
   try {
-    const reporting = await cruise(["shared", "functions", "cli", "local", "bench", "test"], { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
+    const reporting = await cruise(["shared", "functions", "cli", "local", "tools", "bench", "test"], { ...config.options, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
       tsConfig: extractTSConfig(join(ROOT, "tsconfig.json")),
     });
     result = reporting.output as ICruiseResult;
@@ -56,6 +57,34 @@ describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)
     }
   });
 
+  it("fails a planted import of cli/ or of an SDK from a rule file (static, type-only, side-effect and dynamic alike)", async () => {
+    const violations = await cruisePlanted({
+      "cli/main.ts": 'import { render } from "./output.js";\nexport let lazy: typeof import("./runtime.js").run;\nexport const main = render;\n',
+      "cli/output.ts": "export const render = 1;\n",
+      "cli/runtime.ts": "export const run = 1;\n",
+      "shared/model.ts": "export type Id = string;\n",
+      "shared/rules/planted-static.ts": 'import { main } from "../../cli/main.js";\nexport const planted = main;\n',
+      "shared/rules/planted-type.ts": 'import type { main } from "../../cli/main.js";\nexport type Planted = typeof main;\n',
+      "shared/rules/planted-side-effect.ts": 'import "../../cli/main.js";\n',
+      "shared/rules/planted-dynamic.ts": 'export const load = () => import("../../cli/main.js");\n',
+      "shared/rules/planted-sdk.ts": 'import { ManagedServiceIdentityClient } from "@azure/arm-msi";\nexport const client = ManagedServiceIdentityClient;\n',
+      "shared/rules/clean.ts": 'import type { Id } from "../model.js";\nexport const id: Id = "x";\n',
+      "shared/azure/telemetry.ts": "export const startTelemetry = 1;\n",
+      "cli/static-telemetry.ts": 'import { startTelemetry } from "../shared/azure/telemetry.js";\nexport const started = startTelemetry;\n',
+      "cli/telemetry.ts": 'export const load = () => import("../shared/azure/telemetry.js");\n',
+    });
+    for (const file of ["planted-static", "planted-type", "planted-side-effect", "planted-dynamic"]) {
+      expect(violations, file).toContain(`rules-are-pure: shared/rules/${file}.ts → cli/main.ts`);
+      expect(violations, file).toContain(`shared-is-not-a-host: shared/rules/${file}.ts → cli/main.ts`);
+    }
+    expect(violations.filter((line) => line.startsWith("sdk-only-in-adapters: shared/rules/planted-sdk.ts → node_modules/@azure/arm-msi/"))).toHaveLength(1);
+    expect(violations.filter((line) => line.includes("clean.ts"))).toEqual([]);
+    // The command line loads what a command runs when it runs: a static import from cli/main.ts fails, a type does not.
+    expect(violations.filter((line) => line.startsWith("cli-start-up-stays-light"))).toEqual(["cli-start-up-stays-light: cli/main.ts → cli/output.ts"]);
+    // The telemetry adapter: import() on demand passes, a static import fails.
+    expect(violations.filter((line) => line.startsWith("telemetry-adapter-on-demand"))).toEqual(["telemetry-adapter-on-demand: cli/static-telemetry.ts → shared/azure/telemetry.ts"]);
+  }, 120_000);
+
   it("triggers in functions/ stay thin (no file over 120 lines)", () => {
     for (const file of sources("functions")) {
       const lines = readFileSync(join(ROOT, file), "utf8").split("\n").length;
@@ -63,3 +92,26 @@ describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)
     }
   });
 });
+
+/** Cruises a small tree of planted files (node_modules linked from the repository) with the repository's rules. */
+async function cruisePlanted(files: Record<string, string>): Promise<string[]> {
+  const root = mkdtempSync(join(tmpdir(), "uami-guard-layering-"));
+  const cwd = process.cwd();
+  try {
+    for (const [path, text] of Object.entries(files)) {
+      mkdirSync(dirname(join(root, path)), { recursive: true });
+      writeFileSync(join(root, path), text);
+    }
+    symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
+    writeFileSync(join(root, "tsconfig.json"), readFileSync(join(ROOT, "tsconfig.json")));
+    process.chdir(root);
+    const reporting = await cruise(["shared", "cli"], { ...config.options, preserveSymlinks: true, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
+      tsConfig: extractTSConfig(join(root, "tsconfig.json")),
+    });
+    const planted = reporting.output as ICruiseResult;
+    return planted.summary.violations.map((violation) => `${violation.rule.name}: ${violation.from} → ${violation.to}`);
+  } finally {
+    process.chdir(cwd);
+    rmSync(root, { recursive: true, force: true });
+  }
+}

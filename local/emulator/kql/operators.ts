@@ -12,8 +12,8 @@ import type { CallContext } from "./functions.js";
 export type Row = Record<string, unknown>;
 
 export interface Sink {
-  push(row: Row): void;
-  end(): void;
+  push: (row: Row) => void;
+  end: () => void;
 }
 
 /** Runs a whole query to rows: how join and union read their other side. */

@@ -1,5 +1,5 @@
 import type { ApprovedPipeline, CorePolicy, Severity } from "../../config/policyCore.js";
-import type { AppRoleGrant, AttachedResource, DirectoryRoleGrant, GroupMember, Identity, PrincipalStatus, RoleAssignment, RoleDefinition, RoleEligibility } from "../../model.js";
+import type { AppRoleGrant, DirectoryRoleGrant, GroupMember, Identity, PrincipalStatus, RoleAssignment, RoleDefinition, RoleEligibility } from "../../model.js";
 import { principalLabel, resourceTypeOf, roleDefinitionGuid, scopeLevel } from "../../model.js";
 import { Chains } from "./int32.js";
 import { directoryRole, graphAppRole, type Tier } from "./entraRoles.js";

@@ -109,7 +109,7 @@ const resourceRightsCache = new WeakMap<ExposureCollector, Map<string, readonly 
 /** The rights a role gives over an identity at a scope containing it (assign, federate, grant), once per role. */
 function identityRights(collector: ExposureCollector, role: number): readonly Right[] {
   let cache = identityRightsCache.get(collector);
-  if (!cache) identityRightsCache.set(collector, (cache = new Map()));
+  if (!cache) identityRightsCache.set(collector, (cache = new Map<number, readonly Right[]>()));
   let rights = cache.get(role);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
@@ -126,7 +126,7 @@ function identityRights(collector: ExposureCollector, role: number): readonly Ri
 /** The rights a role gives on an attached resource of run-code `bit`; a grant whose scope reaches the identity is counted there. */
 function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly Right[] {
   let cache = resourceRightsCache.get(collector);
-  if (!cache) resourceRightsCache.set(collector, (cache = new Map()));
+  if (!cache) resourceRightsCache.set(collector, (cache = new Map<string, readonly Right[]>()));
   const key = `${role}\u0000${bit}\u0000${grantCountedForIdentity ? 1 : 0}`;
   let rights = cache.get(key);
   if (!rights) {

@@ -35,8 +35,6 @@ export function directRights(permissions: readonly ActionPermission[]): number {
   return bits;
 }
 
-const NO_CONDITION: Delegation = { kind: "unconstrained" };
-
 /**
  * Role facts for the roles of one snapshot. *Grant* (docs/rules/privileged-identity-exposed.md): `roleAssignments/write` lets its holder grant
  * itself Managed Identity Contributor or Contributor, so it gives every right — unless a delegation condition
