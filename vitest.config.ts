@@ -1,3 +1,4 @@
+import { availableParallelism } from "node:os";
 import { defineConfig } from "vitest/config";
 
 export default defineConfig({
@@ -7,6 +8,10 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 60_000,
     pool: "forks",
+    // Vitest's default is one worker fewer than the CPUs: one worker on a 2-core machine. Most test time is spent
+    // waiting on child processes (CLI runs, emulator, Azurite), so a worker per CPU ran the suite in 395 s instead of
+    // 554 s here, every test passing.
+    maxWorkers: availableParallelism(),
     reporters: ["default"],
   },
 });
