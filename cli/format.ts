@@ -44,12 +44,10 @@ export function fit(text: string, width: number): string {
 }
 
 /**
- * An ARM id as `resourceGroup/type/name` (nested types and extension resources kept, provider
- * namespaces dropped): `rg-app/virtualMachines/vm1`, `rg-app/userAssignedIdentities/id-x/roleAssignments/<guid>`.
- * Without a resource group, the subscription (`subscriptions/<first 8>`) or management group leads.
- * Tables only: JSON and CSV carry the full id.
+ * An ARM id without its provider namespaces: the resource group (or, without one, the subscription's first 8
+ * characters or the management group) leads. `namesOnly` keeps each type segment's name and drops the type.
  */
-export function displayId(id: string): string {
+function shortenId(id: string, namesOnly: boolean): string {
   const segments = id.split("/").filter(Boolean);
   const parts: string[] = [];
   for (let i = 0; i < segments.length; ) {
@@ -63,6 +61,10 @@ export function displayId(id: string): string {
       i += 2;
     } else if (segment === "providers") {
       i += 2; // and the namespace (Microsoft.Compute): the type after it says enough
+    } else if (namesOnly) {
+      // A type segment and its name: keep the name.
+      parts.push(next || segments[i] || "");
+      i += 2;
     } else {
       parts.push(segments[i] ?? "");
       i += 1;
@@ -72,31 +74,22 @@ export function displayId(id: string): string {
 }
 
 /**
+ * An ARM id as `resourceGroup/type/name` (nested types and extension resources kept, provider
+ * namespaces dropped): `rg-app/virtualMachines/vm1`, `rg-app/userAssignedIdentities/id-x/roleAssignments/<guid>`.
+ * Without a resource group, the subscription (`subscriptions/<first 8>`) or management group leads.
+ * Tables only: JSON and CSV carry the full id.
+ */
+export function displayId(id: string): string {
+  return shortenId(id, false);
+}
+
+/**
  * An ARM id as its resource group (or subscription) and names only: `rg-cicd-prod/id-cicd-prod-uks-01`,
  * `rg-orders-prod/vm-orders-prod-uks-01/<guid>`. For a cell too narrow for `displayId`: the names are what
  * says which one it is, the title says what kind.
  */
 export function compactId(id: string): string {
-  const segments = id.split("/").filter(Boolean);
-  const parts: string[] = [];
-  for (let i = 0; i < segments.length; ) {
-    const segment = (segments[i] ?? "").toLowerCase();
-    const next = segments[i + 1] ?? "";
-    if (segment === "subscriptions") {
-      if ((segments[i + 2] ?? "").toLowerCase() !== "resourcegroups") parts.push(`subscriptions/${next.slice(0, 8)}`);
-      i += 2;
-    } else if (segment === "resourcegroups") {
-      parts.push(next);
-      i += 2;
-    } else if (segment === "providers") {
-      i += 2;
-    } else {
-      // A type segment and its name: keep the name.
-      parts.push(next || segments[i] || "");
-      i += 2;
-    }
-  }
-  return parts.filter(Boolean).join("/") || id;
+  return shortenId(id, true);
 }
 
 function oneLine(text: string): string {
