@@ -1,25 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { policySchema } from "../../shared/config/policy.js";
-import { fingerprintOf, type Finding } from "../../shared/findings.js";
 import { cleanupMode, planCleanup, protectedScopeOf, runBreakerNotice, type PlanOptions } from "../../shared/cleanup/plan.js";
 import { identityTypeAfter } from "../../shared/cleanup/changes.js";
 import { encodeWorkItem, parseWorkItem, sealIsValid, sealWorkItem } from "../../shared/cleanup/workItem.js";
+import { findingOf as finding } from "../helpers/drift.js";
 
 const SUB = "/subscriptions/11111111-1111-1111-1111-111111111111";
-
-function finding(ruleId: string, subjectId: string, evidence: Record<string, unknown> = {}, relatedId?: string): Finding {
-  return {
-    ruleId,
-    severity: "high",
-    subjectId,
-    ...(relatedId ? { relatedId } : {}),
-    fingerprint: fingerprintOf(ruleId, subjectId, relatedId),
-    title: ruleId,
-    message: "",
-    evidence,
-    remediation: { summary: "", cli: [] },
-  };
-}
 
 const orphan = (n: number, scope = `${SUB}/resourceGroups/rg`) => finding("orphaned-role-assignment", `${scope}/providers/Microsoft.Authorization/roleAssignments/${n}`, { principalId: `p-${n}`, scope });
 const untagged = (name: string, principalId = "pid") => finding("untagged-identity", `${SUB}/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/${name}`, { missingTags: ["owner"], tags: {}, principalId });
