@@ -27,21 +27,26 @@ export const resourceSchema = z.looseObject({
     .nullish(),
 });
 
+/** What an active role assignment and a PIM eligibility have alike (ARM's `properties`). */
+const ASSIGNMENT_CORE = {
+  scope: z.string(),
+  roleDefinitionId: z.string().min(1),
+  principalId: z.string().min(1),
+  principalType: z.string().optional(),
+  condition: z.string().nullish(),
+  conditionVersion: z.string().nullish(),
+};
+
 export const roleAssignmentSchema = z.looseObject({
   id: armId,
   name: z.string().min(1),
   type: z.string().optional(),
   properties: z.looseObject({
-    scope: z.string(),
-    roleDefinitionId: z.string().min(1),
-    principalId: z.string().min(1),
-    principalType: z.string().optional(),
+    ...ASSIGNMENT_CORE,
     createdOn: z.string().optional(),
     updatedOn: z.string().optional(),
     createdBy: z.string().nullish(),
     updatedBy: z.string().nullish(),
-    condition: z.string().nullish(),
-    conditionVersion: z.string().nullish(),
     description: z.string().nullish(),
     delegatedManagedIdentityResourceId: z.string().nullish(),
   }),
@@ -80,14 +85,9 @@ export const roleEligibilitySchema = z.looseObject({
   name: z.string().optional(),
   type: z.string().optional(),
   properties: z.looseObject({
-    scope: z.string(),
-    roleDefinitionId: z.string().min(1),
-    principalId: z.string().min(1),
-    principalType: z.string().optional(),
+    ...ASSIGNMENT_CORE,
     memberType: z.string().optional(),
     status: z.string().optional(),
-    condition: z.string().nullish(),
-    conditionVersion: z.string().nullish(),
     startDateTime: z.string().nullish(),
     endDateTime: z.string().nullish(),
   }),
