@@ -248,7 +248,9 @@ export async function executeAction(action: PlannedAction, context: ActionContex
   const holder = { runId: context.runId, entryId };
   const targetKey = targetKeyOf(action.kind, action.targetId);
 
-  const earlier = await context.journal.get(context.runId, entryId);
+  const found = await context.journal.get(context.runId, entryId);
+  // docs/guarantees.md "Deferred is not dropped": a deferral is no outcome; the requeued item is judged afresh.
+  const earlier = found?.status === "skipped" && found.detail?.startsWith(DEFERRED) ? undefined : found;
   if (earlier && earlier.status !== "pending") return recordOf(action, statusOfEntry(earlier), earlier.detail, entryId);
 
   const lease = await context.leases.acquire(targetKey, holder, now);

@@ -55,6 +55,14 @@ describe("notices are findings, reaching every sink in every host", () => {
     expect(rows.filter((row) => row.RuleId === "cleanup-circuit-breaker").map((row) => [row.Severity, row.SubjectId.replace(/\d{4}-.*$/, "<hour>")])).toEqual([["critical", "cleanup-budget/hour/<hour>"]]);
     expect(JSON.stringify(received["eventgrid"])).toContain("UamiGuard.Finding.cleanup-circuit-breaker");
     expect(lines.some((line) => /critical cleanup-circuit-breaker cleanup-budget\/hour\//.test(line))).toBe(true);
+
+    // When the window has room (here: the budget raised), the deferred item — the requeued copy carries the same
+    // run and action — is carried out after the executor re-checks it, not answered from its deferral.
+    const deferred = JSON.parse(Buffer.from(receivedMessageItems[1]?.messageText ?? "", "base64").toString("utf8")) as { action: { targetId: string } };
+    const roomy = policySchema.parse({ ...policy, cleanup: { ...policy.cleanup, maxActionsPerHour: 2 } });
+    const later = await cleanupHandler(async () => ({ ...(await dependencies()), policy: roomy }), { notify: false })(deferred, context(lines, "cleanup"));
+    expect(later?.status).toBe("done");
+    expect(target.emulator.store.roleAssignments.has(deferred.action.targetId.toLowerCase())).toBe(false);
   });
 
   it("a trip in a new window is a new finding; one in the same window is the same one", () => {
