@@ -7,6 +7,7 @@ import { policySchema, type Policy } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
 import { CLEANUP_POISON_QUEUE, CLEANUP_QUEUE, eventDependencies, findingStateStore, TABLES } from "../../shared/composition.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
+import { sealWorkItem, type WorkItem } from "../../shared/cleanup/workItem.js";
 import { seedEventStores } from "../../local/seed.js";
 import type { TestTarget } from "../helpers/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
@@ -106,6 +107,43 @@ describe("cleanup in the Functions app: work items on the queue, the queue trigg
     const notices = [...(await findingStateStore(target.clients).load("notices")).values()];
     expect(notices.filter((record) => record.ruleId === "cleanup-work-item-rejected" && record.severity === "critical")).toHaveLength(3);
     expect(notices.map((record) => record.subjectId)).toContain(IDS.outside);
+  });
+
+  it("a work item without roleAssignmentsSeen never skips the 24-hour delete cap: forged → rejected; sealed → counted against the last sweep, or deferred when there is none", async () => {
+    const key = Buffer.alloc(32, 7);
+    const { target, dependencies } = await start(ENFORCING);
+    const withKey = (policy: Policy) => async () => ({ ...(await dependencies()), policy, workItemKey: key });
+    const log = logs();
+    await sweepHandler(withKey(ENFORCING), { notify: false })(timer, log.context("sweep"));
+    const queued = (await drainQueue(target)) as WorkItem[];
+    const orphan = queued.find((item) => item.action.kind === "delete-role-assignment");
+    if (!orphan) throw new Error("the sweep queued no deletion");
+    expect(orphan.roleAssignmentsSeen).toBeGreaterThan(100);
+    const { seal: _seal, roleAssignmentsSeen: _seen, ...bare } = orphan;
+    const deletes = () => target.emulator.requests.filter((request) => request.method === "DELETE" && request.service === "arm");
+
+    // Forged: the count taken out without the app's key (the seal no longer matches) — refused, never carried out.
+    const forged = { ...bare, seal: orphan.seal };
+    expect(await cleanupHandler(withKey(ENFORCING), { notify: false })(forged, log.context("cleanup"))).toBeUndefined();
+    expect(log.lines.some((line) => /rejected and moved to uamiguard-cleanup-poison: its seal is not the app's/.test(line))).toBe(true);
+    expect(deletes()).toHaveLength(0);
+
+    // Sealed by the app but without the count: the last complete sweep's count is the base. One deletion of
+    // its ~106 role assignments is over 0.5%: deferred, queued again, nothing deleted.
+    const sealed = sealWorkItem(bare, key);
+    const strict = policySchema.parse({ ...ENFORCING, cleanup: { ...ENFORCING.cleanup, maxDeletePercent: 0.5 } });
+    const capped = await cleanupHandler(withKey(strict), { notify: false })(sealed, log.context("cleanup"));
+    expect(capped?.status).toBe("deferred");
+    expect(capped?.reason).toMatch(/maxDeletePercent 0.5 over 24 hours reached: 0 of 10\d role assignments/);
+    expect(deletes()).toHaveLength(0);
+
+    // No complete sweep and no count in the item: how many there are is unknown, so no deletion passes.
+    await target.clients.table(TABLES.identities).deleteEntity("sweep", "last-complete");
+    const unknown = await cleanupHandler(withKey(ENFORCING), { notify: false })({ ...sealed }, log.context("cleanup"));
+    expect(unknown?.status).toBe("deferred");
+    expect(unknown?.reason).toMatch(/how many role assignments there are is unknown/);
+    expect(deletes()).toHaveLength(0);
+    expect(target.emulator.store.roleAssignments.has(IDS.orphan.toLowerCase())).toBe(true);
   });
 
   it("an event trigger with enforced event rules queues the detach and the delete", async () => {
