@@ -6,7 +6,9 @@ import type { RunningAzurite } from "../../local/azurite.js";
  * A storage fault: the matching requests (method, a piece of the path, a piece of the body — a table
  * transaction names its table only in its body) are answered `status` instead of reaching Azurite, or have
  * their connection destroyed (`reset`), `count` times. Azure Storage answers a server-busy 503 with this
- * error body (Learn "Table service error codes": ServerBusy).
+ * error body (Learn "Table service error codes": ServerBusy). `twice`: the request reaches Azurite twice and the
+ * second answer is returned — what an instance sees when another did the same thing a moment before it (a
+ * conditional delete then answers Azurite's own 404).
  */
 export interface StorageFault {
   method?: string;
@@ -14,6 +16,7 @@ export interface StorageFault {
   bodyContains?: string;
   status?: number;
   reset?: boolean;
+  twice?: boolean;
   count: number;
 }
 
@@ -54,6 +57,14 @@ export async function startStorageProxy(azurite: RunningAzurite): Promise<Storag
     if (fault) {
       fault.count -= 1;
       injected.push({ method, path, fault });
+      if (fault.twice) {
+        await new Promise<void>((resolve) => {
+          const first = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } }, (answer) => answer.resume().on("end", resolve));
+          first.on("error", () => resolve());
+          first.end(body);
+        });
+        return send(req, res, upstream, method, path, body);
+      }
       if (fault.reset) {
         req.socket.destroy();
         return;
@@ -62,6 +73,9 @@ export async function startStorageProxy(azurite: RunningAzurite): Promise<Storag
       res.end(`<?xml version="1.0" encoding="utf-8"?><Error><Code>ServerBusy</Code><Message>The server is busy.</Message></Error>`);
       return;
     }
+    send(req, res, upstream, method, path, body);
+  };
+  const send = (req: IncomingMessage, res: ServerResponse, upstream: URL, method: string, path: string, body: Buffer): void => {
     const outbound = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } }, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);

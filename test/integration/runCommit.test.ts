@@ -127,6 +127,23 @@ describe("nothing twice, nothing starved", () => {
     expect(await outbox.due("teams", new Date(Date.now() + 3_600_000), 10)).toEqual([]);
   });
 
+  it("the loser of a race for an entry: its delete after sending answers 404 (the other instance deleted it) — no error, the event processed, its finding state saved and its cleanup queued", async () => {
+    const { proxy, target, handler, context, teams, queued } = await start(ENFORCE_ATTACH);
+    // The Teams entry's delete reaches Azurite a moment after the same delete by another instance: Azurite answers 404.
+    proxy.faults.push({ method: "DELETE", pathContains: `${TABLES.outbox}(PartitionKey='teams'`, twice: true, count: 1 });
+    const outcome = await handler()(attachEvent("race-404"), context());
+    expect(proxy.injected).toHaveLength(1);
+    expect(outcome.status).toBe("processed");
+    expect(outcome.findings.map((finding) => finding.ruleId)).toEqual(["attachment-outside-pipeline"]);
+    expect(outcome.incomplete).toEqual([]);
+    const saved = [...(await findingStateStore(target.clients).load("events")).values()];
+    expect(saved.map((record) => [record.ruleId, record.status])).toEqual([["attachment-outside-pipeline", "open"]]);
+    expect(await queued()).toBe(1);
+    expect(teams()).toHaveLength(1);
+    const outbox = new NotificationOutbox(target.clients.table(TABLES.outbox));
+    expect(await outbox.due("teams", new Date(Date.now() + 3_600_000), 10)).toEqual([]);
+  });
+
   it("a card Teams refuses with 400 is dead-lettered at once, raises notification-dead-lettered to every sink, and later cards still go out", async () => {
     const estate = cleanupEstate();
     estate.emulator = { ...estate.emulator, faults: [{ service: "teams", status: 400, rate: 1, count: 1 }] };
