@@ -1,6 +1,7 @@
 import type { Finding, Fix, RunReport } from "../shared/findings.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { SEVERITIES } from "../shared/config/policy.js";
+import { rulePageOf } from "../shared/rules/index.js";
 import { compactId, displayId, renderCsv, renderTable, tableLayout, type Column, type TableLayout } from "./format.js";
 import { colourWanted, terminalSafe, type Style } from "./log.js";
 import { driftMarkdown, driftTable } from "./driftOutput.js";
@@ -214,6 +215,8 @@ function renderMarkdown(report: RunReport): string {
   for (const finding of report.findings) byRule.set(finding.ruleId, [...(byRule.get(finding.ruleId) ?? []), finding]);
   for (const [ruleId, findings] of byRule) {
     lines.push(`## ${ruleId} (${findings.length})`, "");
+    const page = rulePageOf(ruleId);
+    if (page) lines.push(`Rule page: [${page}](${page})`, "");
     if (ruleId === "privileged-identity-exposed") {
       lines.push(...exposureByIdentity(findings));
       continue;

@@ -45,6 +45,7 @@ var findingColumns = [
   { name: 'RunId', type: 'string', description: 'Sweep or event run that reported it.' }
   { name: 'Mode', type: 'string', description: 'sweep, replay or event.' }
   { name: 'Status', type: 'string', description: 'new or resolved.' }
+  { name: 'RulePage', type: 'string', description: 'The rule\'s page (docs/rules/<id>.md): what it reports, why it matters, how to fix it.' }
 ]
 
 resource workspace 'Microsoft.OperationalInsights/workspaces@2023-09-01' existing = {

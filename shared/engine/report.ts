@@ -8,7 +8,7 @@ import { buildReportModel, type ReportModel } from "../report/model.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
 import type { FindingStateStore } from "./findingLifecycle.js";
 import { applyRun, rulesWithUnknowns } from "./findingLifecycle.js";
-import { CHECK_AFFECTS } from "../rules/index.js";
+import { CHECK_AFFECTS, rulePageOf } from "../rules/index.js";
 import { runSweep, type SweepTap } from "./sweep.js";
 
 /** The sweep's privilege reads (engine/privilegeReads.ts): the inventory's grades and holders depend on each. */
@@ -73,5 +73,5 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     for (const record of lifecycle.changed) if (!previous.has(record.fingerprint)) findingState.push(record);
   }
   const findingStateBefore = previous && !(previous instanceof Error) ? [...previous.values()] : undefined;
-  return buildReportModel({ inventory, sweep, now, ...(findingState ? { findingState } : {}), ...(findingStateBefore ? { findingStateBefore } : {}) });
+  return buildReportModel({ inventory, sweep, now, rulePage: rulePageOf, ...(findingState ? { findingState } : {}), ...(findingStateBefore ? { findingStateBefore } : {}) });
 }

@@ -1,3 +1,4 @@
+import { rulePageOf } from "../rules/index.js";
 import type { Notice } from "./notification.js";
 import { callerOf, subscriptionOfFinding } from "./notification.js";
 
@@ -20,6 +21,8 @@ export interface SentinelRow {
   RunId: string;
   Mode: string;
   Status: "new" | "resolved";
+  /** The rule's page: what it reports, why it matters, how to fix it. */
+  RulePage: string;
 }
 
 /** Log Analytics takes at most 64 KB per field. */
@@ -43,5 +46,6 @@ export function sentinelRow(notice: Notice): SentinelRow {
     RunId: notice.runId,
     Mode: notice.mode,
     Status: notice.status === "resolved" ? "resolved" : "new",
+    RulePage: rulePageOf(finding.ruleId) ?? "",
   };
 }

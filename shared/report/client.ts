@@ -303,7 +303,14 @@ interface PagedList { state: PageState; size: number; make: (index: number) => N
     tr.dataset.severity = finding.severity;
     tr.dataset.rule = finding.ruleId;
     tr.append(el("td", "", badge(finding.severity)));
-    tr.append(el("td", "", code(finding.ruleId)));
+    var rule = el("td");
+    if (finding.rulePage) {
+      var page = el("a", "", code(finding.ruleId));
+      page.href = finding.rulePage;
+      page.title = "The rule's page: what it reports, why it matters, how to fix it";
+      rule.append(page);
+    } else rule.append(code(finding.ruleId));
+    tr.append(rule);
     var subject = el("td");
     if (finding.identity !== null) {
       var link = el("a", "", subjectName(finding));

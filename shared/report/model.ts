@@ -41,6 +41,8 @@ export interface ReportIdentity extends Omit<InventoryIdentityInput, "grade" | "
 export interface ReportFinding extends Finding {
   /** Index into `identities` of the identity it is about, null when it is about no inventoried identity. */
   identity: number | null;
+  /** The rule's page (its manifest's docs.url), null for a rule the registry does not know. */
+  rulePage: string | null;
 }
 
 export interface HistoryPoint {
@@ -94,6 +96,8 @@ export interface ReportInput {
    */
   findingStateBefore?: FindingRecord[];
   now?: Date;
+  /** A rule's page (the registry's rulePageOf): each finding row links to it. */
+  rulePage?: (ruleId: string) => string | undefined;
 }
 
 /** Pure: joins the inventory with the sweep's findings into the report model. */
@@ -106,7 +110,7 @@ export function buildReportModel(input: ReportInput): ReportModel {
     for (const assignment of identity.roleAssignments) byAssignmentId.set(idKey(assignment.id), index);
   });
 
-  const findings: ReportFinding[] = input.sweep.findings.map((finding) => ({ ...finding, identity: identityOf(finding, byIdentityId, byAssignmentId) }));
+  const findings: ReportFinding[] = input.sweep.findings.map((finding) => ({ ...finding, identity: identityOf(finding, byIdentityId, byAssignmentId), rulePage: input.rulePage?.(finding.ruleId) ?? null }));
 
   const findingsOf = new Map<number, number[]>();
   findings.forEach((finding, index) => {

@@ -96,6 +96,11 @@ export const ACTION_FOR_RULE: Readonly<Record<string, ActionKind>> = Object.from
   allRules.flatMap((rule) => (rule.meta.action ? [[rule.meta.id, rule.meta.action] as const] : [])),
 );
 
+/** The page of a rule (its manifest's `docs.url`): what cards, Sentinel rows, reports and markdown link each finding to. */
+export function rulePageOf(ruleId: string): string | undefined {
+  return ruleMeta.get(ruleId)?.docs.url;
+}
+
 export function actionForRule(ruleId: string): ActionKind | undefined {
   return Object.hasOwn(ACTION_FOR_RULE, ruleId) ? ACTION_FOR_RULE[ruleId] : undefined;
 }

@@ -91,7 +91,7 @@ describe("uami-guard CLI (compiled, as npx runs it)", () => {
     const { code, stdout } = cli("sweep", "--estate", fixturePath("small-estate.json"), "--output", "markdown");
     expect(code).toBe(0);
     expect(stdout).toMatch(/^# uami-guard sweep/);
-    expect(stdout).toMatch(/## orphaned-role-assignment \(1\)/);
+    expect(stdout).toMatch(/## orphaned-role-assignment \(1\)\n\nRule page: \[docs\/rules\/orphaned-role-assignment\.md\]\(docs\/rules\/orphaned-role-assignment\.md\)\n/);
     expect(stdout).toMatch(/```sh\n[^`]*az role assignment delete --ids/);
     expect(stdout).toMatch(/## Fix first\n/);
     expect(stdout.indexOf("## Fix first")).toBeLessThan(stdout.indexOf("## orphaned-role-assignment"));

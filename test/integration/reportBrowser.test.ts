@@ -100,6 +100,8 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
       await page.select("#finding-severity", "");
       await page.select("#finding-rule", rule);
       expect((await rows(page)).every((row) => row.rule === rule)).toBe(true);
+      // Each row's rule links to the rule's page (its manifest's docs.url).
+      expect(new Set(await page.$$eval("#finding-rows tr td:nth-child(2) a", (links) => links.map((link) => link.getAttribute("href"))))).toEqual(new Set([`docs/rules/${rule}.md`]));
       const count = demo.summary.byRule[0]?.count ?? 0;
       expect((await rows(page)).length).toBe(Math.min(100, count));
       expect(await page.$eval("#finding-status", (status) => status.textContent)).toContain(`of ${count} findings (filtered from ${demo.findings.length})`);

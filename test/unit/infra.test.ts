@@ -205,6 +205,7 @@ const FINDINGS_COLUMNS = {
   RunId: "string",
   Mode: "string",
   Status: "string",
+  RulePage: "string",
 };
 
 describe("infra: files and parameters", () => {

@@ -57,7 +57,8 @@ describe("Teams cards", () => {
 describe("Sentinel rows and CloudEvents", () => {
   it("use the documented schema", () => {
     const row = sentinelRow(notice(finding(1)));
-    expect(Object.keys(row).sort()).toEqual(["Caller", "Evidence", "Fingerprint", "Message", "Mode", "RelatedId", "RuleId", "RunId", "Severity", "Status", "SubjectId", "SubscriptionId", "TimeGenerated", "Title"]);
+    expect(Object.keys(row).sort()).toEqual(["Caller", "Evidence", "Fingerprint", "Message", "Mode", "RelatedId", "RuleId", "RulePage", "RunId", "Severity", "Status", "SubjectId", "SubscriptionId", "TimeGenerated", "Title"]);
+    expect(row.RulePage).toBe("docs/rules/attachment-outside-pipeline.md");
     expect(row).toMatchObject({ Status: "new", SubscriptionId: "s1", Caller: "someone@contoso.example" });
     expect(sentinelRow(notice(finding(1), "resolved")).Status).toBe("resolved");
     const event = findingCloudEvent(notice(finding(1)));

@@ -1,5 +1,6 @@
 import { createHash } from "node:crypto";
 import { describe, expect, it } from "vitest";
+import { rulePageOf } from "../../shared/rules/index.js";
 import type { Finding, RunReport } from "../../shared/findings.js";
 import { fingerprintOf } from "../../shared/findings.js";
 import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
@@ -60,8 +61,10 @@ describe("report model", () => {
         finding("orphaned-role-assignment", "high", `${S}/providers/Microsoft.Authorization/roleAssignments/gone`),
       ]),
       now: NOW,
+      rulePage: rulePageOf,
     });
     expect(model.findings.map((entry) => entry.identity)).toEqual([0, 1, 0, null]);
+    expect(model.findings.map((entry) => entry.rulePage)).toEqual(model.findings.map((entry) => `docs/rules/${entry.ruleId}.md`));
     expect(model.identities[0]).toMatchObject({ findings: [0, 2], worstSeverity: "critical", owner: "team-a" });
     expect(model.identities[1]).toMatchObject({ findings: [1], worstSeverity: "medium", owner: null });
     expect(model.summary).toMatchObject({
