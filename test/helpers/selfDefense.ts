@@ -114,6 +114,7 @@ export const CALLERS = {
     "http://schemas.microsoft.com/identity/claims/scope": "user_impersonation",
   },
   deployer: { appid: DEPLOYER_APP, "http://schemas.microsoft.com/identity/claims/objectidentifier": "12121212-0000-4000-8000-000000000003", idtyp: "app" },
+  self: { appid: SELF_APP, "http://schemas.microsoft.com/identity/claims/objectidentifier": SELF_OBJECT, idtyp: "app" },
 } as const;
 
 const EVENT_TYPE = { write: "Microsoft.Resources.ResourceWriteSuccess", delete: "Microsoft.Resources.ResourceDeleteSuccess", action: "Microsoft.Resources.ResourceActionSuccess" } as const;
@@ -133,10 +134,31 @@ export const TAMPERING: Array<[keyof typeof EVENT_TYPE, string, string]> = [
   ["delete", "Microsoft.Insights/components/delete", `${GUARD_RG}/providers/Microsoft.Insights/components/appi-uamiguard`],
   ["delete", "Microsoft.Web/sites/config/delete", `${APP}/config/appsettings`],
   ["delete", "Microsoft.Authorization/roleAssignments/delete", SELF_READER],
+  // The rest of the contract: a custom role the app holds deleted, anyone's role assignment at a guard resource's
+  // scope deleted, and operations in no table of the app at all (any operation under self.resources counts).
+  ["delete", "Microsoft.Authorization/roleDefinitions/delete", ENFORCER_ROLE],
+  ["delete", "Microsoft.Authorization/roleAssignments/delete", `${GUARD_RG}/providers/Microsoft.Authorization/roleAssignments/5e1f0000-0000-4000-8000-0000000000a7`],
+  ["delete", "Microsoft.KeyVault/vaults/delete", `${GUARD_RG}/providers/Microsoft.KeyVault/vaults/kv-uamiguard-x`],
+  ["delete", "Microsoft.EventGrid/systemTopics/delete", TOPIC],
+  ["delete", "Microsoft.Insights/dataCollectionRules/delete", `${GUARD_RG}/providers/Microsoft.Insights/dataCollectionRules/dcr-uamiguard`],
+  ["delete", "Microsoft.OperationalInsights/workspaces/delete", `${GUARD_RG}/providers/Microsoft.OperationalInsights/workspaces/log-uamiguard`],
+  ["write", "Microsoft.Web/sites/slots/write", `${APP}/slots/staging`],
+  ["action", "Microsoft.Storage/storageAccounts/regeneratekey/action", STORAGE],
 ];
 
-export function tamperingEvents(caller: keyof typeof CALLERS): unknown[] {
-  return TAMPERING.map(([kind, operationName, resourceUri], index) => ({
+/** The resources TAMPERING changes: one finding each (the custom role is both rewritten and deleted: one fingerprint). */
+export const TAMPERED: string[] = [...new Map(TAMPERING.map(([, , id]) => [id.toLowerCase(), id])).values()];
+
+/** Changes next to the guard that are not tampering: no governance-tampering, whoever makes them. */
+export const NOT_TAMPERING: Array<[keyof typeof EVENT_TYPE, string, string]> = [
+  ["write", "Microsoft.Authorization/locks/write", `/subscriptions/${S1}/resourceGroups/rg-app/providers/Microsoft.Authorization/locks/readonly`],
+  ["write", "Microsoft.Authorization/policyAssignments/write", `/subscriptions/${S1}/resourceGroups/rg-app/providers/Microsoft.Authorization/policyAssignments/deny-app`],
+  ["delete", "Microsoft.Web/sites/delete", `/subscriptions/${S1}/resourceGroups/rg-guard-old/providers/Microsoft.Web/sites/func-other`],
+  ["write", "Microsoft.Authorization/roleDefinitions/write", `/subscriptions/${S1}/providers/Microsoft.Authorization/roleDefinitions/0ee10000-0000-4000-8000-000000000001`],
+];
+
+export function tamperingEvents(caller: keyof typeof CALLERS, operations = TAMPERING): unknown[] {
+  return operations.map(([kind, operationName, resourceUri], index) => ({
     id: `${caller}-${index}`,
     eventType: EVENT_TYPE[kind],
     subject: resourceUri,

@@ -19,7 +19,7 @@ import { eventDependencies, sweepJobStores } from "../../shared/composition.js";
 import { replayEvents } from "../../shared/engine/replay.js";
 import { seedEventStores } from "../../local/seed.js";
 import { startServe, untilLogged, type ServeProcess } from "../helpers/serve.js";
-import { APP, NEUTRALISED, S1, TAMPERING, TOPIC, selfDefenseEstate, selfDefensePolicy, tamperingEvents } from "../helpers/selfDefense.js";
+import { APP, NEUTRALISED, NOT_TAMPERING, S1, TAMPERED, TAMPERING, TOPIC, selfDefenseEstate, selfDefensePolicy, tamperingEvents } from "../helpers/selfDefense.js";
 
 /*
  * Issue "The guard defends itself", done-when, through the compiled CLI (replay, sweep), serve and the engine:
@@ -51,7 +51,7 @@ describe("self-defense: tampering, replayed through the CLI", () => {
     writeFileSync(events, JSON.stringify(tamperingEvents("pipeline")));
     const { code, report, stderr } = cli("replay", "--events", events, "--estate", estateFile(selfDefenseEstate(), "estate.json"));
     expect(code, stderr).toBe(0);
-    expect(keysOf(report, "governance-tampering").sort()).toEqual(TAMPERING.map(([, , resourceUri]) => [resourceUri, "critical"]).sort());
+    expect(keysOf(report, "governance-tampering").sort()).toEqual(TAMPERED.map((resourceUri) => [resourceUri, "critical"]).sort());
     expect(report.incomplete).toEqual([]);
   }, 60_000);
 });
@@ -60,8 +60,9 @@ describe("self-defense: tampering by a user, and by a deployer, through the same
   const targets = azuriteTargets();
 
   it.each([
-    ["user", TAMPERING.length],
+    ["user", TAMPERED.length],
     ["deployer", 0],
+    ["self", 0],
   ] as const)("%s: %i critical governance-tampering findings", async (caller, expected) => {
     const estate = selfDefenseEstate();
     const target = await targets.start(estate);
@@ -72,6 +73,18 @@ describe("self-defense: tampering by a user, and by a deployer, through the same
     const tampering = report.findings.filter((finding) => finding.ruleId === "governance-tampering");
     expect(tampering.map((finding) => finding.severity)).toEqual(Array(expected).fill("critical"));
     expect(report.events.processed + report.events.ignored).toBe(TAMPERING.length);
+    if (expected > 0) expect(report.findings.filter((finding) => finding.ruleId === "governance-tampering").map((finding) => finding.subjectId).sort()).toEqual([...TAMPERED].sort());
+  }, 60_000);
+
+  it("a lock or policy assignment on a scope that holds no guard resource, a resource outside self.resources, a custom role the app does not hold: no governance-tampering, even by a user", async () => {
+    const estate = selfDefenseEstate();
+    const target = await targets.start(estate);
+    const policy = policySchema.parse(selfDefensePolicy());
+    const deps = eventDependencies(target.clients, policy, { notify: false });
+    await seedEventStores(estate, { ...deps, policy });
+    const report = await replayEvents(tamperingEvents("user", NOT_TAMPERING), deps);
+    expect(report.findings.filter((finding) => finding.ruleId === "governance-tampering")).toEqual([]);
+    expect(report.incomplete).toEqual([]);
   }, 60_000);
 });
 
