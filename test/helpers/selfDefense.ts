@@ -22,14 +22,19 @@ const IDENTITY = `${GUARD_RG}/providers/Microsoft.ManagedIdentity/userAssignedId
 const TYPES = ["Microsoft.Resources.ResourceWriteSuccess", "Microsoft.Resources.ResourceDeleteSuccess", "Microsoft.Resources.ResourceActionSuccess"];
 
 const resource = (id: string, type: string, extra: Record<string, unknown> = {}) => ({ id, name: id.split("/").pop() ?? id, type, location: "uksouth", tags: { owner: "platform-security", environment: "prod" }, ...extra });
-const topic = (subscription: string) => resource(`/subscriptions/${subscription}/resourceGroups/rg-guard/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-prod`, "Microsoft.EventGrid/systemTopics", {
+const topic = (subscription: string, properties: Record<string, unknown> = {}) => resource(`/subscriptions/${subscription}/resourceGroups/rg-guard/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-prod`, "Microsoft.EventGrid/systemTopics", {
   location: "global",
-  properties: { source: `/subscriptions/${subscription}`, topicType: "Microsoft.Resources.Subscriptions" },
+  properties: { source: `/subscriptions/${subscription}`, topicType: "Microsoft.Resources.Subscriptions", ...properties },
 });
 const toApp = { endpointType: "AzureFunction", properties: { resourceId: `${APP}/functions/onResourceEvent`, maxEventsPerBatch: 1 } };
 
-/** Each way to keep an event subscription while it delivers nothing, and the reason event-coverage-missing must give. */
-export const NEUTRALISED: Array<{ subscription: string; name: string; properties: Record<string, unknown>; reason: RegExp }> = [
+/**
+ * Each way to keep an event subscription while it delivers nothing, and the reason event-coverage-missing must give.
+ * `topic`: properties of its system topic (null: the subscription has none); `metrics`: whether the topic still
+ * counts as one that delivers to the app, whose delivery metrics the sweep reads (a provisioned subscription topic
+ * with an event subscription to the app's function).
+ */
+export const NEUTRALISED: Array<{ subscription: string; name: string; properties: Record<string, unknown>; reason: RegExp; topic?: Record<string, unknown> | null; metrics?: false }> = [
   { subscription: "20000000-0000-0000-0000-000000000001", name: "expired", properties: { expirationTimeUtc: "2026-01-01T00:00:00Z", destination: toApp }, reason: /expired at 2026-01-01T00:00:00Z/ },
   { subscription: "20000000-0000-0000-0000-000000000002", name: "failed", properties: { provisioningState: "Failed", destination: toApp }, reason: /provisioningState is Failed/ },
   { subscription: "20000000-0000-0000-0000-000000000003", name: "actions-only", properties: { filter: { includedEventTypes: ["Microsoft.Resources.ResourceActionSuccess"] }, destination: toApp }, reason: /includedEventTypes lacks Microsoft\.Resources\.ResourceWriteSuccess/ },
@@ -40,9 +45,25 @@ export const NEUTRALISED: Array<{ subscription: string; name: string; properties
     properties: { filter: { includedEventTypes: TYPES, advancedFilters: [{ operatorType: "StringIn", key: "data.operationName", values: ["Microsoft.Nothing/never/write"] }] }, destination: toApp },
     reason: new RegExp(`filter drops ${Object.keys(OPERATIONS).length} of ${Object.keys(OPERATIONS).length} watched operations`),
   },
-  { subscription: "20000000-0000-0000-0000-000000000006", name: "no-such-function", properties: { destination: { endpointType: "AzureFunction", properties: { resourceId: `${APP}/functions/doesNotExist` } } }, reason: /delivers to the function .*doesNotExist/ },
-  { subscription: "20000000-0000-0000-0000-000000000007", name: "blackhole", properties: { destination: { endpointType: "WebHook", properties: { endpointUrl: "https://func-uamiguard-x.azurewebsites.net/api/blackhole?code=k" } } }, reason: /not the app's Event Grid endpoint/ },
-  { subscription: "20000000-0000-0000-0000-000000000008", name: "other-function", properties: { destination: { endpointType: "WebHook", properties: { endpointUrl: "https://func-uamiguard-x.azurewebsites.net/runtime/webhooks/eventgrid?functionName=sink&code=k" } } }, reason: /for the function "sink", not onResourceEvent/ },
+  { subscription: "20000000-0000-0000-0000-000000000006", name: "no-such-function", properties: { destination: { endpointType: "AzureFunction", properties: { resourceId: `${APP}/functions/doesNotExist` } } }, reason: /delivers to the function .*doesNotExist/, metrics: false },
+  { subscription: "20000000-0000-0000-0000-000000000007", name: "blackhole", properties: { destination: { endpointType: "WebHook", properties: { endpointUrl: "https://func-uamiguard-x.azurewebsites.net/api/blackhole?code=k" } } }, reason: /not the app's Event Grid endpoint/, metrics: false },
+  { subscription: "20000000-0000-0000-0000-000000000008", name: "other-function", properties: { destination: { endpointType: "WebHook", properties: { endpointUrl: "https://func-uamiguard-x.azurewebsites.net/runtime/webhooks/eventgrid?functionName=sink&code=k" } } }, reason: /for the function "sink", not onResourceEvent/, metrics: false },
+  { subscription: "20000000-0000-0000-0000-000000000009", name: "subject-suffix", properties: { filter: { includedEventTypes: TYPES, subjectEndsWith: ".txt" }, destination: toApp }, reason: /subjectEndsWith "\.txt"/ },
+  {
+    subscription: "20000000-0000-0000-0000-00000000000a",
+    name: "other-filter-key",
+    properties: { filter: { includedEventTypes: TYPES, advancedFilters: [{ operatorType: "StringIn", key: "data.status", values: ["Failed"] }] }, destination: toApp },
+    reason: /advanced filter on data\.status \(StringIn\) is not one uami-guard's infra deploys/,
+  },
+  { subscription: "20000000-0000-0000-0000-00000000000b", name: "topic-failed", properties: { filter: { includedEventTypes: TYPES }, destination: toApp }, topic: { provisioningState: "Failed" }, reason: /its system topic's provisioningState is Failed/, metrics: false },
+  { subscription: "20000000-0000-0000-0000-00000000000c", name: "resource-group-topic", properties: { filter: { includedEventTypes: TYPES }, destination: toApp }, topic: { topicType: "Microsoft.Resources.ResourceGroups", source: "/subscriptions/20000000-0000-0000-0000-00000000000c/resourceGroups/rg-guard" }, reason: /has no Microsoft\.Resources\.Subscriptions system topic/, metrics: false },
+  { subscription: "20000000-0000-0000-0000-00000000000d", name: "no-topic", properties: {}, topic: null, reason: /has no Microsoft\.Resources\.Subscriptions system topic/, metrics: false },
+];
+
+/** Event subscriptions that do deliver, spelled otherwise than infra spells them: no finding. */
+export const COVERED: Array<{ subscription: string; name: string; properties: Record<string, unknown> }> = [
+  { subscription: "30000000-0000-0000-0000-000000000001", name: "webhook", properties: { filter: { includedEventTypes: TYPES }, destination: { endpointType: "WebHook", properties: { endpointUrl: "https://func-uamiguard-x.azurewebsites.net/runtime/webhooks/eventgrid?functionName=onResourceEvent&code=k" } } } },
+  { subscription: "30000000-0000-0000-0000-000000000002", name: "upper-case", properties: { destination: { endpointType: "AzureFunction", properties: { resourceId: `${APP.toUpperCase()}/FUNCTIONS/ONRESOURCEEVENT` } } } },
 ];
 
 export function selfDefenseEstate(overrides: Partial<Estate> = {}): Estate {
@@ -54,15 +75,19 @@ export function selfDefenseEstate(overrides: Partial<Estate> = {}): Estate {
     resource(`${GUARD_RG}/providers/Microsoft.Insights/components/appi-uamiguard`, "Microsoft.Insights/components"),
     topic(S1),
     resource(`${TOPIC}/eventSubscriptions/uami-guard`, "Microsoft.EventGrid/systemTopics/eventSubscriptions", { properties: { filter: { includedEventTypes: TYPES }, destination: toApp } }),
-    ...NEUTRALISED.flatMap((entry) => [
-      topic(entry.subscription),
-      resource(`/subscriptions/${entry.subscription}/resourceGroups/rg-guard/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-prod/eventSubscriptions/${entry.name}`, "Microsoft.EventGrid/systemTopics/eventSubscriptions", { properties: entry.properties }),
-    ]),
+    ...[...NEUTRALISED, ...COVERED].flatMap((entry: { subscription: string; name: string; properties: Record<string, unknown>; topic?: Record<string, unknown> | null }) =>
+      entry.topic === null
+        ? []
+        : [
+            topic(entry.subscription, entry.topic),
+            resource(`/subscriptions/${entry.subscription}/resourceGroups/rg-guard/providers/Microsoft.EventGrid/systemTopics/evgst-uamiguard-prod/eventSubscriptions/${entry.name}`, "Microsoft.EventGrid/systemTopics/eventSubscriptions", { properties: entry.properties }),
+          ],
+    ),
   ];
   return parseEstate(
     {
       tenantId: TENANT,
-      subscriptions: [{ subscriptionId: S1, displayName: "guard" }, ...NEUTRALISED.map((entry) => ({ subscriptionId: entry.subscription, displayName: entry.name }))],
+      subscriptions: [{ subscriptionId: S1, displayName: "guard" }, ...[...NEUTRALISED, ...COVERED].map((entry) => ({ subscriptionId: entry.subscription, displayName: entry.name }))],
       resources,
       directory: [{ id: SELF_OBJECT, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: "id-uamiguard-01", servicePrincipalType: "ManagedIdentity", appId: SELF_APP }],
       roleDefinitions: [
@@ -100,7 +125,7 @@ export function selfDefensePolicy(): Record<string, unknown> {
       objectId: SELF_OBJECT,
       appId: SELF_APP,
       functionAppId: APP,
-      resources: [GUARD_RG, ...NEUTRALISED.map((entry) => `/subscriptions/${entry.subscription}/resourceGroups/rg-guard`)],
+      resources: [GUARD_RG, ...[...NEUTRALISED, ...COVERED].map((entry) => `/subscriptions/${entry.subscription}/resourceGroups/rg-guard`)],
       deployers: [{ name: "guard-deploy", appId: DEPLOYER_APP }],
     },
   };
