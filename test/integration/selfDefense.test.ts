@@ -107,6 +107,18 @@ describe("self-defense: coverage and delivery health, swept through the CLI", ()
     expect(report.incomplete).toEqual([]);
   }, 60_000);
 
+  it("event subscriptions that cannot be listed are incomplete per subscription, never 'missing' and never 'covered'", () => {
+    const base = selfDefenseEstate();
+    const faulty = selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "arm", status: 503, rate: 1, retryAfterSeconds: 0, pathContains: "/eventsubscriptions" }] } });
+    const { code, report, stderr } = cli("sweep", "--estate", estateFile(faulty, "listing-fault.json"));
+    expect(code, stderr).toBe(0);
+    const withTopic = [S1, ...NEUTRALISED.filter((entry) => entry.topic !== null && !entry.topic?.["topicType"]).map((entry) => entry.subscription), ...COVERED.map((entry) => entry.subscription)];
+    expect(report.incomplete.map((entry) => [entry.check, entry.affected, /could not be listed: arm: HTTP 503/.test(entry.reason)])).toEqual(withTopic.map(() => ["event-coverage", 1, true]));
+    // Only the subscriptions that have no subscription topic at all are reported: nothing needed listing there.
+    expect(report.findings.filter((finding) => finding.ruleId === "event-coverage-missing").map((finding) => finding.subjectId).sort()).toEqual(NEUTRALISED.filter((entry) => entry.topic === null || entry.topic?.["topicType"]).map((entry) => `/subscriptions/${entry.subscription}`).sort());
+    expect(keysOf(report, "event-delivery-failing")).toEqual([]);
+  }, 60_000);
+
   it("a metrics read that fails is incomplete, never healthy", async () => {
     const base = selfDefenseEstate();
     const target = await startTarget(selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "arm", status: 503, rate: 1, retryAfterSeconds: 0, pathContains: "/providers/microsoft.insights/metrics" }] } }));
