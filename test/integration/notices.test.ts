@@ -15,6 +15,7 @@ import { CLEANUP_QUEUE, eventDependencies, findingStateStore, sweepJobStores } f
 import { runSweepJob } from "../../shared/engine/sweepJob.js";
 import { budgetNotices } from "../../shared/engine/runCommit.js";
 import type { ActionRecord } from "../../shared/cleanup/record.js";
+import { sealWorkItem, type WorkItem } from "../../shared/cleanup/workItem.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { P, PROTECTED, cleanupEstate, grantId, grantsEstate, systemEvent } from "../helpers/cleanupEstate.js";
 import { guid, identityResource } from "../helpers/estate.js";
@@ -63,6 +64,42 @@ describe("notices are findings, reaching every sink in every host", () => {
     const later = await cleanupHandler(async () => ({ ...(await dependencies()), policy: roomy }), { notify: false })(deferred, context(lines, "cleanup"));
     expect(later?.status).toBe("done");
     expect(target.emulator.store.roleAssignments.has(deferred.action.targetId.toLowerCase())).toBe(false);
+  });
+
+  it("a work item still deferred after 24 hours expires with a critical notice and is not queued again; the window's notice resolves at the next sweep after the window closes", async () => {
+    const estate = grantsEstate(2, 20);
+    const target = await targets.start(estate);
+    const key = Buffer.alloc(32, 9);
+    const policy = policySchema.parse({ protected: PROTECTED, cleanup: { dryRun: false, maxActionsPerHour: 1, maxDeletePercent: 100 }, rules: { "role-assignment-outside-pipeline": { mode: "enforce" } } });
+    await seedEventStores(estate, eventDependencies(target.clients, policy));
+    const queue = target.clients.queue(CLEANUP_QUEUE);
+    await queue.createIfNotExists();
+    await queue.clearMessages();
+    const dependencies = async () => ({ settings: readAppSettings({}), policy, clients: target.clients, workItemKey: key });
+    const lines: string[] = [];
+    const events = onResourceEventHandler(dependencies, { notify: false });
+    for (const index of [0, 1]) await events(systemEvent(`expire-${index}`, grantId(index), "Microsoft.Authorization/roleAssignments/write"), context(lines, "onResourceEvent"));
+    const { receivedMessageItems } = await queue.receiveMessages({ numberOfMessages: 32 });
+    const items = receivedMessageItems.map((message) => JSON.parse(Buffer.from(message.messageText, "base64").toString("utf8")) as WorkItem);
+    for (const message of receivedMessageItems) await queue.deleteMessage(message.messageId, message.popReceipt);
+    const cleanup = cleanupHandler(dependencies, { notify: false });
+    expect((await cleanup(items[0], context(lines, "cleanup")))?.status).toBe("done");
+    // The second item as the queue gives it back a day later: deferred since 25 hours ago, the hour still full.
+    const { seal: _seal, ...second } = items[1] as WorkItem;
+    const stale = sealWorkItem({ ...second, deferredSince: new Date(Date.now() - 25 * 3_600_000).toISOString() }, key);
+    expect((await cleanup(stale, context(lines, "cleanup")))?.status).toBe("deferred");
+    expect((await queue.getProperties()).approximateMessagesCount).toBe(0);
+    expect(target.emulator.store.roleAssignments.has(grantId(1).toLowerCase())).toBe(true);
+    const notices = [...(await findingStateStore(target.clients).load("notices")).values()];
+    expect(notices.filter((record) => record.subjectId.startsWith("cleanup-budget/expired/")).map((record) => [record.ruleId, record.severity, record.status])).toEqual([["cleanup-circuit-breaker", "critical", "open"]]);
+    expect(lines.some((line) => /critical cleanup-circuit-breaker: .* expired after 24 hours deferred/.test(line))).toBe(true);
+
+    // The hour's notice belongs to a window that has closed by the next sweep (two hours on): resolved then.
+    const hourly = notices.find((record) => record.subjectId.startsWith("cleanup-budget/hour/"));
+    expect(hourly?.status).toBe("open");
+    await runSweepJob(target.clients, policy, sweepJobStores(target.clients, policy, { notify: false }), { now: new Date(Date.now() + 2 * 3_600_000) });
+    const after = await findingStateStore(target.clients).load("notices");
+    expect(after.get(hourly?.fingerprint ?? "")?.status).toBe("resolved");
   });
 
   it("a trip in a new window is a new finding; one in the same window is the same one", () => {
