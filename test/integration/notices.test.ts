@@ -19,6 +19,7 @@ import { sealWorkItem, type WorkItem } from "../../shared/cleanup/workItem.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { P, PROTECTED, cleanupEstate, grantId, grantsEstate, systemEvent } from "../helpers/cleanupEstate.js";
 import { guid, identityResource } from "../helpers/estate.js";
+import { startServe, untilLogged } from "../helpers/serve.js";
 
 /** docs/guarantees.md "Notices are findings" and "Deferred is not dropped", and a failed federated-credential listing resolving nothing. */
 const targets = azuriteTargets();
@@ -101,6 +102,29 @@ describe("notices are findings, reaching every sink in every host", () => {
     const after = await findingStateStore(target.clients).load("notices");
     expect(after.get(hourly?.fingerprint ?? "")?.status).toBe("resolved");
   });
+
+  it("serve --notify: the hour's breaker notice of a deferred work item reaches Teams, Sentinel and Event Grid", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-notices-serve-"));
+    const estatePath = join(dir, "estate.json");
+    saveEstateFile(estatePath, grantsEstate(2, 20));
+    const policyPath = join(dir, "policy.json");
+    writeFileSync(policyPath, JSON.stringify({ protected: PROTECTED, cleanup: { dryRun: false, maxActionsPerHour: 1, maxDeletePercent: 100 }, rules: { "role-assignment-outside-pipeline": { mode: "enforce" } } }));
+    const capture = join(dir, "capture");
+    const serve = await startServe(["--estate", estatePath, "--policy", policyPath, "--notify", "--capture", capture]);
+    try {
+      for (const index of [0, 1]) {
+        const response = await fetch(serve.webhook(), { method: "POST", headers: serve.eventHeaders, body: JSON.stringify([systemEvent(`serve-budget-${index}`, grantId(index), "Microsoft.Authorization/roleAssignments/write")]) });
+        expect(response.status).toBe(200);
+      }
+      await untilLogged(serve, /critical cleanup-circuit-breaker cleanup-budget\/hour\//);
+    } finally {
+      await serve.stop();
+    }
+    const sink = (name: string) => readFileSync(join(capture, `${name}.json`), "utf8");
+    expect(sink("teams")).toContain("Cleanup circuit breaker");
+    expect(sink("sentinel")).toMatch(/"RuleId": ?"cleanup-circuit-breaker"/);
+    expect(sink("eventgrid")).toContain("UamiGuard.Finding.cleanup-circuit-breaker");
+  }, 60_000);
 
   it("a trip in a new window is a new finding; one in the same window is the same one", () => {
     const deferred = (name: "hour" | "day"): ActionRecord => ({ actionId: "a", action: "delete-role-assignment", ruleId: "r", fingerprint: "f", subjectId: "s", target: "t", change: "c", status: "deferred", budget: { name, reason: "why", roomAt: "2026-11-20T11:00:00Z", raise: true } });
