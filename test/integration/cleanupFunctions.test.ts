@@ -109,6 +109,39 @@ describe("cleanup in the Functions app: work items on the queue, the queue trigg
     expect(notices.map((record) => record.subjectId)).toContain(IDS.outside);
   });
 
+  it("refuses sealed items that the policy and the finding state do not back: another rule's action kind, a target that is no open finding's subject, a finding that was resolved", async () => {
+    const key = Buffer.alloc(32, 3);
+    const { target, dependencies } = await start(ENFORCING);
+    const withKey = async () => ({ ...(await dependencies()), workItemKey: key });
+    const log = logs();
+    await sweepHandler(withKey, { notify: false })(timer, log.context("sweep"));
+    const orphan = ((await drainQueue(target)) as WorkItem[]).find((item) => item.action.kind === "delete-role-assignment");
+    if (!orphan) throw new Error("the sweep queued no deletion");
+    const { seal: _seal, ...bare } = orphan;
+    const handle = cleanupHandler(withKey, { notify: false });
+    const wrongKind = sealWorkItem({ ...bare, action: { ...bare.action, kind: "detach-identity", identityId: IDS.app } }, key);
+    const otherTarget = sealWorkItem({ ...bare, action: { ...bare.action, targetId: IDS.outside } }, key);
+    expect(await handle(wrongKind, log.context("cleanup"))).toBeUndefined();
+    expect(await handle(otherTarget, log.context("cleanup"))).toBeUndefined();
+    // The finding resolved since (a later sweep no longer saw it): the item that was queued for it is refused too.
+    const store = findingStateStore(target.clients);
+    const scope = orphan.scope;
+    const record = (await store.load(scope)).get(orphan.action.finding.fingerprint);
+    if (!record) throw new Error("the orphan finding is not in the finding state");
+    await store.save(scope, [{ ...record, status: "resolved", resolvedAt: new Date().toISOString() }]);
+    expect(await handle(sealWorkItem(bare, key), log.context("cleanup"))).toBeUndefined();
+    const rejected = log.lines.filter((line) => /rejected and moved to uamiguard-cleanup-poison/.test(line));
+    expect(rejected).toHaveLength(3);
+    expect(rejected[0]).toMatch(/detach-identity is not the action of orphaned-role-assignment \(delete-role-assignment\)/);
+    expect(rejected[1]).toMatch(/is not the subject of an open orphaned-role-assignment finding/);
+    expect(rejected[2]).toMatch(/is not the subject of an open orphaned-role-assignment finding/);
+    expect(target.emulator.requests.filter((request) => request.method !== "GET" && request.service === "arm")).toHaveLength(0);
+    const notices = [...(await store.load("notices")).values()].filter((notice) => notice.ruleId === "cleanup-work-item-rejected");
+    // One notice per message (its hash is the notice's related id), each naming the target it asked for.
+    expect(notices.map((notice) => notice.severity)).toEqual(["critical", "critical", "critical"]);
+    expect(notices.map((notice) => notice.subjectId.toLowerCase()).sort()).toEqual([IDS.orphan, IDS.orphan, IDS.outside].map((id) => id.toLowerCase()).sort());
+  });
+
   it("a work item without roleAssignmentsSeen never skips the 24-hour delete cap: forged → rejected; sealed → counted against the last sweep, or deferred when there is none", async () => {
     const key = Buffer.alloc(32, 7);
     const { target, dependencies } = await start(ENFORCING);
