@@ -5,12 +5,15 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
-import { defaultPolicy } from "../../shared/config/policy.js";
+import { InvocationContext } from "@azure/functions";
+import { defaultPolicy, policySchema } from "../../shared/config/policy.js";
+import { readAppSettings } from "../../shared/config/settings.js";
+import { onResourceEventHandler } from "../../functions/onResourceEvent.js";
 import { handleResourceEvent } from "../../shared/engine/eventProcessor.js";
 import { eventDependencies } from "../../shared/composition.js";
 import { parseEstate } from "../../local/emulator/estate.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
-import { IDS, cleanupEstate, cleanupEvents } from "../helpers/cleanupEstate.js";
+import { IDS, cleanupEstate, cleanupEvents, systemEvent } from "../helpers/cleanupEstate.js";
 import { poisonCorpus } from "../helpers/fuzz.js";
 import { startServe, type ServeProcess } from "../helpers/serve.js";
 
@@ -57,6 +60,23 @@ describe("poison events are acknowledged, not redelivered", () => {
 describe(`a ${CORPUS.toLocaleString("en")}-event fuzz corpus`, () => {
   let dir: string;
   let estate: string;
+  it("through the exported handler: an id that a scope prefix would approve only by its .., %2e or empty segment is malformed and acknowledged, never approved", async () => {
+    const target = await targets.start(cleanupEstate());
+    const scope = IDS.vm.split("/providers/")[0] ?? "";
+    const policy = policySchema.parse({ approvedPipelines: [{ name: "app-team", appId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", scopes: [scope] }] });
+    const handler = onResourceEventHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false });
+    const lines: string[] = [];
+    const context = () => new InvocationContext({ functionName: "onResourceEvent", invocationId: "c", logHandler: (_level, ...args) => lines.push(args.join(" ")) });
+    const escaping = [`${scope}/../rg-prod/providers/Microsoft.Compute/virtualMachines/vm-1`, `${scope}/%2e%2e/rg-prod/providers/Microsoft.Compute/virtualMachines/vm-1`, `${scope}//providers/Microsoft.Compute/virtualMachines/vm-1`, `${scope}/providers/Microsoft.Compute/virtualMachines/vm-1\u0000`];
+    for (const [index, uri] of escaping.entries()) {
+      const outcome = await handler(systemEvent(`escape-${index}`, uri, "Microsoft.Compute/virtualMachines/write"), context());
+      expect(outcome.status, uri).toBe("malformed");
+      expect(outcome.findings).toEqual([]);
+    }
+    expect(lines.filter((line) => /malformed, dropped/.test(line))).toHaveLength(escaping.length);
+    expect(target.emulator.requests.filter((request) => request.service === "arm")).toHaveLength(0);
+  });
+
   let corpus: string[];
   let serve: ServeProcess;
   beforeAll(async () => {
