@@ -94,6 +94,17 @@ describe("delivery order does not hide an attachment (docs/guarantees.md \"Order
   });
 
   it.each([
+    ["5 s after the pipeline's write", "2026-11-20T10:00:05Z"],
+    ["at the same second as the pipeline's write", "2026-11-20T10:00:00Z"],
+  ])("a user's write %s whose event comes later is still reported: the read-back time, not the event time, bounds what was absorbed", async (_when, eventTime) => {
+    const deps = await setup();
+    const outcomes = await handle([E2, write("order-late", eventTime, USER_CLAIMS)], deps);
+    expect(outcomes[0]?.findings).toEqual([]);
+    expect(reported(outcomes)).toEqual([X]);
+    expect(outcomes[1]?.findings[0]?.evidence["absorbedBy"]).toMatchObject({ eventId: "order-e2", readBackAt: expect.any(String) });
+  });
+
+  it.each([
     ["E1 then E2", [E1, E2]],
     ["E2 then E1", [E2, E1]],
   ])("redelivery of either event changes nothing (%s)", async (_order, order) => {
