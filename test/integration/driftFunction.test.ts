@@ -27,7 +27,7 @@ beforeAll(async () => {
 afterAll(() => azurite.stop());
 
 describe("drift through the exported sweep timer, sources in a blob container", () => {
-  it("commits the drift findings of the state's scope; a corrupt blob is incomplete and reports nothing under its scope", async () => {
+  it("commits the drift findings of the state's scope; a corrupt blob is incomplete, reports nothing under its scope and resolves nothing", async () => {
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("desired-state");
     await container.createIfNotExists();
     await container.getBlockBlobClient("prod/terraform-show.json").uploadData(readFileSync(join(DIR, "tfstate", "prod.json")));
@@ -52,6 +52,13 @@ describe("drift through the exported sweep timer, sources in a blob container", 
       expect(records.map((record) => key(record.ruleId, record.subjectId, record.relatedId)).sort()).toEqual(expected.map(([ruleId, subjectId, relatedId]) => key(ruleId, subjectId, relatedId)).sort());
       expect(records.every((record) => record.status === "open")).toBe(true);
       expect(lines.filter((line) => /incomplete desired-state: .*s3\/terraform-show\.json/.test(line))).toHaveLength(1);
+
+      // The state's blob is cut short by a publish step that died: the next sweep resolves none of its drift findings.
+      await container.getBlockBlobClient("prod/terraform-show.json").uploadData(readFileSync(join(DIR, "corrupt-s3.json")));
+      await sweepHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false })(timer, context);
+      const after = [...(await findingStateStore(target.clients).load(sweepScopeKey([]))).values()].filter((record) => record.ruleId.startsWith("drift-"));
+      expect(after.map((record) => [record.fingerprint, record.status]).sort()).toEqual(records.map((record) => [record.fingerprint, "open"]).sort());
+      expect(lines.filter((line) => /incomplete desired-state: .*prod\/terraform-show\.json/.test(line))).toHaveLength(1);
     } finally {
       await target.stop();
     }
