@@ -1,6 +1,8 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
@@ -9,6 +11,7 @@ import { budgetNotices } from "../../shared/engine/runCommit.js";
 import { actionIdOf } from "../../shared/cleanup/plan.js";
 import type { PlannedAction } from "../../shared/cleanup/types.js";
 import { TABLES } from "../../shared/composition.js";
+import type { RunReport } from "../../shared/findings.js";
 import { TableJournal } from "../../shared/state/journalTable.js";
 import { azuriteTargets } from "../helpers/azuriteTargets.js";
 import { P, PROTECTED, grantId, grantsEstate, systemEvent } from "../helpers/cleanupEstate.js";
@@ -20,6 +23,7 @@ import { startServe } from "../helpers/serve.js";
  * 23% of the role assignments with maxDeletePercent 5).
  */
 const targets = azuriteTargets();
+const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 function grantEvent(index: number) {
   return systemEvent(`grant-${index}`, grantId(index), "Microsoft.Authorization/roleAssignments/write");
 }
@@ -81,4 +85,25 @@ describe("one budget across runs", () => {
       await serve.stop();
     }
   }, 240_000);
+
+  it("CLI runs sharing --state share the hour: the second replay's deletion is deferred, with the window's critical notice, and exits 0", () => {
+    const dir = mkdtempSync(join(tmpdir(), "uami-guard-budget-cli-"));
+    const estatePath = join(dir, "estate.json");
+    saveEstateFile(estatePath, grantsEstate(2, 20));
+    const policyPath = join(dir, "policy.json");
+    writeFileSync(policyPath, JSON.stringify({ protected: PROTECTED, cleanup: { dryRun: false, maxActionsPerHour: 1, maxDeletePercent: 100 }, rules: { "role-assignment-outside-pipeline": { mode: "enforce" } } }));
+    const replay = (index: number) => {
+      const events = join(dir, `events-${index}.json`);
+      writeFileSync(events, JSON.stringify([grantEvent(index)]));
+      const run = spawnSync(process.execPath, [BIN, "replay", "--events", events, "--estate", estatePath, "--policy", policyPath, "--enforce", "--state", join(dir, "state"), "--output", "json"], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+      return { code: run.status, stderr: run.stderr, report: JSON.parse(run.stdout || "{}") as RunReport };
+    };
+    const first = replay(0);
+    expect(first.code, first.stderr).toBe(0);
+    expect(first.report.actions.map((action) => action.status)).toEqual(["done"]);
+    const second = replay(1);
+    expect(second.code, second.stderr).toBe(0);
+    expect(second.report.actions.map((action) => [action.status, action.reason])).toEqual([["deferred", expect.stringMatching(/cleanup\.maxActionsPerHour 1 reached/)]]);
+    expect(second.report.findings.filter((finding) => finding.ruleId === "cleanup-circuit-breaker").map((finding) => [finding.severity, finding.subjectId.replace(/\d{4}-.*$/, "<hour>")])).toEqual([["critical", "cleanup-budget/hour/<hour>"]]);
+  }, 60_000);
 });
