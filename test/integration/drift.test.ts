@@ -148,10 +148,13 @@ describe("desiredState.approves and the cleanup's guard (replay)", () => {
   const subjects = (report: Report, ruleId: string): string[] => report.findings.filter((finding) => finding.ruleId === ruleId).map((finding) => finding.subjectId.toLowerCase());
 
   it("approves what the code declares, as desired-state <source>, and reports the rest", () => {
-    const { code, stdout, stderr } = cli(["replay", "--events", events, "--estate", "estate.json", "--policy", "policy.json", "--output", "json"], work);
+    const { code, stdout, stderr } = cli(["replay", "--events", events, "--estate", "estate.json", "--policy", "policy.json", "--output", "json", "--verbose"], work);
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as Report;
     expect(subjects(report, "role-assignment-outside-pipeline")).toEqual([handGrant.toLowerCase()]);
+    // The approval names its source, as an approved pipeline's names the pipeline.
+    expect(stderr).toContain(`event drift-1: processed, no finding: the caller is approved (desired-state ${join(work, "tfstate")})`);
+    expect(stderr).toContain(`event drift-3: processed, no finding: the caller is approved (desired-state ${join(work, "whatif-rg-web.json")})`);
     expect(subjects(report, "federated-credential-outside-pipeline")).toEqual([changedCredential.toLowerCase()]);
   });
 
