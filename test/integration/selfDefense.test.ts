@@ -52,6 +52,8 @@ describe("self-defense: tampering, replayed through the CLI", () => {
     const { code, report, stderr } = cli("replay", "--events", events, "--estate", estateFile(selfDefenseEstate(), "estate.json"));
     expect(code, stderr).toBe(0);
     expect(keysOf(report, "governance-tampering").sort()).toEqual(TAMPERED.map((resourceUri) => [resourceUri, "critical"]).sort());
+    // No related id: the contract's (ruleId, subjectId, relatedId) triple is (governance-tampering, the event's resource id, —).
+    expect(report.findings.filter((finding) => finding.relatedId !== undefined)).toEqual([]);
     expect(report.incomplete).toEqual([]);
   }, 60_000);
 });
@@ -103,6 +105,8 @@ describe("self-defense: coverage and delivery health, swept through the CLI", ()
       expect(listed.map((subscription) => [subscription.id.split("/").pop(), subscription.delivers]), entry.name).toEqual(seen);
     }
     expect(keysOf(report, "event-delivery-failing")).toEqual([[TOPIC, "high"]]);
+    expect(report.findings.filter((finding) => finding.ruleId.startsWith("event-") && finding.relatedId !== undefined)).toEqual([]);
+    expect(coverage.every((finding) => finding.severity === "high")).toBe(true);
     expect(report.findings.find((finding) => finding.ruleId === "event-delivery-failing")?.evidence).toEqual({ DroppedEventCount: 5, DeadLetteredCount: 2, DeliveryAttemptFailCount: 40, lookbackHours: 24 });
     expect(report.incomplete).toEqual([]);
   }, 60_000);
