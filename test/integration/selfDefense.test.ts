@@ -211,6 +211,12 @@ describe("self-defense: the metrics API as the emulator serves it", () => {
     await expect(readDeliveryMetrics(target.clients, `${TOPIC}-gone`, 24, new Date())).rejects.toThrow(/404/);
   });
 
+  it("coverage.metricsLookbackHours sets the window the metrics are read over, and the evidence says it", async () => {
+    const policy = policySchema.parse({ ...selfDefensePolicy(), coverage: { metricsLookbackHours: 6 } });
+    const report = await runSweep(target.clients, policy, { subscriptions: [S1] });
+    expect(report.findings.filter((finding) => finding.ruleId === "event-delivery-failing").map((finding) => finding.evidence)).toEqual([{ DroppedEventCount: 5, DeadLetteredCount: 2, DeliveryAttemptFailCount: 40, lookbackHours: 6 }]);
+  });
+
   it("the sweep reads metrics only for topics that deliver to the app", async () => {
     const policy = policySchema.parse(selfDefensePolicy());
     const before = target.emulator.requests.length;
