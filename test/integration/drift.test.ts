@@ -46,6 +46,9 @@ describe("drift against source control (state with child modules, plan with unkn
     expect(code, stderr).toBe(0);
     const report = JSON.parse(stdout) as Report;
     expect(driftKeys(report)).toEqual(expected);
+    const severity: Record<string, string> = { "drift-not-in-code": "high", "drift-missing-in-azure": "medium", "drift-changed": "high" };
+    const drift = report.findings.filter((finding) => finding.ruleId.startsWith("drift-")) as Array<Report["findings"][number] & { severity: string }>;
+    expect(drift.filter((finding) => finding.severity !== severity[finding.ruleId])).toEqual([]);
     expect(report.incomplete.filter((entry) => entry.check === "desired-state")).toEqual([{ check: "desired-state", reason: expect.stringContaining("corrupt-s3.json"), affected: 1 }]);
     expect(report.drift?.map((summary) => [summary.path.slice(DIR.length + 1), summary.status])).toEqual([
       ["tfstate", "read"],
