@@ -70,8 +70,9 @@ export function findingCard(notice: Notice, textLimit = 2000): Record<string, un
     fact("Subscription", subscriptionOfFinding(finding) || "n/a"),
     fact("Resource group", resourceGroupOfFinding(finding) || "n/a"),
     fact("When", notice.at),
-    // The rule's page (its manifest's docs.url): what it reports, why it matters, how to fix it.
-    ...(meta ? [fact("Rule page", meta.docs.url)] : []),
+    // The rule's page (its manifest's docs.url: the app's own text, `docs/rules/<id>.md`, nothing from outside),
+    // as it is spelled, so that it reads and searches as the path it is.
+    ...(meta ? [{ title: "Rule page", value: meta.docs.url }] : []),
   ];
   const card = message([
     { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: `${ICON[finding.severity] ?? ""} ${state}: ${escapeText(shorten(finding.title, 300))}` },

@@ -83,7 +83,7 @@ describe("notifications through the emulator's sinks", () => {
     expect(received["teams"]).toHaveLength(2);
     expect(rows(received)).toHaveLength(2);
     // Cards and rows link each finding to its rule's page.
-    expect(JSON.stringify(received["teams"])).toContain('"title":"Rule page","value":"docs/rules/attachment\\\\-outside\\\\-pipeline\\\\.md"');
+    expect(JSON.stringify(received["teams"])).toContain('"title":"Rule page","value":"docs/rules/attachment-outside-pipeline.md"');
     expect(rows(received).map((row) => (row as { RulePage?: string }).RulePage)).toEqual(["docs/rules/attachment-outside-pipeline.md", "docs/rules/attachment-outside-pipeline.md"]);
     // Baseline now includes both: a new write event finds nothing new and sends nothing.
     await replayEvents([write("n-2")], deps);

@@ -39,7 +39,7 @@ describe("Teams cards", () => {
     expect(text).toContain("Remediation");
     // The card links the rule's page, as its manifest names it.
     expect(text).toContain("Rule page");
-    expect(text).toContain(`docs/rules/${escapeText(evil.ruleId)}`.replace(/\\/g, "\\\\"));
+    expect(text).toContain(`"title":"Rule page","value":"docs/rules/${evil.ruleId}.md"`);
     expect(text).not.toContain("](https://");
     expect(card).toMatchObject({ type: "message", attachments: [{ contentType: "application/vnd.microsoft.card.adaptive", content: { type: "AdaptiveCard", version: "1.4" } }] });
   });
