@@ -105,6 +105,8 @@ export function digestCard(digest: Digest): Record<string, unknown> {
       text: `${ICON[notice.finding.severity] ?? ""} ${escapeText(notice.finding.ruleId)} · ${escapeText(shorten(notice.finding.title, 160))}`,
     }));
     const hidden = digest.notices.length - shown;
+    // The pages of the rules shown (the manifest's docs.url, the app's own text, as spelled).
+    const pages = [...new Set(digest.notices.slice(0, shown).flatMap((notice) => RULES.get(notice.finding.ruleId)?.docs.url ?? []))];
     return message([
       { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: digestHeadline(digest) },
       { type: "TextBlock", wrap: true, spacing: "Small", text: `All ${total} finding${total === 1 ? "" : "s"} of this sweep, new or not:` },
@@ -114,6 +116,7 @@ export function digestCard(digest: Digest): Record<string, unknown> {
         : []),
       ...rows,
       ...(hidden > 0 ? [{ type: "TextBlock", wrap: true, isSubtle: true, text: `…and ${hidden} more.` }] : []),
+      ...(pages.length > 0 ? [{ type: "TextBlock", wrap: true, isSubtle: true, text: `Rule pages: ${pages.join(", ")}` }] : []),
       {
         type: "TextBlock",
         wrap: true,

@@ -49,6 +49,8 @@ describe("Teams cards", () => {
     const digest = digestCard({ runId: "r", at: "t", counts: { critical: 0, high: 800, medium: 0, low: 0 }, notices, resolved: 3, incomplete: [] });
     expect(size(digest)).toBeLessThanOrEqual(TEAMS_MESSAGE_LIMIT);
     expect(JSON.stringify(digest)).toMatch(/and \d+ more/);
+    // The digest names the pages of the rules it shows.
+    expect(JSON.stringify(digest)).toContain("Rule pages: docs/rules/attachment-outside-pipeline.md");
     const huge = findingCard(notice(finding(1, "high", { message: "m".repeat(100_000), remediation: { summary: "s", cli: Array.from({ length: 2000 }, () => "az role assignment delete --ids /x") } })));
     expect(size(huge)).toBeLessThanOrEqual(TEAMS_MESSAGE_LIMIT);
   });
