@@ -7,6 +7,8 @@ import { isRuleEnabled } from "../findings.js";
 import type { AbsorbedBy, AttachmentBaseline, Incomplete, RoleAssignment, RoleDefinition } from "../model.js";
 import { idKey, resourceTypeOf, roleDefinitionGuid, subscriptionOf } from "../model.js";
 import { approvalOf, guardExemption } from "../rules/lib/approval.js";
+import { extensionScope, guardSubscriptions, managementGroupOf } from "../rules/lib/guard.js";
+import { readSubscriptions } from "../azure/estateReader.js";
 import { BUILT_IN_ROLES } from "../rules/lib/roles.js";
 import { identityRightsOf } from "../rules/identity-assign-right-granted.js";
 import { delegationOf } from "../rules/lib/conditions.js";
@@ -130,7 +132,15 @@ export const FACT_GATHERERS: Readonly<Record<ChangeKind, Gatherer>> = {
 
   "resource-change": async () => undefined,
 
-  "guard-scope-write": async () => undefined,
+  "guard-scope-write": async (event, _operation, sources, gathered) => {
+    // A lock or policy assignment on a management group contains the guard when a guard subscription's ancestry names
+    // the group (Resource Graph resourcecontainers, managementGroupAncestorsChain). A read that fails fails the event.
+    const group = managementGroupOf(extensionScope(event.resourceUri) ?? "");
+    if (!group || guardExemption(event.caller, sources.policy)) return;
+    const subscriptions = await readSubscriptions(sources.clients, { subscriptions: guardSubscriptions(sources.policy) });
+    const holder = subscriptions.find((subscription) => subscription.managementGroups.some((name) => name.toLowerCase() === group.toLowerCase()));
+    if (holder) gathered.facts.guardManagementGroup = { group, subscriptionId: holder.subscriptionId };
+  },
 };
 
 /**

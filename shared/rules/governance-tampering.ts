@@ -3,7 +3,8 @@ import type { CorePolicy } from "../config/policyCore.js";
 import type { EventFacts, EventRule, FindingDraft } from "./types.js";
 import { callerLabel, guardExemption } from "./lib/approval.js";
 import { sh } from "./lib/commands.js";
-import { extensionScope, guardResourceUnderScope, ownResourcePrefix } from "./lib/guard.js";
+import { extensionScope, guardResourceUnderScope, guardResources, ownResourcePrefix } from "./lib/guard.js";
+import { subscriptionOf } from "../model.js";
 
 /**
  * Someone changes the guard itself: any write, delete or action on its own resources (`self.resources`,
@@ -68,7 +69,8 @@ interface Tampering {
 function tamperingOf(facts: EventFacts, policy: CorePolicy): Tampering | undefined {
   const id = facts.event.resourceUri;
   if (facts.change === "guard-scope-write") {
-    const reached = guardResourceUnderScope(id, policy) ?? ownResourcePrefix(id, policy);
+    const held = facts.guardManagementGroup;
+    const reached = guardResourceUnderScope(id, policy) ?? ownResourcePrefix(id, policy) ?? (held ? guardResources(policy).find((resource) => subscriptionOf(resource)?.toLowerCase() === held.subscriptionId.toLowerCase()) : undefined);
     const scope = extensionScope(id) ?? id;
     const kind = /\/locks\/[^/]+$/i.test(id) ? "a lock" : "a policy assignment";
     if (reached !== undefined) return { title: `put ${kind} over the governance app`, what: `put ${kind} on ${scope}, which holds the guard's ${reached}`, evidence: { scope, selfResource: reached } };

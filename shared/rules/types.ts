@@ -111,6 +111,8 @@ export interface EventFacts {
   selfRoleAssignment?: boolean;
   /** role-definition-change: the app's own identity holds the role (as the last sweep saw it, or ARM lists it now). */
   selfRoleDefinition?: boolean;
+  /** guard-scope-write on a management group: the guard's subscription whose ancestry (Resource Graph) names the group. */
+  guardManagementGroup?: { group: string; subscriptionId: string };
 }
 
 export interface EventRule<O extends OptionSchemas = Record<never, z.ZodType>> {

@@ -87,7 +87,7 @@ export function selfDefenseEstate(overrides: Partial<Estate> = {}): Estate {
   return parseEstate(
     {
       tenantId: TENANT,
-      subscriptions: [{ subscriptionId: S1, displayName: "guard" }, ...[...NEUTRALISED, ...COVERED].map((entry) => ({ subscriptionId: entry.subscription, displayName: entry.name }))],
+      subscriptions: [{ subscriptionId: S1, displayName: "guard", managementGroupAncestorsChain: [{ name: "mg-corp", displayName: "Corp" }, { name: TENANT, displayName: "Tenant Root Group" }] }, ...[...NEUTRALISED, ...COVERED].map((entry) => ({ subscriptionId: entry.subscription, displayName: entry.name }))],
       resources,
       directory: [{ id: SELF_OBJECT, "@odata.type": "#microsoft.graph.servicePrincipal", displayName: "id-uamiguard-01", servicePrincipalType: "ManagedIdentity", appId: SELF_APP }],
       roleDefinitions: [
@@ -169,6 +169,9 @@ export const TAMPERING: Array<[keyof typeof EVENT_TYPE, string, string]> = [
   ["delete", "Microsoft.OperationalInsights/workspaces/delete", `${GUARD_RG}/providers/Microsoft.OperationalInsights/workspaces/log-uamiguard`],
   ["write", "Microsoft.Web/sites/slots/write", `${APP}/slots/staging`],
   ["action", "Microsoft.Storage/storageAccounts/regeneratekey/action", STORAGE],
+  // A management group above the guard's subscription (its managementGroupAncestorsChain names it) contains the guard.
+  ["write", "Microsoft.Authorization/policyAssignments/write", "/providers/Microsoft.Management/managementGroups/mg-corp/providers/Microsoft.Authorization/policyAssignments/deny-all"],
+  ["write", "Microsoft.Authorization/locks/write", "/providers/Microsoft.Management/managementGroups/mg-corp/providers/Microsoft.Authorization/locks/readonly"],
 ];
 
 /** The resources TAMPERING changes: one finding each (the custom role is both rewritten and deleted: one fingerprint). */
@@ -180,6 +183,7 @@ export const NOT_TAMPERING: Array<[keyof typeof EVENT_TYPE, string, string]> = [
   ["write", "Microsoft.Authorization/policyAssignments/write", `/subscriptions/${S1}/resourceGroups/rg-app/providers/Microsoft.Authorization/policyAssignments/deny-app`],
   ["delete", "Microsoft.Web/sites/delete", `/subscriptions/${S1}/resourceGroups/rg-guard-old/providers/Microsoft.Web/sites/func-other`],
   ["write", "Microsoft.Authorization/roleDefinitions/write", `/subscriptions/${S1}/providers/Microsoft.Authorization/roleDefinitions/0ee10000-0000-4000-8000-000000000001`],
+  ["write", "Microsoft.Authorization/policyAssignments/write", "/providers/Microsoft.Management/managementGroups/mg-sandbox/providers/Microsoft.Authorization/policyAssignments/deny-all"],
 ];
 
 export function tamperingEvents(caller: keyof typeof CALLERS, operations = TAMPERING): unknown[] {

@@ -32,10 +32,21 @@ export function extensionScope(id: string): string | undefined {
   return id.slice(0, at) || "/";
 }
 
+/** `/providers/Microsoft.Management/managementGroups/<name>` (a lock's or policy assignment's scope) → `<name>`. */
+export function managementGroupOf(scope: string): string | undefined {
+  return /^\/providers\/microsoft\.management\/managementgroups\/([^/]+)$/i.exec(scope)?.[1];
+}
+
+/** The subscriptions the guard's resources live in (a management group above one of them contains the guard). */
+export function guardSubscriptions(policy: Policy): string[] {
+  const ids = guardResources(policy).map((resource) => /^\/subscriptions\/([^/]+)/i.exec(resource)?.[1]?.toLowerCase() ?? "");
+  return [...new Set(ids.filter((id) => id !== ""))];
+}
+
 /**
  * A lock or policy assignment whose scope contains a guard resource (the subscription or resource group the guard
- * lives in, or the resource itself): the first guard resource it reaches. A management-group scope never arrives
- * from a subscription's system topic (its events are the subscription's own), so it is judged by id alone.
+ * lives in, or the resource itself): the first guard resource it reaches, by id alone. A management group's scope
+ * needs the subscriptions' ancestry, which the event processor reads (EventFacts.guardManagementGroup).
  */
 export function guardResourceUnderScope(id: string, policy: Policy): string | undefined {
   if (canonicalIdProblem(id)) return undefined;
@@ -54,7 +65,11 @@ export function eventMatters(operation: OperationEntry, resourceUri: string, pol
     case "resource-change":
       return ownResourcePrefix(resourceUri, policy) !== undefined;
     case "guard-scope-write":
-      return ownResourcePrefix(resourceUri, policy) !== undefined || guardResourceUnderScope(resourceUri, policy) !== undefined;
+      return (
+        ownResourcePrefix(resourceUri, policy) !== undefined ||
+        guardResourceUnderScope(resourceUri, policy) !== undefined ||
+        (managementGroupOf(extensionScope(resourceUri) ?? "") !== undefined && !canonicalIdProblem(resourceUri) && guardSubscriptions(policy).length > 0)
+      );
     case "role-definition-change":
       return policy.self.objectId !== undefined;
     default:
