@@ -78,6 +78,19 @@ describe("self-defense: tampering by a user, and by a deployer, through the same
     if (expected > 0) expect(report.findings.filter((finding) => finding.ruleId === "governance-tampering").map((finding) => finding.subjectId).sort()).toEqual([...TAMPERED].sort());
   }, 60_000);
 
+  it("a policy assignment on a management group whose ancestry cannot be read is undecided, never quietly ignored", async () => {
+    const base = selfDefenseEstate();
+    const estate = selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "resourceGraph", status: 503, rate: 1, retryAfterSeconds: 0 }] } });
+    const target = await targets.start(estate);
+    const policy = policySchema.parse(selfDefensePolicy());
+    const deps = eventDependencies(target.clients, policy, { notify: false });
+    await seedEventStores(estate, { ...deps, policy });
+    const atGroup = TAMPERING.filter(([, , id]) => id.startsWith("/providers/Microsoft.Management/managementGroups/"));
+    const report = await replayEvents(tamperingEvents("user", atGroup), deps);
+    // Replay makes one delivery, so it is the last: event-undecided for each, with the event's resource as subject.
+    expect(report.findings.map((finding) => [finding.ruleId, finding.subjectId]).sort()).toEqual(atGroup.map(([, , id]) => ["event-undecided", id]).sort());
+  }, 60_000);
+
   it("a lock or policy assignment on a scope that holds no guard resource, a resource outside self.resources, a custom role the app does not hold: no governance-tampering, even by a user", async () => {
     const estate = selfDefenseEstate();
     const target = await targets.start(estate);
