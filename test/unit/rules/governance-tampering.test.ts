@@ -28,7 +28,7 @@ const DEPLOYING_USER: Caller = { appId: "04b07795-8ddb-461a-bbee-02f9e1bf7b46", 
 const SELF: Caller = { appId: SELF_APP, objectId: SELF_OBJECT, delegated: false };
 
 /** The issue's ways to switch the guard off, each an operation as Event Grid names it on the resource it hits. */
-const TAMPERING: Array<[string, string, string, Partial<{ selfRoleDefinition: boolean; selfRoleAssignment: boolean }>?]> = [
+const TAMPERING: Array<[string, string, string, Partial<{ selfRoleDefinition: boolean; selfRoleAssignment: boolean; guardManagementGroup: { group: string; subscriptionId: string } }>?]> = [
   ["deleting the event subscription", "Microsoft.EventGrid/systemTopics/eventSubscriptions/delete", `${TOPIC}/eventSubscriptions/uami-guard`],
   ["stopping the Function App", "Microsoft.Web/sites/stop/action", APP],
   ["deleting the findings table", "Microsoft.Storage/storageAccounts/tableServices/tables/delete", `${STORAGE}/tableServices/default/tables/uamiguardfindings`],
@@ -43,6 +43,12 @@ const TAMPERING: Array<[string, string, string, Partial<{ selfRoleDefinition: bo
   ["a deny policy assignment on its subscription", "Microsoft.Authorization/policyAssignments/write", `${S}/providers/Microsoft.Authorization/policyAssignments/deny-all`],
   ["a policy assignment on its resource group", "Microsoft.Authorization/policyAssignments/write", `${GUARD_RG}/providers/Microsoft.Authorization/policyAssignments/deny-all`],
   ["a policy assignment at the tenant root", "Microsoft.Authorization/policyAssignments/write", "/providers/Microsoft.Authorization/policyAssignments/deny-all"],
+  [
+    "a lock on a management group above its subscription",
+    "Microsoft.Authorization/locks/write",
+    "/providers/Microsoft.Management/managementGroups/mg-corp/providers/Microsoft.Authorization/locks/freeze",
+    { guardManagementGroup: { group: "mg-corp", subscriptionId: S.split("/")[2] ?? "" } },
+  ],
   ["deleting Application Insights", "Microsoft.Insights/components/delete", `${GUARD_RG}/providers/Microsoft.Insights/components/appi-uamiguard`],
   ["deleting the app's config", "Microsoft.Web/sites/config/delete", `${APP}/config/appsettings`],
   ["an operation the table does not name, on the guard", "Microsoft.Web/sites/host/listkeys/action", `${APP}/host/default`],
@@ -51,7 +57,7 @@ const TAMPERING: Array<[string, string, string, Partial<{ selfRoleDefinition: bo
   ["deleting any role assignment on the guard's storage", "Microsoft.Authorization/roleAssignments/delete", `${STORAGE}/providers/Microsoft.Authorization/roleAssignments/0b7c1a2e-0000-0000-0000-000000000002`],
 ];
 
-function evaluate(operationName: string, resourceUri: string, caller: Caller, extra: Partial<{ selfRoleDefinition: boolean; selfRoleAssignment: boolean }> = {}, approved = false) {
+function evaluate(operationName: string, resourceUri: string, caller: Caller, extra: Partial<{ selfRoleDefinition: boolean; selfRoleAssignment: boolean; guardManagementGroup: { group: string; subscriptionId: string } }> = {}, approved = false) {
   const change: ChangeKind = operationFor(operationName)?.kind ?? "resource-change";
   return rule.evaluate(facts(change, resourceEvent(operationName, resourceUri, caller), approved ? APPROVED : NOT_APPROVED, extra), GUARDED);
 }
@@ -87,6 +93,7 @@ describe("governance-tampering", () => {
     ["a custom role the app does not hold", "Microsoft.Authorization/roleDefinitions/write", ENFORCER_ROLE, { selfRoleDefinition: false }],
     ["someone else's role assignment", "Microsoft.Authorization/roleAssignments/delete", ASSIGNMENT, { selfRoleAssignment: false }],
     ["a role assignment not known from a sweep", "Microsoft.Authorization/roleAssignments/delete", ASSIGNMENT, {}],
+    ["a policy assignment on a management group no guard subscription is under", "Microsoft.Authorization/policyAssignments/write", "/providers/Microsoft.Management/managementGroups/mg-sandbox/providers/Microsoft.Authorization/policyAssignments/deny", {}],
   ] as const)("not the guard's: %s", (_name, operationName, resourceUri, extra) => {
     expect(evaluate(operationName, resourceUri, USER, extra)).toEqual([]);
   });
