@@ -124,6 +124,17 @@ describe("self-defense: coverage and delivery health, swept through the CLI", ()
     expect(report.incomplete).toEqual([]);
   }, 60_000);
 
+  it("without self.functionAppId neither coverage nor delivery health is judged", () => {
+    const policy = selfDefensePolicy() as { self: Record<string, unknown> };
+    const { functionAppId: _app, ...self } = policy.self;
+    const file = join(dir, "policy-no-app.json");
+    writeFileSync(file, JSON.stringify({ ...policy, self }));
+    const run = spawnSync(process.execPath, [BIN, "sweep", "--estate", estateFile(selfDefenseEstate(), "no-app.json"), "--policy", file, "--output", "json"], { encoding: "utf8", env: { ...process.env, UAMI_GUARD_POLICY: "" } });
+    expect(run.status, run.stderr).toBe(0);
+    const report = JSON.parse(run.stdout) as RunReport;
+    expect(report.findings.filter((finding) => finding.ruleId === "event-coverage-missing" || finding.ruleId === "event-delivery-failing")).toEqual([]);
+  }, 60_000);
+
   it("event subscriptions that cannot be listed are incomplete per subscription, never 'missing' and never 'covered'", () => {
     const base = selfDefenseEstate();
     const faulty = selfDefenseEstate({ emulator: { ...base.emulator, faults: [{ service: "arm", status: 503, rate: 1, retryAfterSeconds: 0, pathContains: "/eventsubscriptions" }] } });
