@@ -82,7 +82,7 @@ export async function listFederatedCredentials(
 }
 
 /** The api-version `@azure/arm-msi` 2.2.0 lists with (its default). */
-export const FIC_API_VERSION = "2024-11-30";
+const FIC_API_VERSION = "2024-11-30";
 /** ARM lists at most 20 credentials per identity, one page; a nextLink chain longer than this is not an answer. */
 const MAX_PAGES = 50;
 
