@@ -125,7 +125,7 @@ describe("federated credentials through ARM", () => {
     await expect(pages.next()).rejects.toThrow(/400|InvalidQuery|not in Resource Graph/);
   });
 
-  it("the listing's lean pipeline is still the SDK's: a 429 is retried after its Retry-After, one call per identity otherwise", async () => {
+  it("the listing's lean pipeline is still the SDK's: a 429 is retried after its Retry-After; an identity deleted since (404) has none", async () => {
     // ARM throttling answers 429 with Retry-After (Learn "Understand how Azure Resource Manager throttles requests").
     target = await startTarget(
       emptyEstate({
@@ -135,7 +135,7 @@ describe("federated credentials through ARM", () => {
       } as Partial<Estate>),
     );
     const started = Date.now();
-    const listed: Identity[] = ["id-0", "id-1"].map((name, n) => ({
+    const listed: Identity[] = ["id-0", "id-1", "id-deleted"].map((name, n) => ({
       id: ficOf(name, "x").id.replace(/\/federatedIdentityCredentials\/x$/, ""),
       name,
       subscriptionId: SUB,
@@ -151,6 +151,7 @@ describe("federated credentials through ARM", () => {
     expect(listing.credentials.map((credential) => credential.name)).toEqual(["github-prod"]);
     const calls = target.emulator.requests.filter((request) => request.service === "arm" && /\/id-1\/federatedIdentityCredentials$/i.test(request.path));
     expect(calls.map((request) => request.status).slice(-2)).toEqual([429, 200]);
+    expect(target.emulator.requests.filter((request) => /\/id-deleted\/federatedIdentityCredentials$/i.test(request.path)).map((request) => request.status)).toEqual([404]);
     expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
