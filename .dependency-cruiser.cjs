@@ -72,6 +72,17 @@ module.exports = {
         dependencyTypesNot: ["type-only", "type-import", "dynamic-import"],
       },
     },
+    {
+      name: "functions-entry-stays-light",
+      comment:
+        "functions/index.ts registers the functions and import()s a trigger's module on its first invocation: at start it loads @azure/functions, the telemetry starter and the queue's name — no SDK, no engine.",
+      severity: "error",
+      from: { path: "^functions/(index|telemetry)\\.ts$" },
+      to: {
+        pathNot: "^(node_modules/@azure/functions/|functions/telemetry\\.ts$|shared/(cleanupQueue|errors|telemetry)\\.ts$)",
+        dependencyTypesNot: ["type-only", "type-import", "dynamic-import"],
+      },
+    },
     only(
       "adapters-translate",
       "^shared/azure/",

@@ -27,6 +27,8 @@ export interface FicBenchResult {
   wallMs: number;
   floorMs: number;
   ratio: number;
+  /** CPU time per list call: this process's (the client's pipeline, TLS, parsing) and the emulator's (answering). */
+  cpuPerCallMs: { client: number; emulator: number };
 }
 
 export async function runFicBench(options: { identities: number; subscriptions: number; bucket: [number, number]; seed: number; log: (message: string) => void }): Promise<FicBenchResult> {
@@ -70,7 +72,9 @@ export async function runFicBench(options: { identities: number; subscriptions: 
     await emulator.reset();
     options.log(`fic: listing ${options.identities} identities over ${options.subscriptions} subscriptions, bucket ${capacity} + ${refillPerSecond}/s`);
     const started = performance.now();
+    const cpuBefore = process.cpuUsage();
     const listing = await listFederatedCredentials(clients, identities);
+    const cpu = process.cpuUsage(cpuBefore);
     const wallMs = performance.now() - started;
     const perSubscription = Math.ceil(options.identities / options.subscriptions);
     const floorMs = (Math.max(0, perSubscription - capacity) / refillPerSecond) * 1000;
@@ -89,8 +93,12 @@ export async function runFicBench(options: { identities: number; subscriptions: 
       wallMs,
       floorMs,
       ratio: floorMs > 0 ? wallMs / floorMs : Number.NaN,
+      cpuPerCallMs: { client: (cpu.user + cpu.system) / 1000 / Math.max(1, requests), emulator: counts.cpuMs / Math.max(1, requests) },
     };
-    options.log(`fic: ${(wallMs / 1000).toFixed(2)} s vs floor ${(floorMs / 1000).toFixed(2)} s, ${result.requests} ARM requests, ${result.throttled} × 429`);
+    options.log(
+      `fic: ${(wallMs / 1000).toFixed(2)} s vs floor ${(floorMs / 1000).toFixed(2)} s, ${result.requests} ARM requests, ${result.throttled} × 429, ` +
+        `CPU per call ${result.cpuPerCallMs.client.toFixed(3)} ms client, ${result.cpuPerCallMs.emulator.toFixed(3)} ms emulator`,
+    );
     return result;
   } finally {
     await emulator.stop();

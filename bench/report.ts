@@ -99,8 +99,22 @@ export function renderTable(results: BenchResults): string {
     out.push(`Federated credentials through ARM (one list per identity), emulator enforcing the read bucket ${fic.bucket.capacity} + ${fic.bucket.refillPerSecond}/s per subscription`);
     out.push(
       table(
-        ["identities", "subscriptions", "credentials", "ARM requests", "list calls", "429s", "failed", "floor s", "wall s", "wall / floor"],
-        [[int(fic.identities), String(fic.subscriptions), int(fic.credentials), int(fic.requests), int(fic.listRequests), String(fic.throttled), String(fic.failed), fixed(fic.floorMs / 1000), fixed(fic.wallMs / 1000), fixed(fic.ratio, 3)]],
+        ["identities", "subscriptions", "credentials", "ARM requests", "list calls", "429s", "failed", "floor s", "wall s", "wall / floor", "CPU ms / call client / emulator"],
+        [
+          [
+            int(fic.identities),
+            String(fic.subscriptions),
+            int(fic.credentials),
+            int(fic.requests),
+            int(fic.listRequests),
+            String(fic.throttled),
+            String(fic.failed),
+            fixed(fic.floorMs / 1000),
+            fixed(fic.wallMs / 1000),
+            fixed(fic.ratio, 3),
+            `${fixed(fic.cpuPerCallMs.client, 3)} / ${fixed(fic.cpuPerCallMs.emulator, 3)}`,
+          ],
+        ],
       ),
     );
     out.push("");

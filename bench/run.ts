@@ -96,7 +96,7 @@ async function benchSize(
       });
       const requests = await emulator.stats();
       runs.push({ ...result, requests });
-      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}, emulator CPU ${(requests.cpuMs / 1000).toFixed(2)} s (busy ms ${JSON.stringify(requests.busyMsByService)})`);
+      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}, sweep CPU ${((result.cpuUserMs + result.cpuSystemMs) / 1000).toFixed(2)} s, emulator CPU ${(requests.cpuMs / 1000).toFixed(2)} s (busy ms ${JSON.stringify(requests.busyMsByService)})`);
     }
     const last = runs[runs.length - 1];
     if (!last) throw new Error("no sweep ran");

@@ -5,13 +5,16 @@ import { median } from "./stats.js";
 
 /**
  * Start-up figures: the Function App's deployment package (`npm run package`: size, files, packages) and the
- * import time of its entry module from that package, beside a bare `node -e 0`; the CLI's `--version` and
+ * import time of its entry module from that package, beside a bare `node -e 0`, and of the entry with the event
+ * trigger's module (what the first event loads: a trigger's module is imported on its first invocation); the CLI's `--version` and
  * `--help`. Each command runs `runs` times in a fresh process after one warm-up (the file cache); medians.
  */
 export interface StartupBenchResult {
   package: { files: number; megabytes: number; zippedMegabytes: number; modules: number; dependencies: number; packages: number };
   nodeBareMs: number;
   entryImportMs: number;
+  /** The entry, then the event trigger's module with the engine and the clients it loads on the first event. */
+  firstEventImportMs: number;
   cliVersionMs: number;
   cliHelpMs: number;
   runs: number;
@@ -41,6 +44,7 @@ export async function runStartupBench(options: { root: string; runs: number; log
     nodeBareMs: timed(["-e", "0"], staged.directory, options.runs),
     // The Functions worker imports package.json "main"; outside the host @azure/functions registers nothing (test mode).
     entryImportMs: timed(["--input-type=module", "-e", 'await import("./dist/functions/index.js")'], staged.directory, options.runs),
+    firstEventImportMs: timed(["--input-type=module", "-e", 'await import("./dist/functions/index.js"); await import("./dist/functions/onResourceEvent.js")'], staged.directory, options.runs),
     cliVersionMs: timed([bin, "--version"], options.root, options.runs),
     cliHelpMs: timed([bin, "--help"], options.root, options.runs),
     runs: options.runs,
@@ -52,7 +56,7 @@ export function startupTargets(result: StartupBenchResult): Array<{ what: string
   const { package: app } = result;
   return [
     { what: "deployment package (npm run package)", target: "≤ 30 MB", measured: `${app.zippedMegabytes.toFixed(1)} MB zipped (${app.megabytes.toFixed(1)} MB, ${app.files} files, ${app.packages} packages)`, met: app.zippedMegabytes <= 30 },
-    { what: "Function App entry import (median)", target: "≤ 500 ms", measured: `${result.entryImportMs.toFixed(0)} ms (node -e 0: ${result.nodeBareMs.toFixed(0)} ms)`, met: result.entryImportMs <= 500 },
+    { what: "Function App entry import (median)", target: "≤ 500 ms", measured: `${result.entryImportMs.toFixed(0)} ms (node -e 0: ${result.nodeBareMs.toFixed(0)} ms; with the event trigger's module, as the first event loads it: ${result.firstEventImportMs.toFixed(0)} ms)`, met: result.entryImportMs <= 500 },
     { what: "uami-guard --version (median)", target: "≤ 400 ms", measured: `${result.cliVersionMs.toFixed(0)} ms (--help ${result.cliHelpMs.toFixed(0)} ms)`, met: result.cliVersionMs <= 400 && result.cliHelpMs <= 400 },
   ];
 }

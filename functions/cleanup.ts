@@ -1,4 +1,4 @@
-import { app, type InvocationContext } from "@azure/functions";
+import type { InvocationContext } from "@azure/functions";
 import { requeueDeferred, runWorkItem } from "../shared/cleanup/pipeline.js";
 import type { ActionRecord } from "../shared/cleanup/record.js";
 import { messageHash, parseWorkItem, type WorkItem } from "../shared/cleanup/workItem.js";
@@ -76,5 +76,3 @@ export function cleanupHandler(dependencies: DependencyProvider, options: { noti
 }
 
 export const cleanup = cleanupHandler(appDependencies);
-
-app.storageQueue("cleanup", { queueName: CLEANUP_QUEUE, connection: "AzureWebJobsStorage", handler: cleanup });

@@ -1,4 +1,4 @@
-import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { runSelfCheck } from "../shared/azure/selfCheck.js";
 import { CLEANUP_QUEUE, sinkEndpointsFor, TABLES } from "../shared/composition.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
@@ -31,5 +31,3 @@ export function healthHandler(dependencies: DependencyProvider): HttpHandler {
 }
 
 export const health = healthHandler(appDependencies);
-
-app.http("health", { methods: ["GET"], authLevel: "function", route: "health", handler: health });

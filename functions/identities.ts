@@ -1,4 +1,4 @@
-import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { collectInventory } from "../shared/engine/inventory.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
@@ -21,5 +21,3 @@ export function identitiesHandler(dependencies: DependencyProvider): HttpHandler
 }
 
 export const identities = identitiesHandler(appDependencies);
-
-app.http("identities", { methods: ["GET"], authLevel: "function", route: "identities", handler: identities });

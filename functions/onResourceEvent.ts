@@ -1,4 +1,4 @@
-import { app, type InvocationContext } from "@azure/functions";
+import type { InvocationContext } from "@azure/functions";
 import { handleResourceEvent, type EventDependencies, type EventOutcome } from "../shared/engine/eventProcessor.js";
 import { appCleanup, deliveryPolicyOf, eventDependencies } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
@@ -54,5 +54,3 @@ function eventIdOf(event: unknown): string | undefined {
 }
 
 export const onResourceEvent = onResourceEventHandler(appDependencies);
-
-app.eventGrid("onResourceEvent", { handler: onResourceEvent });

@@ -1,4 +1,4 @@
-import { app, type HttpHandler, type HttpRequest, type HttpResponseInit, type InvocationContext } from "@azure/functions";
+import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { collectReport } from "../shared/engine/report.js";
 import { findingStateStore } from "../shared/composition.js";
 import { REPORT_CSP, renderReportHtml } from "../shared/report/html.js";
@@ -35,5 +35,3 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
 }
 
 export const report = reportHandler(appDependencies);
-
-app.http("report", { methods: ["GET"], authLevel: "function", route: "report", handler: report });

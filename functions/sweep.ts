@@ -1,12 +1,10 @@
-import { app, type InvocationContext, type Timer } from "@azure/functions";
+import type { InvocationContext, Timer } from "@azure/functions";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { appCleanup, sweepJobStores } from "../shared/composition.js";
 import { actingIdentity } from "../shared/azure/caller.js";
 import { withRunDeadline } from "../shared/azure/deadline.js";
 import { telemetry } from "../shared/telemetry.js";
 import { appDependencies, workItemKeyFor, type DependencyProvider } from "./dependencies.js";
-
-const DEFAULT_SCHEDULE = "0 0 */6 * * *";
 
 /** The scheduled sweep: findings, finding state (first/last seen, confirmations, resolution). */
 export function sweepHandler(dependencies: DependencyProvider, options: { notify: boolean } = { notify: true }) {
@@ -41,10 +39,3 @@ async function runSweepFunction(dependencies: DependencyProvider, options: { not
 }
 
 export const sweep = sweepHandler(appDependencies);
-
-app.timer("sweep", {
-  // Read at registration: the host needs the schedule before any invocation.
-  schedule: process.env["SWEEP_SCHEDULE"] || DEFAULT_SCHEDULE,
-  runOnStartup: false,
-  handler: sweep,
-});

@@ -14,6 +14,7 @@ import { TableJournal } from "./state/journalTable.js";
 import { SelfRoleAssignmentStore } from "./state/selfRoleAssignments.js";
 import { readDesiredStateSources } from "./engine/desiredStateSources.js";
 import type { SourceRead } from "./desiredState/model.js";
+import { CLEANUP_QUEUE } from "./cleanupQueue.js";
 
 /**
  * The composition root: the one place that names every table and queue and builds the stores,
@@ -30,9 +31,7 @@ export const TABLES = {
   journal: "uamiguardjournal",
 } as const;
 
-/** The cleanup queue; the Functions host moves an item that failed maxDequeueCount times to `<name>-poison`. */
-export const CLEANUP_QUEUE = "uamiguard-cleanup";
-export const CLEANUP_POISON_QUEUE = `${CLEANUP_QUEUE}-poison`;
+export { CLEANUP_QUEUE, CLEANUP_POISON_QUEUE } from "./cleanupQueue.js";
 
 /** The finding state (table `uamiguardfindings`): one instance per run, written once per run. */
 export function findingStateStore(clients: AzureClients): TableFindingStateStore {

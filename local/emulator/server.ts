@@ -101,7 +101,10 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     const service = serviceOf(path);
     // Aborted when the client goes away (its deadline, or stop()): a hanging answer then ends.
     const gone = new AbortController();
-    res.once("close", () => gone.abort());
+    // Only a close before the answer is written is a client gone (aborting makes an error object: not for every answer).
+    res.once("close", () => {
+      if (!res.writableFinished) gone.abort();
+    });
     const response = await answer(service, req, url, path, gone.signal);
     if (response === "reset" || gone.signal.aborted) {
       requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: 0 });

@@ -1,18 +1,19 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
-import { DefaultAzureCredential, ManagedIdentityCredential } from "@azure/identity";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
 import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { getClient, type Client, type ClientOptions } from "@azure-rest/core-client";
 import { TableClient } from "@azure/data-tables";
 import { QueueClient } from "@azure/storage-queue";
-import { LogsQueryClient } from "@azure/monitor-query-logs";
+import type { LogsQueryClient } from "@azure/monitor-query-logs";
 import type { MonitorClient } from "@azure/arm-monitor";
 import type { AppSettings } from "../config/settings.js";
 import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
 import { ArmBucketPacer, armReadPacingPolicy } from "./armPacer.js";
 import { DEFAULT_DEADLINES, deadlinePolicy, type Deadlines } from "./deadline.js";
+import { armGetPipeline, type ArmGet } from "./armGet.js";
+import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
 
 /**
  * Where the clients point. `azure` is the real cloud with Entra credentials; `emulator` is local/
@@ -55,8 +56,8 @@ export interface AzureClients {
   readonly deadlines: Deadlines;
   /** Its GETs are paced like `msi`'s. */
   authorization(subscriptionId: string): AuthorizationManagementClient;
-  /** Log Analytics queries (managed-identity sign-in logs). */
-  logsQuery(): LogsQueryClient;
+  /** Log Analytics queries (managed-identity sign-in logs); loaded on first use, as `monitor`. */
+  logsQuery(): Promise<LogsQueryClient>;
   /** Its GETs are paced by the subscription's ARM read bucket (`armReadPacer`). */
   msi(subscriptionId: string): ManagedServiceIdentityClient;
   /**
@@ -64,6 +65,11 @@ export interface AzureClients {
    * metrics, and the package is large, so the event trigger's cold start does not pay for it.
    */
   monitor(subscriptionId: string): Promise<MonitorClient>;
+  /**
+   * GETs of ARM collections in one subscription through the lean pipeline of `armGet.ts` (retries, token,
+   * deadline, paced like `msi`): the sweep's one-call-per-identity listings.
+   */
+  armGet(subscriptionId: string): ArmGet;
   /** One per subscription and process: ARM's read bucket is per subscription and principal. */
   armReadPacer(subscriptionId: string): ArmBucketPacer;
   /** Table storage; throws InputError when no storage is configured. */
@@ -86,10 +92,16 @@ class EmulatorCredential implements TokenCredential {
 
 function azureCredential(settings: AppSettings): TokenCredential {
   // In the Function App the identity is the app's own UAMI; elsewhere DefaultAzureCredential picks
-  // up az login, workload identity, environment credentials, ...
-  return settings.AZURE_CLIENT_ID
-    ? new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID })
-    : new DefaultAzureCredential();
+  // up az login, workload identity, environment credentials, ... The package loads with the first token.
+  let credential: Promise<TokenCredential> | undefined;
+  return {
+    async getToken(scopes, options) {
+      credential ??= import("@azure/identity").then(({ DefaultAzureCredential, ManagedIdentityCredential }) =>
+        settings.AZURE_CLIENT_ID ? new ManagedIdentityCredential({ clientId: settings.AZURE_CLIENT_ID }) : new DefaultAzureCredential(),
+      );
+      return (await credential).getToken(scopes, options);
+    },
+  };
 }
 
 export function createAzureClients(target: AzureTarget): AzureClients {
@@ -120,6 +132,8 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
   const msiClients = new Map<string, ManagedServiceIdentityClient>();
   const monitorClients = new Map<string, Promise<MonitorClient>>();
+  const armGets = new Map<string, ArmGet>();
+  const armGetHttpClient = createDefaultHttpClient();
   const armReadPacers = new Map<string, ArmBucketPacer>();
   const armReadPacer = (subscriptionId: string): ArmBucketPacer => {
     const key = subscriptionId.toLowerCase();
@@ -156,7 +170,8 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       }
       return client;
     },
-    logsQuery() {
+    async logsQuery() {
+      const { LogsQueryClient } = await import("@azure/monitor-query-logs");
       return new LogsQueryClient(credential, {
         ...sdkOptions,
         endpoint: endpoints.logAnalytics,
@@ -185,6 +200,24 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         monitorClients.set(key, client);
       }
       return client;
+    },
+    armGet(subscriptionId) {
+      const key = subscriptionId.toLowerCase();
+      let get = armGets.get(key);
+      if (!get) {
+        get = armGetPipeline({
+          credential,
+          scopes: [armScope],
+          userAgentPrefix: "uami-guard",
+          retryOptions: sdkOptions.retryOptions ?? {},
+          ...(tlsOptions ? { tlsOptions } : {}),
+          perCall: [deadlinePolicy(deadlines.callMs)],
+          perRetry: [armReadPacingPolicy(armReadPacer(subscriptionId))],
+          httpClient: armGetHttpClient,
+        });
+        armGets.set(key, get);
+      }
+      return get;
     },
     armReadPacer,
     table(name) {

@@ -29,33 +29,49 @@ export function withRunDeadline<T>(runMs: number, work: () => Promise<T>): Promi
   return runScope.run({ signal: AbortSignal.timeout(runMs), ms: runMs }, work);
 }
 
-/** The pipeline policy; `withRun` false for storage, so a journal entry can still be finished after a run's deadline. */
+/**
+ * The pipeline policy; `withRun` false for storage, so a journal entry can still be finished after a run's deadline.
+ * One AbortController per call, aborted by its timer, the run's signal or the caller's: `AbortSignal.timeout` and
+ * `AbortSignal.any` cost more CPU per call (weak references, a finalization registry) than the rest of a lean
+ * pipeline, and the sweep makes one call per identity.
+ */
 export function deadlinePolicy(callMs: number, options: { withRun: boolean } = { withRun: true }): PipelinePolicy {
   return {
     name: "uamiGuardDeadline",
     async sendRequest(request, next) {
-      const call = AbortSignal.timeout(callMs);
+      const controller = new AbortController();
+      let expired = false;
+      const timer = setTimeout(() => {
+        expired = true;
+        controller.abort();
+      }, callMs);
+      timer.unref();
       const run = options.withRun ? runScope.getStore() : undefined;
-      const signals: AbortSignal[] = [call];
-      if (run) signals.push(run.signal);
-      const given = request.abortSignal;
-      if (given instanceof AbortSignal) signals.push(given);
-      else if (given) {
-        const relay = new AbortController();
-        if (given.aborted) relay.abort();
-        else given.addEventListener("abort", () => relay.abort());
-        signals.push(relay.signal);
+      const sources = [run?.signal, request.abortSignal].filter((source) => source !== undefined);
+      const relay = (): void => controller.abort();
+      for (const source of sources) {
+        if (source.aborted) controller.abort();
+        else source.addEventListener("abort", relay);
       }
-      request.abortSignal = AbortSignal.any(signals);
+      request.abortSignal = controller.signal;
       if (!(request.timeout > 0) || request.timeout > callMs) request.timeout = callMs;
+      let streaming = false;
       try {
-        return await next(request);
+        const response = await next(request);
+        // A streamed body is still being read: the deadline goes on covering it.
+        streaming = response.readableStreamBody !== undefined || response.browserStreamBody !== undefined;
+        return response;
       } catch (error) {
-        if (call.aborted || run?.signal.aborted) {
-          const what = call.aborted ? `no answer within the ${callMs} ms call deadline` : `the run's ${run?.ms ?? 0} ms deadline passed`;
+        if (expired || run?.signal.aborted) {
+          const what = expired ? `no answer within the ${callMs} ms call deadline` : `the run's ${run?.ms ?? 0} ms deadline passed`;
           throw new RestError(`${request.method} ${new URL(request.url).pathname}: ${what} (outcome unknown)`, { code: DEADLINE_EXCEEDED, request });
         }
         throw error;
+      } finally {
+        if (!streaming) {
+          clearTimeout(timer);
+          for (const source of sources) source.removeEventListener("abort", relay);
+        }
       }
     },
   };

@@ -1,4 +1,4 @@
-import { BlobServiceClient, StorageSharedKeyCredential, type ContainerClient } from "@azure/storage-blob";
+import type { ContainerClient } from "@azure/storage-blob";
 import type { AzureClients } from "./clients.js";
 import { toServiceCallFailed } from "../errors.js";
 
@@ -43,7 +43,9 @@ export function blobLocation(url: string): BlobLocation {
   };
 }
 
-function containerClient(clients: AzureClients, location: BlobLocation): ContainerClient {
+/** The blob package is loaded when a source is first read: only policies with blob sources need it. */
+async function containerClient(clients: AzureClients, location: BlobLocation): Promise<ContainerClient> {
+  const { BlobServiceClient, StorageSharedKeyCredential } = await import("@azure/storage-blob");
   const options = { retryOptions: { maxTries: 4, tryTimeoutInMs: Math.max(1000, Math.floor(clients.deadlines.callMs / 4)) } };
   const service = location.local
     ? new BlobServiceClient(location.service, new StorageSharedKeyCredential(AZURITE_ACCOUNT, AZURITE_KEY), options)
@@ -54,7 +56,7 @@ function containerClient(clients: AzureClients, location: BlobLocation): Contain
 /** The documents at a blob or container URL, by blob name. Any failure throws ServiceCallFailed (the source is then unreadable). */
 export async function readBlobDocuments(clients: AzureClients, url: string): Promise<BlobDocument[]> {
   const location = blobLocation(url);
-  const container = containerClient(clients, location);
+  const container = await containerClient(clients, location);
   const signal = (): AbortSignal => AbortSignal.timeout(clients.deadlines.callMs);
   try {
     const names: string[] = [];

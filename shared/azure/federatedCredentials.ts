@@ -5,8 +5,8 @@ import { errorMessage, statusCodeOf } from "../errors.js";
 /**
  * Federated identity credentials are not in Resource Graph (no table lists
  * `…/userAssignedIdentities/federatedIdentityCredentials`): they are listed through ARM, one call per
- * identity (`@azure/arm-msi` federatedIdentityCredentials.list, at most 20 per identity, so one page),
- * paced by the subscription's read bucket.
+ * identity (the REST call of `@azure/arm-msi` federatedIdentityCredentials.list, at most 20 per identity, so
+ * one page, through the lean pipeline of `armGet.ts`), paced by the subscription's read bucket.
  */
 
 /** Requests in flight per subscription: enough to keep up with 25 reads/s at real ARM latencies. */
@@ -81,31 +81,32 @@ export async function listFederatedCredentials(
   return { credentials: credentials.flat(), failed };
 }
 
+/** The api-version `@azure/arm-msi` 2.2.0 lists with (its default). */
+const FIC_API_VERSION = "2024-11-30";
+/** ARM lists at most 20 credentials per identity, one page; a nextLink chain longer than this is not an answer. */
+const MAX_PAGES = 50;
+
 async function listFor(clients: AzureClients, identity: Identity, signal: AbortSignal | undefined): Promise<FederatedCredential[]> {
   const found: FederatedCredential[] = [];
-  // @azure/arm-msi 2.2.0's model has no claimsMatchingExpression (a flexible credential, api-version 2025-01-31-preview
-  // in azure-rest-api-specs): its deserializer drops it, so it is read from the raw page body.
-  const expressions = new Map<string, unknown>();
-  // parsedBody is the deserialized model by then: the raw text still has the property.
-  const onResponse = (response: { bodyAsText?: string | null }): void => {
-    let body: unknown;
-    try {
-      body = response.bodyAsText ? JSON.parse(response.bodyAsText) : undefined;
-    } catch {
-      return;
-    }
-    const value = (body as { value?: unknown } | undefined)?.value;
-    for (const raw of Array.isArray(value) ? value : []) {
-      const entry = raw as { id?: unknown; properties?: { claimsMatchingExpression?: unknown } } | null;
-      if (typeof entry?.id === "string" && entry.properties?.claimsMatchingExpression) expressions.set(entry.id.toLowerCase(), entry.properties.claimsMatchingExpression);
-    }
-  };
+  const arm = clients.endpoints.arm.replace(/\/$/, "");
+  const segments = ["subscriptions", identity.subscriptionId, "resourceGroups", identity.resourceGroup, "providers", "Microsoft.ManagedIdentity", "userAssignedIdentities", identity.name, "federatedIdentityCredentials"];
+  let url: string | undefined = `${arm}/${segments.map(encodeURIComponent).join("/")}?api-version=${FIC_API_VERSION}`;
+  // The lean pipeline paces every GET by the subscription's read bucket (clients.ts) and returns the raw
+  // answer: the body is parsed once, nested `properties` as ARM sends them, claimsMatchingExpression included.
+  const get = clients.armGet(identity.subscriptionId);
   try {
-    // The msi client's pipeline paces every GET by the subscription's read bucket (clients.ts).
-    for await (const credential of clients.msi(identity.subscriptionId).federatedIdentityCredentials.list(identity.resourceGroup, identity.name, { abortSignal: signal, onResponse })) {
-      const expression = typeof credential.id === "string" ? expressions.get(credential.id.toLowerCase()) : undefined;
-      const mapped = toFederatedCredential(expression ? { ...credential, claimsMatchingExpression: expression } : credential, identity.id);
-      if (mapped) found.push(mapped);
+    for (let page = 0; url !== undefined; page += 1) {
+      if (page === MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages of federated credentials`);
+      const { body } = await get(url, signal);
+      const { value, nextLink } = (body ?? {}) as { value?: unknown; nextLink?: unknown };
+      if (!Array.isArray(value)) throw new Error("the answer has no value array");
+      for (const raw of value) {
+        const mapped = toFederatedCredential(raw, identity.id);
+        if (mapped) found.push(mapped);
+      }
+      url = typeof nextLink === "string" && nextLink !== "" ? nextLink : undefined;
+      // A token goes to ARM only: a next page elsewhere is not followed.
+      if (url !== undefined && new URL(url).origin !== new URL(arm).origin) throw new Error(`nextLink outside ARM: ${new URL(url).origin}`);
     }
   } catch (error) {
     // Deleted since Resource Graph listed it: it has no credentials any more.

@@ -1,5 +1,4 @@
 import type { AzureClients } from "./clients.js";
-import { LogsQueryResultStatus } from "@azure/monitor-query-logs";
 import { toServiceCallFailed } from "../errors.js";
 
 /** Last sign-in per managed identity's service principal (Learn: AADManagedIdentitySignInLogs). */
@@ -11,9 +10,10 @@ export function signInQuery(lookbackDays: number): string {
 
 /** Last sign-in per managed-identity service principal (lower-case id) within the lookback window. */
 export async function readLastSignIns(clients: AzureClients, workspaceId: string, lookbackDays: number): Promise<Map<string, Date>> {
+  const { LogsQueryResultStatus } = await import("@azure/monitor-query-logs");
   let result;
   try {
-    result = await clients.logsQuery().queryWorkspace(workspaceId, signInQuery(lookbackDays), { duration: `P${lookbackDays}D` });
+    result = await (await clients.logsQuery()).queryWorkspace(workspaceId, signInQuery(lookbackDays), { duration: `P${lookbackDays}D` });
   } catch (error) {
     throw toServiceCallFailed("logAnalytics", error);
   }

@@ -1,7 +1,7 @@
 import { AzureKeyCredential } from "@azure/core-auth";
 import { createDefaultHttpClient, createHttpHeaders, createPipelineFromOptions, createPipelineRequest } from "@azure/core-rest-pipeline";
-import { EventGridPublisherClient } from "@azure/eventgrid";
-import { LogsIngestionClient } from "@azure/monitor-ingestion";
+import type { EventGridPublisherClient } from "@azure/eventgrid";
+import type { LogsIngestionClient } from "@azure/monitor-ingestion";
 import { setTimeout as sleep } from "node:timers/promises";
 import type { AzureClients } from "../azure/clients.js";
 import { deadlinePolicy } from "../azure/deadline.js";
@@ -94,10 +94,16 @@ export function teamsSink(clients: AzureClients, url: string): Sink {
 
 /** Logs Ingestion API (Sentinel): rows in ≤1 MB gzip'd chunks by the SDK; failed chunks are reported per row. */
 export function sentinelSink(clients: AzureClients, target: NonNullable<SinkEndpoints["logsIngestion"]>): Sink {
-  const client = new LogsIngestionClient(target.endpoint, clients.credential, {
-    ...clients.restOptions,
-    ...(clients.target === "emulator" ? { credentials: { scopes: [`${target.endpoint}/.default`] } } : {}),
-  });
+  // The SDK loads with the first delivery: a run that has nothing to send never pays for it.
+  let client: Promise<LogsIngestionClient> | undefined;
+  const connect = (): Promise<LogsIngestionClient> =>
+    (client ??= import("@azure/monitor-ingestion").then(
+      ({ LogsIngestionClient }) =>
+        new LogsIngestionClient(target.endpoint, clients.credential, {
+          ...clients.restOptions,
+          ...(clients.target === "emulator" ? { credentials: { scopes: [`${target.endpoint}/.default`] } } : {}),
+        }),
+    ));
   return {
     name: "sentinel",
     batchLimit: 500,
@@ -105,7 +111,7 @@ export function sentinelSink(clients: AzureClients, target: NonNullable<SinkEndp
       const failures = new Map<unknown, Delivery>();
       let whole: Delivery | undefined;
       try {
-        await client.upload(target.dcrImmutableId, target.stream, payloads as Record<string, unknown>[], {
+        await (await connect()).upload(target.dcrImmutableId, target.stream, payloads as Record<string, unknown>[], {
           maxConcurrency: 1,
           onError: (upload) => {
             const result = failed(`Logs Ingestion: ${redactUrl(errorMessage(upload.cause))}`, statusCodeOf(upload.cause));
@@ -125,16 +131,18 @@ const EVENT_GRID_BATCH = 100;
 /** Event Grid custom topic, CloudEvents schema; Entra auth by default, the topic key when configured. */
 export function eventGridSink(clients: AzureClients, target: NonNullable<SinkEndpoints["eventGrid"]>): Sink {
   const credential = target.key ? new AzureKeyCredential(target.key) : clients.credential;
-  const client = new EventGridPublisherClient(target.endpoint, "CloudEvent", credential, clients.restOptions);
+  let client: Promise<EventGridPublisherClient<"CloudEvent">> | undefined;
+  const connect = (): Promise<EventGridPublisherClient<"CloudEvent">> =>
+    (client ??= import("@azure/eventgrid").then(({ EventGridPublisherClient }) => new EventGridPublisherClient(target.endpoint, "CloudEvent", credential, clients.restOptions)));
   return {
     name: "eventgrid",
     batchLimit: 500,
     async deliver(payloads) {
       const results: Delivery[] = [];
       for (let start = 0; start < payloads.length; start += EVENT_GRID_BATCH) {
-        const batch = payloads.slice(start, start + EVENT_GRID_BATCH) as Array<Parameters<typeof client.send>[0][number]>;
+        const batch = payloads.slice(start, start + EVENT_GRID_BATCH) as Array<Parameters<EventGridPublisherClient<"CloudEvent">["send"]>[0][number]>;
         try {
-          await client.send(batch.map((event) => ({ ...event, time: new Date(String((event as { time?: unknown }).time)) })));
+          await (await connect()).send(batch.map((event) => ({ ...event, time: new Date(String((event as { time?: unknown }).time)) })));
           results.push(...batch.map((): Delivery => ({ status: "delivered" })));
         } catch (cause) {
           const result = failed(`Event Grid: ${redactUrl(errorMessage(cause))}`, statusCodeOf(cause));

@@ -6,8 +6,10 @@ import { defaultPolicy } from "../../shared/config/policy.js";
 import { readRoleDefinition } from "../../shared/azure/arm.js";
 import { readRoleDefinitions } from "../../shared/azure/estateReader.js";
 import { queryPages } from "../../shared/azure/resourceGraph.js";
+import { listFederatedCredentials } from "../../shared/azure/federatedCredentials.js";
 import { QUERIES } from "../../shared/azure/queries.js";
 import type { Estate } from "../../local/emulator/estate.js";
+import type { Identity } from "../../shared/model.js";
 import { emptyEstate, guid, identityResource, startTarget, SUB, type TestTarget } from "../helpers/estate.js";
 
 let target: TestTarget | undefined;
@@ -121,6 +123,36 @@ describe("federated credentials through ARM", () => {
     const query = "resources | where type =~ 'microsoft.managedidentity/userassignedidentities/federatedidentitycredentials' | project id";
     const pages = queryPages(target.clients.resourceGraph, target.clients.resourceGraphPacer, { query });
     await expect(pages.next()).rejects.toThrow(/400|InvalidQuery|not in Resource Graph/);
+  });
+
+  it("the listing's lean pipeline is still the SDK's: a 429 is retried after its Retry-After; an identity deleted since (404) has none", async () => {
+    // ARM throttling answers 429 with Retry-After (Learn "Understand how Azure Resource Manager throttles requests").
+    target = await startTarget(
+      emptyEstate({
+        resources: identities(2),
+        federatedCredentials: [ficOf("id-1", "github-prod")],
+        emulator: { latencyMs: 0, seed: 1, faults: [{ service: "arm", status: 429, rate: 1, count: 1, retryAfterSeconds: 1, pathContains: "/id-1/federatedIdentityCredentials" }] },
+      } as Partial<Estate>),
+    );
+    const started = Date.now();
+    const listed: Identity[] = ["id-0", "id-1", "id-deleted"].map((name, n) => ({
+      id: ficOf(name, "x").id.replace(/\/federatedIdentityCredentials\/x$/, ""),
+      name,
+      subscriptionId: SUB,
+      resourceGroup: "rg-app",
+      location: "uksouth",
+      tags: {},
+      principalId: guid(n, "aaaa"),
+      clientId: guid(n, "cccc"),
+      tenantId: guid(0, "tttt"),
+    }));
+    const listing = await listFederatedCredentials(target.clients, listed);
+    expect(listing.failed).toEqual([]);
+    expect(listing.credentials.map((credential) => credential.name)).toEqual(["github-prod"]);
+    const calls = target.emulator.requests.filter((request) => request.service === "arm" && /\/id-1\/federatedIdentityCredentials$/i.test(request.path));
+    expect(calls.map((request) => request.status).slice(-2)).toEqual([429, 200]);
+    expect(target.emulator.requests.filter((request) => /\/id-deleted\/federatedIdentityCredentials$/i.test(request.path)).map((request) => request.status)).toEqual([404]);
+    expect(Date.now() - started).toBeGreaterThanOrEqual(1_000);
   });
 
   it("an identity whose credentials ARM would not list is unknown: incomplete, never unattached", async () => {

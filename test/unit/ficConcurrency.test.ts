@@ -6,28 +6,25 @@ import type { Identity } from "../../shared/model.js";
 
 // A tenant of a million role assignments spans hundreds of subscriptions (Azure allows 4,000 assignments
 // per subscription: Learn "Troubleshoot Azure RBAC limits"). The listing's scheduling is what is under
-// test here, so the msi client is a stand-in that only counts the calls it has open.
+// test here, so the ARM GET is a stand-in that only counts the calls it has open.
 function countingClients(): { clients: AzureClients; peak: () => { total: number; perSubscription: number } } {
   let open = 0;
   let peakTotal = 0;
   const openBySubscription = new Map<string, number>();
   let peakPerSubscription = 0;
   const clients = {
-    msi: (subscriptionId: string) => ({
-      federatedIdentityCredentials: {
-        async *list() {
-          open += 1;
-          const mine = (openBySubscription.get(subscriptionId) ?? 0) + 1;
-          openBySubscription.set(subscriptionId, mine);
-          peakTotal = Math.max(peakTotal, open);
-          peakPerSubscription = Math.max(peakPerSubscription, mine);
-          await sleep(2);
-          open -= 1;
-          openBySubscription.set(subscriptionId, (openBySubscription.get(subscriptionId) ?? 1) - 1);
-          yield* [];
-        },
-      },
-    }),
+    endpoints: { arm: "https://management.azure.com" },
+    armGet: (subscriptionId: string) => async () => {
+      open += 1;
+      const mine = (openBySubscription.get(subscriptionId) ?? 0) + 1;
+      openBySubscription.set(subscriptionId, mine);
+      peakTotal = Math.max(peakTotal, open);
+      peakPerSubscription = Math.max(peakPerSubscription, mine);
+      await sleep(2);
+      open -= 1;
+      openBySubscription.set(subscriptionId, (openBySubscription.get(subscriptionId) ?? 1) - 1);
+      return { status: 200, body: { value: [] } };
+    },
   } as unknown as AzureClients;
   return { clients, peak: () => ({ total: peakTotal, perSubscription: peakPerSubscription }) };
 }

@@ -7,15 +7,17 @@ const read = (path: string): string => readFileSync(`${ROOT}${path}`, "utf8");
 
 describe("the Function App's entry module", () => {
   const entry = read("functions/index.ts");
-  const imported = [...entry.matchAll(/^import "\.\/([a-zA-Z]+)\.js";$/gm)].map((match) => match[1]);
 
-  it("is package.json's main, starts telemetry first, then loads every function that registers with app", () => {
+  it("is package.json's main, starts telemetry first, then registers every trigger, loading its module on its first invocation", () => {
     expect((JSON.parse(read("package.json")) as { main: string }).main).toBe("dist/functions/index.js");
-    expect(imported[0]).toBe("telemetry");
-    const registering = readdirSync(`${ROOT}functions`)
-      .filter((file) => file.endsWith(".ts") && /^app\.[a-zA-Z]+\(/m.test(read(`functions/${file}`)))
+    expect([...entry.matchAll(/^import .*$/gm)][0]?.[0]).toBe('import "./telemetry.js";');
+    const registered = [...entry.matchAll(/^app\.[a-zA-Z]+\("([a-zA-Z]+)",[^]*?handler: loadedOnFirstCall\(async \(\) => \(await import\("\.\/([a-zA-Z]+)\.js"\)\)\.([a-zA-Z]+)\)/gm)];
+    for (const [, name, module, handler] of registered) expect([module, handler], `function ${name}`).toEqual([name, name]);
+    const triggers = readdirSync(`${ROOT}functions`)
+      .filter((file) => file.endsWith(".ts") && /^export const [a-zA-Z]+ = [a-zA-Z]+Handler\(appDependencies\);$/m.test(read(`functions/${file}`)))
       .map((file) => file.replace(/\.ts$/, ""));
-    expect([...imported.slice(1)].sort()).toEqual(registering.sort());
+    expect(registered.map((match) => match[1]).sort()).toEqual(triggers.sort());
+    expect(triggers).toHaveLength(6);
   });
 });
 

@@ -40,6 +40,23 @@ describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)
     expect(types?.dependencies.some((dependency) => dependency.resolved === "shared/config/policyCore.ts" && dependency.dependencyTypes.includes("type-only"))).toBe(true);
   });
 
+  it("the Function App's entry reaches no package but @azure/functions before a function runs (what it reaches without import())", () => {
+    const bySource = new Map(result.modules.map((module) => [module.source, module]));
+    const reached = new Set<string>();
+    const queue = ["functions/index.ts"];
+    for (let source = queue.pop(); source !== undefined; source = queue.pop()) {
+      if (reached.has(source)) continue;
+      reached.add(source);
+      for (const dependency of bySource.get(source)?.dependencies ?? []) {
+        const loadedLater = dependency.dependencyTypes.some((type) => ["dynamic-import", "type-only", "type-import"].includes(type));
+        if (!loadedLater && !dependency.coreModule) queue.push(dependency.resolved);
+      }
+    }
+    const packages = [...reached].filter((source) => source.startsWith("node_modules/")).map((source) => /^node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(source)?.[1]);
+    expect(new Set(packages)).toEqual(new Set(["@azure/functions"]));
+    expect([...reached].filter((source) => !source.startsWith("node_modules/")).sort()).toEqual(["functions/index.ts", "functions/telemetry.ts", "shared/cleanupQueue.ts", "shared/errors.ts", "shared/telemetry.ts"]);
+  });
+
   it("has a rule for every row of the table that restricts imports", () => {
     const architecture = readFileSync(join(ROOT, "ARCHITECTURE.md"), "utf8");
     const table = architecture.slice(architecture.indexOf("## Folder map and what each may import"), architecture.indexOf("\n## ", architecture.indexOf("## Folder map") + 5));
@@ -72,6 +89,9 @@ describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)
       "shared/azure/telemetry.ts": "export const startTelemetry = 1;\n",
       "cli/static-telemetry.ts": 'import { startTelemetry } from "../shared/azure/telemetry.js";\nexport const started = startTelemetry;\n',
       "cli/telemetry.ts": 'export const load = () => import("../shared/azure/telemetry.js");\n',
+      "functions/index.ts": 'import { app } from "@azure/functions";\nimport "./telemetry.js";\nexport const load = () => import("./sweep.js");\nexport const registered = app;\n',
+      "functions/telemetry.ts": 'import { DefaultAzureCredential } from "@azure/identity";\nexport const credential = DefaultAzureCredential;\n',
+      "functions/sweep.ts": 'import { ManagedServiceIdentityClient } from "@azure/arm-msi";\nexport const client = ManagedServiceIdentityClient;\n',
     });
     for (const file of ["planted-static", "planted-type", "planted-side-effect", "planted-dynamic"]) {
       expect(violations, file).toContain(`rules-are-pure: shared/rules/${file}.ts → cli/main.ts`);
@@ -83,6 +103,10 @@ describe("layering (dependency-cruiser over the import table of ARCHITECTURE.md)
     expect(violations.filter((line) => line.startsWith("cli-start-up-stays-light"))).toEqual(["cli-start-up-stays-light: cli/main.ts → cli/output.ts"]);
     // The telemetry adapter: import() on demand passes, a static import fails.
     expect(violations.filter((line) => line.startsWith("telemetry-adapter-on-demand"))).toEqual(["telemetry-adapter-on-demand: cli/static-telemetry.ts → shared/azure/telemetry.ts"]);
+    // The Function App's entry: an SDK its start loads fails; a trigger's module import()ed on its first invocation does not.
+    expect(violations.filter((line) => line.startsWith("functions-entry-stays-light")).map((line) => line.replace(/(@azure\/[a-z-]+)\/.*/, "$1"))).toEqual([
+      "functions-entry-stays-light: functions/telemetry.ts → node_modules/@azure/identity",
+    ]);
   }, 120_000);
 
   it("triggers in functions/ stay thin (no file over 120 lines)", () => {
@@ -105,7 +129,7 @@ async function cruisePlanted(files: Record<string, string>): Promise<string[]> {
     symlinkSync(join(ROOT, "node_modules"), join(root, "node_modules"), "dir");
     writeFileSync(join(root, "tsconfig.json"), readFileSync(join(ROOT, "tsconfig.json")));
     process.chdir(root);
-    const reporting = await cruise(["shared", "cli"], { ...config.options, preserveSymlinks: true, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
+    const reporting = await cruise(["shared", "cli", "functions"], { ...config.options, preserveSymlinks: true, ruleSet: { forbidden: config.forbidden }, validate: true }, undefined, {
       tsConfig: extractTSConfig(join(root, "tsconfig.json")),
     });
     const planted = reporting.output as ICruiseResult;
