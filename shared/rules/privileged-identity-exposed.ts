@@ -1,7 +1,7 @@
-import type { FindingDraft, InventoryRule } from "./types.js";
-import { listAssignmentsOf, sh } from "./lib/commands.js";
-import { exposureOf } from "./lib/holders.js";
-import type { Right, RightEvidence } from "./lib/exposure.js";
+import type { FindingDraft, InventoryRule, Remediation } from "./types.js";
+import { listAssignmentsOf } from "./lib/commands.js";
+import { deleteCommandOf, exposureOf } from "./lib/holders.js";
+import type { Holder, Right, RightEvidence } from "./lib/exposure.js";
 import { idKey, principalLabel } from "../model.js";
 import type { FixTarget } from "./lib/fixes.js";
 
@@ -11,6 +11,11 @@ const RIGHT_WORDS: Record<Right, string> = {
   "run-code": "run code where it is attached",
   grant: "grant themselves a role that does either",
 };
+
+type Member = NonNullable<Holder["members"]>[number];
+
+/** Remediations by the list of rights they were worked out from (one list per holder: holders.ts). */
+const remediations = new WeakMap<readonly RightEvidence[], { holder: string; remediation: Remediation }>();
 
 /** At most this many members in a finding's evidence (docs/rules/privileged-identity-exposed.md); `memberCount` says how many there are. */
 const MEMBERS_SHOWN = 50;
@@ -31,26 +36,46 @@ export const rule: InventoryRule = {
     remediation: (finding) => {
       const holder = String(finding.evidence["principalId"] ?? "<principalId>");
       const rights = Array.isArray(finding.evidence["rights"]) ? (finding.evidence["rights"] as RightEvidence[]) : [];
-      const deletes = rights.filter((right) => !right.eligible && right.roleAssignmentId).map((right) => `az role assignment delete --ids ${sh(right.roleAssignmentId)}`);
-      return {
+      // A holder's rights are one list for every identity it holds them over (holders.ts): so is its remediation.
+      const known = remediations.get(rights);
+      if (known && known.holder === holder) return known.remediation;
+      const deletes = rights.filter((right) => !right.eligible && right.roleAssignmentId).map(deleteCommandOf);
+      const remediation = {
         summary:
           "Remove the holder's role assignment that grants the right, or replace it with one at a narrower scope that does not contain this identity (or the resource it is attached to); for a PIM-eligible assignment, remove the eligibility. For a group, remove the grant or the members who should not act as the identity. If the holder is a deployment pipeline, add it to approvedPipelines with scopes that cover only what it deploys.",
         cli: [listAssignmentsOf(holder), ...(deletes.length > 0 ? [...new Set(deletes)] : ["az role assignment delete --ids <role assignment id>"])],
       };
+      remediations.set(rights, { holder, remediation });
+      return remediation;
     },
   },
   evaluate(index, policy): FindingDraft[] {
     const collector = index.inventory.exposure;
     if (!collector) return [];
     const findings: FindingDraft[] = [];
+    // Worked out once per holder, list of rights or identity, not once per finding: a title or message is the
+    // concatenation of shared parts, which V8 keeps as a pair of references until the text is read out whole.
+    const titles = new Map<string, string>();
+    const ways = new Map<readonly RightEvidence[], { holder: string; text: string }>();
+    const endings = new Map<string, string>();
+    const shownMembers = new Map<readonly Member[], Array<{ id: string; displayName: string | null; type: string }>>();
     for (const identity of index.inventory.identities) {
       const result = exposureOf(identity, collector, index.attachmentsByIdentity.get(idKey(identity.id)) ?? [], index.scopeTree, policy);
       if (!result) continue;
+      const actsAs = `${result.grade} identity ${identity.name}`;
+      const andSo = ` — and so act as ${identity.name}, whose grade is ${result.grade}`;
       for (const holder of result.holders) {
         const who = principalLabel({ id: holder.principalId, displayName: holder.displayName, type: holder.principalType || "Principal" });
-        const ways = [...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ");
+        let canActAs = titles.get(who);
+        if (canActAs === undefined) titles.set(who, (canActAs = `${who} can act as `));
+        let can = ways.get(holder.rights);
+        if (can?.holder !== holder.principalId) ways.set(holder.rights, (can = { holder: holder.principalId, text: `${who} can ${[...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ")}` }));
         const members = holder.members ?? [];
+        let shown = shownMembers.get(members);
+        if (!shown) shownMembers.set(members, (shown = members.slice(0, MEMBERS_SHOWN).map((member) => ({ id: member.id, displayName: member.displayName ?? null, type: member.type }))));
         const through = holder.members ? ` (${members.length} member${members.length === 1 ? "" : "s"} can act through it)` : holder.membersUnknown ? " (its members could not be read)" : "";
+        let ending = endings.get(through);
+        if (ending === undefined) endings.set(through, (ending = `${through}.`));
         // Removing the one grant that gives every right, or the one reason for the identity's grade, clears it (docs/output.md "Fix first").
         const fixes: FixTarget[] = [...(holder.fix ? [holder.fix] : []), ...(result.fix ? [result.fix] : [])];
         findings.push({
@@ -58,8 +83,8 @@ export const rule: InventoryRule = {
           severity: result.grade === "critical" ? "critical" : "high",
           subjectId: identity.id,
           relatedId: holder.principalId,
-          title: `${who} can act as ${result.grade} identity ${identity.name}`,
-          message: `${who} can ${ways} — and so act as ${identity.name}, whose grade is ${result.grade}${through}.`,
+          title: canActAs + actsAs,
+          message: can.text + andSo + ending,
           evidence: {
             identityId: identity.id,
             identityPrincipalId: identity.principalId,
@@ -68,7 +93,7 @@ export const rule: InventoryRule = {
             principalType: holder.principalType,
             ...(holder.displayName ? { displayName: holder.displayName } : {}),
             rights: holder.rights,
-            ...(holder.members ? { members: members.slice(0, MEMBERS_SHOWN).map((member) => ({ id: member.id, displayName: member.displayName ?? null, type: member.type })), memberCount: members.length } : {}),
+            ...(holder.members ? { members: shown, memberCount: members.length } : {}),
             ...(holder.membersUnknown ? { membersUnknown: true } : {}),
             gradeReasons: result.reasons,
           },

@@ -2,17 +2,11 @@ import type { CorePolicy } from "../../config/policyCore.js";
 import type { AttachedResource, Identity } from "../../model.js";
 import { resourceTypeOf, sameId } from "../../model.js";
 import { GRADE_RANK, privilegeContains, type ExposureCollector, type ExposureEntry, type Holder, type IdentityExposure, type IdentityGrade, type Right, type RightEvidence } from "./exposure.js";
+import { deleteRoleAssignment } from "./commands.js";
+import type { FixTarget } from "./fixes.js";
 import type { RoleFacts } from "./roleFacts.js";
 import { ASSIGN_BIT, FEDERATE_BIT, runCodeBit } from "./runCode.js";
 import type { ScopeTree } from "./scopes.js";
-
-/** One right found while walking: who, which right, through which grant, on which resource. */
-interface Found {
-  principal: number;
-  right: Right;
-  grant: number;
-  resourceId?: string;
-}
 
 /**
  * docs/rules/privileged-identity-exposed.md for one graded identity: walks only the grants indexed at the scopes that contain the identity
@@ -64,8 +58,25 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
     return actingMembers(principal, target).length > 0;
   };
 
-  const found: Found[] = [];
-  const walk = (target: string, rightsAt: (role: number, scope: number) => readonly Right[], resourceId?: string): void => {
+  const shared = sharedOf(collector);
+  const byHolder = new Map<number, HeldRights>();
+  const note = (principal: number, right: number, grant: number, target: string, resource?: AttachedResource): void => {
+    let held = byHolder.get(principal);
+    if (!held) {
+      held = { rights: new Set(), grants: new Set(), members: undefined, targets: undefined };
+      byHolder.set(principal, held);
+    }
+    held.grants.add(grant);
+    held.rights.add(shared.right(right, grant, resource?.id));
+    if (principals.isGroup(principal) && collector.members.has(principal)) {
+      held.targets ??= new Set();
+      if (held.targets.has(target)) return;
+      held.targets.add(target);
+      held.members ??= new Set();
+      for (const member of actingMembers(principal, target)) held.members.add(member);
+    }
+  };
+  const walk = (target: string, rightsAt: (role: number, scope: number) => readonly number[], resource?: AttachedResource): void => {
     for (const key of tree.ancestorsOf(target)) {
       const scope = scopes.find(key);
       if (scope === undefined) continue;
@@ -74,7 +85,7 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
         if (rights.length === 0) return;
         const principal = grants.principalOf(grant);
         if (!holds(principal, target)) return;
-        for (const right of rights) found.push(resourceId ? { principal, right, grant, resourceId } : { principal, right, grant });
+        for (const right of rights) note(principal, right, grant, target, resource);
       });
     }
   };
@@ -96,27 +107,30 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
       resource.id,
       // A grant that already reaches the identity itself is listed once, for the identity.
       (role, scope) => resourceRights(collector, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
-      resource.id,
+      resource,
     );
   }
-  return assemble(collector, identity, found, actingMembers);
+  return assemble(collector, shared, byHolder);
 }
 
-const NONE: readonly Right[] = [];
-const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly Right[]>>();
-const resourceRightsCache = new WeakMap<ExposureCollector, Map<string, readonly Right[]>>();
+/** The rights in the order of `Right`'s numbers here: a found right is one number, its evidence shared (`SharedEvidence`). */
+const RIGHTS: readonly Right[] = ["assign", "federate", "run-code", "grant"];
+const [ASSIGN, FEDERATE, RUN_CODE, GRANT] = [0, 1, 2, 3] as const;
+const NONE: readonly number[] = [];
+const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
+const resourceRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
 
 /** The rights a role gives over an identity at a scope containing it (assign, federate, grant), once per role. */
-function identityRights(collector: ExposureCollector, role: number): readonly Right[] {
+function identityRights(collector: ExposureCollector, role: number): readonly number[] {
   let cache = identityRightsCache.get(collector);
-  if (!cache) identityRightsCache.set(collector, (cache = new Map<number, readonly Right[]>()));
+  if (!cache) identityRightsCache.set(collector, (cache = new Map<number, readonly number[]>()));
   let rights = cache.get(role);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
-    const list: Right[] = [];
-    if (facts.direct & ASSIGN_BIT) list.push("assign");
-    if (facts.direct & FEDERATE_BIT) list.push("federate");
-    if (facts.grant & (ASSIGN_BIT | FEDERATE_BIT)) list.push("grant");
+    const list: number[] = [];
+    if (facts.direct & ASSIGN_BIT) list.push(ASSIGN);
+    if (facts.direct & FEDERATE_BIT) list.push(FEDERATE);
+    if (facts.grant & (ASSIGN_BIT | FEDERATE_BIT)) list.push(GRANT);
     rights = list.length > 0 ? list : NONE;
     cache.set(role, rights);
   }
@@ -124,16 +138,17 @@ function identityRights(collector: ExposureCollector, role: number): readonly Ri
 }
 
 /** The rights a role gives on an attached resource of run-code `bit`; a grant whose scope reaches the identity is counted there. */
-function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly Right[] {
+function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly number[] {
   let cache = resourceRightsCache.get(collector);
-  if (!cache) resourceRightsCache.set(collector, (cache = new Map<string, readonly Right[]>()));
-  const key = `${role}\u0000${bit}\u0000${grantCountedForIdentity ? 1 : 0}`;
+  if (!cache) resourceRightsCache.set(collector, (cache = new Map<number, readonly number[]>()));
+  // Run-code bits are single bits below 2^31: one number names (role, bit, counted).
+  const key = role * 2 ** 32 + bit * 2 + (grantCountedForIdentity ? 1 : 0);
   let rights = cache.get(key);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
-    const list: Right[] = [];
-    if (facts.direct & bit) list.push("run-code");
-    if (facts.grant & bit && !grantCountedForIdentity) list.push("grant");
+    const list: number[] = [];
+    if (facts.direct & bit) list.push(RUN_CODE);
+    if (facts.grant & bit && !grantCountedForIdentity) list.push(GRANT);
     rights = list.length > 0 ? list : NONE;
     cache.set(key, rights);
   }
@@ -146,58 +161,165 @@ function asPrivileged(collector: ExposureCollector, principal: number, needed: n
   return collector.ownPrivilege(principal).some((held) => held.grade >= needed && gradeScopes.every((inner) => privilegeContains(tree, held.within, inner)));
 }
 
-function assemble(collector: ExposureCollector, identity: Identity, found: Found[], actingMembers: (group: number, target: string) => number[]): Holder[] {
-  const { principals, scopes, grants } = collector;
-  const byHolder = new Map<number, { rights: Map<string, { sortKey: string; right: RightEvidence }>; grants: Set<number>; members: Set<number>; targets: Set<string> }>();
-  for (const item of found) {
-    let holder = byHolder.get(item.principal);
-    if (!holder) {
-      holder = { rights: new Map(), grants: new Set(), members: new Set(), targets: new Set() };
-      byHolder.set(item.principal, holder);
+/** What one holder was found to hold over one identity. */
+interface HeldRights {
+  rights: Set<SharedRight>;
+  grants: Set<number>;
+  /** A group's acting members, over every target it was found at (read groups only). */
+  members: Set<number> | undefined;
+  targets: Set<string> | undefined;
+}
+
+interface SharedRight {
+  evidence: RightEvidence;
+  sortKey: string;
+  /** Numbers this right among those shared: lists of rights are interned by them. */
+  serial: number;
+}
+
+type Member = NonNullable<Holder["members"]>[number];
+
+/**
+ * What many findings say alike, built once per collector and referenced by every finding that says it (at 1M
+ * assignments a sweep has ~290,000 of them): a right of a grant (on a resource), a holder's list of rights, a member
+ * and a list of members, a grant's fix. Findings never change their evidence, so sharing is safe.
+ */
+class SharedEvidence {
+  /** By resource id ("" for the identity itself), then by (grant, right). */
+  private readonly rights = new Map<string, Map<number, SharedRight>>();
+  private serials = 0;
+  private readonly rightLists = new Map<string, RightEvidence[]>();
+  private readonly members = new Map<number, Member>();
+  private readonly memberLists = new Map<string, Member[]>();
+  private readonly fixes = new Map<number, FixTarget>();
+  private readonly grantIds = new Map<number, GrantId>();
+
+  constructor(private readonly collector: ExposureCollector, readonly revision: number) {}
+
+  right(right: number, grant: number, resourceId: string | undefined): SharedRight {
+    let byGrant = this.rights.get(resourceId ?? "");
+    if (!byGrant) this.rights.set(resourceId ?? "", (byGrant = new Map<number, SharedRight>()));
+    // (grant, right) as one number: grants stay far below 2^30.
+    const key = grant * 4 + right;
+    let shared = byGrant.get(key);
+    if (!shared) {
+      const { grants, scopes } = this.collector;
+      const role = this.collector.roles.facts[grants.roleOf(grant)] as RoleFacts;
+      const scope = scopes.nameOf(grants.scopeOf(grant));
+      const name = RIGHTS[right] as Right;
+      shared = {
+        // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
+        sortKey: `${name}\u0000${scope.toLowerCase()}\u0000${(resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${grant}`,
+        serial: this.serials++,
+        evidence: {
+          right: name,
+          roleName: role.roleName,
+          scope,
+          roleAssignmentId: this.grantId(grant).id,
+          ...(grants.eligible(grant) ? { eligible: true as const } : {}),
+          ...(resourceId !== undefined ? { resourceId } : {}),
+          ...(role.condition && right === GRANT ? { condition: role.condition } : {}),
+        },
+      };
+      byGrant.set(key, shared);
+      grantOfRight.set(shared.evidence, this.grantId(grant));
     }
-    holder.grants.add(item.grant);
-    // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
-    const key = `${item.right}\u0000${item.grant}\u0000${item.resourceId ?? ""}`;
-    const target = item.resourceId ?? identity.id;
-    if (!holder.targets.has(target) && principals.isGroup(item.principal) && collector.members.has(item.principal)) {
-      holder.targets.add(target);
-      for (const member of actingMembers(item.principal, target)) holder.members.add(member);
-    }
-    if (holder.rights.has(key)) continue;
-    const role = collector.roles.facts[grants.roleOf(item.grant)] as RoleFacts;
-    const scope = scopes.nameOf(grants.scopeOf(item.grant));
-    holder.rights.set(key, {
-      sortKey: `${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${item.grant}`,
-      right: {
-        right: item.right,
-        roleName: role.roleName,
-        scope,
-        roleAssignmentId: grants.idOf(item.grant, scopes),
-        ...(grants.eligible(item.grant) ? { eligible: true as const } : {}),
-        ...(item.resourceId ? { resourceId: item.resourceId } : {}),
-        ...(role.condition && item.right === "grant" ? { condition: role.condition } : {}),
-      },
-    });
+    return shared;
   }
+
+  private grantId(grant: number): GrantId {
+    let id = this.grantIds.get(grant);
+    if (!id) this.grantIds.set(grant, (id = { id: this.collector.grants.idOf(grant, this.collector.scopes) }));
+    return id;
+  }
+
+  /** A holder's rights, sorted by right, scope, resource, role. */
+  rightList(held: ReadonlySet<SharedRight>): RightEvidence[] {
+    const sorted = [...held].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+    const key = sorted.map((right) => right.serial).join(",");
+    let list = this.rightLists.get(key);
+    if (!list) {
+      list = sorted.map((right) => right.evidence);
+      this.rightLists.set(key, list);
+    }
+    return list;
+  }
+
+  /** Members by id, case-insensitively. */
+  memberList(numbers: ReadonlySet<number>): Member[] {
+    const key = [...numbers].sort((a, b) => a - b).join(",");
+    let list = this.memberLists.get(key);
+    if (!list) {
+      list = [...numbers].map((number) => this.member(number)).sort((a, b) => a.id.toLowerCase().localeCompare(b.id.toLowerCase()));
+      this.memberLists.set(key, list);
+    }
+    return list;
+  }
+
+  private member(number: number): Member {
+    let member = this.members.get(number);
+    if (!member) {
+      const { principals } = this.collector;
+      const displayName = principals.nameOf(number);
+      member = { id: principals.ids[number] ?? "", type: principals.typeOf(number), ...(displayName ? { displayName } : {}) };
+      this.members.set(number, member);
+    }
+    return member;
+  }
+
+  fix(grant: number): FixTarget {
+    let fix = this.fixes.get(grant);
+    if (!fix) {
+      fix = this.collector.grantFix(grant);
+      this.fixes.set(grant, fix);
+    }
+    return fix;
+  }
+}
+
+const sharedEvidence = new WeakMap<ExposureCollector, SharedEvidence>();
+
+/** A grant's id, and the command that deletes it once a remediation asked for it: one per grant, whatever its rights. */
+interface GrantId {
+  id: string;
+  deleteCommand?: string;
+}
+const grantOfRight = new WeakMap<RightEvidence, GrantId>();
+
+/** `az role assignment delete` of the grant that gives a right, worked out once per grant for the rights holders.ts shares. */
+export function deleteCommandOf(right: RightEvidence): string {
+  const grant = grantOfRight.get(right);
+  if (!grant) return deleteRoleAssignment(right.roleAssignmentId);
+  grant.deleteCommand ??= deleteRoleAssignment(grant.id);
+  return grant.deleteCommand;
+}
+
+/** The shared evidence of a collector as fed so far: anything fed afterwards (a name, a member) starts it afresh. */
+function sharedOf(collector: ExposureCollector): SharedEvidence {
+  let shared = sharedEvidence.get(collector);
+  if (!shared || shared.revision !== collector.revision) {
+    shared = new SharedEvidence(collector, collector.revision);
+    sharedEvidence.set(collector, shared);
+  }
+  return shared;
+}
+
+function assemble(collector: ExposureCollector, shared: SharedEvidence, byHolder: ReadonlyMap<number, HeldRights>): Holder[] {
+  const { principals } = collector;
   const holders: Holder[] = [];
   for (const [principal, held] of byHolder) {
     const principalId = principals.ids[principal] ?? "";
-    const principalType = principals.typeOf(principal);
     const displayName = principals.nameOf(principal);
-    const rights = [...held.rights.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)).map(({ right }) => right);
-    const members = [...held.members]
-      .map((member) => ({ id: principals.ids[member] ?? "", type: principals.typeOf(member), ...(principals.nameOf(member) ? { displayName: principals.nameOf(member) } : {}) }))
-      .sort((a, b) => a.id.toLowerCase().localeCompare(b.id.toLowerCase()));
-    const group = principals.isGroup(principal);
+    const read = principals.isGroup(principal) && collector.members.has(principal);
     const [onlyGrant] = held.grants;
     holders.push({
       principalId,
-      principalType,
+      principalType: principals.typeOf(principal),
       ...(displayName ? { displayName } : {}),
-      rights,
-      ...(group && collector.members.has(principal) ? { members } : {}),
-      ...(group && !collector.members.has(principal) ? { membersUnknown: true as const } : {}),
-      ...(held.grants.size === 1 && onlyGrant !== undefined ? { fix: collector.grantFix(onlyGrant) } : {}),
+      rights: shared.rightList(held.rights),
+      ...(read ? { members: shared.memberList(held.members ?? new Set()) } : {}),
+      ...(principals.isGroup(principal) && !collector.members.has(principal) ? { membersUnknown: true as const } : {}),
+      ...(held.grants.size === 1 && onlyGrant !== undefined ? { fix: shared.fix(onlyGrant) } : {}),
     });
   }
   holders.sort((a, b) => a.principalId.toLowerCase().localeCompare(b.principalId.toLowerCase()));
