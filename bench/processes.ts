@@ -127,9 +127,29 @@ export function startEmulatorProcess(args: string[], timeoutMs: number): Promise
   });
 }
 
-/** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints. */
+/** A measurement child that ended without its result: why, in one line, for the targets table. */
+export class ChildFailed extends Error {
+  constructor(readonly child: string, readonly reason: string, readonly stderrTail: string) {
+    super(`${child} ${reason}${stderrTail ? `: ${stderrTail.slice(-2000)}` : ""}`);
+    this.name = "ChildFailed";
+  }
+}
+
+/** Why a child ended as it did: V8 running out of heap is told apart from other failures (the cap is in its flags). */
+export function failureReason(code: number | null, signal: string | null, stderr: string, nodeFlags: readonly string[]): string {
+  // V8 prints this before it aborts (SIGABRT, or exit code 134 through a shell).
+  if (/JavaScript heap out of memory|Reached heap limit/.test(stderr)) {
+    const cap = [...nodeFlags].reverse().find((flag) => flag.startsWith("--max-old-space-size="));
+    return `ran out of heap${cap ? ` (${cap})` : ""}`;
+  }
+  if (signal) return `was killed by ${signal}`;
+  return `exited with ${String(code)}`;
+}
+
+/** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints; rejects with `ChildFailed`. */
 export function runChild<T>(name: string, args: string[], options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs: number; script?: string }): Promise<T> {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script ?? script(`./${name}.js`), ...args], {
+  const nodeFlags = options.nodeFlags ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, options.script ?? script(`./${name}.js`), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...(options.env ?? {}) },
   });
@@ -144,18 +164,25 @@ export function runChild<T>(name: string, args: string[], options: { env?: Recor
     stderr = (stderr + chunk).slice(-8000);
   });
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       child.kill("SIGKILL");
-      reject(new Error(`${name} did not finish within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
-    child.once("exit", (code) => {
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new ChildFailed(name, `could not start (${error.message})`, ""));
+    });
+    child.once("close", (code, signal) => {
       clearTimeout(timer);
       const line = stdout.trim().split("\n").pop() ?? "";
-      if (code !== 0 || !line.startsWith("{")) {
-        reject(new Error(`${name} exited with ${code}: ${stderr.slice(-2000)}`));
-        return;
+      if (timedOut) return reject(new ChildFailed(name, `did not finish within ${options.timeoutMs} ms`, stderr));
+      if (code !== 0 || !line.startsWith("{")) return reject(new ChildFailed(name, code === 0 ? "printed no result" : failureReason(code, signal, stderr, nodeFlags), stderr));
+      try {
+        resolve(JSON.parse(line) as T);
+      } catch {
+        reject(new ChildFailed(name, "printed a result that is not JSON", stderr));
       }
-      resolve(JSON.parse(line) as T);
     });
   });
 }

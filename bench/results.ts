@@ -77,5 +77,7 @@ export interface BenchResults {
   events?: EventBenchResult;
   fic?: FicBenchResult;
   startup?: StartupBenchResult;
+  /** Steps that did not finish (a child out of heap, say): the run goes on, and each is a target not met. */
+  failures?: Array<{ size: number; step: string; reason: string }>;
   targets: Target[];
 }
