@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PrivilegeFloor } from "./privilegeFloor.js";
 
@@ -49,15 +50,26 @@ const script = (relative: string): string => fileURLToPath(new URL(relative, imp
 export const BIG_HEAP_FLAGS = ["--max-old-space-size=12288", "--max-semi-space-size=64"];
 
 /**
- * The heap the sweep runs with. A 1M-assignment sweep keeps ~290 MB live at its peak (inventory,
- * index, resolved principals); on a machine with this much memory V8 lets the old generation grow to
- * up to 4× that before it collects (each Resource Graph page is a ~0.5 MB string straight into old
- * space), which is what took peak RSS to 0.6–1.1 GB. With the heap capped V8 collects as it nears the
- * cap. It bounds, it does not shrink: a bigger estate needs a bigger cap, or the sweep runs out of heap.
- * `--sweep-node-flags` comes after these, so `--sweep-node-flags=--max-old-space-size=4096` measures
- * the uncapped sweep.
+ * The heap the sweep runs with: the Function App's, as infra/app/functionapp.bicep ships it — node's
+ * `--max-old-space-size` at half the instance memory of its default plan (`languageWorkers__node__arguments`). Without
+ * a cap, V8 on this 24 GiB machine lets the old generation grow to several times the live set before it collects
+ * (every Resource Graph page is a ~0.5 MB string that goes straight to old space); with it, V8 collects as the heap
+ * nears the cap, and a sweep that outgrows it runs out of heap (the bench reports that and goes on).
+ * `--sweep-node-flags` comes after these, so `--sweep-node-flags=--max-old-space-size=4096` measures a bigger cap.
  */
-export const SWEEP_HEAP_FLAGS = ["--max-old-space-size=384"];
+export function shippedHeapFlags(): string[] {
+  // bench/processes.ts under vitest, dist/bench/processes.js in the bench: the repository root is one or two up.
+  const file = ["../infra/app/functionapp.bicep", "../../infra/app/functionapp.bicep"].map((path) => fileURLToPath(new URL(path, import.meta.url))).find((path) => existsSync(path));
+  if (!file) throw new Error("infra/app/functionapp.bicep not found beside bench/");
+  const bicep = readFileSync(file, "utf8");
+  const memory = /^param instanceMemoryMB int = (\d+)$/m.exec(bicep)?.[1];
+  if (!memory || !bicep.includes("languageWorkers__node__arguments: '--max-old-space-size=${instanceMemoryMB / 2}'")) {
+    throw new Error("infra/app/functionapp.bicep no longer sets languageWorkers__node__arguments to half of instanceMemoryMB: say here which heap the sweep ships with");
+  }
+  return [`--max-old-space-size=${Number(memory) / 2}`];
+}
+
+export const SWEEP_HEAP_FLAGS = shippedHeapFlags();
 
 /**
  * The emulator process holds a multi-GB estate and is idle between quota windows: V8's memory reducer
