@@ -89,7 +89,9 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
       });
     }
   };
-  walk(identity.id, (role) => identityRights(collector, role));
+  const identityCache = cacheOf(identityRightsCache, collector);
+  const resourceCache = cacheOf(resourceRightsCache, collector);
+  walk(identity.id, (role) => identityRights(collector, identityCache, role));
   // Whether a scope contains the identity, once per scope of this evaluation.
   const containsIdentity = new Map<number, boolean>();
   const reaches = (scope: number): boolean => {
@@ -106,7 +108,7 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
     walk(
       resource.id,
       // A grant that already reaches the identity itself is listed once, for the identity.
-      (role, scope) => resourceRights(collector, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
+      (role, scope) => resourceRights(collector, resourceCache, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
       resource,
     );
   }
@@ -120,10 +122,14 @@ const NONE: readonly number[] = [];
 const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
 const resourceRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
 
+function cacheOf(caches: WeakMap<ExposureCollector, Map<number, readonly number[]>>, collector: ExposureCollector): Map<number, readonly number[]> {
+  let cache = caches.get(collector);
+  if (!cache) caches.set(collector, (cache = new Map<number, readonly number[]>()));
+  return cache;
+}
+
 /** The rights a role gives over an identity at a scope containing it (assign, federate, grant), once per role. */
-function identityRights(collector: ExposureCollector, role: number): readonly number[] {
-  let cache = identityRightsCache.get(collector);
-  if (!cache) identityRightsCache.set(collector, (cache = new Map<number, readonly number[]>()));
+function identityRights(collector: ExposureCollector, cache: Map<number, readonly number[]>, role: number): readonly number[] {
   let rights = cache.get(role);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
@@ -138,9 +144,7 @@ function identityRights(collector: ExposureCollector, role: number): readonly nu
 }
 
 /** The rights a role gives on an attached resource of run-code `bit`; a grant whose scope reaches the identity is counted there. */
-function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly number[] {
-  let cache = resourceRightsCache.get(collector);
-  if (!cache) resourceRightsCache.set(collector, (cache = new Map<number, readonly number[]>()));
+function resourceRights(collector: ExposureCollector, cache: Map<number, readonly number[]>, role: number, bit: number, grantCountedForIdentity: boolean): readonly number[] {
   // Run-code bits are single bits below 2^31: one number names (role, bit, counted).
   const key = role * 2 ** 32 + bit * 2 + (grantCountedForIdentity ? 1 : 0);
   let rights = cache.get(key);
