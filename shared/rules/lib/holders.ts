@@ -239,11 +239,14 @@ class SharedEvidence {
 
   /** A holder's rights, sorted by right, scope, resource, role. */
   rightList(held: ReadonlySet<SharedRight>): RightEvidence[] {
-    const sorted = [...held].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
-    const key = sorted.map((right) => right.serial).join(",");
+    const rights = [...held];
+    const key = rights
+      .map((right) => right.serial)
+      .sort((a, b) => a - b)
+      .join(",");
     let list = this.rightLists.get(key);
     if (!list) {
-      list = sorted.map((right) => right.evidence);
+      list = rights.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)).map((right) => right.evidence);
       this.rightLists.set(key, list);
     }
     return list;
