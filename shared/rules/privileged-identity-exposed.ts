@@ -39,7 +39,7 @@ export const rule: InventoryRule = {
       // A holder's rights are one list for every identity it holds them over (holders.ts): so is its remediation.
       const known = remediations.get(rights);
       if (known && known.holder === holder) return known.remediation;
-      const deletes = rights.filter((right) => !right.eligible && right.roleAssignmentId).map(deleteCommandOf);
+      const deletes = rights.flatMap((right, at) => (!right.eligible && right.roleAssignmentId ? [deleteCommandOf(rights, at)] : []));
       const remediation = {
         summary:
           "Remove the holder's role assignment that grants the right, or replace it with one at a narrower scope that does not contain this identity (or the resource it is attached to); for a PIM-eligible assignment, remove the eligibility. For a group, remove the grant or the members who should not act as the identity. If the holder is a deployment pipeline, add it to approvedPipelines with scopes that cover only what it deploys.",

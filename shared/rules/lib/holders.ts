@@ -176,6 +176,7 @@ interface HeldRights {
 
 interface SharedRight {
   evidence: RightEvidence;
+  grant: GrantId;
   sortKey: string;
   /** Numbers this right among those shared: lists of rights are interned by them. */
   serial: number;
@@ -215,6 +216,7 @@ class SharedEvidence {
         // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
         sortKey: `${name}\u0000${scope.toLowerCase()}\u0000${(resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${grant}`,
         serial: this.serials++,
+        grant: this.grantId(grant),
         evidence: {
           right: name,
           roleName: role.roleName,
@@ -226,7 +228,6 @@ class SharedEvidence {
         },
       };
       byGrant.set(key, shared);
-      grantOfRight.set(shared.evidence, this.grantId(grant));
     }
     return shared;
   }
@@ -246,8 +247,10 @@ class SharedEvidence {
       .join(",");
     let list = this.rightLists.get(key);
     if (!list) {
-      list = rights.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)).map((right) => right.evidence);
+      rights.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+      list = rights.map((right) => right.evidence);
       this.rightLists.set(key, list);
+      grantsOfList.set(list, rights.map((right) => right.grant));
     }
     return list;
   }
@@ -291,12 +294,13 @@ interface GrantId {
   id: string;
   deleteCommand?: string;
 }
-const grantOfRight = new WeakMap<RightEvidence, GrantId>();
+/** Per list of rights holders.ts hands out, the grant of each right (one entry per list, not per right). */
+const grantsOfList = new WeakMap<readonly RightEvidence[], GrantId[]>();
 
-/** `az role assignment delete` of the grant that gives a right, worked out once per grant for the rights holders.ts shares. */
-export function deleteCommandOf(right: RightEvidence): string {
-  const grant = grantOfRight.get(right);
-  if (!grant) return deleteRoleAssignment(right.roleAssignmentId);
+/** `az role assignment delete` of the grant that gives `rights[at]`: built once per grant for the lists holders.ts shares. */
+export function deleteCommandOf(rights: readonly RightEvidence[], at: number): string {
+  const grant = grantsOfList.get(rights)?.[at];
+  if (!grant) return deleteRoleAssignment(rights[at]?.roleAssignmentId ?? "");
   grant.deleteCommand ??= deleteRoleAssignment(grant.id);
   return grant.deleteCommand;
 }
