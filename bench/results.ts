@@ -53,11 +53,13 @@ export interface SizeResult {
     baselineMs: number;
     ratio: number;
     pairRatioMedian: number;
+    /** Median CPU time (user + system) of the sweep child, this build over the baseline's. */
+    cpuRatio: number;
     currentRssBytes: number;
     baselineRssBytes: number;
     requestsCurrent: number;
     requestsBaseline: number;
-    runs: Array<{ side: "baseline" | "current"; wallMs: number; maxRssBytes: number; requests: number; graph: number; arm: number; findings: number }>;
+    runs: Array<{ side: "baseline" | "current"; wallMs: number; cpuMs: number; maxRssBytes: number; requests: number; graph: number; arm: number; findings: number }>;
   };
 }
 

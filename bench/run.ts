@@ -229,15 +229,18 @@ async function baselinePairs(size: number, emulator: EmulatorProcess, baseline: 
         ...(side === "baseline" ? { script } : {}),
       });
       const requests = requestsOf(await emulator.stats());
-      runs.push({ side, wallMs: result.wallMs, maxRssBytes: result.maxRssBytes, requests: requests.total, graph: requests.graph, arm: requests.arm, findings: result.findings });
-      log(`size ${size}: ${side} ${pair + 1}/${baseline.pairs} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${requests.total} (Graph ${requests.graph}, ARM ${requests.arm}), findings ${result.findings}`);
+      const cpuMs = result.cpuUserMs + result.cpuSystemMs;
+      runs.push({ side, wallMs: result.wallMs, cpuMs, maxRssBytes: result.maxRssBytes, requests: requests.total, graph: requests.graph, arm: requests.arm, findings: result.findings });
+      log(`size ${size}: ${side} ${pair + 1}/${baseline.pairs} ${(result.wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s), peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${requests.total} (Graph ${requests.graph}, ARM ${requests.arm}), findings ${result.findings}`);
     }
   }
   const of = (side: "baseline" | "current") => runs.filter((run) => run.side === side);
   const currentMs = median(of("current").map((run) => run.wallMs));
   const baselineMs = median(of("baseline").map((run) => run.wallMs));
   const pairRatios = of("current").map((run, at) => run.wallMs / (of("baseline")[at]?.wallMs ?? run.wallMs));
-  log(`size ${size}: current / baseline ${(currentMs / baselineMs).toFixed(3)} (median of pair ratios ${median(pairRatios).toFixed(3)})`);
+  // On a shared machine CPU time is the steadier measure: the sweep child's own, user + system.
+  const cpuRatio = median(of("current").map((run) => run.cpuMs)) / median(of("baseline").map((run) => run.cpuMs));
+  log(`size ${size}: current / baseline ${(currentMs / baselineMs).toFixed(3)} (median of pair ratios ${median(pairRatios).toFixed(3)}; CPU ${cpuRatio.toFixed(3)})`);
   return {
     dir: baseline.dir,
     pairs: baseline.pairs,
@@ -245,6 +248,7 @@ async function baselinePairs(size: number, emulator: EmulatorProcess, baseline: 
     baselineMs,
     ratio: currentMs / baselineMs,
     pairRatioMedian: median(pairRatios),
+    cpuRatio,
     currentRssBytes: Math.max(...of("current").map((run) => run.maxRssBytes)),
     baselineRssBytes: Math.max(...of("baseline").map((run) => run.maxRssBytes)),
     requestsCurrent: median(of("current").map((run) => run.requests)),
@@ -282,7 +286,7 @@ function targetsOf(results: BenchResults): Target[] {
     const baseline = size.baseline;
     if (baseline) {
       // Issue 24: the sweep with groups, PIM, Entra ID and Graph costs at most 25 % more than the baseline build's, under 512 MB.
-      targets.push({ what: `${size.size}: sweep / baseline build (${baseline.pairs} pairs)`, target: "≤ 1.25", measured: `${(baseline.currentMs / 1000).toFixed(1)} s / ${(baseline.baselineMs / 1000).toFixed(1)} s = ${baseline.ratio.toFixed(3)}`, met: baseline.ratio <= 1.25 });
+      targets.push({ what: `${size.size}: sweep / baseline build (${baseline.pairs} pairs)`, target: "≤ 1.25", measured: `${(baseline.currentMs / 1000).toFixed(1)} s / ${(baseline.baselineMs / 1000).toFixed(1)} s = ${baseline.ratio.toFixed(3)} (CPU ${baseline.cpuRatio.toFixed(3)})`, met: baseline.ratio <= 1.25 });
       targets.push({ what: `${size.size}: peak RSS of the sweep`, target: "< 512 MB", measured: mb(baseline.currentRssBytes), met: baseline.currentRssBytes < 512 * 2 ** 20 });
     }
     if (size.rules) {
