@@ -1,6 +1,6 @@
 import type { FindingDraft, InventoryRule, Remediation } from "./types.js";
 import { listAssignmentsOf } from "./lib/commands.js";
-import { deleteCommandOf, exposureOf } from "./lib/holders.js";
+import { deleteCommandsOf, exposureOf } from "./lib/holders.js";
 import type { Holder, Right, RightEvidence } from "./lib/exposure.js";
 import { idKey, principalLabel } from "../model.js";
 import type { FixTarget } from "./lib/fixes.js";
@@ -14,8 +14,8 @@ const RIGHT_WORDS: Record<Right, string> = {
 
 type Member = NonNullable<Holder["members"]>[number];
 
-/** Remediations by the list of rights they were worked out from (one list per holder: holders.ts). */
-const remediations = new WeakMap<readonly RightEvidence[], { holder: string; remediation: Remediation }>();
+/** Remediations by the delete commands they were worked out from (one array per sequence of a holder's grants: holders.ts). */
+const remediations = new WeakMap<readonly string[], { holder: string; remediation: Remediation }>();
 
 /** At most this many members in a finding's evidence (docs/rules/privileged-identity-exposed.md); `memberCount` says how many there are. */
 const MEMBERS_SHOWN = 50;
@@ -36,16 +36,16 @@ export const rule: InventoryRule = {
     remediation: (finding) => {
       const holder = String(finding.evidence["principalId"] ?? "<principalId>");
       const rights = Array.isArray(finding.evidence["rights"]) ? (finding.evidence["rights"] as RightEvidence[]) : [];
-      // A holder's rights are one list for every identity it holds them over (holders.ts): so is its remediation.
-      const known = remediations.get(rights);
+      // The lists of rights of the same grants share one array of delete commands (holders.ts): so does their remediation.
+      const deletes = deleteCommandsOf(rights);
+      const known = remediations.get(deletes);
       if (known && known.holder === holder) return known.remediation;
-      const deletes = rights.flatMap((right, at) => (!right.eligible && right.roleAssignmentId ? [deleteCommandOf(rights, at)] : []));
       const remediation = {
         summary:
           "Remove the holder's role assignment that grants the right, or replace it with one at a narrower scope that does not contain this identity (or the resource it is attached to); for a PIM-eligible assignment, remove the eligibility. For a group, remove the grant or the members who should not act as the identity. If the holder is a deployment pipeline, add it to approvedPipelines with scopes that cover only what it deploys.",
-        cli: [listAssignmentsOf(holder), ...(deletes.length > 0 ? [...new Set(deletes)] : ["az role assignment delete --ids <role assignment id>"])],
+        cli: [listAssignmentsOf(holder), ...(deletes.length > 0 ? deletes : ["az role assignment delete --ids <role assignment id>"])],
       };
-      remediations.set(rights, { holder, remediation });
+      remediations.set(deletes, { holder, remediation });
       return remediation;
     },
   },

@@ -198,6 +198,7 @@ class SharedEvidence {
   private readonly memberLists = new Map<string, Member[]>();
   private readonly fixes = new Map<number, FixTarget>();
   private readonly grantIds = new Map<number, GrantId>();
+  private readonly deleteLists = new Map<string, readonly string[]>();
 
   constructor(private readonly collector: ExposureCollector, readonly revision: number) {}
 
@@ -234,7 +235,7 @@ class SharedEvidence {
 
   private grantId(grant: number): GrantId {
     let id = this.grantIds.get(grant);
-    if (!id) this.grantIds.set(grant, (id = { id: this.collector.grants.idOf(grant, this.collector.scopes) }));
+    if (!id) this.grantIds.set(grant, (id = { id: this.collector.grants.idOf(grant, this.collector.scopes), serial: this.grantIds.size }));
     return id;
   }
 
@@ -250,9 +251,22 @@ class SharedEvidence {
       rights.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
       list = rights.map((right) => right.evidence);
       this.rightLists.set(key, list);
-      grantsOfList.set(list, rights.map((right) => right.grant));
+      deletesOfList.set(list, this.deletes(rights));
     }
     return list;
+  }
+
+  /** The commands that delete the active grants of sorted rights, each once, in order: one array per sequence of grants. */
+  private deletes(rights: readonly SharedRight[]): readonly string[] {
+    const grants: GrantId[] = [];
+    for (const right of rights) if (!right.evidence.eligible && !grants.includes(right.grant)) grants.push(right.grant);
+    const key = grants.map((grant) => grant.serial).join(",");
+    let commands = this.deleteLists.get(key);
+    if (!commands) {
+      commands = [...new Set(grants.map((grant) => (grant.deleteCommand ??= deleteRoleAssignment(grant.id))))];
+      this.deleteLists.set(key, commands);
+    }
+    return commands;
   }
 
   /** Members by id, case-insensitively. */
@@ -292,17 +306,21 @@ const sharedEvidence = new WeakMap<ExposureCollector, SharedEvidence>();
 /** A grant's id, and the command that deletes it once a remediation asked for it: one per grant, whatever its rights. */
 interface GrantId {
   id: string;
+  serial: number;
   deleteCommand?: string;
 }
-/** Per list of rights holders.ts hands out, the grant of each right (one entry per list, not per right). */
-const grantsOfList = new WeakMap<readonly RightEvidence[], GrantId[]>();
 
-/** `az role assignment delete` of the grant that gives `rights[at]`: built once per grant for the lists holders.ts shares. */
-export function deleteCommandOf(rights: readonly RightEvidence[], at: number): string {
-  const grant = grantsOfList.get(rights)?.[at];
-  if (!grant) return deleteRoleAssignment(rights[at]?.roleAssignmentId ?? "");
-  grant.deleteCommand ??= deleteRoleAssignment(grant.id);
-  return grant.deleteCommand;
+/** Per list of rights holders.ts hands out, the commands that delete its active grants (shared by the lists of the same grants). */
+const deletesOfList = new WeakMap<readonly RightEvidence[], readonly string[]>();
+
+/**
+ * `az role assignment delete` of each active grant that gives one of `rights`, each once, in the order of the rights: the
+ * same array for every list of rights holders.ts built from the same grants (so a remediation can be shared by it too).
+ */
+export function deleteCommandsOf(rights: readonly RightEvidence[]): readonly string[] {
+  const shared = deletesOfList.get(rights);
+  if (shared) return shared;
+  return [...new Set(rights.filter((right) => !right.eligible && right.roleAssignmentId).map((right) => deleteRoleAssignment(right.roleAssignmentId)))];
 }
 
 /** The shared evidence of a collector as fed so far: anything fed afterwards (a name, a member) starts it afresh. */
