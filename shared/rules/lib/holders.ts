@@ -177,7 +177,11 @@ interface HeldRights {
 interface SharedRight {
   evidence: RightEvidence;
   grant: GrantId;
-  sortKey: string;
+  /** What rights are sorted by after the right itself, lower-cased (each string shared by every right of its scope, resource, role). */
+  scopeKey: string;
+  resourceKey: string;
+  roleKey: string;
+  grantNumber: number;
   /** Numbers this right among those shared: lists of rights are interned by them. */
   serial: number;
 }
@@ -190,8 +194,10 @@ type Member = NonNullable<Holder["members"]>[number];
  * and a list of members, a grant's fix. Findings never change their evidence, so sharing is safe.
  */
 class SharedEvidence {
-  /** By resource id ("" for the identity itself), then by (grant, right). */
-  private readonly rights = new Map<string, Map<number, SharedRight>>();
+  /** By resource id ("" for the identity itself, with its lower-cased key), then by (grant, right). */
+  private readonly rights = new Map<string, { key: string; byGrant: Map<number, SharedRight> }>();
+  private readonly scopeKeys = new Map<number, string>();
+  private readonly roleKeys = new Map<number, string>();
   private serials = 0;
   private readonly rightLists = new Map<string, RightEvidence[]>();
   private readonly members = new Map<number, Member>();
@@ -203,8 +209,9 @@ class SharedEvidence {
   constructor(private readonly collector: ExposureCollector, readonly revision: number) {}
 
   right(right: number, grant: number, resourceId: string | undefined): SharedRight {
-    let byGrant = this.rights.get(resourceId ?? "");
-    if (!byGrant) this.rights.set(resourceId ?? "", (byGrant = new Map<number, SharedRight>()));
+    let ofResource = this.rights.get(resourceId ?? "");
+    if (!ofResource) this.rights.set(resourceId ?? "", (ofResource = { key: (resourceId ?? "").toLowerCase(), byGrant: new Map<number, SharedRight>() }));
+    const { byGrant } = ofResource;
     // (grant, right) as one number: grants stay far below 2^30.
     const key = grant * 4 + right;
     let shared = byGrant.get(key);
@@ -215,7 +222,10 @@ class SharedEvidence {
       const name = RIGHTS[right] as Right;
       shared = {
         // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
-        sortKey: `${name}\u0000${scope.toLowerCase()}\u0000${(resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${grant}`,
+        scopeKey: this.lowered(this.scopeKeys, grants.scopeOf(grant), scope),
+        resourceKey: ofResource.key,
+        roleKey: this.lowered(this.roleKeys, grants.roleOf(grant), role.roleName),
+        grantNumber: grant,
         serial: this.serials++,
         grant: this.grantId(grant),
         evidence: {
@@ -248,12 +258,18 @@ class SharedEvidence {
       .join(",");
     let list = this.rightLists.get(key);
     if (!list) {
-      rights.sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+      rights.sort(compareRights);
       list = rights.map((right) => right.evidence);
       this.rightLists.set(key, list);
       deletesOfList.set(list, this.deletes(rights));
     }
     return list;
+  }
+
+  private lowered(keys: Map<number, string>, at: number, text: string): string {
+    let key = keys.get(at);
+    if (key === undefined) keys.set(at, (key = text.toLowerCase()));
+    return key;
   }
 
   /** The commands that delete the active grants of sorted rights, each once, in order: one array per sequence of grants. */
@@ -299,6 +315,24 @@ class SharedEvidence {
     }
     return fix;
   }
+}
+
+/**
+ * By right, scope, resource, role, then grant number as text: the order of the strings
+ * `right \0 scope \0 resource \0 role \0 grant` (lower-cased), compared part by part instead of kept whole.
+ */
+function compareRights(a: SharedRight, b: SharedRight): number {
+  return (
+    compareText(a.evidence.right, b.evidence.right) ||
+    compareText(a.scopeKey, b.scopeKey) ||
+    compareText(a.resourceKey, b.resourceKey) ||
+    compareText(a.roleKey, b.roleKey) ||
+    compareText(String(a.grantNumber), String(b.grantNumber))
+  );
+}
+
+function compareText(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 const sharedEvidence = new WeakMap<ExposureCollector, SharedEvidence>();
