@@ -55,8 +55,8 @@ export const rule: InventoryRule = {
     const findings: FindingDraft[] = [];
     // Worked out once per holder, list of rights or identity, not once per finding: a title or message is the
     // concatenation of shared parts, which V8 keeps as a pair of references until the text is read out whole.
-    const titles = new Map<string, string>();
-    const ways = new Map<readonly RightEvidence[], { holder: string; text: string }>();
+    const labels = new Map<string, { who: string; canActAs: string; can: Map<string, string> }>();
+    const ways = new Map<readonly RightEvidence[], string>();
     const endings = new Map<string, string>();
     const shownMembers = new Map<readonly Member[], Array<{ id: string; displayName: string | null; type: string }>>();
     for (const identity of index.inventory.identities) {
@@ -65,11 +65,15 @@ export const rule: InventoryRule = {
       const actsAs = `${result.grade} identity ${identity.name}`;
       const andSo = ` — and so act as ${identity.name}, whose grade is ${result.grade}`;
       for (const holder of result.holders) {
-        const who = principalLabel({ id: holder.principalId, displayName: holder.displayName, type: holder.principalType || "Principal" });
-        let canActAs = titles.get(who);
-        if (canActAs === undefined) titles.set(who, (canActAs = `${who} can act as `));
-        let can = ways.get(holder.rights);
-        if (can?.holder !== holder.principalId) ways.set(holder.rights, (can = { holder: holder.principalId, text: `${who} can ${[...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ")}` }));
+        let label = labels.get(holder.principalId);
+        if (!label) {
+          const who = principalLabel({ id: holder.principalId, displayName: holder.displayName, type: holder.principalType || "Principal" });
+          labels.set(holder.principalId, (label = { who, canActAs: `${who} can act as `, can: new Map() }));
+        }
+        let way = ways.get(holder.rights);
+        if (way === undefined) ways.set(holder.rights, (way = [...new Set(holder.rights.map((right) => RIGHT_WORDS[right.right]))].join(", ")));
+        let can = label.can.get(way);
+        if (can === undefined) label.can.set(way, (can = `${label.who} can ${way}`));
         const members = holder.members ?? [];
         let shown = shownMembers.get(members);
         if (!shown) shownMembers.set(members, (shown = members.slice(0, MEMBERS_SHOWN).map((member) => ({ id: member.id, displayName: member.displayName ?? null, type: member.type }))));
@@ -83,8 +87,8 @@ export const rule: InventoryRule = {
           severity: result.grade === "critical" ? "critical" : "high",
           subjectId: identity.id,
           relatedId: holder.principalId,
-          title: canActAs + actsAs,
-          message: can.text + andSo + ending,
+          title: label.canActAs + actsAs,
+          message: can + andSo + ending,
           evidence: {
             identityId: identity.id,
             identityPrincipalId: identity.principalId,
