@@ -1,6 +1,7 @@
 import type { FindingDraft, InventoryRule, Remediation } from "./types.js";
 import { listAssignmentsOf } from "./lib/commands.js";
-import { deleteCommandsOf, exposureOf } from "./lib/holders.js";
+import { exposureOf } from "./lib/holders.js";
+import { deleteCommandsOf } from "./lib/sharedEvidence.js";
 import type { Holder, Right, RightEvidence } from "./lib/exposure.js";
 import { idKey, principalLabel } from "../model.js";
 import type { FixTarget } from "./lib/fixes.js";
@@ -14,7 +15,7 @@ const RIGHT_WORDS: Record<Right, string> = {
 
 type Member = NonNullable<Holder["members"]>[number];
 
-/** Remediations by the delete commands they were worked out from (one array per sequence of a holder's grants: holders.ts). */
+/** Remediations by the delete commands they were worked out from (one array per sequence of a holder's grants: sharedEvidence.ts). */
 const remediations = new WeakMap<readonly string[], { holder: string; remediation: Remediation }>();
 
 /** At most this many members in a finding's evidence (docs/rules/privileged-identity-exposed.md); `memberCount` says how many there are. */
@@ -36,7 +37,7 @@ export const rule: InventoryRule = {
     remediation: (finding) => {
       const holder = String(finding.evidence["principalId"] ?? "<principalId>");
       const rights = Array.isArray(finding.evidence["rights"]) ? (finding.evidence["rights"] as RightEvidence[]) : [];
-      // The lists of rights of the same grants share one array of delete commands (holders.ts): so does their remediation.
+      // The lists of rights of the same grants share one array of delete commands (sharedEvidence.ts): so does their remediation.
       const deletes = deleteCommandsOf(rights);
       const known = remediations.get(deletes);
       if (known && known.holder === holder) return known.remediation;
