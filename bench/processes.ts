@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import type { PrivilegeFloor } from "./privilegeFloor.js";
 
@@ -49,15 +50,26 @@ const script = (relative: string): string => fileURLToPath(new URL(relative, imp
 export const BIG_HEAP_FLAGS = ["--max-old-space-size=12288", "--max-semi-space-size=64"];
 
 /**
- * The heap the sweep runs with. A 1M-assignment sweep keeps ~290 MB live at its peak (inventory,
- * index, resolved principals); on a machine with this much memory V8 lets the old generation grow to
- * up to 4× that before it collects (each Resource Graph page is a ~0.5 MB string straight into old
- * space), which is what took peak RSS to 0.6–1.1 GB. With the heap capped V8 collects as it nears the
- * cap. It bounds, it does not shrink: a bigger estate needs a bigger cap, or the sweep runs out of heap.
- * `--sweep-node-flags` comes after these, so `--sweep-node-flags=--max-old-space-size=4096` measures
- * the uncapped sweep.
+ * The heap the sweep runs with: the Function App's, as infra/app/functionapp.bicep ships it — node's
+ * `--max-old-space-size` at half the instance memory of its default plan (`languageWorkers__node__arguments`). Without
+ * a cap, V8 on this 24 GiB machine lets the old generation grow to several times the live set before it collects
+ * (every Resource Graph page is a ~0.5 MB string that goes straight to old space); with it, V8 collects as the heap
+ * nears the cap, and a sweep that outgrows it runs out of heap (the bench reports that and goes on).
+ * `--sweep-node-flags` comes after these, so `--sweep-node-flags=--max-old-space-size=4096` measures a bigger cap.
  */
-export const SWEEP_HEAP_FLAGS = ["--max-old-space-size=384"];
+export function shippedHeapFlags(): string[] {
+  // bench/processes.ts under vitest, dist/bench/processes.js in the bench: the repository root is one or two up.
+  const file = ["../infra/app/functionapp.bicep", "../../infra/app/functionapp.bicep"].map((path) => fileURLToPath(new URL(path, import.meta.url))).find((path) => existsSync(path));
+  if (!file) throw new Error("infra/app/functionapp.bicep not found beside bench/");
+  const bicep = readFileSync(file, "utf8");
+  const memory = /^param instanceMemoryMB int = (\d+)$/m.exec(bicep)?.[1];
+  if (!memory || !bicep.includes("languageWorkers__node__arguments: '--max-old-space-size=${instanceMemoryMB / 2}'")) {
+    throw new Error("infra/app/functionapp.bicep no longer sets languageWorkers__node__arguments to half of instanceMemoryMB: say here which heap the sweep ships with");
+  }
+  return [`--max-old-space-size=${Number(memory) / 2}`];
+}
+
+export const SWEEP_HEAP_FLAGS = shippedHeapFlags();
 
 /**
  * The emulator process holds a multi-GB estate and is idle between quota windows: V8's memory reducer
@@ -127,9 +139,29 @@ export function startEmulatorProcess(args: string[], timeoutMs: number): Promise
   });
 }
 
-/** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints. */
+/** A measurement child that ended without its result: why, in one line, for the targets table. */
+export class ChildFailed extends Error {
+  constructor(readonly child: string, readonly reason: string, readonly stderrTail: string) {
+    super(`${child} ${reason}${stderrTail ? `: ${stderrTail.slice(-2000)}` : ""}`);
+    this.name = "ChildFailed";
+  }
+}
+
+/** Why a child ended as it did: V8 running out of heap is told apart from other failures (the cap is in its flags). */
+export function failureReason(code: number | null, signal: string | null, stderr: string, nodeFlags: readonly string[]): string {
+  // V8 prints this before it aborts (SIGABRT, or exit code 134 through a shell).
+  if (/JavaScript heap out of memory|Reached heap limit/.test(stderr)) {
+    const cap = [...nodeFlags].reverse().find((flag) => flag.startsWith("--max-old-space-size="));
+    return `ran out of heap${cap ? ` (${cap})` : ""}`;
+  }
+  if (signal) return `was killed by ${signal}`;
+  return `exited with ${String(code)}`;
+}
+
+/** Runs `node [flags] dist/bench/<name>.js args` and parses the last JSON line it prints; rejects with `ChildFailed`. */
 export function runChild<T>(name: string, args: string[], options: { env?: Record<string, string>; nodeFlags?: string[]; timeoutMs: number; script?: string }): Promise<T> {
-  const child = spawn(process.execPath, [...(options.nodeFlags ?? []), options.script ?? script(`./${name}.js`), ...args], {
+  const nodeFlags = options.nodeFlags ?? [];
+  const child = spawn(process.execPath, [...nodeFlags, options.script ?? script(`./${name}.js`), ...args], {
     stdio: ["ignore", "pipe", "pipe"],
     env: { ...process.env, ...(options.env ?? {}) },
   });
@@ -144,18 +176,25 @@ export function runChild<T>(name: string, args: string[], options: { env?: Recor
     stderr = (stderr + chunk).slice(-8000);
   });
   return new Promise((resolve, reject) => {
+    let timedOut = false;
     const timer = setTimeout(() => {
+      timedOut = true;
       child.kill("SIGKILL");
-      reject(new Error(`${name} did not finish within ${options.timeoutMs} ms`));
     }, options.timeoutMs);
-    child.once("exit", (code) => {
+    child.once("error", (error) => {
+      clearTimeout(timer);
+      reject(new ChildFailed(name, `could not start (${error.message})`, ""));
+    });
+    child.once("close", (code, signal) => {
       clearTimeout(timer);
       const line = stdout.trim().split("\n").pop() ?? "";
-      if (code !== 0 || !line.startsWith("{")) {
-        reject(new Error(`${name} exited with ${code}: ${stderr.slice(-2000)}`));
-        return;
+      if (timedOut) return reject(new ChildFailed(name, `did not finish within ${options.timeoutMs} ms`, stderr));
+      if (code !== 0 || !line.startsWith("{")) return reject(new ChildFailed(name, code === 0 ? "printed no result" : failureReason(code, signal, stderr, nodeFlags), stderr));
+      try {
+        resolve(JSON.parse(line) as T);
+      } catch {
+        reject(new ChildFailed(name, "printed a result that is not JSON", stderr));
       }
-      resolve(JSON.parse(line) as T);
     });
   });
 }

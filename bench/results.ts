@@ -53,11 +53,13 @@ export interface SizeResult {
     baselineMs: number;
     ratio: number;
     pairRatioMedian: number;
+    /** Median CPU time (user + system) of the sweep child, this build over the baseline's. */
+    cpuRatio: number;
     currentRssBytes: number;
     baselineRssBytes: number;
     requestsCurrent: number;
     requestsBaseline: number;
-    runs: Array<{ side: "baseline" | "current"; wallMs: number; maxRssBytes: number; requests: number; graph: number; arm: number; findings: number }>;
+    runs: Array<{ side: "baseline" | "current"; wallMs: number; cpuMs: number; maxRssBytes: number; requests: number; graph: number; arm: number; findings: number }>;
   };
 }
 
@@ -77,5 +79,7 @@ export interface BenchResults {
   events?: EventBenchResult;
   fic?: FicBenchResult;
   startup?: StartupBenchResult;
+  /** Steps that did not finish (a child out of heap, say): the run goes on, and each is a target not met. */
+  failures?: Array<{ size: number; step: string; reason: string }>;
   targets: Target[];
 }

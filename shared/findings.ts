@@ -47,10 +47,11 @@ export interface RunReport {
 
 /** Stable across runs and id casing: the state store and notifications key on it. */
 export function fingerprintOf(ruleId: string, subjectId: string, relatedId?: string): string {
+  // The first 16 bytes in hex: one flat 32-character string (a slice of the 64-character digest would keep it whole).
   return createHash("sha256")
     .update(`${ruleId}\n${subjectId.toLowerCase()}\n${(relatedId ?? "").toLowerCase()}`)
-    .digest("hex")
-    .slice(0, 32);
+    .digest()
+    .toString("hex", 0, 16);
 }
 
 export { isRuleEnabled } from "./config/policyCore.js";
@@ -138,10 +139,13 @@ const EMPTY = (): Record<Severity, number> => ({ critical: 0, high: 0, medium: 0
 /** Ranks the targets by the findings they alone clear: critical cleared first, then high, medium, low; ties by target id (stable output). */
 export function rankFixes(cleared: Array<{ fingerprint: string; severity: Severity; fixes: readonly FixTarget[] }>): Fix[] {
   const byTarget = new Map<string, Fix>();
+  // Findings share their targets (one per grant): each target's key is worked out once.
+  const keys = new Map<FixTarget, string>();
   for (const finding of cleared) {
     const seen = new Set<string>();
     for (const target of finding.fixes) {
-      const key = `${target.kind}\u0000${target.target.toLowerCase()}`;
+      let key = keys.get(target);
+      if (key === undefined) keys.set(target, (key = `${target.kind}\u0000${target.target.toLowerCase()}`));
       if (seen.has(key)) continue;
       seen.add(key);
       let fix = byTarget.get(key);

@@ -125,6 +125,12 @@ var appSettings = {
   // Every outgoing call has a deadline; a run ends inside Flex Consumption's 30-minute function timeout.
   UAMI_GUARD_CALL_TIMEOUT_SECONDS: '30'
   UAMI_GUARD_RUN_TIMEOUT_SECONDS: '1500'
+  // The node worker's old space: half the instance's memory (1,024 MB on the default 2,048 MB instance), the rest for
+  // the Functions host, V8's young generation, code and buffers. Bounded, V8 collects as the heap nears the cap
+  // instead of growing it to several times the live set; a sweep that outgrows it fails loudly and is retried, rather
+  // than the platform stopping the instance. Learn "App settings reference for Azure Functions":
+  // languageWorkers__node__arguments. bench/processes.ts runs the benchmark's sweeps with this cap.
+  languageWorkers__node__arguments: '--max-old-space-size=${instanceMemoryMB / 2}'
 }
 
 resource plan 'Microsoft.Web/serverfarms@2024-04-01' = {

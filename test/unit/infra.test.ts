@@ -441,6 +441,13 @@ describe("infra: the Function App", () => {
     expect(read("infra/app/keyvault.bicep")).toContain("enableRbacAuthorization: true");
   });
 
+  it("caps the node worker's heap at half the instance's memory, as the benchmark's sweeps run", async () => {
+    expect(settings.get("languageWorkers__node__arguments")).toBe("'--max-old-space-size=${instanceMemoryMB / 2}'");
+    const { shippedHeapFlags } = await import("../../bench/processes.js");
+    const instanceMemoryMB = Number(/^param instanceMemoryMB int = (\d+)$/m.exec(text)?.[1]);
+    expect(shippedHeapFlags()).toEqual([`--max-old-space-size=${instanceMemoryMB / 2}`]);
+  });
+
   // Issue 15 changes this assertion: Node 20 reaches end of life, the app deploys on Node 22.
   it("runs on Flex Consumption, Node 22, as its own user-assigned identity", () => {
     expect(valueAfter(text, "resource plan ")).toMatch(/name: 'FC1'\n\s*tier: 'FlexConsumption'/);

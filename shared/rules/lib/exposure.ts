@@ -142,6 +142,8 @@ export class ExposureCollector {
   private memberOf: Map<number, number[]> | undefined;
   private readonly groupsSeen = new Set<number>();
   readonly entra: EntraGrant[] = [];
+  /** Bumped by everything fed: what was worked out from the collector before (shared evidence) is stale. */
+  revision = 0;
   private readonly eligibleRoleIds = new Map<number, string>();
   private readonly entraOf = new Map<number, EntraGrant[]>();
 
@@ -177,6 +179,7 @@ export class ExposureCollector {
 
   /** Returns the principal's number when the grant was kept. */
   private keep(grant: RoleAssignment | RoleEligibility, status: PrincipalStatus, flags: number): number | undefined {
+    this.revision += 1;
     const roleAt = this.roles.indexOf(roleDefinitionGuid(grant.roleDefinitionId), grant.condition);
     const role = this.roles.facts[roleAt] as RoleFacts;
     if (role.direct === 0 && role.grant === 0 && role.privilege === "none") return undefined;
@@ -244,6 +247,7 @@ export class ExposureCollector {
   }
 
   private keepEntra(grant: { id: string; principalId: string; principalType: string; principalDisplayName?: string }, fields: Omit<EntraGrant, "id" | "principal">): void {
+    this.revision += 1;
     const principal = this.principals.number(grant.principalId, grant.principalType);
     this.principals.setName(principal, grant.principalDisplayName);
     const kept: EntraGrant = { id: grant.id, principal, ...fields };
@@ -262,6 +266,7 @@ export class ExposureCollector {
 
   /** A group's transitive members; `undefined` when Graph could not list them (the group stays a holder). */
   setGroupMembers(groupId: string, members: readonly GroupMember[] | undefined): void {
+    this.revision += 1;
     const group = this.principals.number(groupId, "Group");
     this.memberOf = undefined;
     if (!members) {
@@ -282,7 +287,9 @@ export class ExposureCollector {
   /** Record a directory answer for a principal already fed (the inventory looks holders up afterwards). */
   setStatus(principalId: string, status: PrincipalStatus): void {
     const at = this.principals.find(principalId);
-    if (at !== undefined) this.principals.record(at, status);
+    if (at === undefined) return;
+    this.revision += 1;
+    this.principals.record(at, status);
   }
 
   /** The directory's name for a principal, when it answered. */

@@ -1,18 +1,11 @@
 import type { CorePolicy } from "../../config/policyCore.js";
 import type { AttachedResource, Identity } from "../../model.js";
 import { resourceTypeOf, sameId } from "../../model.js";
-import { GRADE_RANK, privilegeContains, type ExposureCollector, type ExposureEntry, type Holder, type IdentityExposure, type IdentityGrade, type Right, type RightEvidence } from "./exposure.js";
+import { GRADE_RANK, privilegeContains, type ExposureCollector, type ExposureEntry, type Holder, type IdentityExposure, type IdentityGrade, type RightEvidence } from "./exposure.js";
+import { ASSIGN, FEDERATE, GRANT, RUN_CODE, sharedOf, type SharedEvidence, type SharedRight } from "./sharedEvidence.js";
 import type { RoleFacts } from "./roleFacts.js";
 import { ASSIGN_BIT, FEDERATE_BIT, runCodeBit } from "./runCode.js";
 import type { ScopeTree } from "./scopes.js";
-
-/** One right found while walking: who, which right, through which grant, on which resource. */
-interface Found {
-  principal: number;
-  right: Right;
-  grant: number;
-  resourceId?: string;
-}
 
 /**
  * docs/rules/privileged-identity-exposed.md for one graded identity: walks only the grants indexed at the scopes that contain the identity
@@ -64,8 +57,25 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
     return actingMembers(principal, target).length > 0;
   };
 
-  const found: Found[] = [];
-  const walk = (target: string, rightsAt: (role: number, scope: number) => readonly Right[], resourceId?: string): void => {
+  const shared = sharedOf(collector);
+  const byHolder = new Map<number, HeldRights>();
+  const note = (principal: number, right: number, grant: number, target: string, resource?: AttachedResource): void => {
+    let held = byHolder.get(principal);
+    if (!held) {
+      held = { rights: new Set(), grants: new Set(), members: undefined, targets: undefined };
+      byHolder.set(principal, held);
+    }
+    held.grants.add(grant);
+    held.rights.add(shared.right(right, grant, resource?.id));
+    if (principals.isGroup(principal) && collector.members.has(principal)) {
+      held.targets ??= new Set();
+      if (held.targets.has(target)) return;
+      held.targets.add(target);
+      held.members ??= new Set();
+      for (const member of actingMembers(principal, target)) held.members.add(member);
+    }
+  };
+  const walk = (target: string, rightsAt: (role: number, scope: number) => readonly number[], resource?: AttachedResource): void => {
     for (const key of tree.ancestorsOf(target)) {
       const scope = scopes.find(key);
       if (scope === undefined) continue;
@@ -74,11 +84,13 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
         if (rights.length === 0) return;
         const principal = grants.principalOf(grant);
         if (!holds(principal, target)) return;
-        for (const right of rights) found.push(resourceId ? { principal, right, grant, resourceId } : { principal, right, grant });
+        for (const right of rights) note(principal, right, grant, target, resource);
       });
     }
   };
-  walk(identity.id, (role) => identityRights(collector, role));
+  const identityCache = cacheOf(identityRightsCache, collector);
+  const resourceCache = cacheOf(resourceRightsCache, collector);
+  walk(identity.id, (role) => identityRights(collector, identityCache, role));
   // Whether a scope contains the identity, once per scope of this evaluation.
   const containsIdentity = new Map<number, boolean>();
   const reaches = (scope: number): boolean => {
@@ -95,28 +107,32 @@ function holdersOf(collector: ExposureCollector, identity: Identity, graded: Ide
     walk(
       resource.id,
       // A grant that already reaches the identity itself is listed once, for the identity.
-      (role, scope) => resourceRights(collector, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
-      resource.id,
+      (role, scope) => resourceRights(collector, resourceCache, role, bit, (collector.roles.facts[role] as RoleFacts).grant & (ASSIGN_BIT | FEDERATE_BIT) ? reaches(scope) : false),
+      resource,
     );
   }
-  return assemble(collector, identity, found, actingMembers);
+  return assemble(collector, shared, byHolder);
 }
 
-const NONE: readonly Right[] = [];
-const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly Right[]>>();
-const resourceRightsCache = new WeakMap<ExposureCollector, Map<string, readonly Right[]>>();
+const NONE: readonly number[] = [];
+const identityRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
+const resourceRightsCache = new WeakMap<ExposureCollector, Map<number, readonly number[]>>();
+
+function cacheOf(caches: WeakMap<ExposureCollector, Map<number, readonly number[]>>, collector: ExposureCollector): Map<number, readonly number[]> {
+  let cache = caches.get(collector);
+  if (!cache) caches.set(collector, (cache = new Map<number, readonly number[]>()));
+  return cache;
+}
 
 /** The rights a role gives over an identity at a scope containing it (assign, federate, grant), once per role. */
-function identityRights(collector: ExposureCollector, role: number): readonly Right[] {
-  let cache = identityRightsCache.get(collector);
-  if (!cache) identityRightsCache.set(collector, (cache = new Map<number, readonly Right[]>()));
+function identityRights(collector: ExposureCollector, cache: Map<number, readonly number[]>, role: number): readonly number[] {
   let rights = cache.get(role);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
-    const list: Right[] = [];
-    if (facts.direct & ASSIGN_BIT) list.push("assign");
-    if (facts.direct & FEDERATE_BIT) list.push("federate");
-    if (facts.grant & (ASSIGN_BIT | FEDERATE_BIT)) list.push("grant");
+    const list: number[] = [];
+    if (facts.direct & ASSIGN_BIT) list.push(ASSIGN);
+    if (facts.direct & FEDERATE_BIT) list.push(FEDERATE);
+    if (facts.grant & (ASSIGN_BIT | FEDERATE_BIT)) list.push(GRANT);
     rights = list.length > 0 ? list : NONE;
     cache.set(role, rights);
   }
@@ -124,16 +140,15 @@ function identityRights(collector: ExposureCollector, role: number): readonly Ri
 }
 
 /** The rights a role gives on an attached resource of run-code `bit`; a grant whose scope reaches the identity is counted there. */
-function resourceRights(collector: ExposureCollector, role: number, bit: number, grantCountedForIdentity: boolean): readonly Right[] {
-  let cache = resourceRightsCache.get(collector);
-  if (!cache) resourceRightsCache.set(collector, (cache = new Map<string, readonly Right[]>()));
-  const key = `${role}\u0000${bit}\u0000${grantCountedForIdentity ? 1 : 0}`;
+function resourceRights(collector: ExposureCollector, cache: Map<number, readonly number[]>, role: number, bit: number, grantCountedForIdentity: boolean): readonly number[] {
+  // Run-code bits are single bits below 2^31: one number names (role, bit, counted).
+  const key = role * 2 ** 32 + bit * 2 + (grantCountedForIdentity ? 1 : 0);
   let rights = cache.get(key);
   if (!rights) {
     const facts = collector.roles.facts[role] as RoleFacts;
-    const list: Right[] = [];
-    if (facts.direct & bit) list.push("run-code");
-    if (facts.grant & bit && !grantCountedForIdentity) list.push("grant");
+    const list: number[] = [];
+    if (facts.direct & bit) list.push(RUN_CODE);
+    if (facts.grant & bit && !grantCountedForIdentity) list.push(GRANT);
     rights = list.length > 0 ? list : NONE;
     cache.set(key, rights);
   }
@@ -146,58 +161,31 @@ function asPrivileged(collector: ExposureCollector, principal: number, needed: n
   return collector.ownPrivilege(principal).some((held) => held.grade >= needed && gradeScopes.every((inner) => privilegeContains(tree, held.within, inner)));
 }
 
-function assemble(collector: ExposureCollector, identity: Identity, found: Found[], actingMembers: (group: number, target: string) => number[]): Holder[] {
-  const { principals, scopes, grants } = collector;
-  const byHolder = new Map<number, { rights: Map<string, { sortKey: string; right: RightEvidence }>; grants: Set<number>; members: Set<number>; targets: Set<string> }>();
-  for (const item of found) {
-    let holder = byHolder.get(item.principal);
-    if (!holder) {
-      holder = { rights: new Map(), grants: new Set(), members: new Set(), targets: new Set() };
-      byHolder.set(item.principal, holder);
-    }
-    holder.grants.add(item.grant);
-    // A grant is one role at one scope with one id: (right, grant, resource) names a right once.
-    const key = `${item.right}\u0000${item.grant}\u0000${item.resourceId ?? ""}`;
-    const target = item.resourceId ?? identity.id;
-    if (!holder.targets.has(target) && principals.isGroup(item.principal) && collector.members.has(item.principal)) {
-      holder.targets.add(target);
-      for (const member of actingMembers(item.principal, target)) holder.members.add(member);
-    }
-    if (holder.rights.has(key)) continue;
-    const role = collector.roles.facts[grants.roleOf(item.grant)] as RoleFacts;
-    const scope = scopes.nameOf(grants.scopeOf(item.grant));
-    holder.rights.set(key, {
-      sortKey: `${item.right}\u0000${scope.toLowerCase()}\u0000${(item.resourceId ?? "").toLowerCase()}\u0000${role.roleName.toLowerCase()}\u0000${item.grant}`,
-      right: {
-        right: item.right,
-        roleName: role.roleName,
-        scope,
-        roleAssignmentId: grants.idOf(item.grant, scopes),
-        ...(grants.eligible(item.grant) ? { eligible: true as const } : {}),
-        ...(item.resourceId ? { resourceId: item.resourceId } : {}),
-        ...(role.condition && item.right === "grant" ? { condition: role.condition } : {}),
-      },
-    });
-  }
+/** What one holder was found to hold over one identity. */
+interface HeldRights {
+  rights: Set<SharedRight>;
+  grants: Set<number>;
+  /** A group's acting members, over every target it was found at (read groups only). */
+  members: Set<number> | undefined;
+  targets: Set<string> | undefined;
+}
+
+function assemble(collector: ExposureCollector, shared: SharedEvidence, byHolder: ReadonlyMap<number, HeldRights>): Holder[] {
+  const { principals } = collector;
   const holders: Holder[] = [];
   for (const [principal, held] of byHolder) {
     const principalId = principals.ids[principal] ?? "";
-    const principalType = principals.typeOf(principal);
     const displayName = principals.nameOf(principal);
-    const rights = [...held.rights.values()].sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0)).map(({ right }) => right);
-    const members = [...held.members]
-      .map((member) => ({ id: principals.ids[member] ?? "", type: principals.typeOf(member), ...(principals.nameOf(member) ? { displayName: principals.nameOf(member) } : {}) }))
-      .sort((a, b) => a.id.toLowerCase().localeCompare(b.id.toLowerCase()));
-    const group = principals.isGroup(principal);
+    const read = principals.isGroup(principal) && collector.members.has(principal);
     const [onlyGrant] = held.grants;
     holders.push({
       principalId,
-      principalType,
+      principalType: principals.typeOf(principal),
       ...(displayName ? { displayName } : {}),
-      rights,
-      ...(group && collector.members.has(principal) ? { members } : {}),
-      ...(group && !collector.members.has(principal) ? { membersUnknown: true as const } : {}),
-      ...(held.grants.size === 1 && onlyGrant !== undefined ? { fix: collector.grantFix(onlyGrant) } : {}),
+      rights: shared.rightList(held.rights),
+      ...(read ? { members: shared.memberList(held.members ?? new Set()) } : {}),
+      ...(principals.isGroup(principal) && !collector.members.has(principal) ? { membersUnknown: true as const } : {}),
+      ...(held.grants.size === 1 && onlyGrant !== undefined ? { fix: shared.fix(onlyGrant) } : {}),
     });
   }
   holders.sort((a, b) => a.principalId.toLowerCase().localeCompare(b.principalId.toLowerCase()));

@@ -14,6 +14,7 @@ export class PrincipalTable {
   private readonly typeCodes = new Int32List(1024);
   private readonly typeIndex = new Map<string, number>();
   private readonly typeNames: string[] = [];
+  private readonly groupTypes: boolean[] = [];
   private readonly missing = new Int32List(1024);
   private readonly names = new Map<number, string>();
   /** Application ids of found service principals worth remembering (approved pipelines match by them). */
@@ -50,6 +51,7 @@ export class PrincipalTable {
     if (code === undefined) {
       code = this.typeNames.length;
       this.typeNames.push(type);
+      this.groupTypes.push(type.toLowerCase() === "group");
       this.typeIndex.set(type, code);
     }
     return code;
@@ -60,7 +62,7 @@ export class PrincipalTable {
   }
 
   isGroup(at: number): boolean {
-    return this.typeOf(at).toLowerCase() === "group";
+    return this.groupTypes[this.typeCodes.get(at)] === true;
   }
 
   nameOf(at: number): string | undefined {
