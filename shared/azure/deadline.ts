@@ -1,4 +1,5 @@
 import { AsyncLocalStorage } from "node:async_hooks";
+import { setMaxListeners } from "node:events";
 import { RestError, type PipelinePolicy } from "@azure/core-rest-pipeline";
 
 /**
@@ -26,7 +27,11 @@ export function withRunDeadline<T>(runMs: number, work: () => Promise<T>): Promi
   const outer = runScope.getStore();
   // A nested run (e.g. a CLI command calling the sweep) keeps the earlier, outer deadline.
   if (outer) return work();
-  return runScope.run({ signal: AbortSignal.timeout(runMs), ms: runMs }, work);
+  const signal = AbortSignal.timeout(runMs);
+  // Each call in flight listens to the run's signal until it ends (deadlinePolicy removes its listener), and a sweep
+  // has more than Node's default 10 calls in flight: that is not a leak, so no MaxListenersExceededWarning.
+  setMaxListeners(0, signal);
+  return runScope.run({ signal, ms: runMs }, work);
 }
 
 /**
@@ -56,10 +61,16 @@ export function deadlinePolicy(callMs: number, options: { withRun: boolean } = {
       request.abortSignal = controller.signal;
       if (!(request.timeout > 0) || request.timeout > callMs) request.timeout = callMs;
       let streaming = false;
+      const release = (): void => {
+        clearTimeout(timer);
+        for (const source of sources) source.removeEventListener("abort", relay);
+      };
       try {
         const response = await next(request);
-        // A streamed body is still being read: the deadline goes on covering it.
-        streaming = response.readableStreamBody !== undefined || response.browserStreamBody !== undefined;
+        // A streamed body is still being read: the deadline goes on covering it until the stream closes.
+        const body = response.readableStreamBody;
+        streaming = body !== undefined || response.browserStreamBody !== undefined;
+        if (body && "once" in body && typeof body.once === "function") body.once("close", release);
         return response;
       } catch (error) {
         if (expired || run?.signal.aborted) {
@@ -68,10 +79,7 @@ export function deadlinePolicy(callMs: number, options: { withRun: boolean } = {
         }
         throw error;
       } finally {
-        if (!streaming) {
-          clearTimeout(timer);
-          for (const source of sources) source.removeEventListener("abort", relay);
-        }
+        if (!streaming) release();
       }
     },
   };

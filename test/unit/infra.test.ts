@@ -546,7 +546,7 @@ describe("infra: Event Grid", () => {
     expect(delivery).toMatch(/deadLetterWithResourceIdentity: \{[\s\S]*endpointType: 'StorageBlob'/);
     expect(valueAfter(text, "resource resourceEvents ")).toContain("properties: union(delivery, {");
     expect(read("infra/app/functionapp.bicep")).toContain("output eventFunctionId string = '${functionApp.id}/functions/onResourceEvent'");
-    expect(read("functions/onResourceEvent.ts")).toContain('app.eventGrid("onResourceEvent"');
+    expect(read("functions/index.ts")).toContain('app.eventGrid("onResourceEvent"');
   });
 
   /** What infra/ declares for one subscription, as ARM's GET would list it once deployed. */
