@@ -9,6 +9,7 @@ import { defaultPolicy } from "../../shared/config/policy.js";
 import { readLastSignIns } from "../../shared/azure/signIns.js";
 import type { Estate } from "../../local/emulator/estate.js";
 import { emptyEstate, guid, identityResource, startTarget, SUB, TENANT, type TestTarget } from "../helpers/estate.js";
+import { CONTRIBUTOR, MG as MG_CORP, MI_OPERATOR, OWNER, READER, SUB2 } from "../helpers/privilegeEstate.js";
 
 /**
  * Resource Graph queries executed by the emulator: ad-hoc queries the product never sends get the rows
@@ -17,12 +18,6 @@ import { emptyEstate, guid, identityResource, startTarget, SUB, TENANT, type Tes
  */
 
 const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
-const SUB2 = "33333333-3333-3333-3333-333333333333";
-const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
-const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
-const MI_OPERATOR = "f1a07417-d97a-45cb-824c-7a7467783830";
-const MG_CORP = "/providers/Microsoft.Management/managementGroups/mg-corp";
 const MG_SANDBOX = "/providers/Microsoft.Management/managementGroups/mg-sandbox";
 
 const role = (scope: string, guidOf: string) => `${scope === "/" ? "" : scope}/providers/Microsoft.Authorization/roleDefinitions/${guidOf}`;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { delegationOf, type Delegation } from "../../shared/rules/lib/conditions.js";
+import { BUILT_IN_ROLES } from "../../shared/rules/lib/roles.js";
 
 /**
  * The documented forms of Learn "Delegate Azure role assignment management to others with conditions"
@@ -8,9 +9,7 @@ import { delegationOf, type Delegation } from "../../shared/rules/lib/conditions
  */
 const BACKUP_CONTRIBUTOR = "5e467623-bb1f-42f4-a55d-6e525e11384b";
 const BACKUP_READER = "a795c7a0-d4a2-40c1-ae25-d81f01202912";
-const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-const RBAC_ADMIN = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
-const UAA = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
+const { owner: OWNER, rbacAdministrator: RBAC_ADMIN, userAccessAdministrator: UAA } = BUILT_IN_ROLES;
 const ACR_PULL = "7f951dda-4ed3-4680-a7ca-43fe172d538d";
 
 const clause = (action: string, body: string): string => `(\n (\n  !(ActionMatches{'Microsoft.Authorization/roleAssignments/${action}'})\n )\n OR \n (\n  ${body}\n )\n)`;

@@ -1,12 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { rule } from "../../../shared/rules/privileged-role-broad-scope.js";
+import { BUILT_IN_ROLES } from "../../../shared/rules/lib/roles.js";
 import { assignment, FOUND_MI, FOUND_USER, identity, index, keys, policy, RG, runRule, S, UNKNOWN } from "../../helpers/sweep.js";
 import type { PrincipalStatus } from "../../../shared/rules/types.js";
 
-const OWNER = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635";
-const CONTRIBUTOR = "b24988ac-6180-42a0-ab88-20f7382dd24c";
-const UAA = "18d7d88d-d35e-4fb5-a5c3-7773c20a72d9";
-const RBAC = "f58310d9-a9f6-439a-9e8d-f62e7b41a168";
+const { owner: OWNER, contributor: CONTRIBUTOR, userAccessAdministrator: UAA, rbacAdministrator: RBAC } = BUILT_IN_ROLES;
 const READER = "acdd72a7-3385-48ef-bd42-f606fba81ae7";
 const MG = "/providers/Microsoft.Management/managementGroups/root";
 const VAULT = `${RG}/providers/Microsoft.KeyVault/vaults/kv1`;
