@@ -317,7 +317,8 @@ export class ArmRoute {
       const busy = this.operations.conflict(key);
       if (busy) return busy;
     }
-    const prior = resource.identity ? structuredClone(resource.identity) : resource.identity;
+    // applyIdentity replaces the identity block, never edits it: this is the block as it was (start() keeps a copy).
+    const prior = resource.identity;
     const patch = (request.body ?? {}) as Partial<EstateResource>;
     if (patch.tags !== undefined) resource.tags = patch.tags ?? {};
     if (patch.identity !== undefined && patch.identity !== null) {
