@@ -101,7 +101,8 @@ function sourcesOf(store: EstateStore, tree: ManagementGroupTree, scope: Request
       };
     },
   };
-  const authorization = (type: string, id: string, name: string, scopeText: string, resourceGroup: string, properties: unknown): Row => ({
+  /** A row of a table whose items have no location, tags, identity or sku (authorization resources, containers). */
+  const bareRow = (type: string, id: string, name: string, resourceGroup: string, subscriptionId: string, properties: unknown): Row => ({
     id,
     name,
     type,
@@ -109,7 +110,7 @@ function sourcesOf(store: EstateStore, tree: ManagementGroupTree, scope: Request
     kind: "",
     location: "",
     resourceGroup,
-    subscriptionId: everything ? subscriptionIn(scopeText) : rbac.kind === "subscription" ? rbac.id : "",
+    subscriptionId,
     managedBy: "",
     sku: null,
     plan: null,
@@ -119,6 +120,8 @@ function sourcesOf(store: EstateStore, tree: ManagementGroupTree, scope: Request
     zones: null,
     extendedLocation: null,
   });
+  const authorization = (type: string, id: string, name: string, scopeText: string, resourceGroup: string, properties: unknown): Row =>
+    bareRow(type, id, name, resourceGroup, everything ? subscriptionIn(scopeText) : rbac.kind === "subscription" ? rbac.id : "", properties);
   const assignments: Source<EstateRoleAssignment> = {
     type: "microsoft.authorization/roleassignments",
     items: () => store.roleAssignments.values(),
@@ -147,24 +150,7 @@ function sourcesOf(store: EstateStore, tree: ManagementGroupTree, scope: Request
     items,
     typeOf: () => type,
     visible: (item) => inRequestScope(scope, tree, item.subscriptionId.toLowerCase(), item.managementGroup),
-    row: (item) => ({
-      id: item.id,
-      name: item.name,
-      type,
-      tenantId,
-      kind: "",
-      location: "",
-      resourceGroup: item.resourceGroup,
-      subscriptionId: item.subscriptionId,
-      managedBy: "",
-      sku: null,
-      plan: null,
-      properties: item.properties,
-      tags: {},
-      identity: null,
-      zones: null,
-      extendedLocation: null,
-    }),
+    row: (item) => bareRow(type, item.id, item.name, item.resourceGroup, item.subscriptionId, item.properties),
   });
   const subscriptions = container("microsoft.resources/subscriptions", () =>
     store.subscriptions.map((entry) => ({
