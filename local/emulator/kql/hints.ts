@@ -30,7 +30,10 @@ function typesOf(condition: Expr): Set<string> | undefined {
     return new Set([toStr(literalValue(condition.r.v)).toLowerCase()]);
   }
   if (condition.k === "in" && (condition.op === "in" || condition.op === "in~") && isType(condition.l) && condition.items.every((item) => item.k === "lit")) {
-    const values = condition.items.flatMap((item) => ((value) => (Array.isArray(value) ? value : [value]))(item.k === "lit" ? literalValue(item.v) : null));
+    const values = condition.items.flatMap((item) => {
+      const value = item.k === "lit" ? literalValue(item.v) : null;
+      return Array.isArray(value) ? value : [value];
+    });
     return new Set(values.map((value) => toStr(value).toLowerCase()));
   }
   return undefined;
