@@ -64,7 +64,7 @@ function below(tree: ManagementGroupTree, candidate: RbacScope, candidateText: s
   if (scope.kind === "root") return candidate.kind !== "root";
   if (scope.kind === "managementGroup") {
     if (candidate.kind === "managementGroup") return candidate.name !== scope.name && tree.atOrBelow(candidate.name, scope.name);
-    return candidate.kind === "subscription" && tree.subscriptionUnder(candidate.id, new Set([scope.name]));
+    return candidate.kind === "subscription" && tree.chainOf(candidate.id).includes(scope.name);
   }
   return candidate.kind === "subscription" && candidateText.startsWith(`${scopeText}/`);
 }
