@@ -104,6 +104,9 @@ function azureCredential(settings: AppSettings): TokenCredential {
   };
 }
 
+/** Every client's and the lean GET pipeline's user agent starts with it. */
+const USER_AGENT_PREFIX = "uami-guard";
+
 export function createAzureClients(target: AzureTarget): AzureClients {
   const credential = target.kind === "azure" ? azureCredential(target.settings) : new EmulatorCredential();
   const endpoints: ServiceEndpoints =
@@ -114,7 +117,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const deadlines = target.deadlines ?? (target.kind === "azure" ? deadlinesOf(target.settings) : DEFAULT_DEADLINES);
   const sdkOptions: ClientOptions = {
     ...(target.kind === "emulator" ? { endpoint: target.url, tlsOptions } : {}),
-    userAgentOptions: { userAgentPrefix: "uami-guard" },
+    userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
     // Same retry count everywhere; the emulator needs no real back-off between attempts (a
     // Retry-After header is honoured either way).
     retryOptions:
@@ -208,7 +211,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         get = armGetPipeline({
           credential,
           scopes: [armScope],
-          userAgentPrefix: "uami-guard",
+          userAgentPrefix: USER_AGENT_PREFIX,
           retryOptions: sdkOptions.retryOptions ?? {},
           ...(tlsOptions ? { tlsOptions } : {}),
           perCall: [deadlinePolicy(deadlines.callMs)],
