@@ -14,7 +14,7 @@ export const INVISIBLE_PATTERN =
 const INVISIBLE = new RegExp(INVISIBLE_PATTERN, "gu");
 
 /** `\x1b`, `\u202e`, `\u{e0041}`: how an escaped character is written (the page's script writes the same). */
-export function escapeOf(character: string): string {
+function escapeOf(character: string): string {
   const code = character.codePointAt(0) ?? 0;
   if (code <= 0xff) return `\\x${code.toString(16).padStart(2, "0")}`;
   if (code <= 0xffff) return `\\u${code.toString(16).padStart(4, "0")}`;
@@ -24,9 +24,4 @@ export function escapeOf(character: string): string {
 /** The text with every invisible or reordering character shown as its escape. */
 export function showInvisible(text: string): string {
   return text.replace(INVISIBLE, escapeOf);
-}
-
-/** Whether the text holds a character that `showInvisible` escapes. */
-export function hasInvisible(text: string): boolean {
-  return new RegExp(INVISIBLE_PATTERN, "u").test(text);
 }

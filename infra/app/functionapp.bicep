@@ -129,7 +129,11 @@ var appSettings = {
   // the Functions host, V8's young generation, code and buffers. Bounded, V8 collects as the heap nears the cap
   // instead of growing it to several times the live set; a sweep that outgrows it fails loudly and is retried, rather
   // than the platform stopping the instance. Learn "App settings reference for Azure Functions":
-  // languageWorkers__node__arguments. bench/processes.ts runs the benchmark's sweeps with this cap.
+  // languageWorkers__node__arguments. The host appends the setting to the node worker's command line
+  // (azure-functions-host WorkerConfigurationHelper.AddArgumentsFromAppSettings) and, because it is set, starts a fresh
+  // worker on specialization instead of reusing a pre-warmed placeholder one (WebHostRpcWorkerChannelManager
+  // .UsePlaceholderChannel): the cap holds on a pre-warmed instance too, for the price of that worker's start.
+  // bench/processes.ts runs the benchmark's sweeps with this cap.
   languageWorkers__node__arguments: '--max-old-space-size=${instanceMemoryMB / 2}'
 }
 

@@ -124,9 +124,12 @@ export async function patchIdentity(clients: AzureClients, id: string, apiVersio
   await untilDone(clients, "PATCH", id, apiVersion, { status, headers: response.headers as Record<string, string>, body: response.body });
 }
 
-/** How often an operation is polled when ARM sends no Retry-After (the SDKs' default for ARM is 2 s; the emulator needs no wait). */
-function pollIntervalMs(clients: AzureClients): number {
-  return clients.target === "emulator" ? 20 : 2_000;
+/**
+ * How often an operation is polled when ARM sends no Retry-After: @azure/core-lro's own default (POLL_INTERVAL_IN_MS,
+ * 2 s) against Azure; the emulator needs no wait.
+ */
+function pollOptions(clients: AzureClients): { intervalInMs?: number } {
+  return clients.target === "emulator" ? { intervalInMs: 20 } : {};
 }
 
 /**
@@ -154,7 +157,7 @@ async function untilDone(clients: AzureClients, method: "PATCH" | "PUT", id: str
           return { flatResponse: response.body, rawResponse: { statusCode: status, headers: lowerHeaders(response.headers as Record<string, string>), body: response.body } };
         },
       },
-      { intervalInMs: pollIntervalMs(clients) },
+      pollOptions(clients),
     );
     await poller.pollUntilDone();
   } catch (error) {

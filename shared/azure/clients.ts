@@ -1,7 +1,6 @@
 import type { AccessToken, TokenCredential } from "@azure/core-auth";
 import { ResourceGraphClient } from "@azure/arm-resourcegraph";
 import { AuthorizationManagementClient } from "@azure/arm-authorization";
-import { ManagedServiceIdentityClient } from "@azure/arm-msi";
 import { getClient, type Client, type ClientOptions } from "@azure-rest/core-client";
 import { TableClient } from "@azure/data-tables";
 import { QueueClient } from "@azure/storage-queue";
@@ -54,20 +53,18 @@ export interface AzureClients {
   readonly restOptions: ClientOptions;
   /** Per call and per run; a run wraps its work in withRunDeadline(deadlines.runMs, ...). */
   readonly deadlines: Deadlines;
-  /** Its GETs are paced like `msi`'s. */
+  /** Its GETs are paced by the subscription's ARM read bucket (`armReadPacer`), as `armGet`'s. */
   authorization(subscriptionId: string): AuthorizationManagementClient;
   /** Log Analytics queries (managed-identity sign-in logs); loaded on first use, as `monitor`. */
   logsQuery(): Promise<LogsQueryClient>;
-  /** Its GETs are paced by the subscription's ARM read bucket (`armReadPacer`). */
-  msi(subscriptionId: string): ManagedServiceIdentityClient;
   /**
-   * Azure Monitor's ARM API (metrics of a resource), paced like `msi`. Loaded on first use: only sweeps read
+   * Azure Monitor's ARM API (metrics of a resource), paced like `armGet`. Loaded on first use: only sweeps read
    * metrics, and the package is large, so the event trigger's cold start does not pay for it.
    */
   monitor(subscriptionId: string): Promise<MonitorClient>;
   /**
    * GETs of ARM collections in one subscription through the lean pipeline of `armGet.ts` (retries, token,
-   * deadline, paced like `msi`): the sweep's one-call-per-identity listings.
+   * deadline, paced by the subscription's ARM read bucket, `armReadPacer`): the sweep's one-call-per-identity listings.
    */
   armGet(subscriptionId: string): ArmGet;
   /** One per subscription and process: ARM's read bucket is per subscription and principal. */
@@ -104,6 +101,9 @@ function azureCredential(settings: AppSettings): TokenCredential {
   };
 }
 
+/** Every client's and the lean GET pipeline's user agent starts with it. */
+const USER_AGENT_PREFIX = "uami-guard";
+
 export function createAzureClients(target: AzureTarget): AzureClients {
   const credential = target.kind === "azure" ? azureCredential(target.settings) : new EmulatorCredential();
   const endpoints: ServiceEndpoints =
@@ -114,7 +114,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const deadlines = target.deadlines ?? (target.kind === "azure" ? deadlinesOf(target.settings) : DEFAULT_DEADLINES);
   const sdkOptions: ClientOptions = {
     ...(target.kind === "emulator" ? { endpoint: target.url, tlsOptions } : {}),
-    userAgentOptions: { userAgentPrefix: "uami-guard" },
+    userAgentOptions: { userAgentPrefix: USER_AGENT_PREFIX },
     // Same retry count everywhere; the emulator needs no real back-off between attempts (a
     // Retry-After header is honoured either way).
     retryOptions:
@@ -130,7 +130,6 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const { endpoint: _endpoint, ...restOptions } = sdkOptions;
   const armScope = target.kind === "azure" ? "https://management.azure.com/.default" : `${target.url}/.default`;
   const authorizationClients = new Map<string, AuthorizationManagementClient>();
-  const msiClients = new Map<string, ManagedServiceIdentityClient>();
   const monitorClients = new Map<string, Promise<MonitorClient>>();
   const armGets = new Map<string, ArmGet>();
   const armGetHttpClient = createDefaultHttpClient();
@@ -178,16 +177,6 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         ...(target.kind === "emulator" ? { credentials: { scopes: [`${target.url}/.default`] } } : {}),
       });
     },
-    msi(subscriptionId) {
-      let client = msiClients.get(subscriptionId);
-      if (!client) {
-        client = new ManagedServiceIdentityClient(credential, subscriptionId, sdkOptions);
-        // After the retry policy: every attempt is paced, not only the first.
-        client.pipeline.addPolicy(armReadPacingPolicy(armReadPacer(subscriptionId)), { afterPhase: "Retry" });
-        msiClients.set(subscriptionId, client);
-      }
-      return client;
-    },
     monitor(subscriptionId) {
       const key = subscriptionId.toLowerCase();
       let client = monitorClients.get(key);
@@ -208,7 +197,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
         get = armGetPipeline({
           credential,
           scopes: [armScope],
-          userAgentPrefix: "uami-guard",
+          userAgentPrefix: USER_AGENT_PREFIX,
           retryOptions: sdkOptions.retryOptions ?? {},
           ...(tlsOptions ? { tlsOptions } : {}),
           perCall: [deadlinePolicy(deadlines.callMs)],

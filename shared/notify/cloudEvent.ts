@@ -1,5 +1,5 @@
 import type { Notice } from "./notification.js";
-import { ruleMeta } from "../rules/index.js";
+import { rulePageOf } from "../rules/index.js";
 
 export interface FindingCloudEvent {
   id: string;
@@ -17,6 +17,7 @@ export const CLOUD_EVENT_SOURCE = "/uami-guard";
 export function findingCloudEvent(notice: Notice): FindingCloudEvent {
   const { finding } = notice;
   const kind = notice.status === "resolved" ? "FindingResolved" : "Finding";
+  const page = rulePageOf(finding.ruleId);
   return {
     // Stable per finding and status and run, so a consumer can drop a redelivery.
     id: `${finding.fingerprint}-${notice.status}-${notice.runId}`,
@@ -25,6 +26,6 @@ export function findingCloudEvent(notice: Notice): FindingCloudEvent {
     subject: finding.subjectId,
     time: notice.at,
     dataContentType: "application/json",
-    data: { ...finding, status: notice.status, runId: notice.runId, mode: notice.mode, ...(ruleMeta.get(finding.ruleId) ? { ruleDocs: ruleMeta.get(finding.ruleId)?.docs.url } : {}) },
+    data: { ...finding, status: notice.status, runId: notice.runId, mode: notice.mode, ...(page !== undefined ? { ruleDocs: page } : {}) },
   };
 }

@@ -1,5 +1,5 @@
 import { SEVERITIES } from "../config/policy.js";
-import { ruleMeta } from "../rules/index.js";
+import { ruleMeta, rulePageOf } from "../rules/index.js";
 import type { Digest, Notice } from "./notification.js";
 import { callerOf, resourceGroupOfFinding, subscriptionOfFinding } from "./notification.js";
 
@@ -106,7 +106,7 @@ export function digestCard(digest: Digest): Record<string, unknown> {
     }));
     const hidden = digest.notices.length - shown;
     // The pages of the rules shown (the manifest's docs.url, the app's own text, as spelled).
-    const pages = [...new Set(digest.notices.slice(0, shown).flatMap((notice) => RULES.get(notice.finding.ruleId)?.docs.url ?? []))];
+    const pages = [...new Set(digest.notices.slice(0, shown).flatMap((notice) => rulePageOf(notice.finding.ruleId) ?? []))];
     return message([
       { type: "TextBlock", size: "Medium", weight: "Bolder", wrap: true, text: digestHeadline(digest) },
       { type: "TextBlock", wrap: true, spacing: "Small", text: `All ${total} finding${total === 1 ? "" : "s"} of this sweep, new or not:` },

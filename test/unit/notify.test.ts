@@ -66,6 +66,9 @@ describe("Sentinel rows and CloudEvents", () => {
     const event = findingCloudEvent(notice(finding(1)));
     expect(event).toMatchObject({ type: "UamiGuard.Finding.attachment-outside-pipeline", source: "/uami-guard", subject: finding(1).subjectId });
     expect(findingCloudEvent(notice(finding(1), "resolved")).type).toBe("UamiGuard.FindingResolved.attachment-outside-pipeline");
+    // The event names the rule's page as the Sentinel row does; a rule the registry does not know has none.
+    expect(event.data).toMatchObject({ ruleDocs: "docs/rules/attachment-outside-pipeline.md" });
+    expect(findingCloudEvent(notice(finding(1, "high", { ruleId: "no-such-rule" }))).data).not.toHaveProperty("ruleDocs");
   });
 
   it("reminders go to Teams only", () => {

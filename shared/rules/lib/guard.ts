@@ -1,6 +1,7 @@
 import type { CorePolicy as Policy } from "../../config/policyCore.js";
 import type { OperationEntry } from "../../events/operations.js";
 import { canonicalIdProblem } from "../../events/resourceEvent.js";
+import { subscriptionOf } from "../../model.js";
 
 /**
  * What the guard is made of (docs/rules/governance-tampering.md): `self.resources` (ids or id prefixes) and the
@@ -39,7 +40,7 @@ export function managementGroupOf(scope: string): string | undefined {
 
 /** The subscriptions the guard's resources live in (a management group above one of them contains the guard). */
 export function guardSubscriptions(policy: Policy): string[] {
-  const ids = guardResources(policy).map((resource) => /^\/subscriptions\/([^/]+)/i.exec(resource)?.[1]?.toLowerCase() ?? "");
+  const ids = guardResources(policy).map((resource) => subscriptionOf(resource)?.toLowerCase() ?? "");
   return [...new Set(ids.filter((id) => id !== ""))];
 }
 

@@ -59,9 +59,10 @@ export class Chains {
   }
 }
 
-/** A role assignment's name is a GUID: four 32-bit numbers instead of a 36-character string. */
-
-/** Every streamed assignment that gives a right or a grade passes here: one pass over the characters, no strings made. */
+/**
+ * A role assignment's name is a GUID: four 32-bit numbers instead of a 36-character string. Every streamed
+ * assignment that gives a right or a grade passes here: one pass over the characters, no strings made.
+ */
 export function guidWords(guid: string): [number, number, number, number] | undefined {
   if (guid.length !== 36) return undefined;
   const words: [number, number, number, number] = [0, 0, 0, 0];
