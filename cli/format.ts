@@ -92,7 +92,8 @@ export function compactId(id: string): string {
   return shortenId(id, true);
 }
 
-function oneLine(text: string): string {
+/** Estate text on one line, invisible characters escaped: what a table cell shows. */
+export function oneLine(text: string): string {
   return terminalSafe(text.replace(/[\r\n\t]+/g, " "));
 }
 

@@ -1,8 +1,8 @@
 import jmespath from "jmespath";
 import { stringify as toYaml } from "yaml";
 import { InputError, errorMessage } from "../shared/errors.js";
-import { fit, renderCsv, tableLayout, type TableLayout } from "./format.js";
-import { colourWanted, paint, terminalSafe } from "./log.js";
+import { fit, oneLine, renderCsv, tableLayout, type TableLayout } from "./format.js";
+import { colourWanted, paint } from "./log.js";
 
 /**
  * az's output conventions (Learn "Output formats for Azure CLI commands",
@@ -94,7 +94,7 @@ function text(value: unknown): string {
 function tsv(value: unknown): string {
   const items = Array.isArray(value) ? value : value === undefined || value === null ? [] : [value];
   const lines = items.map((item) => {
-    const field = (value: unknown): string => terminalSafe(text(value).replace(/[\t\r\n]+/g, " "));
+    const field = (value: unknown): string => oneLine(text(value));
     if (scalar(item)) return field(item);
     if (Array.isArray(item)) return item.filter(scalar).map(field).join("\t");
     return Object.values(item as Record<string, unknown>).filter(scalar).map(field).join("\t");
@@ -126,10 +126,6 @@ function table(value: unknown, layout: TableLayout): string {
   const widths = header.map((name, index) => Math.min(limit, Math.max(name.length, ...rows.map((row) => oneLine(row[index] ?? "").length))));
   const line = (row: string[]): string => row.map((cell, index) => fit(oneLine(cell), widths[index] ?? 0).padEnd(widths[index] ?? 0)).join("  ").trimEnd();
   return `${[line(header), widths.map((width) => "-".repeat(width)).join("  "), ...rows.map(line)].join("\n")}\n`;
-}
-
-function oneLine(text: string): string {
-  return terminalSafe(text.replace(/[\r\n\t]+/g, " "));
 }
 
 function csv(value: unknown): string {

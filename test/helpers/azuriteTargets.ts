@@ -7,9 +7,10 @@ import { startTarget, type TestTarget } from "./estate.js";
 
 /**
  * One Azurite for the test file; each test starts its own emulator target on it, and after the test
- * the target stops and the project's tables are dropped so the next test starts clean.
+ * the target stops and the project's tables are dropped so the next test starts clean. `azurite()` is the
+ * running Azurite, for a test that puts blobs or messages there itself.
  */
-export function azuriteTargets(): { start(estate: Estate, deadlines?: Deadlines): Promise<TestTarget> } {
+export function azuriteTargets(): { start(estate: Estate, deadlines?: Deadlines): Promise<TestTarget>; azurite(): RunningAzurite } {
   let azurite: RunningAzurite;
   const started: TestTarget[] = [];
   beforeAll(async () => {
@@ -28,5 +29,6 @@ export function azuriteTargets(): { start(estate: Estate, deadlines?: Deadlines)
       started.push(target);
       return target;
     },
+    azurite: () => azurite,
   };
 }

@@ -1,4 +1,4 @@
-import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import { createServer, request as httpRequest, type ClientRequest, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import type { RunningAzurite } from "../../local/azurite.js";
 
@@ -59,7 +59,7 @@ export async function startStorageProxy(azurite: RunningAzurite): Promise<Storag
       injected.push({ method, path, fault });
       if (fault.twice) {
         await new Promise<void>((resolve) => {
-          const first = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } }, (answer) => answer.resume().on("end", resolve));
+          const first = toAzurite(req, upstream, method, path, (answer) => answer.resume().on("end", resolve));
           first.on("error", () => resolve());
           first.end(body);
         });
@@ -75,8 +75,10 @@ export async function startStorageProxy(azurite: RunningAzurite): Promise<Storag
     }
     send(req, res, upstream, method, path, body);
   };
+  const toAzurite = (req: IncomingMessage, upstream: URL, method: string, path: string, onAnswer: (answer: IncomingMessage) => void): ClientRequest =>
+    httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } }, onAnswer);
   const send = (req: IncomingMessage, res: ServerResponse, upstream: URL, method: string, path: string, body: Buffer): void => {
-    const outbound = httpRequest({ host: upstream.hostname, port: upstream.port, method, path, headers: { ...req.headers, host: upstream.host } }, (answer) => {
+    const outbound = toAzurite(req, upstream, method, path, (answer) => {
       res.writeHead(answer.statusCode ?? 502, answer.headers);
       answer.pipe(res);
     });

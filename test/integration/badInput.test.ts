@@ -2,11 +2,10 @@ import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { fixturePath } from "../helpers/estate.js";
+import { BIN, runCli } from "../helpers/cli.js";
 
-const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
 const SMALL = fixturePath("small-estate.json");
 
 /** The CLI through bash, so a test can use a pipe, a FIFO or process substitution as a user would. */
@@ -15,10 +14,7 @@ function shell(script: string, cwd: string) {
   return { code: result.status, stdout: result.stdout, stderr: result.stderr };
 }
 
-function cli(args: string[], cwd: string) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd, timeout: 60_000, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const cli = (args: string[], cwd: string) => runCli(args, { cwd, timeoutMs: 60_000 });
 
 const scratch = (): string => mkdtempSync(join(tmpdir(), "uami-guard-bad-input-"));
 

@@ -1,19 +1,14 @@
-import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import type { RunReport } from "../../shared/findings.js";
+import { runCli } from "../helpers/cli.js";
+import { ROOT } from "../helpers/sources.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(ROOT, "bin", "uami-guard.js");
 const EXAMPLES = "docs/examples";
 
 /** Run from the repository root, with the paths exactly as docs/events.md writes them. */
-function cli(args: string[]) {
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd: ROOT, timeout: 90_000, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const cli = (args: string[]) => runCli(args);
 
 const S = "/subscriptions/11111111-1111-1111-1111-111111111111/resourceGroups/rg-app/providers";
 const IDENTITY = `${S}/Microsoft.ManagedIdentity/userAssignedIdentities/id-app-prod-uks-01`;

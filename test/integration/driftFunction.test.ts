@@ -2,14 +2,14 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { BlobServiceClient } from "@azure/storage-blob";
 import { InvocationContext, type Timer } from "@azure/functions";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
+import { describe, expect, it } from "vitest";
 import { sweepHandler } from "../../functions/sweep.js";
 import { policySchema } from "../../shared/config/policy.js";
 import { readAppSettings } from "../../shared/config/settings.js";
 import { findingStateStore } from "../../shared/composition.js";
 import { sweepScopeKey } from "../../shared/state/findingStateTable.js";
-import { fixturePath, loadFixture, startTarget } from "../helpers/estate.js";
+import { fixturePath, loadFixture } from "../helpers/estate.js";
+import { azuriteTargets } from "../helpers/azuriteTargets.js";
 
 /**
  * Drift in the Function App: the sweep timer reads its desired-state sources from a blob container with the app's
@@ -19,15 +19,11 @@ import { fixturePath, loadFixture, startTarget } from "../helpers/estate.js";
 const DIR = fixturePath("desired-state");
 const S1 = "/subscriptions/11111111-1111-4111-8111-111111111111";
 const timer: Timer = { isPastDue: false, schedule: { adjustForDST: true }, scheduleStatus: { last: "", next: "", lastUpdated: "" } };
-let azurite: RunningAzurite;
-
-beforeAll(async () => {
-  azurite = await startAzurite();
-});
-afterAll(() => azurite.stop());
+const targets = azuriteTargets();
 
 describe("drift through the exported sweep timer, sources in a blob container", () => {
   it("commits the drift findings of the state's scope; a corrupt blob is incomplete, reports nothing under its scope and resolves nothing", async () => {
+    const azurite = targets.azurite();
     const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient("desired-state");
     await container.createIfNotExists();
     await container.getBlockBlobClient("prod/terraform-show.json").uploadData(readFileSync(join(DIR, "tfstate", "prod.json")));
@@ -41,26 +37,22 @@ describe("drift through the exported sweep timer, sources in a blob container", 
         ],
       },
     });
-    const target = await startTarget(loadFixture("desired-state/estate.json"), azurite.connectionString);
-    try {
-      const lines: string[] = [];
-      const context = new InvocationContext({ functionName: "sweep", invocationId: "drift-1", logHandler: (_level, ...args) => lines.push(args.join(" ")) });
-      await sweepHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false })(timer, context);
-      const records = [...(await findingStateStore(target.clients).load(sweepScopeKey([]))).values()].filter((record) => record.ruleId.startsWith("drift-"));
-      const expected = (JSON.parse(readFileSync(join(DIR, "expected-findings.json"), "utf8")) as Array<[string, string, string | null]>).filter(([, subject]) => subject.toLowerCase().startsWith(S1.toLowerCase()));
-      const key = (ruleId: string, subjectId: string, relatedId?: string | null) => `${ruleId} ${subjectId.toLowerCase()} ${(relatedId ?? "").toLowerCase()}`;
-      expect(records.map((record) => key(record.ruleId, record.subjectId, record.relatedId)).sort()).toEqual(expected.map(([ruleId, subjectId, relatedId]) => key(ruleId, subjectId, relatedId)).sort());
-      expect(records.every((record) => record.status === "open")).toBe(true);
-      expect(lines.filter((line) => /incomplete desired-state: .*s3\/terraform-show\.json/.test(line))).toHaveLength(1);
+    const target = await targets.start(loadFixture("desired-state/estate.json"));
+    const lines: string[] = [];
+    const context = new InvocationContext({ functionName: "sweep", invocationId: "drift-1", logHandler: (_level, ...args) => lines.push(args.join(" ")) });
+    await sweepHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false })(timer, context);
+    const records = [...(await findingStateStore(target.clients).load(sweepScopeKey([]))).values()].filter((record) => record.ruleId.startsWith("drift-"));
+    const expected = (JSON.parse(readFileSync(join(DIR, "expected-findings.json"), "utf8")) as Array<[string, string, string | null]>).filter(([, subject]) => subject.toLowerCase().startsWith(S1.toLowerCase()));
+    const key = (ruleId: string, subjectId: string, relatedId?: string | null) => `${ruleId} ${subjectId.toLowerCase()} ${(relatedId ?? "").toLowerCase()}`;
+    expect(records.map((record) => key(record.ruleId, record.subjectId, record.relatedId)).sort()).toEqual(expected.map(([ruleId, subjectId, relatedId]) => key(ruleId, subjectId, relatedId)).sort());
+    expect(records.every((record) => record.status === "open")).toBe(true);
+    expect(lines.filter((line) => /incomplete desired-state: .*s3\/terraform-show\.json/.test(line))).toHaveLength(1);
 
-      // The state's blob is cut short by a publish step that died: the next sweep resolves none of its drift findings.
-      await container.getBlockBlobClient("prod/terraform-show.json").uploadData(readFileSync(join(DIR, "corrupt-s3.json")));
-      await sweepHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false })(timer, context);
-      const after = [...(await findingStateStore(target.clients).load(sweepScopeKey([]))).values()].filter((record) => record.ruleId.startsWith("drift-"));
-      expect(after.map((record) => [record.fingerprint, record.status]).sort()).toEqual(records.map((record) => [record.fingerprint, "open"]).sort());
-      expect(lines.filter((line) => /incomplete desired-state: .*prod\/terraform-show\.json/.test(line))).toHaveLength(1);
-    } finally {
-      await target.stop();
-    }
+    // The state's blob is cut short by a publish step that died: the next sweep resolves none of its drift findings.
+    await container.getBlockBlobClient("prod/terraform-show.json").uploadData(readFileSync(join(DIR, "corrupt-s3.json")));
+    await sweepHandler(async () => ({ settings: readAppSettings({}), policy, clients: target.clients }), { notify: false })(timer, context);
+    const after = [...(await findingStateStore(target.clients).load(sweepScopeKey([]))).values()].filter((record) => record.ruleId.startsWith("drift-"));
+    expect(after.map((record) => [record.fingerprint, record.status]).sort()).toEqual(records.map((record) => [record.fingerprint, "open"]).sort());
+    expect(lines.filter((line) => /incomplete desired-state: .*prod\/terraform-show\.json/.test(line))).toHaveLength(1);
   }, 120_000);
 });

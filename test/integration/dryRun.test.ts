@@ -1,20 +1,14 @@
-import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { saveEstateFile } from "../../local/emulator/estate.js";
 import type { RunReport } from "../../shared/findings.js";
 import { PROTECTED, cleanupEstate } from "../helpers/cleanupEstate.js";
+import { runCli } from "../helpers/cli.js";
 
-const BIN = fileURLToPath(new URL("../../bin/uami-guard.js", import.meta.url));
-
-function cli(args: string[], cwd: string) {
-  // No terminal: an --enforce against Azure would need --yes here; a dry run must not.
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd, timeout: 90_000, env: { ...process.env, UAMI_GUARD_POLICY: "" }, stdio: ["ignore", "pipe", "pipe"] });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+// No terminal: an --enforce against Azure would need --yes here; a dry run must not.
+const cli = (args: string[], cwd: string) => runCli(args, { cwd });
 
 /** What a run decided per action: planned (dry run) and done (enforce) are the same decision, to act. */
 function plan(report: RunReport): string[] {
@@ -61,15 +55,9 @@ describe("sweep --enforce --dry-run", () => {
     // AZURE_TOKEN_CREDENTIALS=dev: @azure/identity's DefaultAzureCredential tries only the developer tools
     // (none installed), rather than retrying managed identity for 20 s.
     const noAzure = { AZURE_TOKEN_CREDENTIALS: "dev", IDENTITY_ENDPOINT: "http://127.0.0.1:9/msi/token", IDENTITY_HEADER: "x", MSI_ENDPOINT: "", AZURE_CLIENT_ID: "", AZURE_TENANT_ID: "", AZURE_CLIENT_SECRET: "", AZURE_FEDERATED_TOKEN_FILE: "" };
-    const result = spawnSync(process.execPath, [BIN, "sweep", "--subscription", "prod", "--enforce", "--dry-run"], {
-      encoding: "utf8",
-      cwd,
-      timeout: 90_000,
-      stdio: ["ignore", "pipe", "pipe"],
-      env: { ...process.env, HOME: cwd, UAMI_GUARD_POLICY: "", ...noAzure },
-    });
+    const result = runCli(["sweep", "--subscription", "prod", "--enforce", "--dry-run"], { cwd, env: { HOME: cwd, ...noAzure } });
     expect(result.stderr).not.toMatch(/--yes|--journal/);
     expect(result.stderr).toMatch(/no Azure credential worked|Sign in/);
-    expect(result.status).toBe(1);
+    expect(result.code).toBe(1);
   }, 120_000);
 });

@@ -1,24 +1,18 @@
-import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { fileURLToPath } from "node:url";
 import { beforeAll, describe, expect, it } from "vitest";
 import { SEVERITIES } from "../../shared/config/policy.js";
 import type { RunReport } from "../../shared/findings.js";
 import type { ReportModel } from "../../shared/report/model.js";
 import { historyCaption } from "../../shared/report/svg.js";
+import { runCli } from "../helpers/cli.js";
+import { ROOT } from "../helpers/sources.js";
 
-const ROOT = fileURLToPath(new URL("../../", import.meta.url));
-const BIN = join(ROOT, "bin", "uami-guard.js");
 const DEMO_ESTATE = join(ROOT, "local", "demo", "estate.json");
 const DEMO_POLICY = join(ROOT, "local", "demo", "policy.json");
 
-function cli(args: string[], cwd = ROOT) {
-  // The demo sweep's JSON is ~2 MB: above spawnSync's default 1 MB buffer the child is killed.
-  const result = spawnSync(process.execPath, [BIN, ...args], { encoding: "utf8", cwd, timeout: 120_000, maxBuffer: 64 * 1024 * 1024, env: { ...process.env, UAMI_GUARD_POLICY: "" } });
-  return { code: result.status, stdout: result.stdout, stderr: result.stderr };
-}
+const cli = (args: string[], cwd = ROOT) => runCli(args, { cwd, timeoutMs: 120_000 });
 
 const countBy = <T>(items: T[], key: (item: T) => string): Record<string, number> => {
   const counts: Record<string, number> = {};
