@@ -96,7 +96,7 @@ describe("the emulator answers with the examples' property names and casing", ()
     expect(read).toMatchObject({ id: identity.id, principalId: identity.properties["principalId"], clientId: identity.properties["clientId"], tags: { key1: "value1", key2: "value2" } });
   });
 
-  it("federated credential list through @azure/arm-msi", async () => {
+  it("federated credential list: the REST call of @azure/arm-msi, through the lean ARM GET", async () => {
     target = await startTarget(examplesEstate());
     const response = await target.clients.arm.path(`${ficIdentityId}/federatedIdentityCredentials`).get({ queryParameters: { "api-version": "2023-01-31" } });
     const served = (response.body as typeof ficList).value[0];
