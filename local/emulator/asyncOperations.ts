@@ -44,7 +44,11 @@ export class AsyncOperations {
     return Boolean(this.settings) && ASYNC_TYPES.has(resource.type.toLowerCase());
   }
 
-  /** 409 while an operation on the resource runs (Compute serializes writes to one VM). */
+  /**
+   * 409 while an operation on the resource runs (Compute serializes writes to one VM). The code is the one Compute
+   * gives a VM update its state does not allow (`OperationNotAllowed`, "Operation 'Update VM' is not allowed on VM …",
+   * quoted in Azure/azure-sdk-for-python#2702); the message for this case is the emulator's own wording.
+   */
   conflict(resourceKey: string): EmulatorResponse | undefined {
     this.settle();
     if (!this.running.has(resourceKey)) return undefined;
@@ -114,6 +118,9 @@ export class AsyncOperations {
     const base = { startTime: operation.startTime.toISOString() };
     if (!operation.endTime) return json(200, { ...base, status: "InProgress", name: operation.id });
     const ended = { ...base, endTime: operation.endTime.toISOString(), status: operation.outcome };
+    // A failed operation's error is Compute's transient one, "An internal execution error occurred. Please retry
+    // later." (code InternalExecutionError; the message as quoted in MicrosoftDocs/azure-docs#126758,
+    // articles/update-manager/troubleshoot.md).
     return json(
       200,
       operation.outcome === "Failed"
