@@ -78,8 +78,8 @@ export const SWEEP_HEAP_FLAGS = shippedHeapFlags();
  */
 const EMULATOR_FLAGS = [...BIG_HEAP_FLAGS, "--expose-gc", "--no-memory-reducer"];
 
-export function startEmulatorProcess(args: string[], timeoutMs: number): Promise<EmulatorProcess> {
-  const child = spawn(process.execPath, [...EMULATOR_FLAGS, script("../local/emulator/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
+export function startEmulatorProcess(args: string[], timeoutMs: number, nodeFlags: readonly string[] = []): Promise<EmulatorProcess> {
+  const child = spawn(process.execPath, [...EMULATOR_FLAGS, ...nodeFlags, script("../local/emulator/main.js"), ...args], { stdio: ["ignore", "pipe", "pipe"] });
   let stdout = "";
   let stderr = "";
   child.stderr.setEncoding("utf8");

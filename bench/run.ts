@@ -86,7 +86,9 @@ async function benchSize(
   log(`size ${size}: generating the estate in the emulator process`);
   const emulatorArgs = ["--synthetic", String(size), "--seed", String(options.seed)];
   if (options.quota) emulatorArgs.push("--quota-instance", `${options.quota.requests}/${options.quota.windowSeconds}`);
-  const emulator = await startEmulatorProcess(emulatorArgs, 20 * 60_000);
+  // With --profile the emulator is profiled too (its whole life: generating and warming the estate come first).
+  const emulatorFlags = options.profile ? ["--cpu-prof", "--cpu-prof-dir", options.profile, "--cpu-prof-name", `emulator-${size}.cpuprofile`] : [];
+  const emulator = await startEmulatorProcess(emulatorArgs, 20 * 60_000, emulatorFlags);
   const { expected, timings } = emulator.ready;
   log(`size ${size}: emulator ready (generate+validate ${(timings.generateMs / 1000).toFixed(1)} s, warm ${(timings.warmMs / 1000).toFixed(1)} s)`);
   const floor = floorOf(expected);
