@@ -34,6 +34,26 @@ export function graphError(status: number, code: string, message: string): Emula
   };
 }
 
+const JSON_BYTES = Symbol("jsonBytes");
+
+/**
+ * Gives `body` the bytes JSON.stringify(body) would make, computed by `bytes` when the answer is
+ * written: a route that keeps its answers' JSON (Resource Graph pages) spares the server a stringify
+ * and a UTF-8 encode. The body itself stays what a fault or a test inspects; the property is a
+ * non-enumerable symbol, which JSON.stringify, Object.keys and a spread all skip, so a copy of the
+ * body is serialized afresh.
+ */
+export function withJsonBytes<T extends object>(body: T, bytes: () => Buffer): T {
+  Object.defineProperty(body, JSON_BYTES, { value: bytes });
+  return body;
+}
+
+/** The UTF-8 JSON of a body: the bytes it was given, or JSON.stringify's. */
+export function jsonBytesOf(body: unknown): Buffer {
+  const known = typeof body === "object" && body !== null ? (body as { [JSON_BYTES]?: () => Buffer })[JSON_BYTES] : undefined;
+  return known ? known() : Buffer.from(JSON.stringify(body));
+}
+
 export function writeResponse(res: ServerResponse, response: EmulatorResponse): void {
   const headers: Record<string, string> = { ...(response.headers ?? {}) };
   headers["x-ms-request-id"] ??= cryptoRandomId();
@@ -42,7 +62,7 @@ export function writeResponse(res: ServerResponse, response: EmulatorResponse): 
     res.end();
     return;
   }
-  const payload = Buffer.from(JSON.stringify(response.body));
+  const payload = jsonBytesOf(response.body);
   headers["content-type"] ??= "application/json; charset=utf-8";
   headers["content-length"] = String(payload.length);
   res.writeHead(response.status, headers);

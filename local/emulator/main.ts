@@ -105,6 +105,7 @@ async function warm(emulator: RunningEmulator): Promise<void> {
     });
     if (status !== 200) fail(`warm-up query ${name} answered ${status}`);
   }
+  emulator.serializeResourceGraphResults();
 }
 
 /** When each request was answered (epoch ms, high resolution), in the order of `emulator.requests`. */

@@ -34,6 +34,8 @@ export interface RunningEmulator {
   capture: SinkCapture;
   requests: ServedRequest[];
   countByService(): Record<string, number>;
+  /** Serializes the Resource Graph results cached so far, so their pages are answered by copying bytes (the bench's warm-up). */
+  serializeResourceGraphResults(): void;
   stop(): Promise<void>;
 }
 
@@ -203,6 +205,7 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     capture,
     requests,
     countByService: () => countByService(requests),
+    serializeResourceGraphResults: () => resourceGraph.serializeCached(),
     stop,
   };
 }

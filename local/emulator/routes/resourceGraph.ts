@@ -1,9 +1,10 @@
 import { createHash, randomUUID } from "node:crypto";
 import type { EstateStore } from "../store.js";
-import { armError, json, type EmulatorRequest, type EmulatorResponse } from "../http.js";
-import { compileQuery, lineAndColumn, QueryError, RESOURCE_GRAPH, type QueryResult } from "../kql/index.js";
+import { armError, json, withJsonBytes, type EmulatorRequest, type EmulatorResponse } from "../http.js";
+import { compileQuery, lineAndColumn, QueryError, RESOURCE_GRAPH, type QueryResult, type Row } from "../kql/index.js";
 import { AUTHORIZATION_SCOPE_FILTERS, ManagementGroupTree, type AuthorizationScopeFilter, type RequestScope } from "../resourceGraphScope.js";
 import { scanFor } from "../resourceGraphTables.js";
+import { SerializedRows } from "../serializedRows.js";
 
 /**
  * POST /providers/Microsoft.ResourceGraph/resources: the query is executed (kql/), never answered by
@@ -17,10 +18,18 @@ const MAX_TOP = 1000;
 const DEFAULT_TOP = 1000;
 const MAX_CACHED_RESULTS = 16;
 
+type ResultFormat = "objectArray" | "table";
+
 interface CachedResult {
   generation: number;
   result: QueryResult;
+  /** The rows' JSON per result format, made as pages are asked for (or all at once by serializeCached). */
+  serialized: Partial<Record<ResultFormat, SerializedRows>>;
 }
+
+/** Stands for the page's rows in the envelope's JSON; only the last occurrence is the hole (see pageBytes). */
+const ROWS_HOLE = "\u0000rows\u0000";
+const ROWS_HOLE_JSON = JSON.stringify(ROWS_HOLE);
 
 /**
  * Resource Graph's answer to a query it will not run: 400 BadRequest whose details name InvalidQuery
@@ -92,33 +101,52 @@ export class ResourceGraphRoute {
     const offset = options["$skipToken"] ? decodeSkipToken(options["$skipToken"], fingerprint) : skip;
     if (offset === undefined) return armError(400, "BadRequest", "The $skipToken is invalid for this query.");
 
-    let result: QueryResult;
+    let cached: CachedResult;
     try {
-      result = this.resultOf(identity, text, scope, filter);
+      cached = this.resultOf(identity, text, scope, filter);
     } catch (error) {
       if (error instanceof QueryError) return invalidQuery(text, error);
       throw error;
     }
+    const { result } = cached;
     const rows = result.rows;
     const page = rows.slice(offset, offset + top);
     const more = offset + top < rows.length;
     // Paging needs the id column; without it Resource Graph answers the first page and says the result was truncated.
     const pageable = result.columns.some((column) => column.name === "id");
-    const response: Record<string, unknown> = {
+    const columns = result.columns.map((column) => ({ name: column.name, type: column.type }));
+    const tableRow = (row: Row): unknown[] => result.columns.map((column) => row[column.name] ?? null);
+    const envelope = (data: unknown): Record<string, unknown> => ({
       totalRecords: rows.length,
       count: page.length,
       resultTruncated: more && !pageable ? "true" : "false",
       ...(more && pageable ? { $skipToken: encodeSkipToken(offset + top, fingerprint) } : {}),
-      data: format === "table" ? { columns: result.columns.map((column) => ({ name: column.name, type: column.type })), rows: page.map((row) => result.columns.map((column) => row[column.name] ?? null)) } : page,
+      data,
       facets: [],
-    };
-    return json(200, response);
+    });
+    const response = envelope(format === "table" ? { columns, rows: page.map(tableRow) } : page);
+    return json(
+      200,
+      withJsonBytes(response, () => {
+        cached.serialized[format] ??= new SerializedRows(rows, format === "table" ? (row) => tableRow(row as Row) : undefined);
+        return pageBytes(JSON.stringify(envelope(format === "table" ? { columns, rows: ROWS_HOLE } : ROWS_HOLE)), cached.serialized[format].slice(offset, offset + top));
+      }),
+    );
+  }
+
+  /** Serializes every row of the results cached for the current estate, as the client reads them (objectArray). */
+  serializeCached(): void {
+    for (const cached of this.results.values()) {
+      if (cached.generation !== this.store.generation) continue;
+      cached.serialized.objectArray ??= new SerializedRows(cached.result.rows);
+      cached.serialized.objectArray.serializeAll();
+    }
   }
 
   /** The whole result of a query for a scope, computed once per store generation. */
-  private resultOf(identity: string, text: string, scope: RequestScope, filter: AuthorizationScopeFilter): QueryResult {
+  private resultOf(identity: string, text: string, scope: RequestScope, filter: AuthorizationScopeFilter): CachedResult {
     const cached = this.results.get(identity);
-    if (cached && cached.generation === this.store.generation) return cached.result;
+    if (cached && cached.generation === this.store.generation) return cached;
     const compiled = compileQuery(text, RESOURCE_GRAPH);
     let result: QueryResult;
     try {
@@ -129,9 +157,16 @@ export class ResourceGraphRoute {
     }
     this.results.delete(identity);
     if (this.results.size >= MAX_CACHED_RESULTS) this.results.delete(this.results.keys().next().value as string);
-    this.results.set(identity, { generation: this.store.generation, result });
-    return result;
+    const entry: CachedResult = { generation: this.store.generation, result, serialized: {} };
+    this.results.set(identity, entry);
+    return entry;
   }
+}
+
+/** The page's JSON: the envelope's, with the hole where its rows go replaced by `[` rows `]`. */
+function pageBytes(envelope: string, rows: Buffer[]): Buffer {
+  const at = envelope.lastIndexOf(ROWS_HOLE_JSON);
+  return Buffer.concat([Buffer.from(`${envelope.slice(0, at)}[`), ...rows, Buffer.from(`]${envelope.slice(at + ROWS_HOLE_JSON.length)}`)]);
 }
 
 function encodeSkipToken(offset: number, fingerprint: string): string {
