@@ -75,12 +75,16 @@ function cryptoRandomId(): string {
   return `00000000-0000-4000-8000-${counter.toString(16).padStart(12, "0")}`;
 }
 
-const EMPTY = Buffer.alloc(0);
+export const EMPTY_BODY = Buffer.alloc(0);
+
+/** Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3): most are such GETs. */
+export function hasBody(req: IncomingMessage): boolean {
+  const length = req.headers["content-length"];
+  return !((length === undefined || length === "0") && req.headers["transfer-encoding"] === undefined);
+}
 
 export async function readBody(req: IncomingMessage, limitBytes: number): Promise<Buffer | "too-large"> {
-  // Without Content-Length or Transfer-Encoding a request has no body (RFC 9112 §6.3): most are such GETs.
-  const length = req.headers["content-length"];
-  if ((length === undefined || length === "0") && req.headers["transfer-encoding"] === undefined) return EMPTY;
+  if (!hasBody(req)) return EMPTY_BODY;
   const chunks: Buffer[] = [];
   let size = 0;
   for await (const chunk of req) {

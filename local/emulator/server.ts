@@ -8,7 +8,7 @@ import type { EmulatedService, Estate } from "./estate.js";
 import { EstateStore } from "./store.js";
 import { loopbackCertificate } from "./tls.js";
 import { ArmQuota, FaultInjector, ResourceGraphQuota, faultResponse } from "./faults.js";
-import { armError, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
+import { armError, EMPTY_BODY, hasBody, json, readBody, writeResponse, type EmulatorRequest, type EmulatorResponse } from "./http.js";
 import { ResourceGraphRoute } from "./routes/resourceGraph.js";
 import { ArmRoute } from "./routes/arm.js";
 import { AsyncOperations } from "./asyncOperations.js";
@@ -101,14 +101,9 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     if (path === "/_emulator/estate") return writeResponse(res, json(200, store.snapshot()));
     if (path === "/_emulator/capture") return writeResponse(res, json(200, capture.received));
     const service = serviceOf(path);
-    // Aborted when the client goes away (its deadline, or stop()): a hanging answer then ends.
-    const gone = new AbortController();
-    // Only a close before the answer is written is a client gone (aborting makes an error object: not for every answer).
-    res.once("close", () => {
-      if (!res.writableFinished) gone.abort();
-    });
-    const response = await answer(service, req, url, path, gone.signal);
-    if (response === "reset" || gone.signal.aborted) {
+    const response = await answer(service, req, res, url, path);
+    // The client went away before its answer (its deadline, or stop()): `destroyed` is set as the response's close is emitted.
+    if (response === "reset" || res.destroyed) {
       requests.push({ service, method: req.method ?? "GET", path: url.pathname, status: 0 });
       req.socket.destroy();
       return;
@@ -122,8 +117,8 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
   /** How long each answer took to compute (the bench sums it per service). */
   const busy = new WeakMap<EmulatorResponse, number>();
 
-  const answer = async (service: EmulatedService, req: IncomingMessage, url: URL, path: string, gone: AbortSignal): Promise<EmulatorResponse | "reset"> => {
-    const received = await readBody(req, BODY_LIMIT);
+  const answer = async (service: EmulatedService, req: IncomingMessage, res: ServerResponse, url: URL, path: string): Promise<EmulatorResponse | "reset"> => {
+    const received = hasBody(req) ? await readBody(req, BODY_LIMIT) : EMPTY_BODY;
     if (received === "too-large") return armError(413, "RequestEntityTooLarge", "The request body is too large.");
     let raw = received;
     if (String(req.headers["content-encoding"] ?? "").toLowerCase() === "gzip") {
@@ -140,8 +135,14 @@ export async function startEmulator(estate: Estate, options: { port?: number } =
     const fault = faults.check(service, path, req.method ?? "GET");
     if (fault?.hangMs !== undefined) {
       // A client that gives up during the hang never had its request processed: nothing is applied.
-      await sleep(fault.hangMs, undefined, { signal: gone }).catch(() => undefined);
-      if (gone.aborted) return "reset";
+      // Made only here: an AbortController and a close listener per answer cost more than the rest of a small GET.
+      const gone = new AbortController();
+      const abort = (): void => gone.abort();
+      if (res.destroyed) abort();
+      else res.once("close", abort);
+      await sleep(fault.hangMs, undefined, { signal: gone.signal }).catch(() => undefined);
+      res.off("close", abort);
+      if (gone.signal.aborted) return "reset";
     }
     if (fault && !fault.afterApply) {
       if (fault.reset) return "reset";
