@@ -37,21 +37,26 @@ export function graphError(status: number, code: string, message: string): Emula
 const JSON_BYTES = Symbol("jsonBytes");
 
 /**
- * Gives `body` the bytes JSON.stringify(body) would make, computed by `bytes` when the answer is
- * written: a route that keeps its answers' JSON (Resource Graph pages) spares the server a stringify
- * and a UTF-8 encode. The body itself stays what a fault or a test inspects; the property is a
- * non-enumerable symbol, which JSON.stringify, Object.keys and a spread all skip, so a copy of the
- * body is serialized afresh.
+ * Gives `body` the bytes JSON.stringify(body) would make, as pieces to send one after the other,
+ * computed by `bytes` when the answer is written: a route that keeps its answers' JSON (Resource
+ * Graph pages) spares the server a stringify, a UTF-8 encode and a copy. The body itself stays what a
+ * fault or a test inspects; the property is a non-enumerable symbol, which JSON.stringify,
+ * Object.keys and a spread all skip, so a copy of the body is serialized afresh.
  */
-export function withJsonBytes<T extends object>(body: T, bytes: () => Buffer): T {
+export function withJsonBytes<T extends object>(body: T, bytes: () => Buffer[]): T {
   Object.defineProperty(body, JSON_BYTES, { value: bytes });
   return body;
 }
 
-/** The UTF-8 JSON of a body: the bytes it was given, or JSON.stringify's. */
+/** The UTF-8 JSON of a body in pieces: those it was given, or JSON.stringify's. */
+function jsonPiecesOf(body: unknown): Buffer[] {
+  const known = typeof body === "object" && body !== null ? (body as { [JSON_BYTES]?: () => Buffer[] })[JSON_BYTES] : undefined;
+  return known ? known() : [Buffer.from(JSON.stringify(body))];
+}
+
+/** The UTF-8 JSON of a body, as writeResponse sends it. */
 export function jsonBytesOf(body: unknown): Buffer {
-  const known = typeof body === "object" && body !== null ? (body as { [JSON_BYTES]?: () => Buffer })[JSON_BYTES] : undefined;
-  return known ? known() : Buffer.from(JSON.stringify(body));
+  return Buffer.concat(jsonPiecesOf(body));
 }
 
 export function writeResponse(res: ServerResponse, response: EmulatorResponse): void {
@@ -62,11 +67,13 @@ export function writeResponse(res: ServerResponse, response: EmulatorResponse): 
     res.end();
     return;
   }
-  const payload = jsonBytesOf(response.body);
+  const pieces = jsonPiecesOf(response.body);
   headers["content-type"] ??= "application/json; charset=utf-8";
-  headers["content-length"] = String(payload.length);
+  headers["content-length"] = String(pieces.reduce((length, piece) => length + piece.length, 0));
   res.writeHead(response.status, headers);
-  res.end(payload);
+  // Written in one go: the socket is corked until the next tick, so the pieces leave as one TLS write.
+  for (let index = 0; index < pieces.length - 1; index += 1) res.write(pieces[index]);
+  res.end(pieces[pieces.length - 1]);
 }
 
 let counter = 0;

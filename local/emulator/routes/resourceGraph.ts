@@ -163,10 +163,10 @@ export class ResourceGraphRoute {
   }
 }
 
-/** The page's JSON: the envelope's, with the hole where its rows go replaced by `[` rows `]`. */
-function pageBytes(envelope: string, rows: Buffer[]): Buffer {
+/** The page's JSON in pieces: the envelope's, with the hole where its rows go replaced by `[` rows `]`. */
+function pageBytes(envelope: string, rows: Buffer[]): Buffer[] {
   const at = envelope.lastIndexOf(ROWS_HOLE_JSON);
-  return Buffer.concat([Buffer.from(`${envelope.slice(0, at)}[`), ...rows, Buffer.from(`]${envelope.slice(at + ROWS_HOLE_JSON.length)}`)]);
+  return [Buffer.from(`${envelope.slice(0, at)}[`), ...rows, Buffer.from(`]${envelope.slice(at + ROWS_HOLE_JSON.length)}`)];
 }
 
 function encodeSkipToken(offset: number, fingerprint: string): string {
