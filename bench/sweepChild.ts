@@ -1,6 +1,10 @@
+import { createWriteStream } from "node:fs";
+import { join } from "node:path";
+import { writeHeapSnapshot } from "node:v8";
 import { createAzureClients } from "../shared/azure/clients.js";
 import { defaultPolicy } from "../shared/config/policy.js";
 import { runSweep } from "../shared/engine/sweep.js";
+import type { RunReport } from "../shared/findings.js";
 
 /**
  * One sweep in a fresh process, so its peak RSS is the sweep's own (the emulator runs elsewhere).
@@ -23,6 +27,59 @@ export interface SweepChildResult {
   findings: number;
   findingsByRule: Record<string, number>;
   incomplete: Array<{ check: string; reason: string; affected: number }>;
+  /** With UAMI_BENCH_PHASES=1 (and --expose-gc): heap and RSS after a full GC at each phase's end. */
+  phases?: PhaseMemory[];
+}
+
+export interface PhaseMemory {
+  phase: string;
+  heapUsedBytes: number;
+  heapTotalBytes: number;
+  rssBytes: number;
+  externalBytes: number;
+}
+
+/**
+ * Memory probes, off unless asked (each GC and snapshot changes what is measured):
+ * UAMI_BENCH_PHASES=1 with --expose-gc records heapUsed after a full GC where the sweep's phases end;
+ * UAMI_BENCH_SNAPSHOT=DIR writes a .heapsnapshot there as the sweep returns (the report still live), or with
+ * UAMI_BENCH_PHASES=1 at each phase's end;
+ * UAMI_BENCH_REPORT=FILE writes the report's JSON, without what differs between runs (run id and times).
+ */
+function probes(): { phases?: PhaseMemory[]; mark: (phase: string) => void } {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (process.env["UAMI_BENCH_PHASES"] !== "1") return { mark: () => undefined };
+  if (!gc) throw new Error("UAMI_BENCH_PHASES=1 needs --expose-gc");
+  const phases: PhaseMemory[] = [];
+  return {
+    phases,
+    mark(phase) {
+      gc();
+      const memory = process.memoryUsage();
+      phases.push({ phase, heapUsedBytes: memory.heapUsed, heapTotalBytes: memory.heapTotal, rssBytes: memory.rss, externalBytes: memory.external });
+      const snapshotDir = process.env["UAMI_BENCH_SNAPSHOT"];
+      if (snapshotDir) writeHeapSnapshot(join(snapshotDir, `sweep-${phases.length}-${phase.replace(/\W+/g, "-")}.heapsnapshot`));
+    },
+  };
+}
+
+function writeReport(file: string, report: RunReport): Promise<void> {
+  const stable = { ...report, runId: "", startedAt: "", finishedAt: "" };
+  const out = createWriteStream(file);
+  // Key by key, so a large report never becomes one string (the child runs under the shipped heap cap).
+  out.write("{");
+  Object.entries(stable).forEach(([key, value], position) => {
+    out.write(`${position > 0 ? "," : ""}${JSON.stringify(key)}:`);
+    if (!Array.isArray(value)) return void out.write(JSON.stringify(value));
+    out.write("[");
+    value.forEach((item: unknown, at) => out.write(`${at > 0 ? "," : ""}${JSON.stringify(item)}`));
+    out.write("]");
+  });
+  out.write("}\n");
+  return new Promise((resolve, reject) => {
+    out.once("error", reject);
+    out.end(resolve);
+  });
 }
 
 async function main(): Promise<void> {
@@ -36,8 +93,20 @@ async function main(): Promise<void> {
   const rssBeforeBytes = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const report = await runSweep(clients, policy);
+  const probe = probes();
+  probe.mark("before");
+  const report = await runSweep(clients, policy, probe.phases === undefined ? {} : {
+    tap: {
+      estate: () => probe.mark("estate read"),
+      roleAssignment: () => undefined,
+      federatedCredentials: () => probe.mark("assignments streamed, privilege complete"),
+    },
+    onIndex: () => probe.mark("rules evaluated"),
+  });
   const finished = performance.now();
+  probe.mark("report returned");
+  const snapshotDir = process.env["UAMI_BENCH_SNAPSHOT"];
+  if (snapshotDir && !probe.phases) writeHeapSnapshot(join(snapshotDir, `sweep-${Date.now()}.heapsnapshot`));
   const wallMs = finished - started;
   const cpu = process.cpuUsage(cpuBefore);
   const findingsByRule: Record<string, number> = {};
@@ -56,7 +125,10 @@ async function main(): Promise<void> {
     findings: report.summary.findings,
     findingsByRule,
     incomplete: report.incomplete,
+    ...(probe.phases ? { phases: probe.phases } : {}),
   };
+  const reportFile = process.env["UAMI_BENCH_REPORT"];
+  if (reportFile) await writeReport(reportFile, report);
   process.stdout.write(`${JSON.stringify(result)}\n`);
 }
 

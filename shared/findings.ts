@@ -64,7 +64,7 @@ function globToRegExp(glob: string): RegExp {
 /** Applies policy overrides and suppressions and turns drafts into findings. */
 export class FindingCollector {
   private readonly findings: Finding[] = [];
-  private readonly fixTargets = new Map<Finding, FixTarget[]>();
+  private readonly ranking = new FixRanking();
   private suppressedCount = 0;
   private readonly suppressions: Array<{ ruleId: string; subject: RegExp }>;
 
@@ -93,12 +93,12 @@ export class FindingCollector {
       remediation: meta ? meta.remediation(draft) : { summary: "", cli: [] },
     };
     this.findings.push(finding);
-    if (draft.fixes && draft.fixes.length > 0) this.fixTargets.set(finding, draft.fixes);
+    if (draft.fixes && draft.fixes.length > 0) this.ranking.add(finding.fingerprint, severity, draft.fixes);
   }
 
   /** docs/output.md "Fix first": the removals that clear the reported findings, ranked. */
   fixes(): Fix[] {
-    return rankFixes([...this.fixTargets].map(([finding, fixes]) => ({ fingerprint: finding.fingerprint, severity: finding.severity, fixes })));
+    return this.ranking.ranked();
   }
 
   get suppressed(): number {
@@ -138,31 +138,46 @@ const EMPTY = (): Record<Severity, number> => ({ critical: 0, high: 0, medium: 0
 
 /** Ranks the targets by the findings they alone clear: critical cleared first, then high, medium, low; ties by target id (stable output). */
 export function rankFixes(cleared: Array<{ fingerprint: string; severity: Severity; fixes: readonly FixTarget[] }>): Fix[] {
-  const byTarget = new Map<string, Fix>();
+  const ranking = new FixRanking();
+  for (const finding of cleared) ranking.add(finding.fingerprint, finding.severity, finding.fixes);
+  return ranking.ranked();
+}
+
+/**
+ * `rankFixes` fed one finding at a time: the findings' lists of targets need not be kept until the end (at 1M role
+ * assignments a sweep has ~290,000 findings with fixes), only each target's counts and fingerprints.
+ */
+export class FixRanking {
+  private readonly byTarget = new Map<string, Fix>();
   // Findings share their targets (one per grant): each target's key is worked out once.
-  const keys = new Map<FixTarget, string>();
-  for (const finding of cleared) {
+  private readonly keys = new Map<FixTarget, string>();
+
+  add(fingerprint: string, severity: Severity, fixes: readonly FixTarget[]): void {
     const seen = new Set<string>();
-    for (const target of finding.fixes) {
-      let key = keys.get(target);
-      if (key === undefined) keys.set(target, (key = `${target.kind}\u0000${target.target.toLowerCase()}`));
+    for (const target of fixes) {
+      let key = this.keys.get(target);
+      if (key === undefined) this.keys.set(target, (key = `${target.kind}\u0000${target.target.toLowerCase()}`));
       if (seen.has(key)) continue;
       seen.add(key);
-      let fix = byTarget.get(key);
+      let fix = this.byTarget.get(key);
       if (!fix) {
         fix = { ...target, clears: EMPTY(), findings: [] };
-        byTarget.set(key, fix);
+        this.byTarget.set(key, fix);
       }
-      fix.clears[finding.severity] += 1;
-      fix.findings.push(finding.fingerprint);
+      fix.clears[severity] += 1;
+      fix.findings.push(fingerprint);
     }
   }
-  return [...byTarget.values()].sort(
-    (a, b) =>
-      b.clears.critical - a.clears.critical ||
-      b.clears.high - a.clears.high ||
-      b.clears.medium - a.clears.medium ||
-      b.clears.low - a.clears.low ||
-      a.target.toLowerCase().localeCompare(b.target.toLowerCase()),
-  );
+
+  /** The targets as fed so far (the same objects each call: later findings count into them). */
+  ranked(): Fix[] {
+    return [...this.byTarget.values()].sort(
+      (a, b) =>
+        b.clears.critical - a.clears.critical ||
+        b.clears.high - a.clears.high ||
+        b.clears.medium - a.clears.medium ||
+        b.clears.low - a.clears.low ||
+        a.target.toLowerCase().localeCompare(b.target.toLowerCase()),
+    );
+  }
 }

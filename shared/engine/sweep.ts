@@ -235,7 +235,10 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
       },
     });
   }
-  for (const rule of inventoryRules) for (const draft of rule.evaluate(index, policy)) collector.add(draft);
+  for (const rule of inventoryRules) {
+    if (rule.evaluateEach) rule.evaluateEach(index, policy, (draft) => collector.add(draft));
+    else for (const draft of rule.evaluate(index, policy)) collector.add(draft);
+  }
   options.onIndex?.(index);
 
   const findings = collector.sorted();

@@ -73,6 +73,8 @@ export interface InventoryRule<O extends OptionSchemas = Record<never, z.ZodType
   kind: "inventory";
   meta: RuleMeta<O>;
   evaluate(index: SweepIndex, policy: PolicyWith<O>): FindingDraft[];
+  /** The same drafts handed over one at a time, for a rule with very many: the sweep keeps none it has collected. */
+  evaluateEach?(index: SweepIndex, policy: PolicyWith<O>, emit: (draft: FindingDraft) => void): void;
 }
 
 /** Rules over one role assignment at a time: role assignments are streamed, never held all at once. */

@@ -147,6 +147,17 @@ describe("privileged-identity-exposed", () => {
     );
   });
 
+  it("hands the sweep the same drafts one at a time (evaluateEach) as evaluate returns", () => {
+    const sweepIndex = exposureIndex(
+      { identities: [critical, high, medium, plain], attachments: [VM, VMSS, SITE, SLOT, AUTOMATION, LOGIC, CONTAINER_APP, UNRELATED_VM], roleDefinitions: roles, subscriptions },
+      [...grades, [assignment("h-op", MI_OPERATOR, HOLDER, RG), UNKNOWN], [assignment("h-run", "c-run", HOLDER, VM.id), UNKNOWN]],
+    );
+    const emitted: unknown[] = [];
+    rule.evaluateEach?.(sweepIndex, policy(), (draft) => emitted.push(draft));
+    expect(emitted.length).toBe(2);
+    expect(emitted).toEqual(rule.evaluate(sweepIndex, policy()));
+  });
+
   it("a directory answer that arrives after a first evaluation counts (the inventory looks holders up afterwards)", () => {
     const sweepIndex = exposureIndex({ identities: [critical], roleDefinitions: roles, subscriptions }, [grades[0]!, [assignment("h-late", MI_OPERATOR, HOLDER, critical.id), UNKNOWN]]);
     const pipelinePolicy = policy({ approvedPipelines: [{ name: "p", appId: APP }] });
