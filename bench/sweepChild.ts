@@ -1,3 +1,4 @@
+import { once } from "node:events";
 import { createWriteStream } from "node:fs";
 import { join } from "node:path";
 import { writeHeapSnapshot } from "node:v8";
@@ -63,23 +64,30 @@ function probes(): { phases?: PhaseMemory[]; mark: (phase: string) => void } {
   };
 }
 
-function writeReport(file: string, report: RunReport): Promise<void> {
+async function writeReport(file: string, report: RunReport): Promise<void> {
   const stable = { ...report, runId: "", startedAt: "", finishedAt: "" };
   const out = createWriteStream(file);
-  // Key by key, so a large report never becomes one string (the child runs under the shipped heap cap).
-  out.write("{");
-  Object.entries(stable).forEach(([key, value], position) => {
-    out.write(`${position > 0 ? "," : ""}${JSON.stringify(key)}:`);
-    if (!Array.isArray(value)) return void out.write(JSON.stringify(value));
-    out.write("[");
-    value.forEach((item: unknown, at) => out.write(`${at > 0 ? "," : ""}${JSON.stringify(item)}`));
-    out.write("]");
-  });
-  out.write("}\n");
-  return new Promise((resolve, reject) => {
-    out.once("error", reject);
-    out.end(resolve);
-  });
+  const failed = new Promise<never>((_, reject) => out.once("error", reject));
+  failed.catch(() => undefined);
+  // Key by key and finding by finding, waiting for the file to take each before the next, so a large report never
+  // becomes one string nor a queue of them (the child runs under the shipped heap cap).
+  const put = async (text: string): Promise<void> => {
+    if (!out.write(text)) await Promise.race([once(out, "drain"), failed]);
+  };
+  await put("{");
+  let position = 0;
+  for (const [key, value] of Object.entries(stable)) {
+    await put(`${position > 0 ? "," : ""}${JSON.stringify(key)}:`);
+    position += 1;
+    if (!Array.isArray(value)) {
+      await put(JSON.stringify(value));
+      continue;
+    }
+    await put("[");
+    for (const [at, item] of (value as unknown[]).entries()) await put(`${at > 0 ? "," : ""}${JSON.stringify(item)}`);
+    await put("]");
+  }
+  await Promise.race([new Promise<void>((resolve) => out.end("}\n", resolve)), failed]);
 }
 
 async function main(): Promise<void> {
