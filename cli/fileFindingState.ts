@@ -1,6 +1,6 @@
 import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import { InputError } from "../shared/errors.js";
-import type { FindingRecord, FindingStateStore } from "../shared/engine/findingLifecycle.js";
+import { storedRecord, type FindingRecord, type FindingStateStore } from "../shared/engine/findingLifecycle.js";
 
 interface StateFile {
   version: 1;
@@ -53,11 +53,16 @@ export class FileFindingStateStore implements FindingStateStore {
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     const partition = (this.state.scopes[scope] ??= {});
-    for (const record of records) partition[record.fingerprint] = record;
+    for (const record of records) {
+      const kept = partition[record.fingerprint];
+      // Read without its snapshot: the one kept stays (as Table storage's Merge keeps it).
+      partition[record.fingerprint] = record.finding === undefined && record.snapshot === undefined && kept ? { ...record, ...(kept.finding ? { finding: kept.finding } : {}), ...(kept.snapshot !== undefined ? { snapshot: kept.snapshot } : {}) } : record;
+    }
     if (!this.path) return;
     // Written whole and renamed into place: a run killed mid-write leaves the previous state.
     const temporary = `${this.path}.tmp`;
-    writeFileSync(temporary, `${JSON.stringify(this.state)}\n`);
+    const stored = { ...this.state, scopes: Object.fromEntries(Object.entries(this.state.scopes).map(([scope, kept]) => [scope, Object.fromEntries(Object.entries(kept).map(([fingerprint, record]) => [fingerprint, storedRecord(record)]))])) };
+    writeFileSync(temporary, `${JSON.stringify(stored)}\n`);
     renameSync(temporary, this.path);
   }
 }

@@ -26,8 +26,22 @@ export interface FindingRecord {
   consecutive: number;
   resolvedAt?: string;
   lastNotifiedAt?: string;
-  /** The finding as last seen (JSON), so a resolution notice can say what went away. */
-  snapshot: string;
+  /**
+   * The finding as last seen (JSON), so a resolution notice can say what went away. Absent on a record read with
+   * `snapshots: false`, and on one this run made from a finding in hand (`finding`): see `snapshotToWrite`.
+   */
+  snapshot?: string;
+  /**
+   * The finding this run saw, never stored as such: its snapshot is made as the record is written, one at a time.
+   * A sweep of a million role assignments has ~290,000 findings, whose snapshots (~3 KB each) held at once are more
+   * than the app's whole heap.
+   */
+  finding?: Finding;
+}
+
+export interface LoadOptions {
+  /** false: records without `snapshot` (a sweep's partition is too large to hold with them); true when absent. */
+  snapshots?: boolean;
 }
 
 export interface LifecycleResult {
@@ -43,9 +57,13 @@ export interface LifecycleResult {
 
 /** Where finding state lives: Table storage in the app and with --state, a file for the CLI's --journal. */
 export interface FindingStateStore {
-  load(scope: string): Promise<Map<string, FindingRecord>>;
+  load(scope: string, options?: LoadOptions): Promise<Map<string, FindingRecord>>;
   /** Only these fingerprints (event findings: point reads, not the whole partition). */
   loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>>;
+  /**
+   * Writes each record with `snapshotToWrite(record)` as its snapshot; a record with none keeps the snapshot stored
+   * for it (it was read without it). Snapshots are made as records are written, never all at once.
+   */
   save(scope: string, records: FindingRecord[]): Promise<void>;
   /** Open records, in any scope, whose subject is one of these ids (compared as ARM compares ids); a store without it resolves nothing on deletes. */
   openForSubjects?(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>>;
@@ -53,10 +71,50 @@ export interface FindingStateStore {
 
 const SNAPSHOT_LIMIT = 30_000;
 
-function snapshotOf(finding: Finding): string {
+export function snapshotOf(finding: Finding): string {
   const full = JSON.stringify(finding);
   // Table storage properties hold 64 KiB; keep the essentials when evidence is huge.
   return full.length <= SNAPSHOT_LIMIT ? full : JSON.stringify({ ...finding, evidence: { truncated: true } });
+}
+
+/**
+ * The snapshot a store writes for a record: made from the finding in hand, else the one it was read with; undefined
+ * when it has neither (read with `snapshots: false` and not seen again): the stored snapshot stays as it is.
+ */
+export function snapshotToWrite(record: FindingRecord): string | undefined {
+  return record.finding ? snapshotOf(record.finding) : record.snapshot;
+}
+
+/**
+ * The finding a record says: the one in hand, else its snapshot; read without one (the run commit reads the
+ * snapshots of what it notifies first), what the record itself keeps of it.
+ */
+export function findingOfRecord(record: FindingRecord): Finding {
+  if (record.finding) return record.finding;
+  if (record.snapshot !== undefined) return JSON.parse(record.snapshot) as Finding;
+  return {
+    ruleId: record.ruleId,
+    severity: record.severity,
+    subjectId: record.subjectId,
+    ...(record.relatedId !== undefined ? { relatedId: record.relatedId } : {}),
+    fingerprint: record.fingerprint,
+    title: record.title,
+    message: record.title,
+    evidence: {},
+    remediation: { summary: "", cli: [] },
+  };
+}
+
+/** Whether the finding a record says is only what the record keeps (`findingOfRecord`): its snapshot was not read. */
+export function lacksFinding(record: FindingRecord): boolean {
+  return record.finding === undefined && record.snapshot === undefined;
+}
+
+/** The record as stored: without the finding in hand, with the snapshot to write (when there is one). */
+export function storedRecord(record: FindingRecord): FindingRecord {
+  const { finding: _inHand, snapshot: _read, ...rest } = record;
+  const snapshot = snapshotToWrite(record);
+  return snapshot === undefined ? rest : { ...rest, snapshot };
 }
 
 /**
@@ -92,7 +150,7 @@ export function applyRun(
       timesSeen: (before?.timesSeen ?? 0) + 1,
       consecutive: reopened ? 1 : (before?.consecutive ?? 0) + 1,
       ...(before?.lastNotifiedAt && !reopened ? { lastNotifiedAt: before.lastNotifiedAt } : {}),
-      snapshot: snapshotOf(finding),
+      finding,
     };
     if (reopened) opened.push(finding);
     changed.push(record);

@@ -7,7 +7,7 @@ import type { Notice } from "../notify/notification.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import type { CleanupPlan } from "../cleanup/plan.js";
 import type { ActionRecord } from "../cleanup/record.js";
-import { applyRun, stampNotified, type FindingRecord, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { applyRun, findingOfRecord, stampNotified, type FindingRecord, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 
 /**
  * The one place that orders a run's commit (docs/guarantees.md "Nothing lost"), for every run type — sweep, event,
@@ -158,7 +158,7 @@ async function noticeTransition(store: FindingStateStore, raised: Finding[], now
   const closed: FindingRecord[] = [];
   for (const record of (await store.load(NOTICES_SCOPE)).values()) {
     if (record.status !== "open" || raisedNow.has(record.fingerprint)) continue;
-    const end = windowEndOf(JSON.parse(record.snapshot) as Finding);
+    const end = windowEndOf(findingOfRecord(record));
     if (end !== undefined && end <= now.getTime()) closed.push({ ...record, status: "resolved", consecutive: 0, resolvedAt: now.toISOString() });
   }
   return { ...inHand, changed: [...inHand.changed, ...closed], resolved: closed };

@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { severityRank, type CorePolicy } from "../config/policyCore.js";
-import type { LifecycleResult } from "../engine/findingLifecycle.js";
+import { findingOfRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding } from "../findings.js";
 import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
@@ -38,14 +38,14 @@ export function planNotifications(
   }
   for (const record of lifecycle.resolved) {
     if (!wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
-    notices.push({ status: "resolved", finding: JSON.parse(record.snapshot) as Finding, runId: context.runId, mode: context.mode, at });
+    notices.push({ status: "resolved", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
   }
   const renotifyMs = policy.notify.renotifyAfterHours * 3_600_000;
   if (renotifyMs > 0) {
     for (const record of lifecycle.open.values()) {
       if (opened.has(record.fingerprint) || !wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
       if (context.at.getTime() - Date.parse(record.lastNotifiedAt) < renotifyMs) continue;
-      notices.push({ status: "reminder", finding: JSON.parse(record.snapshot) as Finding, runId: context.runId, mode: context.mode, at });
+      notices.push({ status: "reminder", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
       notified.push(record.fingerprint);
     }
   }

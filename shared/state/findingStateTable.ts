@@ -1,16 +1,21 @@
-import { TableStore, quoted, storableText } from "./tableStore.js";
-import type { FindingRecord, FindingStateStore } from "../engine/findingLifecycle.js";
+import { TRANSACTION_LIMIT, TableStore, quoted, storableText } from "./tableStore.js";
+import { storedRecord, type FindingRecord, type FindingStateStore, type LoadOptions } from "../engine/findingLifecycle.js";
 
 /** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
-type FindingEntity = Omit<FindingRecord, "fingerprint"> & { partitionKey: string; rowKey: string };
+type FindingEntity = Omit<FindingRecord, "fingerprint" | "finding"> & { partitionKey: string; rowKey: string };
+
+/** Every property of a row but the snapshot (`load` with `snapshots: false` selects these). */
+const WITHOUT_SNAPSHOT = ["PartitionKey", "RowKey", "ruleId", "subjectId", "relatedId", "severity", "title", "status", "firstSeen", "lastSeen", "timesSeen", "consecutive", "resolvedAt", "lastNotifiedAt"];
 
 /** Finding state in Table storage: PartitionKey = sweep scope, RowKey = fingerprint. */
 export class TableFindingStateStore extends TableStore implements FindingStateStore {
-  async load(scope: string): Promise<Map<string, FindingRecord>> {
+  async load(scope: string, options: LoadOptions = {}): Promise<Map<string, FindingRecord>> {
     await this.ensure();
     const records = new Map<string, FindingRecord>();
+    // $select (Query Entities: https://learn.microsoft.com/rest/api/storageservices/query-entities): the snapshots stay in the table.
+    const select = options.snapshots === false ? { select: WITHOUT_SNAPSHOT } : {};
     await this.call(async () => {
-      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}` } })) records.set(entity.rowKey, toRecord(entity));
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}`, ...select } })) records.set(entity.rowKey, toRecord(entity));
     });
     return records;
   }
@@ -41,13 +46,19 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     await this.ensure();
-    await this.transact(
-      records.map(({ fingerprint, ...rest }) => [
-        "upsert",
-        { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) },
-        "Replace",
-      ]),
-    );
+    // A transaction's worth at a time: the snapshots of a sweep's records are made as they are written, never all at once.
+    for (let start = 0; start < records.length; start += TRANSACTION_LIMIT) {
+      await this.transact(
+        records.slice(start, start + TRANSACTION_LIMIT).map((record) => {
+          const { fingerprint, ...rest } = storedRecord(record);
+          const entity = { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) };
+          // Without a snapshot the record was read without one: Merge keeps the stored snapshot (Insert Or Merge
+          // Entity: https://learn.microsoft.com/rest/api/storageservices/insert-or-merge-entity). Such a record only
+          // gains or changes properties (resolved, unconfirmed, notified), so nothing stale is kept beside it.
+          return ["upsert", entity, rest.snapshot === undefined ? "Merge" : "Replace"] as const;
+        }),
+      );
+    }
   }
 }
 
@@ -63,8 +74,8 @@ function toRecord(entity: FindingEntity): FindingRecord {
     lastSeen: entity.lastSeen,
     timesSeen: entity.timesSeen,
     consecutive: entity.consecutive,
-    snapshot: entity.snapshot,
   };
+  if (entity.snapshot !== undefined) record.snapshot = entity.snapshot;
   if (entity.relatedId) record.relatedId = entity.relatedId;
   if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
   if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;
