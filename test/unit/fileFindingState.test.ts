@@ -1,10 +1,10 @@
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { FileFindingStateStore } from "../../cli/fileFindingState.js";
 import { findingStatePathFor } from "../../cli/cleanup.js";
-import { applyRun, sightingsFrom } from "../../shared/engine/findingLifecycle.js";
+import { applyRun, EVENT_SCOPE, findingOfRecord, lacksFinding, sightingsFrom, snapshotOf, storedRecord, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 import { InputError } from "../../shared/errors.js";
 
@@ -33,7 +33,7 @@ describe("finding state in a file (a CLI sweep without --state)", () => {
     expect(sightingsFrom(previous).firstSeen(orphan.fingerprint)).toBe("2026-11-23T00:00:00.000Z");
     expect([...(await second.loadSome("sweep-all", [orphan.fingerprint, "other"])).keys()]).toEqual([orphan.fingerprint]);
     expect(await second.load("sweep-other")).toEqual(new Map());
-    expect(JSON.parse(readFileSync(path, "utf8"))).toMatchObject({ version: 1 });
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe('{"version":2}');
   });
 
   it("without a path nothing is kept; a file that is not finding state is refused, naming it", async () => {
@@ -43,5 +43,148 @@ describe("finding state in a file (a CLI sweep without --state)", () => {
     const path = join(mkdtempSync(join(tmpdir(), "uami-guard-state-")), "bad.json");
     writeFileSync(path, "[]");
     expect(() => new FileFindingStateStore(path)).toThrow(new InputError(`finding state ${path}: not a uami-guard finding state file`));
+  });
+});
+
+const many = (count: number, scope = "sweep-all"): Finding[] =>
+  Array.from({ length: count }, (_, index) => {
+    const subjectId = `/subscriptions/s/providers/Microsoft.Authorization/roleAssignments/${scope}-${index}`;
+    // Names from the estate are not ASCII only: byte offsets and character offsets differ.
+    return { ...orphan, subjectId, fingerprint: fingerprintOf(orphan.ruleId, subjectId), title: `orphan of Zoë 🚀 ${index}`, evidence: { principal: "é".repeat(200), index } };
+  });
+
+const statePath = (): string => join(mkdtempSync(join(tmpdir(), "uami-guard-state-")), "journal.jsonl.findings.json");
+
+function inputErrorOf(make: () => unknown): InputError {
+  try {
+    make();
+  } catch (error) {
+    if (error instanceof InputError) return error;
+    throw error;
+  }
+  throw new Error("no InputError");
+}
+
+describe("finding state file, version 2: JSON Lines written and read a line at a time", () => {
+  it("round-trips thousands of records; the file is a header, a line per record and a closing count", async () => {
+    const path = statePath();
+    const findings = many(3_000);
+    const store = new FileFindingStateStore(path);
+    await store.save(EVENT_SCOPE, applyRun(new Map(), many(2, "event"), { now: new Date("2026-11-22T00:00:00Z"), unknownRules: new Set() }).changed);
+    await store.save("sweep-all", applyRun(new Map(), findings, { now: new Date("2026-11-23T00:00:00Z"), unknownRules: new Set() }).changed);
+
+    const lines = readFileSync(path, "utf8").split("\n");
+    expect(lines[0]).toBe('{"version":2}');
+    expect(lines.at(-1)).toBe("");
+    expect(JSON.parse(lines.at(-2) ?? "")).toEqual({ records: 3_002 });
+    const body = lines.slice(1, -2).map((line) => JSON.parse(line) as { scope: string; record: FindingRecord });
+    expect(body).toHaveLength(3_002);
+    expect(body.filter((line) => line.scope === "sweep-all").map((line) => line.record.fingerprint)).toEqual(findings.map((finding) => finding.fingerprint));
+    expect(body[2]?.record).toEqual({ ...storedRecord({ ...body[2]!.record }), snapshot: snapshotOf(findings[0]!) });
+    expect(body.every((line) => !("finding" in line.record))).toBe(true);
+
+    const again = new FileFindingStateStore(path);
+    const light = await again.load("sweep-all", { snapshots: false });
+    expect(light.size).toBe(3_000);
+    expect([...light.values()].every((record) => record.snapshot === undefined && record.finding === undefined)).toBe(true);
+    expect(light.get(findings[2_999]!.fingerprint)).toMatchObject({ title: "orphan of Zoë 🚀 2999", consecutive: 1, firstSeen: "2026-11-23T00:00:00.000Z" });
+    const some = await again.loadSome("sweep-all", [findings[7]!.fingerprint, findings[2_998]!.fingerprint, "other"]);
+    expect(findingOfRecord(some.get(findings[2_998]!.fingerprint)!)).toEqual(findings[2_998]);
+    expect(some.get(findings[7]!.fingerprint)?.snapshot).toBe(snapshotOf(findings[7]!));
+    expect(some.size).toBe(2);
+    const full = await again.load("sweep-all");
+    expect(full.get(findings[1_500]!.fingerprint)?.snapshot).toBe(snapshotOf(findings[1_500]!));
+    expect((await again.load(EVENT_SCOPE)).size).toBe(2);
+  });
+
+  it("makes no string of the whole state: the largest JSON.stringify is one record's line", async () => {
+    const path = statePath();
+    const store = new FileFindingStateStore(path);
+    const records = applyRun(new Map(), many(2_000), { now: new Date(), unknownRules: new Set() }).changed;
+    const stringify = vi.spyOn(JSON, "stringify");
+    try {
+      await store.save("sweep-all", records);
+      const longest = Math.max(...stringify.mock.results.map((result) => (typeof result.value === "string" ? result.value.length : 0)));
+      expect(statSync(path).size).toBeGreaterThan(2_000_000);
+      expect(longest).toBeLessThan(5_000);
+    } finally {
+      stringify.mockRestore();
+    }
+  });
+
+  it("a record saved without its snapshot keeps the one stored, across a write and a read", async () => {
+    const path = statePath();
+    const findings = many(50);
+    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), findings, { now: new Date("2026-11-23T00:00:00Z"), unknownRules: new Set() }).changed);
+
+    const second = new FileFindingStateStore(path);
+    const previous = await second.load("sweep-all", { snapshots: false });
+    // The second sweep sees the first ten only, and could not check the rule of the rest: unconfirmed, no snapshot in hand.
+    const run2 = applyRun(previous, findings.slice(0, 10), { now: new Date("2026-11-24T00:00:00Z"), unknownRules: new Set([orphan.ruleId]) });
+    expect(run2.changed.filter(lacksFinding)).toHaveLength(40);
+    await second.save("sweep-all", run2.changed);
+    expect((await second.loadSome("sweep-all", [findings[49]!.fingerprint])).get(findings[49]!.fingerprint)).toMatchObject({ consecutive: 0, snapshot: snapshotOf(findings[49]!) });
+
+    const third = new FileFindingStateStore(path);
+    const kept = await third.load("sweep-all");
+    expect(kept.get(findings[49]!.fingerprint)).toMatchObject({ consecutive: 0, snapshot: snapshotOf(findings[49]!) });
+    expect(kept.get(findings[0]!.fingerprint)).toMatchObject({ consecutive: 2, timesSeen: 2, snapshot: snapshotOf(findings[0]!) });
+    expect(await third.openForSubjects([findings[3]!.subjectId.toUpperCase()])).toEqual([{ scope: "sweep-all", record: kept.get(findings[3]!.fingerprint) }]);
+  });
+
+  it("in memory (no --journal): load without snapshots holds none; with them, made from the finding in hand", async () => {
+    const store = new FileFindingStateStore();
+    const findings = many(3);
+    await store.save("sweep-all", applyRun(new Map(), findings, { now: new Date(), unknownRules: new Set() }).changed);
+    const light = await store.load("sweep-all", { snapshots: false });
+    expect([...light.values()].map((record) => [record.snapshot, record.finding])).toEqual([[undefined, undefined], [undefined, undefined], [undefined, undefined]]);
+    const unconfirmed = applyRun(light, [], { now: new Date(), unknownRules: new Set([orphan.ruleId]) }).changed;
+    await store.save("sweep-all", unconfirmed);
+    expect((await store.load("sweep-all")).get(findings[1]!.fingerprint)).toMatchObject({ consecutive: 0, snapshot: snapshotOf(findings[1]!) });
+  });
+
+  it("still reads a version 1 file, and writes version 2 on the next save", async () => {
+    const path = statePath();
+    const [first, second] = many(2);
+    const record = (finding: Finding): FindingRecord => ({ ...storedRecord(applyRun(new Map(), [finding], { now: new Date("2026-11-20T00:00:00Z"), unknownRules: new Set() }).changed[0]!) });
+    writeFileSync(path, `${JSON.stringify({ version: 1, scopes: { "sweep-all": { [first!.fingerprint]: record(first!), [second!.fingerprint]: record(second!) } } })}\n`);
+    const store = new FileFindingStateStore(path);
+    const previous = await store.load("sweep-all", { snapshots: false });
+    expect(previous.get(first!.fingerprint)).toEqual({ ...record(first!), snapshot: undefined });
+    await store.save("sweep-all", applyRun(previous, [first!], { now: new Date("2026-11-21T00:00:00Z"), unknownRules: new Set() }).changed);
+    expect(readFileSync(path, "utf8").split("\n")[0]).toBe('{"version":2}');
+    const kept = await new FileFindingStateStore(path).load("sweep-all");
+    expect(kept.get(first!.fingerprint)).toMatchObject({ consecutive: 2, snapshot: snapshotOf(first!) });
+    expect(kept.get(second!.fingerprint)).toMatchObject({ status: "resolved", snapshot: snapshotOf(second!) });
+  });
+
+  it("refuses a damaged file before any work, naming the file and the line (exit 2)", async () => {
+    const path = statePath();
+    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), many(5), { now: new Date(), unknownRules: new Set() }).changed);
+    const good = readFileSync(path, "utf8");
+    const lines = good.split("\n");
+    const cases: Array<[string, string, RegExp]> = [
+      ["cut inside a line", good.slice(0, good.length - lines.at(-2)!.length - 40), /line 6: not JSON \(.*\)/],
+      ["cut at a line's end", `${lines.slice(0, 4).join("\n")}\n`, /line 5: ends before its closing \{"records":N\} line/],
+      ["a line that is not a record", good.replace(lines[2]!, '{"scope":"sweep-all","record":{"fingerprint":"x"}}'), /line 3: not a finding record/],
+      ["a count that is not the file's", good.replace('{"records":5}', '{"records":6}'), /line 7: says 6 records, the file holds 5/],
+      ["a record twice", good.replace(lines[2]!, lines[3]!), /line 4: fingerprint .* twice in scope sweep-all/],
+      ["lines after the count", `${good}${lines[1]}\n`, /line 8: after the closing line/],
+    ];
+    for (const [, text, message] of cases) {
+      writeFileSync(path, text);
+      const error = inputErrorOf(() => new FileFindingStateStore(path));
+      expect(error.message).toMatch(new RegExp(`^finding state ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} ${message.source}.*; remove it to start counting again$`));
+    }
+  });
+
+  it("a reader goes on reading the state it read when another run replaces the file", async () => {
+    const path = statePath();
+    const findings = many(3);
+    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), findings, { now: new Date(), unknownRules: new Set() }).changed);
+    const reader = new FileFindingStateStore(path);
+    // Another run (an enforce run beside this dry run) writes the state again, its records elsewhere in the file.
+    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), many(40, "other"), { now: new Date(), unknownRules: new Set() }).changed);
+    expect((await reader.loadSome("sweep-all", [findings[2]!.fingerprint])).get(findings[2]!.fingerprint)?.snapshot).toBe(snapshotOf(findings[2]!));
   });
 });
