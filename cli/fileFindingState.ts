@@ -1,68 +1,244 @@
-import { existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync } from "node:fs";
+import { constants } from "node:buffer";
 import { InputError } from "../shared/errors.js";
-import { storedRecord, type FindingRecord, type FindingStateStore } from "../shared/engine/findingLifecycle.js";
+import { lacksFinding, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
+import { HEADER, Interned, LineWriter, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
 
-interface StateFile {
-  version: 1;
-  /** scope → fingerprint → record. */
-  scopes: Record<string, Record<string, FindingRecord>>;
+/** One record as this store holds it. */
+interface Entry {
+  /**
+   * With `line`: the record without its snapshot and without a finding (the snapshot is on that line of the file).
+   * Without: the record as saved (no file) or as a version 1 file held it, with its finding or its snapshot, never both.
+   */
+  record: FindingRecord;
+  line?: LineAt;
 }
 
+type Scopes = Map<string, Map<string, Entry>>;
+
 /**
- * Finding state in a JSON file, for a CLI sweep without --state: the same records the app keeps in
- * Table storage, so orphan confirmations and first sightings count the same way. The file sits
- * beside the --journal file, whose lock covers it (one process at a time). Without a path, the
- * state lives for this process only.
+ * Finding state in a file, for a CLI sweep without --state: the same records the app keeps in Table storage, so
+ * orphan confirmations and first sightings count the same way. The file sits beside the --journal file, whose lock
+ * covers it (one process at a time). Without a path, the state lives for this process only.
+ *
+ * A sweep of a million role assignments has ~290,000 records of ~3 KB each: the file is JSON Lines (version 2,
+ * findingStateLines.ts), read and written a line at a time, and the store holds each record without its snapshot,
+ * reading the snapshot from the file when asked (`loadSome`, `load` with snapshots). It keeps open the file it read
+ * or wrote last, so that another run renaming its own file into place (a dry run beside an enforce run) does not
+ * change what this one reads. A version 1 file (one JSON document) is still read, and written as version 2.
  */
 export class FileFindingStateStore implements FindingStateStore {
-  private readonly state: StateFile;
+  private scopes: Scopes = new Map();
+  private fd: number | undefined;
 
   constructor(private readonly path?: string) {
-    this.state = path && existsSync(path) ? FileFindingStateStore.read(path) : { version: 1, scopes: {} };
-  }
-
-  private static read(path: string): StateFile {
-    let parsed: unknown;
+    if (!path || !existsSync(path)) return;
+    const fd = openSync(path, "r");
     try {
-      parsed = JSON.parse(readFileSync(path, "utf8"));
+      if (startsWithHeader(fd)) {
+        this.scopes = readVersion2(fd, path);
+        this.fd = fd;
+        return;
+      }
+      this.scopes = readVersion1(fd, path);
     } catch (error) {
-      throw new InputError(`finding state ${path}: not JSON (${(error as Error).message}); remove it to start counting again`);
+      closeSync(fd);
+      throw error;
     }
-    const file = parsed as Partial<StateFile> | null;
-    if (!file || file.version !== 1 || typeof file.scopes !== "object" || file.scopes === null) throw new InputError(`finding state ${path}: not a uami-guard finding state file`);
-    return file as StateFile;
+    closeSync(fd);
   }
 
-  async load(scope: string): Promise<Map<string, FindingRecord>> {
-    return new Map(Object.entries(this.state.scopes[scope] ?? {}));
+  /** Lets go of the file (the process's end does too). */
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+  }
+
+  async load(scope: string, options: LoadOptions = {}): Promise<Map<string, FindingRecord>> {
+    const records = new Map<string, FindingRecord>();
+    for (const [fingerprint, entry] of this.scopes.get(scope) ?? []) records.set(fingerprint, options.snapshots === false ? withoutSnapshot(entry) : this.withSnapshot(entry));
+    return records;
   }
 
   async loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>> {
-    const records = this.state.scopes[scope] ?? {};
-    return new Map(fingerprints.flatMap((fingerprint) => (records[fingerprint] ? [[fingerprint, records[fingerprint]] as const] : [])));
+    const partition = this.scopes.get(scope);
+    const records = new Map<string, FindingRecord>();
+    for (const fingerprint of fingerprints) {
+      const entry = partition?.get(fingerprint);
+      if (entry && !records.has(fingerprint)) records.set(fingerprint, this.withSnapshot(entry));
+    }
+    return records;
   }
 
   async openForSubjects(subjectIds: string[]): Promise<Array<{ scope: string; record: FindingRecord }>> {
     const wanted = new Set(subjectIds.map((id) => id.toLowerCase()));
-    return Object.entries(this.state.scopes).flatMap(([scope, records]) =>
-      Object.values(records)
-        .filter((record) => record.status === "open" && wanted.has(record.subjectId.toLowerCase()))
-        .map((record) => ({ scope, record })),
-    );
+    const found: Array<{ scope: string; record: FindingRecord }> = [];
+    for (const [scope, partition] of this.scopes) {
+      for (const entry of partition.values()) {
+        if (entry.record.status === "open" && wanted.has(entry.record.subjectId.toLowerCase())) found.push({ scope, record: this.withSnapshot(entry) });
+      }
+    }
+    return found;
   }
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
-    const partition = (this.state.scopes[scope] ??= {});
-    for (const record of records) {
-      const kept = partition[record.fingerprint];
-      // Read without its snapshot: the one kept stays (as Table storage's Merge keeps it).
-      partition[record.fingerprint] = record.finding === undefined && record.snapshot === undefined && kept ? { ...record, ...(kept.finding ? { finding: kept.finding } : {}), ...(kept.snapshot !== undefined ? { snapshot: kept.snapshot } : {}) } : record;
+    const given = new Map(records.map((record) => [record.fingerprint, record]));
+    if (!this.path) {
+      const partition = this.scopes.get(scope) ?? new Map<string, Entry>();
+      for (const record of given.values()) partition.set(record.fingerprint, { record: heldInMemory(record, partition.get(record.fingerprint)?.record) });
+      this.scopes.set(scope, partition);
+      return;
     }
-    if (!this.path) return;
-    // Written whole and renamed into place: a run killed mid-write leaves the previous state.
-    const temporary = `${this.path}.tmp`;
-    const stored = { ...this.state, scopes: Object.fromEntries(Object.entries(this.state.scopes).map(([scope, kept]) => [scope, Object.fromEntries(Object.entries(kept).map(([fingerprint, record]) => [fingerprint, storedRecord(record)]))])) };
-    writeFileSync(temporary, `${JSON.stringify(stored)}\n`);
-    renameSync(temporary, this.path);
+    // Written to FILE.tmp, flushed and renamed into place: a run killed mid-write leaves the previous state.
+    const writer = new LineWriter(`${this.path}.tmp`, this.fd);
+    let next: Scopes;
+    try {
+      next = this.write(writer, scope, given);
+      writer.finish();
+    } catch (error) {
+      writer.abandon();
+      throw error;
+    }
+    renameSync(writer.path, this.path);
+    this.close();
+    this.fd = writer.fd;
+    this.scopes = next;
   }
+
+  /** Every record, this scope's given ones in place of those kept; the snapshots made one record at a time. */
+  private write(writer: LineWriter, scope: string, given: Map<string, FindingRecord>): Scopes {
+    const next: Scopes = new Map();
+    let count = 0;
+    writer.line(HEADER);
+    for (const name of this.scopes.has(scope) ? this.scopes.keys() : [...this.scopes.keys(), scope]) {
+      const kept = this.scopes.get(name) ?? new Map<string, Entry>();
+      const fresh = name === scope ? given : undefined;
+      const partition = new Map<string, Entry>();
+      for (const [fingerprint, entry] of kept) {
+        const record = fresh?.get(fingerprint);
+        partition.set(fingerprint, record ? this.writeRecord(writer, name, record, entry) : entry.line ? { record: entry.record, line: writer.copyLine(entry.line) } : this.writeRecord(writer, name, entry.record));
+      }
+      for (const [fingerprint, record] of fresh ?? []) if (!kept.has(fingerprint)) partition.set(fingerprint, this.writeRecord(writer, name, record));
+      count += partition.size;
+      next.set(name, partition);
+    }
+    writer.line(JSON.stringify({ records: count }));
+    return next;
+  }
+
+  private writeRecord(writer: LineWriter, scope: string, record: FindingRecord, kept?: Entry): Entry {
+    const { finding: _inHand, snapshot: _read, ...light } = record;
+    // Saved without its snapshot (read without it): the one kept stays, as Table storage's Merge keeps it.
+    const snapshot = snapshotToWrite(record) ?? (kept && lacksFinding(record) ? this.snapshotOf(kept) : undefined);
+    const line = writer.line(JSON.stringify({ scope, record: snapshot === undefined ? light : { ...light, snapshot } }));
+    return { record: light, line };
+  }
+
+  private snapshotOf(entry: Entry): string | undefined {
+    if (!entry.line) return snapshotToWrite(entry.record);
+    if (this.fd === undefined) throw new Error(`finding state ${this.path}: closed`);
+    const { record } = JSON.parse(readBytes(this.fd, entry.line).toString("utf8")) as { record: FindingRecord };
+    if (record.fingerprint !== entry.record.fingerprint) throw new Error(`finding state ${this.path}: the line at byte ${entry.line.at} is not the record of ${entry.record.fingerprint}`);
+    return record.snapshot;
+  }
+
+  private withSnapshot(entry: Entry): FindingRecord {
+    const snapshot = this.snapshotOf(entry);
+    const record = withoutSnapshot(entry);
+    return snapshot === undefined ? record : { ...record, snapshot };
+  }
+}
+
+function withoutSnapshot(entry: Entry): FindingRecord {
+  if (entry.line) return entry.record;
+  const { finding: _inHand, snapshot: _read, ...light } = entry.record;
+  return light;
+}
+
+/** In memory: the finding in hand, else the snapshot (saved without either: the one kept). */
+function heldInMemory(record: FindingRecord, kept: FindingRecord | undefined): FindingRecord {
+  const { snapshot: _read, ...rest } = record;
+  if (record.finding) return record.snapshot === undefined ? record : rest;
+  if (record.snapshot !== undefined || !kept) return record;
+  if (kept.finding) return { ...record, finding: kept.finding };
+  return kept.snapshot === undefined ? record : { ...record, snapshot: kept.snapshot };
+}
+
+function refused(path: string, where: string, what: string): InputError {
+  return new InputError(`finding state ${path}${where}: ${what}; remove it to start counting again`);
+}
+
+/** Whether the file's first line is the version 2 header (else it is read as version 1). */
+function startsWithHeader(fd: number): boolean {
+  const start = Buffer.alloc(HEADER.length + 2);
+  const read = readSync(fd, start, 0, start.length, 0);
+  const text = start.subarray(0, read).toString("utf8");
+  return text === HEADER || text.startsWith(`${HEADER}\n`) || text.startsWith(`${HEADER}\r\n`);
+}
+
+function readVersion2(fd: number, path: string): Scopes {
+  const scopes: Scopes = new Map();
+  const interned = new Interned();
+  let count = 0;
+  let closing: FileLine | undefined;
+  let last = 0;
+  for (const line of linesOf(fd, (number) => refused(path, ` line ${number}`, "longer than any finding record"))) {
+    last = line.number;
+    if (line.number === 1) continue;
+    const where = ` line ${line.number}`;
+    if (closing) {
+      if (line.text.trim() !== "") throw refused(path, where, `after the closing line {"records":N} (line ${closing.number})`);
+      continue;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(line.text);
+    } catch (error) {
+      throw refused(path, where, `not JSON (${(error as Error).message})`);
+    }
+    const parsed = (typeof value === "object" && value !== null ? value : {}) as { scope?: unknown; record?: unknown; records?: unknown };
+    if (parsed.records !== undefined && parsed.scope === undefined) {
+      if (parsed.records !== count) throw refused(path, where, `says ${String(parsed.records)} records, the file holds ${count}`);
+      closing = line;
+      continue;
+    }
+    const problem = typeof parsed.scope === "string" ? notARecord(parsed.record) : "no scope";
+    if (problem) throw refused(path, where, `not a finding record (${problem})`);
+    const { snapshot: _onDisk, ...record } = parsed.record as FindingRecord;
+    const partition = scopes.get(parsed.scope as string) ?? new Map<string, Entry>();
+    if (partition.has(record.fingerprint)) throw refused(path, where, `fingerprint ${record.fingerprint} twice in scope ${String(parsed.scope)}`);
+    partition.set(record.fingerprint, { record: interned.record(record), line: { at: line.at, bytes: line.bytes } });
+    scopes.set(parsed.scope as string, partition);
+    count += 1;
+  }
+  if (!closing) throw refused(path, ` line ${last + 1}`, `ends before its closing {"records":N} line (cut short?)`);
+  return scopes;
+}
+
+/**
+ * Version 1, one JSON document `{"version":1,"scopes":{scope:{fingerprint:record}}}`: small by construction (it was
+ * written as one string, so no larger than V8's longest string), read whole.
+ */
+function readVersion1(fd: number, path: string): Scopes {
+  if (fstatSync(fd).size > constants.MAX_STRING_LENGTH) throw refused(path, " line 1", "not a uami-guard finding state file");
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(readFileSync(fd, "utf8"));
+  } catch (error) {
+    throw refused(path, "", `not JSON (${(error as Error).message})`);
+  }
+  const file = parsed as { version?: unknown; scopes?: unknown } | null;
+  if (!file || file.version !== 1 || typeof file.scopes !== "object" || file.scopes === null) throw new InputError(`finding state ${path}: not a uami-guard finding state file`);
+  const scopes: Scopes = new Map();
+  for (const [scope, records] of Object.entries(file.scopes as Record<string, unknown>)) {
+    if (typeof records !== "object" || records === null || Array.isArray(records)) throw refused(path, ` scope ${scope}`, "not an object of records");
+    const partition = new Map<string, Entry>();
+    for (const [fingerprint, record] of Object.entries(records)) {
+      const problem = notARecord(record) ?? ((record as FindingRecord).fingerprint === fingerprint ? undefined : "its fingerprint is not its key");
+      if (problem) throw refused(path, ` scope ${scope} record ${fingerprint}`, `not a finding record (${problem})`);
+      partition.set(fingerprint, { record: record as FindingRecord });
+    }
+    scopes.set(scope, partition);
+  }
+  return scopes;
 }

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
@@ -183,8 +183,10 @@ describe("finding state file, version 2: JSON Lines written and read a line at a
     const findings = many(3);
     await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), findings, { now: new Date(), unknownRules: new Set() }).changed);
     const reader = new FileFindingStateStore(path);
-    // Another run (an enforce run beside this dry run) writes the state again, its records elsewhere in the file.
-    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), many(40, "other"), { now: new Date(), unknownRules: new Set() }).changed);
+    // Another run (an enforce run beside this dry run) renames its state into place: other records on those lines.
+    const other = statePath();
+    await new FileFindingStateStore(other).save("sweep-all", applyRun(new Map(), many(40, "other"), { now: new Date(), unknownRules: new Set() }).changed);
+    renameSync(other, path);
     expect((await reader.loadSome("sweep-all", [findings[2]!.fingerprint])).get(findings[2]!.fingerprint)?.snapshot).toBe(snapshotOf(findings[2]!));
   });
 });
