@@ -52,7 +52,17 @@ export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags):
   const released = file ? onInterrupt(() => file.close()) : () => undefined;
   const journal: Journal | undefined = file ?? table;
   const leases: LeaseStore = table ?? new ProcessLeases();
-  const caller = mode === "enforce" ? await actingIdentity(run.clients) : "dry-run";
+  let findingState: FileFindingStateStore;
+  let caller: string;
+  try {
+    // Read under the journal's lock (no other run rewrites it meanwhile); a damaged file is bad input, and leaves the journal unlocked.
+    findingState = new FileFindingStateStore(flags.journal ? findingStatePathFor(flags.journal) : undefined);
+    caller = mode === "enforce" ? await actingIdentity(run.clients) : "dry-run";
+  } catch (error) {
+    released();
+    file?.close();
+    throw error;
+  }
   return {
     options: {
       clients: run.clients,
@@ -66,10 +76,11 @@ export async function cliCleanup(run: Run, policy: Policy, flags: CleanupFlags):
       // be shared with the app, whose in-flight entries are younger than a lease.
       reconcileOlderThanMs: file ? 0 : LEASE_MS,
     },
-    findingState: new FileFindingStateStore(flags.journal ? findingStatePathFor(flags.journal) : undefined),
+    findingState,
     close: () => {
       released();
       file?.close();
+      findingState.close();
     },
   };
 }
@@ -87,7 +98,7 @@ export function enforceAsDryRun(policy: Policy): Policy {
 
 /** Finding state a dry run reads (orphan sightings count as the enforce run will count them) and never writes. */
 export function readOnlyFindingState(store: FindingStateStore): FindingStateStore {
-  return { load: (scope) => store.load(scope), loadSome: (scope, fingerprints) => store.loadSome(scope, fingerprints), save: async () => undefined };
+  return { load: (scope, options) => store.load(scope, options), loadSome: (scope, fingerprints) => store.loadSome(scope, fingerprints), save: async () => undefined };
 }
 
 /** `restore`: the journal to undo from. */

@@ -91,18 +91,18 @@ export class FileFindingStateStore implements FindingStateStore {
     }
     // Written to FILE.tmp, flushed and renamed into place: a run killed mid-write leaves the previous state.
     const writer = new LineWriter(`${this.path}.tmp`, this.fd);
-    let next: Scopes;
     try {
-      next = this.write(writer, scope, given);
+      const next = this.write(writer, scope, given);
       writer.finish();
+      // Every line of the old file is copied by now; closed first, as Windows may not rename over an open file.
+      this.close();
+      renameSync(writer.path, this.path);
+      this.scopes = next;
+      this.fd = writer.fd;
     } catch (error) {
       writer.abandon();
       throw error;
     }
-    renameSync(writer.path, this.path);
-    this.close();
-    this.fd = writer.fd;
-    this.scopes = next;
   }
 
   /** Every record, this scope's given ones in place of those kept; the snapshots made one record at a time. */

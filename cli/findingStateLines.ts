@@ -129,9 +129,14 @@ export class LineWriter {
     fsyncSync(this.fd);
   }
 
+  /** After a failure: the file is let go of and removed (the error that got here is the one to report). */
   abandon(): void {
-    closeSync(this.fd);
-    unlinkSync(this.path);
+    try {
+      closeSync(this.fd);
+      unlinkSync(this.path);
+    } catch {
+      // Already gone, or the disk that failed the write fails this too: FILE.tmp is truncated by the next run.
+    }
   }
 
   private endCopy(): void {

@@ -149,6 +149,16 @@ describe("output paths are checked before any work", () => {
     expectInputError(cli(["sweep", "--estate", SMALL, "--enforce", "--journal", dir]), new RegExp(`--journal ${dir}: is a directory`));
   });
 
+  it("a damaged finding state beside --journal exits 2 naming the file and the line, the journal left unlocked", () => {
+    const journal = join(scratch(), "j.jsonl");
+    const state = `${journal}.findings.json`;
+    writeFileSync(state, '{"version":2}\n{"scope":"sweep-all","record":{"fingerprint":"x"}}\n{"records":1}\n');
+    const refused = new RegExp(`^uami-guard: finding state ${state} line 2: not a finding record \\(ruleId is not text\\); remove it to start counting again`);
+    expectInputError(cli(["sweep", "--estate", SMALL, "--journal", journal]), refused);
+    expect(existsSync(`${journal}.lock`)).toBe(false);
+    expectInputError(cli(["sweep", "--estate", SMALL, "--enforce", "--dry-run", "--journal", journal]), refused);
+  });
+
   it("serve --port taken exits 2", async () => {
     const server = createServer();
     await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));

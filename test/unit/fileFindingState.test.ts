@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { FileFindingStateStore } from "../../cli/fileFindingState.js";
-import { findingStatePathFor } from "../../cli/cleanup.js";
+import { findingStatePathFor, readOnlyFindingState } from "../../cli/cleanup.js";
 import { applyRun, EVENT_SCOPE, findingOfRecord, lacksFinding, sightingsFrom, snapshotOf, storedRecord, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 import { InputError } from "../../shared/errors.js";
@@ -141,6 +141,18 @@ describe("finding state file, version 2: JSON Lines written and read a line at a
     const unconfirmed = applyRun(light, [], { now: new Date(), unknownRules: new Set([orphan.ruleId]) }).changed;
     await store.save("sweep-all", unconfirmed);
     expect((await store.load("sweep-all")).get(findings[1]!.fingerprint)).toMatchObject({ consecutive: 0, snapshot: snapshotOf(findings[1]!) });
+  });
+
+  it("a dry run reads the file as the enforce run does: without snapshots when the sweep asks so, and writes nothing", async () => {
+    const path = statePath();
+    const findings = many(2);
+    await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), findings, { now: new Date(), unknownRules: new Set() }).changed);
+    const before = readFileSync(path, "utf8");
+    const dryRun = readOnlyFindingState(new FileFindingStateStore(path));
+    expect([...(await dryRun.load("sweep-all", { snapshots: false })).values()].map((record) => record.snapshot)).toEqual([undefined, undefined]);
+    expect((await dryRun.loadSome("sweep-all", [findings[0]!.fingerprint])).get(findings[0]!.fingerprint)?.snapshot).toBe(snapshotOf(findings[0]!));
+    await dryRun.save("sweep-all", applyRun(new Map(), many(3, "dry"), { now: new Date(), unknownRules: new Set() }).changed);
+    expect(readFileSync(path, "utf8")).toBe(before);
   });
 
   it("still reads a version 1 file, and writes version 2 on the next save", async () => {
