@@ -2,7 +2,7 @@ import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, ren
 import { constants } from "node:buffer";
 import { InputError } from "../shared/errors.js";
 import { lacksFinding, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
-import { HEADER, Interned, LineWriter, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
+import { HEADER, Interned, LineWriter, lastLineOf, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
 
 /** One record as this store holds it. */
 interface Entry {
@@ -23,12 +23,15 @@ type Scopes = Map<string, Map<string, Entry>>;
  *
  * A sweep of a million role assignments has ~290,000 records of ~3 KB each: the file is JSON Lines (version 2,
  * findingStateLines.ts), read and written a line at a time, and the store holds each record without its snapshot,
- * reading the snapshot from the file when asked (`loadSome`, `load` with snapshots). It keeps open the file it read
- * or wrote last, so that another run renaming its own file into place (a dry run beside an enforce run) does not
- * change what this one reads. A version 1 file (one JSON document) is still read, and written as version 2.
+ * reading the snapshot from the file when asked (`loadSome`, `load` with snapshots). The records are read when first
+ * asked for — the sweep job reads its previous state after the sweep, whose peak is most of the heap — and only the
+ * file's ends when the store is made (the header, the closing count: a file cut short is refused before any work).
+ * It keeps open the file it read or wrote last, so that another run renaming its own file into place (a dry run
+ * beside an enforce run) does not change what this one reads. A version 1 file (one JSON document) is still read,
+ * and written as version 2.
  */
 export class FileFindingStateStore implements FindingStateStore {
-  private scopes: Scopes = new Map();
+  private read: Scopes | undefined;
   private fd: number | undefined;
 
   constructor(private readonly path?: string) {
@@ -36,16 +39,22 @@ export class FileFindingStateStore implements FindingStateStore {
     const fd = openSync(path, "r");
     try {
       if (startsWithHeader(fd)) {
-        this.scopes = readVersion2(fd, path);
+        checkClosing(fd, path);
         this.fd = fd;
         return;
       }
-      this.scopes = readVersion1(fd, path);
+      this.read = readVersion1(fd, path);
     } catch (error) {
       closeSync(fd);
       throw error;
     }
     closeSync(fd);
+  }
+
+  /** Every record, without snapshots, by scope and fingerprint: read from the file the first time. */
+  private get scopes(): Scopes {
+    if (!this.read) this.read = this.fd !== undefined && this.path ? readVersion2(this.fd, this.path) : new Map();
+    return this.read;
   }
 
   /** Lets go of the file (the process's end does too). */
@@ -97,7 +106,7 @@ export class FileFindingStateStore implements FindingStateStore {
       // Every line of the old file is copied by now; closed first, as Windows may not rename over an open file.
       this.close();
       renameSync(writer.path, this.path);
-      this.scopes = next;
+      this.read = next;
       this.fd = writer.fd;
     } catch (error) {
       writer.abandon();
@@ -176,6 +185,30 @@ function startsWithHeader(fd: number): boolean {
   return text === HEADER || text.startsWith(`${HEADER}\n`) || text.startsWith(`${HEADER}\r\n`);
 }
 
+/** N of the closing line `{"records":N}`; undefined for any other line. */
+function closingCount(value: unknown): number | undefined {
+  const closing = (typeof value === "object" && value !== null ? value : {}) as { scope?: unknown; records?: unknown };
+  return closing.scope === undefined && Number.isSafeInteger(closing.records) ? (closing.records as number) : undefined;
+}
+
+function parsedOrUndefined(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+const cutShort = `not the closing line {"records":N} a finding state file ends with (cut short?)`;
+
+/** The file's ends: the closing line, last, counting the lines between it and the header. */
+function checkClosing(fd: number, path: string): void {
+  const last = lastLineOf(fd, (number) => refused(path, ` line ${number}`, "longer than any finding record"));
+  const count = last ? closingCount(parsedOrUndefined(last.text)) : undefined;
+  if (!last || count === undefined) throw refused(path, ` line ${last?.number ?? 1}`, cutShort);
+  if (count !== last.number - 2) throw refused(path, ` line ${last.number}`, `says ${count} records, the file holds ${last.number - 2}`);
+}
+
 function readVersion2(fd: number, path: string): Scopes {
   const scopes: Scopes = new Map();
   const interned = new Interned();
@@ -196,9 +229,10 @@ function readVersion2(fd: number, path: string): Scopes {
     } catch (error) {
       throw refused(path, where, `not JSON (${(error as Error).message})`);
     }
-    const parsed = (typeof value === "object" && value !== null ? value : {}) as { scope?: unknown; record?: unknown; records?: unknown };
-    if (parsed.records !== undefined && parsed.scope === undefined) {
-      if (parsed.records !== count) throw refused(path, where, `says ${String(parsed.records)} records, the file holds ${count}`);
+    const parsed = (typeof value === "object" && value !== null ? value : {}) as { scope?: unknown; record?: unknown };
+    const closes = closingCount(value);
+    if (closes !== undefined) {
+      if (closes !== count) throw refused(path, where, `says ${closes} records, the file holds ${count}`);
       closing = line;
       continue;
     }
@@ -211,7 +245,7 @@ function readVersion2(fd: number, path: string): Scopes {
     scopes.set(parsed.scope as string, partition);
     count += 1;
   }
-  if (!closing) throw refused(path, ` line ${last + 1}`, `ends before its closing {"records":N} line (cut short?)`);
+  if (!closing) throw refused(path, ` line ${last}`, cutShort);
   return scopes;
 }
 

@@ -66,6 +66,33 @@ export function* linesOf(fd: number, longer: (number: number) => Error): Generat
   if (carriedBytes > 0) yield line(Buffer.alloc(0));
 }
 
+/**
+ * The file's last line that is not blank, and its number, found without decoding or parsing the others (newlines
+ * counted a chunk at a time): checked when the store is made, so that a file cut short is refused before any work.
+ */
+export function lastLineOf(fd: number, longer: (number: number) => Error): FileLine | undefined {
+  const chunk = Buffer.allocUnsafe(CHUNK);
+  let position = 0;
+  let number = 0;
+  let lineStart = 0;
+  let last: LineAt & { number: number } = { at: 0, bytes: 0, number: 0 };
+  const end = (at: number): void => {
+    number += 1;
+    if (at > lineStart) last = { at: lineStart, bytes: at - lineStart, number };
+    lineStart = at + 1;
+  };
+  for (let read = readSync(fd, chunk, 0, CHUNK, 0); read > 0; read = readSync(fd, chunk, 0, CHUNK, position)) {
+    const view = chunk.subarray(0, read);
+    for (let newline = view.indexOf(10); newline !== -1; newline = view.indexOf(10, newline + 1)) end(position + newline);
+    position += read;
+  }
+  if (position > lineStart) end(position);
+  if (last.number === 0) return undefined;
+  if (last.bytes > LINE_LIMIT) throw longer(last.number);
+  const text = readBytes(fd, last).toString("utf8");
+  return text.trim() === "" ? undefined : { ...last, text };
+}
+
 /** These bytes of the file. */
 export function readBytes(fd: number, line: LineAt): Buffer {
   const buffer = Buffer.allocUnsafe(line.bytes);

@@ -157,6 +157,9 @@ describe("output paths are checked before any work", () => {
     expectInputError(cli(["sweep", "--estate", SMALL, "--journal", journal]), refused);
     expect(existsSync(`${journal}.lock`)).toBe(false);
     expectInputError(cli(["sweep", "--estate", SMALL, "--enforce", "--dry-run", "--journal", journal]), refused);
+    // Cut short: refused when it is opened, before the sweep.
+    writeFileSync(state, '{"version":2}\n');
+    expectInputError(cli(["sweep", "--estate", SMALL, "--journal", journal]), new RegExp(`^uami-guard: finding state ${state} line 1: not the closing line`));
   });
 
   it("serve --port taken exits 2", async () => {

@@ -3,6 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it, vi } from "vitest";
 import { FileFindingStateStore } from "../../cli/fileFindingState.js";
+import { HEADER } from "../../cli/findingStateLines.js";
 import { findingStatePathFor, readOnlyFindingState } from "../../cli/cleanup.js";
 import { applyRun, EVENT_SCOPE, findingOfRecord, lacksFinding, sightingsFrom, snapshotOf, storedRecord, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
@@ -170,23 +171,35 @@ describe("finding state file, version 2: JSON Lines written and read a line at a
     expect(kept.get(second!.fingerprint)).toMatchObject({ status: "resolved", snapshot: snapshotOf(second!) });
   });
 
-  it("refuses a damaged file before any work, naming the file and the line (exit 2)", async () => {
+  it("refuses a damaged file naming the file and the line (exit 2): one cut short when it is opened, before any work; a bad record when the records are first read", async () => {
     const path = statePath();
     await new FileFindingStateStore(path).save("sweep-all", applyRun(new Map(), many(5), { now: new Date(), unknownRules: new Set() }).changed);
     const good = readFileSync(path, "utf8");
     const lines = good.split("\n");
-    const cases: Array<[string, string, RegExp]> = [
-      ["cut inside a line", good.slice(0, good.length - lines.at(-2)!.length - 40), /line 6: not JSON \(.*\)/],
-      ["cut at a line's end", `${lines.slice(0, 4).join("\n")}\n`, /line 5: ends before its closing \{"records":N\} line/],
-      ["a line that is not a record", good.replace(lines[2]!, '{"scope":"sweep-all","record":{"fingerprint":"x"}}'), /line 3: not a finding record/],
-      ["a count that is not the file's", good.replace('{"records":5}', '{"records":6}'), /line 7: says 6 records, the file holds 5/],
-      ["a record twice", good.replace(lines[2]!, lines[3]!), /line 4: fingerprint .* twice in scope sweep-all/],
-      ["lines after the count", `${good}${lines[1]}\n`, /line 8: after the closing line/],
+    const refused = (message: RegExp): RegExp => new RegExp(`^finding state ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} ${message.source}.*; remove it to start counting again$`);
+    const whenOpened: Array<[string, RegExp]> = [
+      [good.slice(0, good.length - lines.at(-2)!.length - 40), /line 6: not the closing line \{"records":N\} a finding state file ends with \(cut short\?\)/],
+      [`${lines.slice(0, 4).join("\n")}\n`, /line 4: not the closing line/],
+      [good.replace('{"records":5}', '{"records":6}'), /line 7: says 6 records, the file holds 5/],
+      [`${good}${lines[1]}\n`, /line 8: not the closing line/],
+      [`${HEADER}\n`, /line 1: not the closing line/],
     ];
-    for (const [, text, message] of cases) {
+    for (const [text, message] of whenOpened) {
       writeFileSync(path, text);
-      const error = inputErrorOf(() => new FileFindingStateStore(path));
-      expect(error.message).toMatch(new RegExp(`^finding state ${path.replace(/[.*+?^${}()|[\]\\]/g, "\\$&")} ${message.source}.*; remove it to start counting again$`));
+      expect(inputErrorOf(() => new FileFindingStateStore(path)).message).toMatch(refused(message));
+    }
+    const whenRead: Array<[string, RegExp]> = [
+      [good.replace(lines[2]!, '{"scope":"sweep-all","record":{"fingerprint":"x"}}'), /line 3: not a finding record \(ruleId is not text\)/],
+      [good.replace(lines[2]!, lines[2]!.replace('"consecutive":1', '"consecutive":"99"')), /line 3: not a finding record \(consecutive is not a count\)/],
+      [good.replace(lines[2]!, lines[2]!.slice(0, 100)), /line 3: not JSON \(.*\)/],
+      [good.replace(lines[2]!, lines[3]!), /line 4: fingerprint .* twice in scope sweep-all/],
+    ];
+    for (const [text, message] of whenRead) {
+      writeFileSync(path, text);
+      const store = new FileFindingStateStore(path);
+      const error = await store.load("sweep-all", { snapshots: false }).then(() => undefined, (failure: unknown) => failure);
+      expect(error).toBeInstanceOf(InputError);
+      expect((error as Error).message).toMatch(refused(message));
     }
   });
 
