@@ -36,19 +36,21 @@ export class FileFindingStateStore implements FindingStateStore {
 
   constructor(private readonly path?: string) {
     if (!path || !existsSync(path)) return;
-    const fd = openSync(path, "r");
+    let fd: number | undefined;
     try {
+      fd = openSync(path, "r");
       if (startsWithHeader(fd)) {
         checkClosing(fd, path);
         this.fd = fd;
         return;
       }
       this.read = readVersion1(fd, path);
-    } catch (error) {
       closeSync(fd);
-      throw error;
+    } catch (error) {
+      if (fd !== undefined) closeSync(fd);
+      // A directory, a file this user may not read: bad input too, named.
+      throw error instanceof InputError ? error : new InputError(`finding state ${path}: cannot be read (${(error as Error).message})`);
     }
-    closeSync(fd);
   }
 
   /** Every record, without snapshots, by scope and fingerprint: read from the file the first time. */

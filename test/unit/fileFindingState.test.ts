@@ -44,6 +44,8 @@ describe("finding state in a file (a CLI sweep without --state)", () => {
     const path = join(mkdtempSync(join(tmpdir(), "uami-guard-state-")), "bad.json");
     writeFileSync(path, "[]");
     expect(() => new FileFindingStateStore(path)).toThrow(new InputError(`finding state ${path}: not a uami-guard finding state file`));
+    const directory = mkdtempSync(join(tmpdir(), "uami-guard-state-"));
+    expect(inputErrorOf(() => new FileFindingStateStore(directory)).message).toMatch(new RegExp(`^finding state ${directory}: cannot be read \\(EISDIR`));
   });
 });
 
