@@ -121,6 +121,11 @@ function tableError(statusCode: number, message: string): Error {
  */
 class NdjsonOutboxTable {
   private readonly changes = new Map<string, RowChange>();
+  /**
+   * The rows the last listing of each partition handed out, as created: a dispatch claims, deletes or puts back only
+   * those, so its point reads find them here instead of scanning the file (at most a page per sink).
+   */
+  private readonly listed = new Map<string, Map<string, Entity>>();
   private etags = 0;
   /** Rows created by this instance (for the bench's report). */
   created = 0;
@@ -187,6 +192,13 @@ class NdjsonOutboxTable {
   }
 
   async getEntity(partitionKey: string, rowKey: string): Promise<Entity & { etag: string }> {
+    const change = this.changes.get(`${partitionKey}\n${rowKey}`);
+    const base = change?.entity ?? this.listed.get(partitionKey)?.get(rowKey);
+    if (base) {
+      const row = this.current(base);
+      if (!row) throw tableError(404, "ResourceNotFound");
+      return row;
+    }
     for await (const entity of this.rows(partitionKey, () => true)) if (entity.rowKey === rowKey) return entity;
     throw tableError(404, "ResourceNotFound");
   }
@@ -242,7 +254,15 @@ class NdjsonOutboxTable {
     if (!match) throw new Error(`the outbox double does not answer the filter ${filter}`);
     const partitionKey = (match[1] ?? "").replace(/''/g, "'");
     const dueBy = match[2];
-    const rows = (): AsyncGenerator<Entity & { etag: string }> => this.rows(partitionKey, (row) => dueBy === undefined || String(row["dueAt"]) <= dueBy);
+    const listed = new Map<string, Entity>();
+    this.listed.set(partitionKey, listed);
+    const rows = async function* (this: NdjsonOutboxTable): AsyncGenerator<Entity & { etag: string }> {
+      for await (const row of this.rows(partitionKey, (candidate) => dueBy === undefined || String(candidate["dueAt"]) <= dueBy)) {
+        const { etag: _etag, ...entity } = row;
+        listed.set(row.rowKey, entity);
+        yield row;
+      }
+    }.bind(this);
     return {
       [Symbol.asyncIterator]: rows,
       async *byPage(settings: { maxPageSize?: number } = {}) {
