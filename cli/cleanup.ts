@@ -87,7 +87,7 @@ export function enforceAsDryRun(policy: Policy): Policy {
 
 /** Finding state a dry run reads (orphan sightings count as the enforce run will count them) and never writes. */
 export function readOnlyFindingState(store: FindingStateStore): FindingStateStore {
-  return { load: (scope) => store.load(scope), loadSome: (scope, fingerprints) => store.loadSome(scope, fingerprints), save: async () => undefined };
+  return { load: (scope, options) => store.load(scope, options), loadSome: (scope, fingerprints) => store.loadSome(scope, fingerprints), save: async () => undefined };
 }
 
 /** `restore`: the journal to undo from. */

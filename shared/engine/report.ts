@@ -51,7 +51,7 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     runSweep(clients, policy, { ...options, now, tap, collectExposure: true }),
     options.findingState
       ? Promise.resolve()
-          .then(() => options.findingState?.().load(scope))
+          .then(() => options.findingState?.().load(scope, { snapshots: false }))
           .catch((error: unknown) => new Error(errorMessage(error)))
       : Promise.resolve(undefined),
   ]);

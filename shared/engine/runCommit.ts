@@ -2,12 +2,12 @@ import type { Policy } from "../config/policy.js";
 import type { Finding, RunReport } from "../findings.js";
 import { ENGINE_NOTICES, NOTICES_SCOPE, budgetWindow, circuitBreakerNotice, deadLetterNotice, windowEndOf } from "../notices.js";
 import type { Notifier } from "../notify/notifier.js";
-import type { DispatchResult } from "../notify/dispatcher.js";
+import { recordsToTell, type DispatchResult } from "../notify/dispatcher.js";
 import type { Notice } from "../notify/notification.js";
 import { runCleanup, type CleanupOptions } from "../cleanup/pipeline.js";
 import type { CleanupPlan } from "../cleanup/plan.js";
 import type { ActionRecord } from "../cleanup/record.js";
-import { applyRun, findingOfRecord, stampNotified, type FindingRecord, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
+import { applyRun, findingOfRecord, lacksFinding, stampNotified, type FindingRecord, type FindingStateStore, type LifecycleResult } from "./findingLifecycle.js";
 
 /**
  * The one place that orders a run's commit (docs/guarantees.md "Nothing lost"), for every run type — sweep, event,
@@ -75,7 +75,8 @@ export async function commitRun(run: RunToCommit, stores: CommitStores): Promise
   const raised = run.findings.filter((finding) => ENGINE_NOTICES.has(finding.ruleId));
 
   // 1. Lifecycle (pure, after the reads it needs).
-  const lifecycle = await transition(run.state, own, stores.findings, now);
+  const transitioned = await transition(run.state, own, stores.findings, now);
+  const lifecycle = stores.notifier ? await withSnapshots(transitioned, run.state.scope, stores.findings, policy, now) : transitioned;
   const deleted = run.resolvedSubjects?.length ? await resolveSubjects(stores.findings, run.resolvedSubjects, now) : [];
   // A sweep also closes the window notices whose window has ended.
   const notices = await noticeTransition(stores.findings, raised, now, "previous" in run.state);
@@ -138,6 +139,23 @@ async function transition(state: StateChange, findings: Finding[], store: Findin
   if (findings.length === 0) return { changed: [], opened: [], resolved: [], open: new Map() };
   const previous = await store.loadSome(state.scope, findings.map((finding) => finding.fingerprint));
   return { ...applyRun(previous, findings, { now, unknownRules: new Set() }), resolved: [], open: new Map() };
+}
+
+/**
+ * A sweep reads its partition without snapshots (`LoadOptions`): the records its notices tell about that came
+ * without one — a resolution, a reminder of a finding not seen again — get theirs first, and only those.
+ */
+async function withSnapshots(lifecycle: LifecycleResult, scope: string, store: FindingStateStore, policy: Policy, now: Date): Promise<LifecycleResult> {
+  const { resolved, reminders } = recordsToTell(lifecycle, policy, { at: now, always: ENGINE_NOTICES });
+  const missing = [...resolved, ...reminders].filter(lacksFinding).map((record) => record.fingerprint);
+  if (missing.length === 0) return lifecycle;
+  const read = await store.loadSome(scope, missing);
+  const withSnapshot = (record: FindingRecord): FindingRecord => {
+    const snapshot = lacksFinding(record) ? read.get(record.fingerprint)?.snapshot : undefined;
+    return snapshot === undefined ? record : { ...record, snapshot };
+  };
+  // `changed` keeps the records as read: saved without a snapshot, each keeps the stored one.
+  return { ...lifecycle, resolved: lifecycle.resolved.map(withSnapshot), open: new Map([...lifecycle.open].map(([fingerprint, record]) => [fingerprint, withSnapshot(record)])) };
 }
 
 /** Open findings about what was deleted, in every partition, resolved. */

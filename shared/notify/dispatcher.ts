@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { severityRank, type CorePolicy } from "../config/policyCore.js";
-import { findingOfRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
+import { findingOfRecord, type FindingRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding } from "../findings.js";
 import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
@@ -15,59 +15,75 @@ export interface NotificationPlan {
   notified: string[];
 }
 
+type PlanContext = { at: Date; runId: string; mode: Notice["mode"]; always?: ReadonlySet<string> };
+
+/**
+ * The records of a lifecycle a plan tells about: resolutions of what was told, and reminders of what is still open
+ * and was last told about renotifyAfterHours ago or more. Their findings come from the records (`findingOfRecord`):
+ * the run commit first reads the snapshots of those it read without one.
+ */
+export function recordsToTell(lifecycle: LifecycleResult, policy: Pick<CorePolicy, "notify">, context: Pick<PlanContext, "at" | "always">): { resolved: FindingRecord[]; reminders: FindingRecord[] } {
+  const wanted = wantedBy(policy, context.always);
+  const resolved = lifecycle.resolved.filter((record) => wanted(record.ruleId, record.severity) && record.lastNotifiedAt);
+  const reminders: FindingRecord[] = [];
+  const renotifyMs = policy.notify.renotifyAfterHours * 3_600_000;
+  if (renotifyMs > 0) {
+    const opened = new Set(lifecycle.opened.map((finding) => finding.fingerprint));
+    for (const record of lifecycle.open.values()) {
+      if (opened.has(record.fingerprint) || !wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
+      if (context.at.getTime() - Date.parse(record.lastNotifiedAt) < renotifyMs) continue;
+      reminders.push(record);
+    }
+  }
+  return { resolved, reminders };
+}
+
+function wantedBy(policy: Pick<CorePolicy, "notify">, always: ReadonlySet<string> | undefined): (ruleId: string, severity: Finding["severity"]) => boolean {
+  const floor = severityRank(policy.notify.minSeverity);
+  return (ruleId, severity) => always?.has(ruleId) === true || severityRank(severity) >= floor;
+}
+
 /**
  * Pure: what to tell the sinks after a run. New findings and resolutions at or above
  * notify.minSeverity; open findings not told about for notify.renotifyAfterHours as reminders.
  * `always`: rules whose notices go out whatever notify.minSeverity says (the engine's own notices).
  */
-export function planNotifications(
-  lifecycle: LifecycleResult,
-  policy: Pick<CorePolicy, "notify">,
-  context: { at: Date; runId: string; mode: Notice["mode"]; always?: ReadonlySet<string> },
-): NotificationPlan {
+export function planNotifications(lifecycle: LifecycleResult, policy: Pick<CorePolicy, "notify">, context: PlanContext): NotificationPlan {
   const at = context.at.toISOString();
-  const floor = severityRank(policy.notify.minSeverity);
-  const wanted = (ruleId: string, severity: Finding["severity"]): boolean => context.always?.has(ruleId) === true || severityRank(severity) >= floor;
+  const wanted = wantedBy(policy, context.always);
   const notices: Notice[] = [];
   const notified: string[] = [];
-  const opened = new Set(lifecycle.opened.map((finding) => finding.fingerprint));
   for (const finding of lifecycle.opened) {
     if (!wanted(finding.ruleId, finding.severity)) continue;
     notices.push({ status: "new", finding, runId: context.runId, mode: context.mode, at });
     notified.push(finding.fingerprint);
   }
-  for (const record of lifecycle.resolved) {
-    if (!wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
-    notices.push({ status: "resolved", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
-  }
-  const renotifyMs = policy.notify.renotifyAfterHours * 3_600_000;
-  if (renotifyMs > 0) {
-    for (const record of lifecycle.open.values()) {
-      if (opened.has(record.fingerprint) || !wanted(record.ruleId, record.severity) || !record.lastNotifiedAt) continue;
-      if (context.at.getTime() - Date.parse(record.lastNotifiedAt) < renotifyMs) continue;
-      notices.push({ status: "reminder", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
-      notified.push(record.fingerprint);
-    }
+  const { resolved, reminders } = recordsToTell(lifecycle, policy, context);
+  for (const record of resolved) notices.push({ status: "resolved", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
+  for (const record of reminders) {
+    notices.push({ status: "reminder", finding: findingOfRecord(record), runId: context.runId, mode: context.mode, at });
+    notified.push(record.fingerprint);
   }
   return { notices, notified };
 }
 
 /** Per sink, what goes out: Teams a digest (sweep) or a card per finding (events); Sentinel and Event Grid one item per new/resolved finding. */
 export function payloadsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined): unknown[] {
-  return draftsFor(sink, notices, digest).map((draft) => draft.payload);
+  return draftsFor(sink, notices, digest, undefined, true).map((draft) => draft.payload);
 }
 
 /**
  * The outbox entries of a run's notices, each keyed by what it says — the notice's identity, not the time it
  * was written — so writing them again (the redelivery of an event whose commit failed) adds nothing. A notice
  * the engine raises about itself (`identity`) is keyed without the run: two instances raising the same
- * notice at once write it once.
+ * notice at once write it once. `digest`: a sweep's (Teams gets it instead of a card per finding); the digest's
+ * own entry is left out with `withDigest: false` (the notices of one sweep written a part at a time: notifier.ts).
  */
-export function outboxDrafts(sinks: readonly Sink[], notices: Notice[], digest: Digest | undefined, options: { runWide?: ReadonlySet<string> } = {}): OutboxDraft[] {
-  return sinks.flatMap((sink) => draftsFor(sink.name, notices, digest, options.runWide));
+export function outboxDrafts(sinks: readonly Sink[], notices: Notice[], digest: Digest | undefined, options: { runWide?: ReadonlySet<string>; withDigest?: boolean } = {}): OutboxDraft[] {
+  return sinks.flatMap((sink) => draftsFor(sink.name, notices, digest, options.runWide, options.withDigest ?? true));
 }
 
-function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined, runWide?: ReadonlySet<string>): OutboxDraft[] {
+function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined, runWide: ReadonlySet<string> | undefined, withDigest: boolean): OutboxDraft[] {
   const keyOf = (notice: Notice): string => `${notice.finding.fingerprint}|${notice.status}${runWide?.has(notice.finding.ruleId) ? "" : `|${notice.runId}`}`;
   const draft = (notice: Notice, payload: unknown): OutboxDraft => ({
     sink,
@@ -84,7 +100,7 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
       // A sweep's own findings go in its digest; the engine's notices about itself get a card each, as in an event.
       const carded = digest ? notices.filter((notice) => runWide?.has(notice.finding.ruleId)) : notices;
       const cards = carded.map((notice) => draft(notice, findingCard(notice)));
-      if (!digest || (digest.notices.length === 0 && digest.resolved === 0)) return cards;
+      if (!digest || !withDigest || (digest.notices.length === 0 && digest.resolved === 0)) return cards;
       return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest` }, ...cards];
     }
     case "sentinel":

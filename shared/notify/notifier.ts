@@ -3,15 +3,25 @@ import type { LifecycleResult } from "../engine/findingLifecycle.js";
 import type { RunReport } from "../findings.js";
 import { dispatchDue, outboxDrafts, planNotifications, type DeadLetter, type DispatchResult } from "./dispatcher.js";
 import type { Digest, Notice } from "./notification.js";
-import type { NotificationOutbox, OutboxDraft } from "../state/outbox.js";
+import type { NotificationOutbox } from "../state/outbox.js";
 import type { Sink } from "./sinks.js";
 
-/** What a run will tell the sinks: the outbox entries to write, and the fingerprints they notify. */
+/** What a run will tell the sinks: its notices (their outbox entries are made as they are written), and the fingerprints they notify. */
 export interface PlannedNotices {
-  drafts: OutboxDraft[];
-  notified: string[];
   notices: Notice[];
+  notified: string[];
+  /** A sweep's: Teams gets it instead of a card per finding. */
+  digest?: Digest;
+  /** Rules whose notices are keyed without the run (the engine's notices about itself). */
+  runWide: ReadonlySet<string>;
 }
+
+/**
+ * Notices whose outbox entries are made and written together. The first sweep of a tenant of a million role
+ * assignments has ~290,000 new findings: a Sentinel row and a CloudEvent each, with the finding's evidence, made
+ * all at once (then each entity's JSON) are more than the app's heap.
+ */
+export const ENQUEUE_CHUNK = 500;
 
 /**
  * The sinks and their outbox. The run commit (engine/runCommit.ts) asks it what a lifecycle means for the
@@ -46,12 +56,19 @@ export class Notifier {
           incomplete: report.incomplete.map((entry) => `${entry.check}: ${entry.reason}`),
         }
       : undefined;
-    return { drafts: outboxDrafts(this.sinks, plan.notices, digest, { runWide: context.engineNotices }), notified: plan.notified, notices: plan.notices };
+    return { notices: plan.notices, notified: plan.notified, ...(digest ? { digest } : {}), runWide: context.engineNotices };
   }
 
-  /** Written before the finding state that says they were sent: a failure in between loses nothing. */
+  /**
+   * Written before the finding state that says they were sent: a failure in between loses nothing. A part at a
+   * time (`ENQUEUE_CHUNK` notices): an entry already written is left as it is, so a run that fails half way writes
+   * the rest on its redelivery.
+   */
   async enqueue(planned: PlannedNotices, now: Date): Promise<void> {
-    await this.outbox.enqueue(planned.drafts, now);
+    for (let start = 0; start === 0 || start < planned.notices.length; start += ENQUEUE_CHUNK) {
+      const notices = planned.notices.slice(start, start + ENQUEUE_CHUNK);
+      await this.outbox.enqueue(outboxDrafts(this.sinks, notices, planned.digest, { runWide: planned.runWide, withDigest: start === 0 }), now);
+    }
   }
 
   /** Sends what is due in every sink (this run's notices and whatever earlier runs left). */

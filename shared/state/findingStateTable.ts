@@ -4,6 +4,9 @@ import { storedRecord, type FindingRecord, type FindingStateStore, type LoadOpti
 /** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
 type FindingEntity = Omit<FindingRecord, "fingerprint" | "finding"> & { partitionKey: string; rowKey: string };
 
+/** Up to this many records are read one by one; more, by reading the partition once. */
+const POINT_READS = 100;
+
 /** Every property of a row but the snapshot (`load` with `snapshots: false` selects these). */
 const WITHOUT_SNAPSHOT = ["PartitionKey", "RowKey", "ruleId", "subjectId", "relatedId", "severity", "title", "status", "firstSeen", "lastSeen", "timesSeen", "consecutive", "resolvedAt", "lastNotifiedAt"];
 
@@ -23,7 +26,17 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
   async loadSome(scope: string, fingerprints: string[]): Promise<Map<string, FindingRecord>> {
     await this.ensure();
     const records = new Map<string, FindingRecord>();
-    for (const fingerprint of new Set(fingerprints)) {
+    const wanted = new Set(fingerprints);
+    if (wanted.size > POINT_READS) {
+      // Many (a sweep's resolutions): one pass over the partition, a page at a time, keeping only these.
+      await this.call(async () => {
+        for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}` } })) {
+          if (wanted.has(entity.rowKey)) records.set(entity.rowKey, toRecord(entity));
+        }
+      });
+      return records;
+    }
+    for (const fingerprint of wanted) {
       const entity = await this.find<FindingEntity>(scope, fingerprint);
       if (entity) records.set(fingerprint, toRecord(entity));
     }

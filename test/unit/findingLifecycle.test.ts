@@ -1,8 +1,9 @@
 import { describe, expect, it } from "vitest";
-import { applyRun, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
+import { applyRun, snapshotToWrite, storedRecord, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
 import { commitRun } from "../../shared/engine/runCommit.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
-import type { Notifier, PlannedNotices } from "../../shared/notify/notifier.js";
+import { Notifier, type PlannedNotices } from "../../shared/notify/notifier.js";
+import type { NotificationOutbox, OutboxDraft } from "../../shared/state/outbox.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 
 function finding(ruleId: string, subjectId: string): Finding {
@@ -108,5 +109,47 @@ describe("the run commit saves each run once, in order", () => {
     expect(lifecycle.opened.map((finding) => finding.fingerprint)).toEqual([B.fingerprint]);
     expect(lifecycle.resolved).toEqual([]);
     expect(saves.map((save) => [save.scope, save.records.length])).toEqual([["events", 2]]);
+  });
+});
+
+describe("a sweep's finding state never holds every snapshot at once", () => {
+  const rich = (n: number): Finding => ({ ...finding("privileged-identity-exposed", `/id/${n}`), evidence: { rights: [{ right: "assign", scope: `/subscriptions/s${n}` }] } });
+
+  it("a record carries the finding it saw; the snapshot is made as the store writes it (storedRecord)", () => {
+    const seen = rich(1);
+    const [record] = applyRun(new Map(), [seen], { now: T(0), unknownRules: new Set() }).changed;
+    expect(record?.finding).toBe(seen);
+    expect(record?.snapshot).toBeUndefined();
+    const stored = storedRecord(record as FindingRecord);
+    expect(stored).not.toHaveProperty("finding");
+    expect(JSON.parse(stored.snapshot ?? "")).toEqual(seen);
+    expect(snapshotToWrite(record as FindingRecord)).toBe(JSON.stringify(seen));
+  });
+
+  it("a record read without its snapshot and not seen again is saved without one (the store keeps its own), and its resolution notice still says the whole finding", async () => {
+    const gone = rich(2);
+    const kept = rich(3);
+    const first = applyRun(new Map(), [gone, kept], { now: T(0), unknownRules: new Set() }).changed.map((record) => ({ ...storedRecord(record), lastNotifiedAt: T(0).toISOString() }));
+    // As a sweep reads its partition (`snapshots: false`); loadSome answers with the snapshots.
+    const readWithout = new Map(first.map(({ snapshot: _snapshot, ...record }) => [record.fingerprint, record as FindingRecord]));
+    const asked: string[][] = [];
+    const { store, saves } = countingStore(first);
+    const tracked: FindingStateStore = { ...store, loadSome: async (scope, fingerprints) => (asked.push(fingerprints), store.loadSome(scope, fingerprints)) };
+    const written: OutboxDraft[] = [];
+    const outbox = { enqueue: async (drafts: OutboxDraft[]) => void written.push(...drafts) } as unknown as NotificationOutbox;
+    const notifier = new Notifier([{ name: "eventgrid", batchLimit: 10, deliver: async () => [] }], outbox);
+    notifier.dispatch = async () => ({ result: { delivered: {}, pending: {}, errors: [] }, deadLetters: [] });
+    await commitRun(
+      { runId: "sweep-2", mode: "sweep", now: T(6), policy: defaultPolicy(), state: { scope: "sweep-all", previous: readWithout, unknownRules: new Set() }, findings: [kept] },
+      { findings: tracked, notifier },
+    );
+    // Only the resolution's snapshot is read.
+    expect(asked).toEqual([[gone.fingerprint]]);
+    const resolution = written.find((draft) => draft.fingerprint === gone.fingerprint);
+    expect(JSON.stringify(resolution?.payload)).toContain(`/subscriptions/s2`);
+    const saved = new Map(saves.flatMap((save) => save.records).map((record) => [record.fingerprint, record]));
+    expect(saved.get(gone.fingerprint)).toMatchObject({ status: "resolved" });
+    expect(saved.get(gone.fingerprint)?.snapshot).toBeUndefined();
+    expect(snapshotToWrite(saved.get(kept.fingerprint) as FindingRecord)).toBe(JSON.stringify(kept));
   });
 });

@@ -1,13 +1,15 @@
 import { describe, expect, it } from "vitest";
 import { defaultPolicy, policySchema } from "../../shared/config/policy.js";
 import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
-import { fingerprintOf, type Finding } from "../../shared/findings.js";
-import { planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
+import { fingerprintOf, type Finding, type RunReport } from "../../shared/findings.js";
+import { outboxDrafts, planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
+import { ENQUEUE_CHUNK, Notifier } from "../../shared/notify/notifier.js";
+import type { NotificationOutbox, OutboxDraft } from "../../shared/state/outbox.js";
 import { digestCard, escapeText, findingCard, TEAMS_MESSAGE_LIMIT } from "../../shared/notify/teamsCard.js";
 import { sentinelRow } from "../../shared/notify/sentinelRow.js";
 import { findingCloudEvent } from "../../shared/notify/cloudEvent.js";
 import type { Notice } from "../../shared/notify/notification.js";
-import { redactUrl } from "../../shared/notify/sinks.js";
+import { redactUrl, type Sink } from "../../shared/notify/sinks.js";
 
 function finding(n: number, severity: Finding["severity"] = "high", extra: Partial<Finding> = {}): Finding {
   const subjectId = `/subscriptions/s1/resourceGroups/rg-${n}/providers/Microsoft.Compute/virtualMachines/vm-${n}`;
@@ -100,5 +102,26 @@ describe("planNotifications", () => {
 
     const gone = applyRun(state, [], { now: later, unknownRules: new Set() });
     expect(planNotifications(gone, defaultPolicy(), { at: later, runId: "r3", mode: "sweep" }).notices.map((n) => [n.status, n.finding.fingerprint])).toEqual([["resolved", high.fingerprint]]);
+  });
+});
+
+describe("a sweep's notices are written to the outbox a part at a time", () => {
+  it("the same entries as made at once, in the same order, the digest once, no part over ENQUEUE_CHUNK notices", async () => {
+    const opened = Array.from({ length: 2 * ENQUEUE_CHUNK + 7 }, (_, n) => finding(n, n % 2 === 0 ? "critical" : "high"));
+    const lifecycle = applyRun(new Map(), opened, { now: new Date("2026-11-20T10:00:00Z"), unknownRules: new Set() });
+    const parts: OutboxDraft[][] = [];
+    const outbox = { enqueue: async (drafts: OutboxDraft[]) => void parts.push(drafts) } as unknown as NotificationOutbox;
+    const sinks: Sink[] = (["teams", "sentinel", "eventgrid"] as const).map((name) => ({ name, batchLimit: 10, deliver: async () => [] }));
+    const notifier = new Notifier(sinks, outbox);
+    const report = { summary: { bySeverity: { critical: 504, high: 503, medium: 0, low: 0 } }, incomplete: [] } as unknown as RunReport;
+    const planned = notifier.plan(lifecycle, defaultPolicy(), { runId: "run-1", now: new Date("2026-11-20T10:00:00Z"), mode: "sweep", report, engineNotices: new Set() });
+    await notifier.enqueue(planned, new Date("2026-11-20T10:00:00Z"));
+    const whole = outboxDrafts(sinks, planned.notices, planned.digest, { runWide: planned.runWide });
+    expect(parts.length).toBe(3);
+    for (const part of parts) expect(part.filter((draft) => draft.sink === "sentinel").length).toBeLessThanOrEqual(ENQUEUE_CHUNK);
+    const written = parts.flat();
+    expect(written.map((draft) => draft.key).sort()).toEqual(whole.map((draft) => draft.key).sort());
+    expect(written.filter((draft) => draft.sink === "teams")).toHaveLength(1);
+    expect(written.filter((draft) => draft.sink === "sentinel").map((draft) => draft.fingerprint)).toEqual(opened.map((f) => f.fingerprint));
   });
 });
