@@ -38,9 +38,10 @@ interface RecordLine {
  * `openForSubjects`: a sweep never resolves by subject (only deletes seen by events do).
  */
 export class NdjsonFindingStateStore implements FindingStateStore {
-  /** Records this instance read and wrote (for the bench's report). */
+  /** Records this instance read and wrote, and the transactions Table storage would have taken (for the bench's report). */
   recordsRead = 0;
   written = 0;
+  transactions = 0;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -91,6 +92,7 @@ export class NdjsonFindingStateStore implements FindingStateStore {
       await appendFile(this.file(scope, "records"), recordLines);
       if (snapshotLines !== "") await appendFile(this.file(scope, "snapshots"), snapshotLines);
       this.written += Math.min(TRANSACTION_LIMIT, records.length - start);
+      this.transactions += 1;
     }
   }
 }
@@ -127,8 +129,9 @@ class NdjsonOutboxTable {
    */
   private readonly listed = new Map<string, Map<string, Entity>>();
   private etags = 0;
-  /** Rows created by this instance (for the bench's report). */
+  /** Rows created by this instance, and its writes: each a round trip to Table storage (for the bench's report). */
   created = 0;
+  writes = 0;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -154,6 +157,7 @@ class NdjsonOutboxTable {
   private async change(entity: { partitionKey: string; rowKey: string }, change: RowChange): Promise<void> {
     const key = `${entity.partitionKey}\n${entity.rowKey}`;
     this.changes.set(key, change);
+    this.writes += 1;
     await appendFile(join(this.dir, "outbox-changes.ndjson"), `${JSON.stringify({ key, change })}\n`);
   }
 
@@ -178,6 +182,7 @@ class NdjsonOutboxTable {
     }
     for (const [partitionKey, lines] of byPartition) await appendFile(this.file(partitionKey), lines);
     this.created += actions.length;
+    this.writes += 1;
   }
 
   async createEntity(entity: Entity): Promise<void> {
@@ -294,5 +299,10 @@ export class NdjsonOutbox extends NotificationOutbox {
   /** Entries this instance wrote. */
   get written(): number {
     return this.files.created;
+  }
+
+  /** Its writes to the table (transactions, claims, deletes, …): each a round trip to Table storage. */
+  get tableWrites(): number {
+    return this.files.writes;
   }
 }

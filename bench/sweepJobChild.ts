@@ -38,6 +38,11 @@ export interface SweepJobChildResult {
   /** Finding records the run wrote (every partition). */
   recordsWritten: number;
   outboxWritten: number;
+  /**
+   * Writes Table storage would have taken, one after another: finding-state transactions (100 records each) and
+   * outbox ones (transactions of 100 entries, claims, deletes). The doubles have no latency: multiply by Table's.
+   */
+  tableWrites: { findings: number; outbox: number };
   notifications: { delivered: number; pending: number; errors: number } | null;
   /** The state directory's size after the run. */
   stateBytes: number;
@@ -81,6 +86,7 @@ async function main(): Promise<void> {
     lifecycle: { opened: job.lifecycle.opened.length, resolved: job.lifecycle.resolved.length, changed: job.lifecycle.changed.length },
     recordsWritten: findings.written,
     outboxWritten: outbox.written,
+    tableWrites: { findings: findings.transactions, outbox: outbox.tableWrites },
     notifications: job.notifications ? { delivered: sum(job.notifications.delivered), pending: sum(job.notifications.pending), errors: job.notifications.errors.length } : null,
     stateBytes: sizeOf(stateDir),
   };

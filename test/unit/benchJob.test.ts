@@ -86,7 +86,7 @@ describe("the bench's file-backed finding state", () => {
     const state = fresh("state-a");
     const store = new NdjsonFindingStateStore(state);
     await store.save("sweep-all", [record("a", { finding: finding("a") }), record("b", { finding: finding("b") })]);
-    expect(store.written).toBe(2);
+    expect([store.written, store.transactions]).toEqual([2, 1]);
     const again = new NdjsonFindingStateStore(state);
     const full = await again.load("sweep-all");
     expect(full.get("a")).toEqual({ ...record("a"), snapshot: JSON.stringify(finding("a")) });
@@ -136,6 +136,8 @@ describe("the bench's file-backed outbox", () => {
     expect((await outbox.due("sentinel", now, 5)).map((entry) => entry.key)).toEqual(["k2", "k3"]);
     expect(await outbox.claim(due[0]!, now, 60_000)).toBeUndefined();
     await outbox.delivered(held!);
+    // One transaction, one claim, one delete: the round trips Table storage would take.
+    expect(outbox.tableWrites).toBe(3);
     const next = new NdjsonOutbox(state);
     expect((await next.due("sentinel", new Date(now.getTime() + 120_000), 5)).map((entry) => entry.key)).toEqual(["k2", "k3"]);
   });
