@@ -7,6 +7,7 @@ import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { Notifier } from "../shared/notify/notifier.js";
 import { configuredSinks } from "../shared/notify/sinks.js";
 import { NdjsonFindingStateStore, NdjsonOutbox } from "./fileStores.js";
+import type { SweepChildResult } from "./sweepChild.js";
 
 /**
  * One run of the sweep job — what the timer Function and `uami-guard sweep` run: the sweep, the finding lifecycle and
@@ -18,19 +19,11 @@ import { NdjsonFindingStateStore, NdjsonOutbox } from "./fileStores.js";
  * Not passed to the job (no cheap double of their Table stores): the attachment baseline, identity catalog, graded
  * identities, the app's own role assignments and the event dedupe table (written last, after the commit), and
  * cleanup (off under the default policy: no rule is in enforce mode).
+ *
+ * Its result: the sweep child's measures (bench/sweepChild.ts), of the whole job, and what the job wrote.
  */
-export interface SweepJobChildResult {
-  wallMs: number;
-  startedAt: number;
-  finishedAt: number;
-  /** Peak resident set of this process (bytes), from process.resourceUsage().maxRSS. */
-  maxRssBytes: number;
-  rssBeforeBytes: number;
-  heapUsedAfterBytes: number;
-  cpuUserMs: number;
-  cpuSystemMs: number;
-  roleAssignments: number;
-  findings: number;
+export interface SweepJobChildResult
+  extends Pick<SweepChildResult, "wallMs" | "startedAt" | "finishedAt" | "maxRssBytes" | "rssBeforeBytes" | "heapUsedAfterBytes" | "cpuUserMs" | "cpuSystemMs" | "roleAssignments" | "findings"> {
   incomplete: number;
   /** Finding records the run read from the state (every partition it read). */
   recordsRead: number;
