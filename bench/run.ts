@@ -298,7 +298,7 @@ function targetsOf(results: BenchResults): Target[] {
     for (const run of size.job?.runs ?? []) {
       const done = run.result;
       targets.push({
-        what: `${size.size}: sweep job (${run.run}) under the shipped heap`,
+        what: `${size.size}: sweep job (${run.run}) under the heap cap`,
         target: "completes",
         measured: done ? `${(done.wallMs / 1000).toFixed(1)} s, peak RSS ${mb(done.maxRssBytes)}` : run.died ? describeDeath(run.died) : "did not run",
         met: done !== undefined,
