@@ -91,7 +91,7 @@ export function renderTable(results: BenchResults): string {
               `${int(lifecycle.opened)} / ${int(lifecycle.resolved)} / ${int(lifecycle.changed)}`,
               int(done.recordsWritten),
               int(done.outboxWritten),
-              int(done.tableWrites.findings + done.tableWrites.outbox),
+              int(done.tableWrites.findings + done.tableWrites.outbox + done.tableWrites.others),
               notifications ? `${int(notifications.delivered)} / ${int(notifications.pending)}` : "-",
               run.requests ? int(run.requests.total) : "-",
             ];

@@ -1,12 +1,14 @@
 import { readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { createAzureClients } from "../shared/azure/clients.js";
-import { sinkEndpointsFor } from "../shared/composition.js";
+import { TABLES, sinkEndpointsFor } from "../shared/composition.js";
 import { defaultPolicy } from "../shared/config/policy.js";
 import { runSweepJob } from "../shared/engine/sweepJob.js";
 import { Notifier } from "../shared/notify/notifier.js";
 import { configuredSinks } from "../shared/notify/sinks.js";
-import { NdjsonFindingStateStore, NdjsonOutbox } from "./fileStores.js";
+import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../shared/state/eventStores.js";
+import { SelfRoleAssignmentStore } from "../shared/state/selfRoleAssignments.js";
+import { NdjsonFindingStateStore, NdjsonOutbox, NdjsonTable } from "./fileStores.js";
 import type { SweepChildResult } from "./sweepChild.js";
 
 /**
@@ -16,9 +18,9 @@ import type { SweepChildResult } from "./sweepChild.js";
  * finds every finding new, the next sees each again. Input: env UAMI_BENCH_TARGET = {"url","ca"}, UAMI_BENCH_STATE =
  * a directory. Output: one JSON line on stdout.
  *
- * Not passed to the job (no cheap double of their Table stores): the attachment baseline, identity catalog, graded
- * identities, the app's own role assignments and the event dedupe table (written last, after the commit), and
- * cleanup (off under the default policy: no rule is in enforce mode).
+ * The stores are the app's (composition.ts sweepJobStores), on the same tables, but the finding state is a double of
+ * its own (its partition is too big to replay) and the others run on file-backed doubles of their TableClient. No
+ * cleanup: under the default policy no rule is in enforce mode.
  *
  * Its result: the sweep child's measures (bench/sweepChild.ts), of the whole job, and what the job wrote.
  */
@@ -33,9 +35,10 @@ export interface SweepJobChildResult
   outboxWritten: number;
   /**
    * Writes Table storage would have taken, one after another: finding-state transactions (100 records each) and
-   * outbox ones (transactions of 100 entries, claims, deletes). The doubles have no latency: multiply by Table's.
+   * outbox ones (transactions of 100 entries, claims, deletes), and the others' (baseline, catalog, graded identities,
+   * the app's own role assignments). The doubles have no latency: multiply by Table's.
    */
-  tableWrites: { findings: number; outbox: number };
+  tableWrites: { findings: number; outbox: number; others: number };
   notifications: { delivered: number; pending: number; errors: number } | null;
   /** The state directory's size after the run. */
   stateBytes: number;
@@ -54,12 +57,22 @@ async function main(): Promise<void> {
   const clients = createAzureClients({ kind: "emulator", url: target.url, ca: target.ca });
   const findings = new NdjsonFindingStateStore(stateDir);
   const outbox = new NdjsonOutbox(stateDir);
+  const tables = { baseline: new NdjsonTable(stateDir, TABLES.baseline), identities: new NdjsonTable(stateDir, TABLES.identities), dedupe: new NdjsonTable(stateDir, TABLES.dedupe) };
+  // As composition.ts eventDependencies builds them: graded identities and the app's own assignments share the identities table.
+  const stores = {
+    findings,
+    baseline: new AttachmentBaselineStore(tables.baseline.client()),
+    catalog: new IdentityCatalogStore(tables.identities.client()),
+    graded: new GradedIdentityStore(tables.identities.client()),
+    selfAssignments: new SelfRoleAssignmentStore(tables.identities.client()),
+    dedupe: new DeliveryRecordStore(tables.dedupe.client()),
+  };
   // The sinks the app builds for this target (composition.ts notifierFor): Teams, Sentinel and Event Grid, at the emulator.
   const notifier = new Notifier(configuredSinks(clients, sinkEndpointsFor(clients.origin)), outbox);
   const rssBeforeBytes = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
-  const job = await runSweepJob(clients, defaultPolicy(), { findings, notifier });
+  const job = await runSweepJob(clients, defaultPolicy(), { ...stores, notifier });
   const finished = performance.now();
   const cpu = process.cpuUsage(cpuBefore);
   const sum = (counts: Partial<Record<string, number>>): number => Object.values(counts).reduce<number>((total, value) => total + (value ?? 0), 0);
@@ -79,7 +92,7 @@ async function main(): Promise<void> {
     lifecycle: { opened: job.lifecycle.opened.length, resolved: job.lifecycle.resolved.length, changed: job.lifecycle.changed.length },
     recordsWritten: findings.written,
     outboxWritten: outbox.written,
-    tableWrites: { findings: findings.transactions, outbox: outbox.tableWrites },
+    tableWrites: { findings: findings.transactions, outbox: outbox.tableWrites, others: tables.baseline.writes + tables.identities.writes + tables.dedupe.writes },
     notifications: job.notifications ? { delivered: sum(job.notifications.delivered), pending: sum(job.notifications.pending), errors: job.notifications.errors.length } : null,
     stateBytes: sizeOf(stateDir),
   };

@@ -2,11 +2,12 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { NdjsonFindingStateStore, NdjsonOutbox } from "../../bench/fileStores.js";
+import { NdjsonFindingStateStore, NdjsonOutbox, NdjsonTable, filterOf } from "../../bench/fileStores.js";
 import { describeDeath, jobDeath, lastStderrLine } from "../../bench/job.js";
 import { ChildFailed, runChild } from "../../bench/processes.js";
 import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import type { Finding } from "../../shared/findings.js";
+import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../../shared/state/eventStores.js";
 
 // The bench's sweep job (bench/job.ts, bench/sweepJobChild.ts): a child that dies is a result the report can show, and
 // the file-backed doubles of Table storage keep what the app's stores keep.
@@ -152,5 +153,34 @@ describe("the bench's file-backed outbox", () => {
     expect(await outbox.deadLetter(second!, "400 (refused for good)", now)).toBe(true);
     expect((await outbox.deadLettered("sentinel")).map((entry) => [entry.key, entry.attempts])).toEqual([["k2", 1]]);
     expect((await outbox.due("sentinel", new Date(now.getTime() + 30_000), 5)).map((entry) => entry.key)).toEqual(["k1"]);
+  });
+});
+
+describe("the bench's file-backed tables for the job's last stores", () => {
+  it("answers the filters the stores send, and refuses others", () => {
+    const row = { partitionKey: "event-3f", rowKey: "r", receivedAt: "2026-12-01T00:00:00.000Z" };
+    expect(filterOf("PartitionKey ge 'event' and PartitionKey lt 'event.' and receivedAt lt '2026-12-02T00:00:00.000Z'")(row)).toBe(true);
+    expect(filterOf("PartitionKey ge 'event' and PartitionKey lt 'event.' and receivedAt lt '2026-11-30T00:00:00.000Z'")(row)).toBe(false);
+    expect(filterOf("PartitionKey eq 'it''s'")({ partitionKey: "it's", rowKey: "r" })).toBe(true);
+    expect(() => filterOf("PartitionKey eq 'a' or RowKey eq 'b'")).toThrow(/does not answer the filter/);
+  });
+
+  it("keeps what the app's stores write, for the next process", async () => {
+    const state = fresh("tables");
+    const identities = new NdjsonTable(state, "uamiguardidentities");
+    const graded = { identityId: "/subscriptions/s1/resourceGroups/g/providers/Microsoft.ManagedIdentity/userAssignedIdentities/a", principalId: "p", grade: "critical" as const, gradeScopes: ["/"], managementGroups: [] };
+    await new GradedIdentityStore(identities.client()).replace([graded], new Set(["s1"]));
+    await new IdentityCatalogStore(identities.client()).putMany([{ identityId: graded.identityId, principalId: "p", clientId: "c", attachedTo: ["/subscriptions/s1/vm"] }]);
+    const baseline = new NdjsonTable(state, "uamiguardbaseline");
+    await new AttachmentBaselineStore(baseline.client()).setMany([["/subscriptions/s1/vm", [graded.identityId]]]);
+    expect(identities.writes + baseline.writes).toBe(3);
+
+    const next = new NdjsonTable(state, "uamiguardidentities");
+    expect(await new GradedIdentityStore(next.client()).list()).toEqual([graded]);
+    await new GradedIdentityStore(next.client()).replace([], new Set(["s1"]));
+    expect(await new GradedIdentityStore(next.client()).list()).toEqual([]);
+    expect(await new IdentityCatalogStore(next.client()).get(graded.identityId)).toEqual({ identityId: graded.identityId, principalId: "p", clientId: "c", attachedTo: ["/subscriptions/s1/vm"] });
+    expect(await new AttachmentBaselineStore(new NdjsonTable(state, "uamiguardbaseline").client()).get("/subscriptions/s1/vm")).toEqual([graded.identityId]);
+    expect(await new DeliveryRecordStore(new NdjsonTable(state, "uamiguardevents").client()).purge(new Date())).toBe(0);
   });
 });
