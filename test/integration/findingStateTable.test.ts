@@ -4,6 +4,9 @@ import { loadFixture } from "../helpers/estate.js";
 import { TABLES } from "../../shared/composition.js";
 import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { TableFindingStateStore } from "../../shared/state/findingStateTable.js";
+import { runSweepJob } from "../../shared/engine/sweepJob.js";
+import { defaultPolicy } from "../../shared/config/policy.js";
+import { notifierFor } from "../../shared/composition.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
 
 const targets = azuriteTargets();
@@ -43,5 +46,21 @@ describe("finding state in Table storage, read and written without holding every
     const some = await store.loadSome("sweep-all", asked);
     expect([...some.keys()].sort()).toEqual([...asked].sort());
     expect(JSON.parse(some.get(asked[0] ?? "")?.snapshot ?? "")).toEqual(findings[20]);
+  });
+
+  it("the sweep job reads its partition without snapshots, and every record keeps one across sweeps", async () => {
+    const target = await targets.start(loadFixture("small-estate.json"));
+    const store = new TableFindingStateStore(target.clients.table(TABLES.findings));
+    const loads: Array<{ scope: string; snapshots: boolean | undefined }> = [];
+    const spying = { ...store, load: (scope: string, options?: { snapshots?: boolean }) => (loads.push({ scope, snapshots: options?.snapshots }), store.load(scope, options)), loadSome: store.loadSome.bind(store), save: store.save.bind(store), openForSubjects: store.openForSubjects.bind(store) };
+    const notifier = notifierFor(target.clients);
+    const sweep = () => runSweepJob(target.clients, defaultPolicy(), { findings: spying, ...(notifier ? { notifier } : {}) });
+    const first = await sweep();
+    const second = await sweep();
+    expect(second.report.findings.length).toBe(first.report.findings.length);
+    expect(loads.filter((load) => load.scope === "sweep-all")).toEqual([{ scope: "sweep-all", snapshots: false }, { scope: "sweep-all", snapshots: false }]);
+    const stored = await store.load("sweep-all");
+    expect(stored.size).toBe(first.report.findings.length);
+    for (const finding of second.report.findings) expect(JSON.parse(stored.get(finding.fingerprint)?.snapshot ?? "null")).toEqual(finding);
   });
 });
