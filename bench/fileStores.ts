@@ -22,6 +22,31 @@ async function eachLine(path: string, visit: (line: string) => void): Promise<vo
   for await (const line of lines) if (line !== "") visit(line);
 }
 
+/**
+ * A partition's records hold their few rule ids, severities and times once, as the Table store's `toRecord` keeps them
+ * (shared/state/findingStateTable.ts `sharedText`, not exported): a record parsed from a line has new strings each,
+ * ~190 bytes a record more, which the app does not hold.
+ */
+function sharedText(): (value: string) => string {
+  const seen = new Map<string, string>();
+  return (value) => {
+    const kept = seen.get(value);
+    if (kept !== undefined) return kept;
+    seen.set(value, value);
+    return value;
+  };
+}
+
+function shareRepeated(record: FindingRecord, shared: (value: string) => string): FindingRecord {
+  record.ruleId = shared(record.ruleId);
+  record.severity = shared(record.severity) as FindingRecord["severity"];
+  record.firstSeen = shared(record.firstSeen);
+  record.lastSeen = shared(record.lastSeen);
+  if (record.resolvedAt !== undefined) record.resolvedAt = shared(record.resolvedAt);
+  if (record.lastNotifiedAt !== undefined) record.lastNotifiedAt = shared(record.lastNotifiedAt);
+  return record;
+}
+
 /** A line of a partition's records file: the stored record without its snapshot, and how Table storage would write it. */
 interface RecordLine {
   op: "Merge" | "Replace";
@@ -63,11 +88,12 @@ export class NdjsonFindingStateStore implements FindingStateStore {
 
   private async read(scope: string, snapshots: boolean, wanted: (fingerprint: string) => boolean): Promise<Map<string, FindingRecord>> {
     const records = new Map<string, FindingRecord>();
+    const shared = sharedText();
     await eachLine(this.file(scope, "records"), (line) => {
       const { op, record } = JSON.parse(line) as RecordLine;
       if (!wanted(record.fingerprint)) return;
       const kept = records.get(record.fingerprint);
-      records.set(record.fingerprint, op === "Merge" && kept ? { ...kept, ...record } : record);
+      records.set(record.fingerprint, shareRepeated(op === "Merge" && kept ? { ...kept, ...record } : record, shared));
     });
     this.recordsRead += records.size;
     if (!snapshots) return records;
