@@ -8,7 +8,8 @@ import { Notifier } from "../shared/notify/notifier.js";
 import { configuredSinks } from "../shared/notify/sinks.js";
 import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../shared/state/eventStores.js";
 import { SelfRoleAssignmentStore } from "../shared/state/selfRoleAssignments.js";
-import { NdjsonFindingStateStore, NdjsonOutbox, NdjsonTable } from "./fileStores.js";
+import { NdjsonFindingStateStore, NdjsonOutbox } from "./fileStores.js";
+import { NdjsonTable } from "./fileTable.js";
 import type { SweepChildResult } from "./sweepChild.js";
 
 /**
