@@ -141,7 +141,13 @@ export function startEmulatorProcess(args: string[], timeoutMs: number, nodeFlag
 
 /** A measurement child that ended without its result: why, in one line, for the targets table. */
 export class ChildFailed extends Error {
-  constructor(readonly child: string, readonly reason: string, readonly stderrTail: string) {
+  constructor(
+    readonly child: string,
+    readonly reason: string,
+    readonly stderrTail: string,
+    /** How the process ended, when it did (not when it could not start). */
+    readonly exit: { code: number | null; signal: string | null } | null = null,
+  ) {
     super(`${child} ${reason}${stderrTail ? `: ${stderrTail.slice(-2000)}` : ""}`);
     this.name = "ChildFailed";
   }
@@ -188,12 +194,13 @@ export function runChild<T>(name: string, args: string[], options: { env?: Recor
     child.once("close", (code, signal) => {
       clearTimeout(timer);
       const line = stdout.trim().split("\n").pop() ?? "";
-      if (timedOut) return reject(new ChildFailed(name, `did not finish within ${options.timeoutMs} ms`, stderr));
-      if (code !== 0 || !line.startsWith("{")) return reject(new ChildFailed(name, code === 0 ? "printed no result" : failureReason(code, signal, stderr, nodeFlags), stderr));
+      const exit = { code, signal };
+      if (timedOut) return reject(new ChildFailed(name, `did not finish within ${options.timeoutMs} ms`, stderr, exit));
+      if (code !== 0 || !line.startsWith("{")) return reject(new ChildFailed(name, code === 0 ? "printed no result" : failureReason(code, signal, stderr, nodeFlags), stderr, exit));
       try {
         resolve(JSON.parse(line) as T);
       } catch {
-        reject(new ChildFailed(name, "printed a result that is not JSON", stderr));
+        reject(new ChildFailed(name, "printed a result that is not JSON", stderr, exit));
       }
     });
   });

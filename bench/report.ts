@@ -1,3 +1,4 @@
+import { describeDeath } from "./job.js";
 import type { BenchResults } from "./results.js";
 
 /** The stdout table of `npm run bench` (markdown, so it pastes into the README as is). */
@@ -67,6 +68,38 @@ export function renderTable(results: BenchResults): string {
       );
       out.push("");
     }
+  }
+  const jobs = results.sizes.filter((size) => size.job);
+  if (jobs.length > 0) {
+    out.push("Sweep job (sweep + finding lifecycle + run commit; a fresh process per run, state in files): a tenant's first run, then the next");
+    out.push(
+      table(
+        ["assignments", "run", "wall s", "CPU s", "peak RSS MB", "findings", "records read", "opened / resolved / changed", "records written", "outbox entries", "Table writes", "sent / pending", "requests"],
+        jobs.flatMap((size) =>
+          (size.job?.runs ?? []).map((run) => {
+            const done = run.result;
+            if (!done) return [int(size.size), run.run, run.died ? describeDeath(run.died) : "did not run", ...Array<string>(10).fill("-")];
+            const { lifecycle, notifications } = done;
+            return [
+              int(size.size),
+              run.run,
+              fixed(done.wallMs / 1000),
+              fixed((done.cpuUserMs + done.cpuSystemMs) / 1000),
+              mb(done.maxRssBytes),
+              int(done.findings),
+              int(done.recordsRead),
+              `${int(lifecycle.opened)} / ${int(lifecycle.resolved)} / ${int(lifecycle.changed)}`,
+              int(done.recordsWritten),
+              int(done.outboxWritten),
+              int(done.tableWrites.findings + done.tableWrites.outbox + done.tableWrites.others),
+              notifications ? `${int(notifications.delivered)} / ${int(notifications.pending)}` : "-",
+              run.requests ? int(run.requests.total) : "-",
+            ];
+          }),
+        ),
+      ),
+    );
+    out.push("");
   }
   const exposed = results.sizes.filter((size) => size.exposure);
   if (exposed.length > 0) {

@@ -1,5 +1,6 @@
 import type { EventBenchResult } from "./events.js";
 import type { FicBenchResult } from "./federatedCredentials.js";
+import type { JobResult } from "./job.js";
 import type { Pacing } from "./pacing.js";
 import type { StartupBenchResult } from "./startup.js";
 import type { ExpectedRows, RequestCounts } from "./processes.js";
@@ -43,6 +44,8 @@ export interface SizeResult {
     pacing: Pacing;
   };
   rules?: RuleChildResult;
+  /** The sweep job (sweep, lifecycle, run commit), a tenant's first run and the next (--job / --no-job). */
+  job?: JobResult;
   /** Issue 16: the same sweep with and without privileged-identity-exposed, interleaved (--exposure-pairs). */
   exposure?: { pairs: number; withMs: number; withoutMs: number; ratio: number; withRssBytes: number; withoutRssBytes: number; requestsWith: number; requestsWithout: number; runs: Array<{ exposure: boolean; wallMs: number; maxRssBytes: number; requests: number; exposureFindings: number }> };
   /** Issue 24: this build against a baseline build (--baseline DIR), interleaved. */

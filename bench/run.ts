@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { runEventBench } from "./events.js";
 import { runFicBench } from "./federatedCredentials.js";
+import { describeDeath, runSweepJobPair } from "./job.js";
 import { BIG_HEAP_FLAGS, ChildFailed, runChild, SWEEP_HEAP_FLAGS, startEmulatorProcess, type EmulatorProcess, type ExpectedRows, type RequestCounts } from "./processes.js";
 import { renderTable } from "./report.js";
 import type { BenchResults, SizeResult, SweepRun, Target } from "./results.js";
@@ -75,6 +76,8 @@ async function benchSize(
     repeat: number;
     quota?: { requests: number; windowSeconds: number };
     rules: boolean;
+    /** The sweep job, fresh and again (bench/job.ts). */
+    job: boolean;
     profile?: string;
     sweepNodeFlags: string[];
     exposurePairs?: number;
@@ -142,6 +145,7 @@ async function benchSize(
         return undefined;
       }
     };
+    const job = options.job ? await optional("sweep job", () => runSweepJobPair(size, emulator, sweepFlags, log)) : undefined;
     const exposure = options.exposurePairs ? await optional("exposure pairs", () => exposurePairs(size, emulator, options.exposurePairs ?? 0, sweepFlags)) : undefined;
     const baseline = options.baseline ? await optional("baseline pairs", () => baselinePairs(size, emulator, options.baseline as { dir: string; pairs: number }, sweepFlags)) : undefined;
     const quota = options.quota ? await optional("quota sweep", () => quotaSweep(size, emulator, options.quota as { requests: number; windowSeconds: number }, floor, sweepFlags)) : undefined;
@@ -154,7 +158,7 @@ async function benchSize(
           return result;
         })
       : undefined;
-    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}), ...(exposure ? { exposure } : {}), ...(baseline ? { baseline } : {}) };
+    return { size, expected, emulatorStartup: timings, floor, sweep, ...(quota ? { quota } : {}), ...(rules ? { rules } : {}), ...(job ? { job } : {}), ...(exposure ? { exposure } : {}), ...(baseline ? { baseline } : {}) };
   } finally {
     await emulator.stop();
   }
@@ -291,6 +295,15 @@ function targetsOf(results: BenchResults): Target[] {
       targets.push({ what: `${size.size}: sweep / baseline build (${baseline.pairs} pairs)`, target: "≤ 1.25", measured: `${(baseline.currentMs / 1000).toFixed(1)} s / ${(baseline.baselineMs / 1000).toFixed(1)} s = ${baseline.ratio.toFixed(3)} (CPU ${baseline.cpuRatio.toFixed(3)})`, met: baseline.ratio <= 1.25 });
       targets.push({ what: `${size.size}: peak RSS of the sweep`, target: "< 512 MB", measured: mb(baseline.currentRssBytes), met: baseline.currentRssBytes < 512 * 2 ** 20 });
     }
+    for (const run of size.job?.runs ?? []) {
+      const done = run.result;
+      targets.push({
+        what: `${size.size}: sweep job (${run.run}) under the heap cap`,
+        target: "completes",
+        measured: done ? `${(done.wallMs / 1000).toFixed(1)} s, peak RSS ${mb(done.maxRssBytes)}` : run.died ? describeDeath(run.died) : "did not run",
+        met: done !== undefined,
+      });
+    }
     if (size.rules) {
       targets.push({ what: `${size.size}: rule evaluation`, target: "≥ 1.00 M assignments/s", measured: `${(size.rules.assignmentsPerSecond / 1e6).toFixed(2)} M/s`, met: size.rules.assignmentsPerSecond >= 1e6 });
     }
@@ -333,6 +346,8 @@ async function main(): Promise<void> {
       "no-sweep": { type: "boolean", default: false },
       "no-fic": { type: "boolean", default: false },
       "no-startup": { type: "boolean", default: false },
+      job: { type: "boolean", default: false },
+      "no-job": { type: "boolean", default: false },
       "startup-runs": { type: "string", default: "9" },
       "fic-identities": { type: "string", default: "10000" },
       "fic-subscriptions": { type: "string", default: "5" },
@@ -354,6 +369,7 @@ async function main(): Promise<void> {
     process.stdout.write(
       "npm run bench -- [--size N]... [--output table|json] [--repeat R] [--seed S] [--quota R/W | --no-quota] [--exposure-pairs P]\n" +
         "                 [--no-rules] [--no-events | --with-events] [--no-sweep] [--events N] [--concurrency C] [--batch B]\n" +
+        "                 [--job | --no-job] (the sweep job, fresh and again: by default up to 100k only)\n" +
         "                 [--no-startup] [--startup-runs N] [--no-fic] [--fic-identities N] [--fic-subscriptions S] [--fic-bucket SIZE/REFILL_PER_SECOND]\n" +
         "                 [--curve C,C... (further concurrencies, default 8; '' for none)] [--curve-events N]\n" +
         "                 [--profile DIR] [--sweep-node-flags FLAGS] [--serve-node-flags FLAGS] [--results FILE]\n" +
@@ -367,6 +383,9 @@ async function main(): Promise<void> {
   const exposurePairs = Number(values["exposure-pairs"] ?? "1");
   if (!Number.isInteger(exposurePairs) || exposurePairs < 0) throw new Error(`--exposure-pairs ${String(values["exposure-pairs"])}: an integer ≥ 0`);
   const seed = Number(values.seed);
+  if (values.job && values["no-job"]) throw new Error("--job and --no-job: one or the other");
+  // The sweep job runs twice per size (fresh, again): ~3 min more at 1M on 2 cores, so there only with --job.
+  const jobAt = (size: number): boolean => !values["no-job"] && (values.job || size <= 100_000);
   const quota = values["no-quota"] ? undefined : parseQuota(values.quota);
   const startedAt = new Date().toISOString();
   const results: BenchResults = {
@@ -378,6 +397,7 @@ async function main(): Promise<void> {
       seed,
       quota: quota ?? null,
       repeat: values.repeat ?? "3 up to 100k, 1 above",
+      job: values["no-job"] ? "off" : values.job ? "every size" : "up to 100k",
       events: Number(values.events),
       concurrency: Number(values.concurrency),
       curve: parseCurve(values.curve),
@@ -404,6 +424,7 @@ async function main(): Promise<void> {
         seed,
         repeat,
         rules: !values["no-rules"],
+        job: jobAt(size),
         sweepNodeFlags,
         ...(exposurePairs > 0 ? { exposurePairs } : {}),
         ...(quota ? { quota } : {}),
