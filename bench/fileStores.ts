@@ -3,7 +3,7 @@ import { appendFile } from "node:fs/promises";
 import { join } from "node:path";
 import { createInterface } from "node:readline";
 import type { TableClient, TransactionAction } from "@azure/data-tables";
-import { storedRecord, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
+import { SharedRecordText, storedRecord, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
 import { NotificationOutbox } from "../shared/state/outbox.js";
 import { TRANSACTION_LIMIT, keyFor } from "../shared/state/tableStore.js";
 
@@ -22,30 +22,6 @@ export async function eachLine(path: string, visit: (line: string) => void): Pro
   for await (const line of lines) if (line !== "") visit(line);
 }
 
-/**
- * A partition's records hold their few rule ids, severities and times once, as the Table store's `toRecord` keeps them
- * (shared/state/findingStateTable.ts `sharedText`, not exported): a record parsed from a line has new strings each,
- * ~190 bytes a record more, which the app does not hold.
- */
-function sharedText(): (value: string) => string {
-  const seen = new Map<string, string>();
-  return (value) => {
-    const kept = seen.get(value);
-    if (kept !== undefined) return kept;
-    seen.set(value, value);
-    return value;
-  };
-}
-
-function shareRepeated(record: FindingRecord, shared: (value: string) => string): FindingRecord {
-  record.ruleId = shared(record.ruleId);
-  record.severity = shared(record.severity) as FindingRecord["severity"];
-  record.firstSeen = shared(record.firstSeen);
-  record.lastSeen = shared(record.lastSeen);
-  if (record.resolvedAt !== undefined) record.resolvedAt = shared(record.resolvedAt);
-  if (record.lastNotifiedAt !== undefined) record.lastNotifiedAt = shared(record.lastNotifiedAt);
-  return record;
-}
 
 /** A line of a partition's records file: the stored record without its snapshot, and how Table storage would write it. */
 interface RecordLine {
@@ -88,12 +64,12 @@ export class NdjsonFindingStateStore implements FindingStateStore {
 
   private async read(scope: string, snapshots: boolean, wanted: (fingerprint: string) => boolean): Promise<Map<string, FindingRecord>> {
     const records = new Map<string, FindingRecord>();
-    const shared = sharedText();
+    const shared = new SharedRecordText();
     await eachLine(this.file(scope, "records"), (line) => {
       const { op, record } = JSON.parse(line) as RecordLine;
       if (!wanted(record.fingerprint)) return;
       const kept = records.get(record.fingerprint);
-      records.set(record.fingerprint, shareRepeated(op === "Merge" && kept ? { ...kept, ...record } : record, shared));
+      records.set(record.fingerprint, shared.record(op === "Merge" && kept ? { ...kept, ...record } : record));
     });
     this.recordsRead += records.size;
     if (!snapshots) return records;

@@ -1,8 +1,8 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync } from "node:fs";
 import { constants } from "node:buffer";
 import { InputError } from "../shared/errors.js";
-import { lacksFinding, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
-import { HEADER, Interned, LineWriter, lastLineOf, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
+import { SharedRecordText, lacksFinding, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
+import { HEADER, LineWriter, lastLineOf, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
 
 /** One record as this store holds it. */
 interface Entry {
@@ -213,7 +213,7 @@ function checkClosing(fd: number, path: string): void {
 
 function readVersion2(fd: number, path: string): Scopes {
   const scopes: Scopes = new Map();
-  const interned = new Interned();
+  const interned = new SharedRecordText();
   let count = 0;
   let closing: FileLine | undefined;
   let last = 0;

@@ -1,6 +1,5 @@
 import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from "node:fs";
 import { SEVERITIES } from "../shared/config/severities.js";
-import type { FindingRecord } from "../shared/engine/findingLifecycle.js";
 
 /**
  * The finding state file, version 2 (cli/fileFindingState.ts): JSON Lines, so that neither writing nor reading
@@ -203,30 +202,4 @@ export function notARecord(value: unknown): string | undefined {
   if (record.status !== "open" && record.status !== "resolved") return "status is not open or resolved";
   if (record.finding !== undefined) return "it holds a finding, not its snapshot";
   return undefined;
-}
-
-/**
- * The same text once: a partition's records share their rule ids, severities and the few run times, which
- * JSON.parse would otherwise make again for each of ~290,000 records.
- */
-export class Interned {
-  private readonly seen = new Map<string, string>();
-
-  record(record: FindingRecord): FindingRecord {
-    record.ruleId = this.text(record.ruleId);
-    record.severity = this.text(record.severity) as FindingRecord["severity"];
-    record.status = this.text(record.status) as FindingRecord["status"];
-    record.firstSeen = this.text(record.firstSeen);
-    record.lastSeen = this.text(record.lastSeen);
-    if (record.resolvedAt !== undefined) record.resolvedAt = this.text(record.resolvedAt);
-    if (record.lastNotifiedAt !== undefined) record.lastNotifiedAt = this.text(record.lastNotifiedAt);
-    return record;
-  }
-
-  private text(value: string): string {
-    const kept = this.seen.get(value);
-    if (kept !== undefined) return kept;
-    this.seen.set(value, value);
-    return value;
-  }
 }

@@ -118,6 +118,33 @@ export function storedRecord(record: FindingRecord): FindingRecord {
 }
 
 /**
+ * Records as a store reads them share their few rule ids, severities, statuses and run times (a sweep writes one
+ * `lastSeen` for all of them), but a parsed row's values are new strings each: ~190 bytes a record (a V8 string of
+ * 24 characters is 40 bytes), ~55 MB at ~290,000 records. `record` makes those values the ones already seen.
+ */
+export class SharedRecordText {
+  private readonly seen = new Map<string, string>();
+
+  record(record: FindingRecord): FindingRecord {
+    record.ruleId = this.text(record.ruleId);
+    record.severity = this.text(record.severity) as FindingRecord["severity"];
+    record.status = this.text(record.status) as FindingRecord["status"];
+    record.firstSeen = this.text(record.firstSeen);
+    record.lastSeen = this.text(record.lastSeen);
+    if (record.resolvedAt !== undefined) record.resolvedAt = this.text(record.resolvedAt);
+    if (record.lastNotifiedAt !== undefined) record.lastNotifiedAt = this.text(record.lastNotifiedAt);
+    return record;
+  }
+
+  private text(value: string): string {
+    const kept = this.seen.get(value);
+    if (kept !== undefined) return kept;
+    this.seen.set(value, value);
+    return value;
+  }
+}
+
+/**
  * Pure state transition of one run: new / seen again / resolved. A finding whose rule had an
  * incomplete check this run is neither confirmed nor resolved: unknown stays open, unconfirmed.
  */

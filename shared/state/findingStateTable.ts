@@ -1,5 +1,5 @@
 import { TRANSACTION_LIMIT, TableStore, quoted, storableText } from "./tableStore.js";
-import { storedRecord, type FindingRecord, type FindingStateStore, type LoadOptions } from "../engine/findingLifecycle.js";
+import { SharedRecordText, storedRecord, type FindingRecord, type FindingStateStore, type LoadOptions } from "../engine/findingLifecycle.js";
 
 /** A FindingRecord as a table row: the fingerprint is the RowKey, the scope the PartitionKey. */
 type FindingEntity = Omit<FindingRecord, "fingerprint" | "finding"> & { partitionKey: string; rowKey: string };
@@ -17,9 +17,9 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
     const records = new Map<string, FindingRecord>();
     // $select (Query Entities: https://learn.microsoft.com/rest/api/storageservices/query-entities): the snapshots stay in the table.
     const select = options.snapshots === false ? { select: WITHOUT_SNAPSHOT } : {};
-    const shared = sharedText();
+    const shared = new SharedRecordText();
     await this.call(async () => {
-      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}`, ...select } })) records.set(entity.rowKey, toRecord(entity, shared));
+      for await (const entity of this.table.listEntities<FindingEntity>({ queryOptions: { filter: `PartitionKey eq ${quoted(scope)}`, ...select } })) records.set(entity.rowKey, shared.record(toRecord(entity)));
     });
     return records;
   }
@@ -76,38 +76,23 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
   }
 }
 
-/**
- * Each row's values are new strings: a partition's records share their few rule ids, severities and times (a sweep
- * writes one `lastSeen` for all of them). Kept once instead of ~190 bytes a record (a V8 string of 24 characters is
- * 40 bytes): ~55 MB at ~290,000 records.
- */
-function sharedText(): (value: string) => string {
-  const seen = new Map<string, string>();
-  return (value) => {
-    const kept = seen.get(value);
-    if (kept !== undefined) return kept;
-    seen.set(value, value);
-    return value;
-  };
-}
-
-function toRecord(entity: FindingEntity, shared: (value: string) => string = (value) => value): FindingRecord {
+function toRecord(entity: FindingEntity): FindingRecord {
   const record: FindingRecord = {
     fingerprint: entity.rowKey,
-    ruleId: shared(entity.ruleId),
+    ruleId: entity.ruleId,
     subjectId: entity.subjectId,
-    severity: shared(entity.severity) as FindingRecord["severity"],
+    severity: entity.severity,
     title: entity.title,
     status: entity.status === "resolved" ? "resolved" : "open",
-    firstSeen: shared(entity.firstSeen),
-    lastSeen: shared(entity.lastSeen),
+    firstSeen: entity.firstSeen,
+    lastSeen: entity.lastSeen,
     timesSeen: entity.timesSeen,
     consecutive: entity.consecutive,
   };
   if (entity.snapshot !== undefined) record.snapshot = entity.snapshot;
   if (entity.relatedId) record.relatedId = entity.relatedId;
-  if (entity.resolvedAt) record.resolvedAt = shared(entity.resolvedAt);
-  if (entity.lastNotifiedAt) record.lastNotifiedAt = shared(entity.lastNotifiedAt);
+  if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
+  if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;
   return record;
 }
 
