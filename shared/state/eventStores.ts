@@ -138,14 +138,7 @@ export class AttachmentBaselineStore extends TableStore {
    */
   async setMany(entries: Array<[string, string[]]>): Promise<void> {
     await this.ensure();
-    const byPartition = new Map<string, Array<ReturnType<typeof entityFor>>>();
-    for (const [resourceId, identityIds] of entries) {
-      const entity = entityFor(resourceId, identityIds);
-      const partition = byPartition.get(entity.partitionKey);
-      if (partition) partition.push(entity);
-      else byPartition.set(entity.partitionKey, [entity]);
-    }
-    await this.transact([...byPartition.values()].flat().map((entity) => ["upsert", entity, "Merge"]));
+    await this.transactInParts(entries, ([resourceId, identityIds]) => ["upsert", entityFor(resourceId, identityIds), "Merge"]);
     if (await this.hasLegacyEntries()) await this.dropLegacyEntries();
   }
 
@@ -244,13 +237,11 @@ export class IdentityCatalogStore extends TableStore {
 
   async putMany(identities: CatalogedIdentity[]): Promise<void> {
     await this.ensure();
-    await this.transact(
-      identities.map(({ attachedTo, ...identity }) => [
-        "upsert",
-        { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity, ...(attachedTo ? { attachedTo: JSON.stringify(attachedTo.slice(0, ATTACHED_TO_LIMIT)) } : {}) },
-        attachedTo ? "Replace" : "Merge",
-      ]),
-    );
+    await this.transactInParts(identities, ({ attachedTo, ...identity }) => [
+      "upsert",
+      { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity, ...(attachedTo ? { attachedTo: JSON.stringify(attachedTo.slice(0, ATTACHED_TO_LIMIT)) } : {}) },
+      attachedTo ? "Replace" : "Merge",
+    ]);
   }
 
   /** An attachment event: these identities are attached to `resourceId` now (merged into what the catalog knew). */

@@ -60,19 +60,19 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
 
   async save(scope: string, records: FindingRecord[]): Promise<void> {
     await this.ensure();
-    // A transaction's worth at a time: the snapshots of a sweep's records are made as they are written, never all at once.
-    for (let start = 0; start < records.length; start += TRANSACTION_LIMIT) {
-      await this.transact(
-        records.slice(start, start + TRANSACTION_LIMIT).map((record) => {
-          const { fingerprint, ...rest } = storedRecord(record);
-          const entity = { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) };
-          // Without a snapshot the record was read without one: Merge keeps the stored snapshot (Insert Or Merge
-          // Entity: https://learn.microsoft.com/rest/api/storageservices/insert-or-merge-entity). Such a record only
-          // gains or changes properties (resolved, unconfirmed, notified), so nothing stale is kept beside it.
-          return ["upsert", entity, rest.snapshot === undefined ? "Merge" : "Replace"] as const;
-        }),
-      );
-    }
+    // A transaction's worth at a time (one partition): the snapshots of a sweep's records are made as they are written, never all at once.
+    await this.transactInParts(
+      records,
+      (record) => {
+        const { fingerprint, ...rest } = storedRecord(record);
+        const entity = { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) };
+        // Without a snapshot the record was read without one: Merge keeps the stored snapshot (Insert Or Merge
+        // Entity: https://learn.microsoft.com/rest/api/storageservices/insert-or-merge-entity). Such a record only
+        // gains or changes properties (resolved, unconfirmed, notified), so nothing stale is kept beside it.
+        return ["upsert", entity, rest.snapshot === undefined ? "Merge" : "Replace"];
+      },
+      TRANSACTION_LIMIT,
+    );
   }
 }
 
