@@ -138,7 +138,11 @@ export class AttachmentBaselineStore extends TableStore {
    */
   async setMany(entries: Array<[string, string[]]>): Promise<void> {
     await this.ensure();
-    await this.transactInParts(entries, ([resourceId, identityIds]) => ["upsert", entityFor(resourceId, identityIds), "Merge"]);
+    await this.transactInParts(
+      entries,
+      ([resourceId]) => baselinePartition(rowKeyOf(resourceId)),
+      ([resourceId, identityIds]) => ["upsert", entityFor(resourceId, identityIds), "Merge"],
+    );
     if (await this.hasLegacyEntries()) await this.dropLegacyEntries();
   }
 
@@ -207,9 +211,12 @@ export class AttachmentBaselineStore extends TableStore {
   }
 }
 
+const rowKeyOf = (resourceId: string): string => keyFor(idKey(resourceId));
+const baselinePartition = (rowKey: string): string => spreadPartition(BASELINE, rowKey);
+
 function entityFor(resourceId: string, identityIds: string[]) {
-  const rowKey = keyFor(idKey(resourceId));
-  return { partitionKey: spreadPartition(BASELINE, rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
+  const rowKey = rowKeyOf(resourceId);
+  return { partitionKey: baselinePartition(rowKey), rowKey, resourceId, identityIds: JSON.stringify(identityIds) };
 }
 
 export interface CatalogedIdentity {
@@ -237,7 +244,7 @@ export class IdentityCatalogStore extends TableStore {
 
   async putMany(identities: CatalogedIdentity[]): Promise<void> {
     await this.ensure();
-    await this.transactInParts(identities, ({ attachedTo, ...identity }) => [
+    await this.transactInParts(identities, () => "identity", ({ attachedTo, ...identity }) => [
       "upsert",
       { partitionKey: "identity", rowKey: keyFor(idKey(identity.identityId)), ...identity, ...(attachedTo ? { attachedTo: JSON.stringify(attachedTo.slice(0, ATTACHED_TO_LIMIT)) } : {}) },
       attachedTo ? "Replace" : "Merge",

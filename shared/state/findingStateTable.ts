@@ -63,6 +63,7 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
     // A transaction's worth at a time (one partition): the snapshots of a sweep's records are made as they are written, never all at once.
     await this.transactInParts(
       records,
+      () => scope,
       (record) => {
         const { fingerprint, ...rest } = storedRecord(record);
         const entity = { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) };
