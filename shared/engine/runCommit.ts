@@ -154,8 +154,11 @@ async function withSnapshots(lifecycle: LifecycleResult, scope: string, store: F
     const snapshot = lacksFinding(record) ? read.get(record.fingerprint)?.snapshot : undefined;
     return snapshot === undefined ? record : { ...record, snapshot };
   };
-  // `changed` keeps the records as read: saved without a snapshot, each keeps the stored one.
-  return { ...lifecycle, resolved: lifecycle.resolved.map(withSnapshot), open: new Map([...lifecycle.open].map(([fingerprint, record]) => [fingerprint, withSnapshot(record)])) };
+  // Only reminders change in `open`: without any, a sweep's ~290,000 open records are not gone through again. `changed`
+  // keeps the records as read: saved without a snapshot, each keeps the stored one.
+  const open = reminders.length === 0 ? lifecycle.open : new Map(lifecycle.open);
+  for (const record of reminders) open.set(record.fingerprint, withSnapshot(record));
+  return { ...lifecycle, resolved: lifecycle.resolved.map(withSnapshot), open };
 }
 
 /** Open findings about what was deleted, in every partition, resolved. */
