@@ -6,23 +6,13 @@ import { createAzureClients } from "../shared/azure/clients.js";
 import { defaultPolicy } from "../shared/config/policy.js";
 import { runSweep } from "../shared/engine/sweep.js";
 import type { RunReport } from "../shared/findings.js";
+import { measuring, type ChildMeasure } from "./childMeasure.js";
 
 /**
  * One sweep in a fresh process, so its peak RSS is the sweep's own (the emulator runs elsewhere).
  * Input: env UAMI_BENCH_TARGET = {"url","ca"}. Output: one JSON line on stdout.
  */
-export interface SweepChildResult {
-  wallMs: number;
-  /** Epoch ms (high resolution) when runSweep was called and when it returned. */
-  startedAt: number;
-  finishedAt: number;
-  /** Peak resident set of this process (bytes), from process.resourceUsage().maxRSS. */
-  maxRssBytes: number;
-  /** RSS just before the sweep started (modules loaded, clients built). */
-  rssBeforeBytes: number;
-  heapUsedAfterBytes: number;
-  cpuUserMs: number;
-  cpuSystemMs: number;
+export interface SweepChildResult extends ChildMeasure {
   roleAssignments: number;
   identities: number;
   findings: number;
@@ -98,9 +88,7 @@ async function main(): Promise<void> {
   const policy = defaultPolicy();
   // UAMI_BENCH_EXPOSURE=off: the same sweep without privileged-identity-exposed (issue 16's comparison).
   if (process.env["UAMI_BENCH_EXPOSURE"] === "off") policy.rules["privileged-identity-exposed"] = { enabled: false };
-  const rssBeforeBytes = process.memoryUsage().rss;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
+  const clock = measuring();
   const probe = probes();
   probe.mark("before");
   const report = await runSweep(clients, policy, probe.phases === undefined ? {} : {
@@ -111,23 +99,14 @@ async function main(): Promise<void> {
     },
     onIndex: () => probe.mark("rules evaluated"),
   });
-  const finished = performance.now();
+  clock.stop();
   probe.mark("report returned");
   const snapshotDir = process.env["UAMI_BENCH_SNAPSHOT"];
   if (snapshotDir && !probe.phases) writeHeapSnapshot(join(snapshotDir, `sweep-${Date.now()}.heapsnapshot`));
-  const wallMs = finished - started;
-  const cpu = process.cpuUsage(cpuBefore);
   const findingsByRule: Record<string, number> = {};
   for (const finding of report.findings) findingsByRule[finding.ruleId] = (findingsByRule[finding.ruleId] ?? 0) + 1;
   const result: SweepChildResult = {
-    wallMs,
-    startedAt: performance.timeOrigin + started,
-    finishedAt: performance.timeOrigin + finished,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    rssBeforeBytes,
-    heapUsedAfterBytes: process.memoryUsage().heapUsed,
-    cpuUserMs: cpu.user / 1000,
-    cpuSystemMs: cpu.system / 1000,
+    ...clock.result(),
     roleAssignments: report.summary.roleAssignments,
     identities: report.summary.identities,
     findings: report.summary.findings,

@@ -11,6 +11,7 @@ import { SelfRoleAssignmentStore } from "../shared/state/selfRoleAssignments.js"
 import { NdjsonFindingStateStore, NdjsonOutbox } from "./fileStores.js";
 import { NdjsonTable } from "./fileTable.js";
 import type { SweepChildResult } from "./sweepChild.js";
+import { measuring, type ChildMeasure } from "./childMeasure.js";
 
 /**
  * One run of the sweep job — what the timer Function and `uami-guard sweep` run: the sweep, the finding lifecycle and
@@ -26,7 +27,8 @@ import type { SweepChildResult } from "./sweepChild.js";
  * Its result: the sweep child's measures (bench/sweepChild.ts), of the whole job, and what the job wrote.
  */
 export interface SweepJobChildResult
-  extends Pick<SweepChildResult, "wallMs" | "startedAt" | "finishedAt" | "maxRssBytes" | "rssBeforeBytes" | "heapUsedAfterBytes" | "cpuUserMs" | "cpuSystemMs" | "roleAssignments" | "findings"> {
+  extends ChildMeasure,
+    Pick<SweepChildResult, "roleAssignments" | "findings"> {
   incomplete: number;
   /** Finding records the run read from the state (every partition it read). */
   recordsRead: number;
@@ -70,22 +72,12 @@ async function main(): Promise<void> {
   };
   // The sinks the app builds for this target (composition.ts notifierFor): Teams, Sentinel and Event Grid, at the emulator.
   const notifier = new Notifier(configuredSinks(clients, sinkEndpointsFor(clients.origin)), outbox);
-  const rssBeforeBytes = process.memoryUsage().rss;
-  const cpuBefore = process.cpuUsage();
-  const started = performance.now();
+  const clock = measuring();
   const job = await runSweepJob(clients, defaultPolicy(), { ...stores, notifier });
-  const finished = performance.now();
-  const cpu = process.cpuUsage(cpuBefore);
+  clock.stop();
   const sum = (counts: Partial<Record<string, number>>): number => Object.values(counts).reduce<number>((total, value) => total + (value ?? 0), 0);
   const result: SweepJobChildResult = {
-    wallMs: finished - started,
-    startedAt: performance.timeOrigin + started,
-    finishedAt: performance.timeOrigin + finished,
-    maxRssBytes: process.resourceUsage().maxRSS * 1024,
-    rssBeforeBytes,
-    heapUsedAfterBytes: process.memoryUsage().heapUsed,
-    cpuUserMs: cpu.user / 1000,
-    cpuSystemMs: cpu.system / 1000,
+    ...clock.result(),
     roleAssignments: job.report.summary.roleAssignments,
     findings: job.report.summary.findings,
     incomplete: job.report.incomplete.length,
