@@ -7,8 +7,24 @@ type FindingEntity = Omit<FindingRecord, "fingerprint" | "finding"> & { partitio
 /** Up to this many records are read one by one; more, by reading the partition once. */
 const POINT_READS = 100;
 
+/** A record's stored properties but the snapshot, by the type's keys: one added to FindingRecord cannot be left out here. */
+const STORED_BUT_SNAPSHOT: Record<Exclude<keyof FindingRecord, "fingerprint" | "snapshot" | "finding">, true> = {
+  ruleId: true,
+  subjectId: true,
+  relatedId: true,
+  severity: true,
+  title: true,
+  status: true,
+  firstSeen: true,
+  lastSeen: true,
+  timesSeen: true,
+  consecutive: true,
+  resolvedAt: true,
+  lastNotifiedAt: true,
+};
+
 /** Every property of a row but the snapshot (`load` with `snapshots: false` selects these). */
-const WITHOUT_SNAPSHOT = ["PartitionKey", "RowKey", "ruleId", "subjectId", "relatedId", "severity", "title", "status", "firstSeen", "lastSeen", "timesSeen", "consecutive", "resolvedAt", "lastNotifiedAt"];
+const WITHOUT_SNAPSHOT = ["PartitionKey", "RowKey", ...Object.keys(STORED_BUT_SNAPSHOT)];
 
 /** Finding state in Table storage: PartitionKey = sweep scope, RowKey = fingerprint. */
 export class TableFindingStateStore extends TableStore implements FindingStateStore {
