@@ -1,7 +1,7 @@
 import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, renameSync } from "node:fs";
 import { constants } from "node:buffer";
 import { InputError } from "../shared/errors.js";
-import { SharedRecordText, lacksFinding, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
+import { SharedRecordText, lacksFinding, recordFields, snapshotToWrite, type FindingRecord, type FindingStateStore, type LoadOptions } from "../shared/engine/findingLifecycle.js";
 import { HEADER, LineWriter, lastLineOf, linesOf, notARecord, readBytes, type FileLine, type LineAt } from "./findingStateLines.js";
 
 /** One record as this store holds it. */
@@ -138,7 +138,7 @@ export class FileFindingStateStore implements FindingStateStore {
   }
 
   private writeRecord(writer: LineWriter, scope: string, record: FindingRecord, kept?: Entry): Entry {
-    const { finding: _inHand, snapshot: _read, ...light } = record;
+    const light = recordFields(record);
     // Saved without its snapshot (read without it): the one kept stays, as Table storage's Merge keeps it.
     const snapshot = snapshotToWrite(record) ?? (kept && lacksFinding(record) ? this.snapshotOf(kept) : undefined);
     const line = writer.line(JSON.stringify({ scope, record: snapshot === undefined ? light : { ...light, snapshot } }));
@@ -161,9 +161,7 @@ export class FileFindingStateStore implements FindingStateStore {
 }
 
 function withoutSnapshot(entry: Entry): FindingRecord {
-  if (entry.line) return entry.record;
-  const { finding: _inHand, snapshot: _read, ...light } = entry.record;
-  return light;
+  return entry.line ? entry.record : recordFields(entry.record);
 }
 
 /** In memory: the finding in hand, else the snapshot (saved without either: the one kept). */

@@ -110,11 +110,16 @@ export function lacksFinding(record: FindingRecord): boolean {
   return record.finding === undefined && record.snapshot === undefined;
 }
 
+/** The record's own fields: without the finding in hand and without a snapshot. */
+export function recordFields(record: FindingRecord): FindingRecord {
+  const { finding: _inHand, snapshot: _read, ...fields } = record;
+  return fields;
+}
+
 /** The record as stored: without the finding in hand, with the snapshot to write (when there is one). */
 export function storedRecord(record: FindingRecord): FindingRecord {
-  const { finding: _inHand, snapshot: _read, ...rest } = record;
   const snapshot = snapshotToWrite(record);
-  return snapshot === undefined ? rest : { ...rest, snapshot };
+  return snapshot === undefined ? recordFields(record) : { ...recordFields(record), snapshot };
 }
 
 /**
