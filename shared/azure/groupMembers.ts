@@ -111,27 +111,33 @@ export class GroupExpander {
       if (status !== 200 || !Array.isArray(body?.responses)) {
         // The pipeline has already retried 429 and 5xx; another 4xx will not change on a retry.
         const transient = status === 200 || status === 429 || status >= 500;
-        for (const item of batch) this.retry(item, `Microsoft Graph $batch answered ${status}${status === 200 ? " without responses" : ""}`, transient ? 0 : undefined);
+        const answeredAt = Date.now();
+        for (const item of batch) this.retry(item, `Microsoft Graph $batch answered ${status}${status === 200 ? " without responses" : ""}`, transient ? 0 : undefined, answeredAt);
         return;
       }
       responses = body.responses as typeof responses;
     } catch (error) {
       // No answer (the call's deadline, a reset connection): try again in a later batch.
-      for (const item of batch) this.retry(item, errorMessage(error), 0);
+      const failedAt = Date.now();
+      for (const item of batch) this.retry(item, errorMessage(error), 0, failedAt);
       return;
     }
     const byId = new Map(responses.map((answer) => [String(answer.id), answer]));
+    // One reading of the clock for the whole answer: items throttled together are due again together and ride in
+    // one batch, however long reading the answer takes (a millisecond between two of them would split the retry).
+    const answeredAt = Date.now();
+    const retry = (item: Pending, reason: string, afterMs: number | undefined): void => this.retry(item, reason, afterMs, answeredAt);
     batch.forEach((item, at) => {
       const answer = byId.get(String(at));
       const status = Number(answer?.status);
-      if (!answer) return this.retry(item, "no answer in the batch", 0);
+      if (!answer) return retry(item, "no answer in the batch", 0);
       if (status === 404) return this.done(item.groupId);
       if (status !== 200) {
         const code = (answer.body as { error?: { code?: string } } | undefined)?.error?.code;
-        return this.retry(item, `transitiveMembers answered ${status}${code ? ` ${code}` : ""}`, status === 429 || status >= 500 ? retryAfterMs(answer.headers) : undefined);
+        return retry(item, `transitiveMembers answered ${status}${code ? ` ${code}` : ""}`, status === 429 || status >= 500 ? retryAfterMs(answer.headers) : undefined);
       }
       const body = answer.body as { value?: unknown; "@odata.nextLink"?: unknown } | undefined;
-      if (!body || !Array.isArray(body.value)) return this.retry(item, "transitiveMembers answered without a value array", undefined);
+      if (!body || !Array.isArray(body.value)) return retry(item, "transitiveMembers answered without a value array", undefined);
       const members = this.collected.get(item.groupId.toLowerCase());
       for (const raw of body.value as Array<Record<string, unknown>>) {
         if (!raw || typeof raw["id"] !== "string") continue;
@@ -151,9 +157,9 @@ export class GroupExpander {
   }
 
   /** Retries later (after Retry-After when Graph gave one); `undefined`: the answer will not change, give up at once. */
-  private retry(item: Pending, reason: string, afterMs: number | undefined): void {
+  private retry(item: Pending, reason: string, afterMs: number | undefined, answeredAt: number): void {
     if (afterMs === undefined || item.attempt + 1 >= MAX_ATTEMPTS || afterMs > MAX_RETRY_AFTER_MS) return this.giveUp(item.groupId, reason);
-    this.queue.push({ ...item, attempt: item.attempt + 1, notBefore: Date.now() + Math.max(afterMs, 50 * 2 ** item.attempt) });
+    this.queue.push({ ...item, attempt: item.attempt + 1, notBefore: answeredAt + Math.max(afterMs, 50 * 2 ** item.attempt) });
   }
 
   private done(groupId: string): void {
