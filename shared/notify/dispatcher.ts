@@ -6,7 +6,7 @@ import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
 import { findingCloudEvent } from "./cloudEvent.js";
 import type { Digest, Notice } from "./notification.js";
-import type { NotificationOutbox, OutboxDraft, OutboxEntry } from "../state/outbox.js";
+import type { NotificationOutbox, OutboxDraft, OutboxEntry, OutboxLane } from "../state/outbox.js";
 import type { Sink, SinkName } from "./sinks.js";
 
 export interface NotificationPlan {
@@ -93,6 +93,7 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
     title: `${notice.status}: ${notice.finding.title}`,
     fingerprint: notice.finding.fingerprint,
     ruleId: notice.finding.ruleId,
+    lane: laneOf(notice, runWide),
   });
   const lasting = notices.filter((notice) => notice.status !== "reminder");
   switch (sink) {
@@ -108,6 +109,14 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
     case "eventgrid":
       return lasting.map((notice) => draft(notice, findingCloudEvent(notice)));
   }
+}
+
+/**
+ * A sweep's notice about one of its findings waits in the bulk lane; everything else — an event's, a replay's, a work
+ * item's, the engine's notices about itself, a sweep's digest — in the prompt lane, sent first (state/outbox.ts).
+ */
+function laneOf(notice: Notice, runWide: ReadonlySet<string> | undefined): OutboxLane {
+  return notice.mode === "sweep" && !runWide?.has(notice.finding.ruleId) ? "bulk" : "prompt";
 }
 
 function outboxKey(sink: SinkName, identity: string): string {

@@ -40,7 +40,7 @@ function recording(batchLimit: number, fail = false): Sink & { rows: Array<{ Fin
     batchLimit,
     rows,
     async deliver(payloads) {
-      if (fail) return payloads.map((): Delivery => ({ status: "failed", error: "503" }));
+      if (fail) return payloads.map((): Delivery => ({ status: "failed", error: "503", permanent: false }));
       rows.push(...(payloads as typeof rows));
       return payloads.map((): Delivery => ({ status: "delivered" }));
     },
