@@ -102,7 +102,7 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
       const carded = digest ? notices.filter((notice) => runWide?.has(notice.finding.ruleId)) : notices;
       const cards = carded.map((notice) => draft(notice, findingCard(notice)));
       if (!digest || !withDigest || (digest.notices.length === 0 && digest.resolved === 0)) return cards;
-      return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest` }, ...cards];
+      return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest`, lane: "prompt" }, ...cards];
     }
     case "sentinel":
       return lasting.map((notice) => draft(notice, sentinelRow(notice)));

@@ -55,9 +55,12 @@ export function lanePartition(sink: SinkName, lane: OutboxLane): string {
 
 /**
  * The row of a bulk entry: the time its run wrote it (epoch ms, zero-padded, so that text order is time order), then
- * the notice's key. Table storage answers a partition in row-key order, so a later sweep's notices wait behind an
- * earlier sweep's, not among them. Only a sweep writes here: its notices' keys carry its run id, new for each run, and
- * `now` is the run's, the same for every part of it, so writing a part again still adds nothing.
+ * the notice's key. Table storage answers a partition in row-key order ("Sorting data in the Table service",
+ * https://learn.microsoft.com/azure/storage/tables/table-storage-design-for-query), so a later sweep's notices wait
+ * behind an earlier sweep's, not among them. Only a sweep writes here: its notices' keys carry its run id, new for each
+ * run (the Function's invocation id, new on each try as the host's logs show in Azure/azure-functions-host#6776; a
+ * random UUID in the CLI), and `now` is the run's, the same for every part of it, so writing a part again adds nothing.
+ * An event's notice is never keyed by time: a redelivery runs at another time under the same run id.
  */
 function bulkRowKey(key: string, now: Date): string {
   return `${String(now.getTime()).padStart(13, "0")}-${key}`;
@@ -150,8 +153,9 @@ export class NotificationOutbox extends TableStore {
    */
   private async withoutPrevious(drafts: OutboxDraft[]): Promise<OutboxDraft[]> {
     const prompt = drafts.filter((draft) => (draft.lane ?? "prompt") === "prompt");
-    const occupied = new Set<SinkName>();
-    for (const sink of new Set(prompt.map((draft) => draft.sink))) if (await this.holdsAny(sink)) occupied.add(sink);
+    const sinks = [...new Set(prompt.map((draft) => draft.sink))];
+    const held = await Promise.all(sinks.map((sink) => this.holdsAny(sink)));
+    const occupied = new Set(sinks.filter((_, index) => held[index]));
     if (occupied.size === 0) return drafts;
     const previous = new Set<OutboxDraft>();
     const lookups = prompt.filter((draft) => occupied.has(draft.sink));

@@ -125,3 +125,19 @@ describe("a sweep's notices are written to the outbox a part at a time", () => {
     expect(written.filter((draft) => draft.sink === "sentinel").map((draft) => draft.fingerprint)).toEqual(opened.map((f) => f.fingerprint));
   });
 });
+
+describe("the outbox lane of each notice", () => {
+  it("a sweep's notice per finding waits in the bulk lane; an event's, a replay's, a work item's, the engine's and a sweep's digest in the prompt lane", () => {
+    const sinks: Sink[] = (["teams", "sentinel", "eventgrid"] as const).map((name) => ({ name, batchLimit: 10, deliver: async () => [] }));
+    const engine = finding(9, "critical", { ruleId: "notification-dead-lettered" });
+    const sweep = [notice(finding(1)), notice(finding(2), "resolved"), notice(finding(3), "reminder"), notice(engine)];
+    const digest = { runId: "run-1", at: "2026-11-20T10:00:00.000Z", counts: { critical: 0, high: 2, medium: 0, low: 0 }, notices: sweep.slice(0, 1), resolved: 1, incomplete: [] };
+    const lanes = (drafts: OutboxDraft[]) => drafts.map((draft) => `${draft.sink} ${draft.title.startsWith("sweep") ? "digest" : (draft.fingerprint === engine.fingerprint ? "engine" : draft.title.split(":")[0])} ${draft.lane}`);
+    expect(lanes(outboxDrafts(sinks, sweep, digest, { runWide: new Set(["notification-dead-lettered"]) })).sort()).toEqual(
+      ["teams digest prompt", "teams engine prompt", "sentinel new bulk", "sentinel resolved bulk", "sentinel engine prompt", "eventgrid new bulk", "eventgrid resolved bulk", "eventgrid engine prompt"].sort(),
+    );
+    for (const mode of ["event", "replay", "work-item"] as const) {
+      expect(outboxDrafts(sinks, [{ ...notice(finding(4)), mode }], undefined).map((draft) => draft.lane)).toEqual(["prompt", "prompt", "prompt"]);
+    }
+  });
+});
