@@ -3,10 +3,13 @@ import { TableClient } from "@azure/data-tables";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startAzurite, type RunningAzurite } from "../../local/azurite.js";
 import { fingerprintOf, type Finding } from "../../shared/findings.js";
+import { applyRun } from "../../shared/engine/findingLifecycle.js";
+import type { RunReport } from "../../shared/findings.js";
 import { dispatchDue, outboxDrafts } from "../../shared/notify/dispatcher.js";
+import { Notifier } from "../../shared/notify/notifier.js";
 import type { Notice } from "../../shared/notify/notification.js";
 import { sentinelRow } from "../../shared/notify/sentinelRow.js";
-import type { Delivery, Sink } from "../../shared/notify/sinks.js";
+import type { Delivery, Sink, SinkName } from "../../shared/notify/sinks.js";
 import { NotificationOutbox } from "../../shared/state/outbox.js";
 import { ENGINE_NOTICES } from "../../shared/notices.js";
 
@@ -108,6 +111,36 @@ describe("the outbox's prompt lane", () => {
     await enqueue(outbox, [sink], sweepNotices("sweep-1", 150, T0), T0);
     await drain(outbox, [sink], later(10_000));
     expect(sink.rows).toHaveLength(151);
+  });
+});
+
+describe("a sweep's backlog and an event, planned and sent as the run commit does", () => {
+  it("the event's card, row and CloudEvent go out with the next dispatch; the sweep's digest too", async () => {
+    const sent: Record<string, unknown[]> = { teams: [], sentinel: [], eventgrid: [] };
+    const sink = (name: SinkName, batchLimit: number): Sink => ({
+      name,
+      batchLimit,
+      async deliver(payloads) {
+        sent[name]?.push(...payloads);
+        return payloads.map((): Delivery => ({ status: "delivered" }));
+      },
+    });
+    const notifier = new Notifier([sink("teams", 5), sink("sentinel", 500), sink("eventgrid", 500)], new NotificationOutbox(table()));
+    const policy = { notify: { minSeverity: "medium" as const, renotifyAfterHours: 24, maxAttempts: 5 } };
+    const opened = Array.from({ length: 1500 }, (_, n) => finding(`swept-${n}`));
+    const report = { summary: { bySeverity: { critical: 0, high: 1500, medium: 0, low: 0 } }, incomplete: [] } as unknown as RunReport;
+    const swept = applyRun(new Map(), opened, { now: T0, unknownRules: new Set() });
+    await notifier.enqueue(notifier.plan(swept, policy, { runId: "sweep-1", now: T0, mode: "sweep", report, engineNotices: ENGINE_NOTICES }), T0);
+    const attached = finding("vm-6", "attachment-outside-pipeline");
+    const event = applyRun(new Map(), [attached], { now: later(1000), unknownRules: new Set() });
+    await notifier.enqueue(notifier.plan(event, policy, { runId: "event-e6", now: later(1000), mode: "event", engineNotices: ENGINE_NOTICES }), later(1000));
+
+    const { result } = await notifier.dispatch(5, later(2000));
+    expect(result.delivered).toEqual({ teams: 2, sentinel: 500, eventgrid: 500 });
+    expect(JSON.stringify(sent["teams"])).toContain("docs/rules/attachment-outside-pipeline.md");
+    expect(JSON.stringify(sent["teams"])).toContain("uami-guard sweep: 1500 new");
+    expect((sent["sentinel"] as Array<{ Fingerprint: string }>)[0]?.Fingerprint).toBe(attached.fingerprint);
+    expect((sent["eventgrid"] as Array<{ id: string }>)[0]?.id).toBe(`${attached.fingerprint}-new-event-e6`);
   });
 });
 
