@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import pLimit from "p-limit";
 import { severityRank, type CorePolicy } from "../config/policyCore.js";
 import { findingOfRecord, type FindingRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding } from "../findings.js";
@@ -7,7 +8,7 @@ import { sentinelRow } from "./sentinelRow.js";
 import { findingCloudEvent } from "./cloudEvent.js";
 import type { Digest, Notice } from "./notification.js";
 import type { NotificationOutbox, OutboxDraft, OutboxEntry, OutboxLane } from "../state/outbox.js";
-import type { Sink, SinkName } from "./sinks.js";
+import type { Delivery, Sink, SinkName } from "./sinks.js";
 
 export interface NotificationPlan {
   notices: Notice[];
@@ -147,9 +148,17 @@ export function backoffMs(attempts: number): number {
 }
 
 /**
- * Sends what is due: each sink takes a bounded batch of its due entries, claims each (an entry another
- * instance claimed first is skipped: losing that race is no error) and delivers them. Delivered entries go,
- * deferred ones are released, failed ones wait out their backoff or — a permanent answer, or
+ * Table calls one sink's dispatch has in flight at once (claims, then deletes and put-backs): 500 one after another
+ * are seconds at a few milliseconds each, before the first notice of the batch goes out.
+ */
+const TABLE_CALLS_AT_ONCE = 16;
+
+type Settled = { delivered: boolean; error?: string; deadLetter?: DeadLetter };
+
+/**
+ * Sends what is due: each sink takes a bounded batch of its due entries (its prompt lane first: state/outbox.ts),
+ * claims each (an entry another instance claimed first is skipped: losing that race is no error) and delivers them.
+ * Delivered entries go, deferred ones are released, failed ones wait out their backoff or — a permanent answer, or
  * `maxAttempts` reached — are dead-lettered. Sinks run side by side: one that keeps failing delays nobody.
  * Storage failing throws (the run fails and its redelivery dispatches again); a sink failing never does.
  */
@@ -158,31 +167,35 @@ export async function dispatchDue(sinks: readonly Sink[], outbox: NotificationOu
   const deadLetters: DeadLetter[] = [];
   await Promise.all(
     sinks.map(async (sink) => {
+      const limit = pLimit(TABLE_CALLS_AT_ONCE);
       const due = await outbox.due(sink.name, now, sink.batchLimit);
-      const claimed: OutboxEntry[] = [];
-      for (const entry of due) {
-        const held = await outbox.claim(entry, now, CLAIM_MS);
-        if (held) claimed.push(held);
-      }
+      const held = await Promise.all(due.map((entry) => limit(() => outbox.claim(entry, now, CLAIM_MS))));
+      const claimed = held.filter((entry): entry is OutboxEntry => entry !== undefined);
       if (claimed.length === 0) return;
       const deliveries = await sink.deliver(claimed.map((entry) => entry.payload));
-      let delivered = 0;
-      for (const [index, entry] of claimed.entries()) {
-        const delivery = deliveries[index] ?? { status: "deferred" as const };
+      const settle = async (entry: OutboxEntry, delivery: Delivery): Promise<Settled> => {
         if (delivery.status === "delivered") {
           await outbox.delivered(entry);
-          delivered += 1;
-        } else if (delivery.status === "deferred") {
-          await outbox.release(entry, now);
-        } else if (delivery.permanent || entry.attempts + 1 >= maxAttempts) {
-          const reason = delivery.permanent ? `${delivery.error} (refused for good)` : `${delivery.error} (attempt ${entry.attempts + 1} of ${maxAttempts})`;
-          if (await outbox.deadLetter(entry, reason, now)) deadLetters.push({ entry: { ...entry, attempts: entry.attempts + 1 }, reason });
-          result.errors.push(`${sink.name}: ${reason}; dead-lettered`);
-        } else {
-          await outbox.retryLater(entry, delivery.error, new Date(now.getTime() + backoffMs(entry.attempts + 1)));
-          result.errors.push(`${sink.name}: ${delivery.error}`);
+          return { delivered: true };
         }
+        if (delivery.status === "deferred") {
+          await outbox.release(entry, now);
+          return { delivered: false };
+        }
+        if (delivery.permanent || entry.attempts + 1 >= maxAttempts) {
+          const reason = delivery.permanent ? `${delivery.error} (refused for good)` : `${delivery.error} (attempt ${entry.attempts + 1} of ${maxAttempts})`;
+          const moved = await outbox.deadLetter(entry, reason, now);
+          return { delivered: false, error: `${sink.name}: ${reason}; dead-lettered`, ...(moved ? { deadLetter: { entry: { ...entry, attempts: entry.attempts + 1 }, reason } } : {}) };
+        }
+        await outbox.retryLater(entry, delivery.error, new Date(now.getTime() + backoffMs(entry.attempts + 1)));
+        return { delivered: false, error: `${sink.name}: ${delivery.error}` };
+      };
+      const settled = await Promise.all(claimed.map((entry, index) => limit(() => settle(entry, deliveries[index] ?? { status: "deferred" }))));
+      for (const outcome of settled) {
+        if (outcome.error) result.errors.push(outcome.error);
+        if (outcome.deadLetter) deadLetters.push(outcome.deadLetter);
       }
+      const delivered = settled.filter((outcome) => outcome.delivered).length;
       result.delivered[sink.name] = delivered;
       result.pending[sink.name] = claimed.length - delivered;
     }),

@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { defaultPolicy, policySchema } from "../../shared/config/policy.js";
 import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding, type RunReport } from "../../shared/findings.js";
-import { outboxDrafts, planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
+import { dispatchDue, outboxDrafts, planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
 import { ENQUEUE_CHUNK, Notifier } from "../../shared/notify/notifier.js";
-import type { NotificationOutbox, OutboxDraft } from "../../shared/state/outbox.js";
+import type { NotificationOutbox, OutboxDraft, OutboxEntry } from "../../shared/state/outbox.js";
 import { digestCard, escapeText, findingCard, TEAMS_MESSAGE_LIMIT } from "../../shared/notify/teamsCard.js";
 import { sentinelRow } from "../../shared/notify/sentinelRow.js";
 import { findingCloudEvent } from "../../shared/notify/cloudEvent.js";
@@ -139,5 +139,42 @@ describe("the outbox lane of each notice", () => {
     for (const mode of ["event", "replay", "work-item"] as const) {
       expect(outboxDrafts(sinks, [{ ...notice(finding(4)), mode }], undefined).map((draft) => draft.lane)).toEqual(["prompt", "prompt", "prompt"]);
     }
+  });
+});
+
+describe("a dispatch's Table calls", () => {
+  it("claims and settles a batch a bounded number at a time, in the batch's order, the errors in that order too", async () => {
+    const entries: OutboxEntry[] = Array.from({ length: 60 }, (_, n) => ({ sink: "sentinel", key: `k${n}`, partition: "sentinel-bulk", payload: n, runId: "r", title: "t", attempts: 0, createdAt: "", etag: "e" }));
+    let inFlight = 0;
+    let most = 0;
+    const call = async <T>(value: T): Promise<T> => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return value;
+    };
+    const outbox = {
+      due: async () => entries,
+      claim: (entry: OutboxEntry) => call(entry.key === "k1" ? undefined : entry),
+      delivered: () => call(undefined),
+      retryLater: () => call(undefined),
+    } as unknown as NotificationOutbox;
+    const sent: unknown[] = [];
+    const sink: Sink = {
+      name: "sentinel",
+      batchLimit: 60,
+      deliver: async (payloads) => {
+        sent.push(...payloads);
+        return payloads.map((payload) => (Number(payload) % 2 === 0 ? { status: "delivered" as const } : { status: "failed" as const, error: `503 for ${String(payload)}`, permanent: false }));
+      },
+    };
+    const { result } = await dispatchDue([sink], outbox, 5, new Date());
+    expect(sent).toEqual(entries.map((entry) => entry.payload).filter((payload) => payload !== 1));
+    expect(result.delivered.sentinel).toBe(30);
+    expect(result.pending.sentinel).toBe(29);
+    expect(result.errors.slice(0, 2)).toEqual(["sentinel: 503 for 3", "sentinel: 503 for 5"]);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(16);
   });
 });
