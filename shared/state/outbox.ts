@@ -40,6 +40,9 @@ export interface OutboxEntry extends OutboxDraft {
 /** A payload is split over at most this many properties (tableStore.ts splitJson). */
 const MAX_CHUNKS = 16;
 
+/** The share of a dispatch's batch the prompt lane leaves to the others while they hold anything due. */
+const BULK_SHARE = 0.1;
+
 /** Prompt-lane keys looked for in the sink's own partition at once (an upgrade: see `withoutPrevious`). */
 const LOOKUPS_AT_ONCE = 32;
 
@@ -115,16 +118,19 @@ export class NotificationOutbox extends TableStore {
 
   /**
    * Up to `limit` entries of a sink that are due now: the prompt lane's first (oldest first among them), then those
-   * the version before left in `<sink>`, then the bulk lane's in the order they were written.
+   * the version before left in `<sink>`, then the bulk lane's in the order they were written. A tenth of the batch is
+   * kept for the other two while they hold anything, so that a flood of events starves no sweep's notices either.
    */
   async due(sink: SinkName, now: Date, limit: number): Promise<OutboxEntry[]> {
     await this.ensure();
-    const entries: OutboxEntry[] = [];
-    for (const partition of [lanePartition(sink, "prompt"), sink, lanePartition(sink, "bulk")]) {
-      if (entries.length >= limit) break;
-      entries.push(...(await this.dueIn(sink, partition, now, limit - entries.length)));
+    const prompt = await this.dueIn(sink, lanePartition(sink, "prompt"), now, limit);
+    const first = prompt.slice(0, limit - Math.floor(limit * BULK_SHARE));
+    const rest: OutboxEntry[] = [];
+    for (const partition of [sink, lanePartition(sink, "bulk")]) {
+      if (first.length + rest.length >= limit) break;
+      rest.push(...(await this.dueIn(sink, partition, now, limit - first.length - rest.length)));
     }
-    return entries;
+    return [...first, ...prompt.slice(first.length, limit - rest.length), ...rest];
   }
 
   /**

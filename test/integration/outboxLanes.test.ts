@@ -101,6 +101,21 @@ describe("the outbox's prompt lane", () => {
     expect(rounds).toBe(Math.ceil(441 / 50));
   });
 
+  it("a flood of events leaves a tenth of each batch to the sweep's notices; without them the prompt lane takes it all", async () => {
+    const outbox = new NotificationOutbox(table());
+    const sink = recording(100);
+    const events = (from: number, count: number, at: Date) => Array.from({ length: count }, (_, n) => notice(finding(`vm-${from + n}`, "attachment-outside-pipeline"), "event", `event-${from + n}`, at));
+    await enqueue(outbox, [sink], sweepNotices("sweep-1", 50, T0), T0);
+    await enqueue(outbox, [sink], events(0, 120, later(1000)), later(1000));
+    await dispatchDue([sink], outbox, 5, later(2000));
+    expect(sink.rows.map((row) => (row.RunId.startsWith("event-") ? "event" : "sweep"))).toEqual([...Array(90).fill("event"), ...Array(10).fill("sweep")]);
+    await dispatchDue([sink], outbox, 5, later(3000));
+    expect(sink.rows.slice(100).map((row) => (row.RunId.startsWith("event-") ? "event" : "sweep"))).toEqual([...Array(30).fill("event"), ...Array(40).fill("sweep")]);
+    await enqueue(outbox, [sink], events(200, 150, later(4000)), later(4000));
+    await dispatchDue([sink], outbox, 5, later(5000));
+    expect(sink.rows.slice(170).map((row) => row.RunId.slice(0, 6))).toEqual(Array(100).fill("event-"));
+  });
+
   it("writing the same notices again writes nothing twice, in either lane", async () => {
     const outbox = new NotificationOutbox(table());
     const sink = recording(500);
