@@ -110,7 +110,7 @@ module.exports = {
     only(
       "notify-sinks",
       "^shared/notify/",
-      "^(shared/notify/|shared/azure/(clients|deadline)\\.ts$|shared/state/outbox\\.ts$|shared/findings\\.ts$|shared/errors\\.ts$|shared/config/|shared/rules/index\\.ts$|shared/engine/findingLifecycle\\.ts$|node_modules/@azure/|(node:)?(crypto|timers/promises)$)",
+      "^(shared/notify/|shared/azure/(clients|deadline)\\.ts$|shared/state/outbox\\.ts$|shared/findings\\.ts$|shared/errors\\.ts$|shared/config/|shared/rules/index\\.ts$|shared/engine/findingLifecycle\\.ts$|node_modules/(@azure/|p-limit/)|(node:)?(crypto|timers/promises)$)",
       "shared/notify/: what to tell whom (pure), the cards and rows, the sinks and their SDKs, the outbox.",
     ),
     only(

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import pLimit from "p-limit";
 import { severityRank, type CorePolicy } from "../config/policyCore.js";
 import { findingOfRecord, type FindingRecord, type LifecycleResult } from "../engine/findingLifecycle.js";
 import type { Finding } from "../findings.js";
@@ -6,8 +7,8 @@ import { digestCard, findingCard } from "./teamsCard.js";
 import { sentinelRow } from "./sentinelRow.js";
 import { findingCloudEvent } from "./cloudEvent.js";
 import type { Digest, Notice } from "./notification.js";
-import type { NotificationOutbox, OutboxDraft, OutboxEntry } from "../state/outbox.js";
-import type { Sink, SinkName } from "./sinks.js";
+import type { NotificationOutbox, OutboxDraft, OutboxEntry, OutboxLane } from "../state/outbox.js";
+import type { Delivery, Sink, SinkName } from "./sinks.js";
 
 export interface NotificationPlan {
   notices: Notice[];
@@ -93,6 +94,7 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
     title: `${notice.status}: ${notice.finding.title}`,
     fingerprint: notice.finding.fingerprint,
     ruleId: notice.finding.ruleId,
+    lane: laneOf(notice, runWide),
   });
   const lasting = notices.filter((notice) => notice.status !== "reminder");
   switch (sink) {
@@ -101,13 +103,21 @@ function draftsFor(sink: SinkName, notices: Notice[], digest: Digest | undefined
       const carded = digest ? notices.filter((notice) => runWide?.has(notice.finding.ruleId)) : notices;
       const cards = carded.map((notice) => draft(notice, findingCard(notice)));
       if (!digest || !withDigest || (digest.notices.length === 0 && digest.resolved === 0)) return cards;
-      return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest` }, ...cards];
+      return [{ sink, key: outboxKey(sink, `digest|${digest.runId}`), payload: digestCard(digest), runId: digest.runId, title: `sweep ${digest.runId} digest`, lane: "prompt" }, ...cards];
     }
     case "sentinel":
       return lasting.map((notice) => draft(notice, sentinelRow(notice)));
     case "eventgrid":
       return lasting.map((notice) => draft(notice, findingCloudEvent(notice)));
   }
+}
+
+/**
+ * A sweep's notice about one of its findings waits in the bulk lane; everything else — an event's, a replay's, a work
+ * item's, the engine's notices about itself, a sweep's digest — in the prompt lane, sent first (state/outbox.ts).
+ */
+function laneOf(notice: Notice, runWide: ReadonlySet<string> | undefined): OutboxLane {
+  return notice.mode === "sweep" && !runWide?.has(notice.finding.ruleId) ? "bulk" : "prompt";
 }
 
 function outboxKey(sink: SinkName, identity: string): string {
@@ -138,9 +148,17 @@ export function backoffMs(attempts: number): number {
 }
 
 /**
- * Sends what is due: each sink takes a bounded batch of its due entries, claims each (an entry another
- * instance claimed first is skipped: losing that race is no error) and delivers them. Delivered entries go,
- * deferred ones are released, failed ones wait out their backoff or — a permanent answer, or
+ * Table calls one sink's dispatch has in flight at once (claims, then deletes and put-backs): 500 one after another
+ * are seconds at a few milliseconds each, before the first notice of the batch goes out.
+ */
+const TABLE_CALLS_AT_ONCE = 16;
+
+type Settled = { delivered: boolean; error?: string; deadLetter?: DeadLetter };
+
+/**
+ * Sends what is due: each sink takes a bounded batch of its due entries (its prompt lane first: state/outbox.ts),
+ * claims each (an entry another instance claimed first is skipped: losing that race is no error) and delivers them.
+ * Delivered entries go, deferred ones are released, failed ones wait out their backoff or — a permanent answer, or
  * `maxAttempts` reached — are dead-lettered. Sinks run side by side: one that keeps failing delays nobody.
  * Storage failing throws (the run fails and its redelivery dispatches again); a sink failing never does.
  */
@@ -149,31 +167,35 @@ export async function dispatchDue(sinks: readonly Sink[], outbox: NotificationOu
   const deadLetters: DeadLetter[] = [];
   await Promise.all(
     sinks.map(async (sink) => {
+      const limit = pLimit(TABLE_CALLS_AT_ONCE);
       const due = await outbox.due(sink.name, now, sink.batchLimit);
-      const claimed: OutboxEntry[] = [];
-      for (const entry of due) {
-        const held = await outbox.claim(entry, now, CLAIM_MS);
-        if (held) claimed.push(held);
-      }
+      const held = await Promise.all(due.map((entry) => limit(() => outbox.claim(entry, now, CLAIM_MS))));
+      const claimed = held.filter((entry): entry is OutboxEntry => entry !== undefined);
       if (claimed.length === 0) return;
       const deliveries = await sink.deliver(claimed.map((entry) => entry.payload));
-      let delivered = 0;
-      for (const [index, entry] of claimed.entries()) {
-        const delivery = deliveries[index] ?? { status: "deferred" as const };
+      const settle = async (entry: OutboxEntry, delivery: Delivery): Promise<Settled> => {
         if (delivery.status === "delivered") {
           await outbox.delivered(entry);
-          delivered += 1;
-        } else if (delivery.status === "deferred") {
-          await outbox.release(entry, now);
-        } else if (delivery.permanent || entry.attempts + 1 >= maxAttempts) {
-          const reason = delivery.permanent ? `${delivery.error} (refused for good)` : `${delivery.error} (attempt ${entry.attempts + 1} of ${maxAttempts})`;
-          if (await outbox.deadLetter(entry, reason, now)) deadLetters.push({ entry: { ...entry, attempts: entry.attempts + 1 }, reason });
-          result.errors.push(`${sink.name}: ${reason}; dead-lettered`);
-        } else {
-          await outbox.retryLater(entry, delivery.error, new Date(now.getTime() + backoffMs(entry.attempts + 1)));
-          result.errors.push(`${sink.name}: ${delivery.error}`);
+          return { delivered: true };
         }
+        if (delivery.status === "deferred") {
+          await outbox.release(entry, now);
+          return { delivered: false };
+        }
+        if (delivery.permanent || entry.attempts + 1 >= maxAttempts) {
+          const reason = delivery.permanent ? `${delivery.error} (refused for good)` : `${delivery.error} (attempt ${entry.attempts + 1} of ${maxAttempts})`;
+          const moved = await outbox.deadLetter(entry, reason, now);
+          return { delivered: false, error: `${sink.name}: ${reason}; dead-lettered`, ...(moved ? { deadLetter: { entry: { ...entry, attempts: entry.attempts + 1 }, reason } } : {}) };
+        }
+        await outbox.retryLater(entry, delivery.error, new Date(now.getTime() + backoffMs(entry.attempts + 1)));
+        return { delivered: false, error: `${sink.name}: ${delivery.error}` };
+      };
+      const settled = await Promise.all(claimed.map((entry, index) => limit(() => settle(entry, deliveries[index] ?? { status: "deferred" }))));
+      for (const outcome of settled) {
+        if (outcome.error) result.errors.push(outcome.error);
+        if (outcome.deadLetter) deadLetters.push(outcome.deadLetter);
       }
+      const delivered = settled.filter((outcome) => outcome.delivered).length;
       result.delivered[sink.name] = delivered;
       result.pending[sink.name] = claimed.length - delivered;
     }),

@@ -130,7 +130,7 @@ describe("nothing twice, nothing starved", () => {
   it("the loser of a race for an entry: its delete after sending answers 404 (the other instance deleted it) — no error, the event processed, its finding state saved and its cleanup queued", async () => {
     const { proxy, target, handler, context, teams, queued } = await start(ENFORCE_ATTACH);
     // The Teams entry's delete reaches Azurite a moment after the same delete by another instance: Azurite answers 404.
-    proxy.faults.push({ method: "DELETE", pathContains: `${TABLES.outbox}(PartitionKey='teams'`, twice: true, count: 1 });
+    proxy.faults.push({ method: "DELETE", pathContains: `${TABLES.outbox}(PartitionKey='teams-prompt'`, twice: true, count: 1 });
     const outcome = await handler()(attachEvent("race-404"), context());
     expect(proxy.injected).toHaveLength(1);
     expect(outcome.status).toBe("processed");

@@ -119,29 +119,31 @@ describe("the bench's file-backed finding state", () => {
 });
 
 describe("the bench's file-backed outbox", () => {
-  const draft = (key: string) => ({ sink: "sentinel" as const, key, payload: { row: key }, runId: "run-1", title: `new: ${key}`, fingerprint: key, ruleId: "orphaned-role-assignment" });
+  const draft = (key: string) => ({ sink: "sentinel" as const, key, payload: { row: key }, runId: "run-1", title: `new: ${key}`, fingerprint: key, ruleId: "orphaned-role-assignment", lane: "bulk" as const });
   const now = new Date("2026-12-01T00:00:00.000Z");
+  /** A sweep's entry is in its sink's bulk lane, its row the time it was written, then its key. */
+  const row = (key: string) => `${now.getTime()}-${key}`;
 
   it("writes entries as the app's outbox does, hands out a bounded batch of what is due, and forgets what was delivered", async () => {
     const state = fresh("outbox-a");
     const outbox = new NdjsonOutbox(state);
     await outbox.enqueue([draft("k1"), draft("k2"), draft("k3")], now);
     expect(outbox.written).toBe(3);
-    const [line] = readFileSync(join(state, "outbox-sentinel.ndjson"), "utf8").split("\n");
-    expect(JSON.parse(line ?? "")).toMatchObject({ partitionKey: "sentinel", rowKey: "k1", attempts: 0, chunks: 1, payload0: '{"row":"k1"}', dueAt: now.toISOString() });
+    const [line] = readFileSync(join(state, "outbox-sentinel-bulk.ndjson"), "utf8").split("\n");
+    expect(JSON.parse(line ?? "")).toMatchObject({ partitionKey: "sentinel-bulk", rowKey: row("k1"), attempts: 0, chunks: 1, payload0: '{"row":"k1"}', dueAt: now.toISOString() });
     const due = await outbox.due("sentinel", now, 2);
-    expect(due.map((entry) => [entry.key, entry.payload])).toEqual([["k1", { row: "k1" }], ["k2", { row: "k2" }]]);
+    expect(due.map((entry) => [entry.key, entry.payload])).toEqual([[row("k1"), { row: "k1" }], [row("k2"), { row: "k2" }]]);
     expect(await outbox.due("teams", now, 5)).toEqual([]);
     const held = await outbox.claim(due[0]!, now, 60_000);
     expect(held).toBeDefined();
     // The claim moved it past now, and changed its ETag: a claim on the old one loses.
-    expect((await outbox.due("sentinel", now, 5)).map((entry) => entry.key)).toEqual(["k2", "k3"]);
+    expect((await outbox.due("sentinel", now, 5)).map((entry) => entry.key)).toEqual([row("k2"), row("k3")]);
     expect(await outbox.claim(due[0]!, now, 60_000)).toBeUndefined();
     await outbox.delivered(held!);
     // One transaction, one claim, one delete: the round trips Table storage would take.
     expect(outbox.tableWrites).toBe(3);
     const next = new NdjsonOutbox(state);
-    expect((await next.due("sentinel", new Date(now.getTime() + 120_000), 5)).map((entry) => entry.key)).toEqual(["k2", "k3"]);
+    expect((await next.due("sentinel", new Date(now.getTime() + 120_000), 5)).map((entry) => entry.key)).toEqual([row("k2"), row("k3")]);
   });
 
   it("retries later and dead-letters, as the app's outbox does", async () => {
@@ -149,11 +151,11 @@ describe("the bench's file-backed outbox", () => {
     await outbox.enqueue([draft("k1"), draft("k2")], now);
     const [first, second] = await outbox.due("sentinel", now, 5);
     await outbox.retryLater((await outbox.claim(first!, now, 1000))!, "503", new Date(now.getTime() + 30_000));
-    expect((await outbox.due("sentinel", now, 5)).map((entry) => entry.key)).toEqual(["k2"]);
-    expect((await outbox.due("sentinel", new Date(now.getTime() + 30_000), 5)).map((entry) => [entry.key, entry.attempts])).toEqual([["k1", 1], ["k2", 0]]);
+    expect((await outbox.due("sentinel", now, 5)).map((entry) => entry.key)).toEqual([row("k2")]);
+    expect((await outbox.due("sentinel", new Date(now.getTime() + 30_000), 5)).map((entry) => [entry.key, entry.attempts])).toEqual([[row("k1"), 1], [row("k2"), 0]]);
     expect(await outbox.deadLetter(second!, "400 (refused for good)", now)).toBe(true);
-    expect((await outbox.deadLettered("sentinel")).map((entry) => [entry.key, entry.attempts])).toEqual([["k2", 1]]);
-    expect((await outbox.due("sentinel", new Date(now.getTime() + 30_000), 5)).map((entry) => entry.key)).toEqual(["k1"]);
+    expect((await outbox.deadLettered("sentinel")).map((entry) => [entry.key, entry.attempts])).toEqual([[row("k2"), 1]]);
+    expect((await outbox.due("sentinel", new Date(now.getTime() + 30_000), 5)).map((entry) => entry.key)).toEqual([row("k1")]);
   });
 });
 

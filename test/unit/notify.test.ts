@@ -2,9 +2,9 @@ import { describe, expect, it } from "vitest";
 import { defaultPolicy, policySchema } from "../../shared/config/policy.js";
 import { applyRun, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import { fingerprintOf, type Finding, type RunReport } from "../../shared/findings.js";
-import { outboxDrafts, planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
+import { dispatchDue, outboxDrafts, planNotifications, payloadsFor } from "../../shared/notify/dispatcher.js";
 import { ENQUEUE_CHUNK, Notifier } from "../../shared/notify/notifier.js";
-import type { NotificationOutbox, OutboxDraft } from "../../shared/state/outbox.js";
+import type { NotificationOutbox, OutboxDraft, OutboxEntry } from "../../shared/state/outbox.js";
 import { digestCard, escapeText, findingCard, TEAMS_MESSAGE_LIMIT } from "../../shared/notify/teamsCard.js";
 import { sentinelRow } from "../../shared/notify/sentinelRow.js";
 import { findingCloudEvent } from "../../shared/notify/cloudEvent.js";
@@ -123,5 +123,58 @@ describe("a sweep's notices are written to the outbox a part at a time", () => {
     expect(written.map((draft) => draft.key).sort()).toEqual(whole.map((draft) => draft.key).sort());
     expect(written.filter((draft) => draft.sink === "teams")).toHaveLength(1);
     expect(written.filter((draft) => draft.sink === "sentinel").map((draft) => draft.fingerprint)).toEqual(opened.map((f) => f.fingerprint));
+  });
+});
+
+describe("the outbox lane of each notice", () => {
+  it("a sweep's notice per finding waits in the bulk lane; an event's, a replay's, a work item's, the engine's and a sweep's digest in the prompt lane", () => {
+    const sinks: Sink[] = (["teams", "sentinel", "eventgrid"] as const).map((name) => ({ name, batchLimit: 10, deliver: async () => [] }));
+    const engine = finding(9, "critical", { ruleId: "notification-dead-lettered" });
+    const sweep = [notice(finding(1)), notice(finding(2), "resolved"), notice(finding(3), "reminder"), notice(engine)];
+    const digest = { runId: "run-1", at: "2026-11-20T10:00:00.000Z", counts: { critical: 0, high: 2, medium: 0, low: 0 }, notices: sweep.slice(0, 1), resolved: 1, incomplete: [] };
+    const lanes = (drafts: OutboxDraft[]) => drafts.map((draft) => `${draft.sink} ${draft.title.startsWith("sweep") ? "digest" : (draft.fingerprint === engine.fingerprint ? "engine" : draft.title.split(":")[0])} ${draft.lane}`);
+    expect(lanes(outboxDrafts(sinks, sweep, digest, { runWide: new Set(["notification-dead-lettered"]) })).sort()).toEqual(
+      ["teams digest prompt", "teams engine prompt", "sentinel new bulk", "sentinel resolved bulk", "sentinel engine prompt", "eventgrid new bulk", "eventgrid resolved bulk", "eventgrid engine prompt"].sort(),
+    );
+    for (const mode of ["event", "replay", "work-item"] as const) {
+      expect(outboxDrafts(sinks, [{ ...notice(finding(4)), mode }], undefined).map((draft) => draft.lane)).toEqual(["prompt", "prompt", "prompt"]);
+    }
+  });
+});
+
+describe("a dispatch's Table calls", () => {
+  it("claims and settles a batch a bounded number at a time, in the batch's order, the errors in that order too", async () => {
+    const entries: OutboxEntry[] = Array.from({ length: 60 }, (_, n) => ({ sink: "sentinel", key: `k${n}`, partition: "sentinel-bulk", payload: n, runId: "r", title: "t", attempts: 0, createdAt: "", etag: "e" }));
+    let inFlight = 0;
+    let most = 0;
+    const call = async <T>(value: T): Promise<T> => {
+      inFlight += 1;
+      most = Math.max(most, inFlight);
+      await new Promise((resolve) => setTimeout(resolve, 1));
+      inFlight -= 1;
+      return value;
+    };
+    const outbox = {
+      due: async () => entries,
+      claim: (entry: OutboxEntry) => call(entry.key === "k1" ? undefined : entry),
+      delivered: () => call(undefined),
+      retryLater: () => call(undefined),
+    } as unknown as NotificationOutbox;
+    const sent: unknown[] = [];
+    const sink: Sink = {
+      name: "sentinel",
+      batchLimit: 60,
+      deliver: async (payloads) => {
+        sent.push(...payloads);
+        return payloads.map((payload) => (Number(payload) % 2 === 0 ? { status: "delivered" as const } : { status: "failed" as const, error: `503 for ${String(payload)}`, permanent: false }));
+      },
+    };
+    const { result } = await dispatchDue([sink], outbox, 5, new Date());
+    expect(sent).toEqual(entries.map((entry) => entry.payload).filter((payload) => payload !== 1));
+    expect(result.delivered.sentinel).toBe(30);
+    expect(result.pending.sentinel).toBe(29);
+    expect(result.errors.slice(0, 2)).toEqual(["sentinel: 503 for 3", "sentinel: 503 for 5"]);
+    expect(most).toBeGreaterThan(1);
+    expect(most).toBeLessThanOrEqual(16);
   });
 });
