@@ -136,14 +136,12 @@ export function recordFields(record: FindingRecord): FindingRecord {
  */
 export function storedRecord(record: FindingRecord): FindingRecord {
   const fields = recordFields(record);
-  if (!record.finding) {
-    if (record.snapshot === undefined) return fields;
-    // The snapshot it was read with, written back with the hash it was read with (if any).
-    return { ...fields, snapshot: record.snapshot, ...(record.snapshotHash !== undefined ? { snapshotHash: record.snapshotHash } : {}) };
-  }
+  // A hash is written only beside the snapshot it was computed from, in the same write, never in a merge: a stored
+  // hash always names the snapshot stored with it. A snapshot read back (its hash maybe read in another call) goes
+  // without one: such a record is resolved or unconfirmed, and seen again it is written whole once.
+  if (!record.finding) return record.snapshot === undefined ? fields : { ...fields, snapshot: record.snapshot };
   const snapshot = snapshotOf(record.finding);
   const snapshotHash = snapshotHashOf(snapshot);
-  // The hash travels only with its snapshot, never in a merge: a stored hash always names the snapshot beside it.
   return snapshotHash === record.snapshotHash ? fields : { ...fields, snapshot, snapshotHash };
 }
 
