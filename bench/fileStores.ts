@@ -43,6 +43,9 @@ export class NdjsonFindingStateStore implements FindingStateStore {
   recordsRead = 0;
   written = 0;
   transactions = 0;
+  /** Of the records written, those written with their snapshot (a Replace), and the bytes of what was written (records and snapshots as JSON). */
+  snapshotsWritten = 0;
+  bytesWritten = 0;
 
   constructor(private readonly dir: string) {
     mkdirSync(dir, { recursive: true });
@@ -90,7 +93,9 @@ export class NdjsonFindingStateStore implements FindingStateStore {
         const { snapshot, ...rest } = storedRecord(record);
         recordLines += `${JSON.stringify({ op: snapshot === undefined ? "Merge" : "Replace", record: rest } satisfies RecordLine)}\n`;
         if (snapshot !== undefined) snapshotLines += `${JSON.stringify({ fingerprint: record.fingerprint, snapshot })}\n`;
+        if (snapshot !== undefined) this.snapshotsWritten += 1;
       }
+      this.bytesWritten += Buffer.byteLength(recordLines) + Buffer.byteLength(snapshotLines);
       await appendFile(this.file(scope, "records"), recordLines);
       if (snapshotLines !== "") await appendFile(this.file(scope, "snapshots"), snapshotLines);
       this.written += Math.min(TRANSACTION_LIMIT, records.length - start);

@@ -84,7 +84,7 @@ export async function runSweepJobPair(
         log(
           `size ${size}: sweep job (${run}) ${(result.wallMs / 1000).toFixed(2)} s (CPU ${((result.cpuUserMs + result.cpuSystemMs) / 1000).toFixed(2)} s), peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, ` +
             `${result.findings} findings, read ${result.recordsRead} records, opened ${lifecycle.opened} / resolved ${lifecycle.resolved} / changed ${lifecycle.changed}, ` +
-            `wrote ${result.recordsWritten} records and ${result.outboxWritten} outbox entries (Table writes: state ${result.tableWrites.findings}, outbox ${result.tableWrites.outbox}, others ${result.tableWrites.others}), sent ${JSON.stringify(result.notifications)}, state ${(result.stateBytes / 2 ** 20).toFixed(0)} MB`,
+            `wrote ${result.recordsWritten} records (${result.snapshotsWritten} with their snapshot, ${(result.stateBytesWritten / 2 ** 20).toFixed(1)} MB) and ${result.outboxWritten} outbox entries (Table writes: state ${result.tableWrites.findings}, outbox ${result.tableWrites.outbox}, others ${result.tableWrites.others}), sent ${JSON.stringify(result.notifications)}, state ${(result.stateBytes / 2 ** 20).toFixed(0)} MB`,
         );
       } catch (error) {
         const died = jobDeath(error, performance.now() - started);

@@ -74,11 +74,11 @@ export function renderTable(results: BenchResults): string {
     out.push("Sweep job (sweep + finding lifecycle + run commit; a fresh process per run, state in files): a tenant's first run, then the next");
     out.push(
       table(
-        ["assignments", "run", "wall s", "CPU s", "peak RSS MB", "findings", "records read", "opened / resolved / changed", "records written", "outbox entries", "Table writes", "sent / pending", "requests"],
+        ["assignments", "run", "wall s", "CPU s", "peak RSS MB", "findings", "records read", "opened / resolved / changed", "records written (with snapshot)", "state MB written", "outbox entries", "Table writes", "sent / pending", "requests"],
         jobs.flatMap((size) =>
           (size.job?.runs ?? []).map((run) => {
             const done = run.result;
-            if (!done) return [int(size.size), run.run, run.died ? describeDeath(run.died) : "did not run", ...Array<string>(10).fill("-")];
+            if (!done) return [int(size.size), run.run, run.died ? describeDeath(run.died) : "did not run", ...Array<string>(11).fill("-")];
             const { lifecycle, notifications } = done;
             return [
               int(size.size),
@@ -89,7 +89,8 @@ export function renderTable(results: BenchResults): string {
               int(done.findings),
               int(done.recordsRead),
               `${int(lifecycle.opened)} / ${int(lifecycle.resolved)} / ${int(lifecycle.changed)}`,
-              int(done.recordsWritten),
+              `${int(done.recordsWritten)} (${int(done.snapshotsWritten)})`,
+              fixed(done.stateBytesWritten / 2 ** 20),
               int(done.outboxWritten),
               int(done.tableWrites.findings + done.tableWrites.outbox + done.tableWrites.others),
               notifications ? `${int(notifications.delivered)} / ${int(notifications.pending)}` : "-",

@@ -35,6 +35,10 @@ export interface SweepJobChildResult
   lifecycle: { opened: number; resolved: number; changed: number };
   /** Finding records the run wrote (every partition). */
   recordsWritten: number;
+  /** Of those, the ones written with their snapshot (new or changed findings, and those stored without a hash). */
+  snapshotsWritten: number;
+  /** Bytes of finding state written (each record and snapshot as JSON): about what its transactions carry. */
+  stateBytesWritten: number;
   outboxWritten: number;
   /**
    * Writes Table storage would have taken, one after another: finding-state transactions (100 records each) and
@@ -84,6 +88,8 @@ async function main(): Promise<void> {
     recordsRead: findings.recordsRead,
     lifecycle: { opened: job.lifecycle.opened.length, resolved: job.lifecycle.resolved.length, changed: job.lifecycle.changed.length },
     recordsWritten: findings.written,
+    snapshotsWritten: findings.snapshotsWritten,
+    stateBytesWritten: findings.bytesWritten,
     outboxWritten: outbox.written,
     tableWrites: { findings: findings.transactions, outbox: outbox.tableWrites, others: tables.baseline.writes + tables.identities.writes + tables.dedupe.writes },
     notifications: job.notifications ? { delivered: sum(job.notifications.delivered), pending: sum(job.notifications.pending), errors: job.notifications.errors.length } : null,

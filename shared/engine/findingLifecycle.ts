@@ -1,3 +1,4 @@
+import { createHash } from "node:crypto";
 import type { Severity } from "../config/policy.js";
 import type { Finding } from "../findings.js";
 import type { Incomplete } from "../model.js";
@@ -31,6 +32,12 @@ export interface FindingRecord {
    * `snapshots: false`, and on one this run made from a finding in hand (`finding`): see `snapshotToWrite`.
    */
   snapshot?: string;
+  /**
+   * SHA-256 of the stored snapshot (`snapshotHashOf`), written with it and read without it: a finding seen again whose
+   * snapshot hashes the same is saved without its snapshot, which stays as stored (`storedRecord`). Absent on records
+   * written before it was kept, which are therefore rewritten once.
+   */
+  snapshotHash?: string;
   /**
    * The finding this run saw, never stored as such: its snapshot is made as the record is written, one at a time.
    * A sweep of a million role assignments has ~290,000 findings, whose snapshots (~3 KB each) held at once are more
@@ -77,6 +84,11 @@ export function snapshotOf(finding: Finding): string {
   return full.length <= SNAPSHOT_LIMIT ? full : JSON.stringify({ ...finding, evidence: { truncated: true } });
 }
 
+/** The content hash of a snapshot as `snapshotOf` makes it (SHA-256, base64: 44 characters). */
+export function snapshotHashOf(snapshot: string): string {
+  return createHash("sha256").update(snapshot).digest("base64");
+}
+
 /**
  * The snapshot a store writes for a record: made from the finding in hand, else the one it was read with; undefined
  * when it has neither (read with `snapshots: false` and not seen again): the stored snapshot stays as it is.
@@ -110,16 +122,27 @@ export function lacksFinding(record: FindingRecord): boolean {
   return record.finding === undefined && record.snapshot === undefined;
 }
 
-/** The record's own fields: without the finding in hand and without a snapshot. */
+/** The record's own fields: without the finding in hand, a snapshot, or a snapshot's hash (written only with its snapshot). */
 export function recordFields(record: FindingRecord): FindingRecord {
-  const { finding: _inHand, snapshot: _read, ...fields } = record;
+  const { finding: _inHand, snapshot: _read, snapshotHash: _hash, ...fields } = record;
   return fields;
 }
 
-/** The record as stored: without the finding in hand, with the snapshot to write (when there is one). */
+/**
+ * The record as stored: without the finding in hand; with the snapshot to write and its hash, unless it is the one
+ * stored (the finding in hand's snapshot hashes to the record's `snapshotHash`) or there is none to write. Without a
+ * snapshot the store merges the record's own fields into the stored row and leaves the snapshot as it is: a sweep
+ * that sees the same findings again writes their counters, not ~3 KB of snapshot each.
+ */
 export function storedRecord(record: FindingRecord): FindingRecord {
-  const snapshot = snapshotToWrite(record);
-  return snapshot === undefined ? recordFields(record) : { ...recordFields(record), snapshot };
+  const fields = recordFields(record);
+  // A hash is written only beside the snapshot it was computed from, in the same write, never in a merge: a stored
+  // hash always names the snapshot stored with it. A snapshot read back (its hash maybe read in another call) goes
+  // without one: such a record is resolved or unconfirmed, and seen again it is written whole once.
+  if (!record.finding) return record.snapshot === undefined ? fields : { ...fields, snapshot: record.snapshot };
+  const snapshot = snapshotOf(record.finding);
+  const snapshotHash = snapshotHashOf(snapshot);
+  return snapshotHash === record.snapshotHash ? fields : { ...fields, snapshot, snapshotHash };
 }
 
 /**
@@ -182,6 +205,9 @@ export function applyRun(
       timesSeen: (before?.timesSeen ?? 0) + 1,
       consecutive: reopened ? 1 : (before?.consecutive ?? 0) + 1,
       ...(before?.lastNotifiedAt && !reopened ? { lastNotifiedAt: before.lastNotifiedAt } : {}),
+      // The stored snapshot's hash, so an unchanged one is not written again; not for a reopened record, which is
+      // written whole (a merge would keep its resolvedAt and lastNotifiedAt).
+      ...(before?.snapshotHash !== undefined && !reopened ? { snapshotHash: before.snapshotHash } : {}),
       finding,
     };
     if (reopened) opened.push(finding);

@@ -21,6 +21,7 @@ const STORED_BUT_SNAPSHOT: Record<Exclude<keyof FindingRecord, "fingerprint" | "
   consecutive: true,
   resolvedAt: true,
   lastNotifiedAt: true,
+  snapshotHash: true,
 };
 
 /** Every property of a row but the snapshot (`load` with `snapshots: false` selects these). */
@@ -83,9 +84,11 @@ export class TableFindingStateStore extends TableStore implements FindingStateSt
       (record) => {
         const { fingerprint, ...rest } = storedRecord(record);
         const entity = { partitionKey: scope, rowKey: fingerprint, ...Object.fromEntries(Object.entries(rest).map(([key, value]) => [key, typeof value === "string" ? storableText(value) : value])) };
-        // Without a snapshot the record was read without one: Merge keeps the stored snapshot (Insert Or Merge
-        // Entity: https://learn.microsoft.com/rest/api/storageservices/insert-or-merge-entity). Such a record only
-        // gains or changes properties (resolved, unconfirmed, notified), so nothing stale is kept beside it.
+        // Without a snapshot the record was read without one, or its finding's snapshot is the stored one (same
+        // hash): Merge keeps the stored snapshot and its hash (Insert Or Merge Entity:
+        // https://learn.microsoft.com/rest/api/storageservices/insert-or-merge-entity). Such a record only gains or
+        // changes properties (resolved, unconfirmed, notified, seen again while open), so nothing stale is kept
+        // beside it; a reopened one carries no hash (applyRun) and is replaced whole, snapshot and all.
         return ["upsert", entity, rest.snapshot === undefined ? "Merge" : "Replace"];
       },
       TRANSACTION_LIMIT,
@@ -107,6 +110,7 @@ function toRecord(entity: FindingEntity): FindingRecord {
     consecutive: entity.consecutive,
   };
   if (entity.snapshot !== undefined) record.snapshot = entity.snapshot;
+  if (typeof entity.snapshotHash === "string") record.snapshotHash = entity.snapshotHash;
   if (entity.relatedId) record.relatedId = entity.relatedId;
   if (entity.resolvedAt) record.resolvedAt = entity.resolvedAt;
   if (entity.lastNotifiedAt) record.lastNotifiedAt = entity.lastNotifiedAt;

@@ -6,7 +6,7 @@ import { NdjsonFindingStateStore, NdjsonOutbox } from "../../bench/fileStores.js
 import { NdjsonTable, filterOf } from "../../bench/fileTable.js";
 import { describeDeath, jobDeath, lastStderrLine } from "../../bench/job.js";
 import { ChildFailed, runChild } from "../../bench/processes.js";
-import type { FindingRecord } from "../../shared/engine/findingLifecycle.js";
+import { snapshotHashOf, type FindingRecord } from "../../shared/engine/findingLifecycle.js";
 import type { Finding } from "../../shared/findings.js";
 import { AttachmentBaselineStore, DeliveryRecordStore, GradedIdentityStore, IdentityCatalogStore } from "../../shared/state/eventStores.js";
 
@@ -91,7 +91,7 @@ describe("the bench's file-backed finding state", () => {
     expect([store.written, store.transactions]).toEqual([2, 1]);
     const again = new NdjsonFindingStateStore(state);
     const full = await again.load("sweep-all");
-    expect(full.get("a")).toEqual({ ...record("a"), snapshot: JSON.stringify(finding("a")) });
+    expect(full.get("a")).toEqual({ ...record("a"), snapshot: JSON.stringify(finding("a")), snapshotHash: snapshotHashOf(JSON.stringify(finding("a"))) });
     expect(full.get("a")?.finding).toBeUndefined();
     const lean = await again.load("sweep-all", { snapshots: false });
     expect([...lean.values()].map((kept) => kept.snapshot)).toEqual([undefined, undefined]);
@@ -114,7 +114,20 @@ describe("the bench's file-backed finding state", () => {
     expect([...some.keys()]).toEqual(["b"]);
     expect(some.get("b")?.snapshot).toBe(JSON.stringify(finding("b", "second")));
     // Snapshots are in a file of their own: a read without them never opens it.
-    expect(readFileSync(join(state, "findings-sweep-all.records.ndjson"), "utf8")).not.toContain("snapshot");
+    expect(readFileSync(join(state, "findings-sweep-all.records.ndjson"), "utf8")).not.toContain('"snapshot"');
+  });
+
+  it("counts the records written with their snapshot and the bytes: a finding seen again unchanged is merged without it", async () => {
+    const state = fresh("state-c");
+    const store = new NdjsonFindingStateStore(state);
+    await store.save("sweep-all", [record("a", { finding: finding("a") })]);
+    const [first, bytes] = [store.snapshotsWritten, store.bytesWritten];
+    const a = (await store.load("sweep-all", { snapshots: false })).get("a");
+    await store.save("sweep-all", [record("a", { timesSeen: 2, finding: finding("a"), ...(a?.snapshotHash ? { snapshotHash: a.snapshotHash } : {}) })]);
+    expect([first, store.snapshotsWritten, store.written]).toEqual([1, 1, 2]);
+    expect(store.bytesWritten - bytes).toBeLessThan(bytes);
+    const after = await new NdjsonFindingStateStore(state).load("sweep-all");
+    expect(after.get("a")).toMatchObject({ timesSeen: 2, snapshot: JSON.stringify(finding("a")), snapshotHash: a?.snapshotHash });
   });
 });
 

@@ -35,6 +35,8 @@ describe("finding state in a file (a CLI sweep without --state)", () => {
     expect([...(await second.loadSome("sweep-all", [orphan.fingerprint, "other"])).keys()]).toEqual([orphan.fingerprint]);
     expect(await second.load("sweep-other")).toEqual(new Map());
     expect(readFileSync(path, "utf8").split("\n")[0]).toBe('{"version":2}');
+    // The file is rewritten whole each run, every snapshot with it: it keeps no hash (a stale one could outlive its snapshot).
+    expect(readFileSync(path, "utf8")).not.toContain("snapshotHash");
   });
 
   it("without a path nothing is kept; a file that is not finding state is refused, naming it", async () => {
@@ -161,13 +163,19 @@ describe("finding state file, version 2: JSON Lines written and read a line at a
   it("still reads a version 1 file, and writes version 2 on the next save", async () => {
     const path = statePath();
     const [first, second] = many(2);
-    const record = (finding: Finding): FindingRecord => ({ ...storedRecord(applyRun(new Map(), [finding], { now: new Date("2026-11-20T00:00:00Z"), unknownRules: new Set() }).changed[0]!) });
+    // As earlier releases stored it: the record and its snapshot (no hash).
+    const record = (finding: Finding): FindingRecord => {
+      const { snapshotHash: _later, ...stored } = storedRecord(applyRun(new Map(), [finding], { now: new Date("2026-11-20T00:00:00Z"), unknownRules: new Set() }).changed[0]!);
+      return stored;
+    };
     writeFileSync(path, `${JSON.stringify({ version: 1, scopes: { "sweep-all": { [first!.fingerprint]: record(first!), [second!.fingerprint]: record(second!) } } })}\n`);
     const store = new FileFindingStateStore(path);
     const previous = await store.load("sweep-all", { snapshots: false });
     expect(previous.get(first!.fingerprint)).toEqual({ ...record(first!), snapshot: undefined });
     await store.save("sweep-all", applyRun(previous, [first!], { now: new Date("2026-11-21T00:00:00Z"), unknownRules: new Set() }).changed);
     expect(readFileSync(path, "utf8").split("\n")[0]).toBe('{"version":2}');
+    // The file is rewritten whole each run, every snapshot with it: it keeps no hash (a stale one could outlive its snapshot).
+    expect(readFileSync(path, "utf8")).not.toContain("snapshotHash");
     const kept = await new FileFindingStateStore(path).load("sweep-all");
     expect(kept.get(first!.fingerprint)).toMatchObject({ consecutive: 2, snapshot: snapshotOf(first!) });
     expect(kept.get(second!.fingerprint)).toMatchObject({ status: "resolved", snapshot: snapshotOf(second!) });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { applyRun, snapshotToWrite, storedRecord, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
+import { applyRun, snapshotHashOf, snapshotToWrite, storedRecord, type FindingRecord, type FindingStateStore } from "../../shared/engine/findingLifecycle.js";
 import { commitRun } from "../../shared/engine/runCommit.js";
 import { defaultPolicy } from "../../shared/config/policy.js";
 import { Notifier, type PlannedNotices } from "../../shared/notify/notifier.js";
@@ -151,5 +151,46 @@ describe("a sweep's finding state never holds every snapshot at once", () => {
     expect(saved.get(gone.fingerprint)).toMatchObject({ status: "resolved" });
     expect(saved.get(gone.fingerprint)?.snapshot).toBeUndefined();
     expect(snapshotToWrite(saved.get(kept.fingerprint) as FindingRecord)).toBe(JSON.stringify(kept));
+  });
+});
+
+describe("a finding seen again with the snapshot stored for it is saved without it", () => {
+  const rich = (n: number, scope = `/subscriptions/s${n}`): Finding => ({ ...finding("privileged-identity-exposed", `/id/${n}`), evidence: { rights: [{ right: "assign", scope }] } });
+
+  it("stores the snapshot's hash with it; the same content again: the record's fields only (no snapshot, no hash), counters moved on", () => {
+    const seen = rich(1);
+    const first = storedRecord(applyRun(new Map(), [seen], { now: T(0), unknownRules: new Set() }).changed[0] as FindingRecord);
+    expect(first.snapshotHash).toBe(snapshotHashOf(JSON.stringify(seen)));
+    const previous = new Map([[seen.fingerprint, { ...first, snapshot: undefined }]]);
+    const again = applyRun(previous, [rich(1)], { now: T(1), unknownRules: new Set() }).changed[0] as FindingRecord;
+    const stored = storedRecord(again);
+    expect(stored).not.toHaveProperty("snapshot");
+    expect(stored).not.toHaveProperty("snapshotHash");
+    expect(stored).toMatchObject({ timesSeen: 2, consecutive: 2, lastSeen: T(1).toISOString() });
+  });
+
+  it("changed content, a record without a hash, or one reopened: the snapshot and its new hash are written", () => {
+    const seen = rich(1);
+    const stored = storedRecord(applyRun(new Map(), [seen], { now: T(0), unknownRules: new Set() }).changed[0] as FindingRecord);
+    const read = { ...stored, snapshot: undefined };
+    const changed = storedRecord(applyRun(new Map([[seen.fingerprint, read]]), [rich(1, "/")], { now: T(1), unknownRules: new Set() }).changed[0] as FindingRecord);
+    expect(JSON.parse(changed.snapshot ?? "")).toEqual(rich(1, "/"));
+    expect(changed.snapshotHash).toBe(snapshotHashOf(changed.snapshot ?? ""));
+    const { snapshotHash: _none, ...old } = read;
+    expect(storedRecord(applyRun(new Map([[seen.fingerprint, old]]), [seen], { now: T(1), unknownRules: new Set() }).changed[0] as FindingRecord).snapshotHash).toBe(stored.snapshotHash);
+    const resolved = { ...read, status: "resolved" as const, resolvedAt: T(1).toISOString() };
+    const reopened = applyRun(new Map([[seen.fingerprint, resolved]]), [seen], { now: T(2), unknownRules: new Set() }).changed[0] as FindingRecord;
+    expect(reopened.snapshotHash).toBeUndefined();
+    expect(storedRecord(reopened).snapshot).toBe(JSON.stringify(seen));
+  });
+
+  it("a record not seen again keeps its hash in memory but sends none (the stored one stays); one read with its snapshot writes it back without a hash", () => {
+    const seen = rich(1);
+    const stored = storedRecord(applyRun(new Map(), [seen], { now: T(0), unknownRules: new Set() }).changed[0] as FindingRecord);
+    const closed = applyRun(new Map([[seen.fingerprint, { ...stored, snapshot: undefined }]]), [], { now: T(1), unknownRules: new Set() }).changed[0] as FindingRecord;
+    expect(storedRecord(closed)).not.toHaveProperty("snapshotHash");
+    const withIt = applyRun(new Map([[seen.fingerprint, stored]]), [], { now: T(1), unknownRules: new Set() }).changed[0] as FindingRecord;
+    expect(storedRecord(withIt)).toMatchObject({ snapshot: stored.snapshot, status: "resolved" });
+    expect(storedRecord(withIt)).not.toHaveProperty("snapshotHash");
   });
 });
