@@ -17,6 +17,7 @@ export interface ReportCommandOptions {
   state?: string;
   out?: string;
   output: ReportOutput;
+  maxIdentities?: number;
 }
 
 /** Refuses an --out that cannot be written (a directory, a missing or read-only folder) before any work starts. */
@@ -47,10 +48,12 @@ export function checkOutFile(path: string): void {
 /** `uami-guard report`: the inventory and a sweep as one self-contained HTML page (or its model as JSON). */
 export async function reportCommand(run: Run, options: ReportCommandOptions): Promise<void> {
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+  const maxIdentities = options.maxIdentities ?? run.settings.UAMI_GUARD_REPORT_MAX_IDENTITIES;
   const model = await collectReport(run.clients, policy, {
     subscriptions: run.subscriptions,
     onPage: (query, rows) => run.progress.page(query, rows),
     ...(options.state ? { findingState: () => findingStateStore(run.clients) } : {}),
+    ...(maxIdentities ? { maxIdentities } : {}),
   });
   run.progress.clear();
   const text = options.output === "json" ? `${JSON.stringify(model, null, 2)}\n` : renderReportHtml(model);

@@ -1,6 +1,7 @@
 import type { HttpHandler, HttpRequest, HttpResponseInit, InvocationContext } from "@azure/functions";
 import { collectReport } from "../shared/engine/report.js";
 import { findingStateStore } from "../shared/composition.js";
+import { ReportTooLarge } from "../shared/errors.js";
 import { REPORT_CSP, renderReportHtml } from "../shared/report/html.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
@@ -15,7 +16,11 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
       const { clients, settings, policy } = await dependencies();
       const requested = request.query.getAll("subscription").flatMap((value) => value.split(","));
       const subscriptions = requested.length > 0 ? requested : settings.UAMI_GUARD_SUBSCRIPTIONS;
-      const model = await collectReport(clients, policy, { subscriptions, findingState: () => findingStateStore(clients) });
+      const model = await collectReport(clients, policy, {
+        subscriptions,
+        findingState: () => findingStateStore(clients),
+        ...(settings.UAMI_GUARD_REPORT_MAX_IDENTITIES ? { maxIdentities: settings.UAMI_GUARD_REPORT_MAX_IDENTITIES } : {}),
+      });
       context.log(`report: ${model.summary.identities} identities, ${model.summary.findings} findings`);
       if (request.query.get("output") === "json") return { status: 200, jsonBody: model };
       return {
@@ -29,9 +34,20 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
         body: renderReportHtml(model),
       };
     } catch (error) {
+      if (error instanceof ReportTooLarge) return tooLarge(context, error);
       return errorResponse(context, error);
     }
   };
+}
+
+/**
+ * An estate larger than the worker's heap holds is the caller's to narrow, not a failure of the app: 422 with what
+ * was counted, the limit and how to narrow it (docs/output.md "How large a report can be"). The worker lives on.
+ */
+function tooLarge(context: InvocationContext, error: ReportTooLarge): HttpResponseInit {
+  const message = `${error.message}; narrow it to fewer subscriptions with ?subscription=<id>[,<id>...] (or raise UAMI_GUARD_REPORT_MAX_IDENTITIES only with the instance memory)`;
+  context.warn(message);
+  return { status: 422, jsonBody: { error: { code: "ReportTooLarge", message, identities: error.identities, limit: error.limit } } };
 }
 
 export const report = reportHandler(appDependencies);

@@ -1,12 +1,14 @@
+import { setMaxListeners } from "node:events";
+import { getHeapStatistics } from "node:v8";
 import type { AzureClients } from "../azure/clients.js";
 import type { ReadOptions } from "../azure/estateReader.js";
 import type { Policy } from "../config/policy.js";
-import { ServiceCallFailed, errorMessage } from "../errors.js";
+import { ReportTooLarge, ServiceCallFailed, errorMessage } from "../errors.js";
 import { InventoryBuilder } from "../inventoryBuilder.js";
 import type { Subscription } from "../model.js";
 import { buildReportModel, type ReportModel } from "../report/model.js";
 import { sweepScopeKey } from "../state/findingStateTable.js";
-import type { FindingStateStore } from "./findingLifecycle.js";
+import type { FindingRecord, FindingStateStore } from "./findingLifecycle.js";
 import { applyRun, rulesWithUnknowns } from "./findingLifecycle.js";
 import { CHECK_AFFECTS, rulePageOf } from "../rules/index.js";
 import { runSweep, type SweepTap } from "./sweep.js";
@@ -21,6 +23,23 @@ export interface ReportOptions extends ReadOptions {
    * A factory, so that storage that is not configured counts as unreadable state like any other.
    */
   findingState?: () => FindingStateStore;
+  /** The most identities the report takes on; default: what this process's heap holds (`reportIdentityLimit`). */
+  maxIdentities?: number;
+}
+
+/**
+ * What the report path holds at its peak (the sweep's collectors, the inventory, the model and the page's
+ * JSON as it is written), per identity in scope and fixed, measured on the benchmark's synthetic estate (ten role
+ * assignments per identity, its grants and holders) under the shipped heap cap: bench/README.md "The report's memory".
+ */
+export const REPORT_BYTES_PER_IDENTITY = 60 * 1024;
+const REPORT_FIXED_BYTES = 96 * 1024 * 1024;
+/** Of the heap, what the report may plan to use: the rest is the margin for estates denser than the benchmark's. */
+const REPORT_HEAP_SHARE = 0.6;
+
+/** The identities a report can hold in a heap of `heapLimitBytes` (default: this process's, as `--max-old-space-size` set it). */
+export function reportIdentityLimit(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
+  return Math.max(1, Math.floor((heapLimitBytes * REPORT_HEAP_SHARE - REPORT_FIXED_BYTES) / REPORT_BYTES_PER_IDENTITY));
 }
 
 /**
@@ -32,11 +51,31 @@ export interface ReportOptions extends ReadOptions {
 export async function collectReport(clients: AzureClients, policy: Policy, options: ReportOptions = {}): Promise<ReportModel> {
   const now = options.now ?? new Date();
   const scope = sweepScopeKey(options.subscriptions ?? []);
+  const limit = options.maxIdentities ?? reportIdentityLimit();
+  // Refusing stops what the sweep has in flight (the credential listing, the group expansion) with it.
+  const refusal = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, refusal.signal]) : refusal.signal;
+  // Every call in flight listens to it (as to the run's deadline, azure/deadline.ts): not a leak.
+  setMaxListeners(0, signal);
   let builder: InventoryBuilder | undefined;
   let subscriptions: Subscription[] = [];
   let failedListing: Array<{ identityId: string; reason: string }> = [];
+  let previousRead: Promise<Map<string, FindingRecord> | Error | undefined> = Promise.resolve(undefined);
   const tap: SweepTap = {
     estate: (read) => {
+      // docs/output.md "How large a report can be": refused before the role assignments stream, the memory unspent.
+      if (read.identities.length > limit) {
+        const refused = new ReportTooLarge(read.identities.length, limit);
+        refusal.abort(refused);
+        throw refused;
+      }
+      // The finding state is read beside the role-assignment stream, once the estate is known to fit.
+      const { findingState } = options;
+      if (findingState) {
+        previousRead = Promise.resolve()
+          .then(() => findingState().load(scope, { snapshots: false }))
+          .catch((error: unknown) => new Error(errorMessage(error)));
+      }
       builder = new InventoryBuilder(read.identities, read.roleDefinitions, policy, read.exposure);
       builder.addAttachments(read.attachments);
       subscriptions = read.subscriptions;
@@ -47,14 +86,8 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
       failedListing = listing.failed;
     },
   };
-  const [sweep, previous] = await Promise.all([
-    runSweep(clients, policy, { ...options, now, tap, collectExposure: true }),
-    options.findingState
-      ? Promise.resolve()
-          .then(() => options.findingState?.().load(scope, { snapshots: false }))
-          .catch((error: unknown) => new Error(errorMessage(error)))
-      : Promise.resolve(undefined),
-  ]);
+  const sweep = await runSweep(clients, policy, { ...options, signal, now, tap, collectExposure: true });
+  const previous = await previousRead;
   // The inventory is evidence: an identity whose credentials could not be listed fails it (as `uami-guard inventory`).
   const [failure] = failedListing;
   if (failure) throw new ServiceCallFailed("arm", undefined, `arm: federated credentials of ${failedListing.length} identities could not be listed (first: ${failure.identityId}: ${failure.reason})`);
