@@ -3,6 +3,7 @@ import { collectReport } from "../shared/engine/report.js";
 import { findingStateStore } from "../shared/composition.js";
 import { ReportTooLarge } from "../shared/errors.js";
 import { REPORT_CSP, renderReportHtml } from "../shared/report/html.js";
+import { jsonBlob } from "../shared/report/json.js";
 import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
 
@@ -22,7 +23,7 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
         ...(settings.UAMI_GUARD_REPORT_MAX_IDENTITIES ? { maxIdentities: settings.UAMI_GUARD_REPORT_MAX_IDENTITIES } : {}),
       });
       context.log(`report: ${model.summary.identities} identities, ${model.summary.findings} findings`);
-      if (request.query.get("output") === "json") return { status: 200, jsonBody: model };
+      if (request.query.get("output") === "json") return { status: 200, headers: { "content-type": "application/json", "cache-control": "no-store" }, body: jsonBlob(model) };
       return {
         status: 200,
         headers: {
@@ -31,7 +32,7 @@ export function reportHandler(dependencies: DependencyProvider): HttpHandler {
           "x-content-type-options": "nosniff",
           "cache-control": "no-store",
         },
-        body: renderReportHtml(model),
+        body: await renderReportHtml(model),
       };
     } catch (error) {
       if (error instanceof ReportTooLarge) return tooLarge(context, error);

@@ -133,7 +133,8 @@ describe("GET /api/report", () => {
     expect(model.incomplete.map((entry) => entry.check)).toContain("finding-history");
 
     const json = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report?output=json" }), context);
-    expect(stable((json as { jsonBody: ReportModel }).jsonBody)).toEqual(stable(model));
+    expect((json as { headers: Record<string, string> }).headers["content-type"]).toBe("application/json");
+    expect(stable(JSON.parse(await (json as { body: Blob }).body.text()) as ReportModel)).toEqual(stable(model));
   });
 
   it("answers 422 naming the count, the limit and ?subscription= for an estate above UAMI_GUARD_REPORT_MAX_IDENTITIES, and stops the sweep at the estate read", async () => {
