@@ -12,8 +12,9 @@ export class InputError extends Error {
 }
 
 /**
- * The access-review report refused an estate larger than the heap of this process can hold (docs/output.md "How
- * large a report can be"): refused as the estate is read, before the role assignments stream, so the worker lives.
+ * The access-review report refused an estate larger than the heap of this process can hold
+ * (docs/output.md "How large a report can be"): refused as the estate is read, before the role assignments stream, so
+ * the worker lives.
  * Each host says how to narrow it (the CLI `--subscription`, the HTTP endpoint `?subscription=`).
  */
 export class ReportTooLarge extends Error {

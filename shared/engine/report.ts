@@ -28,14 +28,20 @@ export interface ReportOptions extends ReadOptions {
 }
 
 /**
- * What the report path holds at its peak (the sweep's collectors, the inventory, the model and the page's
- * JSON as it is written), per identity in scope and fixed, measured on the benchmark's synthetic estate (ten role
- * assignments per identity, its grants and holders) under the shipped heap cap: bench/README.md "The report's memory".
+ * What the report path needs of the heap, per identity in scope and fixed: the smallest `--max-old-space-size` under
+ * which the whole report (sweep, inventory, model, page) still finished on the benchmark's synthetic estate (ten role
+ * assignments per identity, its grants and holders) was 48 MB at 1,000 identities and 192 MB at 10,000 (160 MB ran out
+ * of heap): ~16 KB an identity (bench/README.md "The report's memory").
  */
-export const REPORT_BYTES_PER_IDENTITY = 60 * 1024;
-const REPORT_FIXED_BYTES = 96 * 1024 * 1024;
-/** Of the heap, what the report may plan to use: the rest is the margin for estates denser than the benchmark's. */
-const REPORT_HEAP_SHARE = 0.6;
+export const REPORT_BYTES_PER_IDENTITY = 16 * 1024;
+const REPORT_FIXED_BYTES = 32 * 1024 * 1024;
+/**
+ * Of the heap, what the report may plan to need: the rest is room for V8 to collect without thrashing (at the smallest
+ * heap that finishes, the report takes twice as long) and for estates with more holders per identity than the
+ * benchmark's. Under the shipped 1,024 MB cap that is 32,256 identities; 40,000 still finished there, at 1,176 MB
+ * resident with 590 MB of heap in use at the end, a margin this keeps.
+ */
+const REPORT_HEAP_SHARE = 0.5;
 
 /** The identities a report can hold in a heap of `heapLimitBytes` (default: this process's, as `--max-old-space-size` set it). */
 export function reportIdentityLimit(heapLimitBytes = getHeapStatistics().heap_size_limit): number {
