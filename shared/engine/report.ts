@@ -66,7 +66,6 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
   let builder: InventoryBuilder | undefined;
   let subscriptions: Subscription[] = [];
   let failedListing: Array<{ identityId: string; reason: string }> = [];
-  let previousRead: Promise<Map<string, FindingRecord> | Error | undefined> = Promise.resolve(undefined);
   const tap: SweepTap = {
     estate: (read) => {
       // docs/output.md "How large a report can be": refused before the role assignments stream, the memory unspent.
@@ -74,13 +73,6 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
         const refused = new ReportTooLarge(read.identities.length, limit);
         refusal.abort(refused);
         throw refused;
-      }
-      // The finding state is read beside the role-assignment stream, once the estate is known to fit.
-      const { findingState } = options;
-      if (findingState) {
-        previousRead = Promise.resolve()
-          .then(() => findingState().load(scope, { snapshots: false }))
-          .catch((error: unknown) => new Error(errorMessage(error)));
       }
       builder = new InventoryBuilder(read.identities, read.roleDefinitions, policy, read.exposure);
       builder.addAttachments(read.attachments);
@@ -93,7 +85,6 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
     },
   };
   const sweep = await runSweep(clients, policy, { ...options, signal, now, tap, collectExposure: true });
-  const previous = await previousRead;
   // The inventory is evidence: an identity whose credentials could not be listed fails it (as `uami-guard inventory`).
   const [failure] = failedListing;
   if (failure) throw new ServiceCallFailed("arm", undefined, `arm: federated credentials of ${failedListing.length} identities could not be listed (first: ${failure.identityId}: ${failure.reason})`);
@@ -102,6 +93,11 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
   const gap = sweep.incomplete.find((entry) => PRIVILEGE_CHECKS.has(entry.check));
   if (gap) throw new ServiceCallFailed(gap.check === "role-eligibility" ? "arm" : "graph", undefined, `${gap.check}: ${gap.reason}`);
   const inventory = builder.build(policy, subscriptions);
+  // The builder holds the sweep's exposure collector (every grant that gives a right, every group's members): the
+  // inventory has what it needs of it, so it goes before the finding state comes.
+  builder = undefined;
+  // Read after the sweep, not beside it: its records (one per finding the state remembers) are not added to the sweep's peak.
+  const previous = await readPrevious(options.findingState, scope);
   let findingState;
   if (previous instanceof Error) {
     sweep.incomplete.push({ check: "finding-history", reason: `finding state could not be read: ${previous.message}`, affected: 0 });
@@ -113,4 +109,14 @@ export async function collectReport(clients: AzureClients, policy: Policy, optio
   }
   const findingStateBefore = previous && !(previous instanceof Error) ? [...previous.values()] : undefined;
   return buildReportModel({ inventory, sweep, now, rulePage: rulePageOf, ...(findingState ? { findingState } : {}), ...(findingStateBefore ? { findingStateBefore } : {}) });
+}
+
+/** The finding state as stored, without snapshots; a store that cannot be read is an Error (the history is left out). */
+async function readPrevious(findingState: (() => FindingStateStore) | undefined, scope: string): Promise<Map<string, FindingRecord> | Error | undefined> {
+  if (!findingState) return undefined;
+  try {
+    return await findingState().load(scope, { snapshots: false });
+  } catch (error) {
+    return new Error(errorMessage(error));
+  }
 }
