@@ -20,7 +20,7 @@ async function main(): Promise<void> {
   const limit = Number(process.env["UAMI_BENCH_MAX_IDENTITIES"] ?? 0);
   const subscriptions = (process.env["UAMI_BENCH_SUBSCRIPTIONS"] ?? "").split(",").filter(Boolean);
   const model = await collectReport(clients, defaultPolicy(), { ...(limit > 0 ? { maxIdentities: limit } : {}), ...(subscriptions.length > 0 ? { subscriptions } : {}) });
-  const output = process.env["UAMI_BENCH_OUTPUT"] === "json" ? await jsonBlob(model).arrayBuffer() : await renderReportHtml(model);
+  const output = process.env["UAMI_BENCH_OUTPUT"] === "json" ? await (jsonBlob(model) ?? new Blob([])).arrayBuffer() : await renderReportHtml(model);
   clock.stop();
   process.stdout.write(`${JSON.stringify({ ...clock.result(), identities: model.summary.identities, roleAssignments: model.summary.roleAssignments, findings: model.summary.findings, outputBytes: typeof output === "string" ? Buffer.byteLength(output) : output.byteLength })}\n`);
 }

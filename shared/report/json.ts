@@ -44,17 +44,23 @@ const BLOB_CHUNK = 256 * 1024;
 /**
  * The JSON as a Blob, made a piece at a time: a Blob keeps its bytes outside the JavaScript heap, so a large model's
  * text never counts against the worker's `--max-old-space-size` (the answer of `GET /api/report?output=json`).
+ * Undefined once it would pass `maxBytes`: what was made so far is let go at once.
  */
-export function jsonBlob(value: object): Blob {
+export function jsonBlob(value: object, maxBytes = Infinity): Blob | undefined {
   const chunks: Blob[] = [];
+  let size = 0;
   let batch = "";
+  const flush = (): boolean => {
+    const chunk = new Blob([batch]);
+    batch = "";
+    size += chunk.size;
+    chunks.push(chunk);
+    return size <= maxBytes;
+  };
   for (const part of jsonParts(value)) {
     batch += part;
-    if (batch.length >= BLOB_CHUNK) {
-      chunks.push(new Blob([batch]));
-      batch = "";
-    }
+    if (batch.length >= BLOB_CHUNK && !flush()) return undefined;
   }
-  if (batch) chunks.push(new Blob([batch]));
+  if (batch && !flush()) return undefined;
   return new Blob(chunks, { type: "application/json" });
 }

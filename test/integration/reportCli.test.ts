@@ -164,4 +164,16 @@ describe("GET /api/report", () => {
     expect(late.length).toBeLessThanOrEqual(2);
     expect(logged.join("\n")).toContain("2 identities in scope");
   });
+
+  it("answers 422 for ?output=json whose JSON would be more than the worker answers from memory, naming the page and ?subscription=", async () => {
+    const handler = reportHandler(async () => ({ settings: readAppSettings({}), policy: defaultPolicy(), clients: target.clients }), { jsonMaxBytes: 1000 });
+    const context = new InvocationContext({ functionName: "report", invocationId: "test", logHandler: () => undefined });
+    const response = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report?output=json" }), context);
+    expect(response.status).toBe(422);
+    const body = (response as { jsonBody: unknown }).jsonBody as { error: { code: string; message: string; identities: number; limitBytes: number } };
+    expect(body.error).toMatchObject({ code: "ReportTooLarge", identities: 2, limitBytes: 1000 });
+    expect(body.error.message).toMatch(/JSON of 2 identities is more than 0 MB.*without \?output=json.*\?subscription=/);
+    const page = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report" }), context);
+    expect(page.status).toBe(200);
+  });
 });

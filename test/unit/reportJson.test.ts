@@ -22,8 +22,10 @@ describe("jsonParts", () => {
     expect(Math.max(...parts.map((part) => part.length))).toBeLessThan(100);
   });
 
-  it("makes a Blob of the same text", async () => {
+  it("makes a Blob of the same text, or none when it would pass the bytes allowed", async () => {
     const [, value] = VALUES[2] as [string, object];
-    expect(await jsonBlob(value).text()).toBe(JSON.stringify(value));
+    expect(await jsonBlob(value)?.text()).toBe(JSON.stringify(value));
+    expect(jsonBlob(value, Buffer.byteLength(JSON.stringify(value)))).toBeDefined();
+    expect(jsonBlob(value, 10)).toBeUndefined();
   });
 });
