@@ -8,8 +8,9 @@ import { appDependencies, type DependencyProvider } from "./dependencies.js";
 import { errorResponse } from "./httpErrors.js";
 
 /**
- * The most JSON `?output=json` answers: the Functions library reads a body to bytes and the host gets them through
- * gRPC, so the instance holds it two or three times over outside the heap (docs/output.md "How large a report can be").
+ * The most JSON `?output=json` answers: the Functions library reads a body to bytes (`toRpcHttp`: `await
+ * response.arrayBuffer()`, @azure/functions 4.x) and sends them to the host over gRPC, so the instance holds it two or
+ * three times over outside the heap (docs/output.md "How large a report can be").
  */
 export const REPORT_JSON_MAX_BYTES = 256 * 1_048_576;
 
