@@ -6,7 +6,7 @@ import { Command, CommanderError, Option } from "commander";
 import type { DispatchResult } from "../shared/notify/dispatcher.js";
 import { SEVERITIES, severityRank, type Severity } from "../shared/config/severities.js";
 import type { RunReport } from "../shared/findings.js";
-import { InputError, ServiceCallFailed, errorMessage } from "../shared/errors.js";
+import { InputError, ReportTooLarge, ServiceCallFailed, errorMessage } from "../shared/errors.js";
 import type { Inventory } from "../shared/inventoryBuilder.js";
 import { AZ_FORMATS, REPORT_FORMATS } from "./formats.js";
 import type { CommandOutput, OutputFormat } from "./output.js";
@@ -115,6 +115,12 @@ function parsePort(value: string): number {
 function parsePositive(value: string): number {
   const number = Number(value);
   if (!Number.isFinite(number) || number <= 0) throw new InputError(`--sweep-every ${value}: must be a positive number of seconds`);
+  return number;
+}
+
+function parseMaxIdentities(value: string): number {
+  const number = Number(value);
+  if (!Number.isInteger(number) || number < 1) throw new InputError(`--max-identities ${value}: must be a whole number of identities, 1 or more`);
   return number;
 }
 
@@ -344,6 +350,7 @@ function program(): Command {
     .option("--subscription <id...>", "limit to these subscriptions (repeat or comma-separate)", collectList)
     .option("--state <dir|connection>", "finding state to draw open findings over time from (read only): a directory or a storage connection string")
     .option("--out <file>", "write the report to this file (default: stdout)")
+    .option("--max-identities <n>", "refuse an estate of more identities than this (default: what this process's heap holds; UAMI_GUARD_REPORT_MAX_IDENTITIES)", parseMaxIdentities)
     .addOption(new Option("--output <format>", "html, or json: the report model every number on the page comes from").choices(["html", "json"]).default("html"))
     .action(async (options: ReportCommandOptions) => {
       if (options.out) checkOutFile(options.out);
@@ -465,6 +472,9 @@ export async function main(argv: string[]): Promise<void> {
     await program().parseAsync(argv);
   } catch (error) {
     process.exitCode = exitCodeFor(error);
+    // The refusal aborted the calls in flight, and the SDK's Node HTTP client keeps each one's timeout timer (30 s)
+    // when a request is aborted before its answer (Azure/azure-sdk-for-js#32891): nothing is left to finish, so leave.
+    if (error instanceof ReportTooLarge) process.exit();
   }
 }
 
@@ -480,6 +490,10 @@ function exitCodeFor(error: unknown): number {
   const hint = signInHint(error);
   if (hint) {
     process.stderr.write(`uami-guard: no Azure credential worked: ${firstLine(errorMessage(error))}. ${hint}\n`);
+    return EXIT.internal;
+  }
+  if (error instanceof ReportTooLarge) {
+    process.stderr.write(`uami-guard: ${error.message}; narrow it with --subscription, or run with more heap (NODE_OPTIONS=--max-old-space-size=<MB>: the limit follows it unless --max-identities sets it)\n`);
     return EXIT.internal;
   }
   if (error instanceof ServiceCallFailed) {

@@ -1,10 +1,12 @@
-import { accessSync, constants, statSync, writeFileSync } from "node:fs";
+import { once } from "node:events";
+import { accessSync, constants, createWriteStream, statSync } from "node:fs";
 import { dirname, resolve } from "node:path";
 import { loadPolicy } from "../shared/config/policy.js";
 import { collectReport } from "../shared/engine/report.js";
 import { findingStateStore } from "../shared/composition.js";
 import { InputError } from "../shared/errors.js";
 import { renderReportHtml } from "../shared/report/html.js";
+import { jsonParts } from "../shared/report/json.js";
 import { ruleIds } from "../shared/rules/index.js";
 import type { Run } from "./runtime.js";
 
@@ -17,6 +19,7 @@ export interface ReportCommandOptions {
   state?: string;
   out?: string;
   output: ReportOutput;
+  maxIdentities?: number;
 }
 
 /** Refuses an --out that cannot be written (a directory, a missing or read-only folder) before any work starts. */
@@ -47,20 +50,53 @@ export function checkOutFile(path: string): void {
 /** `uami-guard report`: the inventory and a sweep as one self-contained HTML page (or its model as JSON). */
 export async function reportCommand(run: Run, options: ReportCommandOptions): Promise<void> {
   const policy = loadPolicy(options.policy ?? run.settings.UAMI_GUARD_POLICY, ruleIds);
+  const maxIdentities = options.maxIdentities ?? run.settings.UAMI_GUARD_REPORT_MAX_IDENTITIES;
   const model = await collectReport(run.clients, policy, {
     subscriptions: run.subscriptions,
     onPage: (query, rows) => run.progress.page(query, rows),
     ...(options.state ? { findingState: () => findingStateStore(run.clients) } : {}),
+    ...(maxIdentities ? { maxIdentities } : {}),
   });
   run.progress.clear();
-  const text = options.output === "json" ? `${JSON.stringify(model, null, 2)}\n` : renderReportHtml(model);
-  if (!options.out) {
-    process.stdout.write(text);
-    return;
-  }
-  writeFileSync(options.out, text);
-  const size = Buffer.byteLength(text);
+  // The JSON is written a piece at a time: the whole text of a large model would be hundreds of megabytes.
+  const parts = options.output === "json" ? jsonLines(model) : [await renderReportHtml(model)];
+  const size = await writeParts(parts, options.out);
+  if (!options.out) return;
   run.progress.note(
     `report: ${options.out} (${model.summary.identities} identities, ${model.summary.findings} findings, ${(size / 1_048_576).toFixed(2)} MB)`,
   );
+}
+
+function* jsonLines(model: object): Generator<string> {
+  yield* jsonParts(model, 2);
+  yield "\n";
+}
+
+/** Pieces gathered to at least this many characters a write. */
+const WRITE_CHUNK = 64 * 1024;
+
+/** Writes the pieces to the file (or stdout), waiting for each write to drain; returns the bytes written. */
+async function writeParts(parts: Iterable<string>, out: string | undefined): Promise<number> {
+  const stream = out ? createWriteStream(out) : process.stdout;
+  const failed = new Promise<never>((_, reject) => stream.once("error", reject));
+  failed.catch(() => undefined);
+  // stdout's reader may have gone (EPIPE): main.ts ends quietly then, so the rest has nowhere to go.
+  const gone = out ? new Promise<void>(() => undefined) : once(stream, "close").then(() => undefined);
+  let bytes = 0;
+  let batch = "";
+  const put = async (text: string): Promise<void> => {
+    bytes += Buffer.byteLength(text);
+    if (!stream.write(text)) await Promise.race([once(stream, "drain"), gone, ...(out ? [failed] : [])]);
+  };
+  for (const part of parts) {
+    batch += part;
+    if (batch.length >= WRITE_CHUNK) {
+      await put(batch);
+      batch = "";
+      if (stream.destroyed) return bytes;
+    }
+  }
+  if (batch) await put(batch);
+  if (out) await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), failed]);
+  return bytes;
 }

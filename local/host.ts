@@ -86,7 +86,7 @@ function send(res: ServerResponse, status: number, body?: unknown, headers: Reco
     res.writeHead(status, headers).end();
     return;
   }
-  const payload = typeof body === "string" ? body : JSON.stringify(body);
+  const payload = typeof body === "string" || Buffer.isBuffer(body) ? body : JSON.stringify(body);
   res.writeHead(status, { "content-type": typeof body === "string" ? "text/plain" : "application/json", ...headers }).end(payload);
 }
 
@@ -176,7 +176,9 @@ export async function startHost(functions: HostFunctions, options: { keys: HostK
       });
       const response = await entry.handler(request, context(api?.[1] ?? "", log));
       const init = response as { status?: number; jsonBody?: unknown; body?: unknown; headers?: Record<string, string> };
-      return send(res, init.status ?? 200, init.jsonBody ?? (typeof init.body === "string" ? init.body : undefined), init.headers ?? {});
+      // Any other body (a Blob, a stream) is read to bytes, as @azure/functions does before it answers the host (toRpcHttp).
+      const bytes = init.jsonBody === undefined && init.body !== undefined && typeof init.body !== "string" ? Buffer.from(await new Response(init.body as Blob).arrayBuffer()) : undefined;
+      return send(res, init.status ?? 200, bytes ?? init.jsonBody ?? init.body, init.headers ?? {});
     }
     return send(res, 404, { error: `no function at ${method} ${url.pathname}` });
   };

@@ -11,6 +11,22 @@ export class InputError extends Error {
   }
 }
 
+/**
+ * The access-review report refused an estate larger than the heap of this process can hold
+ * (docs/output.md "How large a report can be"): refused as the estate is read, before the role assignments stream, so
+ * the worker lives.
+ * Each host says how to narrow it (the CLI `--subscription`, the HTTP endpoint `?subscription=`).
+ */
+export class ReportTooLarge extends Error {
+  override readonly name = "ReportTooLarge";
+  constructor(
+    readonly identities: number,
+    readonly limit: number,
+  ) {
+    super(`report: ${identities} identities in scope, above the limit of ${limit} this process can hold in its heap`);
+  }
+}
+
 /** A call to an Azure service failed; what we asked about is unknown, never assumed absent. */
 export class ServiceCallFailed extends Error {
   override readonly name: string = "ServiceCallFailed";

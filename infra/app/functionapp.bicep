@@ -125,6 +125,9 @@ var appSettings = {
   // Every outgoing call has a deadline; a run ends inside Flex Consumption's 30-minute function timeout.
   UAMI_GUARD_CALL_TIMEOUT_SECONDS: '30'
   UAMI_GUARD_RUN_TIMEOUT_SECONDS: '1500'
+  // Empty: GET /api/report takes on as many identities as the worker's heap (below) holds, and refuses a larger
+  // estate before reading its role assignments (docs/output.md "How large a report can be").
+  UAMI_GUARD_REPORT_MAX_IDENTITIES: ''
   // The node worker's old space: half the instance's memory (1,024 MB on the default 2,048 MB instance), the rest for
   // the Functions host, V8's young generation, code and buffers. Bounded, V8 collects as the heap nears the cap
   // instead of growing it to several times the live set; a sweep that outgrows it fails loudly and is retried, rather

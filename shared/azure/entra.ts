@@ -25,14 +25,15 @@ type Raw = Record<string, unknown>;
 const text = (value: unknown): string => (typeof value === "string" ? value : "");
 
 /** Follows `@odata.nextLink` while it stays on Graph's own origin and version (a link elsewhere would get our token). */
-export async function* graphPages(clients: AzureClients, path: string, query: Record<string, string>, what: string): AsyncGenerator<Raw[]> {
+export async function* graphPages(clients: AzureClients, path: string, query: Record<string, string>, what: string, signal?: AbortSignal): AsyncGenerator<Raw[]> {
   const { graph } = clients;
   let next: string | undefined = path;
   let first = true;
   while (next !== undefined) {
     let response;
     try {
-      response = first ? await graph.pathUnchecked(next).get({ queryParameters: query }) : await graph.pathUnchecked(next).get();
+      const abort = signal ? { abortSignal: signal } : {};
+      response = first ? await graph.pathUnchecked(next).get({ queryParameters: query, ...abort }) : await graph.pathUnchecked(next).get(abort);
     } catch (error) {
       throw new ServiceCallFailed("graph", undefined, `graph: ${what} failed: ${firstLine(error instanceof Error ? error.message : String(error))}`);
     }
@@ -60,10 +61,10 @@ export function graphNextLink(clients: AzureClients, link: unknown, what: string
 }
 
 /** Every application permission granted on Microsoft Graph, tenant-wide. Graph's service principal absent (404): none can be. */
-export async function listGraphAppRoleAssignments(clients: AzureClients): Promise<AppRoleGrant[]> {
+export async function listGraphAppRoleAssignments(clients: AzureClients, signal?: AbortSignal): Promise<AppRoleGrant[]> {
   const grants: AppRoleGrant[] = [];
   try {
-    for await (const page of graphPages(clients, `/v1.0/servicePrincipals(appId='${GRAPH_APP_ID}')/appRoleAssignedTo`, { $top: String(GRAPH_PAGE_SIZE) }, "appRoleAssignedTo of Microsoft Graph")) {
+    for await (const page of graphPages(clients, `/v1.0/servicePrincipals(appId='${GRAPH_APP_ID}')/appRoleAssignedTo`, { $top: String(GRAPH_PAGE_SIZE) }, "appRoleAssignedTo of Microsoft Graph", signal)) {
       for (const raw of page) {
         const id = text(raw["id"]);
         const principalId = text(raw["principalId"]);
@@ -85,9 +86,9 @@ export async function listGraphAppRoleAssignments(clients: AzureClients): Promis
   return grants;
 }
 
-async function listDirectoryRoles(clients: AzureClients, path: string, eligible: boolean, what: string): Promise<DirectoryRoleGrant[]> {
+async function listDirectoryRoles(clients: AzureClients, path: string, eligible: boolean, what: string, signal?: AbortSignal): Promise<DirectoryRoleGrant[]> {
   const grants: DirectoryRoleGrant[] = [];
-  for await (const page of graphPages(clients, path, { $expand: "principal" }, what)) {
+  for await (const page of graphPages(clients, path, { $expand: "principal" }, what, signal)) {
     for (const raw of page) {
       const id = text(raw["id"]);
       const principalId = text(raw["principalId"]);
@@ -108,8 +109,8 @@ async function listDirectoryRoles(clients: AzureClients, path: string, eligible:
   return grants;
 }
 
-export const listDirectoryRoleAssignments = (clients: AzureClients): Promise<DirectoryRoleGrant[]> =>
-  listDirectoryRoles(clients, "/v1.0/roleManagement/directory/roleAssignments", false, "directory role assignments");
+export const listDirectoryRoleAssignments = (clients: AzureClients, signal?: AbortSignal): Promise<DirectoryRoleGrant[]> =>
+  listDirectoryRoles(clients, "/v1.0/roleManagement/directory/roleAssignments", false, "directory role assignments", signal);
 
-export const listDirectoryRoleEligibilities = (clients: AzureClients): Promise<DirectoryRoleGrant[]> =>
-  listDirectoryRoles(clients, "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances", true, "directory role eligibilities");
+export const listDirectoryRoleEligibilities = (clients: AzureClients, signal?: AbortSignal): Promise<DirectoryRoleGrant[]> =>
+  listDirectoryRoles(clients, "/v1.0/roleManagement/directory/roleEligibilityScheduleInstances", true, "directory role eligibilities", signal);

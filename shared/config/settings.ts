@@ -78,6 +78,11 @@ export const appSettingsSchema = z.object({
   /** Deadline of one run (sweep, event, work item, CLI command): no call continues past it. */
   UAMI_GUARD_RUN_TIMEOUT_SECONDS: seconds(10, 86_400).default(1500),
   /**
+   * The most identities `GET /api/report` takes on (docs/output.md "How large a report can be"); unset: what the
+   * worker's heap holds. Above it the report is refused as the estate is read, before the memory is spent.
+   */
+  UAMI_GUARD_REPORT_MAX_IDENTITIES: z.coerce.number({ error: "must be a number" }).int("must be a whole number").min(1).optional(),
+  /**
    * Application Insights: unset, nothing is exported. With --estate, telemetry goes to the emulator
    * whatever it says (so it is checked where it is used: against Azure it needs an InstrumentationKey).
    */

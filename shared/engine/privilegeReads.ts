@@ -20,15 +20,15 @@ export interface EntraReads {
 }
 
 /** Directory roles (active, eligible) and Graph application permissions, tenant-wide, in parallel. */
-export async function readEntra(clients: AzureClients, incomplete: Incomplete[]): Promise<EntraReads> {
+export async function readEntra(clients: AzureClients, incomplete: Incomplete[], signal?: AbortSignal): Promise<EntraReads> {
   const failed = (check: CheckId, what: string) => (error: unknown) => {
     incomplete.push({ check, reason: `${what} could not be read: ${errorMessage(error)}`, affected: 1 });
     return [];
   };
   const [active, eligible, appRoles] = await Promise.all([
-    listDirectoryRoleAssignments(clients).catch(failed("entra-roles", "Entra directory role assignments")),
-    listDirectoryRoleEligibilities(clients).catch(failed("entra-roles", "Entra directory role eligibilities")),
-    listGraphAppRoleAssignments(clients).catch(failed("graph-app-roles", "Microsoft Graph application permissions")),
+    listDirectoryRoleAssignments(clients, signal).catch(failed("entra-roles", "Entra directory role assignments")),
+    listDirectoryRoleEligibilities(clients, signal).catch(failed("entra-roles", "Entra directory role eligibilities")),
+    listGraphAppRoleAssignments(clients, signal).catch(failed("graph-app-roles", "Microsoft Graph application permissions")),
   ]);
   return { directoryRoles: [...active, ...eligible], appRoles };
 }

@@ -54,7 +54,7 @@ export interface SweepOptions extends ReadOptions {
 }
 
 export interface SweepTap {
-  /** `exposure`: the sweep's own collector (with `collectExposure` or a privilege rule on), complete with groups, eligibility and Entra ID by the time `federatedCredentials` is called. */
+  /** Throwing here ends the sweep before the role assignments stream. `exposure`: the sweep's own collector (with `collectExposure` or a privilege rule on), complete with groups, eligibility and Entra ID by the time `federatedCredentials` is called. */
   estate(read: { identities: Identity[]; roleDefinitions: RoleDefinition[]; attachments: AttachedResource[]; subscriptions: Subscription[]; exposure?: ExposureCollector }): void;
   /** Each role assignment, with its principal as the directory answered (unknown when it could not or need not be asked). */
   roleAssignment(assignment: RoleAssignment, principal: PrincipalStatus): void;
@@ -98,7 +98,7 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   credentialsListed.catch(() => undefined);
   const privilegeWanted = PRIVILEGE_RULES.some((id) => isRuleEnabled(policy, id)) || options.collectExposure === true;
   // Three tenant-wide Graph listings, beside everything else (docs/rules/identity-privileged-in-entra.md).
-  const entraRead = privilegeWanted ? readEntra(clients, incomplete) : undefined;
+  const entraRead = privilegeWanted ? readEntra(clients, incomplete, options.signal) : undefined;
   const [identities, roleDefinitions, attachments, subscriptions, lastSignIns, desired] = await Promise.all([
     identitiesRead,
     readRoleDefinitions(clients, options),
@@ -142,10 +142,11 @@ export async function runSweep(clients: AzureClients, policy: Policy, options: S
   const expander = groupExpanderFor(clients, () => exposure, options.signal);
   if (privilegeWanted) exposure = exposureCollectorFor(index, policy, (groupId) => void expander.submit(groupId));
   if (exposure) inventory.exposure = exposure;
-  const eligibilitiesRead = exposure ? readEligibilities(clients, eligibilityScopes(subscriptions, options.subscriptions), now, incomplete) : undefined;
   options.onInventory?.(identities, attachments);
   const definitions = new DefinitionCheck(index.roleDefinitionByGuid);
+  // Before the eligibility lists and the role-assignment stream start: the report may refuse the estate here.
   options.tap?.estate({ identities, roleDefinitions, attachments, subscriptions, ...(exposure ? { exposure } : {}) });
+  const eligibilitiesRead = exposure ? readEligibilities(clients, eligibilityScopes(subscriptions, options.subscriptions), now, incomplete) : undefined;
   // Azure against the desired-state sources: grants are compared as they stream, the rest once read.
   const drift = desired && driftWanted ? new DriftComparison(desired, identities, index.roleDefinitionByGuid) : undefined;
   if (desired) options.onDesiredState?.(desired);

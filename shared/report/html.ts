@@ -1,6 +1,9 @@
-import { gunzipSync, gzipSync } from "node:zlib";
+import { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
+import { createGzip, gunzipSync } from "node:zlib";
 import { SEVERITIES } from "../config/policy.js";
 import { CLIENT_SCRIPT, SCRIPT_HASH } from "./clientScript.js";
+import { jsonParts } from "./json.js";
 import type { ReportIdentity, ReportModel } from "./model.js";
 import { barChart, escapeHtml, historyChart, identityGraph, type Bar } from "./svg.js";
 
@@ -30,16 +33,42 @@ export interface PackedModel {
 }
 
 /**
- * The model as the page's JSON data block: the model itself (`<` escaped, so estate text can never
- * close the script element), or for a large model `{"packed":"gzip-base64","data":…}`.
+ * The model as the page's JSON data block: the model itself (`<` escaped, so estate text can never close the script
+ * element), or for a large model `{"packed":"gzip-base64","data":…}`. Made from the model's JSON a piece at a time
+ * (`jsonParts`), compressed as it is made: the whole text of a large model is never in memory, only its gzip.
  */
-export function embedJson(model: ReportModel, packAbove = PACK_ABOVE): string {
-  const json = JSON.stringify(model);
-  if (json.length > packAbove) {
-    const packed: PackedModel = { packed: "gzip-base64", data: gzipSync(json).toString("base64") };
-    return JSON.stringify(packed);
+export async function embedJson(model: ReportModel, packAbove = PACK_ABOVE): Promise<string> {
+  const parts = jsonParts(model);
+  const held: string[] = [];
+  let length = 0;
+  for (let part = parts.next(); !part.done; part = parts.next()) {
+    held.push(part.value);
+    length += part.value.length;
+    if (length > packAbove) return JSON.stringify({ packed: "gzip-base64", data: (await gzipParts(held, parts)).toString("base64") } satisfies PackedModel);
   }
-  return json.replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+  return held.join("").replace(/</g, "\\u003c").replace(/\u2028/g, "\\u2028").replace(/\u2029/g, "\\u2029");
+}
+
+/** Pieces of text handed to gzip at least this long at a time: one write per piece would be one zlib round trip each. */
+const GZIP_WRITE = 256 * 1024;
+
+async function gzipParts(held: string[], rest: Iterator<string>): Promise<Buffer> {
+  function* batches(): Generator<string> {
+    let batch = held.splice(0).join("");
+    for (let part = rest.next(); !part.done; part = rest.next()) {
+      batch += part.value;
+      if (batch.length >= GZIP_WRITE) {
+        yield batch;
+        batch = "";
+      }
+    }
+    if (batch) yield batch;
+  }
+  const packed: Buffer[] = [];
+  await pipeline(Readable.from(batches()), createGzip(), async (source: AsyncIterable<Buffer>) => {
+    for await (const chunk of source) packed.push(chunk);
+  });
+  return Buffer.concat(packed);
 }
 
 /** The model back from a page's JSON data block (tests, and anyone checking a page against `--output json`). */
@@ -51,8 +80,9 @@ export function modelFromHtml(html: string): ReportModel {
   return block;
 }
 
-/** Pure: the report model as one self-contained HTML page. */
-export function renderReportHtml(model: ReportModel, options: { packAbove?: number } = {}): string {
+/** The report model as one self-contained HTML page (its data block compressed as it is made, hence async). */
+export async function renderReportHtml(model: ReportModel, options: { packAbove?: number } = {}): Promise<string> {
+  const data = await embedJson(model, options.packAbove);
   const s = model.summary;
   const title = `uami-guard access review — ${s.identities.toLocaleString("en-US")} identities, ${model.generatedAt.slice(0, 10)}`;
   return `<!DOCTYPE html>
@@ -80,7 +110,7 @@ ${findingsSection(model)}
 ${identitiesSection(model)}
 </main>
 <footer><p>uami-guard · ${escapeHtml(model.schema)} · ${s.identities} identities, ${s.roleAssignments} role assignments, ${s.findings} findings</p></footer>
-<script type="application/json" id="report-data">${embedJson(model, options.packAbove)}</script>
+<script type="application/json" id="report-data">${data}</script>
 <script>${CLIENT_SCRIPT}</script>
 </body>
 </html>

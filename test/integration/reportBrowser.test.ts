@@ -148,7 +148,7 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
     const model = buildReportModel(input);
     expect(model.findings.some((finding) => finding.title.includes(ATTACK))).toBe(true);
     const path = join(directory, "planted.html");
-    writeFileSync(path, renderReportHtml(model));
+    writeFileSync(path, await renderReportHtml(model));
     const { page, problems, requests } = await openReport(browser, path);
     try {
       expect(await page.title()).not.toBe("pwned");
@@ -168,7 +168,7 @@ describe.skipIf(!BROWSER_TESTS)("the report page in Chromium", () => {
     const model = buildReportModel(reportInputFromEstate(estate));
     expect(model.summary.identities).toBe(10_000);
     const path = join(directory, "large.html");
-    writeFileSync(path, renderReportHtml(model));
+    writeFileSync(path, await renderReportHtml(model));
     const size = statSync(path).size;
     expect(size).toBeLessThan(20 * 1_048_576);
     const { page, problems } = await openReport(browser, path);

@@ -64,6 +64,22 @@ describe("uami-guard report", () => {
     expect(Date.now() - started).toBeLessThan(15_000);
   });
 
+  it("refuses an estate above --max-identities with one line and exit 1, before the role assignments are read", () => {
+    const { code, stdout, stderr } = cli("report", "--estate", DEMO_ESTATE, "--max-identities", "10", "--output", "json");
+    expect(code).toBe(1);
+    expect(stdout).toBe("");
+    // One line says it (a slow machine may add a step's progress line before it).
+    const said = stderr.trim().split("\n").filter((line) => line.startsWith("uami-guard:"));
+    expect(said, stderr).toHaveLength(1);
+    expect(said[0]).toMatch(/report: 52 identities in scope, above the limit of 10 .*--subscription/);
+  });
+
+  it("exits 2 before any work for a --max-identities that is not a positive whole number", () => {
+    const { code, stderr } = cli("report", "--estate", DEMO_ESTATE, "--max-identities", "0");
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--max-identities 0: /);
+  });
+
   it("draws open findings over time from --state: the recorded sweep, then this run", () => {
     const state = join(directory, "state");
     const sweep = cli("sweep", "--estate", DEMO_ESTATE, "--state", state, "--output", "json");
@@ -119,6 +135,45 @@ describe("GET /api/report", () => {
     expect(model.incomplete.map((entry) => entry.check)).toContain("finding-history");
 
     const json = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report?output=json" }), context);
-    expect(stable((json as { jsonBody: ReportModel }).jsonBody)).toEqual(stable(model));
+    expect((json as { headers: Record<string, string> }).headers["content-type"]).toBe("application/json");
+    expect(stable(JSON.parse(await (json as { body: Blob }).body.text()) as ReportModel)).toEqual(stable(model));
+  });
+
+  it("answers 422 naming the count, the limit and ?subscription= for an estate above UAMI_GUARD_REPORT_MAX_IDENTITIES, and stops the sweep at the estate read", async () => {
+    const handler = reportHandler(async () => ({ settings: readAppSettings({ UAMI_GUARD_REPORT_MAX_IDENTITIES: "1" }), policy: defaultPolicy(), clients: target.clients }));
+    const logged: string[] = [];
+    const context = new InvocationContext({ functionName: "report", invocationId: "test", logHandler: (_level, ...args) => void logged.push(args.join(" ")) });
+    const resourceGraph = () => target.emulator.requests.filter((request) => request.service === "resourceGraph").length;
+    target.emulator.requests.length = 0;
+    await collectReport(target.clients, defaultPolicy());
+    const whole = resourceGraph();
+    target.emulator.requests.length = 0;
+    const response = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report" }), context);
+    expect(response.status).toBe(422);
+    const body = (response as { jsonBody: unknown }).jsonBody as { error: { code: string; message: string; identities: number; limit: number } };
+    expect(body.error).toMatchObject({ code: "ReportTooLarge", identities: 2, limit: 1 });
+    expect(body.error.message).toMatch(/2 identities in scope, above the limit of 1 .*\?subscription=/);
+    // No role-assignment page was read: their principals are resolved in Graph as they stream, and none was asked.
+    const requested = target.emulator.requests.length;
+    expect(resourceGraph()).toBeLessThan(whole);
+    expect(target.emulator.requests.filter((request) => request.path.toLowerCase().includes("getbyids"))).toEqual([]);
+    // Nothing starts after the refusal: at most the credential listings already in flight (one per identity) answer late.
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    const late = target.emulator.requests.slice(requested);
+    expect(late.filter((request) => !request.path.toLowerCase().endsWith("/federatedidentitycredentials"))).toEqual([]);
+    expect(late.length).toBeLessThanOrEqual(2);
+    expect(logged.join("\n")).toContain("2 identities in scope");
+  });
+
+  it("answers 422 for ?output=json whose JSON would be more than the worker answers from memory, naming the page and ?subscription=", async () => {
+    const handler = reportHandler(async () => ({ settings: readAppSettings({}), policy: defaultPolicy(), clients: target.clients }), { jsonMaxBytes: 1000 });
+    const context = new InvocationContext({ functionName: "report", invocationId: "test", logHandler: () => undefined });
+    const response = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report?output=json" }), context);
+    expect(response.status).toBe(422);
+    const body = (response as { jsonBody: unknown }).jsonBody as { error: { code: string; message: string; identities: number; limitBytes: number } };
+    expect(body.error).toMatchObject({ code: "ReportTooLarge", identities: 2, limitBytes: 1000 });
+    expect(body.error.message).toMatch(/JSON of 2 identities is more than 0 MB.*without \?output=json.*\?subscription=/);
+    const page = await handler(new HttpRequest({ method: "GET", url: "http://localhost/api/report" }), context);
+    expect(page.status).toBe(200);
   });
 });

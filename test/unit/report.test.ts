@@ -1,5 +1,5 @@
 import { createHash } from "node:crypto";
-import { describe, expect, it } from "vitest";
+import { beforeAll, describe, expect, it } from "vitest";
 import { rulePageOf } from "../../shared/rules/index.js";
 import type { Finding, RunReport } from "../../shared/findings.js";
 import { fingerprintOf } from "../../shared/findings.js";
@@ -130,7 +130,10 @@ describe("report page", () => {
     sweep: sweep([finding("privileged-role-broad-scope", "critical", planted.id), finding("untagged-identity", "medium", app.id)]),
     now: NOW,
   });
-  const html = renderReportHtml(model);
+  let html = "";
+  beforeAll(async () => {
+    html = await renderReportHtml(model);
+  });
 
   it("escapes estate text everywhere: no element, attribute or script from the estate reaches the markup", () => {
     expect(html).not.toContain("<img");
@@ -151,18 +154,18 @@ describe("report page", () => {
     expect(html).not.toMatch(/@import|url\((?!#)/i);
   });
 
-  it("embeds exactly the model, plain or gzip-packed", () => {
+  it("embeds exactly the model, plain or gzip-packed", async () => {
     expect(modelFromHtml(html)).toEqual(model);
-    const packed = renderReportHtml(model, { packAbove: 0 });
+    const packed = await renderReportHtml(model, { packAbove: 0 });
     expect(packed).toContain(`{"packed":"gzip-base64","data":"`);
     expect(modelFromHtml(packed)).toEqual(model);
   });
 
-  it("says what it does not know instead of drawing nothing", () => {
+  it("says what it does not know instead of drawing nothing", async () => {
     expect(html).toContain("Not graded: this inventory carries no grade");
     expect(html).toContain("No finding state was given");
     expect(html).toContain("Every check completed.");
-    const incomplete = renderReportHtml({ ...model, incomplete: [{ check: "directory-lookup", reason: "Graph failed", affected: 3 }] });
+    const incomplete = await renderReportHtml({ ...model, incomplete: [{ check: "directory-lookup", reason: "Graph failed", affected: 3 }] });
     expect(incomplete).toContain("their absence of findings means <strong>unknown</strong>");
   });
 });
