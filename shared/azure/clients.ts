@@ -11,7 +11,7 @@ import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
 import { ArmBucketPacer, armReadPacingPolicy } from "./armPacer.js";
 import { DEFAULT_DEADLINES, deadlinePolicy, type Deadlines } from "./deadline.js";
-import { armGetPipeline, type ArmGet } from "./armGet.js";
+import { armGetOf, type ArmGet, type ArmGetSettings } from "./armGet.js";
 import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
 
 /**
@@ -67,6 +67,8 @@ export interface AzureClients {
    * deadline, paced by the subscription's ARM read bucket, `armReadPacer`): the sweep's one-call-per-identity listings.
    */
   armGet(subscriptionId: string): ArmGet;
+  /** What `armGet` is built from, as plain data: the federated credential listing's worker thread builds the same. */
+  readonly armGetSettings: ArmGetSettings;
   /** One per subscription and process: ARM's read bucket is per subscription and principal. */
   armReadPacer(subscriptionId: string): ArmBucketPacer;
   /** Table storage; throws InputError when no storage is configured. */
@@ -133,6 +135,14 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const monitorClients = new Map<string, Promise<MonitorClient>>();
   const armGets = new Map<string, ArmGet>();
   const armGetHttpClient = createDefaultHttpClient();
+  const armGetSettings: ArmGetSettings = {
+    arm: endpoints.arm,
+    scopes: [armScope],
+    userAgentPrefix: USER_AGENT_PREFIX,
+    retryOptions: sdkOptions.retryOptions ?? {},
+    ...(tlsOptions ? { tlsOptions } : {}),
+    callMs: deadlines.callMs,
+  };
   const armReadPacers = new Map<string, ArmBucketPacer>();
   const armReadPacer = (subscriptionId: string): ArmBucketPacer => {
     const key = subscriptionId.toLowerCase();
@@ -194,20 +204,12 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       const key = subscriptionId.toLowerCase();
       let get = armGets.get(key);
       if (!get) {
-        get = armGetPipeline({
-          credential,
-          scopes: [armScope],
-          userAgentPrefix: USER_AGENT_PREFIX,
-          retryOptions: sdkOptions.retryOptions ?? {},
-          ...(tlsOptions ? { tlsOptions } : {}),
-          perCall: [deadlinePolicy(deadlines.callMs)],
-          perRetry: [armReadPacingPolicy(armReadPacer(subscriptionId))],
-          httpClient: armGetHttpClient,
-        });
+        get = armGetOf(armGetSettings, credential, armReadPacer(subscriptionId), armGetHttpClient);
         armGets.set(key, get);
       }
       return get;
     },
+    armGetSettings,
     armReadPacer,
     table(name) {
       const storage = storageFor(target);
