@@ -12,8 +12,9 @@ import { currentRunDeadline } from "./deadline.js";
  * event loop and V8 isolate and talks to this thread by messages (Node "Worker threads": `Worker`,
  * `MessageChannel`, `workerData`), so the worker builds its own lean pipeline from `clients.armGetSettings` — the
  * SDK's retry policy with Retry-After, the bearer token policy, the call deadline, TLS and CA as the clients have
- * them, a read pacer per subscription — while the credential and its token cache stay here: the worker asks this
- * thread for a token over a port, and only for ARM's scope. The run's deadline and the caller's signal are
+ * them, a read pacer per subscription over the main thread's estimate of that subscription's bucket (shared memory,
+ * `armPacer.ts`) — while the credential and its token cache stay here: the worker asks this thread for a token
+ * over a port, and only for ARM's scope. The run's deadline and the caller's signal are
  * relayed to it as messages. A worker that cannot start or stops before it has listed everyone leaves every
  * identity it did not list `failed` (unknown), never "no credentials".
  */
@@ -27,6 +28,11 @@ export type ListedResult = FederatedCredential[] | { failed: string };
 export interface WorkerStart {
   settings: ArmGetSettings;
   identities: ListedIdentity[];
+  /**
+   * Each subscription's read-bucket estimate (`ArmBucketPacer.shared`, by lower-case subscription id): the
+   * worker's pacers spend from the main thread's, which its other reads of those subscriptions spend from too.
+   */
+  pacers: Record<string, SharedArrayBuffer>;
   concurrencyPerSubscription?: number;
   concurrencyTotal?: number;
   /** The run's deadline, when the listing runs under one: its abort is relayed as `{ type: "abort", what: "run" }`. */
@@ -52,11 +58,14 @@ export interface TokenRequest {
 }
 export type TokenReply = { id: number; token: AccessToken } | { id: number; error: string };
 
-/** The worker's entry: beside this module once compiled; the build's when this module runs as TypeScript (vitest). */
+/**
+ * The worker's entry: beside this module once compiled (the Function App's package finds it by this `new URL`,
+ * tools/packageApp.ts); the build's copy when this module runs as TypeScript (vitest), as a worker runs JavaScript.
+ */
 export function workerEntry(): URL {
-  return import.meta.url.endsWith(".ts")
-    ? new URL("../../dist/shared/azure/federatedCredentialsWorker.js", import.meta.url)
-    : new URL("./federatedCredentialsWorker.js", import.meta.url);
+  const built = "shared/azure/federatedCredentialsWorker.js";
+  if (import.meta.url.endsWith(".ts")) return new URL(`../../dist/${built}`, import.meta.url);
+  return new URL("./federatedCredentialsWorker.js", import.meta.url);
 }
 
 export async function listInWorker(
@@ -75,6 +84,7 @@ export async function listInWorker(
     const start: WorkerStart = {
       settings,
       identities: identities.map(({ id, subscriptionId, resourceGroup, name }) => ({ id, subscriptionId, resourceGroup, name })),
+      pacers: Object.fromEntries([...new Set(identities.map((identity) => identity.subscriptionId.toLowerCase()))].map((key) => [key, clients.armReadPacer(key).shared])),
       ...(options.concurrencyPerSubscription !== undefined ? { concurrencyPerSubscription: options.concurrencyPerSubscription } : {}),
       ...(options.concurrencyTotal !== undefined ? { concurrencyTotal: options.concurrencyTotal } : {}),
       ...(run ? { run: { ms: run.ms, aborted: run.signal.aborted } } : {}),
@@ -126,7 +136,8 @@ export async function listInWorker(
   });
   const credentials: FederatedCredential[] = [];
   const failed: Array<{ identityId: string; reason: string }> = [];
-  results.forEach((result, index) => {
+  for (let index = 0; index < results.length; index += 1) {
+    const result = results[index];
     const identityId = (identities[index] as ListedIdentity).id;
     if (result === undefined) {
       failed.push({ identityId, reason: `not listed: the listing's worker thread ${stopped ?? "ended without its answer"}` });
@@ -136,7 +147,7 @@ export async function listInWorker(
     } else {
       failed.push({ identityId, reason: result.failed });
     }
-  });
+  }
   return { credentials, failed };
 }
 

@@ -67,13 +67,13 @@ async function main(port: NonNullable<typeof parentPort>, start: WorkerStart): P
   const credential = new ThreadCredential(start.tokens, start.token);
   const httpClient = createDefaultHttpClient();
   const gets = new Map<string, ArmGet>();
-  // ARM's read bucket is per subscription: this thread's pacer for each, corrected by every answer's
-  // remaining-reads header when the main thread's reads of the same subscription drain it too (armPacer.ts).
+  // ARM's read bucket is per subscription: each pacer here spends from the main thread's estimate of it, so the
+  // main thread's reads of the same subscription meanwhile and this thread's never count one refill twice.
   const armGetFor = (subscriptionId: string): ArmGet => {
     const key = subscriptionId.toLowerCase();
     let get = gets.get(key);
     if (!get) {
-      get = armGetOf(start.settings, credential, new ArmBucketPacer(), httpClient);
+      get = armGetOf(start.settings, credential, new ArmBucketPacer(undefined, undefined, undefined, start.pacers[key]), httpClient);
       gets.set(key, get);
     }
     return get;

@@ -79,6 +79,41 @@ describe("ArmBucketPacer against ARM's read bucket", () => {
     await expect(pacer.acquire()).rejects.toThrow("would wait");
   });
 
+  it("two threads' pacers of one bucket share one estimate: separate estimates count each refill twice and draw 429s", async () => {
+    // The federated credential listing's worker (8 at a time) and the main thread's reads (PIM eligibility,
+    // 2 at a time) of one subscription, on one fake clock against one bucket.
+    const run = async (shared: boolean) => {
+      let now = 0;
+      const quota = new ArmQuota({ reads: [250, 25], writes: [200, 10], deletes: [200, 10] });
+      const wait = async (ms: number) => {
+        now += ms;
+      };
+      const worker = new ArmBucketPacer(undefined, () => now, wait);
+      const main = new ArmBucketPacer(undefined, () => now, wait, shared ? worker.shared : undefined);
+      let throttled = 0;
+      const drive = (pacer: ArmBucketPacer, total: number, concurrency: number) => {
+        let sent = 0;
+        const one = async () => {
+          while (sent < total) {
+            sent += 1;
+            const ticket = await pacer.acquire();
+            const decision = quota.take("/subscriptions/s1/x", "GET", "principal", now);
+            if (!decision.allowed) throttled += 1;
+            now += 1;
+            pacer.release(ticket, true, decision.headers["x-ms-ratelimit-remaining-subscription-reads"]);
+          }
+        };
+        return Promise.all(Array.from({ length: concurrency }, one));
+      };
+      await Promise.all([drive(worker, 1000, 8), drive(main, 200, 2)]);
+      return { throttled, elapsed: now };
+    };
+    expect((await run(false)).throttled).toBeGreaterThan(0);
+    const { throttled, elapsed } = await run(true);
+    expect(throttled).toBe(0);
+    expect(elapsed).toBeLessThanOrEqual(((1200 - 250) / 25) * 1000 * 1.1);
+  });
+
   it("does not pace an endpoint that sends no header", async () => {
     const pacer = new ArmBucketPacer(undefined, () => 0, async () => {
       throw new Error("must not wait");
