@@ -37,7 +37,8 @@ class ThreadCredential implements TokenCredential {
   getToken(scopes: string | string[], options?: GetTokenOptions): Promise<AccessToken> {
     const first = this.first;
     this.first = undefined;
-    // The bearer policy asks again only when its token is about to expire, or with a claims challenge.
+    // The bearer policy asks again only when its token is about to expire (its token cycler starts 2 minutes before:
+    // core-rest-pipeline src/util/tokenCycler.ts, refreshWindowInMs), or with a claims challenge.
     if (first && options?.claims === undefined && first.expiresOnTimestamp > Date.now() + 5 * 60_000) return Promise.resolve(first);
     const request: TokenRequest = {
       id: (this.asked += 1),
