@@ -30,15 +30,17 @@ export class ArmBucketPacer {
   /** When each request of this thread in flight went out (ticket → epoch ms). */
   private readonly sentAt = new Map<number, number>();
   private readonly state: BucketEstimate;
+  private readonly bucket: { capacity: number; refillPerSecond: number };
 
-  /** `shared`: another pacer's `shared` buffer, for a pacer of the same bucket in another thread. */
+  /** `shared`: another pacer's `shared` buffer, for a pacer of the same bucket in another thread (its bucket with it). */
   constructor(
-    private readonly bucket: { capacity: number; refillPerSecond: number } = ARM_READ_BUCKET,
+    bucket: { capacity: number; refillPerSecond: number } = ARM_READ_BUCKET,
     private readonly now: () => number = Date.now,
     private readonly wait: (ms: number) => Promise<unknown> = sleep,
     shared?: SharedArrayBuffer,
   ) {
-    this.state = new BucketEstimate(shared);
+    this.state = new BucketEstimate(shared, bucket);
+    this.bucket = this.state.bucket;
   }
 
   /**
@@ -137,29 +139,40 @@ const LOCK_STALE_MS = 100;
  */
 class BucketEstimate {
   readonly buffer: SharedArrayBuffer;
-  /** [tokens (NaN until the first answer), at (epoch ms)] */
+  /** [tokens (NaN until the first answer), at (epoch ms), capacity, refill per second] */
   private readonly numbers: Float64Array;
   /** [lock, inFlight, sent (the last ticket), newestAnswered, unmetered] */
   private readonly counts: Int32Array;
 
-  /** A new estimate, or (`buffer`) another thread's. */
-  constructor(buffer?: SharedArrayBuffer) {
-    this.buffer = buffer ?? new SharedArrayBuffer(40);
-    this.numbers = new Float64Array(this.buffer, 0, 2);
-    this.counts = new Int32Array(this.buffer, 16, 5);
-    if (!buffer) this.numbers[0] = Number.NaN;
+  /** A new estimate of `bucket`, or (`buffer`) another thread's, of the bucket it holds. */
+  constructor(buffer: SharedArrayBuffer | undefined, bucket: { capacity: number; refillPerSecond: number }) {
+    this.buffer = buffer ?? new SharedArrayBuffer(56);
+    this.numbers = new Float64Array(this.buffer, 0, 4);
+    this.counts = new Int32Array(this.buffer, 32, 5);
+    if (!buffer) {
+      this.numbers[0] = Number.NaN;
+      this.numbers[2] = bucket.capacity;
+      this.numbers[3] = bucket.refillPerSecond;
+    }
+  }
+
+  get bucket(): { capacity: number; refillPerSecond: number } {
+    return { capacity: this.numbers[2] as number, refillPerSecond: this.numbers[3] as number };
   }
 
   locked<T>(work: () => T): T {
     let since: number | undefined;
-    while (Atomics.compareExchange(this.counts, 0, 0, 1) !== 0) {
+    for (let tries = 0; Atomics.compareExchange(this.counts, 0, 0, 1) !== 0; tries += 1) {
       since ??= Date.now();
       if (Date.now() - since > LOCK_STALE_MS) break;
+      // The holder may be off its core: after a short spin, sleep until it lets go (or a millisecond).
+      if (tries > 64) Atomics.wait(this.counts, 0, 1, 1);
     }
     try {
       return work();
     } finally {
       Atomics.store(this.counts, 0, 0);
+      Atomics.notify(this.counts, 0, 1);
     }
   }
 

@@ -20,7 +20,15 @@ import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
  */
 export type AzureTarget =
   | { kind: "azure"; settings: AppSettings; storageConnectionString?: string; deadlines?: Deadlines }
-  | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string; deadlines?: Deadlines };
+  | {
+      kind: "emulator";
+      url: string;
+      ca: string;
+      storageConnectionString?: string;
+      deadlines?: Deadlines;
+      /** The emulator's ARM read bucket when a test scales it down (the pacers assume ARM's own otherwise). */
+      armReadBucket?: { capacity: number; refillPerSecond: number };
+    };
 
 /** The deadlines of the app settings (UAMI_GUARD_CALL_TIMEOUT_SECONDS, UAMI_GUARD_RUN_TIMEOUT_SECONDS). */
 export function deadlinesOf(settings: AppSettings): Deadlines {
@@ -148,7 +156,7 @@ export function createAzureClients(target: AzureTarget): AzureClients {
     const key = subscriptionId.toLowerCase();
     let pacer = armReadPacers.get(key);
     if (!pacer) {
-      pacer = new ArmBucketPacer();
+      pacer = new ArmBucketPacer(target.kind === "emulator" ? target.armReadBucket : undefined);
       armReadPacers.set(key, pacer);
     }
     return pacer;

@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ROOT } from "../helpers/sources.js";
 import { ArmBucketPacer } from "../../shared/azure/armPacer.js";
 import { ArmQuota } from "../../local/emulator/faults.js";
 
@@ -112,6 +116,39 @@ describe("ArmBucketPacer against ARM's read bucket", () => {
     const { throttled, elapsed } = await run(true);
     expect(throttled).toBe(0);
     expect(elapsed).toBeLessThanOrEqual(((1200 - 250) / 25) * 1000 * 1.1);
+  });
+
+  it("shares the estimate with a pacer in a real worker thread: every ticket once, nothing left in flight", async () => {
+    const pacer = new ArmBucketPacer({ capacity: 100_000, refillPerSecond: 10_000 });
+    pacer.release(await pacer.acquire(), true, "99999");
+    // The worker runs the build's pacer (npm test builds first) over this pacer's shared memory.
+    const built = pathToFileURL(join(ROOT, "dist/shared/azure/armPacer.js")).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+      import(workerData.built).then(async ({ ArmBucketPacer }) => {
+        const pacer = new ArmBucketPacer(undefined, undefined, undefined, workerData.shared);
+        const tickets = [];
+        for (let n = 0; n < 2000; n += 1) {
+          const ticket = await pacer.acquire();
+          tickets.push(ticket);
+          pacer.release(ticket, true, String(99000 - n));
+        }
+        parentPort.postMessage(tickets);
+      });`,
+      { eval: true, workerData: { built, shared: pacer.shared } },
+    );
+    const theirs = new Promise<number[]>((resolve, reject) => worker.once("message", resolve).once("error", reject));
+    const mine: number[] = [];
+    for (let n = 0; n < 2000; n += 1) {
+      const ticket = await pacer.acquire();
+      mine.push(ticket);
+      pacer.release(ticket, true, String(99000 - n));
+    }
+    const all = [...mine, ...(await theirs)];
+    await worker.terminate();
+    expect(new Set(all).size).toBe(4000);
+    expect(Math.max(...all)).toBe(4001);
+    expect(new Int32Array(pacer.shared, 32, 5)[1]).toBe(0);
   });
 
   it("does not pace an endpoint that sends no header", async () => {
