@@ -11,6 +11,12 @@ export interface ChildMeasure {
   heapUsedAfterBytes: number;
   cpuUserMs: number;
   cpuSystemMs: number;
+  /**
+   * Time the main thread's event loop was not waiting (`performance.eventLoopUtilization().active`, Node "Performance
+   * measurement APIs"): what the main thread was busy for, worker threads apart; on a loaded machine it includes time
+   * the thread was ready but not scheduled.
+   */
+  mainThreadActiveMs?: number;
 }
 
 /**
@@ -21,9 +27,14 @@ export function measuring(): { stop(): void; result(): ChildMeasure } {
   const rssBeforeBytes = process.memoryUsage().rss;
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
+  const loopBefore = performance.eventLoopUtilization();
   let finished: number | undefined;
+  let loop: ReturnType<typeof performance.eventLoopUtilization> | undefined;
   return {
-    stop: () => void (finished ??= performance.now()),
+    stop: () => {
+      finished ??= performance.now();
+      loop ??= performance.eventLoopUtilization(loopBefore);
+    },
     result() {
       const end = finished ?? performance.now();
       const cpu = process.cpuUsage(cpuBefore);
@@ -36,6 +47,7 @@ export function measuring(): { stop(): void; result(): ChildMeasure } {
         heapUsedAfterBytes: process.memoryUsage().heapUsed,
         cpuUserMs: cpu.user / 1000,
         cpuSystemMs: cpu.system / 1000,
+        mainThreadActiveMs: (loop ?? performance.eventLoopUtilization(loopBefore)).active,
       };
     },
   };

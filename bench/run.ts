@@ -112,7 +112,7 @@ async function benchSize(
       });
       const requests = await emulator.stats();
       runs.push({ ...result, requests });
-      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}, sweep CPU ${((result.cpuUserMs + result.cpuSystemMs) / 1000).toFixed(2)} s, emulator CPU ${(requests.cpuMs / 1000).toFixed(2)} s (busy ms ${JSON.stringify(requests.busyMsByService)})`);
+      log(`size ${size}: sweep ${run + 1}/${options.repeat} ${(result.wallMs / 1000).toFixed(2)} s, peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${JSON.stringify(requests.byService)}, sweep CPU ${((result.cpuUserMs + result.cpuSystemMs) / 1000).toFixed(2)} s${result.mainThreadActiveMs !== undefined ? ` (main thread busy ${(result.mainThreadActiveMs / 1000).toFixed(2)} s)` : ""}, emulator CPU ${(requests.cpuMs / 1000).toFixed(2)} s (busy ms ${JSON.stringify(requests.busyMsByService)})`);
     }
     const last = runs[runs.length - 1];
     if (!last) throw new Error("no sweep ran");
@@ -237,7 +237,7 @@ async function baselinePairs(size: number, emulator: EmulatorProcess, baseline: 
       const requests = requestsOf(await emulator.stats());
       const cpuMs = result.cpuUserMs + result.cpuSystemMs;
       runs.push({ side, wallMs: result.wallMs, cpuMs, maxRssBytes: result.maxRssBytes, requests: requests.total, graph: requests.graph, arm: requests.arm, findings: result.findings });
-      log(`size ${size}: ${side} ${pair + 1}/${baseline.pairs} ${(result.wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s), peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${requests.total} (Graph ${requests.graph}, ARM ${requests.arm}), findings ${result.findings}`);
+      log(`size ${size}: ${side} ${pair + 1}/${baseline.pairs} ${(result.wallMs / 1000).toFixed(2)} s (CPU ${(cpuMs / 1000).toFixed(2)} s${result.mainThreadActiveMs !== undefined ? `, main thread busy ${(result.mainThreadActiveMs / 1000).toFixed(2)} s` : ""}), peak RSS ${(result.maxRssBytes / 2 ** 20).toFixed(0)} MB, requests ${requests.total} (Graph ${requests.graph}, ARM ${requests.arm}), findings ${result.findings}`);
     }
   }
   const of = (side: "baseline" | "current") => runs.filter((run) => run.side === side);

@@ -47,24 +47,44 @@ export function packageOf(resolved: string): string | undefined {
   return name.startsWith("@") ? `${name}/${parts[at + 2] ?? ""}` : name;
 }
 
-/** The entry's module graph: every compiled module reached (static and dynamic imports) and the packages they import. */
+/**
+ * A module started as a worker thread is named by a URL, not imported (`new Worker(new URL("./x.js",
+ * import.meta.url))`, Node "Worker threads"): dependency-cruiser does not follow it, so its entries are found here.
+ */
+export function workerEntriesOf(module: string, source: string): string[] {
+  const found = [...source.matchAll(/new URL\("(\.{1,2}\/[^"]+\.js)", import\.meta\.url\)/g)].map((match) => match[1] as string);
+  return found.map((relativePath) => join(dirname(module), relativePath).split(sep).join("/"));
+}
+
+/**
+ * The entry's module graph: every compiled module reached (static and dynamic imports, and the worker threads
+ * they start) and the packages they import.
+ */
 export async function reachedFrom(entry = ENTRY, root = ROOT): Promise<{ modules: string[]; packages: string[] }> {
   const cwd = process.cwd();
   process.chdir(root);
   try {
-    const reporting = await cruise([entry], { doNotFollow: { path: "node_modules" }, moduleSystems: ["es6", "cjs"], exclude: { path: "^node_modules/.*/node_modules/" } });
-    const result = reporting.output as ICruiseResult;
-    const modules = result.modules.filter((module) => !module.coreModule && !module.source.includes("node_modules/")).map((module) => module.source);
-    const unresolved = result.modules.flatMap((module) => module.dependencies.filter((dependency) => dependency.couldNotResolve).map((dependency) => `${module.source} → ${dependency.module}`));
-    if (unresolved.length > 0) throw new Error(`the entry's imports do not resolve: ${unresolved.join(", ")}`);
-    const packages = new Set<string>();
-    for (const module of result.modules.filter((candidate) => modules.includes(candidate.source))) {
-      for (const dependency of module.dependencies) {
-        const name = dependency.coreModule ? undefined : packageOf(dependency.resolved);
-        if (name) packages.add(name);
+    const entries = [entry];
+    for (;;) {
+      const reporting = await cruise(entries, { doNotFollow: { path: "node_modules" }, moduleSystems: ["es6", "cjs"], exclude: { path: "^node_modules/.*/node_modules/" } });
+      const result = reporting.output as ICruiseResult;
+      const modules = result.modules.filter((module) => !module.coreModule && !module.source.includes("node_modules/")).map((module) => module.source);
+      const workers = modules.flatMap((module) => workerEntriesOf(module, readFileSync(module, "utf8"))).filter((worker) => !entries.includes(worker));
+      if (workers.length > 0) {
+        entries.push(...new Set(workers));
+        continue;
       }
+      const unresolved = result.modules.flatMap((module) => module.dependencies.filter((dependency) => dependency.couldNotResolve).map((dependency) => `${module.source} → ${dependency.module}`));
+      if (unresolved.length > 0) throw new Error(`the entry's imports do not resolve: ${unresolved.join(", ")}`);
+      const packages = new Set<string>();
+      for (const module of result.modules.filter((candidate) => modules.includes(candidate.source))) {
+        for (const dependency of module.dependencies) {
+          const name = dependency.coreModule ? undefined : packageOf(dependency.resolved);
+          if (name) packages.add(name);
+        }
+      }
+      return { modules: modules.sort(), packages: [...packages].sort() };
     }
-    return { modules: modules.sort(), packages: [...packages].sort() };
   } finally {
     process.chdir(cwd);
   }
@@ -133,8 +153,9 @@ export async function packageApp(options: { directory?: string; install?: boolea
   if (options.install !== false) {
     execFileSync("npm", ["ci", "--omit=dev", "--ignore-scripts", "--no-audit", "--no-fund", "--prefer-offline"], { cwd: directory, stdio: ["ignore", "ignore", "inherit"] });
     prune(join(directory, "node_modules"));
-    // The staged entry and the telemetry adapter (imported on demand) must load from the package alone.
-    execFileSync(process.execPath, ["--input-type=module", "-e", `await import("./${ENTRY}"); await import("./dist/shared/azure/telemetry.js");`], { cwd: directory, stdio: ["ignore", "ignore", "pipe"] });
+    // The staged entry, the telemetry adapter (imported on demand) and the federated credential listing's worker
+    // (which does nothing outside a worker thread) must load from the package alone.
+    execFileSync(process.execPath, ["--input-type=module", "-e", `await import("./${ENTRY}"); await import("./dist/shared/azure/telemetry.js"); await import("./dist/shared/azure/federatedCredentialsWorker.js");`], { cwd: directory, stdio: ["ignore", "ignore", "pipe"] });
   }
   return { directory, modules, dependencies };
 }

@@ -14,6 +14,8 @@ import {
   type PipelineRetryOptions,
   type TlsSettings,
 } from "@azure/core-rest-pipeline";
+import { armReadPacingPolicy, type ArmBucketPacer } from "./armPacer.js";
+import { deadlinePolicy } from "./deadline.js";
 
 /**
  * A GET of one ARM resource collection, for the sweep's one-call-per-identity listings (100,000 calls in a
@@ -35,6 +37,36 @@ export interface ArmGetOptions {
   /** Per attempt, after the retry policy (the read pacing). */
   perRetry: PipelinePolicy[];
   httpClient: HttpClient;
+}
+
+/**
+ * What the listing's pipeline is made of besides the credential, the pacer and the HTTP client: plain data, so
+ * the worker thread of the federated credential listing (`federatedCredentialsWorker.ts`) builds the same
+ * pipeline as `clients.ts` does.
+ */
+export interface ArmGetSettings {
+  /** ARM's origin (the emulator's in tests): the only place a token is sent. */
+  arm: string;
+  scopes: string[];
+  userAgentPrefix: string;
+  retryOptions: PipelineRetryOptions;
+  tlsOptions?: TlsSettings;
+  /** The call deadline (`deadline.ts`); the run's comes from the caller's run scope. */
+  callMs: number;
+}
+
+/** The lean GET of one subscription: the call deadline per call, that subscription's read pacing per attempt. */
+export function armGetOf(settings: ArmGetSettings, credential: TokenCredential, pacer: ArmBucketPacer, httpClient: HttpClient): ArmGet {
+  return armGetPipeline({
+    credential,
+    scopes: settings.scopes,
+    userAgentPrefix: settings.userAgentPrefix,
+    retryOptions: settings.retryOptions,
+    ...(settings.tlsOptions ? { tlsOptions: settings.tlsOptions } : {}),
+    perCall: [deadlinePolicy(settings.callMs)],
+    perRetry: [armReadPacingPolicy(pacer)],
+    httpClient,
+  });
 }
 
 export type ArmGet = (url: string, signal?: AbortSignal) => Promise<{ status: number; body: unknown }>;

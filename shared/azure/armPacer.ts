@@ -27,67 +27,84 @@ const PROBE_WAIT_MS = 5;
  * still honours a 429's Retry-After if one comes.
  */
 export class ArmBucketPacer {
-  /** Tokens at `at` (epoch ms), after every request sent so far; undefined until the first answer. */
-  private tokens: number | undefined;
-  private at = 0;
-  private inFlight = 0;
-  private sent = 0;
-  /** When each request in flight went out (ticket → epoch ms). */
+  /** When each request of this thread in flight went out (ticket → epoch ms). */
   private readonly sentAt = new Map<number, number>();
-  /** The latest-sent request whose answer has been taken into the estimate. */
-  private newestAnswered = 0;
-  /** An answer came without the header (an endpoint that does not throttle): nothing to pace by. */
-  private unmetered = false;
+  private readonly state: BucketEstimate;
+  private readonly bucket: { capacity: number; refillPerSecond: number };
 
+  /** `shared`: another pacer's `shared` buffer, for a pacer of the same bucket in another thread (its bucket with it). */
   constructor(
-    private readonly bucket: { capacity: number; refillPerSecond: number } = ARM_READ_BUCKET,
+    bucket: { capacity: number; refillPerSecond: number } = ARM_READ_BUCKET,
     private readonly now: () => number = Date.now,
     private readonly wait: (ms: number) => Promise<unknown> = sleep,
-  ) {}
+    shared?: SharedArrayBuffer,
+  ) {
+    this.state = new BucketEstimate(shared, bucket);
+    this.bucket = this.state.bucket;
+  }
+
+  /**
+   * The estimate's memory: a worker thread's pacer made over it spends from the same estimate (each thread's
+   * requests in flight counted in it alike), so two threads reading one subscription never count one refill twice.
+   */
+  get shared(): SharedArrayBuffer {
+    return this.state.buffer;
+  }
 
   /** Resolves, with the ticket to hand to `release`, when a request may go out. */
   async acquire(): Promise<number> {
     for (;;) {
-      const now = this.now();
-      if (this.unmetered) return ++this.sent;
-      if (this.tokens === undefined) {
-        if (this.inFlight === 0) {
-          this.inFlight += 1;
-          return this.issue(now);
-        }
-        await this.wait(PROBE_WAIT_MS);
-        continue;
-      }
-      const available = this.level(now);
-      if (available >= 1 + RESERVE) {
-        this.tokens = available - 1;
-        this.at = now;
-        this.inFlight += 1;
-        return this.issue(now);
-      }
-      await this.wait(Math.max(1, Math.ceil(((1 + RESERVE - available) * 1000) / this.bucket.refillPerSecond)));
+      const outcome = this.state.locked(() => this.tryAcquire());
+      if (outcome.ticket !== undefined) return outcome.ticket;
+      await this.wait(outcome.waitMs);
     }
   }
 
+  private tryAcquire(): { ticket: number; waitMs?: never } | { ticket?: never; waitMs: number } {
+    const now = this.now();
+    const state = this.state;
+    if (state.unmetered) return { ticket: (state.sent += 1) };
+    if (state.tokens === undefined) {
+      if (state.inFlight === 0) {
+        state.inFlight += 1;
+        return { ticket: this.issue(now) };
+      }
+      return { waitMs: PROBE_WAIT_MS };
+    }
+    const available = this.level(now);
+    if (available >= 1 + RESERVE) {
+      state.tokens = available - 1;
+      state.at = now;
+      state.inFlight += 1;
+      return { ticket: this.issue(now) };
+    }
+    return { waitMs: Math.max(1, Math.ceil(((1 + RESERVE - available) * 1000) / this.bucket.refillPerSecond)) };
+  }
+
   private issue(now: number): number {
-    this.sent += 1;
-    this.sentAt.set(this.sent, now);
-    return this.sent;
+    const ticket = (this.state.sent += 1);
+    this.sentAt.set(ticket, now);
+    return ticket;
   }
 
   /** Call when the request ended: `answered` when a response came back, with its remaining-reads header. */
   release(ticket: number, answered: boolean, remainingHeader?: string): void {
-    this.inFlight = Math.max(0, this.inFlight - 1);
     const sentAt = this.sentAt.get(ticket);
     this.sentAt.delete(ticket);
+    this.state.locked(() => this.settle(ticket, sentAt, answered, remainingHeader));
+  }
+
+  private settle(ticket: number, sentAt: number | undefined, answered: boolean, remainingHeader: string | undefined): void {
+    const state = this.state;
+    state.inFlight = Math.max(0, state.inFlight - 1);
     const remaining = remainingHeader === undefined ? Number.NaN : Number(remainingHeader);
     if (!Number.isFinite(remaining)) {
-      if (answered && remainingHeader === undefined && this.tokens === undefined) this.unmetered = true;
+      if (answered && remainingHeader === undefined && state.tokens === undefined) state.unmetered = true;
       return;
     }
-    this.unmetered = false;
-    if (ticket < this.newestAnswered) return;
-    this.newestAnswered = ticket;
+    state.unmetered = false;
+    if (ticket < state.newestAnswered) return;
+    state.newestAnswered = ticket;
     const now = this.now();
     // The header is the bucket rounded down when ARM counted this request, somewhere between its
     // sending and now. Our estimate never runs ahead of the bucket (we spend when we send, ARM when it
@@ -96,17 +113,105 @@ export class ArmBucketPacer {
     // spends from the bucket too, and we take the header's word, minus the requests still in flight.
     // Raising the estimate to the header is not safe: an answer can be overtaken by a request counted
     // after it, and the header drops the fraction we keep.
-    const level = this.tokens === undefined ? Number.NaN : this.level(now);
+    const level = state.tokens === undefined ? Number.NaN : this.level(now);
     const refillSinceSent = sentAt === undefined ? 0 : ((now - sentAt) * this.bucket.refillPerSecond) / 1000;
-    this.tokens = level < remaining + 1 + refillSinceSent ? level : Math.max(0, remaining - this.inFlight);
-    this.at = now;
+    state.tokens = level < remaining + 1 + refillSinceSent ? level : Math.max(0, remaining - state.inFlight);
+    state.at = now;
   }
 
   private level(now: number): number {
-    const tokens = this.tokens ?? 0;
+    const state = this.state;
+    const tokens = state.tokens ?? 0;
     // A full bucket stops refilling. Requests in flight are spent from ours already but not yet from
     // ARM's, which may sit at its capacity meanwhile and refill nothing: ours tops out that much lower.
-    return Math.min(this.bucket.capacity - this.inFlight, tokens + ((now - this.at) * this.bucket.refillPerSecond) / 1000);
+    return Math.min(this.bucket.capacity - state.inFlight, tokens + ((now - state.at) * this.bucket.refillPerSecond) / 1000);
+  }
+}
+
+/** A lock held longer than this was held by a thread that is gone (a section below is a few arithmetic steps). */
+const LOCK_STALE_MS = 100;
+
+/**
+ * A pacer's estimate of its bucket in a SharedArrayBuffer, so pacers of one bucket in several threads (the
+ * federated credential listing's worker and the main thread) keep one estimate; Node shares, not copies, a
+ * SharedArrayBuffer sent to a worker (Node "Worker threads": `port.postMessage`, `workerData`). Every read and
+ * change of it is made under a lock taken with `Atomics.compareExchange` (MDN "Atomics").
+ */
+class BucketEstimate {
+  readonly buffer: SharedArrayBuffer;
+  /** [tokens (NaN until the first answer), at (epoch ms), capacity, refill per second] */
+  private readonly numbers: Float64Array;
+  /** [lock, inFlight, sent (the last ticket), newestAnswered, unmetered] */
+  private readonly counts: Int32Array;
+
+  /** A new estimate of `bucket`, or (`buffer`) another thread's, of the bucket it holds. */
+  constructor(buffer: SharedArrayBuffer | undefined, bucket: { capacity: number; refillPerSecond: number }) {
+    this.buffer = buffer ?? new SharedArrayBuffer(56);
+    this.numbers = new Float64Array(this.buffer, 0, 4);
+    this.counts = new Int32Array(this.buffer, 32, 5);
+    if (!buffer) {
+      this.numbers[0] = Number.NaN;
+      this.numbers[2] = bucket.capacity;
+      this.numbers[3] = bucket.refillPerSecond;
+    }
+  }
+
+  get bucket(): { capacity: number; refillPerSecond: number } {
+    return { capacity: this.numbers[2] as number, refillPerSecond: this.numbers[3] as number };
+  }
+
+  locked<T>(work: () => T): T {
+    let since: number | undefined;
+    for (let tries = 0; Atomics.compareExchange(this.counts, 0, 0, 1) !== 0; tries += 1) {
+      since ??= Date.now();
+      if (Date.now() - since > LOCK_STALE_MS) break;
+      // The holder may be off its core: after a short spin, sleep until it lets go (or a millisecond).
+      if (tries > 64) Atomics.wait(this.counts, 0, 1, 1);
+    }
+    try {
+      return work();
+    } finally {
+      Atomics.store(this.counts, 0, 0);
+      Atomics.notify(this.counts, 0, 1);
+    }
+  }
+
+  get tokens(): number | undefined {
+    const tokens = this.numbers[0] as number;
+    return Number.isNaN(tokens) ? undefined : tokens;
+  }
+  set tokens(value: number | undefined) {
+    this.numbers[0] = value ?? Number.NaN;
+  }
+  get at(): number {
+    return this.numbers[1] as number;
+  }
+  set at(value: number) {
+    this.numbers[1] = value;
+  }
+  get inFlight(): number {
+    return this.counts[1] as number;
+  }
+  set inFlight(value: number) {
+    this.counts[1] = value;
+  }
+  get sent(): number {
+    return this.counts[2] as number;
+  }
+  set sent(value: number) {
+    this.counts[2] = value;
+  }
+  get newestAnswered(): number {
+    return this.counts[3] as number;
+  }
+  set newestAnswered(value: number) {
+    this.counts[3] = value;
+  }
+  get unmetered(): boolean {
+    return this.counts[4] === 1;
+  }
+  set unmetered(value: boolean) {
+    this.counts[4] = value ? 1 : 0;
   }
 }
 

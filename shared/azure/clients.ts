@@ -11,7 +11,7 @@ import { InputError } from "../errors.js";
 import { QuotaPacer } from "./resourceGraph.js";
 import { ArmBucketPacer, armReadPacingPolicy } from "./armPacer.js";
 import { DEFAULT_DEADLINES, deadlinePolicy, type Deadlines } from "./deadline.js";
-import { armGetPipeline, type ArmGet } from "./armGet.js";
+import { armGetOf, type ArmGet, type ArmGetSettings } from "./armGet.js";
 import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
 
 /**
@@ -20,7 +20,15 @@ import { createDefaultHttpClient } from "@azure/core-rest-pipeline";
  */
 export type AzureTarget =
   | { kind: "azure"; settings: AppSettings; storageConnectionString?: string; deadlines?: Deadlines }
-  | { kind: "emulator"; url: string; ca: string; storageConnectionString?: string; deadlines?: Deadlines };
+  | {
+      kind: "emulator";
+      url: string;
+      ca: string;
+      storageConnectionString?: string;
+      deadlines?: Deadlines;
+      /** The emulator's ARM read bucket when a test scales it down (the pacers assume ARM's own otherwise). */
+      armReadBucket?: { capacity: number; refillPerSecond: number };
+    };
 
 /** The deadlines of the app settings (UAMI_GUARD_CALL_TIMEOUT_SECONDS, UAMI_GUARD_RUN_TIMEOUT_SECONDS). */
 export function deadlinesOf(settings: AppSettings): Deadlines {
@@ -67,6 +75,8 @@ export interface AzureClients {
    * deadline, paced by the subscription's ARM read bucket, `armReadPacer`): the sweep's one-call-per-identity listings.
    */
   armGet(subscriptionId: string): ArmGet;
+  /** What `armGet` is built from, as plain data: the federated credential listing's worker thread builds the same. */
+  readonly armGetSettings: ArmGetSettings;
   /** One per subscription and process: ARM's read bucket is per subscription and principal. */
   armReadPacer(subscriptionId: string): ArmBucketPacer;
   /** Table storage; throws InputError when no storage is configured. */
@@ -133,12 +143,20 @@ export function createAzureClients(target: AzureTarget): AzureClients {
   const monitorClients = new Map<string, Promise<MonitorClient>>();
   const armGets = new Map<string, ArmGet>();
   const armGetHttpClient = createDefaultHttpClient();
+  const armGetSettings: ArmGetSettings = {
+    arm: endpoints.arm,
+    scopes: [armScope],
+    userAgentPrefix: USER_AGENT_PREFIX,
+    retryOptions: sdkOptions.retryOptions ?? {},
+    ...(tlsOptions ? { tlsOptions } : {}),
+    callMs: deadlines.callMs,
+  };
   const armReadPacers = new Map<string, ArmBucketPacer>();
   const armReadPacer = (subscriptionId: string): ArmBucketPacer => {
     const key = subscriptionId.toLowerCase();
     let pacer = armReadPacers.get(key);
     if (!pacer) {
-      pacer = new ArmBucketPacer();
+      pacer = new ArmBucketPacer(target.kind === "emulator" ? target.armReadBucket : undefined);
       armReadPacers.set(key, pacer);
     }
     return pacer;
@@ -194,20 +212,12 @@ export function createAzureClients(target: AzureTarget): AzureClients {
       const key = subscriptionId.toLowerCase();
       let get = armGets.get(key);
       if (!get) {
-        get = armGetPipeline({
-          credential,
-          scopes: [armScope],
-          userAgentPrefix: USER_AGENT_PREFIX,
-          retryOptions: sdkOptions.retryOptions ?? {},
-          ...(tlsOptions ? { tlsOptions } : {}),
-          perCall: [deadlinePolicy(deadlines.callMs)],
-          perRetry: [armReadPacingPolicy(armReadPacer(subscriptionId))],
-          httpClient: armGetHttpClient,
-        });
+        get = armGetOf(armGetSettings, credential, armReadPacer(subscriptionId), armGetHttpClient);
         armGets.set(key, get);
       }
       return get;
     },
+    armGetSettings,
     armReadPacer,
     table(name) {
       const storage = storageFor(target);

@@ -34,6 +34,20 @@ export function withRunDeadline<T>(runMs: number, work: () => Promise<T>): Promi
   return runScope.run({ signal, ms: runMs }, work);
 }
 
+/** The run deadline the caller runs under, if any (a worker thread doing part of the run is bound to it). */
+export function currentRunDeadline(): { signal: AbortSignal; ms: number } | undefined {
+  return runScope.getStore();
+}
+
+/**
+ * Runs `work` under a run deadline kept elsewhere: in a worker thread, the signal another thread aborts when its
+ * run's deadline passes, so the calls made here end with the same "run's deadline passed" error as the run's own.
+ */
+export function underRunDeadline<T>(run: { signal: AbortSignal; ms: number }, work: () => Promise<T>): Promise<T> {
+  setMaxListeners(0, run.signal);
+  return runScope.run(run, work);
+}
+
 /**
  * The pipeline policy; `withRun` false for storage, so a journal entry can still be finished after a run's deadline.
  * One AbortController per call, aborted by its timer, the run's signal or the caller's: `AbortSignal.timeout` and

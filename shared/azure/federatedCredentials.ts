@@ -1,5 +1,7 @@
 import type { AzureClients } from "./clients.js";
-import type { FederatedCredential, Identity } from "../model.js";
+import type { ArmGet } from "./armGet.js";
+import { listInWorker, type ListedIdentity, type ListedResult } from "./federatedCredentialsThread.js";
+import type { FederatedCredential } from "../model.js";
 import { errorMessage, statusCodeOf } from "../errors.js";
 
 /**
@@ -29,37 +31,61 @@ export interface ListFederatedCredentialsOptions {
   signal?: AbortSignal;
   /** Called after each identity's listing (progress). */
   onIdentity?: () => void;
+  /**
+   * List on this thread through `clients.armGet` instead of a worker thread: for clients that are test doubles
+   * past the pipeline (a worker builds its own pipeline from `clients.armGetSettings`).
+   */
+  inThread?: boolean;
 }
 
+
+/**
+ * Lists every identity's federated credentials. The HTTP, TLS and JSON work of 100,000 calls is most of a
+ * sweep's CPU beside the Resource Graph stream, so it runs in a worker thread (`federatedCredentialsThread.ts`),
+ * on the other core; the credential, its token cache and the run's deadline stay on this thread.
+ */
 export async function listFederatedCredentials(
   clients: AzureClients,
-  identities: readonly Identity[],
+  identities: readonly ListedIdentity[],
   options: ListFederatedCredentialsOptions = {},
 ): Promise<FederatedCredentialListing> {
-  const bySubscription = new Map<string, Identity[]>();
-  for (const identity of identities) {
+  if (options.inThread) return listWith((subscriptionId) => clients.armGet(subscriptionId), clients.endpoints.arm, identities, options);
+  return listInWorker(clients, identities, options);
+}
+
+/**
+ * The listing through one `ArmGet` per subscription (this thread's, or the worker thread's own). `onResult`
+ * takes each identity's result as it comes, by its index in `identities`.
+ */
+export async function listEach(
+  armGetOf: (subscriptionId: string) => ArmGet,
+  arm: string,
+  identities: readonly ListedIdentity[],
+  options: Pick<ListFederatedCredentialsOptions, "concurrencyPerSubscription" | "concurrencyTotal" | "signal">,
+  onResult: (index: number, result: ListedResult) => void,
+): Promise<void> {
+  const bySubscription = new Map<string, number[]>();
+  identities.forEach((identity, index) => {
     const key = identity.subscriptionId.toLowerCase();
     const list = bySubscription.get(key);
-    if (list) list.push(identity);
-    else bySubscription.set(key, [identity]);
-  }
-  const credentials: FederatedCredential[][] = [];
-  const failed: FederatedCredentialListing["failed"] = [];
+    if (list) list.push(index);
+    else bySubscription.set(key, [index]);
+  });
   // Each subscription has its own bucket: subscriptions are listed side by side, each at its own pace,
   // within one limit for the whole listing. A fixed set of workers takes the next identity of the next
   // subscription with room, so only the calls in flight are held (not a promise per identity of the tenant).
   const perSubscription = options.concurrencyPerSubscription ?? FIC_CONCURRENCY_PER_SUBSCRIPTION;
   const queues = [...bySubscription.values()].map((members) => ({ members, next: 0, open: 0 }));
   let cursor = 0;
-  const take = (): { queue: (typeof queues)[number]; identity: Identity } | undefined => {
+  const take = (): { queue: (typeof queues)[number]; index: number } | undefined => {
     for (let tried = 0; tried < queues.length; tried += 1) {
       const queue = queues[cursor] as (typeof queues)[number];
       cursor = (cursor + 1) % queues.length;
-      const identity = queue.members[queue.next];
-      if (identity && queue.open < perSubscription) {
+      const index = queue.members[queue.next];
+      if (index !== undefined && queue.open < perSubscription) {
         queue.next += 1;
         queue.open += 1;
-        return { queue, identity };
+        return { queue, index };
       }
     }
     // Every subscription left is at its limit: the workers on them take what remains.
@@ -67,17 +93,34 @@ export async function listFederatedCredentials(
   };
   const worker = async (): Promise<void> => {
     for (let job = take(); job; job = take()) {
+      const identity = identities[job.index] as ListedIdentity;
+      let result: ListedResult;
       try {
-        credentials.push(await listFor(clients, job.identity, options.signal));
+        result = await listFor(armGetOf(identity.subscriptionId), arm, identity, options.signal);
       } catch (error) {
-        failed.push({ identityId: job.identity.id, reason: errorMessage(error) });
+        result = { failed: errorMessage(error) };
       }
       job.queue.open -= 1;
-      options.onIdentity?.();
+      onResult(job.index, result);
     }
   };
   const workers = Math.min(options.concurrencyTotal ?? FIC_CONCURRENCY_TOTAL, identities.length);
   await Promise.all(Array.from({ length: workers }, worker));
+}
+
+async function listWith(
+  armGetOf: (subscriptionId: string) => ArmGet,
+  arm: string,
+  identities: readonly ListedIdentity[],
+  options: ListFederatedCredentialsOptions,
+): Promise<FederatedCredentialListing> {
+  const credentials: FederatedCredential[][] = [];
+  const failed: FederatedCredentialListing["failed"] = [];
+  await listEach(armGetOf, arm, identities, options, (index, result) => {
+    if (Array.isArray(result)) credentials.push(result);
+    else failed.push({ identityId: (identities[index] as ListedIdentity).id, reason: result.failed });
+    options.onIdentity?.();
+  });
   return { credentials: credentials.flat(), failed };
 }
 
@@ -86,14 +129,13 @@ const FIC_API_VERSION = "2024-11-30";
 /** ARM lists at most 20 credentials per identity, one page; a nextLink chain longer than this is not an answer. */
 const MAX_PAGES = 50;
 
-async function listFor(clients: AzureClients, identity: Identity, signal: AbortSignal | undefined): Promise<FederatedCredential[]> {
+async function listFor(get: ArmGet, armEndpoint: string, identity: ListedIdentity, signal: AbortSignal | undefined): Promise<FederatedCredential[]> {
   const found: FederatedCredential[] = [];
-  const arm = clients.endpoints.arm.replace(/\/$/, "");
+  const arm = armEndpoint.replace(/\/$/, "");
   const segments = ["subscriptions", identity.subscriptionId, "resourceGroups", identity.resourceGroup, "providers", "Microsoft.ManagedIdentity", "userAssignedIdentities", identity.name, "federatedIdentityCredentials"];
   let url: string | undefined = `${arm}/${segments.map(encodeURIComponent).join("/")}?api-version=${FIC_API_VERSION}`;
-  // The lean pipeline paces every GET by the subscription's read bucket (clients.ts) and returns the raw
-  // answer: the body is parsed once, nested `properties` as ARM sends them, claimsMatchingExpression included.
-  const get = clients.armGet(identity.subscriptionId);
+  // The lean pipeline paces every GET by the subscription's read bucket and returns the raw answer: the body
+  // is parsed once, nested `properties` as ARM sends them, claimsMatchingExpression included.
   try {
     for (let page = 0; url !== undefined; page += 1) {
       if (page === MAX_PAGES) throw new Error(`more than ${MAX_PAGES} pages of federated credentials`);

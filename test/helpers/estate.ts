@@ -35,8 +35,16 @@ export async function startTarget(estate: Estate, storageConnectionString?: stri
     ca: emulator.ca,
     ...(storageConnectionString ? { storageConnectionString } : {}),
     ...(deadlines ? { deadlines } : {}),
+    ...(readBucketOf(estate) ?? {}),
   });
   return { emulator, clients, stop: () => emulator.stop() };
+}
+
+/** A read bucket the estate scales down: the clients' pacers are told, as they know ARM's own. */
+function readBucketOf(estate: Estate): { armReadBucket: { capacity: number; refillPerSecond: number } } | undefined {
+  const quota = estate.emulator.armQuota;
+  const reads = typeof quota === "object" ? quota.reads : undefined;
+  return reads ? { armReadBucket: { capacity: reads[0], refillPerSecond: reads[1] } } : undefined;
 }
 
 /** A deterministic GUID from a number, for synthetic estates. */

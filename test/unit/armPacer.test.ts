@@ -1,4 +1,8 @@
 import { describe, expect, it } from "vitest";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { Worker } from "node:worker_threads";
+import { ROOT } from "../helpers/sources.js";
 import { ArmBucketPacer } from "../../shared/azure/armPacer.js";
 import { ArmQuota } from "../../local/emulator/faults.js";
 
@@ -77,6 +81,74 @@ describe("ArmBucketPacer against ARM's read bucket", () => {
     // One more fits beside the reserve; the next must wait (the old estimate, refilled to 10, sent more).
     await pacer.acquire();
     await expect(pacer.acquire()).rejects.toThrow("would wait");
+  });
+
+  it("two threads' pacers of one bucket share one estimate: separate estimates count each refill twice and draw 429s", async () => {
+    // The federated credential listing's worker (8 at a time) and the main thread's reads (PIM eligibility,
+    // 2 at a time) of one subscription, on one fake clock against one bucket.
+    const run = async (shared: boolean) => {
+      let now = 0;
+      const quota = new ArmQuota({ reads: [250, 25], writes: [200, 10], deletes: [200, 10] });
+      const wait = async (ms: number) => {
+        now += ms;
+      };
+      const worker = new ArmBucketPacer(undefined, () => now, wait);
+      const main = new ArmBucketPacer(undefined, () => now, wait, shared ? worker.shared : undefined);
+      let throttled = 0;
+      const drive = (pacer: ArmBucketPacer, total: number, concurrency: number) => {
+        let sent = 0;
+        const one = async () => {
+          while (sent < total) {
+            sent += 1;
+            const ticket = await pacer.acquire();
+            const decision = quota.take("/subscriptions/s1/x", "GET", "principal", now);
+            if (!decision.allowed) throttled += 1;
+            now += 1;
+            pacer.release(ticket, true, decision.headers["x-ms-ratelimit-remaining-subscription-reads"]);
+          }
+        };
+        return Promise.all(Array.from({ length: concurrency }, one));
+      };
+      await Promise.all([drive(worker, 1000, 8), drive(main, 200, 2)]);
+      return { throttled, elapsed: now };
+    };
+    expect((await run(false)).throttled).toBeGreaterThan(0);
+    const { throttled, elapsed } = await run(true);
+    expect(throttled).toBe(0);
+    expect(elapsed).toBeLessThanOrEqual(((1200 - 250) / 25) * 1000 * 1.1);
+  });
+
+  it("shares the estimate with a pacer in a real worker thread: every ticket once, nothing left in flight", async () => {
+    const pacer = new ArmBucketPacer({ capacity: 100_000, refillPerSecond: 10_000 });
+    pacer.release(await pacer.acquire(), true, "99999");
+    // The worker runs the build's pacer (npm test builds first) over this pacer's shared memory.
+    const built = pathToFileURL(join(ROOT, "dist/shared/azure/armPacer.js")).href;
+    const worker = new Worker(
+      `const { parentPort, workerData } = require("node:worker_threads");
+      import(workerData.built).then(async ({ ArmBucketPacer }) => {
+        const pacer = new ArmBucketPacer(undefined, undefined, undefined, workerData.shared);
+        const tickets = [];
+        for (let n = 0; n < 2000; n += 1) {
+          const ticket = await pacer.acquire();
+          tickets.push(ticket);
+          pacer.release(ticket, true, String(99000 - n));
+        }
+        parentPort.postMessage(tickets);
+      });`,
+      { eval: true, workerData: { built, shared: pacer.shared } },
+    );
+    const theirs = new Promise<number[]>((resolve, reject) => worker.once("message", resolve).once("error", reject));
+    const mine: number[] = [];
+    for (let n = 0; n < 2000; n += 1) {
+      const ticket = await pacer.acquire();
+      mine.push(ticket);
+      pacer.release(ticket, true, String(99000 - n));
+    }
+    const all = [...mine, ...(await theirs)];
+    await worker.terminate();
+    expect(new Set(all).size).toBe(4000);
+    expect(Math.max(...all)).toBe(4001);
+    expect(new Int32Array(pacer.shared, 32, 5)[1]).toBe(0);
   });
 
   it("does not pace an endpoint that sends no header", async () => {

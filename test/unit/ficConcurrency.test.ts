@@ -48,7 +48,7 @@ describe("federated credential listing over many subscriptions", () => {
   it(`keeps at most ${FIC_CONCURRENCY_TOTAL} calls open in all and ${FIC_CONCURRENCY_PER_SUBSCRIPTION} per subscription`, async () => {
     const { clients, peak } = countingClients();
     const identities = Array.from({ length: 300 }, (_, subscription) => Array.from({ length: 12 }, (_, n) => identity(subscription, n))).flat();
-    const listing = await listFederatedCredentials(clients, identities);
+    const listing = await listFederatedCredentials(clients, identities, { inThread: true });
     expect(listing.failed).toEqual([]);
     expect(peak().total).toBeLessThanOrEqual(FIC_CONCURRENCY_TOTAL);
     expect(peak().total).toBeGreaterThan(FIC_CONCURRENCY_PER_SUBSCRIPTION);

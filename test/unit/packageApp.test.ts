@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from "node
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { neverLoaded, packageApp, packageOf, type AppPackage } from "../../tools/packageApp.js";
+import { neverLoaded, packageApp, packageOf, workerEntriesOf, type AppPackage } from "../../tools/packageApp.js";
 import { ROOT } from "../helpers/sources.js";
 
 /** `npm run package` (tools/packageApp.ts) stages what the Function App runs, from the compiled entry (npm test builds first). */
@@ -22,6 +22,9 @@ describe("the Function App's deployment package", () => {
     expect(staged.modules.filter((module) => !/^dist\/(functions|shared)\//.test(module))).toEqual([]);
     // The telemetry adapter is imported on demand, and ships.
     expect(staged.modules).toContain("dist/shared/azure/telemetry.js");
+    // A worker thread's entry is named by a URL, not imported: it ships, and what it imports too.
+    expect(staged.modules).toContain("dist/shared/azure/federatedCredentialsWorker.js");
+    expect(workerEntriesOf("dist/shared/azure/a.js", `new Worker(new URL("./b.js", import.meta.url)); new URL("../c/d.js", import.meta.url)`)).toEqual(["dist/shared/azure/b.js", "dist/shared/c/d.js"]);
     expect(existsSync(join(directory, "host.json"))).toBe(true);
   });
 
