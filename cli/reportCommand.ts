@@ -6,7 +6,7 @@ import { collectReport } from "../shared/engine/report.js";
 import { findingStateStore } from "../shared/composition.js";
 import { InputError } from "../shared/errors.js";
 import { renderReportHtml } from "../shared/report/html.js";
-import { jsonParts } from "../shared/report/json.js";
+import { gathered, jsonParts } from "../shared/report/json.js";
 import { ruleIds } from "../shared/rules/index.js";
 import type { Run } from "./runtime.js";
 
@@ -83,20 +83,11 @@ async function writeParts(parts: Iterable<string>, out: string | undefined): Pro
   // stdout's reader may have gone (EPIPE): main.ts ends quietly then, so the rest has nowhere to go.
   const gone = out ? new Promise<void>(() => undefined) : once(stream, "close").then(() => undefined);
   let bytes = 0;
-  let batch = "";
-  const put = async (text: string): Promise<void> => {
-    bytes += Buffer.byteLength(text);
-    if (!stream.write(text)) await Promise.race([once(stream, "drain"), gone, ...(out ? [failed] : [])]);
-  };
-  for (const part of parts) {
-    batch += part;
-    if (batch.length >= WRITE_CHUNK) {
-      await put(batch);
-      batch = "";
-      if (stream.destroyed) return bytes;
-    }
+  for (const batch of gathered(parts, WRITE_CHUNK)) {
+    bytes += Buffer.byteLength(batch);
+    if (!stream.write(batch)) await Promise.race([once(stream, "drain"), gone, ...(out ? [failed] : [])]);
+    if (!out && stream.destroyed) return bytes;
   }
-  if (batch) await put(batch);
   if (out) await Promise.race([new Promise<void>((resolve) => stream.end(resolve)), failed]);
   return bytes;
 }

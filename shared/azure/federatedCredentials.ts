@@ -38,7 +38,6 @@ export interface ListFederatedCredentialsOptions {
   inThread?: boolean;
 }
 
-
 /**
  * Lists every identity's federated credentials. The HTTP, TLS and JSON work of 100,000 calls is most of a
  * sweep's CPU beside the Resource Graph stream, so it runs in a worker thread (`federatedCredentialsThread.ts`),

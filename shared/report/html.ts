@@ -3,7 +3,7 @@ import { pipeline } from "node:stream/promises";
 import { createGzip, gunzipSync } from "node:zlib";
 import { SEVERITIES } from "../config/policy.js";
 import { CLIENT_SCRIPT, SCRIPT_HASH } from "./clientScript.js";
-import { jsonParts } from "./json.js";
+import { gathered, jsonParts } from "./json.js";
 import type { ReportIdentity, ReportModel } from "./model.js";
 import { barChart, escapeHtml, historyChart, identityGraph, type Bar } from "./svg.js";
 
@@ -53,19 +53,12 @@ export async function embedJson(model: ReportModel, packAbove = PACK_ABOVE): Pro
 const GZIP_WRITE = 256 * 1024;
 
 async function gzipParts(held: string[], rest: Iterator<string>): Promise<Buffer> {
-  function* batches(): Generator<string> {
-    let batch = held.splice(0).join("");
-    for (let part = rest.next(); !part.done; part = rest.next()) {
-      batch += part.value;
-      if (batch.length >= GZIP_WRITE) {
-        yield batch;
-        batch = "";
-      }
-    }
-    if (batch) yield batch;
+  function* parts(): Generator<string> {
+    yield* held.splice(0);
+    for (let part = rest.next(); !part.done; part = rest.next()) yield part.value;
   }
   const packed: Buffer[] = [];
-  await pipeline(Readable.from(batches()), createGzip(), async (source: AsyncIterable<Buffer>) => {
+  await pipeline(Readable.from(gathered(parts(), GZIP_WRITE)), createGzip(), async (source: AsyncIterable<Buffer>) => {
     for await (const chunk of source) packed.push(chunk);
   });
   return Buffer.concat(packed);

@@ -38,6 +38,22 @@ export function* jsonParts(value: object, indent = 0): Generator<string> {
   yield first ? "}" : `${newline}}`;
 }
 
+/**
+ * Pieces joined into runs of at least `size` characters (the last may be shorter): one write, compression step or Blob
+ * each, instead of one per piece of a few bytes.
+ */
+export function* gathered(parts: Iterable<string>, size: number): Generator<string> {
+  let batch = "";
+  for (const part of parts) {
+    batch += part;
+    if (batch.length >= size) {
+      yield batch;
+      batch = "";
+    }
+  }
+  if (batch) yield batch;
+}
+
 /** Pieces gathered to at least this many characters before they leave the heap. */
 const BLOB_CHUNK = 256 * 1024;
 
@@ -49,18 +65,11 @@ const BLOB_CHUNK = 256 * 1024;
 export function jsonBlob(value: object, maxBytes = Infinity): Blob | undefined {
   const chunks: Blob[] = [];
   let size = 0;
-  let batch = "";
-  const flush = (): boolean => {
+  for (const batch of gathered(jsonParts(value), BLOB_CHUNK)) {
     const chunk = new Blob([batch]);
-    batch = "";
     size += chunk.size;
+    if (size > maxBytes) return undefined;
     chunks.push(chunk);
-    return size <= maxBytes;
-  };
-  for (const part of jsonParts(value)) {
-    batch += part;
-    if (batch.length >= BLOB_CHUNK && !flush()) return undefined;
   }
-  if (batch && !flush()) return undefined;
   return new Blob(chunks, { type: "application/json" });
 }
